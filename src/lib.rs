@@ -1,0 +1,7 @@
+//! mcptop: a live monitor for MCP tool calls.
+//!
+//! Data flows one way: bytes ([`sse`]) become typed frames ([`wire`]), frames update the
+//! state of every call ([`model`]). Nothing here touches a terminal; the parser and the
+//! model never touch a socket or a clock.
+
+pub mod sse;
