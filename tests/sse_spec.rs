@@ -20,7 +20,11 @@ fn msg(data: &str) -> OwnedItem {
 /// Decodes under every chunking, checks the reference decoder agrees, returns the items.
 fn items(input: &[u8]) -> Vec<OwnedItem> {
     let got = decode_every_way(input, Limits::default());
-    assert_eq!(got, reference_decode(input), "reference disagrees on {input:?}");
+    assert_eq!(
+        got,
+        reference_decode(input),
+        "reference disagrees on {input:?}"
+    );
     got
 }
 
@@ -46,7 +50,10 @@ fn one_leading_space_is_dropped_and_no_more() {
 
 #[test]
 fn data_lines_join_with_lf_and_lose_one_trailing_lf() {
-    assert_eq!(events(b"data: a\ndata: b\ndata: c\n\n"), vec![msg("a\nb\nc")]);
+    assert_eq!(
+        events(b"data: a\ndata: b\ndata: c\n\n"),
+        vec![msg("a\nb\nc")]
+    );
     assert_eq!(events(b"data: a\ndata:\n\n"), vec![msg("a\n")]);
 }
 
@@ -76,14 +83,21 @@ fn event_sets_the_type_for_one_event_only() {
         vec![ev("progress", "1", ""), msg("2")]
     );
     assert_eq!(events(b"event:\ndata: 1\n\n"), vec![msg("1")]);
-    assert_eq!(events(b"event: a\nevent: b\ndata: 1\n\n"), vec![ev("b", "1", "")]);
+    assert_eq!(
+        events(b"event: a\nevent: b\ndata: 1\n\n"),
+        vec![ev("b", "1", "")]
+    );
 }
 
 #[test]
 fn the_last_event_id_persists_until_changed() {
     assert_eq!(
         events(b"id: 1\ndata: a\n\ndata: b\n\nid: 2\ndata: c\n\n"),
-        vec![ev("message", "a", "1"), ev("message", "b", "1"), ev("message", "c", "2")]
+        vec![
+            ev("message", "a", "1"),
+            ev("message", "b", "1"),
+            ev("message", "c", "2")
+        ]
     );
 }
 
@@ -111,7 +125,10 @@ fn an_id_in_a_block_without_data_still_counts() {
     decoder.feed_collect(b"id: evt-9\n\n", &mut out);
     assert_eq!(out, vec![]);
     assert_eq!(decoder.last_event_id(), "evt-9");
-    assert_eq!(events(b"id: 5\n\ndata: x\n\n"), vec![ev("message", "x", "5")]);
+    assert_eq!(
+        events(b"id: 5\n\ndata: x\n\n"),
+        vec![ev("message", "x", "5")]
+    );
 }
 
 #[test]
@@ -168,7 +185,10 @@ fn comments_are_reported_and_never_dispatch() {
 #[test]
 fn field_names_are_case_sensitive_and_unknown_ones_ignored() {
     assert_eq!(items(b"Data: x\nDATA: y\n\n"), vec![]);
-    assert_eq!(events(b"foo: bar\ndata: x\nEvent: y\nId: 3\n\n"), vec![msg("x")]);
+    assert_eq!(
+        events(b"foo: bar\ndata: x\nEvent: y\nId: 3\n\n"),
+        vec![msg("x")]
+    );
     assert_eq!(events(b"data : x\ndata: y\n\n"), vec![msg("y")]);
 }
 
@@ -181,13 +201,22 @@ fn the_value_is_split_at_the_first_colon_only() {
 #[test]
 fn lf_cr_and_crlf_all_end_lines() {
     let expected = vec![ev("e", "a\nb", "1"), ev("message", "c", "1")];
-    assert_eq!(events(b"id: 1\nevent: e\ndata: a\ndata: b\n\ndata: c\n\n"), expected);
-    assert_eq!(events(b"id: 1\revent: e\rdata: a\rdata: b\r\rdata: c\r\r"), expected);
+    assert_eq!(
+        events(b"id: 1\nevent: e\ndata: a\ndata: b\n\ndata: c\n\n"),
+        expected
+    );
+    assert_eq!(
+        events(b"id: 1\revent: e\rdata: a\rdata: b\r\rdata: c\r\r"),
+        expected
+    );
     assert_eq!(
         events(b"id: 1\r\nevent: e\r\ndata: a\r\ndata: b\r\n\r\ndata: c\r\n\r\n"),
         expected
     );
-    assert_eq!(events(b"id: 1\revent: e\r\ndata: a\ndata: b\n\r\ndata: c\r\r\n"), expected);
+    assert_eq!(
+        events(b"id: 1\revent: e\r\ndata: a\ndata: b\n\r\ndata: c\r\r\n"),
+        expected
+    );
 }
 
 #[test]
@@ -214,13 +243,19 @@ fn cr_cr_lf_is_two_line_ends() {
 fn one_leading_bom_is_stripped() {
     assert_eq!(events(b"\xEF\xBB\xBFdata: x\n\n"), vec![msg("x")]);
     // The first line after a BOM is a normal line, not lost.
-    assert_eq!(events(b"\xEF\xBB\xBFid: 1\ndata: x\n\n"), vec![ev("message", "x", "1")]);
+    assert_eq!(
+        events(b"\xEF\xBB\xBFid: 1\ndata: x\n\n"),
+        vec![ev("message", "x", "1")]
+    );
 }
 
 #[test]
 fn only_one_bom_is_stripped() {
     // The second BOM is part of the first field name, which is then unknown.
-    assert_eq!(events(b"\xEF\xBB\xBF\xEF\xBB\xBFdata: x\n\ndata: y\n\n"), vec![msg("y")]);
+    assert_eq!(
+        events(b"\xEF\xBB\xBF\xEF\xBB\xBFdata: x\n\ndata: y\n\n"),
+        vec![msg("y")]
+    );
 }
 
 #[test]
@@ -231,7 +266,10 @@ fn a_bom_prefix_that_is_not_a_bom_is_content() {
 
 #[test]
 fn a_bom_in_the_middle_is_not_stripped() {
-    assert_eq!(events(b"data: a\n\n\xEF\xBB\xBFdata: b\n\ndata: c\n\n"), vec![msg("a"), msg("c")]);
+    assert_eq!(
+        events(b"data: a\n\n\xEF\xBB\xBFdata: b\n\ndata: c\n\n"),
+        vec![msg("a"), msg("c")]
+    );
 }
 
 #[test]
@@ -245,9 +283,18 @@ fn utf8_split_across_chunks_is_decoded_whole() {
 fn invalid_utf8_becomes_replacement_characters() {
     assert_eq!(events(b"data: a\xFFb\n\n"), vec![msg("a\u{FFFD}b")]);
     // A truncated sequence cut by a line end.
-    assert_eq!(events(b"data: \xE2\x82\ndata: z\n\n"), vec![msg("\u{FFFD}\nz")]);
-    assert_eq!(events(b"event: \xC0\ndata: x\n\n"), vec![ev("\u{FFFD}", "x", "")]);
-    assert_eq!(events(b"id: \xF0\x9F\ndata: x\n\n"), vec![ev("message", "x", "\u{FFFD}")]);
+    assert_eq!(
+        events(b"data: \xE2\x82\ndata: z\n\n"),
+        vec![msg("\u{FFFD}\nz")]
+    );
+    assert_eq!(
+        events(b"event: \xC0\ndata: x\n\n"),
+        vec![ev("\u{FFFD}", "x", "")]
+    );
+    assert_eq!(
+        events(b"id: \xF0\x9F\ndata: x\n\n"),
+        vec![ev("message", "x", "\u{FFFD}")]
+    );
 }
 
 #[test]
@@ -303,7 +350,10 @@ fn a_line_over_the_cap_drops_its_event_and_parsing_resumes() {
         capped(input, limits),
         vec![
             msg("ok"),
-            OwnedItem::Dropped(Dropped { reason: DropReason::LineTooLong, limit: 16 }),
+            OwnedItem::Dropped(Dropped {
+                reason: DropReason::LineTooLong,
+                limit: 16
+            }),
             msg("next"),
         ]
     );
@@ -311,12 +361,18 @@ fn a_line_over_the_cap_drops_its_event_and_parsing_resumes() {
 
 #[test]
 fn an_event_over_the_cap_is_dropped_once() {
-    let limits = Limits { max_line_bytes: 64, max_event_bytes: 10 };
+    let limits = Limits {
+        max_line_bytes: 64,
+        max_event_bytes: 10,
+    };
     let input = b"data: 12345\ndata: 67890\ndata: abc\n\ndata: fine\n\n";
     assert_eq!(
         capped(input, limits),
         vec![
-            OwnedItem::Dropped(Dropped { reason: DropReason::EventTooLarge, limit: 10 }),
+            OwnedItem::Dropped(Dropped {
+                reason: DropReason::EventTooLarge,
+                limit: 10
+            }),
             msg("fine"),
         ]
     );
@@ -358,7 +414,10 @@ fn a_never_ending_line_keeps_memory_under_the_cap() {
 #[test]
 fn an_event_exactly_at_the_cap_passes() {
     // The data buffer holds value + LF: "12345678\n" is 9 bytes.
-    let limits = Limits { max_line_bytes: 14, max_event_bytes: 9 };
+    let limits = Limits {
+        max_line_bytes: 14,
+        max_event_bytes: 9,
+    };
     assert_eq!(capped(b"data: 12345678\n\n", limits), vec![msg("12345678")]);
 }
 

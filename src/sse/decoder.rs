@@ -11,7 +11,13 @@
 
 use std::borrow::Cow;
 
-use memchr::{memchr, memchr2_iter};
+use std::ops::Range;
+
+use memchr::memchr;
+
+use memchr::memchr2;
+
+use super::scan;
 
 /// Default cap on one line and on one event's data: 16 MiB.
 pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
@@ -183,10 +189,14 @@ pub struct Decoder {
     event_dropped: bool,
     /// The data buffer, raw bytes (decoded at dispatch).
     data: Vec<u8>,
-    /// The event type buffer, raw bytes.
+    /// The event type buffer: set for this event when `has_event_type`; kept (raw and
+    /// decoded) across events so a repeated type is not decoded again.
     event_type: Vec<u8>,
-    /// The last event ID buffer.
-    id_buffer: String,
+    event_type_str: String,
+    has_event_type: bool,
+    /// An `id` field seen since the last blank line (the last event ID buffer, raw).
+    pending_id: String,
+    has_pending_id: bool,
     /// The last event ID string, committed at each blank line.
     last_event_id: String,
     stats: Stats,
@@ -209,7 +219,10 @@ impl Decoder {
             event_dropped: false,
             data: Vec::new(),
             event_type: Vec::new(),
-            id_buffer: String::new(),
+            event_type_str: String::new(),
+            has_event_type: false,
+            pending_id: String::new(),
+            has_pending_id: false,
             last_event_id: String::new(),
             stats: Stats::default(),
         }
@@ -232,14 +245,13 @@ impl Decoder {
     pub fn set_last_event_id(&mut self, id: &str) {
         self.last_event_id.clear();
         self.last_event_id.push_str(id);
-        self.id_buffer.clear();
-        self.id_buffer.push_str(id);
+        self.has_pending_id = false;
     }
 
     /// Bytes held for an unterminated line or event: what the decoder costs in memory now,
     /// capacity aside. Never more than the two caps together.
     pub fn buffered_bytes(&self) -> usize {
-        self.partial.len() + self.data.len() + self.event_type.len()
+        self.partial.len() + self.data.len() + self.event_type.len() + self.pending_id.len()
     }
 
     /// Capacity held by the decoder's buffers, in bytes.
@@ -287,7 +299,8 @@ impl Decoder {
             || self.skipping_line
             || self.event_dropped
             || !self.data.is_empty()
-            || !self.event_type.is_empty();
+            || self.has_event_type
+            || self.has_pending_id;
         if truncated {
             self.stats.truncated += 1;
         }
@@ -297,9 +310,9 @@ impl Decoder {
         self.skipping_line = false;
         self.event_dropped = false;
         self.data.clear();
-        self.event_type.clear();
-        self.id_buffer.clear();
-        self.id_buffer.push_str(&self.last_event_id);
+        self.has_event_type = false;
+        self.has_pending_id = false;
+        self.pending_id.clear();
         truncated
     }
 
@@ -308,35 +321,82 @@ impl Decoder {
         self.feed(input, &mut |item| out.push(item.into()));
     }
 
-    fn feed_lines<F: FnMut(Item<'_>)>(&mut self, mut input: &[u8], on_item: &mut F) {
+    fn feed_lines<F: FnMut(Item<'_>)>(&mut self, input: &[u8], on_item: &mut F) {
+        let mut start = 0;
         if self.pending_cr && !input.is_empty() {
             self.pending_cr = false;
             if input[0] == b'\n' {
-                input = &input[1..];
+                start = 1;
             }
         }
-        let mut start = 0;
-        for end in memchr2_iter(b'\n', b'\r', input) {
-            if end < start {
-                continue; // the LF of a CRLF already consumed
-            }
-            if self.partial.is_empty() && !self.skipping_line {
-                self.line(&input[start..end], on_item);
-            } else {
-                self.complete_partial(&input[start..end], on_item);
-            }
-            start = end + 1;
-            if input[end] == b'\r' {
-                match input.get(start) {
-                    Some(b'\n') => start += 1,
-                    Some(_) => {}
-                    None => self.pending_cr = true,
+        let mut partial = !self.partial.is_empty() || self.skipping_line;
+        // The value of the current event's only data line so far, while it is still in
+        // `input`: dispatch borrows it instead of copying it into the data buffer.
+        let mut inline: Option<Range<usize>> = None;
+        // Walk the line ends block by block (see `scan`): one bit mask per 32 bytes.
+        let mut base = 0;
+        let mut empty_blocks = 0;
+        while base < input.len() {
+            let mut mask = scan::block_mask(&input[base..]);
+            if mask == 0 {
+                empty_blocks += 1;
+                if empty_blocks >= scan::LEAP_AFTER {
+                    // A long line: leap to its end at full vector speed.
+                    match memchr2(b'\n', b'\r', &input[base..]) {
+                        Some(found) => base += found,
+                        None => break,
+                    }
+                    empty_blocks = 0;
+                    continue;
                 }
+                base += scan::BLOCK;
+                continue;
             }
+            empty_blocks = 0;
+            while mask != 0 {
+                let end = base + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                if end < start {
+                    continue; // the LF of a CRLF, already consumed
+                }
+                if partial {
+                    partial = false;
+                    self.complete_partial(&input[start..end], on_item);
+                } else if end == start {
+                    let data = inline.take().map(|r| &input[r]);
+                    self.dispatch(data, on_item);
+                } else if let Some(value) = self.field(&input[start..end], on_item) {
+                    // A field value is always a suffix of its line.
+                    self.push_data(input, end - value.len()..end, &mut inline, on_item);
+                } else if self.event_dropped {
+                    inline = None;
+                }
+                start = self.skip_line_end(input, end);
+            }
+            base += scan::BLOCK;
+        }
+        if let Some(r) = inline {
+            self.data.extend_from_slice(&input[r]);
+            self.data.push(b'\n');
         }
         if start < input.len() {
             self.stash(&input[start..], on_item);
         }
+    }
+
+    /// The position after the line end at `at` (CR, LF or CRLF; a CR at the very end of
+    /// the chunk may be the first half of a CRLF split across chunks).
+    #[inline]
+    fn skip_line_end(&mut self, input: &[u8], at: usize) -> usize {
+        let next = at + 1;
+        if input[at] == b'\r' {
+            match input.get(next) {
+                Some(b'\n') => return next + 1,
+                None => self.pending_cr = true,
+                Some(_) => {}
+            }
+        }
+        next
     }
 
     /// Keeps the bytes of an unterminated line, within the line cap.
@@ -360,99 +420,159 @@ impl Decoder {
         }
         let mut line = std::mem::take(&mut self.partial);
         line.extend_from_slice(head);
-        self.line(&line, on_item);
+        if line.is_empty() {
+            self.dispatch(None, on_item);
+        } else if let Some(value) = self.field(&line, on_item) {
+            let mut inline = None;
+            self.push_data(value, 0..value.len(), &mut inline, on_item);
+            if let Some(r) = inline {
+                self.data.extend_from_slice(&value[r]);
+                self.data.push(b'\n');
+            }
+        }
         line.clear();
         self.partial = line; // keep the capacity
     }
 
-    /// Interprets one complete line (without its terminator).
-    fn line<F: FnMut(Item<'_>)>(&mut self, line: &[u8], on_item: &mut F) {
-        if line.is_empty() {
-            self.dispatch(on_item);
-            return;
-        }
+    /// Interprets one complete, non-empty line. Returns the value of a `data` field that
+    /// the event keeps; handles every other field itself.
+    #[inline]
+    fn field<'l, F: FnMut(Item<'_>)>(
+        &mut self,
+        line: &'l [u8],
+        on_item: &mut F,
+    ) -> Option<&'l [u8]> {
         if line.len() > self.limits.max_line_bytes {
             self.drop_event(DropReason::LineTooLong, on_item);
-            return;
+            return None;
         }
-        let (name, value) = match memchr(b':', line) {
-            Some(0) => {
+        // The fields a progress stream is made of are recognised by their first bytes;
+        // anything else goes the general way (split at the first colon).
+        let (name, value) = match classify(line) {
+            Some((name, at)) => (name, &line[at..]),
+            None if line[0] == b':' => {
                 self.stats.comments += 1;
                 on_item(Item::Comment);
-                return;
+                return None;
             }
-            Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
-            }
-            None => (line, &b""[..]),
+            None => match memchr(b':', line) {
+                Some(colon) => (Name::of(&line[..colon]), &line[colon + 1..]),
+                None => (Name::of(line), &b""[..]),
+            },
         };
+        let value = value.strip_prefix(b" ").unwrap_or(value);
         match name {
-            b"data" => {
-                if self.event_dropped {
-                    return;
-                }
-                if self.data.len() + value.len() + 1 > self.limits.max_event_bytes {
-                    self.drop_event(DropReason::EventTooLarge, on_item);
-                    return;
-                }
-                self.data.extend_from_slice(value);
-                self.data.push(b'\n');
-            }
-            b"event" => {
+            Name::Data => return (!self.event_dropped).then_some(value),
+            Name::Event => {
                 if !self.event_dropped {
-                    self.event_type.clear();
-                    self.event_type.extend_from_slice(value);
+                    // Streams repeat a handful of types: decode only when it changes.
+                    if self.event_type != value {
+                        self.event_type.clear();
+                        self.event_type.extend_from_slice(value);
+                        self.event_type_str.clear();
+                        self.event_type_str.push_str(&decode(value));
+                    }
+                    self.has_event_type = true;
                 }
             }
-            b"id" => {
-                if memchr(0, value).is_none() {
-                    self.id_buffer.clear();
-                    self.id_buffer.push_str(&String::from_utf8_lossy(value));
+            Name::Id => {
+                // One pass decides both: a NUL voids the field; ASCII needs no validation.
+                let mut all = 0u8;
+                let mut nul = false;
+                for &b in value {
+                    all |= b;
+                    nul |= b == 0;
+                }
+                if !nul {
+                    self.pending_id.clear();
+                    if all < 0x80 {
+                        // SAFETY: every byte is ASCII, which is valid UTF-8.
+                        self.pending_id
+                            .push_str(unsafe { std::str::from_utf8_unchecked(value) });
+                    } else {
+                        self.pending_id.push_str(&String::from_utf8_lossy(value));
+                    }
+                    self.has_pending_id = true;
                 }
             }
-            b"retry" => {
+            Name::Retry => {
                 if let Some(ms) = parse_retry(value) {
                     self.stats.retries += 1;
                     on_item(Item::Retry(ms));
                 }
             }
-            _ => {}
+            Name::Other => {}
         }
+        None
     }
 
-    fn dispatch<F: FnMut(Item<'_>)>(&mut self, on_item: &mut F) {
-        if self.last_event_id != self.id_buffer {
-            self.last_event_id.clear();
-            self.last_event_id.push_str(&self.id_buffer);
-        }
-        if self.event_dropped || self.data.is_empty() {
-            self.event_dropped = false;
-            self.data.clear();
-            self.event_type.clear();
+    /// Adds a data line's value (`src[range]`) to the event, borrowing it while it is the
+    /// event's only data line, within the event cap.
+    #[inline]
+    fn push_data<F: FnMut(Item<'_>)>(
+        &mut self,
+        src: &[u8],
+        range: Range<usize>,
+        inline: &mut Option<Range<usize>>,
+        on_item: &mut F,
+    ) {
+        let held = self.data.len() + inline.as_ref().map_or(0, |r| r.len() + 1);
+        if held + range.len() + 1 > self.limits.max_event_bytes {
+            *inline = None;
+            self.drop_event(DropReason::EventTooLarge, on_item);
             return;
         }
-        self.data.pop(); // the trailing LF
-        let data = decode(&self.data);
-        let event_type = if self.event_type.is_empty() {
-            Cow::Borrowed("message")
+        if held == 0 {
+            *inline = Some(range);
+            return;
+        }
+        if let Some(r) = inline.take() {
+            self.data.extend_from_slice(&src[r]);
+            self.data.push(b'\n');
+        }
+        self.data.extend_from_slice(&src[range]);
+        self.data.push(b'\n');
+    }
+
+    /// A blank line. `inline` is the event's data when it was borrowed from the input.
+    fn dispatch<F: FnMut(Item<'_>)>(&mut self, inline: Option<&[u8]>, on_item: &mut F) {
+        if self.has_pending_id {
+            self.has_pending_id = false;
+            std::mem::swap(&mut self.last_event_id, &mut self.pending_id);
+        }
+        if self.event_dropped || (inline.is_none() && self.data.is_empty()) {
+            self.event_dropped = false;
+            self.data.clear();
+            self.has_event_type = false;
+            return;
+        }
+        let raw = match inline {
+            Some(value) => value,
+            None => {
+                self.data.pop(); // the trailing LF
+                &self.data[..]
+            }
+        };
+        let data = decode(raw);
+        let event_type = if self.has_event_type && !self.event_type.is_empty() {
+            self.event_type_str.as_str()
         } else {
-            decode(&self.event_type)
+            "message"
         };
         self.stats.events += 1;
         self.stats.data_bytes += data.len() as u64;
         on_item(Item::Event(EventRef {
-            event_type: &event_type,
+            event_type,
             data: &data,
             last_event_id: &self.last_event_id,
         }));
         self.data.clear();
-        self.event_type.clear();
+        self.has_event_type = false;
     }
 
     fn drop_event<F: FnMut(Item<'_>)>(&mut self, reason: DropReason, on_item: &mut F) {
         self.data.clear();
-        self.event_type.clear();
+        self.has_event_type = false;
         if self.event_dropped {
             return; // reported once per event
         }
@@ -466,8 +586,73 @@ impl Decoder {
     }
 }
 
+/// Recognises `data:`, `id:` and `event:` from the line's first bytes with one 8-byte load,
+/// the fields a progress stream is made of. Returns the field and where its value starts.
+#[inline]
+fn classify(line: &[u8]) -> Option<(Name, usize)> {
+    let mut head = [0u8; 8];
+    let n = line.len().min(8);
+    head[..n].copy_from_slice(&line[..n]);
+    let head = u64::from_le_bytes(head);
+    const fn word(s: &[u8]) -> (u64, u64) {
+        let mut v = 0u64;
+        let mut i = 0;
+        while i < s.len() {
+            v |= (s[i] as u64) << (8 * i);
+            i += 1;
+        }
+        (
+            v,
+            if s.len() == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * s.len())) - 1
+            },
+        )
+    }
+    const DATA: (u64, u64) = word(b"data:");
+    const ID: (u64, u64) = word(b"id:");
+    const EVENT: (u64, u64) = word(b"event:");
+    if head & DATA.1 == DATA.0 {
+        Some((Name::Data, 5))
+    } else if head & ID.1 == ID.0 {
+        Some((Name::Id, 3))
+    } else if head & EVENT.1 == EVENT.0 {
+        Some((Name::Event, 6))
+    } else {
+        None
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Name {
+    Data,
+    Event,
+    Id,
+    Retry,
+    Other,
+}
+
+impl Name {
+    fn of(name: &[u8]) -> Name {
+        match name {
+            b"data" => Name::Data,
+            b"event" => Name::Event,
+            b"id" => Name::Id,
+            b"retry" => Name::Retry,
+            _ => Name::Other,
+        }
+    }
+}
+
 /// UTF-8 with U+FFFD for invalid sequences; borrows when the bytes are valid.
+#[inline]
 fn decode(bytes: &[u8]) -> Cow<'_, str> {
+    if scan::is_ascii(bytes) {
+        // SAFETY: ASCII is valid UTF-8. (The check is several times cheaper than full
+        // validation, and progress frames are almost always ASCII JSON.)
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(bytes),

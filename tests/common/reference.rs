@@ -68,16 +68,10 @@ pub fn reference_decode(input: &[u8]) -> Vec<OwnedItem> {
                 data.push('\n');
             }
             "event" => event_type = value.to_string(),
-            "id" => {
-                if !value.contains('\0') {
-                    id_buffer = value.to_string();
-                }
-            }
-            "retry" => {
-                if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-                    if let Ok(ms) = value.parse::<u64>() {
-                        out.push(OwnedItem::Retry(ms));
-                    }
+            "id" if !value.contains('\0') => id_buffer = value.to_string(),
+            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                if let Ok(ms) = value.parse::<u64>() {
+                    out.push(OwnedItem::Retry(ms));
                 }
             }
             _ => {}
