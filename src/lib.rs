@@ -5,3 +5,4 @@
 //! model never touch a socket or a clock.
 
 pub mod sse;
+pub mod wire;

@@ -1,0 +1,121 @@
+//! Typed frames: what one SSE event or WebSocket text message means to mcptop.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+/// A progress token (or a JSON-RPC request id): an integer or a string. Construct uses
+/// u64; standard MCP allows any string or integer. Numbers that are not integers are kept
+/// as their JSON text so nothing is lost or merged.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Token {
+    Int(i128),
+    Str(String),
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Token::Int(n) => write!(f, "{n}"),
+            Token::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A progress report: Construct's ProgressEvent, or a JSON-RPC `notifications/progress`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressFrame {
+    pub token: Option<Token>,
+    pub progress: f64,
+    pub total: Option<f64>,
+    pub message: Option<String>,
+    pub tool: Option<String>,
+    /// When the tool reported, stamped by the server (absent in plain MCP notifications).
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+/// The lifecycle states of the `call` extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallState {
+    Started,
+    Finished,
+    Failed,
+    Cancelled,
+}
+
+impl CallState {
+    pub fn parse(s: &str) -> Option<CallState> {
+        match s {
+            "started" => Some(CallState::Started),
+            "finished" => Some(CallState::Finished),
+            "failed" => Some(CallState::Failed),
+            "cancelled" | "canceled" => Some(CallState::Cancelled),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallState::Started => "started",
+            CallState::Finished => "finished",
+            CallState::Failed => "failed",
+            CallState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// `event: call` — a call started, finished, failed or was cancelled (mcptop extension).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallFrame {
+    pub token: Option<Token>,
+    pub tool: Option<String>,
+    pub state: CallState,
+    pub timestamp: Option<DateTime<Utc>>,
+    /// Why a call failed or was cancelled.
+    pub error: Option<String>,
+    /// How long the call took, when the server measured it.
+    pub duration_ms: Option<f64>,
+}
+
+/// A JSON-RPC response: the end of a request (and of its progress).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseFrame {
+    pub id: Option<Token>,
+    /// The JSON-RPC error message, or the text of a tool result with `isError: true`.
+    pub error: Option<String>,
+}
+
+/// Why a payload was not understood. Never fatal: such frames are counted and skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unknown {
+    /// The payload is not JSON.
+    NotJson,
+    /// Empty data with no id.
+    Empty,
+    /// A JSON-RPC notification or request mcptop does not track (e.g. logging).
+    OtherMethod(String),
+    /// JSON, but of no shape mcptop knows (or a known shape with wrong field types).
+    Shape,
+}
+
+/// One decoded frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    Progress(ProgressFrame),
+    Call(CallFrame),
+    /// The server says this subscriber lost `missed` events.
+    Lagged { missed: u64 },
+    /// `event: connected`, sent first by some gateways.
+    Connected { session_id: Option<String> },
+    /// `{"error": …, "detail": …}`: the server (or gateway) gives up on the stream.
+    Error { error: String, detail: Option<String> },
+    /// An event with an id and no data (MCP 2025-11-25 priming): only moves the resume point.
+    Priming,
+    Response(ResponseFrame),
+    /// `notifications/cancelled`.
+    Cancelled {
+        request_id: Option<Token>,
+        reason: Option<String>,
+    },
+    Unknown(Unknown),
+}
