@@ -4,5 +4,6 @@
 //! state of every call ([`model`]). Nothing here touches a terminal; the parser and the
 //! model never touch a socket or a clock.
 
+pub mod model;
 pub mod sse;
 pub mod wire;

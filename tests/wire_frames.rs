@@ -35,14 +35,19 @@ fn progress_and_total_may_be_integers_or_floats_and_optional_fields_null() {
         r#"{"token":0,"progress":2.5,"total":null,"message":null,"tool":null,"timestamp":null}"#,
     ));
     assert_eq!(p.progress, 2.5);
-    assert_eq!((p.total, p.message, p.tool, p.timestamp), (None, None, None, None));
+    assert_eq!(
+        (p.total, p.message, p.tool, p.timestamp),
+        (None, None, None, None)
+    );
     let p = progress(decode_text(r#"{"token":1,"progress":5.0,"total":5}"#));
     assert_eq!((p.progress, p.total), (5.0, Some(5.0)));
 }
 
 #[test]
 fn tokens_beyond_i64_negative_and_strings_keep_their_identity() {
-    let max = progress(decode_text(r#"{"token":18446744073709551615,"progress":1}"#));
+    let max = progress(decode_text(
+        r#"{"token":18446744073709551615,"progress":1}"#,
+    ));
     assert_eq!(max.token, Some(Token::Int(18_446_744_073_709_551_615)));
     let neg = progress(decode_text(r#"{"token":-3,"progress":1}"#));
     assert_eq!(neg.token, Some(Token::Int(-3)));
@@ -82,37 +87,63 @@ fn json_rpc_responses_end_requests_and_carry_errors() {
         })
     );
     let ok = decode_text(r#"{"jsonrpc":"2.0","id":"r1","result":{"content":[]}}"#);
-    assert_eq!(ok, Frame::Response(ResponseFrame { id: Some(Token::Str("r1".into())), error: None }));
-    let err = decode_text(r#"{"jsonrpc":"2.0","id":9,"error":{"code":-32601,"message":"Method not found"}}"#);
+    assert_eq!(
+        ok,
+        Frame::Response(ResponseFrame {
+            id: Some(Token::Str("r1".into())),
+            error: None
+        })
+    );
+    let err = decode_text(
+        r#"{"jsonrpc":"2.0","id":9,"error":{"code":-32601,"message":"Method not found"}}"#,
+    );
     assert_eq!(
         err,
-        Frame::Response(ResponseFrame { id: Some(Token::Int(9)), error: Some("Method not found".into()) })
+        Frame::Response(ResponseFrame {
+            id: Some(Token::Int(9)),
+            error: Some("Method not found".into())
+        })
     );
 }
 
 #[test]
 fn cancellation_notifications() {
     assert_eq!(
-        decode_text(r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":12,"reason":"user"}}"#),
-        Frame::Cancelled { request_id: Some(Token::Int(12)), reason: Some("user".into()) }
+        decode_text(
+            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":12,"reason":"user"}}"#
+        ),
+        Frame::Cancelled {
+            request_id: Some(Token::Int(12)),
+            reason: Some("user".into())
+        }
     );
 }
 
 #[test]
 fn other_json_rpc_methods_are_named_unknowns() {
     assert_eq!(
-        decode_text(r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"x"}}"#),
+        decode_text(
+            r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"x"}}"#
+        ),
         Frame::Unknown(Unknown::OtherMethod("notifications/message".into()))
     );
 }
 
 #[test]
 fn lagged_and_connected_events() {
-    assert_eq!(decode_event("lagged", r#"{"missed": 37}"#, "12"), Frame::Lagged { missed: 37 });
-    assert_eq!(decode_event("lagged", r#"{}"#, ""), Frame::Unknown(Unknown::Shape));
+    assert_eq!(
+        decode_event("lagged", r#"{"missed": 37}"#, "12"),
+        Frame::Lagged { missed: 37 }
+    );
+    assert_eq!(
+        decode_event("lagged", r#"{}"#, ""),
+        Frame::Unknown(Unknown::Shape)
+    );
     assert_eq!(
         decode_event("connected", r#"{"session_id":"4b16"}"#, ""),
-        Frame::Connected { session_id: Some("4b16".into()) }
+        Frame::Connected {
+            session_id: Some("4b16".into())
+        }
     );
 }
 
@@ -130,7 +161,10 @@ fn call_lifecycle_extension() {
             assert_eq!(c.tool.as_deref(), Some("run_tests"));
             assert_eq!(c.error.as_deref(), Some("exit 1"));
             assert_eq!(c.duration_ms, Some(1520.0));
-            assert_eq!(c.timestamp, Some(Utc.with_ymd_and_hms(2026, 4, 17, 10, 20, 33).unwrap()));
+            assert_eq!(
+                c.timestamp,
+                Some(Utc.with_ymd_and_hms(2026, 4, 17, 10, 20, 33).unwrap())
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -144,7 +178,9 @@ fn call_lifecycle_extension() {
 fn the_gateway_error_frame() {
     // Captured: the gateway's frame before it closes the socket.
     assert_eq!(
-        decode_text(r#"{"detail":"daemon responded 401 Unauthorized","error":"daemon-unreachable"}"#),
+        decode_text(
+            r#"{"detail":"daemon responded 401 Unauthorized","error":"daemon-unreachable"}"#
+        ),
         Frame::Error {
             error: "daemon-unreachable".into(),
             detail: Some("daemon responded 401 Unauthorized".into()),
@@ -155,7 +191,10 @@ fn the_gateway_error_frame() {
 #[test]
 fn priming_events_and_empty_data() {
     assert_eq!(decode_event("message", "", "evt-1"), Frame::Priming);
-    assert_eq!(decode_event("message", "", ""), Frame::Unknown(Unknown::Empty));
+    assert_eq!(
+        decode_event("message", "", ""),
+        Frame::Unknown(Unknown::Empty)
+    );
     assert_eq!(decode_text("  "), Frame::Unknown(Unknown::Empty));
 }
 
@@ -164,11 +203,17 @@ fn tagged_envelopes_flat_and_nested() {
     let flat = progress(decode_text(
         r#"{"type":"progress","progress":50,"total":100,"message":"indexing"}"#,
     ));
-    assert_eq!((flat.progress, flat.message.as_deref()), (50.0, Some("indexing")));
+    assert_eq!(
+        (flat.progress, flat.message.as_deref()),
+        (50.0, Some("indexing"))
+    );
     let nested = progress(decode_text(
         r#"{"type":"progress","data":{"token":3,"progress":2,"total":4,"tool":"grep"}}"#,
     ));
-    assert_eq!((nested.token, nested.tool.as_deref()), (Some(Token::Int(3)), Some("grep")));
+    assert_eq!(
+        (nested.token, nested.tool.as_deref()),
+        (Some(Token::Int(3)), Some("grep"))
+    );
     let rpc = progress(decode_text(
         r#"{"type":"notification","payload":{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"t","progress":1}}}"#,
     ));
@@ -182,10 +227,19 @@ fn tagged_envelopes_flat_and_nested() {
 #[test]
 fn garbage_is_unknown_never_an_error() {
     assert_eq!(decode_text("not json"), Frame::Unknown(Unknown::NotJson));
-    assert_eq!(decode_text("{\"token\":1,"), Frame::Unknown(Unknown::NotJson));
+    assert_eq!(
+        decode_text("{\"token\":1,"),
+        Frame::Unknown(Unknown::NotJson)
+    );
     assert_eq!(decode_text("[1,2]"), Frame::Unknown(Unknown::Shape));
-    assert_eq!(decode_text(r#"{"progress":"half"}"#), Frame::Unknown(Unknown::Shape));
-    assert_eq!(decode_text(r#"{"hello":"world"}"#), Frame::Unknown(Unknown::Shape));
+    assert_eq!(
+        decode_text(r#"{"progress":"half"}"#),
+        Frame::Unknown(Unknown::Shape)
+    );
+    assert_eq!(
+        decode_text(r#"{"hello":"world"}"#),
+        Frame::Unknown(Unknown::Shape)
+    );
     assert_eq!(decode_text("42"), Frame::Unknown(Unknown::Shape));
     // Deeply nested envelopes stop at a fixed depth.
     let deep = r#"{"type":"a","data":{"type":"b","data":{"type":"c","data":{"progress":1}}}}"#;
@@ -207,6 +261,8 @@ fn timestamps_with_every_fraction_length_and_offset() {
     }
     assert_eq!(parse_timestamp("yesterday"), None);
     // A frame with a bad timestamp is still a frame.
-    let p = progress(decode_text(r#"{"token":1,"progress":1,"timestamp":"soon"}"#));
+    let p = progress(decode_text(
+        r#"{"token":1,"progress":1,"timestamp":"soon"}"#,
+    ));
     assert_eq!(p.timestamp, None);
 }

@@ -119,7 +119,10 @@ fn classify(event_type: &str, raw: Raw<'_>, depth: u8) -> Frame {
                     tool: raw.tool.map(Cow::into_owned),
                     state,
                     timestamp: raw.timestamp.as_deref().and_then(parse_timestamp),
-                    error: raw.error.and_then(text).or_else(|| raw.message.and_then(text)),
+                    error: raw
+                        .error
+                        .and_then(text)
+                        .or_else(|| raw.message.and_then(text)),
                     duration_ms: raw.duration_ms,
                 }),
                 None => Frame::Unknown(Unknown::Shape),
@@ -164,7 +167,11 @@ fn classify(event_type: &str, raw: Raw<'_>, depth: u8) -> Frame {
             .find(|v| v.get().trim_start().starts_with('{'));
         if let Some(inner) = inner {
             let kind = raw.kind.as_deref().unwrap_or("message");
-            let inner_type = if kind == "lagged" || kind == "call" { kind } else { "message" };
+            let inner_type = if kind == "lagged" || kind == "call" {
+                kind
+            } else {
+                "message"
+            };
             return decode_payload(inner_type, inner.get(), depth + 1);
         }
     }

@@ -104,11 +104,18 @@ pub enum Frame {
     Progress(ProgressFrame),
     Call(CallFrame),
     /// The server says this subscriber lost `missed` events.
-    Lagged { missed: u64 },
+    Lagged {
+        missed: u64,
+    },
     /// `event: connected`, sent first by some gateways.
-    Connected { session_id: Option<String> },
+    Connected {
+        session_id: Option<String>,
+    },
     /// `{"error": …, "detail": …}`: the server (or gateway) gives up on the stream.
-    Error { error: String, detail: Option<String> },
+    Error {
+        error: String,
+        detail: Option<String>,
+    },
     /// An event with an id and no data (MCP 2025-11-25 priming): only moves the resume point.
     Priming,
     Response(ResponseFrame),

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod fixture;
 pub mod reference;
 
 use mcptop::sse::{Decoder, Limits, OwnedItem};

@@ -1,0 +1,257 @@
+//! One tool call as the monitor knows it: progress, rate, ETA, history.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::wire::Token;
+
+/// A call's identity in the table: stable for the life of the row, never reused, so a
+/// selection or a `follow` binds to the call and not to a row position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
+/// What identifies a call on the wire: the tool (when the server names it) and the token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallKey {
+    pub tool: Option<String>,
+    pub token: Option<Token>,
+}
+
+/// How a call ended, or that it has not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Running,
+    /// Progress reached the total, or the server said it finished.
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn is_finished(self) -> bool {
+        self != Status::Running
+    }
+}
+
+/// One point of the progress history (for the sparkline and the detail view).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub at: DateTime<Utc>,
+    pub progress: f64,
+}
+
+/// A message the call reported, with when it arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageEntry {
+    pub at: DateTime<Utc>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub id: CallId,
+    pub key: CallKey,
+    /// 1 for the first call seen under this key, then 2, 3 … as the token is reused.
+    pub generation: u32,
+    pub first_seen: DateTime<Utc>,
+    pub last_update: DateTime<Utc>,
+    pub progress: Option<f64>,
+    pub total: Option<f64>,
+    pub message: Option<String>,
+    pub status: Status,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The error or cancellation reason, when there is one.
+    pub error: Option<String>,
+    /// Duration reported by the server at the end, if any.
+    pub reported_duration: Option<TimeDelta>,
+    /// Frames applied to this call.
+    pub updates: u64,
+    /// Smoothed progress units per second.
+    pub rate: Option<f64>,
+    /// Smoothed seconds between updates (the call's own cadence).
+    pub cadence: Option<f64>,
+    pub history: VecDeque<Sample>,
+    pub messages: VecDeque<MessageEntry>,
+    /// Updates whose progress did not increase.
+    pub non_increasing: u32,
+    /// Updates that arrived after the call was done.
+    pub after_completion: u32,
+    /// Signs that several concurrent calls share this token (Construct reuses token 0).
+    pub shared_token: bool,
+    /// The call was seen only through progress (no `started`), so it may have begun earlier.
+    pub started_unseen: bool,
+    /// Recent instantaneous rates, to judge whether the rate is stable enough for an ETA.
+    recent_rates: VecDeque<f64>,
+}
+
+/// Smoothing time constant for rates and cadence, in seconds.
+const TAU_SECS: f64 = 5.0;
+const RECENT_RATES: usize = 5;
+
+impl Call {
+    pub(crate) fn new(id: CallId, key: CallKey, generation: u32, at: DateTime<Utc>) -> Call {
+        Call {
+            id,
+            key,
+            generation,
+            first_seen: at,
+            last_update: at,
+            progress: None,
+            total: None,
+            message: None,
+            status: Status::Running,
+            ended_at: None,
+            error: None,
+            reported_duration: None,
+            updates: 0,
+            rate: None,
+            cadence: None,
+            history: VecDeque::new(),
+            messages: VecDeque::new(),
+            non_increasing: 0,
+            after_completion: 0,
+            shared_token: false,
+            started_unseen: true,
+            recent_rates: VecDeque::with_capacity(RECENT_RATES),
+        }
+    }
+
+    /// Percent done, when the total is known and positive.
+    pub fn percent(&self) -> Option<f64> {
+        match (self.progress, self.total) {
+            (Some(p), Some(t)) if t > 0.0 => Some((p / t * 100.0).clamp(0.0, 100.0)),
+            _ => None,
+        }
+    }
+
+    /// How long the call has run (to its end, when it ended).
+    pub fn elapsed(&self, now: DateTime<Utc>) -> TimeDelta {
+        if let Some(d) = self.reported_duration {
+            return d;
+        }
+        let end = self.ended_at.unwrap_or(now);
+        (end - self.first_seen).max(TimeDelta::zero())
+    }
+
+    /// Time since the last update.
+    pub fn since_update(&self, now: DateTime<Utc>) -> TimeDelta {
+        (now - self.last_update).max(TimeDelta::zero())
+    }
+
+    /// Whether recent rates agree well enough to promise an ETA.
+    pub fn rate_is_stable(&self) -> bool {
+        let Some(rate) = self.rate else { return false };
+        if self.recent_rates.len() < 3 || rate <= 0.0 {
+            return false;
+        }
+        self.recent_rates
+            .iter()
+            .all(|r| (r - rate).abs() <= 0.5 * rate)
+    }
+
+    /// Estimated time to completion: only with a known total and a stable rate.
+    pub fn eta(&self) -> Option<TimeDelta> {
+        if self.status != Status::Running || !self.rate_is_stable() {
+            return None;
+        }
+        let (p, t, rate) = (self.progress?, self.total?, self.rate?);
+        let secs = ((t - p).max(0.0)) / rate;
+        if !secs.is_finite() || secs > 1e7 {
+            return None;
+        }
+        Some(TimeDelta::milliseconds((secs * 1000.0) as i64))
+    }
+
+    /// Applies a progress report.
+    pub(crate) fn record_progress(
+        &mut self,
+        at: DateTime<Utc>,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+        limits: &HistoryLimits,
+    ) {
+        if let Some(prev) = self.progress {
+            if progress <= prev {
+                self.non_increasing += 1;
+            } else {
+                let dt = (at - self.last_update).as_seconds_f64();
+                if dt > 0.0 {
+                    self.observe_rate((progress - prev) / dt, dt);
+                }
+            }
+        }
+        if self.updates > 0 {
+            let dt = (at - self.last_update).as_seconds_f64().max(0.0);
+            self.cadence = Some(match self.cadence {
+                None => dt,
+                Some(c) => c + (dt - c) * 0.3,
+            });
+        }
+        self.updates += 1;
+        self.last_update = at.max(self.last_update);
+        self.progress = Some(progress);
+        if total.is_some() {
+            self.total = total;
+        }
+        push_bounded(&mut self.history, Sample { at, progress }, limits.samples);
+        if let Some(text) = message {
+            if self.message.as_deref() != Some(text.as_str()) {
+                push_bounded(
+                    &mut self.messages,
+                    MessageEntry {
+                        at,
+                        text: text.clone(),
+                    },
+                    limits.messages,
+                );
+            }
+            self.message = Some(text);
+        }
+        if let (Some(t), Status::Running) = (self.total, self.status) {
+            if t > 0.0 && progress >= t {
+                self.status = Status::Done;
+                self.ended_at = Some(at);
+            }
+        }
+    }
+
+    fn observe_rate(&mut self, instant: f64, dt: f64) {
+        let alpha = 1.0 - (-dt / TAU_SECS).exp();
+        self.rate = Some(match self.rate {
+            None => instant,
+            Some(r) => r + (instant - r) * alpha,
+        });
+        if self.recent_rates.len() == RECENT_RATES {
+            self.recent_rates.pop_front();
+        }
+        self.recent_rates.push_back(instant);
+    }
+
+    pub(crate) fn finish(&mut self, status: Status, at: DateTime<Utc>, error: Option<String>) {
+        self.status = status;
+        self.ended_at = Some(at);
+        self.last_update = at.max(self.last_update);
+        if error.is_some() {
+            self.error = error;
+        }
+    }
+}
+
+/// Bounds on what a call remembers.
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryLimits {
+    pub samples: usize,
+    pub messages: usize,
+}
+
+fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, cap: usize) {
+    if cap == 0 {
+        return;
+    }
+    if queue.len() >= cap {
+        queue.pop_front();
+    }
+    queue.push_back(item);
+}

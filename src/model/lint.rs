@@ -1,0 +1,350 @@
+//! Findings: small checks that each answer ok, warn, or "not enough data yet" — the last
+//! keeps false alarms away while a call or a stream is too young to judge.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::call::{Call, CallId, Status};
+use super::stream::{Connection, StreamState};
+use super::ModelConfig;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Ok,
+    Warn(String),
+    NotEnoughData,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FindingKind {
+    // Stream findings first: they explain call findings.
+    ServerLoss,
+    IdGap,
+    PossibleLoss,
+    SilentStream,
+    LateDelivery,
+    Reconnected,
+    // Call findings.
+    Stalled,
+    NotIncreasing,
+    PastTotal,
+    AfterCompletion,
+    SharedToken,
+}
+
+impl FindingKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::ServerLoss => "server-loss",
+            FindingKind::IdGap => "id-gap",
+            FindingKind::PossibleLoss => "possible-loss",
+            FindingKind::SilentStream => "silent-stream",
+            FindingKind::LateDelivery => "late-delivery",
+            FindingKind::Reconnected => "reconnected",
+            FindingKind::Stalled => "stalled",
+            FindingKind::NotIncreasing => "progress-not-increasing",
+            FindingKind::PastTotal => "progress-past-total",
+            FindingKind::AfterCompletion => "progress-after-completion",
+            FindingKind::SharedToken => "shared-token",
+        }
+    }
+}
+
+/// One active warning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// The call it is about; none for stream findings.
+    pub call: Option<CallId>,
+    /// One sentence a person can act on.
+    pub message: String,
+}
+
+pub trait CallLint {
+    fn kind(&self) -> FindingKind;
+    fn check(&self, call: &Call, now: DateTime<Utc>, config: &ModelConfig) -> Verdict;
+}
+
+pub trait StreamLint {
+    fn kind(&self) -> FindingKind;
+    fn check(&self, stream: &StreamState, now: DateTime<Utc>, config: &ModelConfig) -> Verdict;
+}
+
+pub(crate) const CALL_LINTS: &[&dyn CallLint] = &[
+    &Stalled,
+    &NotIncreasing,
+    &PastTotal,
+    &AfterCompletion,
+    &SharedToken,
+];
+pub(crate) const STREAM_LINTS: &[&dyn StreamLint] = &[
+    &ServerLoss,
+    &IdGap,
+    &PossibleLoss,
+    &SilentStream,
+    &LateDelivery,
+    &Reconnected,
+];
+
+/// Human durations: "850 ms", "41 s", "3 min 05 s", "2 h 10 min".
+pub fn human(d: TimeDelta) -> String {
+    let ms = d.num_milliseconds().max(0);
+    if ms < 1000 {
+        return format!("{ms} ms");
+    }
+    let s = ms / 1000;
+    if s < 60 {
+        return if ms < 10_000 {
+            format!("{:.1} s", ms as f64 / 1000.0)
+        } else {
+            format!("{s} s")
+        };
+    }
+    if s < 3600 {
+        return format!("{} min {:02} s", s / 60, s % 60);
+    }
+    format!("{} h {:02} min", s / 3600, (s % 3600) / 60)
+}
+
+fn tool_name(call: &Call) -> String {
+    let tool = call.key.tool.as_deref().unwrap_or("call");
+    match &call.key.token {
+        Some(t) => format!("{tool} #{t}"),
+        None => tool.to_owned(),
+    }
+}
+
+/// The stall threshold for a call: its own cadence times a factor, never below a floor.
+/// With too few updates to know the cadence, only a long absolute silence counts.
+pub fn stall_threshold(call: &Call, config: &ModelConfig) -> Option<TimeDelta> {
+    match call.cadence {
+        Some(c) if call.updates >= 3 => {
+            let relative = TimeDelta::milliseconds((c * config.stall_factor * 1000.0) as i64);
+            Some(relative.max(config.stall_min))
+        }
+        _ => None,
+    }
+}
+
+pub struct Stalled;
+impl CallLint for Stalled {
+    fn kind(&self) -> FindingKind {
+        FindingKind::Stalled
+    }
+    fn check(&self, call: &Call, now: DateTime<Utc>, config: &ModelConfig) -> Verdict {
+        if call.status != Status::Running {
+            return Verdict::Ok;
+        }
+        let quiet = call.since_update(now);
+        let threshold = stall_threshold(call, config).unwrap_or(config.stall_without_cadence);
+        if quiet > threshold {
+            Verdict::Warn(format!("{} stalled {}", tool_name(call), human(quiet)))
+        } else if stall_threshold(call, config).is_none() {
+            Verdict::NotEnoughData
+        } else {
+            Verdict::Ok
+        }
+    }
+}
+
+pub struct NotIncreasing;
+impl CallLint for NotIncreasing {
+    fn kind(&self) -> FindingKind {
+        FindingKind::NotIncreasing
+    }
+    fn check(&self, call: &Call, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+        match call.non_increasing {
+            0 if call.updates < 2 => Verdict::NotEnoughData,
+            0 => Verdict::Ok,
+            1 => Verdict::Warn(format!(
+                "{}: progress did not increase once",
+                tool_name(call)
+            )),
+            n => Verdict::Warn(format!(
+                "{}: progress did not increase {n} times",
+                tool_name(call)
+            )),
+        }
+    }
+}
+
+pub struct PastTotal;
+impl CallLint for PastTotal {
+    fn kind(&self) -> FindingKind {
+        FindingKind::PastTotal
+    }
+    fn check(&self, call: &Call, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+        match (call.progress, call.total) {
+            (Some(p), Some(t)) if p > t => Verdict::Warn(format!(
+                "{}: progress {} is past its total {}",
+                tool_name(call),
+                num(p),
+                num(t)
+            )),
+            (Some(_), Some(_)) => Verdict::Ok,
+            _ => Verdict::NotEnoughData,
+        }
+    }
+}
+
+pub struct AfterCompletion;
+impl CallLint for AfterCompletion {
+    fn kind(&self) -> FindingKind {
+        FindingKind::AfterCompletion
+    }
+    fn check(&self, call: &Call, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+        match call.after_completion {
+            0 => Verdict::Ok,
+            n => Verdict::Warn(format!(
+                "{}: {n} progress report{} after it completed",
+                tool_name(call),
+                if n == 1 { "" } else { "s" }
+            )),
+        }
+    }
+}
+
+pub struct SharedToken;
+impl CallLint for SharedToken {
+    fn kind(&self) -> FindingKind {
+        FindingKind::SharedToken
+    }
+    fn check(&self, call: &Call, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+        if call.shared_token {
+            Verdict::Warn(format!(
+                "{}: concurrent calls share this token, so their progress is merged in one row",
+                tool_name(call)
+            ))
+        } else {
+            Verdict::Ok
+        }
+    }
+}
+
+pub struct ServerLoss;
+impl StreamLint for ServerLoss {
+    fn kind(&self) -> FindingKind {
+        FindingKind::ServerLoss
+    }
+    fn check(&self, s: &StreamState, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+        match s.server_missed {
+            0 => Verdict::Ok,
+            n => Verdict::Warn(format!("server dropped {n} event{}", plural(n))),
+        }
+    }
+}
+
+pub struct IdGap;
+impl StreamLint for IdGap {
+    fn kind(&self) -> FindingKind {
+        FindingKind::IdGap
+    }
+    fn check(&self, s: &StreamState, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+        if !s.has_ids {
+            return Verdict::NotEnoughData;
+        }
+        match s.id_gap_events {
+            0 => Verdict::Ok,
+            n => Verdict::Warn(format!(
+                "{n} event{} missing between ids ({} gap{})",
+                plural(n),
+                s.id_gaps,
+                plural(s.id_gaps)
+            )),
+        }
+    }
+}
+
+pub struct PossibleLoss;
+impl StreamLint for PossibleLoss {
+    fn kind(&self) -> FindingKind {
+        FindingKind::PossibleLoss
+    }
+    fn check(&self, s: &StreamState, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+        let unsure: Vec<_> = s.reconnects.iter().filter(|w| !w.resumed).collect();
+        match unsure.last() {
+            None => Verdict::Ok,
+            Some(w) => {
+                Verdict::Warn(format!(
+                "events sent while the stream was down for {} may be lost (the stream {} resume)",
+                human(w.duration()),
+                if s.has_ids { "did not" } else { "has no ids to" }
+            ))
+            }
+        }
+    }
+}
+
+pub struct SilentStream;
+impl StreamLint for SilentStream {
+    fn kind(&self) -> FindingKind {
+        FindingKind::SilentStream
+    }
+    fn check(&self, s: &StreamState, now: DateTime<Utc>, config: &ModelConfig) -> Verdict {
+        if !matches!(s.connection, Connection::Connected { .. }) {
+            return Verdict::NotEnoughData;
+        }
+        let Some(last) = s.last_activity else {
+            return Verdict::NotEnoughData;
+        };
+        let quiet = now - last;
+        if quiet > config.silent_after {
+            Verdict::Warn(format!(
+                "stream silent for {} (not even a keep-alive)",
+                human(quiet)
+            ))
+        } else {
+            Verdict::Ok
+        }
+    }
+}
+
+pub struct LateDelivery;
+impl StreamLint for LateDelivery {
+    fn kind(&self) -> FindingKind {
+        FindingKind::LateDelivery
+    }
+    fn check(&self, s: &StreamState, _: DateTime<Utc>, config: &ModelConfig) -> Verdict {
+        match s.delay() {
+            None => Verdict::NotEnoughData,
+            Some(d) if d > config.late_after.as_seconds_f64() => Verdict::Warn(format!(
+                "events arrive {} late",
+                human(TimeDelta::milliseconds((d * 1000.0) as i64))
+            )),
+            Some(_) => Verdict::Ok,
+        }
+    }
+}
+
+pub struct Reconnected;
+impl StreamLint for Reconnected {
+    fn kind(&self) -> FindingKind {
+        FindingKind::Reconnected
+    }
+    fn check(&self, s: &StreamState, now: DateTime<Utc>, config: &ModelConfig) -> Verdict {
+        match s.reconnects.back() {
+            Some(w) if now - w.to <= config.reconnect_notice => Verdict::Warn(format!(
+                "reconnected {} ago after {} down",
+                human(now - w.to),
+                human(w.duration())
+            )),
+            _ => Verdict::Ok,
+        }
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// A progress number without a pointless ".0".
+pub fn num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.2}")
+    }
+}

@@ -1,0 +1,459 @@
+//! Frames + time → the state of every call, the health of the stream, and findings.
+//!
+//! Pure: no clock, no I/O. Every input carries the time it happened (when the frame was
+//! received), and every question that depends on time takes `now`. The TUI, `tail`,
+//! replay and the tests all drive this same model.
+
+mod call;
+mod lint;
+mod stream;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+pub use call::{Call, CallId, CallKey, HistoryLimits, MessageEntry, Sample, Status};
+pub use lint::{human, num, stall_threshold, CallLint, Finding, FindingKind, StreamLint, Verdict};
+pub use stream::{Connection, IdCheck, ReconnectWindow, StreamState};
+
+use crate::wire::{CallFrame, CallState, Frame, ProgressFrame};
+
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    /// A running call is never called stalled before this much silence.
+    pub stall_min: TimeDelta,
+    /// … and is called stalled after this many times its own update cadence.
+    pub stall_factor: f64,
+    /// With too few updates to know its cadence, after this much silence.
+    pub stall_without_cadence: TimeDelta,
+    /// Progress going backwards after this much quiet starts a new call on the same key.
+    pub quiet_gap: TimeDelta,
+    /// How long finished calls stay in the table.
+    pub retention: TimeDelta,
+    /// Hard cap on calls held; past it the oldest finished (then oldest idle) go first.
+    pub max_calls: usize,
+    pub history: HistoryLimits,
+    /// No byte at all for this long on a connected stream is a silent stream
+    /// (2.5 × the daemon's 15 s keep-alive).
+    pub silent_after: TimeDelta,
+    /// Delivery delay beyond clock skew above which events count as late.
+    pub late_after: TimeDelta,
+    /// How long a reconnect stays on the warnings list.
+    pub reconnect_notice: TimeDelta,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            stall_min: TimeDelta::seconds(10),
+            stall_factor: 5.0,
+            stall_without_cadence: TimeDelta::seconds(60),
+            quiet_gap: TimeDelta::seconds(5),
+            retention: TimeDelta::minutes(5),
+            max_calls: 2000,
+            history: HistoryLimits {
+                samples: 120,
+                messages: 50,
+            },
+            silent_after: TimeDelta::milliseconds(37_500),
+            late_after: TimeDelta::seconds(2),
+            reconnect_notice: TimeDelta::seconds(60),
+        }
+    }
+}
+
+/// What one frame did to the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A call appeared (`generation` > 1 when its token was reused).
+    NewCall(CallId),
+    Updated(CallId),
+    Finished(CallId),
+    /// Stream-level news (loss report, error frame, …) or nothing visible.
+    Stream,
+    Ignored,
+}
+
+/// How a call looks right now: its status, or stalled while running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisplayState {
+    Running,
+    Stalled,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl DisplayState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisplayState::Running => "running",
+            DisplayState::Stalled => "stalled",
+            DisplayState::Done => "done",
+            DisplayState::Failed => "failed",
+            DisplayState::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    config: ModelConfig,
+    calls: BTreeMap<CallId, Call>,
+    by_key: HashMap<CallKey, CallId>,
+    /// Finished calls by end time, for retention and for eviction order.
+    finished: BTreeSet<(DateTime<Utc>, CallId)>,
+    next_id: u64,
+    stream: StreamState,
+    /// Calls removed by retention or by the cap.
+    pub evicted: u64,
+    /// The last error frame the server sent.
+    pub last_error: Option<(String, Option<String>)>,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Model::new(ModelConfig::default())
+    }
+}
+
+impl Model {
+    pub fn new(config: ModelConfig) -> Model {
+        Model {
+            config,
+            calls: BTreeMap::new(),
+            by_key: HashMap::new(),
+            finished: BTreeSet::new(),
+            next_id: 1,
+            stream: StreamState::default(),
+            evicted: 0,
+            last_error: None,
+        }
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    pub fn stream(&self) -> &StreamState {
+        &self.stream
+    }
+
+    /// Calls in the order they appeared.
+    pub fn calls(&self) -> impl DoubleEndedIterator<Item = &Call> + ExactSizeIterator {
+        self.calls.values()
+    }
+
+    pub fn call(&self, id: CallId) -> Option<&Call> {
+        self.calls.get(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    /// The source connected, dropped, or is trying again.
+    pub fn set_connection(&mut self, connection: Connection, at: DateTime<Utc>) {
+        self.stream.set_connection(connection, at);
+    }
+
+    /// A keep-alive (or any byte) arrived.
+    pub fn keepalive(&mut self, at: DateTime<Utc>) {
+        self.stream.keepalive(at);
+    }
+
+    /// Applies one frame received at `at`, whose SSE id (if any) was `event_id`.
+    pub fn apply(&mut self, frame: Frame, at: DateTime<Utc>, event_id: &str) -> Change {
+        self.stream.activity(at);
+        if !event_id.is_empty() && !matches!(frame, Frame::Priming) {
+            self.stream.check_id(event_id);
+        }
+        match frame {
+            Frame::Progress(p) => {
+                self.stream.events += 1;
+                self.stream.last_event = Some(at);
+                self.apply_progress(p, at)
+            }
+            Frame::Call(c) => {
+                self.stream.events += 1;
+                self.stream.last_event = Some(at);
+                self.apply_call(c, at)
+            }
+            Frame::Lagged { missed } => {
+                self.stream.server_missed += missed;
+                self.stream.lagged_reports += 1;
+                Change::Stream
+            }
+            Frame::Error { error, detail } => {
+                self.last_error = Some((error, detail));
+                Change::Stream
+            }
+            Frame::Connected { .. } | Frame::Priming => Change::Stream,
+            Frame::Response(_) | Frame::Cancelled { .. } => {
+                self.stream.events += 1;
+                Change::Ignored
+            }
+            Frame::Unknown(_) => {
+                self.stream.unknown_frames += 1;
+                Change::Ignored
+            }
+        }
+    }
+
+    fn apply_progress(&mut self, p: ProgressFrame, at: DateTime<Utc>) -> Change {
+        if let Some(stamped) = p.timestamp {
+            self.stream.observe_delay(at, stamped);
+        }
+        let key = CallKey {
+            tool: p.tool,
+            token: p.token,
+        };
+        let quiet_gap = self.config.quiet_gap;
+        let existing = self.by_key.get(&key).copied();
+        let (id, fresh) = match existing.and_then(|id| self.calls.get_mut(&id)) {
+            Some(call) => {
+                let quiet = at - call.last_update >= quiet_gap;
+                let prev = call.progress.unwrap_or(f64::NEG_INFINITY);
+                if call.status.is_finished() {
+                    if call.status == Status::Done && p.progress >= prev && !quiet {
+                        // More of the same after the end: the server (or a second call on
+                        // a shared token) keeps reporting.
+                        call.after_completion += 1;
+                        call.shared_token |= p.progress == prev;
+                        (call.id, false)
+                    } else {
+                        (self.new_call(key, at), true)
+                    }
+                } else if p.progress < prev {
+                    if quiet {
+                        // The old call went quiet and a new one began on the same token:
+                        // silence ended the old one.
+                        let ended = call.last_update;
+                        let old = call.id;
+                        call.status = Status::Done;
+                        call.ended_at = Some(ended);
+                        self.finished.insert((ended, old));
+                        (self.new_call(key, at), true)
+                    } else {
+                        call.shared_token = true;
+                        (call.id, false)
+                    }
+                } else {
+                    if p.progress == prev && !quiet {
+                        call.shared_token |= call.key.token == Some(crate::wire::Token::Int(0));
+                    }
+                    (call.id, false)
+                }
+            }
+            None => (self.new_call(key, at), true),
+        };
+        let history = self.config.history;
+        let Some(call) = self.calls.get_mut(&id) else {
+            return Change::Ignored;
+        };
+        let was_running = call.status == Status::Running;
+        call.record_progress(at, p.progress, p.total, p.message, &history);
+        if was_running && call.status.is_finished() {
+            self.finished.insert((at, id));
+            return Change::Finished(id);
+        }
+        if fresh {
+            Change::NewCall(id)
+        } else {
+            Change::Updated(id)
+        }
+    }
+
+    fn apply_call(&mut self, c: CallFrame, at: DateTime<Utc>) -> Change {
+        let key = CallKey {
+            tool: c.tool,
+            token: c.token,
+        };
+        let existing = self.by_key.get(&key).copied();
+        match c.state {
+            CallState::Started => {
+                if let Some(call) = existing.and_then(|id| self.calls.get_mut(&id)) {
+                    if call.status == Status::Running && call.updates == 0 && !call.started_unseen {
+                        return Change::Ignored; // a repeated `started`
+                    }
+                    if call.status == Status::Running {
+                        call.shared_token = true;
+                    }
+                }
+                let id = self.new_call(key, at);
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.started_unseen = false;
+                }
+                Change::NewCall(id)
+            }
+            state => {
+                let status = match state {
+                    CallState::Failed => Status::Failed,
+                    CallState::Cancelled => Status::Cancelled,
+                    _ => Status::Done,
+                };
+                let running = existing
+                    .filter(|id| self.calls.get(id).is_some_and(|c| !c.status.is_finished()));
+                let (id, fresh) = match running {
+                    Some(id) => (id, false),
+                    None => {
+                        // The end of a call we never saw start: show it, with the duration
+                        // the server measured.
+                        let started = c
+                            .duration_ms
+                            .map(|ms| at - TimeDelta::milliseconds(ms as i64))
+                            .unwrap_or(at);
+                        (self.new_call(key, started), true)
+                    }
+                };
+                let Some(call) = self.calls.get_mut(&id) else {
+                    return Change::Ignored;
+                };
+                if let Some(ms) = c.duration_ms {
+                    call.reported_duration = Some(TimeDelta::milliseconds(ms as i64));
+                }
+                call.finish(status, at, c.error);
+                if fresh {
+                    call.started_unseen = false;
+                }
+                self.finished.insert((at, id));
+                Change::Finished(id)
+            }
+        }
+    }
+
+    fn new_call(&mut self, key: CallKey, at: DateTime<Utc>) -> CallId {
+        if self.calls.len() >= self.config.max_calls {
+            self.evict_one();
+        }
+        let id = CallId(self.next_id);
+        self.next_id += 1;
+        // The generation follows the call this key last named (while it is still held).
+        let generation = self
+            .by_key
+            .get(&key)
+            .and_then(|prev| self.calls.get(prev))
+            .map_or(1, |prev| prev.generation.saturating_add(1));
+        self.by_key.insert(key.clone(), id);
+        self.calls.insert(id, Call::new(id, key, generation, at));
+        id
+    }
+
+    /// Removes the oldest finished call, or failing that the call idle the longest.
+    fn evict_one(&mut self) {
+        let victim = match self.finished.iter().next().copied() {
+            Some(entry) => {
+                self.finished.remove(&entry);
+                Some(entry.1)
+            }
+            None => self
+                .calls
+                .values()
+                .min_by_key(|c| (c.last_update, c.id))
+                .map(|c| c.id),
+        };
+        if let Some(id) = victim {
+            self.remove(id);
+        }
+    }
+
+    fn remove(&mut self, id: CallId) {
+        if let Some(call) = self.calls.remove(&id) {
+            self.evicted += 1;
+            if self.by_key.get(&call.key) == Some(&id) {
+                self.by_key.remove(&call.key);
+            }
+        }
+    }
+
+    /// Drops finished calls older than the retention time. Call it now and then (the TUI
+    /// does on its tick); memory stays flat however long the stream runs.
+    pub fn expire(&mut self, now: DateTime<Utc>) {
+        let horizon = now - self.config.retention;
+        while let Some(&(ended, id)) = self.finished.iter().next() {
+            if ended > horizon {
+                break;
+            }
+            self.finished.remove(&(ended, id));
+            if self.calls.get(&id).is_some_and(|c| c.status.is_finished()) {
+                self.remove(id);
+            }
+        }
+    }
+
+    /// Removes every finished call now (the TUI's "clear finished").
+    pub fn clear_finished(&mut self) {
+        let ids: Vec<CallId> = self.finished.iter().map(|&(_, id)| id).collect();
+        self.finished.clear();
+        for id in ids {
+            if self.calls.get(&id).is_some_and(|c| c.status.is_finished()) {
+                self.remove(id);
+            }
+        }
+    }
+
+    pub fn display_state(&self, call: &Call, now: DateTime<Utc>) -> DisplayState {
+        match call.status {
+            Status::Running => match lint::Stalled.check(call, now, &self.config) {
+                Verdict::Warn(_) => DisplayState::Stalled,
+                _ => DisplayState::Running,
+            },
+            Status::Done => DisplayState::Done,
+            Status::Failed => DisplayState::Failed,
+            Status::Cancelled => DisplayState::Cancelled,
+        }
+    }
+
+    /// Every active finding: the stream's first, then each call's in table order.
+    pub fn findings(&self, now: DateTime<Utc>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for lint in lint::STREAM_LINTS {
+            if let Verdict::Warn(message) = lint.check(&self.stream, now, &self.config) {
+                out.push(Finding {
+                    kind: lint.kind(),
+                    call: None,
+                    message,
+                });
+            }
+        }
+        for call in self.calls.values() {
+            out.extend(self.call_findings(call, now));
+        }
+        out
+    }
+
+    /// The findings about one call.
+    pub fn call_findings(&self, call: &Call, now: DateTime<Utc>) -> Vec<Finding> {
+        lint::CALL_LINTS
+            .iter()
+            .filter_map(|lint| match lint.check(call, now, &self.config) {
+                Verdict::Warn(message) => Some(Finding {
+                    kind: lint.kind(),
+                    call: Some(call.id),
+                    message,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Each lint's verdict on one call, for the detail view.
+    pub fn call_verdicts(&self, call: &Call, now: DateTime<Utc>) -> Vec<(FindingKind, Verdict)> {
+        lint::CALL_LINTS
+            .iter()
+            .map(|lint| (lint.kind(), lint.check(call, now, &self.config)))
+            .collect()
+    }
+
+    /// Each stream lint's verdict.
+    pub fn stream_verdicts(&self, now: DateTime<Utc>) -> Vec<(FindingKind, Verdict)> {
+        lint::STREAM_LINTS
+            .iter()
+            .map(|lint| (lint.kind(), lint.check(&self.stream, now, &self.config)))
+            .collect()
+    }
+}
