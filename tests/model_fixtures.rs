@@ -42,7 +42,8 @@ fn construct_call_completes_at_total_and_a_reused_token_starts_a_new_generation(
     );
     assert_eq!(c.status, Status::Done);
     assert_eq!(c.percent(), Some(100.0));
-    assert_eq!(c.message.as_deref(), Some("notion: response received"));
+    assert_eq!(c.message(), Some("notion: response received"));
+    assert_eq!(c.messages.len(), 2);
     assert_eq!(
         c.elapsed(at("2026-04-17T10:25:00Z")),
         TimeDelta::milliseconds(3100)

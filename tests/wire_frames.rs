@@ -266,3 +266,43 @@ fn timestamps_with_every_fraction_length_and_offset() {
     ));
     assert_eq!(p.timestamp, None);
 }
+
+#[test]
+fn the_timestamp_fast_path_agrees_with_chrono() {
+    use chrono::DateTime;
+    let mut cases = vec![
+        "1970-01-01T00:00:00Z".to_string(),
+        "2000-02-29T23:59:59.999999999Z".to_string(),
+        "2100-02-28T00:00:00+14:00".to_string(),
+        "1999-12-31T23:59:59-12:30".to_string(),
+        "2026-11-22T03:39:49.5z".to_string(),
+    ];
+    // Every month end, leap years and not, and odd offsets.
+    for year in [1900, 1996, 2000, 2023, 2024, 2400] {
+        for month in 1..=12 {
+            for day in [1, 28, 29, 30, 31] {
+                cases.push(format!("{year}-{month:02}-{day:02}T12:34:56.0123+05:45"));
+            }
+        }
+    }
+    // Invalid ones both reject (or chrono alone decides).
+    cases.extend(
+        [
+            "2023-02-29T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:00:00",
+            "2024-01-01T00:00:00.Z",
+            "2024-01-01T00:00:00.1234567890Z",
+            "2024-01-01T00:00:60Z",
+            "2024-01-01 00:00:00Z",
+        ]
+        .map(String::from),
+    );
+    for case in cases {
+        let expected = DateTime::parse_from_rfc3339(&case)
+            .ok()
+            .map(|t| t.with_timezone(&Utc));
+        assert_eq!(parse_timestamp(&case), expected, "{case}");
+    }
+}

@@ -58,7 +58,6 @@ pub struct Call {
     pub last_update: DateTime<Utc>,
     pub progress: Option<f64>,
     pub total: Option<f64>,
-    pub message: Option<String>,
     pub status: Status,
     pub ended_at: Option<DateTime<Utc>>,
     /// The error or cancellation reason, when there is one.
@@ -72,6 +71,7 @@ pub struct Call {
     /// Smoothed seconds between updates (the call's own cadence).
     pub cadence: Option<f64>,
     pub history: VecDeque<Sample>,
+    /// Distinct messages in the order they came, newest last (the current one).
     pub messages: VecDeque<MessageEntry>,
     /// Updates whose progress did not increase.
     pub non_increasing: u32,
@@ -99,7 +99,6 @@ impl Call {
             last_update: at,
             progress: None,
             total: None,
-            message: None,
             status: Status::Running,
             ended_at: None,
             error: None,
@@ -115,6 +114,11 @@ impl Call {
             started_unseen: true,
             recent_rates: VecDeque::with_capacity(RECENT_RATES),
         }
+    }
+
+    /// The latest message the call reported.
+    pub fn message(&self) -> Option<&str> {
+        self.messages.back().map(|m| m.text.as_str())
     }
 
     /// Percent done, when the total is known and positive.
@@ -197,17 +201,11 @@ impl Call {
         }
         push_bounded(&mut self.history, Sample { at, progress }, limits.samples);
         if let Some(text) = message {
-            if self.message.as_deref() != Some(text.as_str()) {
-                push_bounded(
-                    &mut self.messages,
-                    MessageEntry {
-                        at,
-                        text: text.clone(),
-                    },
-                    limits.messages,
-                );
+            if self.message() != Some(text.as_str()) {
+                // The newest entry is the current message: stored once, never cloned.
+                let entry = MessageEntry { at, text };
+                push_bounded(&mut self.messages, entry, limits.messages.max(1));
             }
-            self.message = Some(text);
         }
         if let (Some(t), Status::Running) = (self.total, self.status) {
             if t > 0.0 && progress >= t {

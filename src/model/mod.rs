@@ -8,7 +8,9 @@ mod call;
 mod lint;
 mod stream;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -100,7 +102,7 @@ impl DisplayState {
 pub struct Model {
     config: ModelConfig,
     calls: BTreeMap<CallId, Call>,
-    by_key: HashMap<CallKey, CallId>,
+    by_key: FxHashMap<CallKey, CallId>,
     /// Finished calls by end time, for retention and for eviction order.
     finished: BTreeSet<(DateTime<Utc>, CallId)>,
     next_id: u64,
@@ -122,7 +124,7 @@ impl Model {
         Model {
             config,
             calls: BTreeMap::new(),
-            by_key: HashMap::new(),
+            by_key: FxHashMap::default(),
             finished: BTreeSet::new(),
             next_id: 1,
             stream: StreamState::default(),

@@ -216,6 +216,11 @@ impl StreamState {
 
 /// `"41"` → `("", 41)`, `"evt-41"` → `("evt-", 41)`; anything else → none.
 fn split_numeric_id(id: &str) -> Option<(&str, u64)> {
+    if id.as_bytes()[0].is_ascii_digit() {
+        if let Ok(n) = id.parse::<u64>() {
+            return Some(("", n)); // the common case: a plain sequence number
+        }
+    }
     let digits = id.len() - id.bytes().rev().take_while(u8::is_ascii_digit).count();
     if digits == id.len() || id.len() - digits > 19 {
         return None;
@@ -233,6 +238,7 @@ mod tests {
         assert_eq!(split_numeric_id("41"), Some(("", 41)));
         assert_eq!(split_numeric_id("evt-41"), Some(("evt-", 41)));
         assert_eq!(split_numeric_id("evt-"), None);
+        assert_eq!(split_numeric_id("+5"), Some(("+", 5)));
         assert_eq!(split_numeric_id("9a7c-ff"), None);
         assert_eq!(split_numeric_id("99999999999999999999999"), None);
     }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::flat;
 use super::frame::{CallFrame, CallState, Frame, ProgressFrame, ResponseFrame, Token, Unknown};
 
 /// Decodes one SSE event. `last_event_id` is the id in force (for priming events).
@@ -73,10 +74,70 @@ struct Raw<'a> {
     duration_ms: Option<f64>,
 }
 
+/// Every known field, whichever path read it. Ambiguous fields hold their raw JSON text.
+#[derive(Default)]
+pub(super) struct Fields<'a> {
+    pub token: Option<&'a str>,
+    pub progress: Option<f64>,
+    pub total: Option<f64>,
+    pub message: Option<&'a str>,
+    pub tool: Option<Cow<'a, str>>,
+    pub timestamp: Option<Cow<'a, str>>,
+    pub jsonrpc: Option<Cow<'a, str>>,
+    pub method: Option<Cow<'a, str>>,
+    pub params: Option<&'a str>,
+    pub id: Option<&'a str>,
+    pub result: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub state: Option<Cow<'a, str>>,
+    pub detail: Option<Cow<'a, str>>,
+    pub missed: Option<u64>,
+    pub session_id: Option<Cow<'a, str>>,
+    pub kind: Option<Cow<'a, str>>,
+    pub data: Option<&'a str>,
+    pub payload: Option<&'a str>,
+    pub duration_ms: Option<f64>,
+}
+
+impl<'a> From<Raw<'a>> for Fields<'a> {
+    fn from(r: Raw<'a>) -> Self {
+        Fields {
+            token: r.token.map(RawValue::get),
+            progress: r.progress,
+            total: r.total,
+            message: r.message.map(RawValue::get),
+            tool: r.tool,
+            timestamp: r.timestamp,
+            jsonrpc: r.jsonrpc,
+            method: r.method,
+            params: r.params.map(RawValue::get),
+            id: r.id.map(RawValue::get),
+            result: r.result.map(RawValue::get),
+            error: r.error.map(RawValue::get),
+            state: r.state,
+            detail: r.detail,
+            missed: r.missed,
+            session_id: r.session_id,
+            kind: r.kind,
+            data: r.data.map(RawValue::get),
+            payload: r.payload.map(RawValue::get),
+            duration_ms: r.duration_ms,
+        }
+    }
+}
+
 /// Envelopes nest at most this deep (`{"type":…,"data":{…}}` around a message).
 const MAX_DEPTH: u8 = 2;
 
 fn decode_payload(event_type: &str, json: &str, depth: u8) -> Frame {
+    match flat::scan(json) {
+        Some(fields) => classify(event_type, fields, depth),
+        None => decode_general(event_type, json, depth),
+    }
+}
+
+/// The general path: serde over the union of every field.
+fn decode_general(event_type: &str, json: &str, depth: u8) -> Frame {
     // Only objects are frames (serde would otherwise map an array onto the fields by
     // position).
     if !json.trim_start().starts_with('{') {
@@ -90,10 +151,19 @@ fn decode_payload(event_type: &str, json: &str, depth: u8) -> Frame {
         Err(e) if e.is_syntax() || e.is_eof() => return Frame::Unknown(Unknown::NotJson),
         Err(_) => return Frame::Unknown(Unknown::Shape),
     };
-    classify(event_type, raw, depth)
+    classify(event_type, raw.into(), depth)
 }
 
-fn classify(event_type: &str, raw: Raw<'_>, depth: u8) -> Frame {
+/// Decodes with the general path only: the reference the fast path is tested against.
+#[doc(hidden)]
+pub fn decode_event_general(event_type: &str, data: &str, last_event_id: &str) -> Frame {
+    if data.trim().is_empty() {
+        return decode_event(event_type, data, last_event_id);
+    }
+    decode_general(event_type, data, 0)
+}
+
+fn classify(event_type: &str, raw: Fields<'_>, depth: u8) -> Frame {
     match event_type {
         "lagged" => {
             return match raw.missed {
@@ -164,7 +234,7 @@ fn classify(event_type: &str, raw: Raw<'_>, depth: u8) -> Frame {
         let inner = [raw.data, raw.payload, raw.message]
             .into_iter()
             .flatten()
-            .find(|v| v.get().trim_start().starts_with('{'));
+            .find(|v| v.trim_start().starts_with('{'));
         if let Some(inner) = inner {
             let kind = raw.kind.as_deref().unwrap_or("message");
             let inner_type = if kind == "lagged" || kind == "call" {
@@ -172,7 +242,7 @@ fn classify(event_type: &str, raw: Raw<'_>, depth: u8) -> Frame {
             } else {
                 "message"
             };
-            return decode_payload(inner_type, inner.get(), depth + 1);
+            return decode_payload(inner_type, inner, depth + 1);
         }
     }
     Frame::Unknown(Unknown::Shape)
@@ -196,12 +266,12 @@ struct CancelledParams<'a> {
     reason: Option<Cow<'a, str>>,
 }
 
-fn rpc_method(method: &str, params: Option<&RawValue>) -> Frame {
-    let params = params.map(RawValue::get).unwrap_or("{}");
+fn rpc_method(method: &str, params: Option<&str>) -> Frame {
+    let params = params.unwrap_or("{}");
     match method {
         "notifications/progress" => match serde_json::from_str::<ProgressParams<'_>>(params) {
             Ok(p) => Frame::Progress(ProgressFrame {
-                token: p.progress_token.and_then(token),
+                token: p.progress_token.map(RawValue::get).and_then(token),
                 progress: p.progress,
                 total: p.total,
                 message: p.message.map(Cow::into_owned),
@@ -212,7 +282,7 @@ fn rpc_method(method: &str, params: Option<&RawValue>) -> Frame {
         },
         "notifications/cancelled" => match serde_json::from_str::<CancelledParams<'_>>(params) {
             Ok(p) => Frame::Cancelled {
-                request_id: p.request_id.and_then(token),
+                request_id: p.request_id.map(RawValue::get).and_then(token),
                 reason: p.reason.map(Cow::into_owned),
             },
             Err(_) => Frame::Unknown(Unknown::Shape),
@@ -222,8 +292,8 @@ fn rpc_method(method: &str, params: Option<&RawValue>) -> Frame {
 }
 
 /// A token or request id: integer or string; `null` is none.
-fn token(raw: &RawValue) -> Option<Token> {
-    let text = raw.get().trim();
+fn token(raw: &str) -> Option<Token> {
+    let text = raw.trim();
     if text.starts_with('"') {
         return serde_json::from_str::<String>(text).ok().map(Token::Str);
     }
@@ -237,11 +307,17 @@ fn token(raw: &RawValue) -> Option<Token> {
 }
 
 /// A JSON string's text; anything else is none.
-fn text(raw: &RawValue) -> Option<String> {
-    serde_json::from_str::<String>(raw.get()).ok()
+fn text(json: &str) -> Option<String> {
+    // Most messages have no escapes: take the text between the quotes as it is.
+    if let Some(inner) = json.strip_prefix('"').and_then(|j| j.strip_suffix('"')) {
+        if !inner.contains('\\') {
+            return Some(inner.to_owned());
+        }
+    }
+    serde_json::from_str::<String>(json).ok()
 }
 
-fn rpc_error_message(raw: &RawValue) -> Option<String> {
+fn rpc_error_message(raw: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct RpcError {
         code: Option<i64>,
@@ -250,7 +326,7 @@ fn rpc_error_message(raw: &RawValue) -> Option<String> {
     if let Some(s) = text(raw) {
         return Some(s);
     }
-    let e: RpcError = serde_json::from_str(raw.get()).ok()?;
+    let e: RpcError = serde_json::from_str(raw).ok()?;
     Some(match (e.message, e.code) {
         (Some(m), _) => m,
         (None, Some(code)) => format!("error {code}"),
@@ -259,7 +335,7 @@ fn rpc_error_message(raw: &RawValue) -> Option<String> {
 }
 
 /// A `tools/call` result with `isError: true`: its first text content is the error.
-fn tool_error_text(raw: &RawValue) -> Option<String> {
+fn tool_error_text(raw: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct Content {
         text: Option<String>,
@@ -271,7 +347,7 @@ fn tool_error_text(raw: &RawValue) -> Option<String> {
         #[serde(default)]
         content: Vec<Content>,
     }
-    let result: ToolResult = serde_json::from_str(raw.get()).ok()?;
+    let result: ToolResult = serde_json::from_str(raw).ok()?;
     if !result.is_error {
         return None;
     }
@@ -286,7 +362,103 @@ fn tool_error_text(raw: &RawValue) -> Option<String> {
 
 /// RFC 3339 with 0 to 9 fraction digits, any offset, as UTC.
 pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    fast_rfc3339(s.as_bytes()).or_else(|| {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    })
+}
+
+/// The layout servers actually send, `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)`, parsed
+/// without the general machinery (every progress frame carries one). Anything else is
+/// left to chrono.
+fn fast_rfc3339(b: &[u8]) -> Option<DateTime<Utc>> {
+    #[inline]
+    fn two(b: &[u8], at: usize) -> Option<u32> {
+        let (hi, lo) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
+        (hi < 10 && lo < 10).then(|| u32::from(hi) * 10 + u32::from(lo))
+    }
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let year = two(b, 0)? * 100 + two(b, 2)?;
+    let (month, day) = (two(b, 5)?, two(b, 8)?);
+    let (hour, min, sec) = (two(b, 11)?, two(b, 14)?, two(b, 17)?);
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || min > 59
+        || sec > 59
+    {
+        return None; // out of range (or a leap second): chrono decides
+    }
+    let mut rest = &b[19..];
+    let mut nanos = 0u32;
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 9 {
+            return None;
+        }
+        for &d in &frac[..n] {
+            nanos = nanos * 10 + u32::from(d - b'0');
+        }
+        nanos *= [
+            1,
+            10,
+            100,
+            1_000,
+            10_000,
+            100_000,
+            1_000_000,
+            10_000_000,
+            100_000_000,
+        ][9 - n];
+        rest = &frac[n..];
+    }
+    let offset = match rest {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (h, m) = (two(rest, 1)?, two(rest, 4)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let secs = i64::from(h * 3600 + m * 60);
+            if *sign == b'-' {
+                -secs
+            } else {
+                secs
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year as i64, month, day);
+    let secs = days * 86_400 + i64::from(hour * 3600 + min * 60 + sec) - offset;
+    DateTime::from_timestamp(secs, nanos)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }

@@ -7,7 +7,8 @@
 //! model counts and otherwise ignores: an odd frame never stops a stream.
 
 mod decode;
+mod flat;
 mod frame;
 
-pub use decode::{decode_event, decode_text, parse_timestamp};
+pub use decode::{decode_event, decode_event_general, decode_text, parse_timestamp};
 pub use frame::{CallFrame, CallState, Frame, ProgressFrame, ResponseFrame, Token, Unknown};

@@ -1,0 +1,293 @@
+//! A fast path for the frames that dominate a stream: flat JSON objects whose values are
+//! strings, numbers, booleans or null (Construct's ProgressEvent, `call`, `lagged`, error
+//! frames). It reads the object in one pass without building anything.
+//!
+//! It is strict and humble: on anything it does not handle exactly as serde would (nested
+//! values, escapes in keys, duplicate known keys, a field of an unexpected type, control
+//! characters, escapes, a malformed number, trailing bytes) it answers `None` and the caller takes
+//! the general serde path. A property test checks both paths agree on generated input.
+
+use std::borrow::Cow;
+
+use super::decode::Fields;
+
+/// Fills `Fields` from a flat JSON object, or `None` to ask for the general path.
+pub(super) fn scan(json: &str) -> Option<Fields<'_>> {
+    let b = json.as_bytes();
+    let mut fields = Fields::default();
+    let mut seen = 0u32;
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            // Key: a string without escapes.
+            let (key, after_key, escaped) = string(b, i)?;
+            if escaped {
+                return None;
+            }
+            i = skip_ws(b, after_key);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = skip_ws(b, i + 1);
+            let (value, after_value) = value(b, i)?;
+            let raw = &json[i..after_value];
+            let key = &json[key.0..key.1];
+            if let Some(field) = field(key) {
+                let bit = 1u32 << field as u32;
+                if seen & bit != 0 {
+                    return None; // serde rejects duplicate fields
+                }
+                seen |= bit;
+                assign(&mut fields, field, value, raw)?;
+            }
+            i = skip_ws(b, after_value);
+            match b.get(i) {
+                Some(b',') => i = skip_ws(b, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    if skip_ws(b, i) != b.len() {
+        return None;
+    }
+    Some(fields)
+}
+
+#[derive(Clone, Copy)]
+enum Value {
+    /// A string without escapes.
+    Str,
+    Num,
+    Bool,
+    Null,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Token,
+    Progress,
+    Total,
+    Message,
+    Tool,
+    Timestamp,
+    Jsonrpc,
+    Method,
+    Params,
+    Id,
+    Result,
+    Error,
+    State,
+    Detail,
+    Missed,
+    SessionId,
+    Type,
+    Data,
+    Payload,
+    DurationMs,
+}
+
+fn field(key: &str) -> Option<Field> {
+    Some(match key {
+        "token" => Field::Token,
+        "progress" => Field::Progress,
+        "total" => Field::Total,
+        "message" => Field::Message,
+        "tool" => Field::Tool,
+        "timestamp" => Field::Timestamp,
+        "jsonrpc" => Field::Jsonrpc,
+        "method" => Field::Method,
+        "params" => Field::Params,
+        "id" => Field::Id,
+        "result" => Field::Result,
+        "error" => Field::Error,
+        "state" => Field::State,
+        "detail" => Field::Detail,
+        "missed" => Field::Missed,
+        "session_id" => Field::SessionId,
+        "type" => Field::Type,
+        "data" => Field::Data,
+        "payload" => Field::Payload,
+        "duration_ms" => Field::DurationMs,
+        _ => return None,
+    })
+}
+
+/// Stores one known field, with serde's typing rules; `None` where serde would fail.
+fn assign<'a>(f: &mut Fields<'a>, field: Field, value: Value, raw: &'a str) -> Option<()> {
+    let keep = (!matches!(value, Value::Null)).then_some(raw);
+    match field {
+        // Raw JSON kept for later (any type).
+        Field::Token => f.token = keep,
+        Field::Message => f.message = keep,
+        Field::Params => f.params = keep,
+        Field::Id => f.id = keep,
+        Field::Result => f.result = keep,
+        Field::Error => f.error = keep,
+        Field::Data => f.data = keep,
+        Field::Payload => f.payload = keep,
+        // Numbers.
+        Field::Progress => f.progress = number(value, raw)?,
+        Field::Total => f.total = number(value, raw)?,
+        Field::DurationMs => f.duration_ms = number(value, raw)?,
+        Field::Missed => {
+            f.missed = match value {
+                Value::Null => None,
+                Value::Num => Some(raw.parse::<u64>().ok()?),
+                _ => return None,
+            }
+        }
+        // Strings.
+        Field::Tool => f.tool = text(value, raw)?,
+        Field::Timestamp => f.timestamp = text(value, raw)?,
+        Field::Jsonrpc => f.jsonrpc = text(value, raw)?,
+        Field::Method => f.method = text(value, raw)?,
+        Field::State => f.state = text(value, raw)?,
+        Field::Detail => f.detail = text(value, raw)?,
+        Field::SessionId => f.session_id = text(value, raw)?,
+        Field::Type => f.kind = text(value, raw)?,
+    }
+    Some(())
+}
+
+fn number(value: Value, raw: &str) -> Option<Option<f64>> {
+    match value {
+        Value::Null => Some(None),
+        Value::Num => Some(Some(raw.parse::<f64>().ok()?)),
+        _ => None,
+    }
+}
+
+fn text(value: Value, raw: &str) -> Option<Option<Cow<'_, str>>> {
+    match value {
+        Value::Null => Some(None),
+        Value::Str => Some(Some(Cow::Borrowed(&raw[1..raw.len() - 1]))),
+        _ => None,
+    }
+}
+
+#[inline]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// A JSON string starting at `i`: the range of its contents, the index after it, and
+/// whether it has escapes. `None` on a control character or no closing quote.
+#[inline]
+fn string(b: &[u8], i: usize) -> Option<((usize, usize), usize, bool)> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let start = i + 1;
+    let mut j = start;
+    let mut escaped = false;
+    loop {
+        j = next_special(b, j)?;
+        match b[j] {
+            b'"' => return Some(((start, j), j + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                j += 2;
+            }
+            _ => return None, // a control character
+        }
+    }
+}
+
+/// The index of the next `"`, `\` or control byte at or after `j`, eight bytes at a time.
+#[inline]
+fn next_special(b: &[u8], mut j: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(word) = b.get(j..j + 8) {
+        let x = u64::from_le_bytes(word.try_into().ok()?);
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let slash = x ^ (ONES * u64::from(b'\\'));
+        // A byte is flagged when it is zero in `quote` or `slash`, or below 0x20 in `x`.
+        // (Borrows can flag bytes above a real hit, never below it: the lowest is exact.)
+        let hits = (quote.wrapping_sub(ONES) & !quote
+            | slash.wrapping_sub(ONES) & !slash
+            | x.wrapping_sub(ONES * 0x20) & !x)
+            & HIGH;
+        if hits != 0 {
+            return Some(j + (hits.trailing_zeros() / 8) as usize);
+        }
+        j += 8;
+    }
+    b[j..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|k| j + k)
+}
+
+/// A scalar value starting at `i` and the index after it; `None` for objects, arrays and
+/// anything malformed.
+fn value(b: &[u8], i: usize) -> Option<(Value, usize)> {
+    match *b.get(i)? {
+        b'"' => {
+            let (_, end, escaped) = string(b, i)?;
+            // Escapes are rare; the general path validates and decodes them.
+            (!escaped).then_some((Value::Str, end))
+        }
+        b't' if b[i..].starts_with(b"true") => Some((Value::Bool, i + 4)),
+        b'f' if b[i..].starts_with(b"false") => Some((Value::Bool, i + 5)),
+        b'n' if b[i..].starts_with(b"null") => Some((Value::Null, i + 4)),
+        b'-' | b'0'..=b'9' => Some((Value::Num, json_number(b, i)?)),
+        _ => None,
+    }
+}
+
+/// The end of a JSON number (RFC 8259 grammar) starting at `i`.
+fn json_number(b: &[u8], mut i: usize) -> Option<usize> {
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            while digit(i) {
+                i += 1;
+            }
+        }
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !digit(i) {
+            return None;
+        }
+        while digit(i) {
+            i += 1;
+        }
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        if !digit(i) {
+            return None;
+        }
+        while digit(i) {
+            i += 1;
+        }
+    }
+    // A value must end at a delimiter, or serde would reject the text.
+    match b.get(i) {
+        None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') => Some(i),
+        _ => None,
+    }
+}

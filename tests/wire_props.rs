@@ -1,0 +1,102 @@
+//! The fast flat-object path must decode exactly as the general serde path does.
+
+use mcptop::wire::{decode_event, decode_event_general};
+use proptest::prelude::*;
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("token"),
+        Just("progress"),
+        Just("total"),
+        Just("message"),
+        Just("tool"),
+        Just("timestamp"),
+        Just("state"),
+        Just("error"),
+        Just("detail"),
+        Just("missed"),
+        Just("type"),
+        Just("data"),
+        Just("duration_ms"),
+        Just("session_id"),
+        Just("id"),
+        Just("jsonrpc"),
+        Just("result"),
+        Just("method"),
+        Just("other"),
+        Just("t\\u006fken"),
+    ]
+    .prop_map(|k| format!("\"{k}\""))
+}
+
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "-?(0|[1-9][0-9]{0,20})(\\.[0-9]{1,6})?([eE][+-]?[0-9]{1,3})?",
+        Just("01".to_string()),
+        Just("1.".to_string()),
+        Just("-".to_string()),
+        Just("+1".to_string()),
+        Just(".5".to_string()),
+        Just("1e".to_string()),
+        Just("18446744073709551616".to_string()),
+        "\"[a-z :→é]{0,12}\"",
+        Just(r#""with \"escape\" and \\ and \u00e9""#.to_string()),
+        Just("\"bad \\x escape\"".to_string()),
+        Just("\"ctl \u{1} char\"".to_string()),
+        Just("\"2026-04-17T10:20:33.123456789+00:00\"".to_string()),
+        Just("\"2026-04-17T10:20:33Z\"".to_string()),
+        Just("\"started\"".to_string()),
+        Just("\"failed\"".to_string()),
+        Just("\"progress\"".to_string()),
+        Just("true".to_string()),
+        Just("false".to_string()),
+        Just("null".to_string()),
+        Just("nul".to_string()),
+        Just("{\"progress\":1}".to_string()),
+        Just("[1,2]".to_string()),
+    ]
+}
+
+fn object() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec((key(), value(), "[ \t\n]{0,2}"), 0..8),
+        prop_oneof![Just(""), Just(" "), Just(" x"), Just(","), Just("}")],
+    )
+        .prop_map(|(pairs, tail)| {
+            let body: Vec<String> = pairs
+                .into_iter()
+                .map(|(k, v, ws)| format!("{ws}{k}{ws}:{ws}{v}{ws}"))
+                .collect();
+            format!("{{{}}}{tail}", body.join(","))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fast_and_general_paths_agree(
+        json in object(),
+        event in prop_oneof![Just("message"), Just("call"), Just("lagged"), Just("connected")],
+    ) {
+        prop_assert_eq!(decode_event(event, &json, "7"), decode_event_general(event, &json, "7"));
+    }
+}
+
+#[test]
+fn real_frames_agree() {
+    for json in [
+        r#"{"token":7,"progress":1,"total":2,"message":"notion: sending request","tool":"notion","timestamp":"2026-04-17T10:20:33.123456789+00:00"}"#,
+        r#"{"detail":"daemon responded 401 Unauthorized","error":"daemon-unreachable"}"#,
+        r#"{"token":"a","tool":"web_fetch","state":"finished","duration_ms":3000}"#,
+        r#"{"missed": 37}"#,
+        r#"{ "token" : 1 , "progress" : 2.5e0 }  "#,
+        r#"{"progress":1,"progress":2}"#,
+    ] {
+        assert_eq!(
+            decode_event("message", json, ""),
+            decode_event_general("message", json, ""),
+            "{json}"
+        );
+    }
+}
