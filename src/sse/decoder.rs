@@ -436,7 +436,7 @@ impl Decoder {
 
     /// Interprets one complete, non-empty line. Returns the value of a `data` field that
     /// the event keeps; handles every other field itself.
-    #[inline]
+    #[inline(always)]
     fn field<'l, F: FnMut(Item<'_>)>(
         &mut self,
         line: &'l [u8],
@@ -508,7 +508,7 @@ impl Decoder {
 
     /// Adds a data line's value (`src[range]`) to the event, borrowing it while it is the
     /// event's only data line, within the event cap.
-    #[inline]
+    #[inline(always)]
     fn push_data<F: FnMut(Item<'_>)>(
         &mut self,
         src: &[u8],
@@ -535,6 +535,7 @@ impl Decoder {
     }
 
     /// A blank line. `inline` is the event's data when it was borrowed from the input.
+    #[inline(always)]
     fn dispatch<F: FnMut(Item<'_>)>(&mut self, inline: Option<&[u8]>, on_item: &mut F) {
         if self.has_pending_id {
             self.has_pending_id = false;
