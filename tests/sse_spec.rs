@@ -433,3 +433,22 @@ fn stats_count_what_happened() {
     assert_eq!(stats.comments, 1);
     assert_eq!(stats.retries, 1);
 }
+
+#[test]
+fn a_long_line_across_many_chunks_decodes_whole_and_checks_utf8() {
+    // 100 KiB of ASCII, then a line with a multi-byte character split across chunks, then
+    // an invalid byte deep inside a long line.
+    let long = "x".repeat(100 << 10);
+    let mut input = format!("data: {long}\n\ndata: {long}é{long}\n\n").into_bytes();
+    input.extend_from_slice(b"data: ");
+    input.extend(std::iter::repeat_n(b'y', 50_000));
+    input.push(0xFF);
+    input.extend_from_slice(b"z\n\n");
+    for size in [1000, 4096, 16 << 10, 65536, 1 << 20] {
+        let got = common::decode_chunked(&input, size, Limits::default());
+        assert_eq!(got.len(), 3, "chunks of {size}");
+        assert_eq!(got[0], msg(&long));
+        assert_eq!(got[1], msg(&format!("{long}é{long}")));
+        assert_eq!(got[2], msg(&format!("{}\u{FFFD}z", "y".repeat(50_000))));
+    }
+}

@@ -24,6 +24,9 @@ pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
+/// Input is processed this many bytes at a time (see `feed`).
+const PIECE: usize = 4 << 10;
+
 /// Caps that keep memory bounded whatever the peer sends.
 ///
 /// A line longer than `max_line_bytes`, or an event whose data grows past
@@ -183,12 +186,20 @@ pub struct Decoder {
     pending_cr: bool,
     /// Bytes of a line not yet terminated.
     partial: Vec<u8>,
+    /// Whether `partial` is all ASCII, checked piece by piece as it was stashed.
+    partial_ascii: bool,
+    /// Whether the data buffer is known to be all ASCII (set only when a stashed line
+    /// became the data buffer); otherwise dispatch validates it.
+    data_ascii: bool,
     /// The current line broke the line cap: discard bytes up to its end.
     skipping_line: bool,
     /// The current event broke a cap: ignore its data/event lines until the blank line.
     event_dropped: bool,
-    /// The data buffer, raw bytes (decoded at dispatch).
+    /// The data buffer, raw bytes (decoded at dispatch): `data[data_start..]`. A long data
+    /// line completed from the line buffer becomes the data buffer whole (no copy), its
+    /// `data:` prefix skipped by `data_start`. Empty data always has `data_start == 0`.
     data: Vec<u8>,
+    data_start: usize,
     /// The event type buffer: set for this event when `has_event_type`; kept (raw and
     /// decoded) across events so a repeated type is not decoded again.
     event_type: Vec<u8>,
@@ -215,9 +226,12 @@ impl Decoder {
             bom: Bom::Pending(0),
             pending_cr: false,
             partial: Vec::new(),
+            partial_ascii: true,
+            data_ascii: false,
             skipping_line: false,
             event_dropped: false,
             data: Vec::new(),
+            data_start: 0,
             event_type: Vec::new(),
             event_type_str: String::new(),
             has_event_type: false,
@@ -287,7 +301,11 @@ impl Decoder {
                 self.feed_lines(&BOM[..usize::from(matched)], on_item);
             }
         }
-        self.feed_lines(input, on_item);
+        // Pieces small enough to stay in L1 between scanning a byte and copying or checking
+        // it; the result does not depend on how the input is cut.
+        for piece in input.chunks(PIECE) {
+            self.feed_lines(piece, on_item);
+        }
     }
 
     /// Ends the stream. An unterminated line or event is discarded, as the spec says.
@@ -307,9 +325,10 @@ impl Decoder {
         self.bom = Bom::Pending(0);
         self.pending_cr = false;
         self.partial.clear();
+        self.partial_ascii = true;
         self.skipping_line = false;
         self.event_dropped = false;
-        self.data.clear();
+        self.clear_data();
         self.has_event_type = false;
         self.has_pending_id = false;
         self.pending_id.clear();
@@ -406,10 +425,12 @@ impl Decoder {
         }
         if self.partial.len() + tail.len() > self.limits.max_line_bytes {
             self.partial.clear();
+            self.partial_ascii = true;
             self.skipping_line = true;
             self.drop_event(DropReason::LineTooLong, on_item);
             return;
         }
+        self.partial_ascii &= scan::is_ascii(tail);
         self.partial.extend_from_slice(tail);
     }
 
@@ -419,15 +440,26 @@ impl Decoder {
             return;
         }
         let mut line = std::mem::take(&mut self.partial);
+        let ascii = std::mem::replace(&mut self.partial_ascii, true) && scan::is_ascii(head);
         line.extend_from_slice(head);
         if line.is_empty() {
             self.dispatch(None, on_item);
         } else if let Some(value) = self.field(&line, on_item) {
-            let mut inline = None;
-            self.push_data(value, 0..value.len(), &mut inline, on_item);
-            if let Some(r) = inline {
-                self.data.extend_from_slice(&value[r]);
+            let value_start = line.len() - value.len();
+            if self.data.is_empty() && value.len() < self.limits.max_event_bytes {
+                // The event's first data line: the line buffer becomes the data buffer
+                // (long lines are the ones that span chunks; this saves copying them).
+                std::mem::swap(&mut self.data, &mut line);
+                self.data_start = value_start;
+                self.data_ascii = ascii;
                 self.data.push(b'\n');
+            } else {
+                let mut inline = None;
+                self.push_data(&line, value_start..line.len(), &mut inline, on_item);
+                if let Some(r) = inline {
+                    self.data.extend_from_slice(&line[r]);
+                    self.data.push(b'\n');
+                }
             }
         }
         line.clear();
@@ -516,7 +548,7 @@ impl Decoder {
         inline: &mut Option<Range<usize>>,
         on_item: &mut F,
     ) {
-        let held = self.data.len() + inline.as_ref().map_or(0, |r| r.len() + 1);
+        let held = self.data.len() - self.data_start + inline.as_ref().map_or(0, |r| r.len() + 1);
         if held + range.len() + 1 > self.limits.max_event_bytes {
             *inline = None;
             self.drop_event(DropReason::EventTooLarge, on_item);
@@ -530,6 +562,7 @@ impl Decoder {
             self.data.extend_from_slice(&src[r]);
             self.data.push(b'\n');
         }
+        self.data_ascii = false;
         self.data.extend_from_slice(&src[range]);
         self.data.push(b'\n');
     }
@@ -543,7 +576,7 @@ impl Decoder {
         }
         if self.event_dropped || (inline.is_none() && self.data.is_empty()) {
             self.event_dropped = false;
-            self.data.clear();
+            self.clear_data();
             self.has_event_type = false;
             return;
         }
@@ -551,10 +584,15 @@ impl Decoder {
             Some(value) => value,
             None => {
                 self.data.pop(); // the trailing LF
-                &self.data[..]
+                &self.data[self.data_start..]
             }
         };
-        let data = decode(raw);
+        let data = if self.data_ascii && inline.is_none() {
+            // SAFETY: every byte of the buffer was checked to be ASCII when it was stashed.
+            Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(raw) })
+        } else {
+            decode(raw)
+        };
         let event_type = if self.has_event_type && !self.event_type.is_empty() {
             self.event_type_str.as_str()
         } else {
@@ -567,12 +605,19 @@ impl Decoder {
             data: &data,
             last_event_id: &self.last_event_id,
         }));
-        self.data.clear();
+        self.clear_data();
         self.has_event_type = false;
     }
 
-    fn drop_event<F: FnMut(Item<'_>)>(&mut self, reason: DropReason, on_item: &mut F) {
+    #[inline]
+    fn clear_data(&mut self) {
         self.data.clear();
+        self.data_start = 0;
+        self.data_ascii = false;
+    }
+
+    fn drop_event<F: FnMut(Item<'_>)>(&mut self, reason: DropReason, on_item: &mut F) {
+        self.clear_data();
         self.has_event_type = false;
         if self.event_dropped {
             return; // reported once per event
