@@ -14,49 +14,14 @@ mod corpus;
 
 use std::time::{Duration, Instant};
 
+#[path = "support/decoders.rs"]
+mod decoders;
+
 use bytes::Bytes;
 use corpus::Corpus;
-use futures::StreamExt;
-use mcptop::sse::{Decoder, Item, Limits};
-
-fn mcptop(input: &[u8], chunk: usize) -> u64 {
-    let mut decoder = Decoder::new(Limits::default());
-    let mut events = 0u64;
-    let mut data = 0usize;
-    for piece in input.chunks(chunk) {
-        decoder.feed(piece, &mut |item| {
-            if let Item::Event(e) = item {
-                events += 1;
-                data += e.data.len();
-            }
-        });
-    }
-    decoder.finish();
-    std::hint::black_box(data);
-    events
-}
-
-fn sse_stream(chunks: &[Bytes]) -> u64 {
-    let stream = futures::stream::iter(chunks.iter().cloned().map(Ok::<Bytes, std::io::Error>));
-    let mut decoder = sse_stream::SseByteStream::new(stream);
-    futures::executor::block_on(async {
-        let mut events = 0u64;
-        while let Some(Ok(sse)) = decoder.next().await {
-            if sse.data.is_some() {
-                events += 1;
-            }
-            std::hint::black_box(sse);
-        }
-        events
-    })
-}
-
-fn floor(input: &[u8], chunk: usize) -> u64 {
-    input
-        .chunks(chunk)
-        .map(|p| memchr::memchr2_iter(b'\n', b'\r', p).count() as u64)
-        .sum()
-}
+use decoders::{
+    byte_chunks, mcptop_count as mcptop, memchr2_floor as floor, sse_stream_count as sse_stream,
+};
 
 fn time(f: impl FnOnce() -> u64) -> Duration {
     let start = Instant::now();
@@ -71,7 +36,10 @@ fn quartiles(mut v: Vec<f64>) -> (f64, f64, f64) {
 }
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
@@ -82,7 +50,11 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .filter_map(|a| Corpus::parse(&a))
         .collect();
-    let corpora = if wanted.is_empty() { Corpus::ALL.to_vec() } else { wanted };
+    let corpora = if wanted.is_empty() {
+        Corpus::ALL.to_vec()
+    } else {
+        wanted
+    };
     println!("| corpus | chunk | mcptop M events/s | sse-stream M events/s | mcptop ÷ sse-stream (median, IQR) | mcptop ÷ memchr2 floor |");
     println!("|---|---:|---:|---:|---:|---:|");
     for corpus in corpora {
@@ -90,10 +62,7 @@ fn main() {
         let input = corpus.generate(events);
         let whole = Bytes::from(input.clone());
         for chunk in [16usize, 4096, 65536] {
-            let chunks: Vec<Bytes> = (0..whole.len())
-                .step_by(chunk)
-                .map(|at| whole.slice(at..(at + chunk).min(whole.len())))
-                .collect();
+            let chunks = byte_chunks(&whole, chunk);
             assert_eq!(mcptop(&input, chunk), events as u64);
             assert_eq!(sse_stream(&chunks), events as u64);
             let (mut vs_theirs, mut vs_floor, mut ours_t, mut theirs_t) =

@@ -64,6 +64,14 @@ fn ingest(c: &mut Criterion) {
         .throughput(Throughput::Elements(FRAMES as u64));
     for (name, payloads) in [("steady", steady()), ("churn", churn())] {
         let ids: Vec<String> = (1..=FRAMES).map(|n| n.to_string()).collect();
+        // The baseline: what a straightforward client does, a generic JSON value per frame.
+        group.bench_function(format!("{name}/serde_json_value"), |b| {
+            b.iter(|| {
+                for data in &payloads {
+                    std::hint::black_box(serde_json::from_str::<serde_json::Value>(data).ok());
+                }
+            })
+        });
         group.bench_function(format!("{name}/decode_only"), |b| {
             b.iter(|| {
                 for (data, id) in payloads.iter().zip(&ids) {

@@ -30,11 +30,20 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion");
     println!("| corpus | chunk | mcptop (M events/s) | mcptop, owned events | sse-stream 0.3 | memchr2 floor | mcptop ÷ sse-stream | owned ÷ sse-stream |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for group in ["a_progress_lf", "b_progress_crlf", "c_1mib_lines", "d_20_data_lines"] {
+    for group in [
+        "a_progress_lf",
+        "b_progress_crlf",
+        "c_1mib_lines",
+        "d_20_data_lines",
+    ] {
         for chunk in ["16", "4096", "65536"] {
             let get = |name: &str| rate(&root, group, &format!("{name}/{chunk}"));
-            let (ours, owned, theirs, floor) =
-                (get("mcptop"), get("mcptop_owned"), get("sse_stream"), get("memchr2_floor"));
+            let (ours, owned, theirs, floor) = (
+                get("mcptop"),
+                get("mcptop_owned"),
+                get("sse_stream"),
+                get("memchr2_floor"),
+            );
             let fmt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.3}"));
             let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
                 (Some(a), Some(b)) => format!("{:.2}×", a / b),
@@ -52,11 +61,27 @@ fn main() {
         }
     }
     println!();
-    println!("| ingest stream | decode only (M frames/s) | decode + model (M frames/s) |");
-    println!("|---|---:|---:|");
+    println!("| ingest stream | serde_json::Value (baseline, M frames/s) | mcptop decode | decode ÷ baseline | decode + model | decode + model ÷ baseline |");
+    println!("|---|---:|---:|---:|---:|---:|");
     for stream in ["steady", "churn"] {
-        let get = |b: &str| rate(&root, "model_ingest", &format!("{stream}/{b}"));
+        let get = |b: &str| rate(&root, "model_ingest", &format!("{stream}_{b}"));
         let fmt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.2}"));
-        println!("| {stream} | {} | {} |", fmt(get("decode_only")), fmt(get("decode_and_apply")));
+        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => format!("{:.2}×", a / b),
+            _ => "–".to_string(),
+        };
+        let (base, decode, apply) = (
+            get("serde_json_value"),
+            get("decode_only"),
+            get("decode_and_apply"),
+        );
+        println!(
+            "| {stream} | {} | {} | {} | {} | {} |",
+            fmt(base),
+            fmt(decode),
+            ratio(decode, base),
+            fmt(apply),
+            ratio(apply, base)
+        );
     }
 }

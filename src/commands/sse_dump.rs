@@ -93,6 +93,13 @@ pub fn run(args: &SseDumpArgs) -> Result<()> {
                 return finish_output(Err(e));
             }
         }
+        // A live stream (`curl -N … | mcptop sse-dump`) must show each event as it comes,
+        // not when 64 KiB of output have piled up.
+        if !out.buffer().is_empty() {
+            if let Err(e) = out.flush() {
+                return finish_output(Err(e));
+            }
+        }
     }
     let truncated = decoder.finish();
     let elapsed = started.elapsed();
