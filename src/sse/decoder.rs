@@ -352,7 +352,7 @@ impl Decoder {
         // The value of the current event's only data line so far, while it is still in
         // `input`: dispatch borrows it instead of copying it into the data buffer.
         let mut inline: Option<Range<usize>> = None;
-        // Walk the line ends block by block (see `scan`): one bit mask per 32 bytes.
+        // Walk the line ends block by block (see `scan`): one bit mask per 64 bytes.
         let mut base = 0;
         let mut empty_blocks = 0;
         while base < input.len() {
