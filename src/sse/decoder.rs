@@ -301,10 +301,18 @@ impl Decoder {
                 self.feed_lines(&BOM[..usize::from(matched)], on_item);
             }
         }
-        // Pieces small enough to stay in L1 between scanning a byte and copying or checking
-        // it; the result does not depend on how the input is cut.
-        for piece in input.chunks(PIECE) {
+        // While a long line is pending, its bytes are scanned, checked and copied: do that
+        // in pieces small enough to stay in L1 between the passes. (The result does not
+        // depend on how the input is cut.)
+        while !input.is_empty() {
+            let take = if self.partial.is_empty() && !self.skipping_line {
+                input.len()
+            } else {
+                input.len().min(PIECE)
+            };
+            let (piece, rest) = input.split_at(take);
             self.feed_lines(piece, on_item);
+            input = rest;
         }
     }
 
