@@ -162,9 +162,29 @@ fn assign<'a>(f: &mut Fields<'a>, field: Field, value: Value, raw: &'a str) -> O
 fn number(value: Value, raw: &str) -> Option<Option<f64>> {
     match value {
         Value::Null => Some(None),
-        Value::Num => Some(Some(raw.parse::<f64>().ok()?)),
+        Value::Num => Some(Some(float(raw)?)),
         _ => None,
     }
+}
+
+/// A JSON number as f64. Progress and totals are nearly always small integers: those (up to
+/// 15 digits, so exact in an f64) are read directly; anything else goes to `str::parse`.
+/// Both give the same value, bit for bit.
+#[inline]
+fn float(raw: &str) -> Option<f64> {
+    let b = raw.as_bytes();
+    let (negative, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if !digits.is_empty() && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
+        let n = digits
+            .iter()
+            .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+        let v = n as f64;
+        return Some(if negative { -v } else { v });
+    }
+    raw.parse::<f64>().ok()
 }
 
 fn text(value: Value, raw: &str) -> Option<Option<Cow<'_, str>>> {
@@ -289,5 +309,33 @@ fn json_number(b: &[u8], mut i: usize) -> Option<usize> {
     match b.get(i) {
         None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') => Some(i),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::float;
+
+    #[test]
+    fn integer_fast_path_matches_parse_bit_for_bit() {
+        for raw in [
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "42",
+            "100",
+            "999999999999999",
+            "-999999999999999",
+            "1000000000000000",
+            "12345678901234567",
+            "2.5",
+            "1e3",
+            "-0.0",
+        ] {
+            let fast = float(raw).expect(raw);
+            let slow = raw.parse::<f64>().expect(raw);
+            assert_eq!(fast.to_bits(), slow.to_bits(), "{raw}");
+        }
     }
 }
