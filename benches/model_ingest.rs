@@ -12,9 +12,10 @@ mod corpus;
 
 use std::time::Duration;
 
-use chrono::{TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mcptop::model::Model;
+use mcptop::time::Time;
 use mcptop::wire::decode_event;
 
 const FRAMES: usize = 100_000;
@@ -55,7 +56,7 @@ fn churn() -> Vec<String> {
 }
 
 fn ingest(c: &mut Criterion) {
-    let t0 = Utc.with_ymd_and_hms(2026, 4, 17, 10, 0, 0).unwrap();
+    let t0 = Time::from_unix_nanos(1_776_420_000_000_000_000); // 2026-04-17T10:00:00Z
     let mut group = c.benchmark_group("model_ingest");
     group
         .sample_size(20)

@@ -1,9 +1,10 @@
 //! Decodes and applies the progress payloads of a corpus file (one SSE stream) to the model,
 //! for profiling: `valgrind --tool=callgrind target/release/examples/ingest_profile FILE`.
 
-use chrono::{TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 use mcptop::model::Model;
 use mcptop::sse::{Decoder, Item, Limits};
+use mcptop::time::Time;
 use mcptop::wire::decode_event;
 
 fn main() -> std::process::ExitCode {
@@ -18,10 +19,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let t0 = Utc
-        .with_ymd_and_hms(2026, 4, 17, 10, 0, 0)
-        .single()
-        .unwrap_or_default();
+    let t0 = Time::from_unix_nanos(1_776_420_000_000_000_000); // 2026-04-17T10:00:00Z
     let mut model = Model::default();
     let mut decoder = Decoder::new(Limits::default());
     let mut n = 0i64;

@@ -6,4 +6,5 @@
 
 pub mod model;
 pub mod sse;
+pub mod time;
 pub mod wire;

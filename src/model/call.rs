@@ -2,7 +2,9 @@
 
 use std::collections::VecDeque;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
+
+use crate::time::Time;
 
 use crate::wire::Token;
 
@@ -37,14 +39,14 @@ impl Status {
 /// One point of the progress history (for the sparkline and the detail view).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
-    pub at: DateTime<Utc>,
+    pub at: Time,
     pub progress: f64,
 }
 
 /// A message the call reported, with when it arrived.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageEntry {
-    pub at: DateTime<Utc>,
+    pub at: Time,
     pub text: String,
 }
 
@@ -54,12 +56,12 @@ pub struct Call {
     pub key: CallKey,
     /// 1 for the first call seen under this key, then 2, 3 … as the token is reused.
     pub generation: u32,
-    pub first_seen: DateTime<Utc>,
-    pub last_update: DateTime<Utc>,
+    pub first_seen: Time,
+    pub last_update: Time,
     pub progress: Option<f64>,
     pub total: Option<f64>,
     pub status: Status,
-    pub ended_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<Time>,
     /// The error or cancellation reason, when there is one.
     pub error: Option<String>,
     /// Duration reported by the server at the end, if any.
@@ -90,7 +92,7 @@ const TAU_SECS: f64 = 5.0;
 const RECENT_RATES: usize = 5;
 
 impl Call {
-    pub(crate) fn new(id: CallId, key: CallKey, generation: u32, at: DateTime<Utc>) -> Call {
+    pub(crate) fn new(id: CallId, key: CallKey, generation: u32, at: Time) -> Call {
         Call {
             id,
             key,
@@ -130,7 +132,7 @@ impl Call {
     }
 
     /// How long the call has run (to its end, when it ended).
-    pub fn elapsed(&self, now: DateTime<Utc>) -> TimeDelta {
+    pub fn elapsed(&self, now: Time) -> TimeDelta {
         if let Some(d) = self.reported_duration {
             return d;
         }
@@ -139,7 +141,7 @@ impl Call {
     }
 
     /// Time since the last update.
-    pub fn since_update(&self, now: DateTime<Utc>) -> TimeDelta {
+    pub fn since_update(&self, now: Time) -> TimeDelta {
         (now - self.last_update).max(TimeDelta::zero())
     }
 
@@ -170,7 +172,7 @@ impl Call {
     /// Applies a progress report.
     pub(crate) fn record_progress(
         &mut self,
-        at: DateTime<Utc>,
+        at: Time,
         progress: f64,
         total: Option<f64>,
         message: Option<String>,
@@ -227,7 +229,7 @@ impl Call {
         self.recent_rates.push_back(instant);
     }
 
-    pub(crate) fn finish(&mut self, status: Status, at: DateTime<Utc>, error: Option<String>) {
+    pub(crate) fn finish(&mut self, status: Status, at: Time, error: Option<String>) {
         self.status = status;
         self.ended_at = Some(at);
         self.last_update = at.max(self.last_update);

@@ -1,7 +1,9 @@
 //! Findings: small checks that each answer ok, warn, or "not enough data yet" — the last
 //! keeps false alarms away while a call or a stream is too young to judge.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
+
+use crate::time::Time;
 
 use super::call::{Call, CallId, Status};
 use super::stream::{Connection, StreamState};
@@ -61,12 +63,12 @@ pub struct Finding {
 
 pub trait CallLint {
     fn kind(&self) -> FindingKind;
-    fn check(&self, call: &Call, now: DateTime<Utc>, config: &ModelConfig) -> Verdict;
+    fn check(&self, call: &Call, now: Time, config: &ModelConfig) -> Verdict;
 }
 
 pub trait StreamLint {
     fn kind(&self) -> FindingKind;
-    fn check(&self, stream: &StreamState, now: DateTime<Utc>, config: &ModelConfig) -> Verdict;
+    fn check(&self, stream: &StreamState, now: Time, config: &ModelConfig) -> Verdict;
 }
 
 pub(crate) const CALL_LINTS: &[&dyn CallLint] = &[
@@ -130,7 +132,7 @@ impl CallLint for Stalled {
     fn kind(&self) -> FindingKind {
         FindingKind::Stalled
     }
-    fn check(&self, call: &Call, now: DateTime<Utc>, config: &ModelConfig) -> Verdict {
+    fn check(&self, call: &Call, now: Time, config: &ModelConfig) -> Verdict {
         if call.status != Status::Running {
             return Verdict::Ok;
         }
@@ -151,7 +153,7 @@ impl CallLint for NotIncreasing {
     fn kind(&self) -> FindingKind {
         FindingKind::NotIncreasing
     }
-    fn check(&self, call: &Call, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+    fn check(&self, call: &Call, _: Time, _: &ModelConfig) -> Verdict {
         match call.non_increasing {
             0 if call.updates < 2 => Verdict::NotEnoughData,
             0 => Verdict::Ok,
@@ -172,7 +174,7 @@ impl CallLint for PastTotal {
     fn kind(&self) -> FindingKind {
         FindingKind::PastTotal
     }
-    fn check(&self, call: &Call, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+    fn check(&self, call: &Call, _: Time, _: &ModelConfig) -> Verdict {
         match (call.progress, call.total) {
             (Some(p), Some(t)) if p > t => Verdict::Warn(format!(
                 "{}: progress {} is past its total {}",
@@ -191,7 +193,7 @@ impl CallLint for AfterCompletion {
     fn kind(&self) -> FindingKind {
         FindingKind::AfterCompletion
     }
-    fn check(&self, call: &Call, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+    fn check(&self, call: &Call, _: Time, _: &ModelConfig) -> Verdict {
         match call.after_completion {
             0 => Verdict::Ok,
             n => Verdict::Warn(format!(
@@ -208,7 +210,7 @@ impl CallLint for SharedToken {
     fn kind(&self) -> FindingKind {
         FindingKind::SharedToken
     }
-    fn check(&self, call: &Call, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+    fn check(&self, call: &Call, _: Time, _: &ModelConfig) -> Verdict {
         if call.shared_token {
             Verdict::Warn(format!(
                 "{}: concurrent calls share this token, so their progress is merged in one row",
@@ -225,7 +227,7 @@ impl StreamLint for ServerLoss {
     fn kind(&self) -> FindingKind {
         FindingKind::ServerLoss
     }
-    fn check(&self, s: &StreamState, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+    fn check(&self, s: &StreamState, _: Time, _: &ModelConfig) -> Verdict {
         match s.server_missed {
             0 => Verdict::Ok,
             n => Verdict::Warn(format!("server dropped {n} event{}", plural(n))),
@@ -238,7 +240,7 @@ impl StreamLint for IdGap {
     fn kind(&self) -> FindingKind {
         FindingKind::IdGap
     }
-    fn check(&self, s: &StreamState, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+    fn check(&self, s: &StreamState, _: Time, _: &ModelConfig) -> Verdict {
         if !s.has_ids {
             return Verdict::NotEnoughData;
         }
@@ -259,7 +261,7 @@ impl StreamLint for PossibleLoss {
     fn kind(&self) -> FindingKind {
         FindingKind::PossibleLoss
     }
-    fn check(&self, s: &StreamState, _: DateTime<Utc>, _: &ModelConfig) -> Verdict {
+    fn check(&self, s: &StreamState, _: Time, _: &ModelConfig) -> Verdict {
         let unsure: Vec<_> = s.reconnects.iter().filter(|w| !w.resumed).collect();
         match unsure.last() {
             None => Verdict::Ok,
@@ -279,7 +281,7 @@ impl StreamLint for SilentStream {
     fn kind(&self) -> FindingKind {
         FindingKind::SilentStream
     }
-    fn check(&self, s: &StreamState, now: DateTime<Utc>, config: &ModelConfig) -> Verdict {
+    fn check(&self, s: &StreamState, now: Time, config: &ModelConfig) -> Verdict {
         if !matches!(s.connection, Connection::Connected { .. }) {
             return Verdict::NotEnoughData;
         }
@@ -303,7 +305,7 @@ impl StreamLint for LateDelivery {
     fn kind(&self) -> FindingKind {
         FindingKind::LateDelivery
     }
-    fn check(&self, s: &StreamState, _: DateTime<Utc>, config: &ModelConfig) -> Verdict {
+    fn check(&self, s: &StreamState, _: Time, config: &ModelConfig) -> Verdict {
         match s.delay() {
             None => Verdict::NotEnoughData,
             Some(d) if d > config.late_after.as_seconds_f64() => Verdict::Warn(format!(
@@ -320,7 +322,7 @@ impl StreamLint for Reconnected {
     fn kind(&self) -> FindingKind {
         FindingKind::Reconnected
     }
-    fn check(&self, s: &StreamState, now: DateTime<Utc>, config: &ModelConfig) -> Verdict {
+    fn check(&self, s: &StreamState, now: Time, config: &ModelConfig) -> Verdict {
         match s.reconnects.back() {
             Some(w) if now - w.to <= config.reconnect_notice => Verdict::Warn(format!(
                 "reconnected {} ago after {} down",

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
+
+use crate::time::Time;
 
 pub use call::{Call, CallId, CallKey, HistoryLimits, MessageEntry, Sample, Status};
 pub use lint::{human, num, stall_threshold, CallLint, Finding, FindingKind, StreamLint, Verdict};
@@ -104,7 +106,7 @@ pub struct Model {
     calls: BTreeMap<CallId, Call>,
     by_key: FxHashMap<CallKey, CallId>,
     /// Finished calls by end time, for retention and for eviction order.
-    finished: BTreeSet<(DateTime<Utc>, CallId)>,
+    finished: BTreeSet<(Time, CallId)>,
     next_id: u64,
     stream: StreamState,
     /// Calls removed by retention or by the cap.
@@ -159,17 +161,17 @@ impl Model {
     }
 
     /// The source connected, dropped, or is trying again.
-    pub fn set_connection(&mut self, connection: Connection, at: DateTime<Utc>) {
+    pub fn set_connection(&mut self, connection: Connection, at: Time) {
         self.stream.set_connection(connection, at);
     }
 
     /// A keep-alive (or any byte) arrived.
-    pub fn keepalive(&mut self, at: DateTime<Utc>) {
+    pub fn keepalive(&mut self, at: Time) {
         self.stream.keepalive(at);
     }
 
     /// Applies one frame received at `at`, whose SSE id (if any) was `event_id`.
-    pub fn apply(&mut self, frame: Frame, at: DateTime<Utc>, event_id: &str) -> Change {
+    pub fn apply(&mut self, frame: Frame, at: Time, event_id: &str) -> Change {
         self.stream.activity(at);
         if !event_id.is_empty() && !matches!(frame, Frame::Priming) {
             self.stream.check_id(event_id);
@@ -206,7 +208,7 @@ impl Model {
         }
     }
 
-    fn apply_progress(&mut self, p: ProgressFrame, at: DateTime<Utc>) -> Change {
+    fn apply_progress(&mut self, p: ProgressFrame, at: Time) -> Change {
         if let Some(stamped) = p.timestamp {
             self.stream.observe_delay(at, stamped);
         }
@@ -270,7 +272,7 @@ impl Model {
         }
     }
 
-    fn apply_call(&mut self, c: CallFrame, at: DateTime<Utc>) -> Change {
+    fn apply_call(&mut self, c: CallFrame, at: Time) -> Change {
         let key = CallKey {
             tool: c.tool,
             token: c.token,
@@ -328,7 +330,7 @@ impl Model {
         }
     }
 
-    fn new_call(&mut self, key: CallKey, at: DateTime<Utc>) -> CallId {
+    fn new_call(&mut self, key: CallKey, at: Time) -> CallId {
         if self.calls.len() >= self.config.max_calls {
             self.evict_one();
         }
@@ -374,7 +376,7 @@ impl Model {
 
     /// Drops finished calls older than the retention time. Call it now and then (the TUI
     /// does on its tick); memory stays flat however long the stream runs.
-    pub fn expire(&mut self, now: DateTime<Utc>) {
+    pub fn expire(&mut self, now: Time) {
         let horizon = now - self.config.retention;
         while let Some(&(ended, id)) = self.finished.iter().next() {
             if ended > horizon {
@@ -398,7 +400,7 @@ impl Model {
         }
     }
 
-    pub fn display_state(&self, call: &Call, now: DateTime<Utc>) -> DisplayState {
+    pub fn display_state(&self, call: &Call, now: Time) -> DisplayState {
         match call.status {
             Status::Running => match lint::Stalled.check(call, now, &self.config) {
                 Verdict::Warn(_) => DisplayState::Stalled,
@@ -411,7 +413,7 @@ impl Model {
     }
 
     /// Every active finding: the stream's first, then each call's in table order.
-    pub fn findings(&self, now: DateTime<Utc>) -> Vec<Finding> {
+    pub fn findings(&self, now: Time) -> Vec<Finding> {
         let mut out = Vec::new();
         for lint in lint::STREAM_LINTS {
             if let Verdict::Warn(message) = lint.check(&self.stream, now, &self.config) {
@@ -429,7 +431,7 @@ impl Model {
     }
 
     /// The findings about one call.
-    pub fn call_findings(&self, call: &Call, now: DateTime<Utc>) -> Vec<Finding> {
+    pub fn call_findings(&self, call: &Call, now: Time) -> Vec<Finding> {
         lint::CALL_LINTS
             .iter()
             .filter_map(|lint| match lint.check(call, now, &self.config) {
@@ -444,7 +446,7 @@ impl Model {
     }
 
     /// Each lint's verdict on one call, for the detail view.
-    pub fn call_verdicts(&self, call: &Call, now: DateTime<Utc>) -> Vec<(FindingKind, Verdict)> {
+    pub fn call_verdicts(&self, call: &Call, now: Time) -> Vec<(FindingKind, Verdict)> {
         lint::CALL_LINTS
             .iter()
             .map(|lint| (lint.kind(), lint.check(call, now, &self.config)))
@@ -452,7 +454,7 @@ impl Model {
     }
 
     /// Each stream lint's verdict.
-    pub fn stream_verdicts(&self, now: DateTime<Utc>) -> Vec<(FindingKind, Verdict)> {
+    pub fn stream_verdicts(&self, now: Time) -> Vec<(FindingKind, Verdict)> {
         lint::STREAM_LINTS
             .iter()
             .map(|lint| (lint.kind(), lint.check(&self.stream, now, &self.config)))

@@ -3,7 +3,9 @@
 
 use std::collections::VecDeque;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
+
+use crate::time::Time;
 
 /// The connection as the source reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +25,8 @@ pub enum Connection {
 /// A span during which the stream was down.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReconnectWindow {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
+    pub from: Time,
+    pub to: Time,
     /// The stream carries ids and the source resumed from the last one.
     pub resumed: bool,
 }
@@ -42,11 +44,11 @@ pub const DELAY_MIN_SAMPLES: u32 = 5;
 #[derive(Debug, Clone)]
 pub struct StreamState {
     pub connection: Connection,
-    pub connected_since: Option<DateTime<Utc>>,
+    pub connected_since: Option<Time>,
     /// When anything last arrived: an event, a keep-alive, any byte.
-    pub last_activity: Option<DateTime<Utc>>,
-    pub last_keepalive: Option<DateTime<Utc>>,
-    pub last_event: Option<DateTime<Utc>>,
+    pub last_activity: Option<Time>,
+    pub last_keepalive: Option<Time>,
+    pub last_event: Option<Time>,
     pub events: u64,
     pub unknown_frames: u64,
     /// Events the server said this subscriber missed (`lagged`).
@@ -66,7 +68,7 @@ pub struct StreamState {
     delay_smoothed: Option<f64>,
     delay_samples: u32,
     pub reconnects: VecDeque<ReconnectWindow>,
-    disconnected_at: Option<DateTime<Utc>>,
+    disconnected_at: Option<Time>,
 }
 
 impl Default for StreamState {
@@ -107,16 +109,16 @@ pub enum IdCheck {
 }
 
 impl StreamState {
-    pub fn activity(&mut self, at: DateTime<Utc>) {
+    pub fn activity(&mut self, at: Time) {
         self.last_activity = Some(self.last_activity.map_or(at, |t| t.max(at)));
     }
 
-    pub fn keepalive(&mut self, at: DateTime<Utc>) {
+    pub fn keepalive(&mut self, at: Time) {
         self.activity(at);
         self.last_keepalive = Some(at);
     }
 
-    pub fn set_connection(&mut self, connection: Connection, at: DateTime<Utc>) {
+    pub fn set_connection(&mut self, connection: Connection, at: Time) {
         match &connection {
             Connection::Connected { resumed } => {
                 if let Some(from) = self.disconnected_at.take() {
@@ -184,7 +186,7 @@ impl StreamState {
         check
     }
 
-    pub fn observe_delay(&mut self, received: DateTime<Utc>, stamped: DateTime<Utc>) {
+    pub fn observe_delay(&mut self, received: Time, stamped: Time) {
         let raw = (received - stamped).as_seconds_f64();
         let floor = self.delay_floor.map_or(raw, |f| f.min(raw));
         self.delay_floor = Some(floor);

@@ -6,12 +6,12 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::flat;
 use super::frame::{CallFrame, CallState, Frame, ProgressFrame, ResponseFrame, Token, Unknown};
+use crate::time::Time;
 
 /// Decodes one SSE event. `last_event_id` is the id in force (for priming events).
 pub fn decode_event(event_type: &str, data: &str, last_event_id: &str) -> Frame {
@@ -360,107 +360,7 @@ fn tool_error_text(raw: &str) -> Option<String> {
     )
 }
 
-/// RFC 3339 with 0 to 9 fraction digits, any offset, as UTC.
-pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    fast_rfc3339(s.as_bytes()).or_else(|| {
-        DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
-    })
-}
-
-/// The layout servers actually send, `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)`, parsed
-/// without the general machinery (every progress frame carries one). Anything else is
-/// left to chrono.
-fn fast_rfc3339(b: &[u8]) -> Option<DateTime<Utc>> {
-    #[inline]
-    fn two(b: &[u8], at: usize) -> Option<u32> {
-        let (hi, lo) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
-        (hi < 10 && lo < 10).then(|| u32::from(hi) * 10 + u32::from(lo))
-    }
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let year = two(b, 0)? * 100 + two(b, 2)?;
-    let (month, day) = (two(b, 5)?, two(b, 8)?);
-    let (hour, min, sec) = (two(b, 11)?, two(b, 14)?, two(b, 17)?);
-    if !(1..=12).contains(&month)
-        || day == 0
-        || day > days_in_month(year, month)
-        || hour > 23
-        || min > 59
-        || sec > 59
-    {
-        return None; // out of range (or a leap second): chrono decides
-    }
-    let mut rest = &b[19..];
-    let mut nanos = 0u32;
-    if let Some(frac) = rest.strip_prefix(b".") {
-        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 || n > 9 {
-            return None;
-        }
-        for &d in &frac[..n] {
-            nanos = nanos * 10 + u32::from(d - b'0');
-        }
-        nanos *= [
-            1,
-            10,
-            100,
-            1_000,
-            10_000,
-            100_000,
-            1_000_000,
-            10_000_000,
-            100_000_000,
-        ][9 - n];
-        rest = &frac[n..];
-    }
-    let offset = match rest {
-        b"Z" | b"z" => 0,
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let (h, m) = (two(rest, 1)?, two(rest, 4)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let secs = i64::from(h * 3600 + m * 60);
-            if *sign == b'-' {
-                -secs
-            } else {
-                secs
-            }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year as i64, month, day);
-    let secs = days * 86_400 + i64::from(hour * 3600 + min * 60 + sec) - offset;
-    DateTime::from_timestamp(secs, nanos)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+/// RFC 3339 with 0 to 9 fraction digits, any offset (see [`Time::parse_rfc3339`]).
+pub fn parse_timestamp(s: &str) -> Option<Time> {
+    Time::parse_rfc3339(s)
 }

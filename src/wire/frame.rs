@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use crate::time::Time;
 
 /// A progress token (or a JSON-RPC request id): an integer or a string. Construct uses
 /// u64; standard MCP allows any string or integer. Numbers that are not integers are kept
@@ -31,7 +31,7 @@ pub struct ProgressFrame {
     pub message: Option<String>,
     pub tool: Option<String>,
     /// When the tool reported, stamped by the server (absent in plain MCP notifications).
-    pub timestamp: Option<DateTime<Utc>>,
+    pub timestamp: Option<Time>,
 }
 
 /// The lifecycle states of the `call` extension.
@@ -70,7 +70,7 @@ pub struct CallFrame {
     pub token: Option<Token>,
     pub tool: Option<String>,
     pub state: CallState,
-    pub timestamp: Option<DateTime<Utc>>,
+    pub timestamp: Option<Time>,
     /// Why a call failed or was cancelled.
     pub error: Option<String>,
     /// How long the call took, when the server measured it.

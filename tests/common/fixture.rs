@@ -5,15 +5,13 @@
 //! `{"at": T, "keepalive": true}` — a keep-alive comment.
 //! `{"at": T, "status": "connecting" | "connected" | "resumed" | "disconnected"}`.
 
-use chrono::{DateTime, Utc};
 use mcptop::model::{Connection, Model, ModelConfig};
+use mcptop::time::Time;
 use mcptop::wire::decode_event;
 use serde_json::Value;
 
-pub fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .unwrap_or_else(|e| panic!("bad time {s}: {e}"))
-        .with_timezone(&Utc)
+pub fn at(s: &str) -> Time {
+    Time::parse_rfc3339(s).unwrap_or_else(|| panic!("bad time {s}"))
 }
 
 pub fn load(name: &str) -> Vec<Value> {
@@ -26,7 +24,7 @@ pub fn load(name: &str) -> Vec<Value> {
 }
 
 /// Feeds every line up to and including time `until` (all when none).
-pub fn run(name: &str, config: ModelConfig, until: Option<DateTime<Utc>>) -> Model {
+pub fn run(name: &str, config: ModelConfig, until: Option<Time>) -> Model {
     let mut model = Model::new(config);
     for line in load(name) {
         let t = at(line["at"].as_str().expect("at"));
@@ -38,7 +36,7 @@ pub fn run(name: &str, config: ModelConfig, until: Option<DateTime<Utc>>) -> Mod
     model
 }
 
-pub fn apply_line(model: &mut Model, line: &Value, t: DateTime<Utc>) {
+pub fn apply_line(model: &mut Model, line: &Value, t: Time) {
     if let Some(status) = line["status"].as_str() {
         let connection = match status {
             "connecting" => Connection::Connecting,
