@@ -222,7 +222,7 @@ fn lifecycle_events_start_finish_fail_and_cancel_calls() {
     assert_eq!(model.len(), 1);
 }
 
-fn progress(token: i128, p: f64, total: f64) -> Frame {
+fn progress(token: i128, p: f64, total: f64) -> Frame<'static> {
     Frame::Progress(ProgressFrame {
         token: Some(Token::Int(token)),
         progress: p,

@@ -20,6 +20,29 @@ pub struct CallKey {
     pub token: Option<Token>,
 }
 
+/// A [`CallKey`] borrowed from a frame: looks a call up without allocating. Hashes exactly
+/// as the owned key does (same fields, same order; `&str` hashes as `String`, `&T` as `T`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct KeyRef<'a> {
+    pub tool: Option<&'a str>,
+    pub token: Option<&'a Token>,
+}
+
+impl KeyRef<'_> {
+    pub fn to_key(self) -> CallKey {
+        CallKey {
+            tool: self.tool.map(str::to_owned),
+            token: self.token.cloned(),
+        }
+    }
+}
+
+impl hashbrown::Equivalent<CallKey> for KeyRef<'_> {
+    fn equivalent(&self, key: &CallKey) -> bool {
+        self.tool == key.tool.as_deref() && self.token == key.token.as_ref()
+    }
+}
+
 /// How a call ended, or that it has not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
@@ -175,7 +198,7 @@ impl Call {
         at: Time,
         progress: f64,
         total: Option<f64>,
-        message: Option<String>,
+        message: Option<std::borrow::Cow<'_, str>>,
         limits: &HistoryLimits,
     ) {
         if let Some(prev) = self.progress {
@@ -203,9 +226,13 @@ impl Call {
         }
         push_bounded(&mut self.history, Sample { at, progress }, limits.samples);
         if let Some(text) = message {
-            if self.message() != Some(text.as_str()) {
-                // The newest entry is the current message: stored once, never cloned.
-                let entry = MessageEntry { at, text };
+            if self.message() != Some(&*text) {
+                // The newest entry is the current message: stored once, and only when it
+                // changed (the frame's text is borrowed until then).
+                let entry = MessageEntry {
+                    at,
+                    text: text.into_owned(),
+                };
                 push_bounded(&mut self.messages, entry, limits.messages.max(1));
             }
         }
@@ -254,4 +281,29 @@ fn push_bounded<T>(queue: &mut VecDeque<T>, item: T, cap: usize) {
         queue.pop_front();
     }
     queue.push_back(item);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn borrowed_and_owned_keys_hash_alike() {
+        let hasher = rustc_hash::FxBuildHasher;
+        for (tool, token) in [
+            (Some("notion"), Some(Token::Int(7))),
+            (None, Some(Token::Str("abc".into()))),
+            (Some("x"), None),
+            (None, None),
+        ] {
+            let borrowed = KeyRef {
+                tool,
+                token: token.as_ref(),
+            };
+            let owned = borrowed.to_key();
+            assert_eq!(hasher.hash_one(borrowed), hasher.hash_one(&owned));
+            assert!(hashbrown::Equivalent::equivalent(&borrowed, &owned));
+        }
+    }
 }

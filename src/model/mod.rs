@@ -10,12 +10,13 @@ mod stream;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
 
 use chrono::TimeDelta;
 
 use crate::time::Time;
 
+use call::KeyRef;
 pub use call::{Call, CallId, CallKey, HistoryLimits, MessageEntry, Sample, Status};
 pub use lint::{human, num, stall_threshold, CallLint, Finding, FindingKind, StreamLint, Verdict};
 pub use stream::{Connection, IdCheck, ReconnectWindow, StreamState};
@@ -104,7 +105,7 @@ impl DisplayState {
 pub struct Model {
     config: ModelConfig,
     calls: BTreeMap<CallId, Call>,
-    by_key: FxHashMap<CallKey, CallId>,
+    by_key: hashbrown::HashMap<CallKey, CallId, FxBuildHasher>,
     /// Finished calls by end time, for retention and for eviction order.
     finished: BTreeSet<(Time, CallId)>,
     next_id: u64,
@@ -126,7 +127,7 @@ impl Model {
         Model {
             config,
             calls: BTreeMap::new(),
-            by_key: FxHashMap::default(),
+            by_key: hashbrown::HashMap::default(),
             finished: BTreeSet::new(),
             next_id: 1,
             stream: StreamState::default(),
@@ -171,7 +172,7 @@ impl Model {
     }
 
     /// Applies one frame received at `at`, whose SSE id (if any) was `event_id`.
-    pub fn apply(&mut self, frame: Frame, at: Time, event_id: &str) -> Change {
+    pub fn apply(&mut self, frame: Frame<'_>, at: Time, event_id: &str) -> Change {
         self.stream.activity(at);
         if !event_id.is_empty() && !matches!(frame, Frame::Priming) {
             self.stream.check_id(event_id);
@@ -208,13 +209,13 @@ impl Model {
         }
     }
 
-    fn apply_progress(&mut self, p: ProgressFrame, at: Time) -> Change {
+    fn apply_progress(&mut self, p: ProgressFrame<'_>, at: Time) -> Change {
         if let Some(stamped) = p.timestamp {
             self.stream.observe_delay(at, stamped);
         }
-        let key = CallKey {
-            tool: p.tool,
-            token: p.token,
+        let key = KeyRef {
+            tool: p.tool.as_deref(),
+            token: p.token.as_ref(),
         };
         let quiet_gap = self.config.quiet_gap;
         let existing = self.by_key.get(&key).copied();
@@ -230,7 +231,7 @@ impl Model {
                         call.shared_token |= p.progress == prev;
                         (call.id, false)
                     } else {
-                        (self.new_call(key, at), true)
+                        (self.new_call(key.to_key(), at), true)
                     }
                 } else if p.progress < prev {
                     if quiet {
@@ -241,7 +242,7 @@ impl Model {
                         call.status = Status::Done;
                         call.ended_at = Some(ended);
                         self.finished.insert((ended, old));
-                        (self.new_call(key, at), true)
+                        (self.new_call(key.to_key(), at), true)
                     } else {
                         call.shared_token = true;
                         (call.id, false)
@@ -253,7 +254,7 @@ impl Model {
                     (call.id, false)
                 }
             }
-            None => (self.new_call(key, at), true),
+            None => (self.new_call(key.to_key(), at), true),
         };
         let history = self.config.history;
         let Some(call) = self.calls.get_mut(&id) else {
@@ -272,9 +273,9 @@ impl Model {
         }
     }
 
-    fn apply_call(&mut self, c: CallFrame, at: Time) -> Change {
+    fn apply_call(&mut self, c: CallFrame<'_>, at: Time) -> Change {
         let key = CallKey {
-            tool: c.tool,
+            tool: c.tool.map(std::borrow::Cow::into_owned),
             token: c.token,
         };
         let existing = self.by_key.get(&key).copied();

@@ -14,7 +14,7 @@ use super::frame::{CallFrame, CallState, Frame, ProgressFrame, ResponseFrame, To
 use crate::time::Time;
 
 /// Decodes one SSE event. `last_event_id` is the id in force (for priming events).
-pub fn decode_event(event_type: &str, data: &str, last_event_id: &str) -> Frame {
+pub fn decode_event<'a>(event_type: &str, data: &'a str, last_event_id: &str) -> Frame<'a> {
     if data.trim().is_empty() {
         return if last_event_id.is_empty() {
             Frame::Unknown(Unknown::Empty)
@@ -26,7 +26,7 @@ pub fn decode_event(event_type: &str, data: &str, last_event_id: &str) -> Frame 
 }
 
 /// Decodes one WebSocket text message (the gateway forwards each SSE data payload as is).
-pub fn decode_text(text: &str) -> Frame {
+pub fn decode_text(text: &str) -> Frame<'_> {
     if text.trim().is_empty() {
         return Frame::Unknown(Unknown::Empty);
     }
@@ -129,7 +129,7 @@ impl<'a> From<Raw<'a>> for Fields<'a> {
 /// Envelopes nest at most this deep (`{"type":…,"data":{…}}` around a message).
 const MAX_DEPTH: u8 = 2;
 
-fn decode_payload(event_type: &str, json: &str, depth: u8) -> Frame {
+fn decode_payload<'a>(event_type: &str, json: &'a str, depth: u8) -> Frame<'a> {
     match flat::scan(json) {
         Some(fields) => classify(event_type, fields, depth),
         None => decode_general(event_type, json, depth),
@@ -137,7 +137,7 @@ fn decode_payload(event_type: &str, json: &str, depth: u8) -> Frame {
 }
 
 /// The general path: serde over the union of every field.
-fn decode_general(event_type: &str, json: &str, depth: u8) -> Frame {
+fn decode_general<'a>(event_type: &str, json: &'a str, depth: u8) -> Frame<'a> {
     // Only objects are frames (serde would otherwise map an array onto the fields by
     // position).
     if !json.trim_start().starts_with('{') {
@@ -156,14 +156,14 @@ fn decode_general(event_type: &str, json: &str, depth: u8) -> Frame {
 
 /// Decodes with the general path only: the reference the fast path is tested against.
 #[doc(hidden)]
-pub fn decode_event_general(event_type: &str, data: &str, last_event_id: &str) -> Frame {
+pub fn decode_event_general<'a>(event_type: &str, data: &'a str, last_event_id: &str) -> Frame<'a> {
     if data.trim().is_empty() {
         return decode_event(event_type, data, last_event_id);
     }
     decode_general(event_type, data, 0)
 }
 
-fn classify(event_type: &str, raw: Fields<'_>, depth: u8) -> Frame {
+fn classify<'a>(event_type: &str, raw: Fields<'a>, depth: u8) -> Frame<'a> {
     match event_type {
         "lagged" => {
             return match raw.missed {
@@ -186,7 +186,7 @@ fn classify(event_type: &str, raw: Fields<'_>, depth: u8) -> Frame {
             return match CallState::parse(state) {
                 Some(state) => Frame::Call(CallFrame {
                     token: raw.token.and_then(token),
-                    tool: raw.tool.map(Cow::into_owned),
+                    tool: raw.tool,
                     state,
                     timestamp: raw.timestamp.as_deref().and_then(parse_timestamp),
                     error: raw
@@ -213,8 +213,8 @@ fn classify(event_type: &str, raw: Fields<'_>, depth: u8) -> Frame {
             token: raw.token.and_then(token),
             progress,
             total: raw.total,
-            message: raw.message.and_then(text),
-            tool: raw.tool.map(Cow::into_owned),
+            message: raw.message.and_then(text_cow),
+            tool: raw.tool,
             timestamp: raw.timestamp.as_deref().and_then(parse_timestamp),
         });
     }
@@ -266,7 +266,7 @@ struct CancelledParams<'a> {
     reason: Option<Cow<'a, str>>,
 }
 
-fn rpc_method(method: &str, params: Option<&str>) -> Frame {
+fn rpc_method<'a>(method: &str, params: Option<&'a str>) -> Frame<'a> {
     let params = params.unwrap_or("{}");
     match method {
         "notifications/progress" => match serde_json::from_str::<ProgressParams<'_>>(params) {
@@ -274,7 +274,7 @@ fn rpc_method(method: &str, params: Option<&str>) -> Frame {
                 token: p.progress_token.map(RawValue::get).and_then(token),
                 progress: p.progress,
                 total: p.total,
-                message: p.message.map(Cow::into_owned),
+                message: p.message,
                 tool: None,
                 timestamp: None,
             }),
@@ -304,6 +304,16 @@ fn token(raw: &str) -> Option<Token> {
         Ok(n) => Some(Token::Int(n)),
         Err(_) => Some(Token::Str(text.to_owned())),
     }
+}
+
+/// A JSON string's text, borrowed when it has no escapes; anything else is none.
+fn text_cow(json: &str) -> Option<Cow<'_, str>> {
+    if let Some(inner) = json.strip_prefix('"').and_then(|j| j.strip_suffix('"')) {
+        if !inner.contains('\\') {
+            return Some(Cow::Borrowed(inner));
+        }
+    }
+    serde_json::from_str::<String>(json).ok().map(Cow::Owned)
 }
 
 /// A JSON string's text; anything else is none.

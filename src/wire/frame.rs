@@ -1,5 +1,6 @@
 //! Typed frames: what one SSE event or WebSocket text message means to mcptop.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::time::Time;
@@ -23,13 +24,15 @@ impl fmt::Display for Token {
 }
 
 /// A progress report: Construct's ProgressEvent, or a JSON-RPC `notifications/progress`.
+/// Its text borrows from the event it was decoded from where it can (see
+/// [`Frame::into_owned`] to keep it longer).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ProgressFrame {
+pub struct ProgressFrame<'a> {
     pub token: Option<Token>,
     pub progress: f64,
     pub total: Option<f64>,
-    pub message: Option<String>,
-    pub tool: Option<String>,
+    pub message: Option<Cow<'a, str>>,
+    pub tool: Option<Cow<'a, str>>,
     /// When the tool reported, stamped by the server (absent in plain MCP notifications).
     pub timestamp: Option<Time>,
 }
@@ -66,9 +69,9 @@ impl CallState {
 
 /// `event: call` — a call started, finished, failed or was cancelled (mcptop extension).
 #[derive(Debug, Clone, PartialEq)]
-pub struct CallFrame {
+pub struct CallFrame<'a> {
     pub token: Option<Token>,
-    pub tool: Option<String>,
+    pub tool: Option<Cow<'a, str>>,
     pub state: CallState,
     pub timestamp: Option<Time>,
     /// Why a call failed or was cancelled.
@@ -100,9 +103,9 @@ pub enum Unknown {
 
 /// One decoded frame.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Frame {
-    Progress(ProgressFrame),
-    Call(CallFrame),
+pub enum Frame<'a> {
+    Progress(ProgressFrame<'a>),
+    Call(CallFrame<'a>),
     /// The server says this subscriber lost `missed` events.
     Lagged {
         missed: u64,
@@ -125,4 +128,36 @@ pub enum Frame {
         reason: Option<String>,
     },
     Unknown(Unknown),
+}
+
+impl Frame<'_> {
+    /// The same frame, owning all its text.
+    pub fn into_owned(self) -> Frame<'static> {
+        let own = |s: Option<Cow<'_, str>>| s.map(|s| Cow::Owned(s.into_owned()));
+        match self {
+            Frame::Progress(p) => Frame::Progress(ProgressFrame {
+                token: p.token,
+                progress: p.progress,
+                total: p.total,
+                message: own(p.message),
+                tool: own(p.tool),
+                timestamp: p.timestamp,
+            }),
+            Frame::Call(c) => Frame::Call(CallFrame {
+                token: c.token,
+                tool: own(c.tool),
+                state: c.state,
+                timestamp: c.timestamp,
+                error: c.error,
+                duration_ms: c.duration_ms,
+            }),
+            Frame::Lagged { missed } => Frame::Lagged { missed },
+            Frame::Connected { session_id } => Frame::Connected { session_id },
+            Frame::Error { error, detail } => Frame::Error { error, detail },
+            Frame::Priming => Frame::Priming,
+            Frame::Response(r) => Frame::Response(r),
+            Frame::Cancelled { request_id, reason } => Frame::Cancelled { request_id, reason },
+            Frame::Unknown(u) => Frame::Unknown(u),
+        }
+    }
 }
