@@ -71,8 +71,16 @@ fn object() -> impl Strategy<Value = String> {
         })
 }
 
+/// Cases per property: the default here, or `PROPTEST_CASES` for a longer run.
+fn common_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common_cases(4000), ..ProptestConfig::default() })]
 
     #[test]
     fn fast_and_general_paths_agree(
@@ -92,6 +100,9 @@ fn real_frames_agree() {
         r#"{"missed": 37}"#,
         r#"{ "token" : 1 , "progress" : 2.5e0 }  "#,
         r#"{"progress":1,"progress":2}"#,
+        r#"{"duration_ms":0.1e310}"#,
+        r#"{"token":1,"progress":1e400}"#,
+        r#"{"token":1,"progress":-1e400}"#,
     ] {
         assert_eq!(
             decode_event("message", json, ""),

@@ -245,7 +245,9 @@ impl Call {
     }
 
     fn observe_rate(&mut self, instant: f64, dt: f64) {
-        let alpha = 1.0 - (-dt / TAU_SECS).exp();
+        // Time-weighted: an update after a long gap counts for more. (dt / (tau + dt) has
+        // the shape of 1 - exp(-dt / tau) without a call into libm for every frame.)
+        let alpha = dt / (TAU_SECS + dt);
         self.rate = Some(match self.rate {
             None => instant,
             Some(r) => r + (instant - r) * alpha,

@@ -8,7 +8,7 @@ mod call;
 mod lint;
 mod stream;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use rustc_hash::FxBuildHasher;
 
@@ -104,7 +104,9 @@ impl DisplayState {
 #[derive(Debug, Clone)]
 pub struct Model {
     config: ModelConfig,
-    calls: BTreeMap<CallId, Call>,
+    calls: hashbrown::HashMap<CallId, Call, FxBuildHasher>,
+    /// Call ids in the order the calls appeared (ids only grow, so this stays sorted).
+    order: Vec<CallId>,
     by_key: hashbrown::HashMap<CallKey, CallId, FxBuildHasher>,
     /// Finished calls by end time, for retention and for eviction order.
     finished: BTreeSet<(Time, CallId)>,
@@ -126,7 +128,8 @@ impl Model {
     pub fn new(config: ModelConfig) -> Model {
         Model {
             config,
-            calls: BTreeMap::new(),
+            calls: hashbrown::HashMap::default(),
+            order: Vec::new(),
             by_key: hashbrown::HashMap::default(),
             finished: BTreeSet::new(),
             next_id: 1,
@@ -146,7 +149,8 @@ impl Model {
 
     /// Calls in the order they appeared.
     pub fn calls(&self) -> impl DoubleEndedIterator<Item = &Call> + ExactSizeIterator {
-        self.calls.values()
+        // `order` and `calls` hold the same ids: both change only in `new_call` and `remove`.
+        self.order.iter().map(|id| &self.calls[id])
     }
 
     pub fn call(&self, id: CallId) -> Option<&Call> {
@@ -345,6 +349,7 @@ impl Model {
             .map_or(1, |prev| prev.generation.saturating_add(1));
         self.by_key.insert(key.clone(), id);
         self.calls.insert(id, Call::new(id, key, generation, at));
+        self.order.push(id);
         id
     }
 
@@ -368,6 +373,9 @@ impl Model {
 
     fn remove(&mut self, id: CallId) {
         if let Some(call) = self.calls.remove(&id) {
+            if let Ok(at) = self.order.binary_search(&id) {
+                self.order.remove(at);
+            }
             self.evicted += 1;
             if self.by_key.get(&call.key) == Some(&id) {
                 self.by_key.remove(&call.key);
@@ -425,7 +433,7 @@ impl Model {
                 });
             }
         }
-        for call in self.calls.values() {
+        for call in self.calls() {
             out.extend(self.call_findings(call, now));
         }
         out

@@ -300,6 +300,17 @@ fn token(raw: &str) -> Option<Token> {
     if text == "null" {
         return None;
     }
+    // Tokens are mostly small integers: read them directly.
+    let (negative, digits) = match text.as_bytes().split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text.as_bytes()),
+    };
+    if !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
+        let n = digits
+            .iter()
+            .fold(0i128, |n, &d| n * 10 + i128::from(d - b'0'));
+        return Some(Token::Int(if negative { -n } else { n }));
+    }
     match text.parse::<i128>() {
         Ok(n) => Some(Token::Int(n)),
         Err(_) => Some(Token::Str(text.to_owned())),

@@ -184,7 +184,9 @@ fn float(raw: &str) -> Option<f64> {
         let v = n as f64;
         return Some(if negative { -v } else { v });
     }
-    raw.parse::<f64>().ok()
+    // serde_json rejects numbers beyond f64's range where `parse` gives infinity: let the
+    // general path decide.
+    raw.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 fn text(value: Value, raw: &str) -> Option<Option<Cow<'_, str>>> {
