@@ -20,26 +20,6 @@ use mcptop::wire::decode_event;
 
 const FRAMES: usize = 100_000;
 
-fn steady() -> Vec<String> {
-    const CONCURRENT: usize = 64;
-    const STEPS: usize = 100;
-    (0..FRAMES)
-        .map(|n| {
-            let slot = n % CONCURRENT;
-            let round = n / CONCURRENT;
-            let token = (round / STEPS) * CONCURRENT + slot;
-            let step = round % STEPS + 1;
-            let tool = ["notion", "run_tests", "web_fetch", "grep_repo"][slot % 4];
-            format!(
-                "{{\"token\":{token},\"progress\":{step},\"total\":{STEPS},\"message\":\"{tool}: step {step}\",\"tool\":\"{tool}\",\"timestamp\":\"2026-04-17T10:{:02}:{:02}.{:09}+00:00\"}}",
-                (n / 20_000) % 60,
-                (n / 1000) % 60,
-                (n % 1000) * 1_000_000
-            )
-        })
-        .collect()
-}
-
 fn churn() -> Vec<String> {
     let mut out = Vec::with_capacity(FRAMES);
     let mut event = String::new();
@@ -63,7 +43,10 @@ fn ingest(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(FRAMES as u64));
-    for (name, payloads) in [("steady", steady()), ("churn", churn())] {
+    for (name, payloads) in [
+        ("steady", corpus::steady_payloads(FRAMES)),
+        ("churn", churn()),
+    ] {
         let ids: Vec<String> = (1..=FRAMES).map(|n| n.to_string()).collect();
         // The baseline: what a straightforward client does, a generic JSON value per frame.
         group.bench_function(format!("{name}/serde_json_value"), |b| {

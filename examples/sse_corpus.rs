@@ -4,7 +4,8 @@
 //! cargo run --release --example sse_corpus -- a > /tmp/progress.sse        # 1,000,000 events
 //! cargo run --release --example sse_corpus -- a 100000 > /tmp/progress-100k.sse
 //! ```
-//! Corpora: `a` progress (LF), `b` progress (CRLF), `c` 1 MiB lines, `d` 20 data lines.
+//! Corpora: `a` progress (LF), `b` progress (CRLF), `c` 1 MiB lines, `d` 20 data lines,
+//! `steady` the model-ingest stream as SSE (`id:` and `data:` per event, 100,000 events).
 
 #[path = "../benches/support/corpus.rs"]
 mod corpus;
@@ -13,8 +14,16 @@ use std::io::Write;
 
 fn main() -> std::process::ExitCode {
     let mut args = std::env::args().skip(1);
-    let Some(corpus) = args.next().as_deref().and_then(corpus::Corpus::parse) else {
-        eprintln!("usage: sse_corpus a|b|c|d [EVENTS]");
+    let name = args.next().unwrap_or_default();
+    if name == "steady" {
+        let mut out = String::new();
+        for (n, data) in corpus::steady_payloads(100_000).iter().enumerate() {
+            out.push_str(&format!("id: {}\ndata: {data}\n\n", n + 1));
+        }
+        return write(out.as_bytes());
+    }
+    let Some(corpus) = corpus::Corpus::parse(&name) else {
+        eprintln!("usage: sse_corpus a|b|c|d|steady [EVENTS]");
         return std::process::ExitCode::from(2);
     };
     let events = match args.next().map(|n| n.parse::<usize>()) {
@@ -25,8 +34,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let bytes = corpus.generate(events);
-    if let Err(e) = std::io::stdout().lock().write_all(&bytes) {
+    write(&corpus.generate(events))
+}
+
+fn write(bytes: &[u8]) -> std::process::ExitCode {
+    if let Err(e) = std::io::stdout().lock().write_all(bytes) {
         eprintln!("sse_corpus: cannot write: {e}");
         return std::process::ExitCode::FAILURE;
     }

@@ -127,3 +127,25 @@ fn multiline(events: usize) -> Vec<u8> {
     }
     out.into_bytes()
 }
+
+/// The model-ingest `steady` stream's data payloads: 64 calls at a time, each reporting
+/// 1..=100 of 100 and then replaced by a new call (a new token).
+pub fn steady_payloads(frames: usize) -> Vec<String> {
+    const CONCURRENT: usize = 64;
+    const STEPS: usize = 100;
+    (0..frames)
+        .map(|n| {
+            let slot = n % CONCURRENT;
+            let round = n / CONCURRENT;
+            let token = (round / STEPS) * CONCURRENT + slot;
+            let step = round % STEPS + 1;
+            let tool = ["notion", "run_tests", "web_fetch", "grep_repo"][slot % 4];
+            format!(
+                "{{\"token\":{token},\"progress\":{step},\"total\":{STEPS},\"message\":\"{tool}: step {step}\",\"tool\":\"{tool}\",\"timestamp\":\"2026-04-17T10:{:02}:{:02}.{:09}+00:00\"}}",
+                (n / 20_000) % 60,
+                (n / 1000) % 60,
+                (n % 1000) * 1_000_000
+            )
+        })
+        .collect()
+}
