@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{decode_split, reference::reference_decode};
+use common::{cases, decode_split, reference::reference_decode};
 use mcptop::sse::{encode, Decoder, Event, Limits, OwnedItem};
 use proptest::prelude::*;
 
@@ -52,16 +52,8 @@ fn input_and_cuts() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
     })
 }
 
-/// Cases per property: the default here, or `PROPTEST_CASES` for a longer run.
-fn common_cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: common_cases(2000), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(2000), ..ProptestConfig::default() })]
 
     #[test]
     fn any_split_gives_the_unsplit_items((input, cuts) in input_and_cuts()) {

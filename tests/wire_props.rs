@@ -1,5 +1,8 @@
 //! The fast flat-object path must decode exactly as the general serde path does.
 
+mod common;
+
+use common::cases;
 use mcptop::wire::{decode_event, decode_event_general};
 use proptest::prelude::*;
 
@@ -71,16 +74,8 @@ fn object() -> impl Strategy<Value = String> {
         })
 }
 
-/// Cases per property: the default here, or `PROPTEST_CASES` for a longer run.
-fn common_cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: common_cases(4000), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(4000), ..ProptestConfig::default() })]
 
     #[test]
     fn fast_and_general_paths_agree(

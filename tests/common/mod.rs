@@ -6,6 +6,14 @@ pub mod reference;
 
 use mcptop::sse::{Decoder, Limits, OwnedItem};
 
+/// Cases per property test: the default given, or `PROPTEST_CASES` for a longer run.
+pub fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Feeds `input` split at the given cut points, then finishes.
 pub fn decode_split(input: &[u8], cuts: &[usize], limits: Limits) -> Vec<OwnedItem> {
     let mut decoder = Decoder::new(limits);
