@@ -5,6 +5,7 @@
 //! model never touch a socket or a clock.
 
 pub mod model;
+pub mod server;
 pub mod sse;
 pub mod time;
 pub mod wire;

@@ -83,6 +83,15 @@ impl Sub<TimeDelta> for Time {
     }
 }
 
+impl Time {
+    /// RFC 3339 with nine fraction digits and `+00:00`, as Construct stamps its events
+    /// (`2026-04-17T10:20:33.123456789+00:00`).
+    pub fn to_rfc3339_nanos(self) -> String {
+        self.to_datetime()
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, false)
+    }
+}
+
 impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

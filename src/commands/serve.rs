@@ -1,0 +1,136 @@
+//! `mcptop serve`: the embedded daemon, optionally with a workload or a replay.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ServeArgs;
+use mcptop::server::{self, discovery, replay, workload, ServerConfig};
+
+pub fn run(args: &ServeArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: &ServeArgs) -> Result<()> {
+    // Read a replay before binding, so a bad file fails fast and clearly.
+    let replay_events = match &args.replay {
+        Some(path) => Some(replay::load(path)?),
+        None => None,
+    };
+    let config = ServerConfig {
+        addr: SocketAddr::new(args.host, args.port),
+        keepalive: Duration::from_secs_f64(args.keepalive),
+        broadcast_capacity: usize::try_from(args.broadcast_capacity).unwrap_or(usize::MAX),
+        replay_capacity: usize::try_from(args.replay_ring).unwrap_or(usize::MAX),
+        compat: args.compat,
+        gateway_token: args.gateway_token.clone().filter(|t| !t.is_empty()),
+        ..ServerConfig::default()
+    };
+    let addr = config.addr;
+    let running = server::start(config)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on {}", running.base_url())?;
+    if !args.host.is_loopback() {
+        eprintln!(
+            "mcptop: warning: listening on {} exposes every session to the network",
+            args.host
+        );
+    }
+    let guard = if args.no_discovery {
+        None
+    } else {
+        let path = match &args.discovery_file {
+            Some(p) => p.clone(),
+            None => discovery::default_path()?,
+        };
+        let guard = discovery::publish(&path, &running.mcp_url(), running.admin_token()).await?;
+        writeln!(
+            out,
+            "discovery file: {} (holds the admin token)",
+            path.display()
+        )?;
+        Some(guard)
+    };
+    out.flush()?;
+    drop(out);
+
+    let stop = CancellationToken::new();
+    let mut background = tokio::task::JoinSet::new();
+    if args.workload {
+        let label = args.label.clone().unwrap_or_else(|| "demo workload".into());
+        let session = workload::create_session(&running.base_url(), &label).await?;
+        announce_session(&running, &session.session_id, &label);
+        let config = workload::WorkloadConfig {
+            agents: usize::try_from(args.agents).unwrap_or(3),
+            pace: args.pace,
+            bursts: !args.no_bursts,
+            max_calls: None,
+        };
+        let base = running.base_url();
+        let stop = stop.clone();
+        background.spawn(async move {
+            workload::drive(&base, &session, &config, stop)
+                .await
+                .map(|_| ())
+                .context("the workload stopped")
+        });
+    }
+    if let (Some(events), Some(path)) = (replay_events, &args.replay) {
+        let label = args
+            .label
+            .clone()
+            .unwrap_or_else(|| format!("replay of {}", path.display()));
+        let session = running
+            .state()
+            .sessions
+            .create(Some(label.clone()), path.display().to_string());
+        announce_session(&running, &session.id, &label);
+        let speed = args.speed;
+        let stop = stop.clone();
+        background.spawn(async move {
+            let n = replay::publish(session, events, speed, stop).await;
+            println!("replay finished: {n} events published");
+            Ok(())
+        });
+    }
+
+    let result = tokio::select! {
+        signal = shutdown_signal() => signal,
+        Some(Ok(Err(e))) = background.join_next() => Err(e),
+    };
+    stop.cancel();
+    if let Some(guard) = guard {
+        guard.remove();
+    }
+    running.shutdown().await?;
+    result
+}
+
+fn announce_session(running: &server::RunningServer, id: &str, label: &str) {
+    println!("session {id} ({label})");
+    println!(
+        "  tail it: curl -N -H \"Authorization: Bearer <admin token>\" {}/session/{id}/events",
+        running.base_url()
+    );
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() -> Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

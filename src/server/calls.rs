@@ -1,0 +1,180 @@
+//! Running a `tools/call`: the tool runs in its own task (a dropped connection is not a
+//! cancellation), writes its messages into a [`StreamLog`] that any number of readers
+//! follow (the POST response, a resume after a cut), and publishes its progress and
+//! lifecycle on the session's events stream.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use super::progress::{publish_call, publish_progress};
+use super::session::Session;
+use super::tools::{self, Outcome, ToolContext};
+use crate::wire::CallState;
+
+/// The JSON-RPC messages of one response stream, kept so a client can resume it.
+pub struct StreamLog {
+    inner: Mutex<LogInner>,
+    version: watch::Sender<u64>,
+}
+
+struct LogInner {
+    messages: Vec<Arc<str>>,
+    done: bool,
+}
+
+impl StreamLog {
+    pub fn new() -> Arc<StreamLog> {
+        Arc::new(StreamLog {
+            inner: Mutex::new(LogInner {
+                messages: Vec::new(),
+                done: false,
+            }),
+            version: watch::channel(0).0,
+        })
+    }
+
+    pub fn push(&self, message: String) {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .messages
+            .push(message.into());
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    pub fn finish(&self) {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .done = true;
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    /// Messages from index `from` on, and whether the stream is complete.
+    pub fn read_from(&self, from: usize) -> (Vec<Arc<str>>, bool) {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let messages = inner.messages.get(from..).unwrap_or_default().to_vec();
+        (messages, inner.done)
+    }
+
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+}
+
+/// How a call's token on the events stream is chosen.
+pub enum EventToken {
+    /// Exactly this one (Construct's behaviour, collisions and all).
+    Fixed(Value),
+    /// The caller's, unless a running call has it; else a fresh one (mcptop).
+    Unique(Option<Value>),
+}
+
+/// One call to start.
+pub struct CallRequest {
+    pub session: Arc<Session>,
+    pub request_id: Value,
+    pub tool: String,
+    pub arguments: Value,
+    /// The token progress notifications on the response carry; none means none are sent.
+    pub response_token: Option<Value>,
+    /// The token of this call on the events stream.
+    pub event_token: EventToken,
+    /// Whether `event: call` lifecycle events are published.
+    pub lifecycle: bool,
+}
+
+/// Starts the call in its own task; its messages go to `log`.
+pub fn spawn(call: CallRequest, log: Arc<StreamLog>) {
+    tokio::spawn(run(call, log));
+}
+
+async fn run(call: CallRequest, log: Arc<StreamLog>) {
+    let CallRequest {
+        session,
+        request_id,
+        tool,
+        arguments,
+        response_token,
+        event_token,
+        lifecycle,
+    } = call;
+    let (event_token, _claim) = match event_token {
+        EventToken::Fixed(token) => (token, None),
+        EventToken::Unique(wanted) => {
+            let claim = session.claim_token(wanted.as_ref());
+            (claim.token.clone(), Some(claim))
+        }
+    };
+    let key = serde_json::to_string(&request_id).unwrap_or_default();
+    let (cancel, _running) = session.start_call(key);
+    let started = Instant::now();
+    if lifecycle {
+        publish_call(
+            &session,
+            &event_token,
+            &tool,
+            CallState::Started,
+            None,
+            None,
+        );
+    }
+    let report = {
+        let session = Arc::clone(&session);
+        let log = Arc::clone(&log);
+        let tool = tool.clone();
+        let event_token = event_token.clone();
+        move |progress: f64, total: Option<f64>, message: Option<&str>| {
+            if let Some(token) = &response_token {
+                let mut params = json!({ "progressToken": token, "progress": progress });
+                if let Some(total) = total {
+                    params["total"] = json!(total);
+                }
+                if let Some(message) = message {
+                    params["message"] = json!(message);
+                }
+                let note = json!({
+                    "jsonrpc": "2.0",
+                    "method": "notifications/progress",
+                    "params": params,
+                });
+                log.push(note.to_string());
+            }
+            publish_progress(&session, &event_token, &tool, progress, total, message);
+        }
+    };
+    let ctx = ToolContext {
+        report: Box::new(report),
+        cancel,
+    };
+    let outcome = tools::run(&tool, &arguments, &ctx).await;
+    let duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    let (state, error) = match &outcome {
+        Outcome::Done(_) => (CallState::Finished, None),
+        Outcome::Failed(e) => (CallState::Failed, Some(e.as_str())),
+        Outcome::Cancelled => (CallState::Cancelled, Some("cancelled by the client")),
+    };
+    // A cancelled request gets no response (MCP: the receiver does not answer it).
+    match &outcome {
+        Outcome::Done(text) | Outcome::Failed(text) => {
+            let is_error = matches!(outcome, Outcome::Failed(_));
+            let result = json!({
+                "jsonrpc": "2.0",
+                "id": request_id,
+                "result": {
+                    "content": [{ "type": "text", "text": text }],
+                    "isError": is_error,
+                },
+            });
+            log.push(result.to_string());
+        }
+        Outcome::Cancelled => {}
+    }
+    if lifecycle {
+        publish_call(&session, &event_token, &tool, state, duration_ms, error);
+    }
+    log.finish();
+}

@@ -1,0 +1,170 @@
+//! `GET /session/{id}/events`: a session's events as SSE.
+//!
+//! Each subscriber gets a task that writes into a small channel the response body reads
+//! from; the task ends when the client goes away, the session ends or the server stops.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::hub::Subscription;
+use super::progress::{write_lagged_sse, write_sse};
+use super::session::Session;
+use super::{auth, text, AppState};
+
+/// Events gathered into one body chunk when they are already waiting.
+const BATCH_BYTES: usize = 32 * 1024;
+
+pub async fn session_events(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let session = match authorize(&state, &id, &headers) {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let after = if state.extensions() {
+        auth::header_str(&headers, "last-event-id").and_then(|v| v.parse::<u64>().ok())
+    } else {
+        None
+    };
+    let subscription = session.events.subscribe(after);
+    let body = sse_body(
+        subscription,
+        state.extensions(),
+        state.config.keepalive,
+        [session.closed.clone(), state.shutdown.clone()],
+    );
+    sse_response(body)
+}
+
+/// The session, if the request's Bearer token opens it: Construct's 401s, never a 404
+/// (an unknown session and a wrong token look the same, so ids cannot be probed).
+pub fn authorize(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Arc<Session>, Response> {
+    let Some(token) = auth::bearer(headers) else {
+        return Err(text(
+            StatusCode::UNAUTHORIZED,
+            "missing Authorization: Bearer <token>",
+        ));
+    };
+    match state.sessions.get(id) {
+        Some(s) if s.token_matches(token) || state.is_admin(token) => Ok(s),
+        _ => Err(text(StatusCode::UNAUTHORIZED, "invalid session or token")),
+    }
+}
+
+pub fn sse_response(body: Body) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A body fed by a task; the task stops when the body is dropped.
+pub fn channel_body() -> (mpsc::Sender<Bytes>, Body) {
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    let chunks = stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    });
+    (tx, Body::from_stream(chunks))
+}
+
+fn sse_body(
+    subscription: Subscription,
+    extensions: bool,
+    keepalive: Duration,
+    stop: [CancellationToken; 2],
+) -> Body {
+    let (tx, body) = channel_body();
+    tokio::spawn(pump(subscription, tx, extensions, keepalive, stop));
+    body
+}
+
+async fn pump(
+    subscription: Subscription,
+    tx: mpsc::Sender<Bytes>,
+    extensions: bool,
+    keepalive: Duration,
+    [closed, shutdown]: [CancellationToken; 2],
+) {
+    let Subscription {
+        replay,
+        missed,
+        mut live,
+    } = subscription;
+    let mut out = String::new();
+    if extensions && missed > 0 {
+        write_lagged_sse(&mut out, missed);
+    }
+    for event in &replay {
+        write_sse(&mut out, event, extensions);
+    }
+    if !out.is_empty()
+        && tx
+            .send(Bytes::from(std::mem::take(&mut out)))
+            .await
+            .is_err()
+    {
+        return;
+    }
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = closed.cancelled() => return,
+            _ = shutdown.cancelled() => return,
+            _ = tx.closed() => return,
+            next = tokio::time::timeout(keepalive, live.recv()) => next,
+        };
+        match next {
+            Err(_idle) => out.push_str(":\n\n"),
+            Ok(Ok(event)) => {
+                write_sse(&mut out, &event, extensions);
+                // Take whatever else is already waiting, so a burst is one write.
+                while out.len() < BATCH_BYTES {
+                    match live.try_recv() {
+                        Ok(event) => write_sse(&mut out, &event, extensions),
+                        Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                            if extensions {
+                                write_lagged_sse(&mut out, n);
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+            Ok(Err(broadcast::error::RecvError::Lagged(n))) => {
+                // Construct loses the overflow silently; mcptop says how much.
+                if extensions {
+                    write_lagged_sse(&mut out, n);
+                }
+            }
+            Ok(Err(broadcast::error::RecvError::Closed)) => return,
+        }
+        if !out.is_empty()
+            && tx
+                .send(Bytes::from(std::mem::take(&mut out)))
+                .await
+                .is_err()
+        {
+            return;
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! One session's event stream: numbering, the replay ring and the broadcast to subscribers.
+//!
+//! Every event gets the next id (from 1) under one lock that also pushes it into the ring
+//! and onto the broadcast, so a subscriber that takes the ring's tail and a receiver in the
+//! same critical section sees every event exactly once, in id order.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::broadcast;
+
+use crate::time::Time;
+
+/// What an event is, which decides its SSE `event:` field (mcptop extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A ProgressEvent: no `event:` field, exactly as Construct sends it.
+    Progress,
+    /// `event: call`, the lifecycle extension.
+    Call,
+}
+
+impl EventKind {
+    /// The SSE event type, `None` for the default `message`.
+    pub fn sse_type(self) -> Option<&'static str> {
+        match self {
+            EventKind::Progress => None,
+            EventKind::Call => Some("call"),
+        }
+    }
+}
+
+/// One published event: its id in the session, its kind and its JSON text.
+#[derive(Debug)]
+pub struct Published {
+    pub id: u64,
+    pub kind: EventKind,
+    pub data: Box<str>,
+}
+
+/// What a new subscriber gets: the events it asked to be replayed, how many of those the
+/// ring no longer holds, and a receiver for everything after.
+pub struct Subscription {
+    pub replay: Vec<Arc<Published>>,
+    /// Events after the client's `Last-Event-ID` that fell out of the ring.
+    pub missed: u64,
+    pub live: broadcast::Receiver<Arc<Published>>,
+}
+
+struct Ring {
+    next_id: u64,
+    events: VecDeque<Arc<Published>>,
+    last_event_at: Option<Time>,
+}
+
+/// The event stream of one session.
+pub struct SessionEvents {
+    ring: Mutex<Ring>,
+    capacity: usize,
+    tx: broadcast::Sender<Arc<Published>>,
+}
+
+impl SessionEvents {
+    /// `broadcast` is how many events a subscriber may fall behind before it loses some;
+    /// `replay` how many the ring keeps for `Last-Event-ID` (0 keeps none).
+    pub fn new(broadcast: usize, replay: usize) -> SessionEvents {
+        let (tx, _) = broadcast::channel(broadcast.max(1));
+        SessionEvents {
+            ring: Mutex::new(Ring {
+                next_id: 1,
+                events: VecDeque::with_capacity(replay.min(4096)),
+                last_event_at: None,
+            }),
+            capacity: replay,
+            tx,
+        }
+    }
+
+    /// Publishes one event and returns its id.
+    pub fn publish(&self, kind: EventKind, data: impl Into<Box<str>>, now: Time) -> u64 {
+        let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = ring.next_id;
+        ring.next_id += 1;
+        ring.last_event_at = Some(now);
+        let event = Arc::new(Published {
+            id,
+            kind,
+            data: data.into(),
+        });
+        if self.capacity > 0 {
+            if ring.events.len() == self.capacity {
+                ring.events.pop_front();
+            }
+            ring.events.push_back(Arc::clone(&event));
+        }
+        // No receiver is not an error: the ring still has the event for a later resume.
+        let _ = self.tx.send(event);
+        id
+    }
+
+    /// Subscribes from now on, or, with `after` (a client's `Last-Event-ID`), from the
+    /// event after that id: what the ring still has is replayed and the rest is counted.
+    pub fn subscribe(&self, after: Option<u64>) -> Subscription {
+        let ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        let live = self.tx.subscribe();
+        let last = ring.next_id - 1;
+        let (replay, missed) = match after {
+            // An id from the future (another server instance): nothing can be replayed
+            // truthfully, and nothing is known to be lost in this instance.
+            Some(after) if after < last => {
+                let oldest = ring.events.front().map_or(ring.next_id, |e| e.id);
+                let missed = oldest.saturating_sub(after + 1);
+                let replay = ring
+                    .events
+                    .iter()
+                    .filter(|e| e.id > after)
+                    .cloned()
+                    .collect();
+                (replay, missed)
+            }
+            _ => (Vec::new(), 0),
+        };
+        Subscription {
+            replay,
+            missed,
+            live,
+        }
+    }
+
+    /// Events published so far.
+    pub fn count(&self) -> u64 {
+        self.ring
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_id
+            - 1
+    }
+
+    pub fn last_event_at(&self) -> Option<Time> {
+        self.ring
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_event_at
+    }
+
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(events: &[Arc<Published>]) -> Vec<u64> {
+        events.iter().map(|e| e.id).collect()
+    }
+
+    #[test]
+    fn ids_start_at_one_and_resume_replays_the_rest() {
+        let hub = SessionEvents::new(8, 4);
+        for i in 0..6 {
+            assert_eq!(
+                hub.publish(EventKind::Progress, "{}", Time::from_unix_nanos(i)),
+                i as u64 + 1
+            );
+        }
+        // Ring holds 3..=6; a client that saw 4 gets 5 and 6, nothing missed.
+        let sub = hub.subscribe(Some(4));
+        assert_eq!(ids(&sub.replay), vec![5, 6]);
+        assert_eq!(sub.missed, 0);
+        // A client that saw 1 lost 2 (fell out of the ring) and gets 3..=6.
+        let sub = hub.subscribe(Some(1));
+        assert_eq!(ids(&sub.replay), vec![3, 4, 5, 6]);
+        assert_eq!(sub.missed, 1);
+        // Up to date, or from another instance: nothing.
+        assert!(hub.subscribe(Some(6)).replay.is_empty());
+        assert!(hub.subscribe(Some(600)).replay.is_empty());
+        assert_eq!(hub.count(), 6);
+    }
+
+    #[test]
+    fn live_receiver_continues_where_the_replay_ends() {
+        let hub = SessionEvents::new(8, 16);
+        hub.publish(EventKind::Progress, "a", Time::from_unix_nanos(1));
+        let mut sub = hub.subscribe(Some(0));
+        hub.publish(EventKind::Call, "b", Time::from_unix_nanos(2));
+        assert_eq!(ids(&sub.replay), vec![1]);
+        let next = sub.live.try_recv().expect("live event");
+        assert_eq!((next.id, next.kind), (2, EventKind::Call));
+    }
+}

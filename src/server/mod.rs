@@ -1,0 +1,327 @@
+//! The embedded daemon (`mcptop serve`): Construct's routes, its gateway's WebSocket
+//! route, a standard MCP Streamable HTTP endpoint whose tools report progress, and the
+//! mcptop extensions (event ids, replay, lag and call lifecycle events).
+//!
+//! [`start`] binds and serves in the background and returns a [`RunningServer`]; the
+//! workload, replay and tests drive it through real HTTP like any other client.
+
+// Handlers refuse a request by returning the finished response as the error: a large
+// `Err`, but one that is built once and sent, never propagated through layers.
+#![allow(clippy::result_large_err)]
+
+mod auth;
+mod calls;
+pub mod discovery;
+mod events;
+mod guard;
+mod hub;
+mod mcp;
+mod progress;
+pub mod replay;
+mod session;
+mod tools;
+pub mod workload;
+mod ws;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use hub::{EventKind, Published, SessionEvents};
+pub use session::{Session, SessionSummary, Sessions};
+pub use tools::TOOL_NAMES;
+
+use crate::time::Time;
+
+/// The MCP protocol version Construct's dialect announces.
+pub const CONSTRUCT_PROTOCOL_VERSION: &str = "2024-11-05";
+
+/// Which wire the server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Compat {
+    /// Construct's routes plus the mcptop extensions (ids, replay, lag, call events) and
+    /// standard MCP on `/mcp`.
+    #[default]
+    Mcptop,
+    /// Exactly Construct's framing: data-only events, no ids, silent loss, no admin
+    /// listing, no standard MCP on `/mcp`.
+    Construct,
+}
+
+/// How the server runs. [`ServerConfig::default`] is what `mcptop serve` uses.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub addr: SocketAddr,
+    /// A `:` comment after this long without an event.
+    pub keepalive: Duration,
+    /// How far a subscriber may fall behind before it loses events.
+    pub broadcast_capacity: usize,
+    /// Events per session kept for `Last-Event-ID`.
+    pub replay_capacity: usize,
+    pub compat: Compat,
+    /// When set, the WebSocket route requires this gateway token.
+    pub gateway_token: Option<String>,
+    /// The admin token (generated when `None`).
+    pub admin_token: Option<String>,
+    /// The `retry:` sent to MCP 2025-11-25 clients, in milliseconds.
+    pub sse_retry_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            keepalive: Duration::from_secs(15),
+            broadcast_capacity: 64,
+            replay_capacity: 1024,
+            compat: Compat::Mcptop,
+            gateway_token: None,
+            admin_token: None,
+            sse_retry_ms: 1000,
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub config: ServerConfig,
+    pub sessions: Sessions,
+    mcp_sessions: mcp::McpSessions,
+    admin_token: String,
+    started_at: Time,
+    started: Instant,
+    /// The address the server is bound to (its Host is always acceptable).
+    local_addr: SocketAddr,
+    /// Cancelled on shutdown: every open stream ends.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    pub fn extensions(&self) -> bool {
+        self.config.compat == Compat::Mcptop
+    }
+
+    fn is_admin(&self, token: &str) -> bool {
+        self.extensions() && auth::constant_time_eq(self.admin_token.as_bytes(), token.as_bytes())
+    }
+}
+
+/// A server running in the background.
+pub struct RunningServer {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The MCP endpoint, the `url` of the discovery file.
+    pub fn mcp_url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+
+    pub fn admin_token(&self) -> &str {
+        &self.state.admin_token
+    }
+
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Ends every stream and stops serving.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.state.shutdown.cancel();
+        match tokio::time::timeout(Duration::from_secs(5), self.task).await {
+            Ok(joined) => Ok(joined??),
+            Err(_) => anyhow::bail!("the server did not stop within 5 s"),
+        }
+    }
+
+    /// Serves until the server stops by itself (it does not, unless it fails).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        Ok(self.task.await??)
+    }
+}
+
+/// Binds `config.addr` and serves in the background.
+pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let admin_token = config
+        .admin_token
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let state = Arc::new(AppState {
+        sessions: Sessions::new(config.broadcast_capacity, config.replay_capacity),
+        mcp_sessions: mcp::McpSessions::default(),
+        admin_token,
+        started_at: Time::now(),
+        started: Instant::now(),
+        local_addr: addr,
+        shutdown: CancellationToken::new(),
+        config,
+    });
+    let app = router(Arc::clone(&state));
+    let shutdown = state.shutdown.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    });
+    Ok(RunningServer { addr, state, task })
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/session", post(create_session))
+        .route("/sessions", get(list_sessions))
+        .route("/session/{id}/events", get(events::session_events))
+        .route("/ws/mcp/events", get(ws::ws_events))
+        .route(
+            "/mcp",
+            post(mcp::post_mcp)
+                .get(mcp::get_mcp)
+                .delete(mcp::delete_mcp),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            guard::check_host_and_origin,
+        ))
+        .with_state(state)
+}
+
+/// Construct's `/health`, fields in its order, plus what this daemon is.
+#[derive(serde::Serialize)]
+struct Health {
+    status: &'static str,
+    pid: u32,
+    uptime_seconds: u64,
+    started_at: String,
+    protocol_version: &'static str,
+    server: &'static str,
+    version: &'static str,
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    Json(Health {
+        status: "ok",
+        pid: std::process::id(),
+        uptime_seconds: state.started.elapsed().as_secs(),
+        started_at: state.started_at.to_rfc3339_nanos(),
+        protocol_version: CONSTRUCT_PROTOCOL_VERSION,
+        server: "mcptop",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+    .into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct NewSession {
+    cwd: Option<String>,
+    label: Option<String>,
+}
+
+/// `POST /session`: no auth, optional `{cwd, label}`, as Construct answers it.
+async fn create_session(
+    State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        NewSession::default()
+    } else {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(mcp::is_json_content_type);
+        if !is_json {
+            return text(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Expected request with `Content-Type: application/json`",
+            );
+        }
+        match serde_json::from_slice::<NewSession>(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Failed to parse the request body as JSON: {e}"),
+                )
+            }
+        }
+    };
+    let cwd = resolve_cwd(request.cwd.as_deref());
+    let label = request.label.filter(|l| !l.trim().is_empty());
+    let session = state.sessions.create(label, cwd);
+    // Construct's field order.
+    #[derive(serde::Serialize)]
+    struct Created<'a> {
+        session_id: &'a str,
+        token: &'a str,
+        cwd: &'a str,
+    }
+    Json(Created {
+        session_id: &session.id,
+        token: session.token(),
+        cwd: &session.cwd,
+    })
+    .into_response()
+}
+
+/// `~` and `~/x` expand to the home directory; no cwd means the home directory.
+fn resolve_cwd(cwd: Option<&str>) -> String {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/".to_owned());
+    match cwd.map(str::trim) {
+        None | Some("") | Some("~") => home,
+        Some(c) => match c.strip_prefix("~/") {
+            Some(rest) => format!("{}/{rest}", home.trim_end_matches('/')),
+            None => c.to_owned(),
+        },
+    }
+}
+
+/// `GET /sessions` with the admin token (mcptop extension).
+async fn list_sessions(
+    State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if !state.extensions() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match auth::bearer(&headers) {
+        None => text(
+            StatusCode::UNAUTHORIZED,
+            "missing Authorization: Bearer <admin token>",
+        ),
+        Some(t) if state.is_admin(t) => Json(state.sessions.summaries()).into_response(),
+        Some(_) => text(StatusCode::UNAUTHORIZED, "invalid admin token"),
+    }
+}
+
+/// A plain-text answer, as Construct gives for errors.
+fn text(status: StatusCode, body: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body.to_owned(),
+    )
+        .into_response()
+}

@@ -1,0 +1,142 @@
+//! The JSON the daemon publishes on a session's events stream, and its SSE framing.
+
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use super::hub::{EventKind, Published};
+use super::session::Session;
+use crate::sse::encode;
+use crate::time::Time;
+use crate::wire::CallState;
+
+/// A number written as an integer when it is one (`5`, not `5.0`), as Construct does.
+#[derive(Debug, Clone, Copy)]
+pub struct Num(pub f64);
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        if self.0.fract() == 0.0 && self.0.abs() < EXACT {
+            s.serialize_i64(self.0 as i64)
+        } else {
+            s.serialize_f64(self.0)
+        }
+    }
+}
+
+/// Construct's ProgressEvent, fields in its order.
+#[derive(Serialize)]
+struct ProgressEvent<'a> {
+    token: &'a Value,
+    progress: Num,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<Num>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    tool: Option<&'a str>,
+    timestamp: String,
+}
+
+/// `event: call` (mcptop extension).
+#[derive(Serialize)]
+struct CallEvent<'a> {
+    token: &'a Value,
+    tool: &'a str,
+    state: &'static str,
+    timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+/// Publishes one progress report on the session's events stream.
+pub fn publish_progress(
+    session: &Session,
+    token: &Value,
+    tool: &str,
+    progress: f64,
+    total: Option<f64>,
+    message: Option<&str>,
+) {
+    let now = Time::now();
+    let event = ProgressEvent {
+        token,
+        progress: Num(progress),
+        total: total.map(Num),
+        message,
+        tool: Some(tool),
+        timestamp: now.to_rfc3339_nanos(),
+    };
+    if let Ok(json) = serde_json::to_string(&event) {
+        session.events.publish(EventKind::Progress, json, now);
+    }
+}
+
+/// Publishes a call lifecycle event.
+pub fn publish_call(
+    session: &Session,
+    token: &Value,
+    tool: &str,
+    state: CallState,
+    duration_ms: Option<u64>,
+    error: Option<&str>,
+) {
+    let now = Time::now();
+    let event = CallEvent {
+        token,
+        tool,
+        state: state.as_str(),
+        timestamp: now.to_rfc3339_nanos(),
+        duration_ms,
+        error,
+    };
+    if let Ok(json) = serde_json::to_string(&event) {
+        session.events.publish(EventKind::Call, json, now);
+    }
+}
+
+/// Appends one published event as SSE: with its id and type when the extensions are on,
+/// else exactly Construct's `data: …` block.
+pub fn write_sse(out: &mut String, event: &Published, extensions: bool) {
+    if extensions {
+        let mut id = itoa::Buffer::new();
+        encode::write_event(
+            out,
+            event.kind.sse_type(),
+            Some(id.format(event.id)),
+            &event.data,
+        );
+    } else {
+        encode::write_event(out, None, None, &event.data);
+    }
+}
+
+/// `event: lagged` with how many events this subscriber lost.
+pub fn write_lagged_sse(out: &mut String, missed: u64) {
+    encode::write_event(
+        out,
+        Some("lagged"),
+        None,
+        &format!("{{\"missed\":{missed}}}"),
+    );
+}
+
+/// The WebSocket text telling a subscriber what it lost.
+pub fn ws_lagged(missed: u64) -> String {
+    format!("{{\"type\":\"lagged\",\"missed\":{missed}}}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_have_no_fraction() {
+        let s = |v| serde_json::to_string(&Num(v)).unwrap();
+        assert_eq!(s(5.0), "5");
+        assert_eq!(s(-2.0), "-2");
+        assert_eq!(s(0.5), "0.5");
+        assert_eq!(serde_json::from_str::<f64>(&s(1e300)).unwrap(), 1e300);
+    }
+}

@@ -1,0 +1,250 @@
+//! Daemon sessions: who may read which events stream, and the calls running in each.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::hub::SessionEvents;
+use crate::time::Time;
+
+/// One session: its secret, its events stream and its running calls.
+pub struct Session {
+    pub id: String,
+    token: String,
+    pub label: Option<String>,
+    pub cwd: String,
+    pub created_at: Time,
+    pub events: SessionEvents,
+    /// Progress tokens minted for calls that gave none (mcptop mode): unique per session.
+    next_token: AtomicU64,
+    /// Running calls by JSON-RPC request id (its JSON text), for `notifications/cancelled`.
+    running: Mutex<HashMap<String, CancellationToken>>,
+    /// Progress tokens (their JSON text) of the calls running now, kept unique.
+    tokens_in_use: Mutex<HashSet<String>>,
+    /// Cancelled when the session ends: its streams close.
+    pub closed: CancellationToken,
+}
+
+impl Session {
+    pub fn token_matches(&self, candidate: &str) -> bool {
+        super::auth::constant_time_eq(self.token.as_bytes(), candidate.as_bytes())
+    }
+
+    /// The session token, for the one response that hands it out.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The token a call shows on the events stream: the caller's own when no running
+    /// call of this session uses it, else (or when it gave none) a fresh one, so two
+    /// calls never share a row. Released when the claim is dropped.
+    pub fn claim_token(self: &Arc<Self>, wanted: Option<&Value>) -> TokenClaim {
+        let mut in_use = self
+            .tokens_in_use
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut candidate = wanted.cloned();
+        loop {
+            if let Some(token) = candidate.take() {
+                let key = token.to_string();
+                if in_use.insert(key.clone()) {
+                    return TokenClaim {
+                        session: Arc::clone(self),
+                        token,
+                        key,
+                    };
+                }
+            }
+            // Minted tokens start high, away from the small integers clients pick.
+            candidate = Some(Value::from(self.next_token.fetch_add(1, Ordering::Relaxed)));
+        }
+    }
+
+    /// Registers a running call; the guard unregisters it when dropped.
+    pub fn start_call(self: &Arc<Self>, request_id: String) -> (CancellationToken, RunningCall) {
+        let cancel = self.closed.child_token();
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(request_id.clone(), cancel.clone());
+        (
+            cancel,
+            RunningCall {
+                session: Arc::clone(self),
+                request_id,
+            },
+        )
+    }
+
+    /// Cancels the call with this request id; false when none runs.
+    pub fn cancel_call(&self, request_id: &str) -> bool {
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        match running.get(request_id) {
+            Some(cancel) => {
+                cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn running_calls(&self) -> usize {
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// A progress token held by a running call.
+pub struct TokenClaim {
+    session: Arc<Session>,
+    pub token: Value,
+    key: String,
+}
+
+impl Drop for TokenClaim {
+    fn drop(&mut self) {
+        self.session
+            .tokens_in_use
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.key);
+    }
+}
+
+/// Unregisters a call when it ends, however it ends.
+pub struct RunningCall {
+    session: Arc<Session>,
+    request_id: String,
+}
+
+impl Drop for RunningCall {
+    fn drop(&mut self) {
+        self.session
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.request_id);
+    }
+}
+
+/// What `GET /sessions` shows of a session: never its token.
+#[derive(Debug, Serialize)]
+pub struct SessionSummary {
+    pub session_id: String,
+    pub label: Option<String>,
+    pub cwd: String,
+    pub created_at: String,
+    pub events: u64,
+    pub subscribers: usize,
+    pub running_calls: usize,
+    pub last_event_at: Option<String>,
+}
+
+/// Every session of the daemon.
+pub struct Sessions {
+    by_id: RwLock<HashMap<String, Arc<Session>>>,
+    broadcast_capacity: usize,
+    replay_capacity: usize,
+}
+
+impl Sessions {
+    pub fn new(broadcast_capacity: usize, replay_capacity: usize) -> Sessions {
+        Sessions {
+            by_id: RwLock::new(HashMap::new()),
+            broadcast_capacity,
+            replay_capacity,
+        }
+    }
+
+    /// Creates a session with a fresh UUID v4 id and a 32-hex-digit token.
+    pub fn create(&self, label: Option<String>, cwd: String) -> Arc<Session> {
+        let session = Arc::new(Session {
+            id: uuid::Uuid::new_v4().to_string(),
+            token: uuid::Uuid::new_v4().simple().to_string(),
+            label,
+            cwd,
+            created_at: Time::now(),
+            events: SessionEvents::new(self.broadcast_capacity, self.replay_capacity),
+            next_token: AtomicU64::new(1_000_000),
+            running: Mutex::new(HashMap::new()),
+            tokens_in_use: Mutex::new(HashSet::new()),
+            closed: CancellationToken::new(),
+        });
+        self.by_id
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(session.id.clone(), Arc::clone(&session));
+        session
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
+        self.by_id
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned()
+    }
+
+    /// Ends a session: its streams close and its running calls are cancelled.
+    pub fn remove(&self, id: &str) -> Option<Arc<Session>> {
+        let session = self
+            .by_id
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id)?;
+        session.closed.cancel();
+        Some(session)
+    }
+
+    /// Every session, newest activity first.
+    pub fn summaries(&self) -> Vec<SessionSummary> {
+        let sessions: Vec<Arc<Session>> = self
+            .by_id
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        let mut rows: Vec<(Time, SessionSummary)> = sessions
+            .iter()
+            .map(|s| {
+                let last = s.events.last_event_at();
+                (
+                    last.unwrap_or(s.created_at),
+                    SessionSummary {
+                        session_id: s.id.clone(),
+                        label: s.label.clone(),
+                        cwd: s.cwd.clone(),
+                        created_at: s.created_at.to_rfc3339_nanos(),
+                        events: s.events.count(),
+                        subscribers: s.events.subscribers(),
+                        running_calls: s.running_calls(),
+                        last_event_at: last.map(Time::to_rfc3339_nanos),
+                    },
+                )
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.1.session_id.cmp(&b.1.session_id))
+        });
+        rows.into_iter().map(|(_, s)| s).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,228 @@
+//! A realistic workload: simulated agents calling the daemon's tools through real HTTP
+//! `tools/call` requests in one session, concurrently, with think time between calls and
+//! an occasional burst that overflows a slow subscriber (so lag is visible).
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::sse::{Decoder, Item, Limits};
+use crate::wire::{decode_event, Frame};
+
+#[derive(Debug, Clone)]
+pub struct WorkloadConfig {
+    /// Concurrent simulated agents.
+    pub agents: usize,
+    /// 1.0 is a human pace; 10.0 runs every call ten times faster.
+    pub pace: f64,
+    /// Include bursts of progress that overflow slow subscribers.
+    pub bursts: bool,
+    /// Stop after this many calls in all (none: run until stopped).
+    pub max_calls: Option<u64>,
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        WorkloadConfig {
+            agents: 3,
+            pace: 1.0,
+            bursts: true,
+            max_calls: None,
+        }
+    }
+}
+
+/// The session the workload runs in.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkloadSession {
+    pub session_id: String,
+    pub token: String,
+}
+
+/// Creates the workload's session with `POST /session`.
+pub async fn create_session(base_url: &str, label: &str) -> anyhow::Result<WorkloadSession> {
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{base_url}/session"))
+        .json(&json!({ "label": label }))
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the daemon at {base_url}"))?;
+    if !response.status().is_success() {
+        bail!(
+            "the daemon refused to create a session: {}",
+            response.status()
+        );
+    }
+    response
+        .json()
+        .await
+        .context("the daemon's session answer is not JSON")
+}
+
+/// One call of the mix: a tool, its arguments, its default length in milliseconds, and
+/// how the agent asks for progress.
+struct Planned {
+    tool: &'static str,
+    arguments: Value,
+    duration_ms: u64,
+}
+
+fn plan(rng: &mut fastrand::Rng, bursts: bool) -> Planned {
+    let roll = rng.u32(0..100);
+    let (tool, duration_ms, arguments) = match roll {
+        0..=19 => (
+            "fetch_url",
+            2_500,
+            json!({ "url": "https://docs.example.com/api" }),
+        ),
+        20..=36 => (
+            "run_tests",
+            18_000 + rng.u64(0..8_000),
+            json!({ "tests": rng.u64(12..48) }),
+        ),
+        37..=49 => ("index_repo", 12_000, json!({ "files": rng.u64(80..400) })),
+        50..=61 => (
+            "download_artifact",
+            10_000,
+            json!({ "megabytes": 20.0 + rng.f64() * 80.0 }),
+        ),
+        62..=71 => ("build_project", 45_000 + rng.u64(0..30_000), json!({})),
+        72..=79 => ("deploy", 9_000, json!({})),
+        80..=86 => ("wait_for_review", 50_000, json!({})),
+        87..=93 if bursts => ("bulk_index", 0, json!({ "events": 600 + rng.u64(0..900) })),
+        _ => ("test_tool_with_progress", 100, json!({})),
+    };
+    Planned {
+        tool,
+        arguments,
+        duration_ms,
+    }
+}
+
+/// Runs the agents until `stop` is cancelled (or `max_calls` calls were made).
+/// Returns how many calls completed.
+pub async fn drive(
+    base_url: &str,
+    session: &WorkloadSession,
+    config: &WorkloadConfig,
+    stop: CancellationToken,
+) -> anyhow::Result<u64> {
+    let client = reqwest::Client::new();
+    let budget = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
+        config.max_calls.unwrap_or(u64::MAX),
+    ));
+    let mut agents = tokio::task::JoinSet::new();
+    for agent in 0..config.agents.max(1) {
+        let client = client.clone();
+        let url = format!("{base_url}/mcp");
+        let session = session.clone();
+        let stop = stop.clone();
+        let config = config.clone();
+        let budget = budget.clone();
+        agents.spawn(async move {
+            let mut rng = fastrand::Rng::with_seed(0x6d63_7074_6f70 + agent as u64 * 7919);
+            let mut done = 0u64;
+            let mut request_id = agent as u64 * 100_000;
+            // Agents start a little apart, like people do.
+            let first = Duration::from_millis(rng.u64(0..1500)).div_f64(config.pace.max(0.01));
+            if sleep_or_stop(first, &stop).await {
+                return Ok(done);
+            }
+            loop {
+                let claimed = budget.fetch_update(
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                    |left| left.checked_sub(1),
+                );
+                if claimed.is_err() || stop.is_cancelled() {
+                    return Ok(done);
+                }
+                request_id += 1;
+                let planned = plan(&mut rng, config.bursts);
+                let mut arguments = planned.arguments;
+                let scaled = (planned.duration_ms as f64 / config.pace.max(0.01)) as u64;
+                arguments["duration_ms"] = json!(scaled);
+                // Agents differ in how they ask for progress: an integer token, a string
+                // token, or none (the daemon then mints one).
+                let meta = match agent % 3 {
+                    0 => json!({ "progressToken": request_id }),
+                    1 => json!({ "progressToken": format!("agent{agent}-{request_id}") }),
+                    _ => json!({}),
+                };
+                let body = json!({
+                    "jsonrpc": "2.0",
+                    "id": request_id,
+                    "method": "tools/call",
+                    "params": { "name": planned.tool, "arguments": arguments, "_meta": meta },
+                });
+                tokio::select! {
+                    _ = stop.cancelled() => return Ok(done),
+                    result = call(&client, &url, &session, &body) => result?,
+                }
+                done += 1;
+                let think =
+                    Duration::from_millis(rng.u64(400..3_000)).div_f64(config.pace.max(0.01));
+                if sleep_or_stop(think, &stop).await {
+                    return Ok(done);
+                }
+            }
+        });
+    }
+    let mut total = 0;
+    while let Some(joined) = agents.join_next().await {
+        let done: anyhow::Result<u64> = joined.context("a workload agent panicked")?;
+        total += done?;
+    }
+    Ok(total)
+}
+
+async fn sleep_or_stop(d: Duration, stop: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = stop.cancelled() => true,
+        _ = tokio::time::sleep(d) => false,
+    }
+}
+
+/// One `tools/call` over Construct's dialect, read to the final response.
+async fn call(
+    client: &reqwest::Client,
+    url: &str,
+    session: &WorkloadSession,
+    body: &Value,
+) -> anyhow::Result<()> {
+    let mut response = client
+        .post(url)
+        .bearer_auth(&session.token)
+        .header("X-Construct-Session", &session.session_id)
+        .json(body)
+        .send()
+        .await
+        .context("a workload call could not reach the daemon")?;
+    if !response.status().is_success() {
+        bail!("a workload call was refused: {}", response.status());
+    }
+    let mut decoder = Decoder::new(Limits::default());
+    let mut answered = false;
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .context("a workload call's stream broke")?
+    {
+        decoder.feed(&chunk, &mut |item| {
+            if let Item::Event(e) = item {
+                answered |= matches!(
+                    decode_event(e.event_type, e.data, e.last_event_id),
+                    Frame::Response(_)
+                );
+            }
+        });
+    }
+    if !answered {
+        bail!("a workload call ended without a response");
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! `GET /ws/mcp/events`: the gateway's WebSocket route, one text frame per event.
+//!
+//! As Construct's gateway: the gateway token (when one is configured) comes from an
+//! `Authorization: Bearer` header, a `bearer.<token>` subprotocol or `?token=`, checked
+//! before the upgrade; `construct.v1` is echoed only when offered; a bad session token is
+//! reported after the upgrade as one `{"error": …}` frame and a close. Unlike it, mcptop
+//! pings an idle client (so a dead link shows) and tells a lagging one what it lost.
+
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+use super::hub::Subscription;
+use super::progress::ws_lagged;
+use super::{auth, text, AppState};
+
+#[derive(Deserialize)]
+pub struct WsParams {
+    session_id: Option<String>,
+    mcp_token: Option<String>,
+    token: Option<String>,
+}
+
+pub async fn ws_events(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<WsParams>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    if let Some(expected) = &state.config.gateway_token {
+        let offered = auth::bearer(&headers)
+            .or_else(|| bearer_subprotocol(&headers))
+            .or(params.token.as_deref());
+        let ok = offered.is_some_and(|t| auth::constant_time_eq(t.as_bytes(), expected.as_bytes()));
+        if !ok {
+            return text(StatusCode::UNAUTHORIZED, "Unauthorized");
+        }
+    }
+    let Some(session_id) = params.session_id.filter(|s| !s.is_empty()) else {
+        return text(StatusCode::BAD_REQUEST, "missing session_id");
+    };
+    let Some(mcp_token) = params.mcp_token.filter(|s| !s.is_empty()) else {
+        return text(StatusCode::BAD_REQUEST, "missing mcp_token");
+    };
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(rejection) => return axum::response::IntoResponse::into_response(rejection),
+    };
+    let session = state
+        .sessions
+        .get(&session_id)
+        .filter(|s| s.token_matches(&mcp_token) || state.is_admin(&mcp_token));
+    upgrade
+        .protocols(["construct.v1"])
+        .on_upgrade(move |socket| async move {
+            match session {
+                Some(session) => {
+                    let subscription = session.events.subscribe(None);
+                    let stop = [session.closed.clone(), state.shutdown.clone()];
+                    stream_events(socket, subscription, &state, stop).await;
+                }
+                None => refuse(socket).await,
+            }
+        })
+}
+
+/// The token of a `bearer.<token>` entry in `Sec-WebSocket-Protocol`.
+fn bearer_subprotocol(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all("sec-websocket-protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix("bearer."))
+}
+
+/// What the gateway does when the daemon refuses the session token.
+async fn refuse(mut socket: WebSocket) {
+    let frame = r#"{"detail":"daemon responded 401 Unauthorized","error":"daemon-unreachable"}"#;
+    let _ = socket.send(Message::Text(frame.into())).await;
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+async fn stream_events(
+    socket: WebSocket,
+    subscription: Subscription,
+    state: &AppState,
+    [closed, shutdown]: [tokio_util::sync::CancellationToken; 2],
+) {
+    let extensions = state.extensions();
+    let keepalive = state.config.keepalive;
+    let mut live = subscription.live;
+    let (mut sink, mut incoming) = socket.split();
+    loop {
+        let outgoing = tokio::select! {
+            biased;
+            _ = closed.cancelled() => break,
+            _ = shutdown.cancelled() => break,
+            message = incoming.next() => match message {
+                // Pings are answered by the WebSocket layer; a close or an error ends it.
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => continue,
+            },
+            next = tokio::time::timeout(keepalive, live.recv()) => match next {
+                Err(_idle) if extensions => Message::Ping(Default::default()),
+                Err(_idle) => continue,
+                Ok(Ok(event)) => Message::Text(event.data.as_ref().into()),
+                Ok(Err(broadcast::error::RecvError::Lagged(n))) if extensions => {
+                    Message::Text(ws_lagged(n).into())
+                }
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
+                Ok(Err(broadcast::error::RecvError::Closed)) => break,
+            },
+        };
+        if sink.send(outgoing).await.is_err() {
+            return;
+        }
+    }
+    let _ = sink.send(Message::Close(None)).await;
+}
