@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use super::progress::{publish_call, publish_progress};
+use super::progress::{publish_call, publish_progress, Num};
 use super::session::Session;
 use super::tools::{self, Outcome, ToolContext};
 use crate::wire::CallState;
@@ -129,9 +129,9 @@ async fn run(call: CallRequest, log: Arc<StreamLog>) {
         let event_token = event_token.clone();
         move |progress: f64, total: Option<f64>, message: Option<&str>| {
             if let Some(token) = &response_token {
-                let mut params = json!({ "progressToken": token, "progress": progress });
+                let mut params = json!({ "progressToken": token, "progress": Num(progress) });
                 if let Some(total) = total {
-                    params["total"] = json!(total);
+                    params["total"] = json!(Num(total));
                 }
                 if let Some(message) = message {
                     params["message"] = json!(message);

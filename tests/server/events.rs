@@ -1,0 +1,109 @@
+//! The events stream's extensions: keep-alives, ids, `Last-Event-ID` replay, `lagged`.
+
+use std::time::Duration;
+
+use mcptop::server::EventKind;
+use mcptop::sse::OwnedItem;
+use mcptop::time::Time;
+
+use super::*;
+
+async fn subscribe(server: &RunningServer, s: &NewSession, last_id: Option<&str>) -> SseReader {
+    let mut request = http()
+        .get(format!("{}/session/{}/events", server.base_url(), s.id))
+        .bearer_auth(&s.token);
+    if let Some(id) = last_id {
+        request = request.header("last-event-id", id);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    SseReader::new(response)
+}
+
+fn publish(server: &RunningServer, s: &NewSession, n: u64) {
+    let session = server.state().sessions.get(&s.id).unwrap();
+    for i in 0..n {
+        session.events.publish(
+            EventKind::Progress,
+            format!("{{\"token\":1,\"progress\":{i}}}"),
+            Time::now(),
+        );
+    }
+}
+
+#[tokio::test]
+async fn keep_alive_comment_after_the_idle_interval() {
+    let server = start(|c| c.keepalive = Duration::from_millis(150)).await;
+    let s = new_session(&server).await;
+    let mut events = subscribe(&server, &s, None).await;
+    let started = std::time::Instant::now();
+    assert_eq!(events.next().await, Some(OwnedItem::Comment));
+    assert_eq!(events.next().await, Some(OwnedItem::Comment));
+    // Two intervals, not a busy loop.
+    assert!(started.elapsed() >= Duration::from_millis(250));
+}
+
+#[tokio::test]
+async fn last_event_id_replays_what_the_ring_still_has() {
+    let server = start(|c| c.replay_capacity = 4).await;
+    let s = new_session(&server).await;
+    publish(&server, &s, 10);
+
+    // Saw 8: gets 9 and 10.
+    let mut events = subscribe(&server, &s, Some("8")).await;
+    let got: Vec<String> = vec![
+        events.next_event().await.unwrap().last_event_id,
+        events.next_event().await.unwrap().last_event_id,
+    ];
+    assert_eq!(got, ["9", "10"]);
+
+    // Saw 2: 3..=6 fell out of the ring (4 events), 7..=10 are replayed.
+    let mut events = subscribe(&server, &s, Some("2")).await;
+    let lagged = events.next_event().await.unwrap();
+    assert_eq!(lagged.event_type, "lagged");
+    assert_eq!(json(&lagged.data)["missed"], 4);
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(events.next_event().await.unwrap().last_event_id);
+    }
+    assert_eq!(ids, ["7", "8", "9", "10"]);
+
+    // Then live events continue the numbering.
+    publish(&server, &s, 1);
+    assert_eq!(events.next_event().await.unwrap().last_event_id, "11");
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_is_told_how_many_events_it_lost() {
+    let server = start(|c| c.broadcast_capacity = 4).await;
+    let s = new_session(&server).await;
+    let mut events = subscribe(&server, &s, None).await;
+    // This test's runtime has one thread: the subscriber cannot run while 100 events
+    // are published, so it overflows.
+    publish(&server, &s, 100);
+    let mut missed = 0;
+    let mut ids = Vec::new();
+    while ids.last().map(String::as_str) != Some("100") {
+        let e = events.next_event().await.unwrap();
+        if e.event_type == "lagged" {
+            missed += json(&e.data)["missed"].as_u64().unwrap();
+        } else {
+            ids.push(e.last_event_id);
+        }
+    }
+    assert!(missed > 0, "the overflow is reported");
+    assert_eq!(
+        missed + ids.len() as u64,
+        100,
+        "every event is delivered or counted"
+    );
+}
+
+#[tokio::test]
+async fn streams_end_when_the_server_shuts_down() {
+    let server = start(|_| {}).await;
+    let s = new_session(&server).await;
+    let mut events = subscribe(&server, &s, None).await;
+    server.shutdown().await.unwrap();
+    assert_eq!(events.next().await, None);
+}

@@ -1,0 +1,287 @@
+//! Standard MCP Streamable HTTP on `/mcp`.
+
+use reqwest::header::HeaderMap;
+use serde_json::{json, Value};
+
+use super::*;
+
+const BOTH: &str = "application/json, text/event-stream";
+
+struct Client {
+    url: String,
+    session: Option<String>,
+    version: String,
+}
+
+impl Client {
+    fn new(server: &RunningServer) -> Client {
+        Client {
+            url: server.mcp_url(),
+            session: None,
+            version: "2025-11-25".into(),
+        }
+    }
+
+    fn post(&self, body: &Value) -> reqwest::RequestBuilder {
+        let mut r = http()
+            .post(&self.url)
+            .header("accept", BOTH)
+            .header("mcp-protocol-version", &self.version)
+            .json(body);
+        if let Some(s) = &self.session {
+            r = r.header("mcp-session-id", s);
+        }
+        r
+    }
+
+    async fn initialize(&mut self, version: &str) -> (HeaderMap, Value) {
+        let r = self
+            .post(&json!({"jsonrpc":"2.0","id":1,"method":"initialize",
+                "params":{"protocolVersion":version,"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let headers = r.headers().clone();
+        let body: Value = r.json().await.unwrap();
+        self.session = headers
+            .get("mcp-session-id")
+            .map(|v| v.to_str().unwrap().to_owned());
+        self.version = body["result"]["protocolVersion"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (headers, body)
+    }
+}
+
+#[tokio::test]
+async fn initialize_negotiates_and_issues_a_session() {
+    let server = start(|_| {}).await;
+    for (asked, got) in [
+        ("2024-11-05", "2024-11-05"),
+        ("2025-06-18", "2025-06-18"),
+        ("2025-11-25", "2025-11-25"),
+        ("1999-01-01", "2025-11-25"),
+    ] {
+        let mut client = Client::new(&server);
+        let (_, body) = client.initialize(asked).await;
+        assert_eq!(body["result"]["protocolVersion"], got);
+        assert_eq!(body["result"]["serverInfo"]["name"], "mcptop");
+        let id = client.session.unwrap();
+        assert!(id.bytes().all(|b| (0x21..=0x7e).contains(&b)), "{id}");
+    }
+}
+
+#[tokio::test]
+async fn headers_are_checked() {
+    let server = start(|_| {}).await;
+    let mut client = Client::new(&server);
+    client.initialize("2025-11-25").await;
+    let list = json!({"jsonrpc":"2.0","id":2,"method":"tools/list"});
+
+    // Accept without text/event-stream: 406.
+    let r = http()
+        .post(&client.url)
+        .header("accept", "application/json")
+        .json(&list)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 406);
+    // An unsupported protocol version: 400.
+    let r = http()
+        .post(&client.url)
+        .header("accept", BOTH)
+        .header("mcp-session-id", client.session.as_deref().unwrap())
+        .header("mcp-protocol-version", "2099-01-01")
+        .json(&list)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // No session: 400; an unknown one: 404.
+    let mut anonymous = Client::new(&server);
+    assert_eq!(anonymous.post(&list).send().await.unwrap().status(), 400);
+    anonymous.session = Some("nope".into());
+    assert_eq!(anonymous.post(&list).send().await.unwrap().status(), 404);
+    // Notifications: 202.
+    let r = client
+        .post(&json!({"jsonrpc":"2.0","method":"notifications/initialized"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    // ping and tools/list answer JSON.
+    let r: Value = client
+        .post(&json!({"jsonrpc":"2.0","id":3,"method":"ping"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["result"], json!({}));
+}
+
+#[tokio::test]
+async fn dns_rebinding_is_refused() {
+    let server = start(|_| {}).await;
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize",
+        "params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let evil = "evil.example.com";
+    for (host, origin, status) in [
+        (Some(evil), Some(format!("http://{evil}")), 403),
+        (Some(evil), None, 403),
+        (None, Some(format!("http://{evil}")), 403),
+        (
+            Some("localhost"),
+            Some(format!("http://localhost:{}", server.addr().port())),
+            200,
+        ),
+    ] {
+        let mut r = http()
+            .post(server.mcp_url())
+            .header("accept", BOTH)
+            .json(&init);
+        if let Some(h) = host {
+            r = r.header("host", h);
+        }
+        if let Some(o) = &origin {
+            r = r.header("origin", o);
+        }
+        assert_eq!(
+            r.send().await.unwrap().status(),
+            status,
+            "{host:?} {origin:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tools_call_echoes_the_token_and_publishes_on_the_session_stream() {
+    let server = start(|_| {}).await;
+    let mut client = Client::new(&server);
+    client.initialize("2025-11-25").await;
+    let session_id = client.session.clone().unwrap();
+    let mut events = SseReader::new(
+        http()
+            .get(format!("{}/session/{session_id}/events", server.base_url()))
+            .bearer_auth(server.admin_token())
+            .send()
+            .await
+            .unwrap(),
+    );
+    for token in [json!("progress-test-1"), json!(42)] {
+        let r = client
+            .post(&json!({"jsonrpc":"2.0","id":7,"method":"tools/call",
+                "params":{"name":"test_tool_with_progress","arguments":{},"_meta":{"progressToken":token}}}))
+            .send()
+            .await
+            .unwrap();
+        let mut reader = SseReader::new(r);
+        // 2025-11-25: retry, then the priming event (an id, empty data) first.
+        assert_eq!(
+            reader.next().await,
+            Some(mcptop::sse::OwnedItem::Retry(1000))
+        );
+        let priming = reader.next_event().await.unwrap();
+        assert_eq!(priming.data, "");
+        assert!(!priming.last_event_id.is_empty());
+        let rest = reader.rest().await;
+        let progress: Vec<Value> = rest
+            .iter()
+            .map(|e| json(&e.data))
+            .filter(|m| m["method"] == "notifications/progress")
+            .collect();
+        assert_eq!(progress.len(), 3);
+        for (p, expected) in progress.iter().zip([0, 50, 100]) {
+            assert_eq!(p["params"]["progressToken"], token, "echoed exactly");
+            assert_eq!(p["params"]["progress"], expected);
+            assert_eq!(p["params"]["total"], 100);
+        }
+        let result = json(&rest.last().unwrap().data);
+        assert_eq!(result["id"], 7);
+        assert!(
+            rest.iter().all(|e| !e.last_event_id.is_empty()),
+            "every event has an id"
+        );
+    }
+    // The daemon session behind the MCP session saw it all, labelled with the tool.
+    let mut progress_seen = 0;
+    while progress_seen < 6 {
+        let e = events.next_event().await.unwrap();
+        let v = json(&e.data);
+        if e.event_type == "message" {
+            assert_eq!(v["tool"], "test_tool_with_progress");
+            progress_seen += 1;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cut_stream_resumes_with_last_event_id() {
+    let server = start(|_| {}).await;
+    let mut client = Client::new(&server);
+    client.initialize("2025-11-25").await;
+    let r = client
+        .post(&json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
+            "params":{"name":"test_reconnection","arguments":{}}}))
+        .send()
+        .await
+        .unwrap();
+    let cut = SseReader::new(r).rest().await;
+    assert_eq!(cut.len(), 1, "only the priming event before the cut");
+    let last_id = cut[0].last_event_id.clone();
+    let r = http()
+        .get(&client.url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", client.session.as_deref().unwrap())
+        .header("mcp-protocol-version", &client.version)
+        .header("last-event-id", &last_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let resumed = SseReader::new(r).rest().await;
+    let result = json(&resumed.last().unwrap().data);
+    assert_eq!(result["id"], 1);
+    assert_eq!(result["result"]["isError"], false);
+}
+
+#[tokio::test]
+async fn delete_ends_the_session() {
+    let server = start(|_| {}).await;
+    let mut client = Client::new(&server);
+    client.initialize("2025-06-18").await;
+    let r = http()
+        .delete(&client.url)
+        .header("mcp-session-id", client.session.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let r = client
+        .post(&json!({"jsonrpc":"2.0","id":2,"method":"tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn older_clients_get_no_priming_event() {
+    let server = start(|_| {}).await;
+    let mut client = Client::new(&server);
+    client.initialize("2025-03-26").await;
+    let r = client
+        .post(&json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
+            "params":{"name":"test_error_handling","arguments":{}}}))
+        .send()
+        .await
+        .unwrap();
+    let events = SseReader::new(r).rest().await;
+    assert_eq!(events.len(), 1);
+    let result = json(&events[0].data);
+    assert_eq!(result["result"]["isError"], true);
+}
