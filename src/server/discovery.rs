@@ -33,7 +33,7 @@ pub enum DiscoveryError {
         url: String,
         path: PathBuf,
     },
-    #[error("cannot write the discovery file {path}: {source}")]
+    #[error("cannot write the discovery file {path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -51,7 +51,7 @@ impl FromStr for Speed {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: String,
         source: std::io::Error,

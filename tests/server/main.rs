@@ -5,6 +5,7 @@ mod construct;
 mod events;
 mod mcp;
 mod websocket;
+mod workload;
 
 use std::collections::VecDeque;
 use std::future::Future;
