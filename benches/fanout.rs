@@ -1,6 +1,7 @@
 //! Fan-out of `mcptop serve`: one publisher at full speed, 1 / 10 / 100 SSE subscribers.
 //!
-//! `cargo bench --bench fanout` (add `-- --seconds S` to publish longer than 2 s).
+//! `cargo bench --bench fanout` (add `-- --seconds S` to publish longer than 2 s,
+//! `-- --capacity N` for another broadcast capacity than the default 64).
 //!
 //! Two tables: the publisher at full speed (every subscriber falls behind; what matters
 //! is that each is told exactly how much it lost, and what the server spends), then the
@@ -41,6 +42,12 @@ fn main() {
         .and_then(|s| s.parse::<f64>().ok())
         .unwrap_or(2.0);
     let window = Duration::from_secs_f64(seconds);
+    let capacity = args
+        .iter()
+        .position(|a| a == "--capacity")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(64);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -48,14 +55,16 @@ fn main() {
         .expect("runtime");
 
     for rate in [None, Some(20_000u64)] {
-        table(&runtime, window, rate);
+        table(&runtime, window, rate, capacity);
     }
 }
 
-fn table(runtime: &tokio::runtime::Runtime, window: Duration, rate: Option<u64>) {
-    let pace = rate.map_or("at full speed".to_owned(), |r| format!("paced at {r} events/s"));
+fn table(runtime: &tokio::runtime::Runtime, window: Duration, rate: Option<u64>, capacity: usize) {
+    let pace = rate.map_or("at full speed".to_owned(), |r| {
+        format!("paced at {r} events/s")
+    });
     println!(
-        "\nfan-out: one publisher {pace} for {:.1} s, payload {} bytes, broadcast capacity 64",
+        "\nfan-out: one publisher {pace} for {:.1} s, payload {} bytes, broadcast capacity {capacity}",
         window.as_secs_f64(),
         PAYLOAD.len()
     );
@@ -72,14 +81,18 @@ fn table(runtime: &tokio::runtime::Runtime, window: Duration, rate: Option<u64>)
     );
     let mut baseline = None;
     for subscribers in [0usize, 1, 10, 100] {
-        let row = runtime.block_on(run(subscribers, window, rate));
+        let row = runtime.block_on(run(subscribers, window, rate, capacity));
         let published_rate = row.published as f64 / row.elapsed;
         let base = *baseline.get_or_insert(published_rate);
         let (mean, slowest, lagged, accounted) = if row.counts.is_empty() {
             (f64::NAN, f64::NAN, f64::NAN, true)
         } else {
             let n = row.counts.len() as f64;
-            let got: Vec<f64> = row.counts.iter().map(|c| c.0 as f64 / row.elapsed).collect();
+            let got: Vec<f64> = row
+                .counts
+                .iter()
+                .map(|c| c.0 as f64 / row.elapsed)
+                .collect();
             let missed: u64 = row.counts.iter().map(|c| c.1).sum();
             (
                 got.iter().sum::<f64>() / n,
@@ -111,10 +124,13 @@ struct Row {
     counts: Vec<(u64, u64)>,
 }
 
-async fn run(subscribers: usize, window: Duration, rate: Option<u64>) -> Row {
-    let running = server::start(ServerConfig::default())
-        .await
-        .expect("server");
+async fn run(subscribers: usize, window: Duration, rate: Option<u64>, capacity: usize) -> Row {
+    let running = server::start(ServerConfig {
+        broadcast_capacity: capacity,
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("server");
     let session = running
         .state()
         .sessions
@@ -124,7 +140,12 @@ async fn run(subscribers: usize, window: Duration, rate: Option<u64>) -> Row {
         let exe = std::env::current_exe().expect("own path");
         let url = format!("{}/session/{}/events", running.base_url(), session.id);
         let c = Command::new(exe)
-            .args(["--subscribers", &url, session.token(), &subscribers.to_string()])
+            .args([
+                "--subscribers",
+                &url,
+                session.token(),
+                &subscribers.to_string(),
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -152,7 +173,9 @@ async fn run(subscribers: usize, window: Duration, rate: Option<u64>) -> Row {
                         // Publish what is due by now, in 1 ms steps.
                         std::thread::sleep(Duration::from_millis(1));
                         let due = (begun.elapsed().as_secs_f64() * r as f64) as u64;
-                        due.saturating_sub(n)
+                        // At most 32 per step: a late wake-up must not turn into a burst
+                        // larger than the broadcast capacity (that is the other table).
+                        due.saturating_sub(n).min(32)
                     }
                 };
                 for _ in 0..batch {
@@ -178,7 +201,9 @@ async fn run(subscribers: usize, window: Duration, rate: Option<u64>) -> Row {
         drop(stdin);
         let stdout = c.stdout.take().expect("stdout");
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let mut parts = line.split_whitespace().map(|p| p.parse::<u64>().unwrap_or(0));
+            let mut parts = line
+                .split_whitespace()
+                .map(|p| p.parse::<u64>().unwrap_or(0));
             counts.push((parts.next().unwrap_or(0), parts.next().unwrap_or(0)));
         }
         let _ = c.wait();

@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::hub::Subscription;
-use super::progress::{write_lagged_sse, write_sse};
+use super::progress::write_lagged_sse;
 use super::session::Session;
 use super::{auth, text, AppState};
 
@@ -80,7 +80,7 @@ pub fn sse_response(body: Body) -> Response {
 
 /// A body fed by a task; the task stops when the body is dropped.
 pub fn channel_body() -> (mpsc::Sender<Bytes>, Body) {
-    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
     let chunks = stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });
@@ -115,7 +115,7 @@ async fn pump(
         write_lagged_sse(&mut out, missed);
     }
     for event in &replay {
-        write_sse(&mut out, event, extensions);
+        out.push_str(&event.sse);
     }
     if !out.is_empty()
         && tx
@@ -136,11 +136,11 @@ async fn pump(
         match next {
             Err(_idle) => out.push_str(":\n\n"),
             Ok(Ok(event)) => {
-                write_sse(&mut out, &event, extensions);
+                out.push_str(&event.sse);
                 // Take whatever else is already waiting, so a burst is one write.
                 while out.len() < BATCH_BYTES {
                     match live.try_recv() {
-                        Ok(event) => write_sse(&mut out, &event, extensions),
+                        Ok(event) => out.push_str(&event.sse),
                         Err(broadcast::error::TryRecvError::Lagged(n)) => {
                             if extensions {
                                 write_lagged_sse(&mut out, n);

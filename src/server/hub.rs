@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::broadcast;
 
+use crate::sse::encode;
 use crate::time::Time;
 
 /// What an event is, which decides its SSE `event:` field (mcptop extension).
@@ -30,12 +31,14 @@ impl EventKind {
     }
 }
 
-/// One published event: its id in the session, its kind and its JSON text.
+/// One published event: its id in the session, its kind, its JSON text, and its SSE
+/// block, encoded once here rather than once per subscriber.
 #[derive(Debug)]
 pub struct Published {
     pub id: u64,
     pub kind: EventKind,
     pub data: Box<str>,
+    pub sse: Box<str>,
 }
 
 /// What a new subscriber gets: the events it asked to be replayed, how many of those the
@@ -57,13 +60,16 @@ struct Ring {
 pub struct SessionEvents {
     ring: Mutex<Ring>,
     capacity: usize,
+    /// mcptop framing (`id:` and `event:` fields) or Construct's (`data:` only).
+    extensions: bool,
     tx: broadcast::Sender<Arc<Published>>,
 }
 
 impl SessionEvents {
     /// `broadcast` is how many events a subscriber may fall behind before it loses some;
-    /// `replay` how many the ring keeps for `Last-Event-ID` (0 keeps none).
-    pub fn new(broadcast: usize, replay: usize) -> SessionEvents {
+    /// `replay` how many the ring keeps for `Last-Event-ID` (0 keeps none);
+    /// `extensions` chooses mcptop's SSE framing over Construct's data-only one.
+    pub fn new(broadcast: usize, replay: usize, extensions: bool) -> SessionEvents {
         let (tx, _) = broadcast::channel(broadcast.max(1));
         SessionEvents {
             ring: Mutex::new(Ring {
@@ -72,6 +78,7 @@ impl SessionEvents {
                 last_event_at: None,
             }),
             capacity: replay,
+            extensions,
             tx,
         }
     }
@@ -82,10 +89,19 @@ impl SessionEvents {
         let id = ring.next_id;
         ring.next_id += 1;
         ring.last_event_at = Some(now);
+        let data: Box<str> = data.into();
+        let mut sse = String::with_capacity(data.len() + 32);
+        if self.extensions {
+            let mut number = itoa::Buffer::new();
+            encode::write_event(&mut sse, kind.sse_type(), Some(number.format(id)), &data);
+        } else {
+            encode::write_event(&mut sse, None, None, &data);
+        }
         let event = Arc::new(Published {
             id,
             kind,
-            data: data.into(),
+            data,
+            sse: sse.into(),
         });
         if self.capacity > 0 {
             if ring.events.len() == self.capacity {
@@ -158,7 +174,7 @@ mod tests {
 
     #[test]
     fn ids_start_at_one_and_resume_replays_the_rest() {
-        let hub = SessionEvents::new(8, 4);
+        let hub = SessionEvents::new(8, 4, true);
         for i in 0..6 {
             assert_eq!(
                 hub.publish(EventKind::Progress, "{}", Time::from_unix_nanos(i)),
@@ -181,12 +197,13 @@ mod tests {
 
     #[test]
     fn live_receiver_continues_where_the_replay_ends() {
-        let hub = SessionEvents::new(8, 16);
+        let hub = SessionEvents::new(8, 16, true);
         hub.publish(EventKind::Progress, "a", Time::from_unix_nanos(1));
         let mut sub = hub.subscribe(Some(0));
         hub.publish(EventKind::Call, "b", Time::from_unix_nanos(2));
         assert_eq!(ids(&sub.replay), vec![1]);
         let next = sub.live.try_recv().expect("live event");
         assert_eq!((next.id, next.kind), (2, EventKind::Call));
+        assert_eq!(&*next.sse, "id: 2\nevent: call\ndata: b\n\n");
     }
 }

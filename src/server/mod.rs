@@ -169,7 +169,11 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let state = Arc::new(AppState {
-        sessions: Sessions::new(config.broadcast_capacity, config.replay_capacity),
+        sessions: Sessions::new(
+            config.broadcast_capacity,
+            config.replay_capacity,
+            config.compat == Compat::Mcptop,
+        ),
         mcp_sessions: mcp::McpSessions::default(),
         admin_token,
         started_at: Time::now(),

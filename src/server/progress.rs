@@ -3,7 +3,7 @@
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-use super::hub::{EventKind, Published};
+use super::hub::EventKind;
 use super::session::Session;
 use crate::sse::encode;
 use crate::time::Time;
@@ -93,22 +93,6 @@ pub fn publish_call(
     };
     if let Ok(json) = serde_json::to_string(&event) {
         session.events.publish(EventKind::Call, json, now);
-    }
-}
-
-/// Appends one published event as SSE: with its id and type when the extensions are on,
-/// else exactly Construct's `data: …` block.
-pub fn write_sse(out: &mut String, event: &Published, extensions: bool) {
-    if extensions {
-        let mut id = itoa::Buffer::new();
-        encode::write_event(
-            out,
-            event.kind.sse_type(),
-            Some(id.format(event.id)),
-            &event.data,
-        );
-    } else {
-        encode::write_event(out, None, None, &event.data);
     }
 }
 

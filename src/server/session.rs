@@ -151,14 +151,16 @@ pub struct Sessions {
     by_id: RwLock<HashMap<String, Arc<Session>>>,
     broadcast_capacity: usize,
     replay_capacity: usize,
+    extensions: bool,
 }
 
 impl Sessions {
-    pub fn new(broadcast_capacity: usize, replay_capacity: usize) -> Sessions {
+    pub fn new(broadcast_capacity: usize, replay_capacity: usize, extensions: bool) -> Sessions {
         Sessions {
             by_id: RwLock::new(HashMap::new()),
             broadcast_capacity,
             replay_capacity,
+            extensions,
         }
     }
 
@@ -170,7 +172,11 @@ impl Sessions {
             label,
             cwd,
             created_at: Time::now(),
-            events: SessionEvents::new(self.broadcast_capacity, self.replay_capacity),
+            events: SessionEvents::new(
+                self.broadcast_capacity,
+                self.replay_capacity,
+                self.extensions,
+            ),
             next_token: AtomicU64::new(1_000_000),
             running: Mutex::new(HashMap::new()),
             tokens_in_use: Mutex::new(HashSet::new()),
