@@ -52,12 +52,18 @@ async fn serve(args: &ServeArgs) -> Result<()> {
             Some(p) => p.clone(),
             None => discovery::default_path()?,
         };
-        let guard = discovery::publish(&path, &running.mcp_url(), running.admin_token()).await?;
-        writeln!(
-            out,
-            "discovery file: {} (holds the admin token)",
-            path.display()
-        )?;
+        // Construct's daemon has no admin token; in its compat mode neither does this one.
+        let admin = running.state().extensions().then(|| running.admin_token());
+        let guard = discovery::publish(&path, &running.mcp_url(), admin).await?;
+        if admin.is_some() {
+            writeln!(
+                out,
+                "discovery file: {} (holds the admin token)",
+                path.display()
+            )?;
+        } else {
+            writeln!(out, "discovery file: {}", path.display())?;
+        }
         Some(guard)
     };
     out.flush()?;

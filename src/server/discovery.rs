@@ -108,7 +108,7 @@ impl DiscoveryGuard {
 pub async fn publish(
     path: &Path,
     mcp_url: &str,
-    admin_token: &str,
+    admin_token: Option<&str>,
 ) -> Result<DiscoveryGuard, DiscoveryError> {
     let own = std::process::id();
     if let Some(existing) = read(path) {
@@ -126,7 +126,7 @@ pub async fn publish(
         url: mcp_url.to_owned(),
         pid: Some(own),
         started_at: Some(crate::time::Time::now().to_rfc3339_nanos()),
-        admin_token: Some(admin_token.to_owned()),
+        admin_token: admin_token.map(str::to_owned),
     };
     write_atomically(path, &file).map_err(|source| DiscoveryError::Io {
         path: path.to_owned(),
