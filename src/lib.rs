@@ -6,6 +6,7 @@
 
 pub mod model;
 pub mod server;
+pub mod source;
 pub mod sse;
 pub mod time;
 pub mod wire;

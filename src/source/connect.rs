@@ -1,0 +1,283 @@
+//! The live source: connect, read, and when the link drops, reconnect with capped
+//! exponential backoff and jitter, resuming with `Last-Event-ID` and dropping replayed
+//! duplicates. It never gives up unless `max_retries` says so; it stops only on a state
+//! that retrying cannot fix (a rejected token, a session that no longer exists).
+//!
+//! In automatic mode (the daemon found through a discovery file, the session picked from
+//! its listing) it follows the daemon: when it goes away it waits for the discovery file
+//! to name a daemon that answers again (on the same port or a new one) and attaches to
+//! the newest session.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::discover::{discover, Daemon, DiscoverOptions};
+use super::select::{select, Chosen, SelectError, SelectOptions};
+use super::sse::send;
+use super::{SourceEvent, Status, Stop, Timed, Transport};
+
+/// How the live source runs.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    pub transport: Transport,
+    /// The daemon's keep-alive interval; no byte for 2.5× this is a dead link.
+    pub keepalive: Duration,
+    /// The gateway token for the WebSocket route, when the gateway wants one.
+    pub gateway_token: Option<String>,
+    /// Consecutive failed attempts before giving up (none: never).
+    pub max_retries: Option<u32>,
+    /// First and longest pause between attempts.
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    /// How to find the daemon and the session again after it restarts (automatic mode).
+    pub rediscover: Option<(DiscoverOptions, SelectOptions)>,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            transport: Transport::Sse,
+            keepalive: Duration::from_secs(15),
+            gateway_token: None,
+            max_retries: None,
+            backoff_min: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(10),
+            rediscover: None,
+        }
+    }
+}
+
+/// What one connection attempt needs.
+pub(super) struct Attempt<'a> {
+    pub base_url: &'a str,
+    pub session_id: String,
+    pub token: &'a str,
+    pub gateway_token: Option<&'a str>,
+    pub keepalive: Duration,
+    pub idle_timeout: Duration,
+}
+
+/// How one connection ended.
+#[derive(Debug)]
+pub(super) enum Ended {
+    /// The consumer went away.
+    Closed,
+    /// The server answered the request with another status than 200.
+    Refused { status: u16, body: String },
+    /// No connection could be made.
+    Unreachable(String),
+    /// It worked, then broke.
+    Dropped(String),
+}
+
+/// Where a resumed stream continues, and which replayed events to drop.
+#[derive(Debug, Default)]
+pub(super) struct Resume {
+    pub last_id: String,
+    last_numeric: Option<u64>,
+    /// The server's `retry:`, which sets the first pause after a drop.
+    pub retry: Option<Duration>,
+}
+
+impl Resume {
+    /// Whether an event with this id is new. Numeric ids at or below the last one seen
+    /// are duplicates of what a resume replayed; other ids cannot be compared.
+    pub fn accept(&mut self, id: &str) -> bool {
+        if let Ok(n) = id.parse::<u64>() {
+            if self.last_numeric.is_some_and(|last| n <= last) {
+                return false;
+            }
+            self.last_numeric = Some(n);
+        }
+        self.last_id = id.to_owned();
+        true
+    }
+}
+
+/// Runs until `stop` is cancelled, the consumer goes away, or a final state; returns why.
+pub async fn run(
+    mut daemon: Daemon,
+    mut chosen: Chosen,
+    options: LiveOptions,
+    tx: mpsc::Sender<Timed>,
+    stop: CancellationToken,
+) -> Stop {
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_default();
+    let idle_timeout = options.keepalive.mul_f64(2.5);
+    let mut resume = Resume::default();
+    let mut failures: u32 = 0;
+    let mut attempts: u32 = 0;
+    let mut opened_this_session = false;
+    let mut daemon_gone = false;
+    loop {
+        attempts += 1;
+        if send(&tx, SourceEvent::Status(Status::Connecting { attempt: attempts })).await.is_err() {
+            return Stop::Fatal("the consumer went away".into());
+        }
+        let attempt = Attempt {
+            base_url: &daemon.base_url,
+            session_id: chosen.session_id.clone(),
+            token: &chosen.token,
+            gateway_token: options.gateway_token.as_deref(),
+            keepalive: options.keepalive,
+            idle_timeout,
+        };
+        let ended = tokio::select! {
+            _ = stop.cancelled() => return Stop::Fatal("stopped".into()),
+            ended = async {
+                match options.transport {
+                    Transport::Sse => super::sse::run(&client, &attempt, &mut resume, &tx).await,
+                    Transport::Ws => super::ws::run(&attempt, &tx).await,
+                }
+            } => ended,
+        };
+        // Did this attempt get through to the stream?
+        let got_through = matches!(ended, Ended::Dropped(_));
+        if got_through {
+            opened_this_session = true;
+            daemon_gone = false;
+            failures = 0;
+        } else {
+            failures += 1;
+        }
+        let reason = match ended {
+            Ended::Closed => return Stop::Fatal("the consumer went away".into()),
+            Ended::Dropped(reason) => reason,
+            Ended::Unreachable(reason) => {
+                daemon_gone = true;
+                format!("daemon unreachable ({reason}); waiting for it to come back")
+            }
+            Ended::Refused { status, body } if status == 401 || status == 404 => {
+                // Construct answers 401 for an unknown session too, so a 401 on a session
+                // that worked before means it is gone (the daemon restarted).
+                match &options.rediscover {
+                    Some((discover_options, select_options)) => {
+                        match follow(discover_options, select_options).await {
+                            Ok((d, c)) if c.session_id != chosen.session_id || d != daemon => {
+                                daemon = d;
+                                chosen = c;
+                                resume = Resume::default();
+                                opened_this_session = false;
+                                failures = 0;
+                                "the session ended; attaching to the newest session".into()
+                            }
+                            Ok(_) if opened_this_session => return Stop::SessionGone,
+                            Ok(_) => return Stop::TokenRejected,
+                            Err(e) => format!("the session ended; {e}"),
+                        }
+                    }
+                    None if opened_this_session || status == 404 => return Stop::SessionGone,
+                    None => {
+                        let _ = body;
+                        return Stop::TokenRejected;
+                    }
+                }
+            }
+            Ended::Refused { status, body } if (400..500).contains(&status) => {
+                return Stop::Fatal(format!("the daemon refused the stream: {status} {body}"));
+            }
+            Ended::Refused { status, body } => format!("the daemon answered {status} {body}"),
+        };
+        if let Some(max) = options.max_retries {
+            if failures > max {
+                return Stop::GaveUp {
+                    attempts: failures,
+                    last_error: reason,
+                };
+            }
+        }
+        let pause = backoff(&options, failures, resume.retry);
+        let status = Status::Disconnected {
+            reason,
+            retry_in: pause,
+        };
+        if send(&tx, SourceEvent::Status(status)).await.is_err() {
+            return Stop::Fatal("the consumer went away".into());
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return Stop::Fatal("stopped".into()),
+            _ = tokio::time::sleep(pause) => {}
+        }
+        if daemon_gone {
+            // Automatic mode: the discovery file may name the daemon's new address.
+            if let Some((discover_options, select_options)) = &options.rediscover {
+                if let Ok(found) = discover(discover_options).await {
+                    if found != daemon {
+                        daemon = found;
+                        // A restarted daemon has new sessions: pick again.
+                        if let Ok(c) = select(&daemon, select_options).await {
+                            if c.session_id != chosen.session_id {
+                                resume = Resume::default();
+                                opened_this_session = false;
+                            }
+                            chosen = c;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Finds the daemon and the newest session again.
+async fn follow(
+    discover_options: &DiscoverOptions,
+    select_options: &SelectOptions,
+) -> Result<(Daemon, Chosen), String> {
+    let daemon = discover(discover_options).await.map_err(|e| e.to_string())?;
+    match select(&daemon, select_options).await {
+        Ok(chosen) => Ok((daemon, chosen)),
+        Err(e @ SelectError::NoSessions { .. }) => Err(format!("{e}; waiting")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The pause before attempt `failures + 1`: the server's `retry:` first, then doubling
+/// up to the cap, each with up to 50 % jitter off so clients do not stampede.
+fn backoff(options: &LiveOptions, failures: u32, retry: Option<Duration>) -> Duration {
+    let base = retry.unwrap_or(options.backoff_min).max(Duration::from_millis(1));
+    if failures <= 1 {
+        return base.min(options.backoff_max.max(base));
+    }
+    let grown = base.saturating_mul(1u32 << (failures - 1).min(16));
+    let capped = grown.min(options.backoff_max.max(base));
+    capped.mul_f64(0.5 + fastrand::f64() * 0.5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replayed_ids_are_dropped() {
+        let mut r = Resume::default();
+        assert!(r.accept("1"));
+        assert!(r.accept("2"));
+        assert!(!r.accept("2"));
+        assert!(!r.accept("1"));
+        assert!(r.accept("3"));
+        assert!(r.accept("")); // no id: cannot tell
+        assert!(r.accept("evt-a"));
+        assert_eq!(r.last_id, "evt-a");
+    }
+
+    #[test]
+    fn backoff_starts_at_retry_and_is_capped() {
+        let options = LiveOptions::default();
+        assert_eq!(
+            backoff(&options, 1, Some(Duration::from_millis(3000))),
+            Duration::from_millis(3000)
+        );
+        assert_eq!(backoff(&options, 1, None), Duration::from_millis(250));
+        for failures in 2..40 {
+            let d = backoff(&options, failures, None);
+            assert!(d <= Duration::from_secs(10), "{d:?}");
+            assert!(d >= Duration::from_millis(125), "{d:?}");
+        }
+    }
+}

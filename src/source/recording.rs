@@ -1,0 +1,328 @@
+//! Recordings: newline-delimited JSON, the shape of asciicast v2.
+//!
+//! ```text
+//! {"format":"mcptop-recording","version":1,"started_at":"…","source":{…}}
+//! [0.000000,"s",{"state":"connecting","attempt":1}]
+//! [0.012000,"e",{"event":"message","id":"7","data":"{…}"}]
+//! [15.013000,"m",{"keepalive":true}]
+//! ```
+//!
+//! Whole lines are appended and flushed one at a time, so a crash loses at most the
+//! last line. Nothing secret is written: the source names the daemon and the session,
+//! never a token, and URLs are written without credentials or query.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::{SourceEvent, Status, Stop, Timed, Transport};
+use crate::time::Time;
+
+pub const FORMAT: &str = "mcptop-recording";
+
+/// What a recording says about where it came from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceInfo {
+    pub daemon: Option<String>,
+    pub session_id: Option<String>,
+    pub label: Option<String>,
+    pub transport: Option<String>,
+}
+
+/// Writes a recording as events arrive.
+pub struct Recorder {
+    out: BufWriter<File>,
+    started: Time,
+    path: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    #[error("cannot write the recording {}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}: {reason}", .path.display())]
+    BadLine {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+}
+
+/// A URL with no user, password, query or fragment.
+pub fn redact_url(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or("");
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    format!("{scheme}{host}{path}")
+}
+
+impl Recorder {
+    pub fn create(path: &Path, started: Time, source: &SourceInfo) -> Result<Recorder, RecordingError> {
+        let err = |source| RecordingError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        let file = File::create(path).map_err(err)?;
+        let mut recorder = Recorder {
+            out: BufWriter::new(file),
+            started,
+            path: path.to_owned(),
+        };
+        let header = json!({
+            "format": FORMAT,
+            "version": 1,
+            "started_at": started.to_rfc3339_nanos(),
+            "source": {
+                "daemon": source.daemon.as_deref().map(redact_url),
+                "session_id": source.session_id,
+                "label": source.label,
+                "transport": source.transport,
+            },
+        });
+        recorder.line(&header.to_string())?;
+        Ok(recorder)
+    }
+
+    fn line(&mut self, text: &str) -> Result<(), RecordingError> {
+        let result = self
+            .out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.write_all(b"\n"))
+            .and_then(|()| self.out.flush());
+        result.map_err(|source| RecordingError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    pub fn record(&mut self, timed: &Timed) -> Result<(), RecordingError> {
+        let t = (timed.at - self.started).num_microseconds().unwrap_or(0).max(0);
+        let offset = format!("{}.{:06}", t / 1_000_000, t % 1_000_000);
+        let (code, payload) = match &timed.event {
+            SourceEvent::Event {
+                event_type,
+                data,
+                id,
+            } => ("e", json!({ "event": event_type, "id": id, "data": data })),
+            SourceEvent::KeepAlive => ("m", json!({ "keepalive": true })),
+            SourceEvent::Status(status) => ("s", status_json(status)),
+        };
+        self.line(&format!("[{offset},\"{code}\",{payload}]"))
+    }
+}
+
+fn status_json(status: &Status) -> Value {
+    match status {
+        Status::Connecting { attempt } => json!({ "state": "connecting", "attempt": attempt }),
+        Status::Connected {
+            transport,
+            session_id,
+            resumed,
+        } => json!({
+            "state": "connected",
+            "transport": transport.as_str(),
+            "session_id": session_id,
+            "resumed": resumed,
+        }),
+        Status::Disconnected { reason, retry_in } => json!({
+            "state": "disconnected",
+            "reason": reason,
+            "retry_in_ms": u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX),
+        }),
+        Status::Stopped(stop) => json!({ "state": "stopped", "reason": stop.message() }),
+    }
+}
+
+fn status_from(value: &Value) -> Option<Status> {
+    let text = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    Some(match value.get("state")?.as_str()? {
+        "connecting" => Status::Connecting {
+            attempt: value.get("attempt").and_then(Value::as_u64).unwrap_or(1) as u32,
+        },
+        "connected" => Status::Connected {
+            transport: if text("transport") == "ws" {
+                Transport::Ws
+            } else {
+                Transport::Sse
+            },
+            session_id: text("session_id"),
+            resumed: value.get("resumed").and_then(Value::as_bool).unwrap_or(false),
+        },
+        "disconnected" => Status::Disconnected {
+            reason: text("reason"),
+            retry_in: Duration::from_millis(
+                value.get("retry_in_ms").and_then(Value::as_u64).unwrap_or(0),
+            ),
+        },
+        "stopped" => Status::Stopped(Stop::Fatal(text("reason"))),
+        _ => return None,
+    })
+}
+
+/// A recording read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    pub started_at: Time,
+    pub source: SourceInfo,
+    /// Offsets from the start, in order.
+    pub items: Vec<(Duration, SourceEvent)>,
+}
+
+/// Whether these bytes start with a recording header.
+pub fn is_recording(bytes: &[u8]) -> bool {
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    serde_json::from_slice::<Value>(first)
+        .ok()
+        .is_some_and(|v| v.get("format").and_then(Value::as_str) == Some(FORMAT))
+}
+
+/// Parses a recording. Unknown codes are skipped (a newer version may add some); a
+/// malformed line is an error that names it, except a cut last line (a crash).
+pub fn parse(text: &str, path: &Path) -> Result<Recording, RecordingError> {
+    let bad = |line: usize, reason: String| RecordingError::BadLine {
+        path: path.to_owned(),
+        line,
+        reason,
+    };
+    let mut lines = text.lines().enumerate();
+    let header: Value = lines
+        .next()
+        .and_then(|(_, l)| serde_json::from_str(l).ok())
+        .ok_or_else(|| bad(1, "not a recording header".into()))?;
+    let started_at = header
+        .get("started_at")
+        .and_then(Value::as_str)
+        .and_then(crate::wire::parse_timestamp)
+        .ok_or_else(|| bad(1, "the header has no valid started_at".into()))?;
+    let src = header.get("source").cloned().unwrap_or(Value::Null);
+    let field = |k: &str| src.get(k).and_then(Value::as_str).map(str::to_owned);
+    let source = SourceInfo {
+        daemon: field("daemon"),
+        session_id: field("session_id"),
+        label: field("label"),
+        transport: field("transport"),
+    };
+    let total = text.lines().count();
+    let mut items = Vec::new();
+    for (n, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            // A crash can cut the last line; everything before it stands.
+            Err(_) if n + 1 == total => break,
+            Err(e) => return Err(bad(n + 1, format!("not JSON: {e}"))),
+        };
+        let (Some(t), Some(code)) = (
+            value.get(0).and_then(Value::as_f64),
+            value.get(1).and_then(Value::as_str),
+        ) else {
+            return Err(bad(n + 1, "expected [seconds, code, payload]".into()));
+        };
+        let at = Duration::from_micros((t.max(0.0) * 1e6).round() as u64);
+        let payload = value.get(2).cloned().unwrap_or(Value::Null);
+        let event = match code {
+            "e" => {
+                let s = |k: &str| payload.get(k).and_then(Value::as_str).map(str::to_owned);
+                SourceEvent::Event {
+                    event_type: s("event").unwrap_or_else(|| "message".into()),
+                    data: s("data").ok_or_else(|| bad(n + 1, "an event without data".into()))?,
+                    id: s("id").unwrap_or_default(),
+                }
+            }
+            "s" => match status_from(&payload) {
+                Some(s) => SourceEvent::Status(s),
+                None => continue,
+            },
+            "m" if payload.get("keepalive").is_some() => SourceEvent::KeepAlive,
+            _ => continue,
+        };
+        items.push((at, event));
+    }
+    Ok(Recording {
+        started_at,
+        source,
+        items,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_credentials_and_queries() {
+        assert_eq!(
+            redact_url("http://u:p@127.0.0.1:1/ws?mcp_token=x"),
+            "http://127.0.0.1:1/ws"
+        );
+        assert_eq!(redact_url("http://127.0.0.1:1"), "http://127.0.0.1:1");
+    }
+
+    #[test]
+    fn a_recording_reads_back_what_was_written() {
+        let dir = std::env::temp_dir().join(format!("mcptop-rec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.jsonl");
+        let started = Time::from_unix_nanos(1_700_000_000_000_000_000);
+        let at = |us: i64| Time::from_unix_nanos(1_700_000_000_000_000_000 + us * 1000);
+        let events = vec![
+            Timed {
+                at: at(0),
+                event: SourceEvent::Status(Status::Connecting { attempt: 1 }),
+            },
+            Timed {
+                at: at(12_345),
+                event: SourceEvent::Event {
+                    event_type: "call".into(),
+                    data: "{\"a\":\"line\\nbreak\"}".into(),
+                    id: "7".into(),
+                },
+            },
+            Timed {
+                at: at(15_000_001),
+                event: SourceEvent::KeepAlive,
+            },
+        ];
+        let mut recorder = Recorder::create(&path, started, &SourceInfo::default()).unwrap();
+        for e in &events {
+            recorder.record(e).unwrap();
+        }
+        drop(recorder);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(is_recording(text.as_bytes()));
+        let back = parse(&text, &path).unwrap();
+        assert_eq!(back.started_at, started);
+        let again: Vec<Timed> = back
+            .items
+            .into_iter()
+            .map(|(d, event)| Timed {
+                at: started + chrono::TimeDelta::from_std(d).unwrap(),
+                event,
+            })
+            .collect();
+        assert_eq!(again, events);
+        // A cut last line is tolerated; a bad line in the middle is not.
+        let cut = format!("{text}[1.0,\"e\",{{\"da");
+        assert_eq!(parse(&cut, &path).unwrap().items.len(), 3);
+        let broken = text.replacen("[0.012345", "[x", 1);
+        assert!(parse(&broken, &path).unwrap_err().to_string().contains(":3: "));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

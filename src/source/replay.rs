@@ -1,0 +1,228 @@
+//! The replay source: a recording, or a raw SSE capture (`curl -N` output), fed through
+//! the same pipeline as a live stream, with its timing.
+//!
+//! Every event keeps the time it had when recorded (so rates, ETAs and lag findings come
+//! out as they did live); only the pacing changes: `speed` scales the waits,
+//! `idle_limit` shortens long quiet spells, `start_at` plays everything before that
+//! offset at once (the state is built, nothing is skipped).
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::recording::{self, Recording, RecordingError, SourceInfo};
+use super::{SourceEvent, Status, Stop, Timed};
+use crate::sse::{Decoder, Item, Limits};
+use crate::time::Time;
+use crate::wire::{decode_event, Frame};
+
+/// How fast to play.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// Real time multiplied by this factor.
+    Factor(f64),
+    /// No waits at all.
+    Max,
+}
+
+impl std::str::FromStr for Speed {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Speed, String> {
+        if s.eq_ignore_ascii_case("max") {
+            return Ok(Speed::Max);
+        }
+        match s.trim_end_matches(['x', 'X']).parse::<f64>() {
+            Ok(f) if f.is_finite() && f > 0.0 => Ok(Speed::Factor(f)),
+            _ => Err(format!(
+                "invalid speed {s:?}: give a positive factor (0.5, 2, 10x) or `max`"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pacing {
+    pub speed: Speed,
+    /// Quiet spells longer than this (in recording time) are cut to it.
+    pub idle_limit: Option<Duration>,
+    /// Everything before this offset plays at once.
+    pub start_at: Duration,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing {
+            speed: Speed::Factor(1.0),
+            idle_limit: None,
+            start_at: Duration::ZERO,
+        }
+    }
+}
+
+/// Reads a recording or a raw SSE capture.
+pub fn load(path: &Path) -> Result<Recording, RecordingError> {
+    let bytes = std::fs::read(path).map_err(|source| RecordingError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    if recording::is_recording(&bytes) {
+        recording::parse(&String::from_utf8_lossy(&bytes), path)
+    } else {
+        let modified = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| Time::from(chrono::DateTime::<chrono::Utc>::from(t)));
+        Ok(from_sse(&bytes, modified.unwrap_or_else(Time::now)))
+    }
+}
+
+/// A raw capture: every event and keep-alive, timed by the events' own timestamps where
+/// they have them (a capture holds no arrival times); `fallback_start` when none has.
+pub fn from_sse(bytes: &[u8], fallback_start: Time) -> Recording {
+    let mut decoder = Decoder::new(Limits::default());
+    let mut stamped: Vec<(Option<Time>, SourceEvent)> = Vec::new();
+    decoder.feed(bytes, &mut |item| match item {
+        Item::Event(e) => {
+            let stamp = match decode_event(e.event_type, e.data, e.last_event_id) {
+                Frame::Progress(p) => p.timestamp,
+                Frame::Call(c) => c.timestamp,
+                _ => None,
+            };
+            stamped.push((
+                stamp,
+                SourceEvent::Event {
+                    event_type: e.event_type.to_owned(),
+                    data: e.data.to_owned(),
+                    id: e.last_event_id.to_owned(),
+                },
+            ));
+        }
+        Item::Comment => stamped.push((None, SourceEvent::KeepAlive)),
+        Item::Retry(_) | Item::Dropped(_) => {}
+    });
+    let start = stamped
+        .iter()
+        .find_map(|(t, _)| *t)
+        .unwrap_or(fallback_start);
+    let mut last = Duration::ZERO;
+    let items = stamped
+        .into_iter()
+        .map(|(t, event)| {
+            if let Some(t) = t {
+                // Never back in time: an out-of-order stamp plays at once.
+                last = last.max((t - start).to_std().unwrap_or(Duration::ZERO));
+            }
+            (last, event)
+        })
+        .collect();
+    Recording {
+        started_at: start,
+        source: SourceInfo::default(),
+        items,
+    }
+}
+
+/// Plays a recording into `tx`, then reports the end.
+pub async fn play(
+    recording: Recording,
+    pacing: Pacing,
+    tx: mpsc::Sender<Timed>,
+    stop: CancellationToken,
+) -> Stop {
+    let clock = tokio::time::Instant::now();
+    let mut wall = Duration::ZERO; // playback time so far
+    let mut previous = Duration::ZERO; // recording offset of the previous item
+    let mut last_at = recording.started_at;
+    for (offset, event) in recording.items {
+        let mut gap = offset.saturating_sub(previous);
+        previous = offset;
+        if let Some(limit) = pacing.idle_limit {
+            gap = gap.min(limit);
+        }
+        if offset > pacing.start_at {
+            if let Speed::Factor(f) = pacing.speed {
+                wall += gap.div_f64(f);
+                tokio::select! {
+                    _ = stop.cancelled() => return Stop::Fatal("stopped".into()),
+                    _ = tokio::time::sleep_until(clock + wall) => {}
+                }
+            }
+        }
+        last_at = recording.started_at + TimeDelta::from_std(offset).unwrap_or_default();
+        if tx.send(Timed { at: last_at, event }).await.is_err() {
+            return Stop::Fatal("the consumer went away".into());
+        }
+    }
+    let end = Timed {
+        at: last_at,
+        event: SourceEvent::Status(Status::Stopped(Stop::EndOfRecording)),
+    };
+    let _ = tx.send(end).await;
+    Stop::EndOfRecording
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speed_parses() {
+        assert_eq!("max".parse::<Speed>(), Ok(Speed::Max));
+        assert_eq!("2x".parse::<Speed>(), Ok(Speed::Factor(2.0)));
+        assert!("0".parse::<Speed>().is_err());
+        assert!("fast".parse::<Speed>().is_err());
+    }
+
+    #[test]
+    fn raw_captures_are_timed_by_their_stamps() {
+        let sse = concat!(
+            "data: {\"token\":1,\"progress\":1,\"timestamp\":\"2026-01-01T00:00:00Z\"}\n\n",
+            ":\n\n",
+            "event: call\ndata: {\"token\":1,\"tool\":\"t\",\"state\":\"finished\",\"timestamp\":\"2026-01-01T00:00:02.5Z\"}\n\n",
+        );
+        let r = from_sse(sse.as_bytes(), Time::from_unix_nanos(0));
+        let offsets: Vec<Duration> = r.items.iter().map(|(d, _)| *d).collect();
+        assert_eq!(offsets, [Duration::ZERO, Duration::ZERO, Duration::from_millis(2500)]);
+        assert_eq!(r.items[1].1, SourceEvent::KeepAlive);
+        assert_eq!(r.started_at.to_string(), "2026-01-01T00:00:00Z");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pacing_scales_caps_and_starts_late() {
+        let event = |n: u32| SourceEvent::Event {
+            event_type: "message".into(),
+            data: n.to_string(),
+            id: String::new(),
+        };
+        let recording = Recording {
+            started_at: Time::from_unix_nanos(0),
+            source: SourceInfo::default(),
+            items: vec![
+                (Duration::from_secs(0), event(0)),
+                (Duration::from_secs(10), event(1)),
+                (Duration::from_secs(100), event(2)),
+                (Duration::from_secs(104), event(3)),
+            ],
+        };
+        let (tx, mut rx) = mpsc::channel(16);
+        let pacing = Pacing {
+            speed: Speed::Factor(2.0),
+            idle_limit: Some(Duration::from_secs(20)),
+            start_at: Duration::from_secs(10),
+        };
+        let started = tokio::time::Instant::now();
+        let stop = play(recording, pacing, tx, CancellationToken::new()).await;
+        assert_eq!(stop, Stop::EndOfRecording);
+        // 0 and 10 s play at once; 100 s waits min(90, 20) / 2 = 10 s; 104 s 2 s more.
+        assert_eq!(started.elapsed(), Duration::from_secs(12));
+        let mut times = Vec::new();
+        while let Ok(t) = rx.try_recv() {
+            times.push(t.at.unix_nanos() / 1_000_000_000);
+        }
+        assert_eq!(times, [0, 10, 100, 104, 104], "recorded times are kept");
+    }
+}

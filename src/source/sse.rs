@@ -1,0 +1,134 @@
+//! One SSE connection to `/session/{id}/events`: reqwest's byte stream through our decoder.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::connect::{Attempt, Ended, Resume};
+use super::{now_us, SourceEvent, Status, Timed, Transport};
+use crate::sse::{Decoder, Item, Limits};
+
+pub(super) async fn run(
+    client: &reqwest::Client,
+    attempt: &Attempt<'_>,
+    resume: &mut Resume,
+    tx: &mpsc::Sender<Timed>,
+) -> Ended {
+    let url = format!(
+        "{}/session/{}/events",
+        attempt.base_url,
+        percent_encode(&attempt.session_id)
+    );
+    let mut request = client
+        .get(&url)
+        .bearer_auth(attempt.token)
+        .header("accept", "text/event-stream");
+    if !resume.last_id.is_empty() {
+        request = request.header("last-event-id", &resume.last_id);
+    }
+    let mut response = match tokio::time::timeout(attempt.idle_timeout, request.send()).await {
+        Err(_) => return Ended::Unreachable("no answer to the request".into()),
+        Ok(Err(e)) => return Ended::Unreachable(describe(&e)),
+        Ok(Ok(r)) => r,
+    };
+    let status = response.status().as_u16();
+    if status != 200 {
+        let body = response.text().await.unwrap_or_default();
+        return Ended::Refused {
+            status,
+            body: body.chars().take(200).collect(),
+        };
+    }
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    if !content_type.starts_with("text/event-stream") {
+        return Ended::Refused {
+            status,
+            body: format!("expected an event stream, got content-type {content_type:?}"),
+        };
+    }
+    let resumed = !resume.last_id.is_empty();
+    let connected = Status::Connected {
+        transport: Transport::Sse,
+        session_id: attempt.session_id.clone(),
+        resumed,
+    };
+    if send(tx, SourceEvent::Status(connected)).await.is_err() {
+        return Ended::Closed;
+    }
+    let mut decoder = Decoder::new(Limits::default());
+    decoder.set_last_event_id(&resume.last_id);
+    loop {
+        let chunk = match tokio::time::timeout(attempt.idle_timeout, response.chunk()).await {
+            Err(_) => {
+                return Ended::Dropped(format!(
+                    "no byte for {} s, not even a keep-alive: the link is dead",
+                    attempt.idle_timeout.as_secs_f64()
+                ))
+            }
+            Ok(Err(e)) => return Ended::Dropped(describe(&e)),
+            Ok(Ok(None)) => return Ended::Dropped("the server ended the stream".into()),
+            Ok(Ok(Some(chunk))) => chunk,
+        };
+        let mut out = Vec::new();
+        decoder.feed(&chunk, &mut |item| match item {
+            Item::Event(e) => {
+                if resume.accept(e.last_event_id) {
+                    out.push(SourceEvent::Event {
+                        event_type: e.event_type.to_owned(),
+                        data: e.data.to_owned(),
+                        id: e.last_event_id.to_owned(),
+                    });
+                }
+            }
+            Item::Comment => out.push(SourceEvent::KeepAlive),
+            Item::Retry(ms) => resume.retry = Some(Duration::from_millis(ms)),
+            Item::Dropped(_) => {}
+        });
+        for event in out {
+            if send(tx, event).await.is_err() {
+                return Ended::Closed;
+            }
+        }
+    }
+}
+
+pub(super) async fn send(tx: &mpsc::Sender<Timed>, event: SourceEvent) -> Result<(), ()> {
+    tx.send(Timed {
+        at: now_us(),
+        event,
+    })
+    .await
+    .map_err(|_| ())
+}
+
+/// A reqwest error in one line, without the URL (it may carry a token in its query).
+pub(super) fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    if let Some(url) = e.url() {
+        text = text.replace(url.as_str(), "the daemon");
+    }
+    text
+}
+
+/// Percent-encodes a path segment (session ids are UUIDs, but a user may type anything).
+pub(super) fn percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
