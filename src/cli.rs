@@ -36,6 +36,202 @@ pub enum Command {
     /// (mode 0600, with an admin token that opens every session) and removes it on
     /// Ctrl-C or SIGTERM.
     Serve(ServeArgs),
+
+    /// Follow a session headlessly: one update per line, for pipes, scripts and CI.
+    ///
+    /// Finds the daemon (--url, $MCPTOP_URL, --discovery, ~/.mcptop/mcp.json,
+    /// ~/.construct/mcp.json, ~/.revka/mcp.json), attaches to the named session or the
+    /// most recently active one, and reconnects on its own, resuming where it left off.
+    ///
+    /// Exit status: 0 done (--count, --for, Ctrl-C), 1 error, 2 bad arguments, 3 no
+    /// daemon found, 4 token rejected, 5 session no longer exists, 6 gave up
+    /// (--max-retries).
+    Tail(TailArgs),
+
+    /// Play a recording (or a raw SSE capture) through the same pipeline as `tail`.
+    Replay(ReplayArgs),
+
+    /// List the daemon's sessions (needs an mcptop daemon's admin token, read from its
+    /// discovery file).
+    Sessions(SessionsArgs),
+
+    /// Manage sessions.
+    #[command(subcommand)]
+    Session(SessionCommand),
+}
+
+/// Where the daemon is.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DaemonArgs {
+    /// The daemon's URL (its base or its /mcp URL).
+    #[arg(long, env = "MCPTOP_URL", value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Read only this discovery file.
+    #[arg(long, value_name = "PATH", conflicts_with = "url")]
+    pub discovery: Option<PathBuf>,
+}
+
+/// How updates are printed.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// One JSON object per update and line (for jq).
+    #[arg(long, conflicts_with = "plain")]
+    pub json: bool,
+
+    /// Readable lines (the default).
+    #[arg(long)]
+    pub plain: bool,
+
+    /// Stop after N call updates.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Print a table of every call at the end.
+    #[arg(long)]
+    pub summary: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TailArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+
+    /// The session to follow (else the most recently active one).
+    #[arg(long, env = "MCPTOP_SESSION", value_name = "ID")]
+    pub session: Option<String>,
+
+    /// The session's token (else the daemon's admin token).
+    #[arg(
+        long,
+        env = "MCPTOP_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// Follow the session with this label (exact, else a part of it).
+    #[arg(long, value_name = "LABEL", conflicts_with = "session")]
+    pub session_label: Option<String>,
+
+    /// SSE (`/session/ID/events`) or the gateway's WebSocket route.
+    #[arg(long, value_enum, default_value_t = mcptop::source::Transport::Sse)]
+    pub transport: mcptop::source::Transport,
+
+    /// Gateway token for the WebSocket route.
+    #[arg(
+        long,
+        env = "MCPTOP_GATEWAY_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub gateway_token: Option<String>,
+
+    /// The daemon's keep-alive interval; no byte for 2.5 times this is a dead link.
+    #[arg(long, value_name = "SECS", default_value_t = 15.0, value_parser = parse_positive_secs)]
+    pub keepalive: f64,
+
+    /// Give up after this many failed attempts in a row (default: never).
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
+
+    /// Stop after this long (e.g. 30s, 5m, 1h).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub for_: Option<std::time::Duration>,
+
+    /// Record everything received to FILE (no tokens are written).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// A recording made with --record, or a raw SSE capture (e.g. from `curl -N`).
+    pub file: PathBuf,
+
+    /// Playback speed: a factor (0.5, 2, 10x) or `max`.
+    #[arg(long, value_name = "X|max", default_value = "max")]
+    pub speed: mcptop::source::replay::Speed,
+
+    /// Cut quiet spells longer than this (e.g. 2s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_limit: Option<std::time::Duration>,
+
+    /// Play everything before this offset at once (e.g. 1m30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub start_at: Option<std::time::Duration>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SessionsArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+
+    /// One JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Create a session and print shell exports for an agent to use:
+    /// `eval "$(mcptop session new --label my-agent)"`. The token is printed only
+    /// when the output is not a terminal.
+    New(SessionNewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SessionNewArgs {
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+
+    #[arg(long, value_name = "LABEL")]
+    pub label: Option<String>,
+
+    /// The session's working directory (default: the daemon's home).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<String>,
+}
+
+/// `500ms`, `30s`, `5m`, `1h`, `1m30s`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("invalid duration {s:?}: use e.g. 500ms, 30s, 5m, 1h30m");
+    if let Ok(secs) = s.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| std::time::Duration::from_secs_f64(secs))
+            .ok_or_else(bad);
+    }
+    let mut total = 0.0;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let value: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += value * scale;
+        rest = &rest[unit_len..];
+    }
+    Ok(std::time::Duration::from_secs_f64(total))
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,6 +5,7 @@
 //! model never touch a socket or a clock.
 
 pub mod model;
+pub mod report;
 pub mod server;
 pub mod source;
 pub mod sse;

@@ -10,12 +10,19 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         cli::Command::SseDump(args) => commands::sse_dump::run(args),
         cli::Command::Serve(args) => commands::serve::run(args),
+        cli::Command::Tail(args) => commands::tail::run(args),
+        cli::Command::Replay(args) => commands::replay::run(args),
+        cli::Command::Sessions(args) => commands::sessions::list(args),
+        cli::Command::Session(cli::SessionCommand::New(args)) => commands::sessions::new(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mcptop: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<commands::Exit>() {
+                Some(exit) => ExitCode::from(exit.code),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -116,7 +116,13 @@ pub async fn run(
     let mut daemon_gone = false;
     loop {
         attempts += 1;
-        if send(&tx, SourceEvent::Status(Status::Connecting { attempt: attempts })).await.is_err() {
+        if send(
+            &tx,
+            SourceEvent::Status(Status::Connecting { attempt: attempts }),
+        )
+        .await
+        .is_err()
+        {
             return Stop::Fatal("the consumer went away".into());
         }
         let attempt = Attempt {
@@ -152,11 +158,11 @@ pub async fn run(
                 daemon_gone = true;
                 format!("daemon unreachable ({reason}); waiting for it to come back")
             }
-            Ended::Refused { status, body } if status == 401 || status == 404 => {
+            Ended::Refused { status, .. } if status == 401 || status == 404 => {
                 // Construct answers 401 for an unknown session too, so a 401 on a session
                 // that worked before means it is gone (the daemon restarted).
                 match &options.rediscover {
-                    Some((discover_options, select_options)) => {
+                    Some((discover_options, select_options)) if !chosen.explicit => {
                         match follow(discover_options, select_options).await {
                             Ok((d, c)) if c.session_id != chosen.session_id || d != daemon => {
                                 daemon = d;
@@ -171,11 +177,8 @@ pub async fn run(
                             Err(e) => format!("the session ended; {e}"),
                         }
                     }
-                    None if opened_this_session || status == 404 => return Stop::SessionGone,
-                    None => {
-                        let _ = body;
-                        return Stop::TokenRejected;
-                    }
+                    _ if opened_this_session || status == 404 => return Stop::SessionGone,
+                    _ => return Stop::TokenRejected,
                 }
             }
             Ended::Refused { status, body } if (400..500).contains(&status) => {
@@ -209,8 +212,14 @@ pub async fn run(
                 if let Ok(found) = discover(discover_options).await {
                     if found != daemon {
                         daemon = found;
-                        // A restarted daemon has new sessions: pick again.
-                        if let Ok(c) = select(&daemon, select_options).await {
+                        // A restarted daemon has new sessions: pick again, unless the
+                        // user named one (then its absence is the answer).
+                        let picked = if chosen.explicit {
+                            None
+                        } else {
+                            select(&daemon, select_options).await.ok()
+                        };
+                        if let Some(c) = picked {
                             if c.session_id != chosen.session_id {
                                 resume = Resume::default();
                                 opened_this_session = false;
@@ -229,7 +238,9 @@ async fn follow(
     discover_options: &DiscoverOptions,
     select_options: &SelectOptions,
 ) -> Result<(Daemon, Chosen), String> {
-    let daemon = discover(discover_options).await.map_err(|e| e.to_string())?;
+    let daemon = discover(discover_options)
+        .await
+        .map_err(|e| e.to_string())?;
     match select(&daemon, select_options).await {
         Ok(chosen) => Ok((daemon, chosen)),
         Err(e @ SelectError::NoSessions { .. }) => Err(format!("{e}; waiting")),
@@ -240,7 +251,9 @@ async fn follow(
 /// The pause before attempt `failures + 1`: the server's `retry:` first, then doubling
 /// up to the cap, each with up to 50 % jitter off so clients do not stampede.
 fn backoff(options: &LiveOptions, failures: u32, retry: Option<Duration>) -> Duration {
-    let base = retry.unwrap_or(options.backoff_min).max(Duration::from_millis(1));
+    let base = retry
+        .unwrap_or(options.backoff_min)
+        .max(Duration::from_millis(1));
     if failures <= 1 {
         return base.min(options.backoff_max.max(base));
     }

@@ -37,7 +37,11 @@ pub enum DiscoverError {
     #[error("stale discovery file {} (pid {pid} is gone) — start the daemon again, or remove the file", .path.display())]
     Stale { path: PathBuf, pid: u32 },
     #[error("the daemon of {} (pid {pid}) does not answer at {url} — it may be starting or hung", .path.display())]
-    NotAnswering { path: PathBuf, pid: u32, url: String },
+    NotAnswering {
+        path: PathBuf,
+        pid: u32,
+        url: String,
+    },
     #[error("{} is not a discovery file (expected JSON with a \"url\")", .path.display())]
     Unreadable { path: PathBuf },
 }
@@ -67,7 +71,11 @@ pub fn files(options: &DiscoverOptions) -> Vec<PathBuf> {
     if let Some(path) = &options.discovery {
         return vec![path.clone()];
     }
-    options.home.as_deref().map(default_files).unwrap_or_default()
+    options
+        .home
+        .as_deref()
+        .map(default_files)
+        .unwrap_or_default()
 }
 
 /// Finds a daemon that answers, or says exactly why there is none.

@@ -91,7 +91,8 @@ impl Stop {
         match self {
             Stop::EndOfRecording => "end of the recording".into(),
             Stop::TokenRejected => {
-                "token rejected: the daemon refused this session's token (or knows no such session)".into()
+                "token rejected: the daemon refused this session's token (or knows no such session)"
+                    .into()
             }
             Stop::SessionGone => {
                 "session no longer exists: the daemon restarted or ended it".into()

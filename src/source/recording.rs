@@ -67,12 +67,18 @@ pub fn redact_url(url: &str) -> String {
         None => (String::new(), url),
     };
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     format!("{scheme}{host}{path}")
 }
 
 impl Recorder {
-    pub fn create(path: &Path, started: Time, source: &SourceInfo) -> Result<Recorder, RecordingError> {
+    pub fn create(
+        path: &Path,
+        started: Time,
+        source: &SourceInfo,
+    ) -> Result<Recorder, RecordingError> {
         let err = |source| RecordingError::Write {
             path: path.to_owned(),
             source,
@@ -111,7 +117,10 @@ impl Recorder {
     }
 
     pub fn record(&mut self, timed: &Timed) -> Result<(), RecordingError> {
-        let t = (timed.at - self.started).num_microseconds().unwrap_or(0).max(0);
+        let t = (timed.at - self.started)
+            .num_microseconds()
+            .unwrap_or(0)
+            .max(0);
         let offset = format!("{}.{:06}", t / 1_000_000, t % 1_000_000);
         let (code, payload) = match &timed.event {
             SourceEvent::Event {
@@ -149,7 +158,13 @@ fn status_json(status: &Status) -> Value {
 }
 
 fn status_from(value: &Value) -> Option<Status> {
-    let text = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let text = |k: &str| {
+        value
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
     Some(match value.get("state")?.as_str()? {
         "connecting" => Status::Connecting {
             attempt: value.get("attempt").and_then(Value::as_u64).unwrap_or(1) as u32,
@@ -161,12 +176,18 @@ fn status_from(value: &Value) -> Option<Status> {
                 Transport::Sse
             },
             session_id: text("session_id"),
-            resumed: value.get("resumed").and_then(Value::as_bool).unwrap_or(false),
+            resumed: value
+                .get("resumed")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         },
         "disconnected" => Status::Disconnected {
             reason: text("reason"),
             retry_in: Duration::from_millis(
-                value.get("retry_in_ms").and_then(Value::as_u64).unwrap_or(0),
+                value
+                    .get("retry_in_ms")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
             ),
         },
         "stopped" => Status::Stopped(Stop::Fatal(text("reason"))),
@@ -322,7 +343,10 @@ mod tests {
         let cut = format!("{text}[1.0,\"e\",{{\"da");
         assert_eq!(parse(&cut, &path).unwrap().items.len(), 3);
         let broken = text.replacen("[0.012345", "[x", 1);
-        assert!(parse(&broken, &path).unwrap_err().to_string().contains(":3: "));
+        assert!(parse(&broken, &path)
+            .unwrap_err()
+            .to_string()
+            .contains(":3: "));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

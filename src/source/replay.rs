@@ -186,7 +186,10 @@ mod tests {
         );
         let r = from_sse(sse.as_bytes(), Time::from_unix_nanos(0));
         let offsets: Vec<Duration> = r.items.iter().map(|(d, _)| *d).collect();
-        assert_eq!(offsets, [Duration::ZERO, Duration::ZERO, Duration::from_millis(2500)]);
+        assert_eq!(
+            offsets,
+            [Duration::ZERO, Duration::ZERO, Duration::from_millis(2500)]
+        );
         assert_eq!(r.items[1].1, SourceEvent::KeepAlive);
         assert_eq!(r.started_at.to_string(), "2026-01-01T00:00:00Z");
     }

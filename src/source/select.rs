@@ -129,9 +129,11 @@ pub async fn select(daemon: &Daemon, options: &SelectOptions) -> Result<Chosen, 
             .iter()
             .find(|s| s.label.as_deref() == Some(label.as_str()))
             .or_else(|| {
-                sessions
-                    .iter()
-                    .find(|s| s.label.as_deref().is_some_and(|l| l.contains(label.as_str())))
+                sessions.iter().find(|s| {
+                    s.label
+                        .as_deref()
+                        .is_some_and(|l| l.contains(label.as_str()))
+                })
             })
             .ok_or_else(|| SelectError::NoSuchLabel {
                 label: label.clone(),

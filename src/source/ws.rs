@@ -34,7 +34,9 @@ pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ende
         None => "construct.v1".to_owned(),
     };
     if let Ok(value) = protocols.parse() {
-        request.headers_mut().insert("sec-websocket-protocol", value);
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", value);
     }
     let connecting = tokio_tungstenite::connect_async(request);
     let ws = match tokio::time::timeout(attempt.idle_timeout, connecting).await {
@@ -123,7 +125,5 @@ fn error_of(text: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
     let error = value.get("error")?.as_str()?;
     let detail = value.get("detail").and_then(|d| d.as_str()).unwrap_or("");
-    detail
-        .contains("401")
-        .then(|| format!("{error}: {detail}"))
+    detail.contains("401").then(|| format!("{error}: {detail}"))
 }

@@ -1,0 +1,83 @@
+//! `mcptop sessions` and `mcptop session new`.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+
+use super::{find_daemon, Exit};
+use crate::cli::{SessionNewArgs, SessionsArgs};
+use mcptop::source::select::{create, list as list_sessions};
+
+pub fn list(args: &SessionsArgs) -> Result<()> {
+    super::runtime()?.block_on(async {
+        let daemon = find_daemon(&args.daemon).await?;
+        let sessions = list_sessions(&daemon).await.map_err(|e| Exit::new(1, e))?;
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            let rows: Vec<serde_json::Value> = sessions
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "session_id": s.session_id, "label": s.label, "cwd": s.cwd,
+                        "created_at": s.created_at, "events": s.events,
+                        "subscribers": s.subscribers, "running_calls": s.running_calls,
+                        "last_event_at": s.last_event_at,
+                    })
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::Value::Array(rows))?;
+            return Ok(());
+        }
+        if sessions.is_empty() {
+            writeln!(out, "no sessions on {}", daemon.base_url)?;
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "{:<36}  {:<24} {:>8} {:>7} {:>5}  {:<20}  cwd",
+            "session", "label", "events", "running", "subs", "last event"
+        )?;
+        for s in sessions {
+            let last = s
+                .last_event_at
+                .as_deref()
+                .and_then(mcptop::wire::parse_timestamp)
+                .map(|t| t.to_datetime().format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_else(|| "-".into());
+            writeln!(
+                out,
+                "{:<36}  {:<24} {:>8} {:>7} {:>5}  {:<20}  {}",
+                s.session_id,
+                s.label.as_deref().unwrap_or("-"),
+                s.events,
+                s.running_calls,
+                s.subscribers,
+                last,
+                s.cwd
+            )?;
+        }
+        Ok(())
+    })
+}
+
+pub fn new(args: &SessionNewArgs) -> Result<()> {
+    super::runtime()?.block_on(async {
+        let daemon = find_daemon(&args.daemon).await?;
+        let (id, token) = create(&daemon, args.label.as_deref(), args.cwd.as_deref())
+            .await
+            .map_err(|e| Exit::new(1, e))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "export MCPTOP_URL={}", daemon.base_url)?;
+        writeln!(out, "export MCPTOP_SESSION={id}")?;
+        if out.is_terminal() {
+            // Tokens never appear on screen: `eval "$(mcptop session new)"` gets it.
+            writeln!(
+                out,
+                "# MCPTOP_TOKEN not shown on a terminal: run  eval \"$(mcptop session new)\""
+            )?;
+        } else {
+            writeln!(out, "export MCPTOP_TOKEN={token}")?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,92 @@
+//! `mcptop tail`: follow a session headlessly.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::updates::{consume, Ended};
+use super::{discover_options, find_daemon, Exit};
+use crate::cli::TailArgs;
+use mcptop::source::connect::{self, LiveOptions};
+use mcptop::source::recording::{Recorder, SourceInfo};
+use mcptop::source::select::{select, SelectError, SelectOptions};
+use mcptop::source::{now_us, SourceEvent, Status, Timed};
+
+pub fn run(args: &TailArgs) -> Result<()> {
+    super::runtime()?.block_on(tail(args))
+}
+
+async fn tail(args: &TailArgs) -> Result<()> {
+    let daemon = find_daemon(&args.daemon).await?;
+    let select_options = SelectOptions {
+        session: args.session.clone().filter(|s| !s.is_empty()),
+        token: args.token.clone().filter(|t| !t.is_empty()),
+        label: args.session_label.clone(),
+    };
+    // With nothing named, wait for the daemon's first session rather than fail.
+    let mut said_waiting = false;
+    let chosen = loop {
+        match select(&daemon, &select_options).await {
+            Ok(chosen) => break chosen,
+            Err(e @ SelectError::NoSessions { .. }) => {
+                if !said_waiting {
+                    eprintln!("mcptop: {e}; waiting");
+                    said_waiting = true;
+                }
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
+            Err(e) => return Err(Exit::new(1, e).into()),
+        }
+    };
+    let recorder = match &args.record {
+        Some(path) => Some(Recorder::create(
+            path,
+            now_us(),
+            &SourceInfo {
+                daemon: Some(daemon.base_url.clone()),
+                session_id: Some(chosen.session_id.clone()),
+                label: chosen.label.clone(),
+                transport: Some(args.transport.as_str().to_owned()),
+            },
+        )?),
+        None => None,
+    };
+    let options = LiveOptions {
+        transport: args.transport,
+        keepalive: Duration::from_secs_f64(args.keepalive),
+        gateway_token: args.gateway_token.clone().filter(|t| !t.is_empty()),
+        max_retries: args.max_retries,
+        rediscover: Some((discover_options(&args.daemon), select_options)),
+        ..LiveOptions::default()
+    };
+    let (tx, rx) = mpsc::channel(1024);
+    let stop = CancellationToken::new();
+    let source = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let why = connect::run(daemon, chosen, options, tx.clone(), stop).await;
+            let stopped = SourceEvent::Status(Status::Stopped(why));
+            let _ = tx
+                .send(Timed {
+                    at: now_us(),
+                    event: stopped,
+                })
+                .await;
+        })
+    };
+    let ended = consume(rx, &args.output, recorder, args.for_).await;
+    stop.cancel();
+    let _ = source.await;
+    match ended? {
+        Ended::Done => Ok(()),
+        Ended::Source(why) => match Exit::from_stop(&why) {
+            Some(exit) => Err(exit.into()),
+            None => Ok(()),
+        },
+    }
+}

@@ -1,0 +1,82 @@
+//! The consumer side shared by `tail` and `replay`: source events in, updates printed as
+//! JSON or plain lines, optionally recorded, until a count, a deadline, Ctrl-C or the
+//! source's end.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::sync::mpsc;
+
+use crate::cli::OutputArgs;
+use mcptop::report::{plain_line, summary, Feed};
+use mcptop::source::recording::Recorder;
+use mcptop::source::{SourceEvent, Status, Stop, Timed};
+
+/// Why the consumer stopped.
+pub enum Ended {
+    /// --count or --for reached, Ctrl-C, or the output pipe closed.
+    Done,
+    /// The source stopped.
+    Source(Stop),
+}
+
+pub async fn consume(
+    mut rx: mpsc::Receiver<Timed>,
+    output: &OutputArgs,
+    mut recorder: Option<Recorder>,
+    run_for: Option<Duration>,
+) -> Result<Ended> {
+    let mut feed = Feed::default();
+    let mut calls_seen = 0u64;
+    let deadline = tokio::time::sleep(run_for.unwrap_or(Duration::from_secs(u64::MAX / 4)));
+    tokio::pin!(deadline);
+    let mut stdout = io::stdout().lock();
+    let ended = loop {
+        let timed = tokio::select! {
+            _ = tokio::signal::ctrl_c() => break Ended::Done,
+            _ = &mut deadline => break Ended::Done,
+            timed = rx.recv() => match timed {
+                Some(t) => t,
+                None => break Ended::Source(Stop::Fatal("the source ended".into())),
+            },
+        };
+        if let Some(recorder) = &mut recorder {
+            recorder.record(&timed)?;
+        }
+        let mut reached = false;
+        for update in feed.ingest(&timed) {
+            let line = if output.json {
+                update.json.to_string()
+            } else {
+                plain_line(&update)
+            };
+            if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    return Ok(Ended::Done);
+                }
+                return Err(e).context("cannot write to standard output");
+            }
+            if update.json["type"] == "call" {
+                calls_seen += 1;
+                reached |= output.count.is_some_and(|n| calls_seen >= n);
+            }
+        }
+        if reached {
+            break Ended::Done;
+        }
+        if let SourceEvent::Status(Status::Stopped(stop)) = timed.event {
+            break Ended::Source(stop);
+        }
+    };
+    if output.summary {
+        let now = feed
+            .model
+            .stream()
+            .last_activity
+            .unwrap_or_else(mcptop::time::Time::now);
+        let _ = write!(stdout, "{}", summary(&feed.model, now));
+        let _ = stdout.flush();
+    }
+    Ok(ended)
+}
