@@ -316,3 +316,21 @@ fn backwards_progress_after_a_quiet_gap_is_a_new_call() {
     let first = model.call(CallId(1)).unwrap();
     assert_eq!(first.status, Status::Done, "silence ended the first call");
 }
+
+#[test]
+fn the_reported_end_of_a_call_that_reached_its_total_is_the_same_call() {
+    let model = run("end_after_total.ndjson", ModelConfig::default(), None);
+    let calls: Vec<_> = model.calls().collect();
+    assert_eq!(
+        calls.len(),
+        2,
+        "one finished download, then a new one: {calls:#?}"
+    );
+    let first = calls[0];
+    assert_eq!(first.status, Status::Done);
+    assert!(first.end_reported);
+    assert_eq!(first.progress, Some(48.5));
+    assert_eq!(first.reported_duration, Some(TimeDelta::milliseconds(2010)));
+    assert_eq!(first.ended_at, Some(at("2026-04-17T10:00:03Z")));
+    assert_eq!((calls[1].status, calls[1].generation), (Status::Running, 2));
+}

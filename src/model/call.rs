@@ -106,6 +106,9 @@ pub struct Call {
     pub shared_token: bool,
     /// The call was seen only through progress (no `started`), so it may have begun earlier.
     pub started_unseen: bool,
+    /// The server said how the call ended (a `call` finished/failed/cancelled event), not
+    /// just progress reaching its total.
+    pub end_reported: bool,
     /// Recent instantaneous rates, to judge whether the rate is stable enough for an ETA.
     recent_rates: VecDeque<f64>,
 }
@@ -137,6 +140,7 @@ impl Call {
             after_completion: 0,
             shared_token: false,
             started_unseen: true,
+            end_reported: false,
             recent_rates: VecDeque::with_capacity(RECENT_RATES),
         }
     }

@@ -194,6 +194,7 @@ impl Model {
             }
             Frame::Lagged { missed } => {
                 self.stream.server_missed += missed;
+                self.stream.unexplained_loss += missed;
                 self.stream.lagged_reports += 1;
                 Change::Stream
             }
@@ -305,8 +306,13 @@ impl Model {
                     CallState::Cancelled => Status::Cancelled,
                     _ => Status::Done,
                 };
-                let running = existing
-                    .filter(|id| self.calls.get(id).is_some_and(|c| !c.status.is_finished()));
+                // The running call, or one that progress alone ended (reaching its total)
+                // whose end the server now reports: the same call, not a new row.
+                let running = existing.filter(|id| {
+                    self.calls
+                        .get(id)
+                        .is_some_and(|c| !c.status.is_finished() || !c.end_reported)
+                });
                 let (id, fresh) = match running {
                     Some(id) => (id, false),
                     None => {
@@ -325,11 +331,18 @@ impl Model {
                 if let Some(ms) = c.duration_ms {
                     call.reported_duration = Some(TimeDelta::milliseconds(ms as i64));
                 }
-                call.finish(status, at, c.error);
+                let end = if call.status.is_finished() {
+                    // Keep the moment progress completed it; take the reported outcome.
+                    call.ended_at.unwrap_or(at)
+                } else {
+                    at
+                };
+                call.finish(status, end, c.error);
+                call.end_reported = true;
                 if fresh {
                     call.started_unseen = false;
                 }
-                self.finished.insert((at, id));
+                self.finished.insert((end, id));
                 Change::Finished(id)
             }
         }

@@ -54,6 +54,8 @@ pub struct StreamState {
     /// Events the server said this subscriber missed (`lagged`).
     pub server_missed: u64,
     pub lagged_reports: u64,
+    /// Losses announced by the server and not yet matched by an id gap.
+    pub(crate) unexplained_loss: u64,
     /// Events missing between numeric ids.
     pub id_gap_events: u64,
     pub id_gaps: u64,
@@ -83,6 +85,7 @@ impl Default for StreamState {
             unknown_frames: 0,
             server_missed: 0,
             lagged_reports: 0,
+            unexplained_loss: 0,
             id_gap_events: 0,
             id_gaps: 0,
             id_repeats: 0,
@@ -157,8 +160,12 @@ impl StreamState {
         };
         let check = match &self.last_numeric_id {
             Some((last_prefix, last)) if last_prefix == prefix => {
-                if n <= *last {
+                // The same id again is an event without an `id:` line (the id stays in
+                // force); only a lower one is a replay.
+                if n < *last {
                     IdCheck::Repeat
+                } else if n == *last {
+                    IdCheck::InOrder
                 } else if n > last + 1 {
                     IdCheck::Gap {
                         missing: n - last - 1,
@@ -168,6 +175,22 @@ impl StreamState {
                 }
             }
             _ => IdCheck::InOrder,
+        };
+        // Events the server already announced as lost (`lagged`) explain a gap of
+        // the same size: they are counted once, as server loss.
+        let check = match check {
+            IdCheck::Gap { missing } => {
+                let explained = missing.min(self.unexplained_loss);
+                self.unexplained_loss -= explained;
+                if missing > explained {
+                    IdCheck::Gap {
+                        missing: missing - explained,
+                    }
+                } else {
+                    IdCheck::InOrder
+                }
+            }
+            other => other,
         };
         match check {
             IdCheck::Repeat => self.id_repeats += 1,
@@ -251,11 +274,24 @@ mod tests {
         assert_eq!(s.check_id("1"), IdCheck::InOrder);
         assert_eq!(s.check_id("2"), IdCheck::InOrder);
         assert_eq!(s.check_id("6"), IdCheck::Gap { missing: 3 });
-        assert_eq!(s.check_id("6"), IdCheck::Repeat);
+        // The same id again: an event with no `id:` line of its own.
+        assert_eq!(s.check_id("6"), IdCheck::InOrder);
+        assert_eq!(s.check_id("5"), IdCheck::Repeat);
         assert_eq!(s.check_id("7"), IdCheck::InOrder);
         assert_eq!((s.id_gaps, s.id_gap_events, s.id_repeats), (1, 3, 1));
         // UUIDs carry no order.
         assert_eq!(s.check_id("0b7e6c2e-aaaa"), IdCheck::InOrder);
         assert!(s.has_ids);
+    }
+
+    #[test]
+    fn a_gap_the_server_announced_is_not_counted_twice() {
+        let mut s = StreamState::default();
+        s.check_id("2");
+        s.unexplained_loss = 16;
+        assert_eq!(s.check_id("19"), IdCheck::InOrder);
+        s.unexplained_loss = 2;
+        assert_eq!(s.check_id("25"), IdCheck::Gap { missing: 3 });
+        assert_eq!(s.id_gap_events, 3);
     }
 }

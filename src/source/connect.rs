@@ -77,14 +77,27 @@ pub(super) enum Ended {
 pub(super) struct Resume {
     pub last_id: String,
     last_numeric: Option<u64>,
+    /// The id in force before the current event, on this connection.
+    previous: String,
     /// The server's `retry:`, which sets the first pause after a drop.
     pub retry: Option<Duration>,
 }
 
 impl Resume {
-    /// Whether an event with this id is new. Numeric ids at or below the last one seen
-    /// are duplicates of what a resume replayed; other ids cannot be compared.
+    /// Starts a connection: the decoder begins with the last id in force.
+    pub fn start_connection(&mut self) {
+        self.previous = self.last_id.clone();
+    }
+
+    /// Whether an event with this id is new. An event that carries the id already in
+    /// force has no `id:` line of its own (a `lagged` report, say) and is new; a new id at
+    /// or below the last one seen is a duplicate a resume replayed; ids that are not
+    /// numbers cannot be compared.
     pub fn accept(&mut self, id: &str) -> bool {
+        if id == self.previous {
+            return true;
+        }
+        self.previous = id.to_owned();
         if let Ok(n) = id.parse::<u64>() {
             if self.last_numeric.is_some_and(|last| n <= last) {
                 return false;
@@ -271,8 +284,11 @@ mod tests {
         let mut r = Resume::default();
         assert!(r.accept("1"));
         assert!(r.accept("2"));
-        assert!(!r.accept("2"));
+        assert!(r.accept("2"), "no id line: the same id stays in force");
+        // A server that ignores Last-Event-ID and replays from the start.
+        r.start_connection();
         assert!(!r.accept("1"));
+        assert!(!r.accept("2"));
         assert!(r.accept("3"));
         assert!(r.accept("")); // no id: cannot tell
         assert!(r.accept("evt-a"));

@@ -62,6 +62,7 @@ pub(super) async fn run(
     }
     let mut decoder = Decoder::new(Limits::default());
     decoder.set_last_event_id(&resume.last_id);
+    resume.start_connection();
     loop {
         let chunk = match tokio::time::timeout(attempt.idle_timeout, response.chunk()).await {
             Err(_) => {

@@ -1,0 +1,440 @@
+//! The client's live source against the real server over loopback: SSE and WebSocket,
+//! a link cut by a relay, resume, gaps, Construct's framing.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcptop::report::Feed;
+use mcptop::server::{self, Compat, EventKind, RunningServer, ServerConfig};
+use mcptop::source::connect::{self, LiveOptions};
+use mcptop::source::discover::Daemon;
+use mcptop::source::select::Chosen;
+use mcptop::source::{Stop, Timed, Transport};
+use mcptop::time::Time;
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn start(configure: impl FnOnce(&mut ServerConfig)) -> RunningServer {
+    let mut config = ServerConfig::default();
+    configure(&mut config);
+    server::start(config).await.expect("server")
+}
+
+/// A TCP relay between the client and the server that can cut every connection and
+/// refuse new ones for a while: a link going down while the server keeps running.
+struct Relay {
+    addr: SocketAddr,
+    cut: broadcast::Sender<()>,
+    down: Arc<AtomicBool>,
+}
+
+impl Relay {
+    async fn new(upstream: SocketAddr) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (cut, _) = broadcast::channel(4);
+        let down = Arc::new(AtomicBool::new(false));
+        let (cut_tx, down_flag) = (cut.clone(), Arc::clone(&down));
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if down_flag.load(Ordering::SeqCst) {
+                    let _ = inbound.shutdown().await;
+                    continue;
+                }
+                let mut cut = cut_tx.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = cut.recv() => {}
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    }
+                });
+            }
+        });
+        Relay { addr, cut, down }
+    }
+
+    /// Drops every open connection and refuses new ones until `up`.
+    fn cut(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        let _ = self.cut.send(());
+    }
+
+    fn up(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A live source feeding the model, with the updates it produced.
+struct Watch {
+    rx: mpsc::Receiver<Timed>,
+    feed: Feed,
+    stop: CancellationToken,
+    source: tokio::task::JoinHandle<Stop>,
+    pub updates: Vec<Value>,
+}
+
+impl Watch {
+    fn start(base_url: String, session_id: &str, token: &str, options: LiveOptions) -> Watch {
+        let (tx, rx) = mpsc::channel(4096);
+        let stop = CancellationToken::new();
+        let daemon = Daemon {
+            base_url,
+            admin_token: None,
+            file: None,
+        };
+        let chosen = Chosen {
+            session_id: session_id.to_owned(),
+            token: token.to_owned(),
+            label: None,
+            explicit: true,
+        };
+        let source = tokio::spawn(connect::run(daemon, chosen, options, tx, stop.clone()));
+        Watch {
+            rx,
+            feed: Feed::default(),
+            stop,
+            source,
+            updates: Vec::new(),
+        }
+    }
+
+    /// Reads until an update matches; panics after the wait.
+    async fn until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let timed = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}; got {:#?}", self.updates))
+                .unwrap_or_else(|| panic!("the source ended before {what}"));
+            for update in self.feed.ingest(&timed) {
+                self.updates.push(update.json.clone());
+                if pred(&update.json) {
+                    return update.json;
+                }
+            }
+        }
+    }
+
+    async fn stop(self) -> Stop {
+        self.stop.cancel();
+        self.source.await.unwrap()
+    }
+}
+
+fn quick() -> LiveOptions {
+    LiveOptions {
+        keepalive: Duration::from_millis(400),
+        backoff_min: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        ..LiveOptions::default()
+    }
+}
+
+fn publish(server: &RunningServer, session: &str, from: u64, to: u64) {
+    let s = server.state().sessions.get(session).unwrap();
+    for i in from..=to {
+        s.events.publish(
+            EventKind::Progress,
+            format!(
+                "{{\"token\":1,\"progress\":{i},\"total\":1000,\"tool\":\"t\",\"timestamp\":\"{}\"}}",
+                Time::now().to_rfc3339_nanos()
+            ),
+            Time::now(),
+        );
+    }
+}
+
+fn progress_of(v: &Value) -> Option<f64> {
+    (v["type"] == "call")
+        .then(|| v["call"]["progress"].as_f64())
+        .flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_link_resumes_without_duplicates_or_gaps() {
+    let server = start(|c| c.keepalive = Duration::from_millis(400)).await;
+    let session = server.state().sessions.create(None, "/".into());
+    let relay = Relay::new(server.addr()).await;
+    let mut watch = Watch::start(
+        format!("http://{}", relay.addr),
+        &session.id,
+        session.token(),
+        quick(),
+    );
+    watch
+        .until("connected", |v| v["state"] == "connected")
+        .await;
+    publish(&server, &session.id, 1, 10);
+    watch
+        .until("progress 10", |v| progress_of(v) == Some(10.0))
+        .await;
+
+    relay.cut();
+    watch
+        .until("disconnected", |v| v["state"] == "disconnected")
+        .await;
+    publish(&server, &session.id, 11, 20);
+    relay.up();
+    let connected = watch
+        .until("reconnected", |v| v["state"] == "connected")
+        .await;
+    assert_eq!(connected["resumed"], true);
+    assert_eq!(connected["possible_loss"], false);
+    watch
+        .until("progress 20", |v| progress_of(v) == Some(20.0))
+        .await;
+
+    let seen: Vec<f64> = watch.updates.iter().filter_map(progress_of).collect();
+    assert_eq!(
+        seen,
+        (1..=20).map(f64::from).collect::<Vec<_>>(),
+        "each event once, in order"
+    );
+    assert!(watch
+        .updates
+        .iter()
+        .all(|v| v["type"] != "gap" && v["type"] != "lagged"));
+    assert_eq!(watch.feed.model.len(), 1, "one row");
+    watch.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_longer_than_the_ring_is_reported() {
+    let server = start(|c| {
+        c.keepalive = Duration::from_millis(400);
+        c.replay_capacity = 4;
+    })
+    .await;
+    let session = server.state().sessions.create(None, "/".into());
+    let relay = Relay::new(server.addr()).await;
+    let mut watch = Watch::start(
+        format!("http://{}", relay.addr),
+        &session.id,
+        session.token(),
+        quick(),
+    );
+    watch
+        .until("connected", |v| v["state"] == "connected")
+        .await;
+    publish(&server, &session.id, 1, 2);
+    watch
+        .until("progress 2", |v| progress_of(v) == Some(2.0))
+        .await;
+    relay.cut();
+    watch
+        .until("disconnected", |v| v["state"] == "disconnected")
+        .await;
+    publish(&server, &session.id, 3, 22);
+    relay.up();
+    let lagged = watch
+        .until("the loss report", |v| v["type"] == "lagged")
+        .await;
+    // 20 published while away, the ring kept 4.
+    assert_eq!(lagged["missed"], 16);
+    watch
+        .until("progress 22", |v| progress_of(v) == Some(22.0))
+        .await;
+    let findings = watch.feed.model.findings(Time::now());
+    assert!(
+        findings.iter().any(|f| f.message.contains("16")),
+        "the loss is a finding: {findings:?}"
+    );
+    watch.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn constructs_framing_gives_possible_loss_after_a_cut() {
+    let server = start(|c| {
+        c.keepalive = Duration::from_millis(400);
+        c.compat = Compat::Construct;
+    })
+    .await;
+    let session = server.state().sessions.create(None, "/".into());
+    let relay = Relay::new(server.addr()).await;
+    let mut watch = Watch::start(
+        format!("http://{}", relay.addr),
+        &session.id,
+        session.token(),
+        quick(),
+    );
+    watch
+        .until("connected", |v| v["state"] == "connected")
+        .await;
+    publish(&server, &session.id, 1, 3);
+    watch
+        .until("progress 3", |v| progress_of(v) == Some(3.0))
+        .await;
+    relay.cut();
+    watch
+        .until("disconnected", |v| v["state"] == "disconnected")
+        .await;
+    relay.up();
+    let connected = watch
+        .until("reconnected", |v| v["state"] == "connected")
+        .await;
+    assert_eq!(
+        connected["resumed"], false,
+        "no ids: nothing to resume from"
+    );
+    assert_eq!(connected["possible_loss"], true);
+    let findings = watch.feed.model.findings(Time::now());
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.message.to_lowercase().contains("lost")),
+        "{findings:?}"
+    );
+    watch.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_and_websocket_see_the_same_calls() {
+    let server = start(|_| {}).await;
+    let session = mcptop::server::workload::create_session(&server.base_url(), "both ways")
+        .await
+        .unwrap();
+    let sse = Watch::start(
+        server.base_url(),
+        &session.session_id,
+        &session.token,
+        quick(),
+    );
+    let ws = Watch::start(
+        server.base_url(),
+        &session.session_id,
+        &session.token,
+        LiveOptions {
+            transport: Transport::Ws,
+            ..quick()
+        },
+    );
+    let mut watches = [sse, ws];
+    for w in &mut watches {
+        w.until("connected", |v| v["state"] == "connected").await;
+    }
+    let config = mcptop::server::workload::WorkloadConfig {
+        agents: 3,
+        pace: 200.0,
+        bursts: false,
+        max_calls: Some(6),
+    };
+    mcptop::server::workload::drive(
+        &server.base_url(),
+        &session,
+        &config,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let mut finals = Vec::new();
+    for w in &mut watches {
+        // Until the server has reported the end of all six calls.
+        while w.feed.model.calls().filter(|c| c.end_reported).count() < 6 {
+            w.until("the end of every call", |v| v["type"] == "call")
+                .await;
+        }
+        let mut calls: Vec<(String, String, String, Option<f64>)> = w
+            .feed
+            .model
+            .calls()
+            .map(|c| {
+                (
+                    c.key.tool.clone().unwrap_or_default(),
+                    c.key
+                        .token
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    format!("{:?}", c.status),
+                    c.progress,
+                )
+            })
+            .collect();
+        calls.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        finals.push(calls);
+    }
+    assert_eq!(finals[0].len(), 6, "{:#?}", finals[0]);
+    assert_eq!(finals[0], finals[1], "SSE and WebSocket agree");
+    for w in watches {
+        w.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_stops_with_token_rejected() {
+    let server = start(|_| {}).await;
+    let session = server.state().sessions.create(None, "/".into());
+    for transport in [Transport::Sse, Transport::Ws] {
+        let watch = Watch::start(
+            server.base_url(),
+            &session.id,
+            "wrong",
+            LiveOptions {
+                transport,
+                ..quick()
+            },
+        );
+        let stop = tokio::time::timeout(WAIT, watch.source)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stop, Stop::TokenRejected, "{transport:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_link_is_dead_after_the_idle_timeout() {
+    // A "server" that answers the head and then sends nothing, not even keep-alives.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+                let _ = s.write_all(head.as_bytes()).await;
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            });
+        }
+    });
+    let mut watch = Watch::start(
+        format!("http://{addr}"),
+        "s",
+        "t",
+        LiveOptions {
+            keepalive: Duration::from_millis(200),
+            ..quick()
+        },
+    );
+    watch
+        .until("connected", |v| v["state"] == "connected")
+        .await;
+    let started = std::time::Instant::now();
+    let down = watch
+        .until("the dead link", |v| v["state"] == "disconnected")
+        .await;
+    assert!(
+        down["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not even a keep-alive"),
+        "{down}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(450),
+        "2.5 × 200 ms"
+    );
+    let _ = watch.stop().await;
+}
