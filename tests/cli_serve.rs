@@ -1,67 +1,34 @@
 //! `mcptop serve` as a user runs it: the real binary, its discovery file, signals,
 //! replay, and its one-line errors.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::process::{temp_dir, Running};
 use serde_json::Value;
 
 struct Serve {
-    child: Child,
+    process: Running,
     url: String,
     lines: Vec<String>,
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mcptop-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Starts `mcptop serve ARGS` with HOME in `home`; waits for the lines it prints first.
 fn serve(home: &Path, args: &[&str], wait_for_lines: usize) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcptop"))
-        .arg("serve")
-        .args(args)
-        .env("HOME", home)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn mcptop serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut lines = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while lines.len() < wait_for_lines {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => lines.push(line),
-            Err(_) => {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                panic!(
-                    "mcptop serve printed {lines:?} then stopped: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-        }
+    let (mut process, url) = common::process::serve(home, args);
+    while process.lines.len() < wait_for_lines {
+        process.line_matching("more output", |_| true);
     }
-    let url = lines[0]
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line: {}", lines[0]))
-        .to_owned();
-    Serve { child, url, lines }
+    let lines = process.lines.clone();
+    Serve {
+        process,
+        url,
+        lines,
+    }
 }
 
 fn get(url: &str, bearer: Option<&str>) -> (u16, String) {
@@ -80,20 +47,6 @@ fn get(url: &str, bearer: Option<&str>) -> (u16, String) {
         let status = response.status().as_u16();
         (status, response.text().await.unwrap())
     })
-}
-
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    // SAFETY: sending SIGTERM to our own child process.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "mcptop serve ignored SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -115,7 +68,7 @@ fn writes_a_private_discovery_file_and_removes_it_on_sigterm() {
     assert_eq!(dir_mode, 0o700);
     let content: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(content["url"], format!("{}/mcp", server.url).as_str());
-    assert_eq!(content["pid"], server.child.id());
+    assert_eq!(content["pid"], server.process.child.id());
     let admin = content["admin_token"].as_str().unwrap().to_owned();
     // Nothing printed holds the admin token.
     assert!(server.lines.iter().all(|l| !l.contains(&admin)));
@@ -136,14 +89,14 @@ fn writes_a_private_discovery_file_and_removes_it_on_sigterm() {
     assert!(
         stderr.starts_with(&format!(
             "mcptop: another daemon (pid {}) is live at ",
-            server.child.id()
+            server.process.child.id()
         )),
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
 
-    let status = terminate(&mut server.child);
-    assert!(status.success(), "{status:?}");
+    let (code, stderr) = server.process.terminate();
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(!file.exists(), "the discovery file is removed on SIGTERM");
     std::fs::remove_dir_all(&home).unwrap();
 }
@@ -161,8 +114,8 @@ fn a_stale_discovery_file_is_replaced() {
     .unwrap();
     let mut server = serve(&home, &[], 2);
     let content: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(content["pid"], server.child.id());
-    terminate(&mut server.child);
+    assert_eq!(content["pid"], server.process.child.id());
+    server.process.terminate();
     std::fs::remove_dir_all(&home).unwrap();
 }
 
@@ -204,7 +157,7 @@ fn replays_a_capture_into_a_session() {
         assert!(Instant::now() < deadline, "nothing was replayed: {body}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    terminate(&mut server.child);
+    server.process.terminate();
     std::fs::remove_dir_all(&home).unwrap();
 }
 

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod process;
 pub mod reference;
 
 use mcptop::sse::{Decoder, Limits, OwnedItem};

@@ -1,0 +1,241 @@
+//! `mcptop tail`, `replay`, `sessions` and `session new` as a user runs them: the real
+//! binaries, discovery files, daemon restarts, exit codes and their one-line messages.
+
+mod common;
+
+use std::path::Path;
+
+use common::process::{run, serve, temp_dir, Running};
+use serde_json::Value;
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `eval "$(mcptop session new)"`, read back: (session, token).
+fn new_session(home: &Path, url: &str) -> (String, String) {
+    let out = run(home, &["session", "new", "--url", url, "--label", "agent"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let export = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .to_owned()
+    };
+    assert_eq!(export("MCPTOP_URL"), url);
+    (export("MCPTOP_SESSION"), export("MCPTOP_TOKEN"))
+}
+
+#[test]
+fn no_daemon_stale_file_and_dead_url_each_say_so() {
+    let home = temp_dir("tail-none");
+    let out = run(&home, &["tail"]);
+    assert_eq!(out.status.code(), Some(3));
+    let h = home.display();
+    assert_eq!(
+        stderr_of(&out),
+        format!(
+            "mcptop: no daemon found: {h}/.mcptop/mcp.json, {h}/.construct/mcp.json, {h}/.revka/mcp.json are missing — start one with `mcptop serve`, or give --url\n"
+        )
+    );
+
+    std::fs::create_dir_all(home.join(".construct")).unwrap();
+    std::fs::write(
+        home.join(".construct/mcp.json"),
+        r#"{"pid": 2147483000, "started_at": "2026-04-17T10:20:33Z", "url": "http://127.0.0.1:9/mcp"}"#,
+    )
+    .unwrap();
+    let out = run(&home, &["tail"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        stderr_of(&out),
+        format!("mcptop: stale discovery file {h}/.construct/mcp.json (pid 2147483000 is gone) — start the daemon again, or remove the file\n")
+    );
+
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", free.local_addr().unwrap());
+    drop(free);
+    let out = run(&home, &["tail", "--url", &url]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr_of(&out).starts_with(&format!("mcptop: no daemon answers at {url}")));
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
+fn a_wrong_token_is_rejected_and_never_printed() {
+    let home = temp_dir("tail-401");
+    let (_server, url) = serve(&home, &["--no-discovery"]);
+    let (session, token) = new_session(&home, &url);
+    let wrong = format!("{}0", &token[1..]);
+    let out = run(
+        &home,
+        &[
+            "tail",
+            "--url",
+            &url,
+            "--session",
+            &session,
+            "--token",
+            &wrong,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = stderr_of(&out);
+    assert!(stderr.starts_with("mcptop: token rejected"), "{stderr}");
+    let everything = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
+    assert!(!everything.contains(&wrong) && !everything.contains(&token));
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
+fn a_named_session_that_disappears_ends_with_its_own_code() {
+    let home = temp_dir("tail-gone");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port().to_string()
+    };
+    let (mut server, url) = serve(&home, &["--no-discovery", "--port", &port]);
+    let (session, token) = new_session(&home, &url);
+    let mut tail = Running::spawn(
+        &home,
+        &[
+            "tail",
+            "--json",
+            "--url",
+            &url,
+            "--session",
+            &session,
+            "--token",
+            &token,
+            "--keepalive",
+            "1",
+        ],
+    );
+    tail.line_matching("connected", |l| l.contains("\"connected\""));
+    server.terminate();
+    tail.line_matching("disconnected", |l| l.contains("\"disconnected\""));
+    // The daemon comes back on the same port, without the session.
+    let (_server, _) = serve(&home, &["--no-discovery", "--port", &port]);
+    let (code, stderr) = tail.wait();
+    assert_eq!(code, Some(5), "{stderr}");
+    assert_eq!(
+        stderr,
+        "mcptop: session no longer exists: the daemon restarted or ended it\n"
+    );
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
+fn automatic_mode_follows_the_daemon_to_its_new_port_and_newest_session() {
+    let home = temp_dir("tail-follow");
+    let (mut server, url) = serve(&home, &[]);
+    let (first, _) = new_session(&home, &url);
+    let mut tail = Running::spawn(&home, &["tail", "--json", "--keepalive", "1"]);
+    let connected = tail.line_matching("connected", |l| l.contains("\"connected\""));
+    assert!(connected.contains(&first), "{connected}");
+    server.terminate();
+    tail.line_matching("disconnected", |l| l.contains("\"disconnected\""));
+    // A new daemon, on another port, rewrites the discovery file; an agent makes a session.
+    let (_server, new_url) = serve(&home, &[]);
+    assert_ne!(new_url, url);
+    let (second, _) = new_session(&home, &new_url);
+    let connected = tail.line_matching("the new session", |l| {
+        l.contains("\"connected\"") && l.contains(&second)
+    });
+    let v: Value = serde_json::from_str(&connected).unwrap();
+    assert_eq!(v["resumed"], false);
+    assert_eq!(v["possible_loss"], true, "the reconnect window is marked");
+    tail.signal(libc::SIGINT);
+    let (code, _) = tail.wait();
+    assert_eq!(code, Some(0));
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
+fn a_recording_replays_to_the_same_updates() {
+    let home = temp_dir("tail-record");
+    let (_server, _url) = serve(&home, &["--workload", "--pace", "20", "--no-bursts"]);
+    let recording = home.join("session.jsonl");
+    let live = run(
+        &home,
+        &[
+            "tail",
+            "--json",
+            "--count",
+            "40",
+            "--record",
+            recording.to_str().unwrap(),
+        ],
+    );
+    assert!(live.status.success(), "{}", stderr_of(&live));
+    let text = std::fs::read_to_string(&recording).unwrap();
+    assert!(text.contains("\"format\":\"mcptop-recording\""), "{text}");
+    let admin: Value =
+        serde_json::from_str(&std::fs::read_to_string(home.join(".mcptop/mcp.json")).unwrap())
+            .unwrap();
+    let admin = admin["admin_token"].as_str().unwrap();
+    assert!(!text.contains(admin), "no token in the recording");
+
+    let replayed = run(
+        &home,
+        &[
+            "replay",
+            recording.to_str().unwrap(),
+            "--json",
+            "--count",
+            "40",
+        ],
+    );
+    assert!(replayed.status.success(), "{}", stderr_of(&replayed));
+    let live_lines: Vec<&str> = std::str::from_utf8(&live.stdout).unwrap().lines().collect();
+    let replay_lines: Vec<&str> = std::str::from_utf8(&replayed.stdout)
+        .unwrap()
+        .lines()
+        .collect();
+    assert!(
+        live_lines
+            .iter()
+            .filter(|l| l.contains("\"type\":\"call\""))
+            .count()
+            == 40
+    );
+    assert_eq!(live_lines, replay_lines);
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
+fn sessions_lists_them_without_tokens() {
+    let home = temp_dir("tail-sessions");
+    let (_server, url) = serve(&home, &[]);
+    let (id, token) = new_session(&home, &url);
+    let out = run(&home, &["sessions", "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains(&token));
+    let list: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(list[0]["session_id"], id.as_str());
+    assert_eq!(list[0]["label"], "agent");
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
+fn replay_of_a_raw_capture_and_of_a_bad_file() {
+    let home = temp_dir("tail-replay");
+    let capture = format!(
+        "{}/assets/construct-session.sse",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = run(&home, &["replay", &capture, "--json", "--summary"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\"type\":\"call\""), "{text}");
+    assert!(text.contains("calls,"), "a summary at the end: {text}");
+    let out = run(&home, &["replay", "/no/such.jsonl"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr_of(&out),
+        "mcptop: cannot read /no/such.jsonl: No such file or directory (os error 2)\n"
+    );
+    std::fs::remove_dir_all(&home).unwrap();
+}

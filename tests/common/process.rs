@@ -1,0 +1,156 @@
+//! Running the real binary: `mcptop serve` in the background, other commands to the end.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_mcptop");
+
+/// A fresh directory under the system temp dir (used as HOME).
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mcptop-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A child whose stdout lines arrive on a channel.
+pub struct Running {
+    pub child: Child,
+    pub lines: Vec<String>,
+    rx: mpsc::Receiver<String>,
+}
+
+impl Running {
+    pub fn spawn(home: &Path, args: &[&str]) -> Running {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("HOME", home)
+            .env_remove("MCPTOP_URL")
+            .env_remove("MCPTOP_SESSION")
+            .env_remove("MCPTOP_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn mcptop");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            lines: Vec::new(),
+            rx,
+        }
+    }
+
+    /// Waits (15 s at most) for a line that matches; returns it.
+    pub fn line_matching(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => {
+                    self.lines.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    let mut stderr = String::new();
+                    if let Some(mut e) = self.child.stderr.take() {
+                        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+                    }
+                    panic!("no line with {what}: got {:?}, stderr {stderr}", self.lines);
+                }
+            }
+        }
+    }
+
+    /// The remaining stdout lines, once the process has exited.
+    pub fn rest(&mut self) -> Vec<String> {
+        while let Ok(line) = self.rx.recv_timeout(Duration::from_secs(15)) {
+            self.lines.push(line);
+        }
+        self.lines.clone()
+    }
+
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
+        // SAFETY: signalling our own child process.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
+
+    /// Waits for the exit (15 s at most): status and stderr.
+    pub fn wait(&mut self) -> (Option<i32>, String) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("mcptop did not exit; stdout so far {:?}", self.lines);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+        }
+        (status.code(), stderr)
+    }
+
+    pub fn terminate(&mut self) -> (Option<i32>, String) {
+        self.signal(libc::SIGTERM);
+        self.wait()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `mcptop serve ARGS` with HOME in `home`; returns it and its base URL.
+pub fn serve(home: &Path, args: &[&str]) -> (Running, String) {
+    let mut all = vec!["serve"];
+    all.extend_from_slice(args);
+    let mut server = Running::spawn(home, &all);
+    let first = server.line_matching("the address", |l| l.starts_with("listening on "));
+    let url = first.trim_start_matches("listening on ").to_owned();
+    (server, url)
+}
+
+/// Runs a command to its end (30 s at most).
+pub fn run(home: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("HOME", home)
+        .env_remove("MCPTOP_URL")
+        .env_remove("MCPTOP_SESSION")
+        .env_remove("MCPTOP_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mcptop");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("mcptop {args:?} did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
