@@ -118,6 +118,11 @@ pub struct TailArgs {
     #[arg(long, value_enum, default_value_t = mcptop::source::Transport::Sse)]
     pub transport: mcptop::source::Transport,
 
+    /// Follow a standard MCP server's own stream instead (its Streamable HTTP endpoint;
+    /// --token, if given, is sent as a Bearer token).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["url", "discovery", "session", "session_label"])]
+    pub mcp_url: Option<String>,
+
     /// Gateway token for the WebSocket route.
     #[arg(
         long,

@@ -10,15 +10,35 @@ use super::updates::{consume, Ended};
 use super::{discover_options, find_daemon, Exit};
 use crate::cli::TailArgs;
 use mcptop::source::connect::{self, LiveOptions};
+use mcptop::source::discover::Daemon;
 use mcptop::source::recording::{Recorder, SourceInfo};
-use mcptop::source::select::{select, SelectError, SelectOptions};
-use mcptop::source::{now_us, SourceEvent, Status, Timed};
+use mcptop::source::select::{select, Chosen, SelectError, SelectOptions};
+use mcptop::source::{now_us, SourceEvent, Status, Timed, Transport};
 
 pub fn run(args: &TailArgs) -> Result<()> {
     super::runtime()?.block_on(tail(args))
 }
 
 async fn tail(args: &TailArgs) -> Result<()> {
+    if let Some(url) = &args.mcp_url {
+        let daemon = Daemon {
+            base_url: url.clone(),
+            admin_token: None,
+            file: None,
+        };
+        let chosen = Chosen {
+            session_id: String::new(),
+            token: args.token.clone().unwrap_or_default(),
+            label: None,
+            explicit: true,
+        };
+        let options = LiveOptions {
+            transport: Transport::Mcp,
+            rediscover: None,
+            ..live_options(args)
+        };
+        return follow(args, daemon, chosen, options).await;
+    }
     let daemon = find_daemon(&args.daemon).await?;
     let select_options = SelectOptions {
         session: args.session.clone().filter(|s| !s.is_empty()),
@@ -43,6 +63,29 @@ async fn tail(args: &TailArgs) -> Result<()> {
             Err(e) => return Err(Exit::new(1, e).into()),
         }
     };
+    let options = LiveOptions {
+        rediscover: Some((discover_options(&args.daemon), select_options)),
+        ..live_options(args)
+    };
+    follow(args, daemon, chosen, options).await
+}
+
+fn live_options(args: &TailArgs) -> LiveOptions {
+    LiveOptions {
+        transport: args.transport,
+        keepalive: Duration::from_secs_f64(args.keepalive),
+        gateway_token: args.gateway_token.clone().filter(|t| !t.is_empty()),
+        max_retries: args.max_retries,
+        ..LiveOptions::default()
+    }
+}
+
+async fn follow(
+    args: &TailArgs,
+    daemon: Daemon,
+    chosen: Chosen,
+    options: LiveOptions,
+) -> Result<()> {
     let recorder = match &args.record {
         Some(path) => Some(Recorder::create(
             path,
@@ -51,18 +94,10 @@ async fn tail(args: &TailArgs) -> Result<()> {
                 daemon: Some(daemon.base_url.clone()),
                 session_id: Some(chosen.session_id.clone()),
                 label: chosen.label.clone(),
-                transport: Some(args.transport.as_str().to_owned()),
+                transport: Some(options.transport.as_str().to_owned()),
             },
         )?),
         None => None,
-    };
-    let options = LiveOptions {
-        transport: args.transport,
-        keepalive: Duration::from_secs_f64(args.keepalive),
-        gateway_token: args.gateway_token.clone().filter(|t| !t.is_empty()),
-        max_retries: args.max_retries,
-        rediscover: Some((discover_options(&args.daemon), select_options)),
-        ..LiveOptions::default()
     };
     let (tx, rx) = mpsc::channel(1024);
     let stop = CancellationToken::new();

@@ -123,6 +123,7 @@ pub async fn run(
         .unwrap_or_default();
     let idle_timeout = options.keepalive.mul_f64(2.5);
     let mut resume = Resume::default();
+    let mut mcp_session = super::mcp::McpSession::default();
     let mut failures: u32 = 0;
     let mut attempts: u32 = 0;
     let mut opened_this_session = false;
@@ -152,6 +153,9 @@ pub async fn run(
                 match options.transport {
                     Transport::Sse => super::sse::run(&client, &attempt, &mut resume, &tx).await,
                     Transport::Ws => super::ws::run(&attempt, &tx).await,
+                    Transport::Mcp => {
+                        super::mcp::run(&client, &attempt, &mut resume, &mut mcp_session, &tx).await
+                    }
                 }
             } => ended,
         };

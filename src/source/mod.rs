@@ -5,6 +5,7 @@
 
 pub mod connect;
 pub mod discover;
+mod mcp;
 pub mod recording;
 pub mod replay;
 pub mod select;
@@ -22,6 +23,9 @@ pub enum Transport {
     Sse,
     /// The gateway's `GET /ws/mcp/events`.
     Ws,
+    /// A standard MCP server's own stream (`GET` on its endpoint, `--mcp-url`).
+    #[value(skip)]
+    Mcp,
 }
 
 impl Transport {
@@ -29,6 +33,7 @@ impl Transport {
         match self {
             Transport::Sse => "sse",
             Transport::Ws => "ws",
+            Transport::Mcp => "mcp",
         }
     }
 }

@@ -170,10 +170,10 @@ fn status_from(value: &Value) -> Option<Status> {
             attempt: value.get("attempt").and_then(Value::as_u64).unwrap_or(1) as u32,
         },
         "connected" => Status::Connected {
-            transport: if text("transport") == "ws" {
-                Transport::Ws
-            } else {
-                Transport::Sse
+            transport: match text("transport").as_str() {
+                "ws" => Transport::Ws,
+                "mcp" => Transport::Mcp,
+                _ => Transport::Sse,
             },
             session_id: text("session_id"),
             resumed: value

@@ -438,3 +438,63 @@ async fn a_silent_link_is_dead_after_the_idle_timeout() {
     );
     let _ = watch.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standard_mcp_stream_is_followed_and_its_session_renewed() {
+    let server = start(|c| c.keepalive = Duration::from_millis(300)).await;
+    let relay = Relay::new(server.addr()).await;
+    let mut watch = Watch::start(
+        format!("http://{}/mcp", relay.addr),
+        "",
+        "",
+        LiveOptions {
+            transport: Transport::Mcp,
+            keepalive: Duration::from_millis(300),
+            ..quick()
+        },
+    );
+    let first = watch
+        .until("connected", |v| v["state"] == "connected")
+        .await;
+    let mcp_session = first["session_id"].as_str().unwrap().to_owned();
+    assert!(
+        server.state().sessions.get(&mcp_session).is_some(),
+        "initialize made a session"
+    );
+    assert_eq!(first["transport"], "mcp");
+
+    // A cut: the same MCP session, resumed from the priming event's id (which makes no
+    // update of its own: give it a moment to arrive).
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    relay.cut();
+    watch
+        .until("disconnected", |v| v["state"] == "disconnected")
+        .await;
+    relay.up();
+    let again = watch
+        .until("reconnected", |v| v["state"] == "connected")
+        .await;
+    assert_eq!(again["session_id"], mcp_session.as_str());
+    assert_eq!(again["resumed"], true);
+
+    // The server forgets the session: a new one is made.
+    let deleted = http_delete(&server, &mcp_session).await;
+    assert!(deleted, "DELETE ended the session");
+    let renewed = watch
+        .until("a new MCP session", |v| {
+            v["state"] == "connected" && v["session_id"] != mcp_session.as_str()
+        })
+        .await;
+    assert_eq!(renewed["resumed"], false);
+    watch.stop().await;
+}
+
+async fn http_delete(server: &RunningServer, session: &str) -> bool {
+    reqwest::Client::new()
+        .delete(server.mcp_url())
+        .header("mcp-session-id", session)
+        .send()
+        .await
+        .map(|r| r.status().is_success())
+        .unwrap_or(false)
+}

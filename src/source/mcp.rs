@@ -1,0 +1,215 @@
+//! One connection to a standard MCP server's own stream (Streamable HTTP): `initialize`
+//! when there is no MCP session yet, then `GET` with `Mcp-Session-Id` and the negotiated
+//! `MCP-Protocol-Version`, resuming with `Last-Event-ID`. What arrives are the server's
+//! JSON-RPC notifications (progress among them).
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::connect::{Attempt, Ended, Resume};
+use super::sse::{describe, send};
+use super::{SourceEvent, Status, Timed, Transport};
+use crate::sse::{Decoder, Item, Limits};
+
+const VERSION: &str = "2025-11-25";
+
+/// The MCP session this source holds, across reconnects.
+#[derive(Debug, Default, Clone)]
+pub(super) struct McpSession {
+    pub id: Option<String>,
+    pub version: String,
+}
+
+pub(super) async fn run(
+    client: &reqwest::Client,
+    attempt: &Attempt<'_>,
+    resume: &mut Resume,
+    session: &mut McpSession,
+    tx: &mpsc::Sender<Timed>,
+) -> Ended {
+    let url = attempt.base_url;
+    if session.id.is_none() {
+        if let Err(ended) = initialize(client, attempt, session).await {
+            return ended;
+        }
+        // A new MCP session: the old one's ids mean nothing here.
+        *resume = Resume::default();
+    }
+    let session_id = session.id.clone().unwrap_or_default();
+    let mut request = client
+        .get(url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session_id)
+        .header("mcp-protocol-version", &session.version);
+    if !attempt.token.is_empty() {
+        request = request.bearer_auth(attempt.token);
+    }
+    if !resume.last_id.is_empty() {
+        request = request.header("last-event-id", &resume.last_id);
+    }
+    let mut response = match tokio::time::timeout(attempt.idle_timeout, request.send()).await {
+        Err(_) => return Ended::Unreachable("no answer to the request".into()),
+        Ok(Err(e)) => return Ended::Unreachable(describe(&e)),
+        Ok(Ok(r)) => r,
+    };
+    match response.status().as_u16() {
+        200 => {}
+        404 => {
+            // The server forgot the session: start a new one next time.
+            session.id = None;
+            return Ended::Dropped("the MCP server ended its session; starting a new one".into());
+        }
+        405 => {
+            return Ended::Refused {
+                status: 405,
+                body: "this MCP server offers no stream of its own (GET answered 405)".into(),
+            }
+        }
+        status => {
+            let body = response.text().await.unwrap_or_default();
+            return Ended::Refused {
+                status,
+                body: body.chars().take(200).collect(),
+            };
+        }
+    }
+    let connected = Status::Connected {
+        transport: Transport::Mcp,
+        session_id: session_id.clone(),
+        resumed: !resume.last_id.is_empty(),
+    };
+    if send(tx, SourceEvent::Status(connected)).await.is_err() {
+        return Ended::Closed;
+    }
+    let mut decoder = Decoder::new(Limits::default());
+    decoder.set_last_event_id(&resume.last_id);
+    resume.start_connection();
+    loop {
+        let chunk = match tokio::time::timeout(attempt.idle_timeout, response.chunk()).await {
+            Err(_) => {
+                return Ended::Dropped(format!(
+                    "no byte for {} s, not even a keep-alive: the link is dead",
+                    attempt.idle_timeout.as_secs_f64()
+                ))
+            }
+            Ok(Err(e)) => return Ended::Dropped(describe(&e)),
+            Ok(Ok(None)) => return Ended::Dropped("the server ended the stream".into()),
+            Ok(Ok(Some(chunk))) => chunk,
+        };
+        let mut out = Vec::new();
+        decoder.feed(&chunk, &mut |item| match item {
+            Item::Event(e) => {
+                if resume.accept(e.last_event_id) {
+                    out.push(SourceEvent::Event {
+                        event_type: e.event_type.to_owned(),
+                        data: e.data.to_owned(),
+                        id: e.last_event_id.to_owned(),
+                    });
+                }
+            }
+            Item::Comment => out.push(SourceEvent::KeepAlive),
+            Item::Retry(ms) => resume.retry = Some(Duration::from_millis(ms)),
+            Item::Dropped(_) => {}
+        });
+        for event in out {
+            if send(tx, event).await.is_err() {
+                return Ended::Closed;
+            }
+        }
+    }
+}
+
+/// `initialize`, then `notifications/initialized`.
+async fn initialize(
+    client: &reqwest::Client,
+    attempt: &Attempt<'_>,
+    session: &mut McpSession,
+) -> Result<(), Ended> {
+    let post = |body: Value, headers: &[(&str, String)]| {
+        let mut request = client
+            .post(attempt.base_url)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        if !attempt.token.is_empty() {
+            request = request.bearer_auth(attempt.token);
+        }
+        request
+    };
+    let init = json!({
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": VERSION,
+            "capabilities": {},
+            "clientInfo": { "name": "mcptop", "version": env!("CARGO_PKG_VERSION") },
+        },
+    });
+    let response = match tokio::time::timeout(attempt.idle_timeout, post(init, &[]).send()).await {
+        Err(_) => return Err(Ended::Unreachable("no answer to initialize".into())),
+        Ok(Err(e)) => return Err(Ended::Unreachable(describe(&e))),
+        Ok(Ok(r)) => r,
+    };
+    let status = response.status().as_u16();
+    if status != 200 {
+        let body = response.text().await.unwrap_or_default();
+        return Err(Ended::Refused {
+            status,
+            body: body.chars().take(200).collect(),
+        });
+    }
+    let id = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let is_sse = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/event-stream"));
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| Ended::Dropped(describe(&e)))?;
+    let result = if is_sse {
+        // The answer is the first event that carries a JSON-RPC result.
+        let mut found = None;
+        Decoder::new(Limits::default()).feed(&body, &mut |item| {
+            if let Item::Event(e) = item {
+                if found.is_none() {
+                    found = serde_json::from_str::<Value>(e.data)
+                        .ok()
+                        .filter(|v| v.get("result").is_some());
+                }
+            }
+        });
+        found
+    } else {
+        serde_json::from_slice::<Value>(&body).ok()
+    };
+    let Some(result) = result.and_then(|v| v.get("result").cloned()) else {
+        return Err(Ended::Refused {
+            status,
+            body: "the MCP server's initialize answer has no result".into(),
+        });
+    };
+    session.version = result
+        .get("protocolVersion")
+        .and_then(Value::as_str)
+        .unwrap_or(VERSION)
+        .to_owned();
+    session.id = Some(id.unwrap_or_default());
+    let mut headers = vec![("mcp-protocol-version", session.version.clone())];
+    if let Some(id) = session.id.clone().filter(|i| !i.is_empty()) {
+        headers.push(("mcp-session-id", id));
+    }
+    let note = json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    let _ = post(note, &headers).send().await;
+    Ok(())
+}
