@@ -3,14 +3,12 @@
 //! `MCP-Protocol-Version`, resuming with `Last-Event-ID`. What arrives are the server's
 //! JSON-RPC notifications (progress among them).
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::connect::{Attempt, Ended, Resume};
-use super::sse::{describe, send};
-use super::{SourceEvent, Status, Timed, Transport};
+use super::sse::{describe, read_events};
+use super::{Status, Timed, Transport};
 use crate::sse::{Decoder, Item, Limits};
 
 const VERSION: &str = "2025-11-25";
@@ -49,7 +47,7 @@ pub(super) async fn run(
     if !resume.last_id.is_empty() {
         request = request.header("last-event-id", &resume.last_id);
     }
-    let mut response = match tokio::time::timeout(attempt.idle_timeout, request.send()).await {
+    let response = match tokio::time::timeout(attempt.idle_timeout, request.send()).await {
         Err(_) => return Ended::Unreachable("no answer to the request".into()),
         Ok(Err(e)) => return Ended::Unreachable(describe(&e)),
         Ok(Ok(r)) => r,
@@ -80,45 +78,7 @@ pub(super) async fn run(
         session_id: session_id.clone(),
         resumed: !resume.last_id.is_empty(),
     };
-    if send(tx, SourceEvent::Status(connected)).await.is_err() {
-        return Ended::Closed;
-    }
-    let mut decoder = Decoder::new(Limits::default());
-    decoder.set_last_event_id(&resume.last_id);
-    resume.start_connection();
-    loop {
-        let chunk = match tokio::time::timeout(attempt.idle_timeout, response.chunk()).await {
-            Err(_) => {
-                return Ended::Dropped(format!(
-                    "no byte for {} s, not even a keep-alive: the link is dead",
-                    attempt.idle_timeout.as_secs_f64()
-                ))
-            }
-            Ok(Err(e)) => return Ended::Dropped(describe(&e)),
-            Ok(Ok(None)) => return Ended::Dropped("the server ended the stream".into()),
-            Ok(Ok(Some(chunk))) => chunk,
-        };
-        let mut out = Vec::new();
-        decoder.feed(&chunk, &mut |item| match item {
-            Item::Event(e) => {
-                if resume.accept(e.last_event_id) {
-                    out.push(SourceEvent::Event {
-                        event_type: e.event_type.to_owned(),
-                        data: e.data.to_owned(),
-                        id: e.last_event_id.to_owned(),
-                    });
-                }
-            }
-            Item::Comment => out.push(SourceEvent::KeepAlive),
-            Item::Retry(ms) => resume.retry = Some(Duration::from_millis(ms)),
-            Item::Dropped(_) => {}
-        });
-        for event in out {
-            if send(tx, event).await.is_err() {
-                return Ended::Closed;
-            }
-        }
-    }
+    read_events(response, connected, attempt, resume, tx).await
 }
 
 /// `initialize`, then `notifications/initialized`.

@@ -26,7 +26,7 @@ pub(super) async fn run(
     if !resume.last_id.is_empty() {
         request = request.header("last-event-id", &resume.last_id);
     }
-    let mut response = match tokio::time::timeout(attempt.idle_timeout, request.send()).await {
+    let response = match tokio::time::timeout(attempt.idle_timeout, request.send()).await {
         Err(_) => return Ended::Unreachable("no answer to the request".into()),
         Ok(Err(e)) => return Ended::Unreachable(describe(&e)),
         Ok(Ok(r)) => r,
@@ -57,6 +57,18 @@ pub(super) async fn run(
         session_id: attempt.session_id.clone(),
         resumed,
     };
+    read_events(response, connected, attempt, resume, tx).await
+}
+
+/// Reports `connected`, then reads an event stream until it ends or goes silent for the
+/// idle timeout, dropping events a resume replayed.
+pub(super) async fn read_events(
+    mut response: reqwest::Response,
+    connected: Status,
+    attempt: &Attempt<'_>,
+    resume: &mut Resume,
+    tx: &mpsc::Sender<Timed>,
+) -> Ended {
     if send(tx, SourceEvent::Status(connected)).await.is_err() {
         return Ended::Closed;
     }

@@ -16,6 +16,20 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The binary with HOME in `home`, no MCPTOP_* settings inherited, output piped.
+pub fn command(home: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env("HOME", home)
+        .env_remove("MCPTOP_URL")
+        .env_remove("MCPTOP_SESSION")
+        .env_remove("MCPTOP_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
 /// A child whose stdout lines arrive on a channel.
 pub struct Running {
     pub child: Child,
@@ -25,16 +39,7 @@ pub struct Running {
 
 impl Running {
     pub fn spawn(home: &Path, args: &[&str]) -> Running {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env("HOME", home)
-            .env_remove("MCPTOP_URL")
-            .env_remove("MCPTOP_SESSION")
-            .env_remove("MCPTOP_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn mcptop");
+        let mut child = command(home, args).spawn().expect("spawn mcptop");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -134,16 +139,7 @@ pub fn serve(home: &Path, args: &[&str]) -> (Running, String) {
 
 /// Runs a command to its end (30 s at most).
 pub fn run(home: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("HOME", home)
-        .env_remove("MCPTOP_URL")
-        .env_remove("MCPTOP_SESSION")
-        .env_remove("MCPTOP_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn mcptop");
+    let mut child = command(home, args).spawn().expect("spawn mcptop");
     let deadline = Instant::now() + Duration::from_secs(30);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
