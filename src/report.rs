@@ -189,7 +189,8 @@ pub fn plain_line(update: &Update) -> String {
                 _ => {}
             }
             if let Some(pct) = c["percent"].as_f64() {
-                let _ = write!(line, " {pct:.0}%");
+                // Floor, so a running call never reads 100 %.
+                let _ = write!(line, " {}%", pct.floor());
             }
             let _ = write!(line, " {}", seconds(c["elapsed_s"].as_f64().unwrap_or(0.0)));
             if let Some(eta) = c["eta_s"].as_f64() {
