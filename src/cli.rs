@@ -9,15 +9,25 @@ use clap::{Parser, Subcommand};
     name = "mcptop",
     version,
     about = "A live monitor for MCP tool calls: progress, rate, ETA, stalls and lag",
-    propagate_version = true
+    propagate_version = true,
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+
+    /// With no command: watch a session live in the terminal (the options of `tail`;
+    /// when standard output is not a terminal it prints like `tail --plain`).
+    #[command(flatten)]
+    pub watch: TailArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole thing in one command: a daemon, simulated agents calling its tools, and
+    /// the live monitor watching them. q quits.
+    Demo(DemoArgs),
+
     /// Decode a server-sent event stream and print each event as one JSON line.
     ///
     /// Reads FILE, or standard input when FILE is missing or `-`, e.g.
@@ -150,6 +160,21 @@ pub struct TailArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Concurrent simulated agents.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub agents: u64,
+
+    /// Speed of the agents: 1 is a human pace, 10 ten times faster.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = parse_positive_secs)]
+    pub pace: f64,
+
+    /// Leave out the bursts that overflow the monitor (and show as lag warnings).
+    #[arg(long)]
+    pub no_bursts: bool,
 }
 
 #[derive(Debug, clap::Args)]

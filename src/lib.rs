@@ -10,4 +10,5 @@ pub mod server;
 pub mod source;
 pub mod sse;
 pub mod time;
+pub mod ui;
 pub mod wire;

@@ -8,12 +8,8 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match &cli.command {
-        cli::Command::SseDump(args) => commands::sse_dump::run(args),
-        cli::Command::Serve(args) => commands::serve::run(args),
-        cli::Command::Tail(args) => commands::tail::run(args),
-        cli::Command::Replay(args) => commands::replay::run(args),
-        cli::Command::Sessions(args) => commands::sessions::list(args),
-        cli::Command::Session(cli::SessionCommand::New(args)) => commands::sessions::new(args),
+        None => commands::watch::run(&cli.watch),
+        Some(command) => run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -24,5 +20,17 @@ fn main() -> ExitCode {
                 None => ExitCode::FAILURE,
             }
         }
+    }
+}
+
+fn run(command: &cli::Command) -> anyhow::Result<()> {
+    match command {
+        cli::Command::Demo(args) => commands::demo::run(args),
+        cli::Command::SseDump(args) => commands::sse_dump::run(args),
+        cli::Command::Serve(args) => commands::serve::run(args),
+        cli::Command::Tail(args) => commands::tail::run(args),
+        cli::Command::Replay(args) => commands::replay::run(args),
+        cli::Command::Sessions(args) => commands::sessions::list(args),
+        cli::Command::Session(cli::SessionCommand::New(args)) => commands::sessions::new(args),
     }
 }

@@ -1,11 +1,13 @@
 //! One module per subcommand.
 
+pub mod demo;
 pub mod replay;
 pub mod serve;
 pub mod sessions;
 pub mod sse_dump;
 pub mod tail;
 mod updates;
+pub mod watch;
 
 use mcptop::source::discover::{Daemon, DiscoverError, DiscoverOptions};
 use mcptop::source::Stop;

@@ -20,6 +20,15 @@ pub fn run(args: &TailArgs) -> Result<()> {
 }
 
 async fn tail(args: &TailArgs) -> Result<()> {
+    let Some((daemon, chosen, options)) = resolve(args).await? else {
+        return Ok(());
+    };
+    follow(args, daemon, chosen, options).await
+}
+
+/// The daemon, the session and how to follow it, as the arguments say; `None` when the
+/// user pressed Ctrl-C while waiting for a first session.
+pub async fn resolve(args: &TailArgs) -> Result<Option<(Daemon, Chosen, LiveOptions)>> {
     if let Some(url) = &args.mcp_url {
         let daemon = Daemon {
             base_url: url.clone(),
@@ -37,7 +46,7 @@ async fn tail(args: &TailArgs) -> Result<()> {
             rediscover: None,
             ..live_options(args)
         };
-        return follow(args, daemon, chosen, options).await;
+        return Ok(Some((daemon, chosen, options)));
     }
     let daemon = find_daemon(&args.daemon).await?;
     let select_options = SelectOptions {
@@ -56,7 +65,7 @@ async fn tail(args: &TailArgs) -> Result<()> {
                     said_waiting = true;
                 }
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                    _ = tokio::signal::ctrl_c() => return Ok(None),
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                 }
             }
@@ -67,7 +76,28 @@ async fn tail(args: &TailArgs) -> Result<()> {
         rediscover: Some((discover_options(&args.daemon), select_options)),
         ..live_options(args)
     };
-    follow(args, daemon, chosen, options).await
+    Ok(Some((daemon, chosen, options)))
+}
+
+/// Starts the live source; it reports its own end as a `stopped` status.
+pub fn spawn_source(
+    daemon: Daemon,
+    chosen: Chosen,
+    options: LiveOptions,
+    stop: CancellationToken,
+) -> (mpsc::Receiver<Timed>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(4096);
+    let task = tokio::spawn(async move {
+        let why = connect::run(daemon, chosen, options, tx.clone(), stop).await;
+        let stopped = SourceEvent::Status(Status::Stopped(why));
+        let _ = tx
+            .send(Timed {
+                at: now_us(),
+                event: stopped,
+            })
+            .await;
+    });
+    (rx, task)
 }
 
 fn live_options(args: &TailArgs) -> LiveOptions {
@@ -99,21 +129,8 @@ async fn follow(
         )?),
         None => None,
     };
-    let (tx, rx) = mpsc::channel(1024);
     let stop = CancellationToken::new();
-    let source = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let why = connect::run(daemon, chosen, options, tx.clone(), stop).await;
-            let stopped = SourceEvent::Status(Status::Stopped(why));
-            let _ = tx
-                .send(Timed {
-                    at: now_us(),
-                    event: stopped,
-                })
-                .await;
-        })
-    };
+    let (rx, source) = spawn_source(daemon, chosen, options, stop.clone());
     let ended = consume(rx, &args.output, recorder, args.for_).await;
     stop.cancel();
     let _ = source.await;

@@ -1,0 +1,60 @@
+//! `mcptop demo`: a daemon, simulated agents and the monitor, in one command.
+
+use std::io::IsTerminal;
+
+use anyhow::{bail, Context, Result};
+use tokio_util::sync::CancellationToken;
+
+use super::tail::spawn_source;
+use crate::cli::DemoArgs;
+use mcptop::server::{self, workload, ServerConfig};
+use mcptop::source::connect::LiveOptions;
+use mcptop::source::discover::Daemon;
+use mcptop::source::select::Chosen;
+use mcptop::ui::app::{App, SourceLabel};
+
+pub fn run(args: &DemoArgs) -> Result<()> {
+    if !std::io::stdout().is_terminal() {
+        bail!("the demo draws in a terminal; for a pipe, run `mcptop serve --workload` and `mcptop tail`");
+    }
+    super::runtime()?.block_on(async {
+        let running = server::start(ServerConfig::default())
+            .await
+            .context("cannot start the demo daemon on 127.0.0.1")?;
+        let session = workload::create_session(&running.base_url(), "demo agents").await?;
+        let stop = CancellationToken::new();
+        let config = workload::WorkloadConfig {
+            agents: usize::try_from(args.agents).unwrap_or(3),
+            pace: args.pace,
+            bursts: !args.no_bursts,
+            max_calls: None,
+        };
+        let agents = {
+            let (base, session, stop) = (running.base_url(), session.clone(), stop.clone());
+            tokio::spawn(async move { workload::drive(&base, &session, &config, stop).await })
+        };
+        let daemon = Daemon {
+            base_url: running.base_url(),
+            admin_token: Some(running.admin_token().to_owned()),
+            file: None,
+        };
+        let chosen = Chosen {
+            session_id: session.session_id.clone(),
+            token: session.token.clone(),
+            label: Some("demo agents".into()),
+            explicit: true,
+        };
+        let label = SourceLabel {
+            daemon: running.addr().to_string(),
+            transport: "SSE".into(),
+            session: "demo agents".into(),
+        };
+        let (rx, source) = spawn_source(daemon, chosen, LiveOptions::default(), stop.clone());
+        let result = mcptop::ui::run(App::new(label, mcptop::source::now_us()), rx).await;
+        stop.cancel();
+        let _ = source.await;
+        let _ = agents.await;
+        running.shutdown().await?;
+        result.context("the terminal failed")
+    })
+}

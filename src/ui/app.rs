@@ -1,0 +1,221 @@
+//! What the screen shows and how keys change it. No terminal here: [`App::handle_key`]
+//! takes a key, [`App::ingest`] takes source events, and the views read the state.
+
+use crate::model::{CallId, Connection, Model};
+use crate::report::Feed;
+use crate::source::{SourceEvent, Status, Timed};
+use crate::time::Time;
+
+use super::rows::{rows, RowView};
+
+/// Where the data comes from, for the header.
+#[derive(Debug, Clone, Default)]
+pub struct SourceLabel {
+    /// `127.0.0.1:40123`, a file name, …
+    pub daemon: String,
+    pub transport: String,
+    pub session: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Table,
+    Detail(CallId),
+    Help,
+}
+
+/// A key, as the app understands it (the event loop maps terminal keys to these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Enter,
+    Esc,
+    CtrlC,
+}
+
+/// A frozen table while paused: the model keeps consuming underneath.
+#[derive(Debug, Clone)]
+pub struct Paused {
+    pub since: Time,
+    pub rows: Vec<RowView>,
+    pub events_at_pause: u64,
+}
+
+pub struct App {
+    pub feed: Feed,
+    pub source: SourceLabel,
+    pub screen: Screen,
+    /// The selected call: selection follows the call, not a row number.
+    pub selected: Option<CallId>,
+    pub paused: Option<Paused>,
+    pub quit: bool,
+    /// Connection state words for the header (`CONNECTED`, `RECONNECTING IN 3s`, …).
+    pub connection: String,
+    pub last_stop: Option<String>,
+    /// Events per second, smoothed.
+    pub rate: f64,
+    rate_window: (Time, u64),
+    /// Whether something changed since the last draw.
+    pub dirty: bool,
+    /// Rows above the visible part of the table.
+    pub scroll: usize,
+    /// Visible table rows at the last draw (for PgUp/PgDn).
+    pub page: usize,
+}
+
+impl App {
+    pub fn new(source: SourceLabel, now: Time) -> App {
+        App {
+            feed: Feed::default(),
+            source,
+            screen: Screen::Table,
+            selected: None,
+            paused: None,
+            quit: false,
+            connection: "CONNECTING".into(),
+            last_stop: None,
+            rate: 0.0,
+            rate_window: (now, 0),
+            dirty: true,
+            scroll: 0,
+            page: 10,
+        }
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.feed.model
+    }
+
+    pub fn ingest(&mut self, timed: &Timed) {
+        self.feed.ingest(timed);
+        if let SourceEvent::Status(status) = &timed.event {
+            self.connection = match status {
+                Status::Connecting { attempt } if *attempt > 1 => "RECONNECTING".into(),
+                Status::Connecting { .. } => "CONNECTING".into(),
+                Status::Connected { .. } => "CONNECTED".into(),
+                Status::Disconnected { retry_in, .. } => {
+                    format!("RECONNECTING IN {}s", retry_in.as_secs_f64().ceil() as u64)
+                }
+                Status::Stopped(stop) => {
+                    self.last_stop = Some(stop.message());
+                    "STOPPED".into()
+                }
+            };
+        }
+        self.dirty = true;
+    }
+
+    /// Once a second or so: smooth the event rate, expire old calls.
+    pub fn tick(&mut self, now: Time) {
+        let events = self.feed.model.stream().events;
+        let (since, count) = self.rate_window;
+        let secs = (now - since).as_seconds_f64();
+        if secs >= 1.0 {
+            let instant = (events - count) as f64 / secs;
+            self.rate = if self.rate == 0.0 {
+                instant
+            } else {
+                self.rate + (instant - self.rate) * 0.5
+            };
+            self.rate_window = (now, events);
+        }
+        self.feed.model.expire(now);
+        if self.is_stale(now) && self.connection == "CONNECTED" {
+            self.connection = "STALE".into();
+        } else if !self.is_stale(now) && self.connection == "STALE" {
+            self.connection = "CONNECTED".into();
+        }
+        self.dirty = true;
+    }
+
+    fn is_stale(&self, now: Time) -> bool {
+        let stream = self.feed.model.stream();
+        matches!(stream.connection, Connection::Connected { .. })
+            && stream
+                .last_activity
+                .is_some_and(|t| now - t > self.feed.model.config().silent_after)
+    }
+
+    /// The rows on screen: the frozen ones while paused.
+    pub fn rows(&self, now: Time) -> Vec<RowView> {
+        match &self.paused {
+            Some(p) => p.rows.clone(),
+            None => rows(&self.feed.model, now),
+        }
+    }
+
+    pub fn handle_key(&mut self, key: Key, now: Time) {
+        self.dirty = true;
+        if matches!(key, Key::CtrlC | Key::Char('q')) {
+            self.quit = true;
+            return;
+        }
+        match self.screen {
+            Screen::Help => {
+                if matches!(key, Key::Esc | Key::Char('?') | Key::Enter) {
+                    self.screen = Screen::Table;
+                }
+                return;
+            }
+            Screen::Detail(_) => {
+                if matches!(key, Key::Esc | Key::Enter | Key::Char('h')) {
+                    self.screen = Screen::Table;
+                    return;
+                }
+            }
+            Screen::Table => {}
+        }
+        let ids: Vec<CallId> = self.rows(now).iter().map(|r| r.id).collect();
+        let at = self
+            .selected
+            .and_then(|s| ids.iter().position(|&id| id == s));
+        let last = ids.len().saturating_sub(1);
+        let go = |i: usize| ids.get(i.min(last)).copied();
+        match key {
+            Key::Char('?') => self.screen = Screen::Help,
+            Key::Char('j') | Key::Down => {
+                self.selected = go(at.map_or(0, |i| i + 1));
+            }
+            Key::Char('k') | Key::Up => {
+                self.selected = go(at.map_or(0, |i| i.saturating_sub(1)));
+            }
+            Key::Char('g') | Key::Home => self.selected = go(0),
+            Key::Char('G') | Key::End => self.selected = go(last),
+            Key::PageDown => self.selected = go(at.unwrap_or(0) + self.page.max(1)),
+            Key::PageUp => self.selected = go(at.unwrap_or(0).saturating_sub(self.page.max(1))),
+            Key::Enter => {
+                if let Some(id) = self.selected.or_else(|| go(0)) {
+                    self.selected = Some(id);
+                    self.screen = Screen::Detail(id);
+                }
+            }
+            Key::Char('p') | Key::Char(' ') => {
+                self.paused = match self.paused.take() {
+                    Some(_) => None,
+                    None => Some(Paused {
+                        since: now,
+                        rows: rows(&self.feed.model, now),
+                        events_at_pause: self.feed.model.stream().events,
+                    }),
+                };
+            }
+            Key::Char('c') => {
+                self.feed.model.clear_finished();
+                if let Some(p) = &mut self.paused {
+                    p.rows.retain(|r| !r.finished);
+                }
+            }
+            _ => {}
+        }
+        // A selection whose call is gone falls back to nothing.
+        if self.selected.is_some_and(|s| !ids.contains(&s)) {
+            self.selected = None;
+        }
+    }
+}

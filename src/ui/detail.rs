@@ -1,0 +1,110 @@
+//! One call in full: its messages with times, a sparkline of progress over time, its rate,
+//! its findings in sentences, and the raw facts the model keeps.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
+use ratatui::Frame;
+
+use super::app::App;
+use super::rows::{glyph, token_text};
+use super::theme::Theme;
+use crate::model::{human, num, CallId};
+use crate::time::Time;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, id: CallId, now: Time, theme: Theme) {
+    let model = app.model();
+    let Some(call) = model.call(id) else {
+        frame.render_widget(
+            Paragraph::new("This call is no longer held (finished calls expire). Esc to go back."),
+            area,
+        );
+        return;
+    };
+    let state = model.display_state(call, now);
+    let mut facts = vec![
+        Line::styled(
+            format!(
+                "{} {}  token {}  {}",
+                glyph(state),
+                call.key.tool.as_deref().unwrap_or("?"),
+                token_text(call.key.token.as_ref()),
+                state.as_str()
+            ),
+            theme.title(),
+        ),
+        Line::raw(format!(
+            "progress {}{}   elapsed {}   last update {} ago   updates {}",
+            call.progress.map(num).unwrap_or_else(|| "-".into()),
+            call.total
+                .map(|t| format!(" of {}", num(t)))
+                .unwrap_or_default(),
+            human(call.elapsed(now)),
+            human(call.since_update(now)),
+            call.updates,
+        )),
+        Line::raw(format!(
+            "rate {}   eta {}",
+            call.rate
+                .map(|r| format!("{r:.2}/s"))
+                .unwrap_or_else(|| "-".into()),
+            call.eta().map(human).unwrap_or_else(|| "-".into()),
+        )),
+    ];
+    if let Some(error) = &call.error {
+        facts.push(Line::styled(format!("error: {error}"), theme.warning()));
+    }
+    for finding in model.call_findings(call, now) {
+        facts.push(Line::styled(
+            format!("! {}", finding.message),
+            theme.warning(),
+        ));
+    }
+    let facts_height = facts.len() as u16;
+    let [top, spark, messages] = Layout::vertical([
+        Constraint::Length(facts_height),
+        Constraint::Length(if area.height > 12 { 4 } else { 0 }),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(facts).wrap(Wrap { trim: false }), top);
+    if spark.height > 0 {
+        let data: Vec<u64> = call
+            .history
+            .iter()
+            .map(|s| (s.progress.max(0.0) * 100.0) as u64)
+            .collect();
+        frame.render_widget(
+            Sparkline::default()
+                .block(
+                    Block::default()
+                        .borders(Borders::TOP)
+                        .title("progress over time"),
+                )
+                .data(&data),
+            spark,
+        );
+    }
+    let lines: Vec<Line> = call
+        .messages
+        .iter()
+        .rev()
+        .map(|m| {
+            Line::raw(format!(
+                "{}  {}",
+                m.at.to_datetime().format("%H:%M:%S%.3f"),
+                m.text
+            ))
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(
+                Block::default()
+                    .borders(Borders::TOP)
+                    .title("messages, newest first"),
+            )
+            .wrap(Wrap { trim: false }),
+        messages,
+    );
+}

@@ -1,0 +1,43 @@
+//! The key hints: as many as fit the width.
+
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::app::{App, Screen};
+use super::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let hints: &[&str] = match app.screen {
+        Screen::Table if app.paused.is_some() => {
+            &["p resume", "q quit", "j/k move", "Enter detail", "? help"]
+        }
+        Screen::Table => &[
+            "q quit",
+            "? help",
+            "p pause",
+            "j/k move",
+            "Enter detail",
+            "c clear done",
+        ],
+        Screen::Detail(_) => &["Esc back", "q quit", "? help"],
+        Screen::Help => &["Esc back", "q quit"],
+    };
+    let mut text = String::new();
+    for hint in hints {
+        let extra = if text.is_empty() {
+            hint.len()
+        } else {
+            hint.len() + 3
+        };
+        if text.chars().count() + extra > area.width as usize {
+            break;
+        }
+        if !text.is_empty() {
+            text.push_str(" · ");
+        }
+        text.push_str(hint);
+    }
+    frame.render_widget(Paragraph::new(Line::styled(text, theme.hint())), area);
+}

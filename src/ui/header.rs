@@ -1,0 +1,73 @@
+//! The top lines: where the data comes from and how the link is, then one line per
+//! active finding, then the PAUSED banner.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::app::App;
+use super::theme::Theme;
+use crate::model::human;
+use crate::time::Time;
+
+/// How many lines the header needs (warnings are capped so the table keeps room).
+pub fn height(app: &App, now: Time, area: Rect) -> u16 {
+    let warnings = app.model().findings(now).len().min(max_warnings(area)) as u16;
+    1 + warnings + u16::from(app.paused.is_some())
+}
+
+fn max_warnings(area: Rect) -> usize {
+    (area.height as usize / 5).max(1)
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
+    let mut lines = Vec::new();
+    let mut head = vec![
+        Span::styled(" mcptop ", theme.badge()),
+        Span::raw(" "),
+        Span::styled(app.connection.clone(), theme.title()),
+    ];
+    let source = &app.source;
+    let mut place = vec![source.daemon.clone(), source.transport.clone()];
+    if !source.session.is_empty() {
+        place.push(source.session.clone());
+    }
+    head.push(Span::raw(format!(
+        "  {}  {:.0} ev/s",
+        place
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" · "),
+        app.rate
+    )));
+    if let Some(keepalive) = app.model().stream().last_keepalive {
+        head.push(Span::styled(
+            format!("  keep-alive {} ago", human(now - keepalive)),
+            theme.hint(),
+        ));
+    }
+    lines.push(Line::from(head));
+    let findings = app.model().findings(now);
+    let shown = max_warnings(area);
+    for (i, finding) in findings.iter().enumerate().take(shown) {
+        let mut text = format!(" ! {}", finding.message);
+        if i + 1 == shown && findings.len() > shown {
+            text.push_str(&format!("  (+{} more)", findings.len() - shown));
+        }
+        lines.push(Line::styled(text, theme.warning()));
+    }
+    if let Some(paused) = &app.paused {
+        let new = app.model().stream().events - paused.events_at_pause;
+        lines.push(Line::styled(
+            format!(
+                " PAUSED {} · {new} new events · p to resume ",
+                human(now - paused.since)
+            ),
+            theme.badge(),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}

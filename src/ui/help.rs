@@ -1,0 +1,61 @@
+//! `?`: every key and every glyph.
+
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::theme::Theme;
+
+/// Keys and what they do: data, shared by the help screen and the footer.
+pub const KEYS: &[(&str, &str)] = &[
+    ("q Ctrl-C", "quit"),
+    (
+        "j k ↓ ↑",
+        "move the selection (it stays on its call when rows change)",
+    ),
+    ("g G", "first / last call"),
+    ("PgUp PgDn", "a page up / down"),
+    ("Enter", "the selected call in detail (Esc back)"),
+    (
+        "p Space",
+        "pause the screen (data keeps arriving; p again to resume)",
+    ),
+    ("c", "clear finished calls"),
+    ("?", "this help (Esc back)"),
+];
+
+pub const GLYPHS: &[(&str, &str)] = &[
+    ("▶", "running"),
+    (
+        "‼",
+        "stalled: running, but quiet for much longer than its own update cadence",
+    ),
+    (
+        "✓",
+        "done (progress reached its total, or the server said so)",
+    ),
+    ("✗", "failed"),
+    ("⊘", "cancelled"),
+    ("█░", "progress against a known total"),
+    ("◐", "running with an unknown total (the count is shown)"),
+];
+
+pub fn draw(frame: &mut Frame, area: Rect, theme: Theme) {
+    let mut lines = vec![Line::styled("Keys", theme.title())];
+    for (key, what) in KEYS {
+        lines.push(Line::raw(format!("  {key:<10} {what}")));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Glyphs", theme.title()));
+    for (glyph, what) in GLYPHS {
+        lines.push(Line::raw(format!("  {glyph:<10} {what}")));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Columns", theme.title()));
+    lines.push(Line::raw(
+        "  % and eta need a known total; eta shows once the rate is steady. last: time since the \
+         call's last update. Columns drop from the right as the pane narrows.",
+    ));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}

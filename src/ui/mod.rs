@@ -1,0 +1,160 @@
+//! The terminal UI: a header with the link's state, a line per finding, the calls table
+//! (or one call in detail, or the help), and a footer of key hints.
+//!
+//! The loop drains the source, draws at most 20 times a second and only when something
+//! changed, and wakes once a second for the clocks: near-zero CPU when idle.
+
+pub mod app;
+mod detail;
+mod footer;
+mod header;
+mod help;
+pub mod rows;
+mod table;
+pub mod theme;
+
+use std::time::Duration;
+
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::layout::{Constraint, Layout};
+use ratatui::Frame;
+use tokio::sync::mpsc;
+
+use crate::source::Timed;
+use crate::time::Time;
+use app::{App, Key, Screen};
+use theme::Theme;
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme) {
+    let area = frame.area();
+    let [top, main, bottom] = Layout::vertical([
+        Constraint::Length(header::height(app, now, area)),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::draw(frame, top, app, now, theme);
+    match app.screen {
+        Screen::Table => {
+            let rows = app.rows(now);
+            if rows.is_empty() {
+                let text = waiting_text(app, now);
+                frame.render_widget(ratatui::widgets::Paragraph::new(text), main);
+            } else {
+                table::draw(frame, main, app, &rows, tick, theme);
+            }
+        }
+        Screen::Detail(id) => detail::draw(frame, main, app, id, now, theme),
+        Screen::Help => help::draw(frame, main, theme),
+    }
+    footer::draw(frame, bottom, app, theme);
+    app.dirty = false;
+}
+
+/// What an empty table says: never a blank screen that looks frozen.
+fn waiting_text(app: &App, now: Time) -> String {
+    if let Some(stop) = &app.last_stop {
+        return format!(" {stop}");
+    }
+    let stream = app.model().stream();
+    match stream.last_keepalive {
+        Some(k) => format!(
+            " Connected, no tool call has reported yet. The stream is alive: last keep-alive {} ago.",
+            crate::model::human(now - k)
+        ),
+        None => " Waiting for the first tool call…".into(),
+    }
+}
+
+fn map_key(code: KeyCode, modifiers: KeyModifiers) -> Option<Key> {
+    Some(match code {
+        KeyCode::Char('c') if modifiers.contains(KeyModifiers::CONTROL) => Key::CtrlC,
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::PageUp => Key::PageUp,
+        KeyCode::PageDown => Key::PageDown,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        _ => return None,
+    })
+}
+
+/// Runs the TUI until the user quits; the terminal is restored however it ends.
+pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>) -> std::io::Result<()> {
+    let theme = Theme::from_env();
+    let mut terminal = ratatui::init();
+    let (keys_tx, mut keys) = mpsc::unbounded_channel();
+    let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let reader = {
+        let reading = reading.clone();
+        std::thread::spawn(move || {
+            while reading.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(true) = event::poll(Duration::from_millis(100)) {
+                    match event::read() {
+                        Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => {
+                            if let Some(key) = map_key(k.code, k.modifiers) {
+                                if keys_tx.send(key).is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                        Ok(Event::Resize(..)) => {
+                            let _ = keys_tx.send(Key::Char('\u{0}'));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        })
+    };
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    let mut last_draw = tokio::time::Instant::now() - Duration::from_secs(1);
+    let mut tick = 0u64;
+    let mut source_open = true;
+    let result = loop {
+        if app.quit {
+            break Ok(());
+        }
+        let next_draw = app.dirty.then(|| last_draw + Duration::from_millis(50));
+        tokio::select! {
+            timed = rx.recv(), if source_open => match timed {
+                Some(t) => {
+                    app.ingest(&t);
+                    // Drain what is already waiting: one draw for a burst.
+                    for _ in 0..10_000 {
+                        match rx.try_recv() {
+                            Ok(t) => app.ingest(&t),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                None => source_open = false,
+            },
+            Some(key) = keys.recv() => app.handle_key(key, crate::source::now_us()),
+            _ = clock.tick() => {
+                tick += 1;
+                app.tick(crate::source::now_us());
+            }
+            _ = async {
+                match next_draw {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let now = crate::source::now_us();
+                if let Err(e) = terminal.draw(|f| draw(f, &mut app, now, tick, theme)) {
+                    break Err(e);
+                }
+                last_draw = tokio::time::Instant::now();
+            }
+        }
+    };
+    reading.store(false, std::sync::atomic::Ordering::Relaxed);
+    let _ = reader.join();
+    ratatui::restore();
+    result
+}

@@ -1,0 +1,97 @@
+//! The table's rows, computed from the model: plain data the views lay out.
+
+use crate::model::{human, num, CallId, DisplayState, Model};
+use crate::time::Time;
+use crate::wire::Token;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowView {
+    pub id: CallId,
+    pub state: DisplayState,
+    pub tool: String,
+    pub token: String,
+    /// `p/total`, or the count alone when the total is unknown.
+    pub progress: String,
+    /// 0..=1 when the total is known.
+    pub ratio: Option<f64>,
+    pub percent: String,
+    pub rate: String,
+    pub eta: String,
+    pub elapsed: String,
+    pub since: String,
+    pub message: String,
+    pub finished: bool,
+}
+
+/// The state glyphs, explained on the help screen.
+pub fn glyph(state: DisplayState) -> &'static str {
+    match state {
+        DisplayState::Running => "▶",
+        DisplayState::Stalled => "‼",
+        DisplayState::Done => "✓",
+        DisplayState::Failed => "✗",
+        DisplayState::Cancelled => "⊘",
+    }
+}
+
+pub fn token_text(token: Option<&Token>) -> String {
+    token.map(ToString::to_string).unwrap_or_default()
+}
+
+/// Every call, in creation order (stable: rows never jump under the cursor).
+pub fn rows(model: &Model, now: Time) -> Vec<RowView> {
+    model
+        .calls()
+        .map(|call| {
+            let state = model.display_state(call, now);
+            let (progress, ratio) = match (call.progress, call.total) {
+                (Some(p), Some(t)) if t > 0.0 => (
+                    format!("{}/{}", num(p), num(t)),
+                    Some((p / t).clamp(0.0, 1.0)),
+                ),
+                (Some(p), _) => (num(p), None),
+                (None, _) => (String::new(), None),
+            };
+            let rate = match call.rate {
+                Some(r) if state == DisplayState::Running && r > 0.0 => format!("{}/s", short(r)),
+                _ => String::new(),
+            };
+            RowView {
+                id: call.id,
+                state,
+                tool: call.key.tool.clone().unwrap_or_else(|| "?".into()),
+                token: token_text(call.key.token.as_ref()),
+                progress,
+                ratio,
+                percent: call
+                    .percent()
+                    .map(|p| format!("{}%", p.floor()))
+                    .unwrap_or_default(),
+                rate,
+                eta: call.eta().map(human).unwrap_or_default(),
+                elapsed: human(call.elapsed(now)),
+                since: if call.status.is_finished() {
+                    String::new()
+                } else {
+                    human(call.since_update(now))
+                },
+                message: call
+                    .error
+                    .clone()
+                    .or_else(|| call.message().map(str::to_owned))
+                    .unwrap_or_default(),
+                finished: call.status.is_finished(),
+            }
+        })
+        .collect()
+}
+
+fn short(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}

@@ -1,0 +1,239 @@
+//! The calls table. Columns drop by priority as the pane narrows: usable at 60 columns,
+//! still useful at 40.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table};
+use ratatui::Frame;
+
+use super::app::App;
+use super::rows::{glyph, RowView};
+use super::theme::Theme;
+use crate::model::DisplayState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    State,
+    Tool,
+    Progress,
+    Percent,
+    Elapsed,
+    Since,
+    Rate,
+    Eta,
+    Token,
+    Message,
+}
+
+impl Column {
+    fn title(self) -> &'static str {
+        match self {
+            Column::State => "",
+            Column::Tool => "tool",
+            Column::Progress => "progress",
+            Column::Percent => "%",
+            Column::Elapsed => "elapsed",
+            Column::Since => "last",
+            Column::Rate => "rate",
+            Column::Eta => "eta",
+            Column::Token => "token",
+            Column::Message => "message",
+        }
+    }
+
+    /// The width a column wants, from what its rows hold (within bounds).
+    fn width(self, rows: &[RowView]) -> u16 {
+        let longest = |f: fn(&RowView) -> &str, min: usize, max: usize| {
+            let n = rows.iter().map(|r| f(r).chars().count()).max().unwrap_or(0);
+            n.max(self.title().len()).clamp(min, max) as u16
+        };
+        match self {
+            Column::State => 1,
+            Column::Tool => longest(|r| &r.tool, 6, 28),
+            // The count, a space and a bar of 10.
+            Column::Progress => longest(|r| &r.progress, 3, 21) + 11,
+            Column::Percent => 4,
+            Column::Elapsed => 7,
+            Column::Since => 7,
+            Column::Rate => 8,
+            Column::Eta => 7,
+            Column::Token => longest(|r| &r.token, 5, 16),
+            Column::Message => 12, // the least; it takes what is left
+        }
+    }
+}
+
+/// The columns that fit in `width` with their widths, in display order. The tool
+/// name gives up width first, so state, tool and progress fit even at 40 columns.
+fn columns(width: u16, rows: &[RowView]) -> Vec<(Column, u16)> {
+    use Column::*;
+    // Most important first.
+    let priority = [
+        State, Tool, Progress, Message, Percent, Elapsed, Since, Eta, Rate, Token,
+    ];
+    let order = [
+        State, Tool, Token, Progress, Percent, Rate, Eta, Elapsed, Since, Message,
+    ];
+    let essential = State.width(rows) + Progress.width(rows) + 3;
+    let mut chosen: Vec<(Column, u16)> = Vec::new();
+    let mut used = 0u16;
+    for column in priority {
+        let mut w = column.width(rows);
+        if column == Tool {
+            w = w.min(width.saturating_sub(essential).max(6));
+        }
+        if used + w + 1 <= width || matches!(column, State | Tool) {
+            chosen.push((column, w));
+            used += w + 1;
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|c| chosen.iter().find(|(k, _)| *k == c).copied())
+        .collect()
+}
+
+/// A bar of 10 cells, then the count: bars line up whatever the counts.
+fn bar(row: &RowView, tick: u64) -> String {
+    const BAR: usize = 10;
+    let text = &row.progress;
+    match row.ratio {
+        Some(r) => {
+            let full = ((r * BAR as f64).round() as usize).min(BAR);
+            format!("{}{} {text}", "█".repeat(full), "░".repeat(BAR - full))
+        }
+        None if row.state == DisplayState::Running => {
+            // Unknown total: a spinner and the count.
+            const SPIN: [char; 4] = ['◐', '◓', '◑', '◒'];
+            format!(
+                "{}{} {text}",
+                SPIN[(tick % 4) as usize],
+                " ".repeat(BAR - 1)
+            )
+        }
+        None => text.clone(),
+    }
+}
+
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    app: &mut App,
+    rows: &[RowView],
+    tick: u64,
+    theme: Theme,
+) {
+    let layout = columns(area.width, rows);
+    let columns: Vec<Column> = layout.iter().map(|(c, _)| *c).collect();
+    let header = Row::new(columns.iter().map(|c| Cell::from(c.title()))).style(theme.title());
+    let visible = area.height.saturating_sub(1) as usize;
+    app.page = visible;
+    let selected = app
+        .selected
+        .and_then(|s| rows.iter().position(|r| r.id == s));
+    // Keep the selection in view; otherwise leave the scroll where it is.
+    if let Some(i) = selected {
+        if i < app.scroll {
+            app.scroll = i;
+        } else if i >= app.scroll + visible {
+            app.scroll = i + 1 - visible;
+        }
+    }
+    app.scroll = app.scroll.min(rows.len().saturating_sub(visible));
+    let body = rows
+        .iter()
+        .enumerate()
+        .skip(app.scroll)
+        .take(visible)
+        .map(|(i, row)| {
+            let cells = columns.iter().map(|c| {
+                let text = match c {
+                    Column::State => glyph(row.state).to_string(),
+                    Column::Tool => row.tool.clone(),
+                    Column::Token => row.token.clone(),
+                    Column::Progress => bar(row, tick),
+                    Column::Percent => row.percent.clone(),
+                    Column::Rate => row.rate.clone(),
+                    Column::Eta => row.eta.clone(),
+                    Column::Elapsed => row.elapsed.clone(),
+                    Column::Since => row.since.clone(),
+                    Column::Message => row.message.clone(),
+                };
+                if *c == Column::State {
+                    Cell::from(Line::from(Span::styled(text, theme.state(row.state))))
+                } else {
+                    Cell::from(text)
+                }
+            });
+            let mut style = if row.finished {
+                theme.finished()
+            } else {
+                Default::default()
+            };
+            if Some(i) == selected {
+                style = theme.selected();
+            }
+            Row::new(cells).style(style)
+        });
+    let widths: Vec<Constraint> = layout
+        .iter()
+        .map(|&(c, w)| match c {
+            Column::Message => Constraint::Min(w),
+            _ => Constraint::Length(w),
+        })
+        .collect();
+    frame.render_widget(
+        Table::new(body, widths).header(header).column_spacing(1),
+        area,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(tool: &str, progress: &str) -> RowView {
+        RowView {
+            id: crate::model::CallId(1),
+            state: DisplayState::Running,
+            tool: tool.into(),
+            token: "1000001".into(),
+            progress: progress.into(),
+            ratio: Some(0.5),
+            percent: "50%".into(),
+            rate: String::new(),
+            eta: String::new(),
+            elapsed: String::new(),
+            since: String::new(),
+            message: String::new(),
+            finished: false,
+        }
+    }
+
+    #[test]
+    fn columns_drop_by_priority() {
+        let rows = [row("download_artifact", "24.25/48.5")];
+        let names = |width| -> Vec<Column> { columns(width, &rows).iter().map(|c| c.0).collect() };
+        assert_eq!(names(200).len(), 10);
+        let sixty = names(60);
+        assert!(sixty.contains(&Column::Tool) && sixty.contains(&Column::Progress));
+        assert!(sixty.contains(&Column::Message));
+        assert!(!sixty.contains(&Column::Token));
+        assert_eq!(
+            names(40),
+            vec![Column::State, Column::Tool, Column::Progress]
+        );
+        for width in [40u16, 60, 120] {
+            let used: u16 = columns(width, &rows).iter().map(|c| c.1 + 1).sum();
+            assert!(used <= width + 1, "{width}: {used}");
+        }
+    }
+
+    #[test]
+    fn bars_line_up() {
+        let a = bar(&row("a", "1/2"), 0);
+        let b = bar(&row("b", "50/100"), 0);
+        assert_eq!(a.find(' '), b.find(' '));
+        assert!(a.starts_with("█████░░░░░ "));
+    }
+}

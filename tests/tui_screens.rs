@@ -1,0 +1,292 @@
+//! The TUI's screens rendered on ratatui's TestBackend: what a person would see, at
+//! 120×30 and 60×15.
+
+use mcptop::source::{SourceEvent, Status, Timed, Transport};
+use mcptop::time::Time;
+use mcptop::ui::app::{App, Key, SourceLabel};
+use mcptop::ui::theme::Theme;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+fn t(ms: i64) -> Time {
+    Time::from_unix_nanos(1_800_000_000_000_000_000 + ms * 1_000_000)
+}
+
+fn event(at: i64, event_type: &str, id: u64, data: &str) -> Timed {
+    Timed {
+        at: t(at),
+        event: SourceEvent::Event {
+            event_type: event_type.into(),
+            data: data.into(),
+            id: id.to_string(),
+        },
+    }
+}
+
+fn progress(
+    at: i64,
+    id: u64,
+    token: u64,
+    tool: &str,
+    p: f64,
+    total: Option<f64>,
+    message: &str,
+) -> Timed {
+    let total = total.map(|t| format!(",\"total\":{t}")).unwrap_or_default();
+    event(
+        at,
+        "message",
+        id,
+        &format!(
+            r#"{{"token":{token},"progress":{p}{total},"message":"{message}","tool":"{tool}"}}"#
+        ),
+    )
+}
+
+/// A session: a test run in progress, an indexer without a total, a finished fetch, a
+/// failed deploy, and a loss report from the server.
+fn app() -> App {
+    let mut app = App::new(
+        SourceLabel {
+            daemon: "127.0.0.1:40123".into(),
+            transport: "SSE".into(),
+            session: "demo agents".into(),
+        },
+        t(0),
+    );
+    let connected = Timed {
+        at: t(0),
+        event: SourceEvent::Status(Status::Connected {
+            transport: Transport::Sse,
+            session_id: "s".into(),
+            resumed: false,
+        }),
+    };
+    let mut events = vec![connected];
+    events.push(event(
+        100,
+        "call",
+        1,
+        r#"{"token":7,"tool":"run_tests","state":"started"}"#,
+    ));
+    for i in 1..=8u64 {
+        events.push(progress(
+            100 + i as i64 * 500,
+            1 + i,
+            7,
+            "run_tests",
+            i as f64,
+            Some(24.0),
+            &format!("test {i}/24: parser::case_{i} ok"),
+        ));
+    }
+    events.push(progress(
+        900,
+        20,
+        8,
+        "index_repo",
+        120.0,
+        None,
+        "indexed src/module_120.rs",
+    ));
+    events.push(progress(
+        1000,
+        21,
+        9,
+        "fetch_url",
+        2.0,
+        Some(2.0),
+        "response received",
+    ));
+    events.push(event(1100, "call", 22, r#"{"token":10,"tool":"deploy","state":"failed","error":"health check failed: 503","duration_ms":9000}"#));
+    events.push(event(1200, "lagged", 22, r#"{"missed":37}"#));
+    for e in &events {
+        app.ingest(e);
+    }
+    app
+}
+
+fn render(app: &mut App, width: u16, height: u16, now: Time) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|f| mcptop::ui::draw(f, app, now, 0, Theme { color: false }))
+        .unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            text.push_str(buffer[(x, y)].symbol());
+        }
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn the_table_shows_every_call_with_its_progress_and_the_warnings() {
+    let mut app = app();
+    let screen = render(&mut app, 120, 30, t(4_500));
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(lines[0].contains("CONNECTED"), "{screen}");
+    assert!(
+        lines[0].contains("127.0.0.1:40123 · SSE · demo agents"),
+        "{screen}"
+    );
+    assert!(screen.contains("! server dropped 37 events"), "{screen}");
+    let run_tests = lines
+        .iter()
+        .find(|l| l.contains("run_tests"))
+        .expect(&screen);
+    assert!(run_tests.contains("▶"), "{run_tests}");
+    assert!(run_tests.contains("███░░░░░░░ 8/24"), "{run_tests}");
+    assert!(run_tests.contains("33%"), "{run_tests}");
+    assert!(
+        run_tests.contains("test 8/24: parser::case_8 ok"),
+        "{run_tests}"
+    );
+    let index = lines
+        .iter()
+        .find(|l| l.contains("index_repo"))
+        .expect(&screen);
+    assert!(
+        index.contains("◐") && index.contains("120"),
+        "unknown total: spinner and count: {index}"
+    );
+    let deploy = lines.iter().find(|l| l.contains("deploy")).expect(&screen);
+    assert!(
+        deploy.contains("✗") && deploy.contains("health check failed: 503"),
+        "{deploy}"
+    );
+    assert!(deploy.contains("9.0 s"), "the server's duration: {deploy}");
+    let fetch = lines
+        .iter()
+        .find(|l| l.contains("fetch_url"))
+        .expect(&screen);
+    assert!(fetch.contains("✓") && fetch.contains("2/2"), "{fetch}");
+    assert!(lines.last().unwrap().contains("q quit"), "{screen}");
+}
+
+#[test]
+fn a_narrow_pane_keeps_state_tool_and_progress() {
+    let mut app = app();
+    let screen = render(&mut app, 60, 15, t(4_500));
+    let run_tests = screen
+        .lines()
+        .find(|l| l.contains("run_tests"))
+        .expect(&screen);
+    assert!(run_tests.contains("8/24"), "{screen}");
+    assert!(
+        !screen.contains("token"),
+        "the token column goes first: {screen}"
+    );
+    for line in screen.lines() {
+        assert!(line.chars().count() <= 60);
+    }
+    let tiny = render(&mut app, 40, 12, t(4_500));
+    assert!(
+        tiny.lines()
+            .any(|l| l.contains("run_tests") && l.contains("8/24")),
+        "{tiny}"
+    );
+}
+
+#[test]
+fn pause_freezes_the_table_but_counts_what_arrives() {
+    let mut app = app();
+    app.handle_key(Key::Char('p'), t(5_000));
+    app.ingest(&progress(
+        5_500,
+        30,
+        7,
+        "run_tests",
+        9.0,
+        Some(24.0),
+        "test 9/24 ok",
+    ));
+    app.ingest(&progress(
+        6_000,
+        31,
+        7,
+        "run_tests",
+        10.0,
+        Some(24.0),
+        "test 10/24 ok",
+    ));
+    let screen = render(&mut app, 120, 30, t(17_000));
+    assert!(
+        screen.contains("PAUSED 12 s · 2 new events · p to resume"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("8/24") && !screen.contains("10/24"),
+        "frozen: {screen}"
+    );
+    app.handle_key(Key::Char('p'), t(17_000));
+    let screen = render(&mut app, 120, 30, t(17_000));
+    assert!(
+        !screen.contains("PAUSED") && screen.contains("10/24"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_selection_stays_on_its_call_and_enter_opens_it() {
+    let mut app = app();
+    app.handle_key(Key::Down, t(4_500)); // run_tests
+    app.handle_key(Key::Down, t(4_500)); // index_repo
+    let selected = app.selected;
+    // A new call appears; the selection does not move to another call.
+    app.ingest(&progress(
+        4_600,
+        40,
+        11,
+        "build_project",
+        1.0,
+        Some(100.0),
+        "compiling",
+    ));
+    assert_eq!(app.selected, selected);
+    app.handle_key(Key::Enter, t(4_700));
+    let screen = render(&mut app, 120, 30, t(4_700));
+    assert!(screen.contains("index_repo  token 8  running"), "{screen}");
+    assert!(screen.contains("indexed src/module_120.rs"), "{screen}");
+    app.handle_key(Key::Esc, t(4_700));
+    let screen = render(&mut app, 120, 30, t(4_700));
+    assert!(screen.contains("build_project"), "{screen}");
+}
+
+#[test]
+fn help_explains_keys_and_glyphs() {
+    let mut app = app();
+    app.handle_key(Key::Char('?'), t(0));
+    let screen = render(&mut app, 120, 30, t(0));
+    for text in ["pause the screen", "stalled", "q Ctrl-C", "unknown total"] {
+        assert!(screen.contains(text), "{text}: {screen}");
+    }
+    app.handle_key(Key::Char('q'), t(0));
+    assert!(app.quit);
+}
+
+#[test]
+fn an_empty_stream_says_it_is_alive() {
+    let mut app = App::new(SourceLabel::default(), t(0));
+    app.ingest(&Timed {
+        at: t(0),
+        event: SourceEvent::Status(Status::Connected {
+            transport: Transport::Sse,
+            session_id: "s".into(),
+            resumed: false,
+        }),
+    });
+    app.ingest(&Timed {
+        at: t(15_000),
+        event: SourceEvent::KeepAlive,
+    });
+    let screen = render(&mut app, 120, 30, t(20_000));
+    assert!(
+        screen.contains(
+            "no tool call has reported yet. The stream is alive: last keep-alive 5.0 s ago"
+        ),
+        "{screen}"
+    );
+}
