@@ -82,7 +82,7 @@ fn columns(width: u16, rows: &[RowView]) -> Vec<(Column, u16)> {
         if column == Tool {
             w = w.min(width.saturating_sub(essential).max(6));
         }
-        if used + w + 1 <= width || matches!(column, State | Tool) {
+        if used + w < width || matches!(column, State | Tool) {
             chosen.push((column, w));
             used += w + 1;
         }
