@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# End to end: `mcptop demo` in a real terminal (tmux), driven with keys, read back from
+# the pane, at 120x30 and at 60x15. Usage: tui_tmux.sh /path/to/mcptop
+set -euo pipefail
+bin="$1"
+sock="mcptop-e2e-$$"
+t() { tmux -L "$sock" "$@"; }
+cleanup() { t kill-server 2>/dev/null || true; }
+trap cleanup EXIT
+
+# Waits (10 s at most) until the pane shows $2; prints the pane and fails otherwise.
+wait_for() {
+    local what="$1" pattern="$2"
+    for _ in $(seq 1 100); do
+        if t capture-pane -p -t e2e | grep -q -- "$pattern"; then return 0; fi
+        sleep 0.1
+    done
+    echo "tui e2e: no $what on screen:" >&2
+    t capture-pane -p -t e2e >&2
+    return 1
+}
+
+for size in 120x30 60x15; do
+    cols=${size%x*}; rows=${size#*x}
+    t new-session -d -s e2e -x "$cols" -y "$rows" "'$bin' demo --pace 4; echo EXITED \$?; sleep 60"
+    wait_for "header ($size)" "CONNECTED"
+    wait_for "a call row ($size)" "[▶✓✗] [a-z_]"
+    wait_for "key hints ($size)" "q quit"
+    t send-keys -t e2e p
+    wait_for "the PAUSED banner ($size)" "PAUSED"
+    t send-keys -t e2e p
+    t send-keys -t e2e '?'
+    wait_for "the help ($size)" "Glyphs"
+    t send-keys -t e2e Escape
+    t send-keys -t e2e Down Enter
+    wait_for "the detail view ($size)" "messages, newest first"
+    t send-keys -t e2e Escape q
+    wait_for "a clean exit ($size)" "EXITED 0"
+    # The terminal is restored: the monitor's screen is gone from the pane.
+    if t capture-pane -p -t e2e | grep -q "q quit"; then
+        echo "tui e2e: the screen was not restored ($size)" >&2
+        t capture-pane -p -t e2e >&2
+        exit 1
+    fi
+    t kill-session -t e2e
+    echo "tui e2e: $size ok"
+done
