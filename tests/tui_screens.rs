@@ -290,3 +290,76 @@ fn an_empty_stream_says_it_is_alive() {
         "{screen}"
     );
 }
+
+fn visible_tools(app: &mut App, now: Time) -> Vec<String> {
+    app.rows(now).into_iter().map(|r| r.tool).collect()
+}
+
+#[test]
+fn filter_sort_and_findings_only() {
+    let mut app = app();
+    let now = t(4_500);
+    for c in "/tool:run".chars() {
+        app.handle_key(Key::Char(c), now);
+    }
+    // Live as it is typed, and shown in the footer.
+    assert_eq!(visible_tools(&mut app, now), ["run_tests"]);
+    let screen = render(&mut app, 120, 30, now);
+    assert!(screen.contains("/tool:run█"), "{screen}");
+    app.handle_key(Key::Enter, now);
+    assert!(render(&mut app, 120, 30, now).contains("[filter tool:run]"));
+    // Esc on the table clears it; a negated state filter.
+    app.handle_key(Key::Esc, now);
+    for c in "/!state:done".chars() {
+        app.handle_key(Key::Char(c), now);
+    }
+    app.handle_key(Key::Enter, now);
+    assert_eq!(
+        visible_tools(&mut app, now),
+        ["run_tests", "index_repo", "deploy"]
+    );
+    // Esc while typing puts the previous filter back.
+    app.handle_key(Key::Char('/'), now);
+    app.handle_key(Key::Backspace, now);
+    app.handle_key(Key::Esc, now);
+    assert_eq!(app.view.filter, "!state:done");
+    app.handle_key(Key::Esc, now);
+
+    // Sort by tool, then inverted; ties keep creation order.
+    app.handle_key(Key::Char('s'), now);
+    assert_eq!(
+        visible_tools(&mut app, now),
+        ["deploy", "fetch_url", "index_repo", "run_tests"]
+    );
+    app.handle_key(Key::Char('i'), now);
+    assert_eq!(
+        visible_tools(&mut app, now),
+        ["run_tests", "index_repo", "fetch_url", "deploy"]
+    );
+    assert!(render(&mut app, 120, 30, now).contains("sort tool ↓"));
+
+    // Findings only: run_tests has gone quiet far beyond its cadence by now.
+    app.handle_key(Key::Char('F'), t(120_000));
+    assert!(visible_tools(&mut app, t(120_000)).contains(&"run_tests".to_owned()));
+    assert!(!visible_tools(&mut app, t(120_000)).contains(&"fetch_url".to_owned()));
+}
+
+#[test]
+fn y_copies_the_selected_row_through_osc52() {
+    let mut app = app();
+    let now = t(4_500);
+    app.handle_key(Key::Char('y'), now);
+    assert!(app.clipboard.is_none(), "nothing selected yet");
+    app.handle_key(Key::Down, now);
+    app.handle_key(Key::Char('y'), now);
+    let text = app.clipboard.take().unwrap();
+    assert!(
+        text.starts_with("run_tests  7  running  8/24  33%"),
+        "{text}"
+    );
+    assert!(render(&mut app, 120, 30, now).contains("copied the row to the clipboard"));
+    app.handle_key(Key::Char('Y'), now);
+    let json: serde_json::Value = serde_json::from_str(&app.clipboard.take().unwrap()).unwrap();
+    assert_eq!(json["tool"], "run_tests");
+    assert_eq!(mcptop::ui::osc52("hi"), "\u{1b}]52;c;aGk=\u{7}");
+}

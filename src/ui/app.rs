@@ -7,6 +7,7 @@ use crate::source::{SourceEvent, Status, Timed};
 use crate::time::Time;
 
 use super::rows::{rows, RowView};
+use super::view::ViewOptions;
 
 /// Where the data comes from, for the header.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +37,7 @@ pub enum Key {
     End,
     Enter,
     Esc,
+    Backspace,
     CtrlC,
 }
 
@@ -67,6 +69,14 @@ pub struct App {
     pub scroll: usize,
     /// Visible table rows at the last draw (for PgUp/PgDn).
     pub page: usize,
+    /// Filter, findings only, sort.
+    pub view: ViewOptions,
+    /// While `/` is being typed: the filter to go back to on Esc.
+    pub editing: Option<String>,
+    /// Text the event loop should put on the clipboard (OSC 52).
+    pub clipboard: Option<String>,
+    /// A short note for the footer, and until when it shows.
+    pub flash: Option<(String, Time)>,
 }
 
 impl App {
@@ -85,6 +95,10 @@ impl App {
             dirty: true,
             scroll: 0,
             page: 10,
+            view: ViewOptions::default(),
+            editing: None,
+            clipboard: None,
+            flash: None,
         }
     }
 
@@ -142,16 +156,77 @@ impl App {
                 .is_some_and(|t| now - t > self.feed.model.config().silent_after)
     }
 
-    /// The rows on screen: the frozen ones while paused.
+    /// The rows on screen (the frozen ones while paused), filtered and sorted.
     pub fn rows(&self, now: Time) -> Vec<RowView> {
-        match &self.paused {
+        let all = match &self.paused {
             Some(p) => p.rows.clone(),
             None => rows(&self.feed.model, now),
+        };
+        self.view.apply(all)
+    }
+
+    fn edit_filter(&mut self, key: Key) {
+        match key {
+            Key::Char(c) => self.view.filter.push(c),
+            Key::Backspace => {
+                self.view.filter.pop();
+            }
+            Key::Enter => self.editing = None,
+            Key::Esc => {
+                if let Some(before) = self.editing.take() {
+                    self.view.filter = before;
+                }
+            }
+            _ => {}
         }
+    }
+
+    fn copy(&mut self, json: bool, now: Time) {
+        let Some(id) = self.selected else {
+            self.flash = Some(("select a row to copy (j/k)".into(), now));
+            return;
+        };
+        let Some(call) = self.feed.model.call(id) else {
+            return;
+        };
+        let text = if json {
+            crate::report::call_json(&self.feed.model, call, now).to_string()
+        } else {
+            self.rows(now)
+                .into_iter()
+                .find(|r| r.id == id)
+                .map(|r| {
+                    [
+                        r.tool,
+                        r.token,
+                        r.state.as_str().to_owned(),
+                        r.progress,
+                        r.percent,
+                        r.elapsed,
+                        r.message,
+                    ]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("  ")
+                })
+                .unwrap_or_default()
+        };
+        let what = if json { "the call as JSON" } else { "the row" };
+        self.flash = Some((format!("copied {what} to the clipboard"), now));
+        self.clipboard = Some(text);
     }
 
     pub fn handle_key(&mut self, key: Key, now: Time) {
         self.dirty = true;
+        if self.editing.is_some() {
+            if key == Key::CtrlC {
+                self.quit = true;
+            } else {
+                self.edit_filter(key);
+            }
+            return;
+        }
         if matches!(key, Key::CtrlC | Key::Char('q')) {
             self.quit = true;
             return;
@@ -205,6 +280,14 @@ impl App {
                     }),
                 };
             }
+            Key::Char('/') => self.editing = Some(self.view.filter.clone()),
+            Key::Esc if !self.view.filter.is_empty() => self.view.filter.clear(),
+            Key::Char('F') => self.view.flagged_only = !self.view.flagged_only,
+            Key::Char('s') => self.view.sort = self.view.sort.next(),
+            Key::Char('S') => self.view.sort = self.view.sort.previous(),
+            Key::Char('i') => self.view.descending = !self.view.descending,
+            Key::Char('y') => self.copy(false, now),
+            Key::Char('Y') => self.copy(true, now),
             Key::Char('c') => {
                 self.feed.model.clear_finished();
                 if let Some(p) = &mut self.paused {

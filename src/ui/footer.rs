@@ -9,6 +9,21 @@ use super::app::{App, Screen};
 use super::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    if app.editing.is_some() {
+        let text = format!(
+            "/{}█  (tool:NAME state:STATE !NOT · Enter keep · Esc cancel)",
+            app.view.filter
+        );
+        frame.render_widget(Paragraph::new(Line::styled(text, theme.title())), area);
+        return;
+    }
+    if let Some((note, _)) = &app.flash {
+        frame.render_widget(
+            Paragraph::new(Line::styled(note.clone(), theme.title())),
+            area,
+        );
+        return;
+    }
     let hints: &[&str] = match app.screen {
         Screen::Table if app.paused.is_some() => {
             &["p resume", "q quit", "j/k move", "Enter detail", "? help"]

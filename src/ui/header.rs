@@ -49,6 +49,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
             theme.hint(),
         ));
     }
+    let view = app.view.describe();
+    if !view.is_empty() {
+        head.push(Span::styled(format!("  [{view}]"), theme.title()));
+    }
     lines.push(Line::from(head));
     let findings = app.model().findings(now);
     let shown = max_warnings(area);

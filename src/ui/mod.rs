@@ -12,6 +12,7 @@ mod help;
 pub mod rows;
 mod table;
 pub mod theme;
+pub mod view;
 
 use std::time::Duration;
 
@@ -79,8 +80,26 @@ fn map_key(code: KeyCode, modifiers: KeyModifiers) -> Option<Key> {
         KeyCode::End => Key::End,
         KeyCode::Enter => Key::Enter,
         KeyCode::Esc => Key::Esc,
+        KeyCode::Backspace => Key::Backspace,
         _ => return None,
     })
+}
+
+/// The OSC 52 sequence that puts `text` on the terminal's clipboard; it works over SSH
+/// and through tmux (with `set-clipboard on`).
+pub fn osc52(text: &str) -> String {
+    use base64::Engine;
+    format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
+}
+
+fn copy_to_clipboard(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = out.write_all(osc52(text).as_bytes());
+    let _ = out.flush();
 }
 
 /// Runs the TUI until the user quits; the terminal is restored however it ends.
@@ -119,6 +138,14 @@ pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>) -> std::io::Result
         if app.quit {
             break Ok(());
         }
+        if app
+            .flash
+            .as_ref()
+            .is_some_and(|(_, at)| (crate::source::now_us() - *at).num_seconds() >= 3)
+        {
+            app.flash = None;
+            app.dirty = true;
+        }
         let next_draw = app.dirty.then(|| last_draw + Duration::from_millis(50));
         tokio::select! {
             timed = rx.recv(), if source_open => match timed {
@@ -134,7 +161,12 @@ pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>) -> std::io::Result
                 }
                 None => source_open = false,
             },
-            Some(key) = keys.recv() => app.handle_key(key, crate::source::now_us()),
+            Some(key) = keys.recv() => {
+                app.handle_key(key, crate::source::now_us());
+                if let Some(text) = app.clipboard.take() {
+                    copy_to_clipboard(&text);
+                }
+            }
             _ = clock.tick() => {
                 tick += 1;
                 app.tick(crate::source::now_us());

@@ -21,6 +21,12 @@ pub struct RowView {
     pub since: String,
     pub message: String,
     pub finished: bool,
+    /// The call has findings (stalled, not increasing, …): `F` shows only these.
+    pub flagged: bool,
+    /// For sorting: percent done, seconds elapsed, seconds since the last update.
+    pub percent_value: f64,
+    pub elapsed_secs: f64,
+    pub since_secs: f64,
 }
 
 /// The state glyphs, explained on the help screen.
@@ -81,6 +87,10 @@ pub fn rows(model: &Model, now: Time) -> Vec<RowView> {
                     .or_else(|| call.message().map(str::to_owned))
                     .unwrap_or_default(),
                 finished: call.status.is_finished(),
+                flagged: !model.call_findings(call, now).is_empty(),
+                percent_value: call.percent().unwrap_or(-1.0),
+                elapsed_secs: call.elapsed(now).as_seconds_f64(),
+                since_secs: call.since_update(now).as_seconds_f64(),
             }
         })
         .collect()

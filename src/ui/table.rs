@@ -207,6 +207,10 @@ mod tests {
             since: String::new(),
             message: String::new(),
             finished: false,
+            flagged: false,
+            percent_value: 50.0,
+            elapsed_secs: 0.0,
+            since_secs: 0.0,
         }
     }
 

@@ -1,0 +1,156 @@
+//! Which rows show, in which order: the filter (`/`), findings only (`F`) and the sort
+//! (`s`, `S`, `i`). Sorting is stable with the creation order as the last tie-break, so
+//! equal rows never swap places between frames.
+
+use std::cmp::Ordering;
+
+use super::rows::RowView;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// Creation order: new calls at the bottom.
+    #[default]
+    Started,
+    Tool,
+    State,
+    Percent,
+    Elapsed,
+    LastUpdate,
+}
+
+impl SortKey {
+    const ALL: [SortKey; 6] = [
+        SortKey::Started,
+        SortKey::Tool,
+        SortKey::State,
+        SortKey::Percent,
+        SortKey::Elapsed,
+        SortKey::LastUpdate,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::Started => "start",
+            SortKey::Tool => "tool",
+            SortKey::State => "state",
+            SortKey::Percent => "%",
+            SortKey::Elapsed => "elapsed",
+            SortKey::LastUpdate => "last update",
+        }
+    }
+
+    pub fn next(self) -> SortKey {
+        let i = Self::ALL.iter().position(|&k| k == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+
+    pub fn previous(self) -> SortKey {
+        let i = Self::ALL.iter().position(|&k| k == self).unwrap_or(0);
+        Self::ALL[(i + Self::ALL.len() - 1) % Self::ALL.len()]
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ViewOptions {
+    /// The filter as typed: terms all of which must match.
+    pub filter: String,
+    pub flagged_only: bool,
+    pub sort: SortKey,
+    pub descending: bool,
+}
+
+impl ViewOptions {
+    /// A short description for the header (empty when everything shows as is).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.filter.trim().is_empty() {
+            parts.push(format!("filter {}", self.filter.trim()));
+        }
+        if self.flagged_only {
+            parts.push("findings only".to_owned());
+        }
+        if self.sort != SortKey::Started || self.descending {
+            let arrow = if self.descending { "↓" } else { "↑" };
+            parts.push(format!("sort {} {arrow}", self.sort.name()));
+        }
+        parts.join(" · ")
+    }
+
+    pub fn apply(&self, rows: Vec<RowView>) -> Vec<RowView> {
+        let terms: Vec<Term> = self.filter.split_whitespace().map(Term::parse).collect();
+        let mut rows: Vec<RowView> = rows
+            .into_iter()
+            .filter(|r| !self.flagged_only || r.flagged)
+            .filter(|r| terms.iter().all(|t| t.matches(r)))
+            .collect();
+        rows.sort_by(|a, b| {
+            let order = compare(self.sort, a, b);
+            let order = if self.descending {
+                order.reverse()
+            } else {
+                order
+            };
+            order.then(a.id.cmp(&b.id))
+        });
+        rows
+    }
+}
+
+fn compare(key: SortKey, a: &RowView, b: &RowView) -> Ordering {
+    let f = |x: f64, y: f64| x.partial_cmp(&y).unwrap_or(Ordering::Equal);
+    match key {
+        SortKey::Started => Ordering::Equal,
+        SortKey::Tool => a.tool.cmp(&b.tool),
+        SortKey::State => a.state.as_str().cmp(b.state.as_str()),
+        SortKey::Percent => f(a.percent_value, b.percent_value),
+        SortKey::Elapsed => f(a.elapsed_secs, b.elapsed_secs),
+        SortKey::LastUpdate => f(a.since_secs, b.since_secs),
+    }
+}
+
+/// One filter term: `tool:NAME`, `state:STATE`, or a word in the tool or message;
+/// `!` in front negates it. Case does not matter.
+struct Term {
+    negate: bool,
+    field: Field,
+    text: String,
+}
+
+enum Field {
+    Tool,
+    State,
+    Any,
+}
+
+impl Term {
+    fn parse(raw: &str) -> Term {
+        let (negate, rest) = match raw.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, raw),
+        };
+        let (field, text) = if let Some(t) = rest.strip_prefix("tool:") {
+            (Field::Tool, t)
+        } else if let Some(t) = rest.strip_prefix("state:") {
+            (Field::State, t)
+        } else {
+            (Field::Any, rest)
+        };
+        Term {
+            negate,
+            field,
+            text: text.to_lowercase(),
+        }
+    }
+
+    fn matches(&self, row: &RowView) -> bool {
+        let found = match self.field {
+            Field::Tool => row.tool.to_lowercase().contains(&self.text),
+            Field::State => row.state.as_str().starts_with(&self.text),
+            Field::Any => {
+                row.tool.to_lowercase().contains(&self.text)
+                    || row.message.to_lowercase().contains(&self.text)
+            }
+        };
+        found != self.negate
+    }
+}
