@@ -20,6 +20,17 @@ pub struct Cli {
     /// when standard output is not a terminal it prints like `tail --plain`).
     #[command(flatten)]
     pub watch: TailArgs,
+
+    #[command(flatten)]
+    pub screen: ScreenArgs,
+}
+
+/// How the monitor draws.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScreenArgs {
+    /// The most frames drawn per second (it draws only when something changed).
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub fps: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +186,13 @@ pub struct DemoArgs {
     /// Leave out the bursts that overflow the monitor (and show as lag warnings).
     #[arg(long)]
     pub no_bursts: bool,
+
+    /// Watch over SSE or over the gateway's WebSocket route.
+    #[arg(long, value_enum, default_value_t = mcptop::source::Transport::Sse)]
+    pub transport: mcptop::source::Transport,
+
+    #[command(flatten)]
+    pub screen: ScreenArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -8,7 +8,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match &cli.command {
-        None => commands::watch::run(&cli.watch),
+        None => commands::watch::run(&cli.watch, &cli.screen),
         Some(command) => run(command),
     };
     match result {

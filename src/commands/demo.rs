@@ -46,11 +46,16 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         };
         let label = SourceLabel {
             daemon: running.addr().to_string(),
-            transport: "SSE".into(),
+            transport: args.transport.as_str().to_uppercase(),
             session: "demo agents".into(),
         };
-        let (rx, source) = spawn_source(daemon, chosen, LiveOptions::default(), stop.clone());
-        let result = mcptop::ui::run(App::new(label, mcptop::source::now_us()), rx).await;
+        let options = LiveOptions {
+            transport: args.transport,
+            ..LiveOptions::default()
+        };
+        let (rx, source) = spawn_source(daemon, chosen, options, stop.clone());
+        let app = App::new(label, mcptop::source::now_us());
+        let result = mcptop::ui::run(app, rx, args.screen.fps).await;
         stop.cancel();
         let _ = source.await;
         let _ = agents.await;

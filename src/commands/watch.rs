@@ -7,11 +7,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::tail::{resolve, spawn_source};
 use super::Exit;
-use crate::cli::TailArgs;
-use mcptop::source::recording::redact_url;
+use crate::cli::{ScreenArgs, TailArgs};
+use mcptop::source::recording::{redact_url, Recorder, SourceInfo};
+use mcptop::source::{now_us, Timed};
 use mcptop::ui::app::{App, SourceLabel};
+use tokio::sync::mpsc;
 
-pub fn run(args: &TailArgs) -> Result<()> {
+pub fn run(args: &TailArgs, screen: &ScreenArgs) -> Result<()> {
     if !std::io::stdout().is_terminal() || args.output.json {
         return super::tail::run(args);
     }
@@ -29,16 +31,51 @@ pub fn run(args: &TailArgs) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| short_id(&chosen.session_id)),
         };
+        let recorder = match &args.record {
+            Some(path) => Some(Recorder::create(
+                path,
+                now_us(),
+                &SourceInfo {
+                    daemon: Some(daemon.base_url.clone()),
+                    session_id: Some(chosen.session_id.clone()),
+                    label: chosen.label.clone(),
+                    transport: Some(options.transport.as_str().to_owned()),
+                },
+            )?),
+            None => None,
+        };
         let stop = CancellationToken::new();
         let (rx, source) = spawn_source(daemon, chosen, options, stop.clone());
-        let app = App::new(label, mcptop::source::now_us());
-        let result = mcptop::ui::run(app, rx).await;
+        let rx = match recorder {
+            Some(recorder) => record_through(rx, recorder),
+            None => rx,
+        };
+        let app = App::new(label, now_us());
+        let result = mcptop::ui::run(app, rx, screen.fps).await;
         stop.cancel();
         let _ = source.await;
         result
             .context("the terminal failed")
             .map_err(|e| Exit::new(1, format!("{e:#}")).into())
     })
+}
+
+/// Passes every source event on, writing it to the recording first. A failed write ends
+/// the recording (once, said on the screen's stream as a stop), never the monitor.
+fn record_through(mut rx: mpsc::Receiver<Timed>, mut recorder: Recorder) -> mpsc::Receiver<Timed> {
+    let (tx, out) = mpsc::channel(4096);
+    tokio::spawn(async move {
+        let mut recording = true;
+        while let Some(timed) = rx.recv().await {
+            if recording && recorder.record(&timed).is_err() {
+                recording = false;
+            }
+            if tx.send(timed).await.is_err() {
+                break;
+            }
+        }
+    });
+    out
 }
 
 pub fn short_id(id: &str) -> String {

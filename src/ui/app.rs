@@ -77,6 +77,8 @@ pub struct App {
     pub clipboard: Option<String>,
     /// A short note for the footer, and until when it shows.
     pub flash: Option<(String, Time)>,
+    /// Lines the help is scrolled down.
+    pub help_scroll: u16,
 }
 
 impl App {
@@ -99,6 +101,7 @@ impl App {
             editing: None,
             clipboard: None,
             flash: None,
+            help_scroll: 0,
         }
     }
 
@@ -140,12 +143,15 @@ impl App {
             self.rate_window = (now, events);
         }
         self.feed.model.expire(now);
+        let before = self.connection.clone();
         if self.is_stale(now) && self.connection == "CONNECTED" {
             self.connection = "STALE".into();
         } else if !self.is_stale(now) && self.connection == "STALE" {
             self.connection = "CONNECTED".into();
         }
-        self.dirty = true;
+        if self.connection != before || self.feed.model.calls().any(|c| !c.status.is_finished()) {
+            self.dirty = true;
+        }
     }
 
     fn is_stale(&self, now: Time) -> bool {
@@ -233,8 +239,18 @@ impl App {
         }
         match self.screen {
             Screen::Help => {
-                if matches!(key, Key::Esc | Key::Char('?') | Key::Enter) {
-                    self.screen = Screen::Table;
+                match key {
+                    Key::Esc | Key::Char('?') | Key::Enter => {
+                        self.screen = Screen::Table;
+                        self.help_scroll = 0;
+                    }
+                    Key::Char('j') | Key::Down | Key::PageDown => {
+                        self.help_scroll = (self.help_scroll + 3).min(40);
+                    }
+                    Key::Char('k') | Key::Up | Key::PageUp => {
+                        self.help_scroll = self.help_scroll.saturating_sub(3);
+                    }
+                    _ => {}
                 }
                 return;
             }

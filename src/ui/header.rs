@@ -33,15 +33,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
     if !source.session.is_empty() {
         place.push(source.session.clone());
     }
+    // The rate first: on a narrow pane the place is what gets cut.
     head.push(Span::raw(format!(
-        "  {}  {:.0} ev/s",
+        "  {:.0} ev/s  {}",
+        app.rate,
         place
             .iter()
             .filter(|s| !s.is_empty())
             .cloned()
             .collect::<Vec<_>>()
-            .join(" · "),
-        app.rate
+            .join(" · ")
     )));
     if let Some(keepalive) = app.model().stream().last_keepalive {
         head.push(Span::styled(

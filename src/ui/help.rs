@@ -45,15 +45,16 @@ pub const GLYPHS: &[(&str, &str)] = &[
     ("◐", "running with an unknown total (the count is shown)"),
 ];
 
-pub fn draw(frame: &mut Frame, area: Rect, theme: Theme) {
-    let mut lines = vec![Line::styled("Keys", theme.title())];
-    for (key, what) in KEYS {
-        lines.push(Line::raw(format!("  {key:<10} {what}")));
-    }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("Glyphs", theme.title()));
+/// The help, scrolled down by `scroll` lines (j/k move it on a small pane).
+pub fn draw(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) {
+    let mut lines = vec![Line::styled("Glyphs", theme.title())];
     for (glyph, what) in GLYPHS {
         lines.push(Line::raw(format!("  {glyph:<10} {what}")));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Keys (j/k scroll this help)", theme.title()));
+    for (key, what) in KEYS {
+        lines.push(Line::raw(format!("  {key:<10} {what}")));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Columns", theme.title()));
@@ -61,5 +62,10 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: Theme) {
         "  % and eta need a known total; eta shows once the rate is steady. last: time since the \
          call's last update. Columns drop from the right as the pane narrows.",
     ));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        area,
+    );
 }

@@ -47,7 +47,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme
             }
         }
         Screen::Detail(id) => detail::draw(frame, main, app, id, now, theme),
-        Screen::Help => help::draw(frame, main, theme),
+        Screen::Help => help::draw(frame, main, app.help_scroll, theme),
     }
     footer::draw(frame, bottom, app, theme);
     app.dirty = false;
@@ -102,51 +102,88 @@ fn copy_to_clipboard(text: &str) {
     let _ = out.flush();
 }
 
-/// Runs the TUI until the user quits; the terminal is restored however it ends.
-pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>) -> std::io::Result<()> {
+/// When the loop must wake next with nothing arriving: each second while a call runs
+/// (its clocks move), at the moment the stream would turn stale, and never otherwise.
+fn next_wake(app: &App, now: Time) -> Option<Duration> {
+    let model = app.model();
+    if model.calls().any(|c| !c.status.is_finished()) {
+        return Some(Duration::from_secs(1));
+    }
+    let stream = model.stream();
+    let connected = matches!(
+        stream.connection,
+        crate::model::Connection::Connected { .. }
+    );
+    let last = stream.last_activity?;
+    let stale_at = last + model.config().silent_after;
+    if !connected || app.connection == "STALE" {
+        return None;
+    }
+    // Wake when it turns stale, then once a second to keep the header's clock honest.
+    Some(
+        (stale_at - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .max(Duration::from_millis(100)),
+    )
+}
+
+/// Runs the TUI until the user quits, at most `fps` frames a second; the terminal is
+/// restored however it ends (quit, Ctrl-C, SIGTERM, SIGHUP, a panic).
+pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>, fps: u32) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
     let theme = Theme::from_env();
+    let frame_time = Duration::from_secs(1) / fps.clamp(1, 120);
     let mut terminal = ratatui::init();
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     let (keys_tx, mut keys) = mpsc::unbounded_channel();
-    let reading = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let reader = {
-        let reading = reading.clone();
-        std::thread::spawn(move || {
-            while reading.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Ok(true) = event::poll(Duration::from_millis(100)) {
-                    match event::read() {
-                        Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => {
-                            if let Some(key) = map_key(k.code, k.modifiers) {
-                                if keys_tx.send(key).is_err() {
-                                    break;
-                                }
-                            }
-                        }
-                        Ok(Event::Resize(..)) => {
-                            let _ = keys_tx.send(Key::Char('\u{0}'));
-                        }
-                        _ => {}
+    // Blocking reads: the thread sleeps in the kernel until a key comes, no polling. It
+    // is left behind at exit (the process ends with it).
+    std::thread::spawn(move || loop {
+        match event::read() {
+            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => {
+                if let Some(key) = map_key(k.code, k.modifiers) {
+                    if keys_tx.send(key).is_err() {
+                        break;
                     }
                 }
             }
-        })
-    };
-    let mut clock = tokio::time::interval(Duration::from_secs(1));
+            Ok(Event::Resize(..)) => {
+                if keys_tx.send(Key::Char('\u{0}')).is_err() {
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    });
     let mut last_draw = tokio::time::Instant::now() - Duration::from_secs(1);
     let mut tick = 0u64;
+    let mut tick_at: Option<tokio::time::Instant> = None;
     let mut source_open = true;
     let result = loop {
         if app.quit {
             break Ok(());
         }
+        let now = crate::source::now_us();
         if app
             .flash
             .as_ref()
-            .is_some_and(|(_, at)| (crate::source::now_us() - *at).num_seconds() >= 3)
+            .is_some_and(|(_, at)| (now - *at).num_seconds() >= 3)
         {
             app.flash = None;
             app.dirty = true;
         }
-        let next_draw = app.dirty.then(|| last_draw + Duration::from_millis(50));
+        let next_draw = app.dirty.then(|| last_draw + frame_time);
+        // A flash needs one more draw to go away.
+        let wake = next_wake(&app, now).or(app.flash.as_ref().map(|_| Duration::from_secs(1)));
+        // A fixed deadline, so a steady stream of events cannot keep pushing it back.
+        tick_at = match (wake, tick_at) {
+            (None, _) => None,
+            (Some(d), Some(at)) => Some(at.min(tokio::time::Instant::now() + d)),
+            (Some(d), None) => Some(tokio::time::Instant::now() + d),
+        };
         tokio::select! {
             timed = rx.recv(), if source_open => match timed {
                 Some(t) => {
@@ -167,8 +204,16 @@ pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>) -> std::io::Result
                     copy_to_clipboard(&text);
                 }
             }
-            _ = clock.tick() => {
+            _ = term.recv() => app.quit = true,
+            _ = hangup.recv() => app.quit = true,
+            _ = async {
+                match tick_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {
                 tick += 1;
+                tick_at = None;
                 app.tick(crate::source::now_us());
             }
             _ = async {
@@ -178,6 +223,7 @@ pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>) -> std::io::Result
                 }
             } => {
                 let now = crate::source::now_us();
+                app.tick(now);
                 if let Err(e) = terminal.draw(|f| draw(f, &mut app, now, tick, theme)) {
                     break Err(e);
                 }
@@ -185,8 +231,6 @@ pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>) -> std::io::Result
             }
         }
     };
-    reading.store(false, std::sync::atomic::Ordering::Relaxed);
-    let _ = reader.join();
     ratatui::restore();
     result
 }

@@ -26,6 +26,15 @@ for size in 120x30 60x15; do
     wait_for "header ($size)" "CONNECTED"
     wait_for "a call row ($size)" "[▶✓✗] [a-z_]"
     wait_for "key hints ($size)" "q quit"
+    # Rows whose progress advances: the table changes while we watch.
+    before=$(t capture-pane -p -t e2e | grep -E "[▶✓✗] " || true)
+    sleep 1.5
+    after=$(t capture-pane -p -t e2e | grep -E "[▶✓✗] " || true)
+    if [ "$before" = "$after" ]; then
+        echo "tui e2e: nothing moved in 1.5 s ($size):" >&2
+        t capture-pane -p -t e2e >&2
+        exit 1
+    fi
     t send-keys -t e2e p
     wait_for "the PAUSED banner ($size)" "PAUSED"
     t send-keys -t e2e p
