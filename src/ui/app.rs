@@ -79,6 +79,11 @@ pub struct App {
     pub flash: Option<(String, Time)>,
     /// Lines the help is scrolled down.
     pub help_scroll: u16,
+    /// The model's findings, refreshed at most once a second (or at once after news
+    /// about the stream), so a frame never re-checks ten thousand calls.
+    pub findings: Vec<crate::model::Finding>,
+    findings_at: Option<Time>,
+    findings_due: bool,
 }
 
 impl App {
@@ -102,6 +107,9 @@ impl App {
             clipboard: None,
             flash: None,
             help_scroll: 0,
+            findings: Vec::new(),
+            findings_at: None,
+            findings_due: true,
         }
     }
 
@@ -110,7 +118,11 @@ impl App {
     }
 
     pub fn ingest(&mut self, timed: &Timed) {
-        self.feed.ingest(timed);
+        let updates = self.feed.ingest(timed);
+        // Stream news (loss, gaps, errors, connection changes) shows at once.
+        if updates.iter().any(|u| u.json["type"] != "call") {
+            self.findings_due = true;
+        }
         if let SourceEvent::Status(status) = &timed.event {
             self.connection = match status {
                 Status::Connecting { attempt } if *attempt > 1 => "RECONNECTING".into(),
@@ -128,8 +140,10 @@ impl App {
         self.dirty = true;
     }
 
-    /// Once a second or so: smooth the event rate, expire old calls.
+    /// Once a second or so (and before each frame): smooth the event rate, expire old
+    /// calls, refresh the findings when they are due.
     pub fn tick(&mut self, now: Time) {
+        self.refresh_findings(now);
         let events = self.feed.model.stream().events;
         let (since, count) = self.rate_window;
         let secs = (now - since).as_seconds_f64();
@@ -154,12 +168,84 @@ impl App {
         }
     }
 
+    /// Recomputes the findings if news arrived or a second has passed.
+    pub fn refresh_findings(&mut self, now: Time) {
+        let refresh = self.findings_due
+            || self
+                .findings_at
+                .is_none_or(|at| (now - at).num_milliseconds() >= 1000);
+        if refresh {
+            self.findings = self.feed.model.findings(now);
+            self.findings_at = Some(now);
+            self.findings_due = false;
+        }
+    }
+
     fn is_stale(&self, now: Time) -> bool {
         let stream = self.feed.model.stream();
         matches!(stream.connection, Connection::Connected { .. })
             && stream
                 .last_activity
                 .is_some_and(|t| now - t > self.feed.model.config().silent_after)
+    }
+
+    /// Whether rows show as the model holds them (no pause, filter or sort): then only
+    /// the visible ones need to be built.
+    fn plain_view(&self) -> bool {
+        self.paused.is_none() && self.view == ViewOptions::default()
+    }
+
+    /// The ids of the rows on screen, in order.
+    pub fn ids(&self, now: Time) -> Vec<CallId> {
+        if self.plain_view() {
+            self.feed.model.calls().map(|c| c.id).collect()
+        } else {
+            self.rows(now).iter().map(|r| r.id).collect()
+        }
+    }
+
+    /// The rows that fit in `visible` lines, scrolled so the selection shows, with the
+    /// selection's index among them. With the plain view only those rows are built, so a
+    /// frame costs the same with ten calls or ten thousand.
+    pub fn window(&mut self, now: Time, visible: usize) -> (Vec<RowView>, Option<usize>) {
+        self.page = visible;
+        let plain = self.plain_view();
+        let all = if plain { Vec::new() } else { self.rows(now) };
+        let total = if plain {
+            self.feed.model.len()
+        } else {
+            all.len()
+        };
+        let selected = self.selected.and_then(|s| {
+            if plain {
+                self.feed.model.calls().position(|c| c.id == s)
+            } else {
+                all.iter().position(|r| r.id == s)
+            }
+        });
+        if let Some(i) = selected {
+            if i < self.scroll {
+                self.scroll = i;
+            } else if i >= self.scroll + visible {
+                self.scroll = i + 1 - visible;
+            }
+        }
+        self.scroll = self.scroll.min(total.saturating_sub(visible));
+        let window: Vec<RowView> = if plain {
+            let model = &self.feed.model;
+            model
+                .calls()
+                .skip(self.scroll)
+                .take(visible)
+                .map(|c| super::rows::row(model, c, now))
+                .collect()
+        } else {
+            all.into_iter().skip(self.scroll).take(visible).collect()
+        };
+        let selected = selected
+            .filter(|&i| i >= self.scroll && i < self.scroll + visible)
+            .map(|i| i - self.scroll);
+        (window, selected)
     }
 
     /// The rows on screen (the frozen ones while paused), filtered and sorted.
@@ -262,7 +348,7 @@ impl App {
             }
             Screen::Table => {}
         }
-        let ids: Vec<CallId> = self.rows(now).iter().map(|r| r.id).collect();
+        let ids = self.ids(now);
         let at = self
             .selected
             .and_then(|s| ids.iter().position(|&id| id == s));

@@ -13,7 +13,8 @@ use crate::time::Time;
 
 /// How many lines the header needs (warnings are capped so the table keeps room).
 pub fn height(app: &App, now: Time, area: Rect) -> u16 {
-    let warnings = app.model().findings(now).len().min(max_warnings(area)) as u16;
+    let _ = now;
+    let warnings = app.findings.len().min(max_warnings(area)) as u16;
     1 + warnings + u16::from(app.paused.is_some())
 }
 
@@ -55,7 +56,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
         head.push(Span::styled(format!("  [{view}]"), theme.title()));
     }
     lines.push(Line::from(head));
-    let findings = app.model().findings(now);
+    let findings = &app.findings;
     let shown = max_warnings(area);
     for (i, finding) in findings.iter().enumerate().take(shown) {
         let mut text = format!(" ! {}", finding.message);

@@ -28,6 +28,7 @@ use theme::Theme;
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme) {
+    app.refresh_findings(now);
     let area = frame.area();
     let [top, main, bottom] = Layout::vertical([
         Constraint::Length(header::height(app, now, area)),
@@ -38,12 +39,11 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme
     header::draw(frame, top, app, now, theme);
     match app.screen {
         Screen::Table => {
-            let rows = app.rows(now);
-            if rows.is_empty() {
+            if app.model().is_empty() && app.paused.is_none() {
                 let text = waiting_text(app, now);
                 frame.render_widget(ratatui::widgets::Paragraph::new(text), main);
             } else {
-                table::draw(frame, main, app, &rows, tick, theme);
+                table::draw(frame, main, app, now, tick, theme);
             }
         }
         Screen::Detail(id) => detail::draw(frame, main, app, id, now, theme),

@@ -1,6 +1,6 @@
 //! The table's rows, computed from the model: plain data the views lay out.
 
-use crate::model::{human, num, CallId, DisplayState, Model};
+use crate::model::{human, num, Call, CallId, DisplayState, Model};
 use crate::time::Time;
 use crate::wire::Token;
 
@@ -46,54 +46,54 @@ pub fn token_text(token: Option<&Token>) -> String {
 
 /// Every call, in creation order (stable: rows never jump under the cursor).
 pub fn rows(model: &Model, now: Time) -> Vec<RowView> {
-    model
-        .calls()
-        .map(|call| {
-            let state = model.display_state(call, now);
-            let (progress, ratio) = match (call.progress, call.total) {
-                (Some(p), Some(t)) if t > 0.0 => (
-                    format!("{}/{}", num(p), num(t)),
-                    Some((p / t).clamp(0.0, 1.0)),
-                ),
-                (Some(p), _) => (num(p), None),
-                (None, _) => (String::new(), None),
-            };
-            let rate = match call.rate {
-                Some(r) if state == DisplayState::Running && r > 0.0 => format!("{}/s", short(r)),
-                _ => String::new(),
-            };
-            RowView {
-                id: call.id,
-                state,
-                tool: call.key.tool.clone().unwrap_or_else(|| "?".into()),
-                token: token_text(call.key.token.as_ref()),
-                progress,
-                ratio,
-                percent: call
-                    .percent()
-                    .map(|p| format!("{}%", p.floor()))
-                    .unwrap_or_default(),
-                rate,
-                eta: call.eta().map(human).unwrap_or_default(),
-                elapsed: human(call.elapsed(now)),
-                since: if call.status.is_finished() {
-                    String::new()
-                } else {
-                    human(call.since_update(now))
-                },
-                message: call
-                    .error
-                    .clone()
-                    .or_else(|| call.message().map(str::to_owned))
-                    .unwrap_or_default(),
-                finished: call.status.is_finished(),
-                flagged: !model.call_findings(call, now).is_empty(),
-                percent_value: call.percent().unwrap_or(-1.0),
-                elapsed_secs: call.elapsed(now).as_seconds_f64(),
-                since_secs: call.since_update(now).as_seconds_f64(),
-            }
-        })
-        .collect()
+    model.calls().map(|call| row(model, call, now)).collect()
+}
+
+/// One call's row.
+pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
+    let state = model.display_state(call, now);
+    let (progress, ratio) = match (call.progress, call.total) {
+        (Some(p), Some(t)) if t > 0.0 => (
+            format!("{}/{}", num(p), num(t)),
+            Some((p / t).clamp(0.0, 1.0)),
+        ),
+        (Some(p), _) => (num(p), None),
+        (None, _) => (String::new(), None),
+    };
+    let rate = match call.rate {
+        Some(r) if state == DisplayState::Running && r > 0.0 => format!("{}/s", short(r)),
+        _ => String::new(),
+    };
+    RowView {
+        id: call.id,
+        state,
+        tool: call.key.tool.clone().unwrap_or_else(|| "?".into()),
+        token: token_text(call.key.token.as_ref()),
+        progress,
+        ratio,
+        percent: call
+            .percent()
+            .map(|p| format!("{}%", p.floor()))
+            .unwrap_or_default(),
+        rate,
+        eta: call.eta().map(human).unwrap_or_default(),
+        elapsed: human(call.elapsed(now)),
+        since: if call.status.is_finished() {
+            String::new()
+        } else {
+            human(call.since_update(now))
+        },
+        message: call
+            .error
+            .clone()
+            .or_else(|| call.message().map(str::to_owned))
+            .unwrap_or_default(),
+        finished: call.status.is_finished(),
+        flagged: !model.call_findings(call, now).is_empty(),
+        percent_value: call.percent().unwrap_or(-1.0),
+        elapsed_secs: call.elapsed(now).as_seconds_f64(),
+        since_secs: call.since_update(now).as_seconds_f64(),
+    }
 }
 
 fn short(v: f64) -> String {

@@ -10,6 +10,7 @@ use super::app::App;
 use super::rows::{glyph, RowView};
 use super::theme::Theme;
 use crate::model::DisplayState;
+use crate::time::Time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Column {
@@ -115,66 +116,42 @@ fn bar(row: &RowView, tick: u64) -> String {
     }
 }
 
-pub fn draw(
-    frame: &mut Frame,
-    area: Rect,
-    app: &mut App,
-    rows: &[RowView],
-    tick: u64,
-    theme: Theme,
-) {
-    let layout = columns(area.width, rows);
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, theme: Theme) {
+    let visible = area.height.saturating_sub(1) as usize;
+    let (rows, selected) = app.window(now, visible);
+    let layout = columns(area.width, &rows);
     let columns: Vec<Column> = layout.iter().map(|(c, _)| *c).collect();
     let header = Row::new(columns.iter().map(|c| Cell::from(c.title()))).style(theme.title());
-    let visible = area.height.saturating_sub(1) as usize;
-    app.page = visible;
-    let selected = app
-        .selected
-        .and_then(|s| rows.iter().position(|r| r.id == s));
-    // Keep the selection in view; otherwise leave the scroll where it is.
-    if let Some(i) = selected {
-        if i < app.scroll {
-            app.scroll = i;
-        } else if i >= app.scroll + visible {
-            app.scroll = i + 1 - visible;
-        }
-    }
-    app.scroll = app.scroll.min(rows.len().saturating_sub(visible));
-    let body = rows
-        .iter()
-        .enumerate()
-        .skip(app.scroll)
-        .take(visible)
-        .map(|(i, row)| {
-            let cells = columns.iter().map(|c| {
-                let text = match c {
-                    Column::State => glyph(row.state).to_string(),
-                    Column::Tool => row.tool.clone(),
-                    Column::Token => row.token.clone(),
-                    Column::Progress => bar(row, tick),
-                    Column::Percent => row.percent.clone(),
-                    Column::Rate => row.rate.clone(),
-                    Column::Eta => row.eta.clone(),
-                    Column::Elapsed => row.elapsed.clone(),
-                    Column::Since => row.since.clone(),
-                    Column::Message => row.message.clone(),
-                };
-                if *c == Column::State {
-                    Cell::from(Line::from(Span::styled(text, theme.state(row.state))))
-                } else {
-                    Cell::from(text)
-                }
-            });
-            let mut style = if row.finished {
-                theme.finished()
-            } else {
-                Default::default()
+    let body = rows.iter().enumerate().map(|(i, row)| {
+        let cells = columns.iter().map(|c| {
+            let text = match c {
+                Column::State => glyph(row.state).to_string(),
+                Column::Tool => row.tool.clone(),
+                Column::Token => row.token.clone(),
+                Column::Progress => bar(row, tick),
+                Column::Percent => row.percent.clone(),
+                Column::Rate => row.rate.clone(),
+                Column::Eta => row.eta.clone(),
+                Column::Elapsed => row.elapsed.clone(),
+                Column::Since => row.since.clone(),
+                Column::Message => row.message.clone(),
             };
-            if Some(i) == selected {
-                style = theme.selected();
+            if *c == Column::State {
+                Cell::from(Line::from(Span::styled(text, theme.state(row.state))))
+            } else {
+                Cell::from(text)
             }
-            Row::new(cells).style(style)
         });
+        let mut style = if row.finished {
+            theme.finished()
+        } else {
+            Default::default()
+        };
+        if Some(i) == selected {
+            style = theme.selected();
+        }
+        Row::new(cells).style(style)
+    });
     let widths: Vec<Constraint> = layout
         .iter()
         .map(|&(c, w)| match c {

@@ -1,0 +1,82 @@
+//! Rendering the monitor: a model holding 10,000 calls drawn into a 200×50 frame.
+//!
+//! `cargo bench --bench render`. Baseline in the same run: drawing an empty frame of the
+//! same size (the fixed cost of a ratatui draw on the test backend), so the figure to
+//! compare between runs is the ratio.
+
+use chrono::TimeDelta;
+use criterion::{criterion_group, criterion_main, Criterion};
+use mcptop::model::ModelConfig;
+use mcptop::report::Feed;
+use mcptop::source::{SourceEvent, Timed};
+use mcptop::time::Time;
+use mcptop::ui::app::{App, SourceLabel};
+use mcptop::ui::theme::Theme;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+const CALLS: usize = 10_000;
+
+fn busy_app() -> (App, Time) {
+    let start = Time::from_unix_nanos(1_800_000_000_000_000_000);
+    let mut app = App::new(SourceLabel::default(), start);
+    app.feed = Feed::new(ModelConfig {
+        max_calls: CALLS + 100,
+        ..ModelConfig::default()
+    });
+    let tools = [
+        "run_tests",
+        "index_repo",
+        "download_artifact",
+        "build_project",
+        "fetch_url",
+    ];
+    for i in 0..CALLS {
+        for step in 1..=3u32 {
+            let at = start + TimeDelta::milliseconds((i * 3 + step as usize) as i64);
+            let data = format!(
+                r#"{{"token":{i},"progress":{step},"total":10,"message":"step {step} of call {i}","tool":"{}"}}"#,
+                tools[i % tools.len()]
+            );
+            app.ingest(&Timed {
+                at,
+                event: SourceEvent::Event {
+                    event_type: "message".into(),
+                    data,
+                    id: String::new(),
+                },
+            });
+        }
+    }
+    let now = start + TimeDelta::seconds(40);
+    (app, now)
+}
+
+fn bench(c: &mut Criterion) {
+    let (mut app, now) = busy_app();
+    assert_eq!(app.model().len(), CALLS);
+    let theme = Theme { color: true };
+    let mut group = c.benchmark_group("render_200x50");
+    let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
+    group.bench_function("empty_frame_baseline", |b| {
+        b.iter(|| {
+            terminal.draw(|_| {}).expect("draw");
+        });
+    });
+    group.bench_function("table_10000_calls", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|f| mcptop::ui::draw(f, &mut app, now, 0, theme))
+                .expect("draw");
+        });
+    });
+    // The findings are refreshed at most once a second, not per frame: their cost here
+    // (all 10,000 calls stalled, the worst case) is paid once a second.
+    group.bench_function("findings_10000_stalled_calls", |b| {
+        b.iter(|| app.model().findings(now).len());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
