@@ -39,6 +39,44 @@ impl Feed {
         }
     }
 
+    /// Applies one source event to the model only, building no update (the monitor reads
+    /// the model itself).
+    pub fn apply(&mut self, timed: &Timed) {
+        match &timed.event {
+            SourceEvent::KeepAlive => self.model.keepalive(timed.at),
+            SourceEvent::Event {
+                event_type,
+                data,
+                id,
+            } => {
+                self.model
+                    .apply(decode_event(event_type, data, id), timed.at, id);
+            }
+            SourceEvent::Status(status) => {
+                let connection = self.connection_of(status);
+                self.model.set_connection(connection, timed.at);
+            }
+        }
+    }
+
+    /// What a status means for the model, noting drops for "possible loss".
+    fn connection_of(&mut self, status: &Status) -> Connection {
+        match status {
+            Status::Connecting { .. } => Connection::Connecting,
+            Status::Connected { resumed, .. } => {
+                self.dropped = false;
+                Connection::Connected { resumed: *resumed }
+            }
+            Status::Disconnected { reason, .. } => {
+                self.dropped = true;
+                Connection::Disconnected {
+                    reason: reason.clone(),
+                }
+            }
+            Status::Stopped(_) => Connection::Idle,
+        }
+    }
+
     /// Applies one source event; returns the updates it makes.
     pub fn ingest(&mut self, timed: &Timed) -> Vec<Update> {
         let at = timed.at;
@@ -77,49 +115,34 @@ impl Feed {
                 }
             }
             SourceEvent::Status(status) => {
-                let (connection, json) = match status {
-                    Status::Connecting { attempt } => (
-                        Connection::Connecting,
-                        json!({ "type": "status", "state": "connecting", "attempt": attempt }),
-                    ),
+                let possible_loss = self.dropped;
+                let json = match status {
+                    Status::Connecting { attempt } => {
+                        json!({ "type": "status", "state": "connecting", "attempt": attempt })
+                    }
                     Status::Connected {
                         transport,
                         session_id,
                         resumed,
-                    } => {
-                        let possible_loss = self.dropped && !resumed;
-                        self.dropped = false;
-                        (
-                            Connection::Connected { resumed: *resumed },
-                            json!({
-                                "type": "status",
-                                "state": "connected",
-                                "transport": transport.as_str(),
-                                "session_id": session_id,
-                                "resumed": resumed,
-                                "possible_loss": possible_loss,
-                            }),
-                        )
+                    } => json!({
+                        "type": "status",
+                        "state": "connected",
+                        "transport": transport.as_str(),
+                        "session_id": session_id,
+                        "resumed": resumed,
+                        "possible_loss": possible_loss && !resumed,
+                    }),
+                    Status::Disconnected { reason, retry_in } => json!({
+                        "type": "status",
+                        "state": "disconnected",
+                        "reason": reason,
+                        "retry_in_s": round3(retry_in.as_secs_f64()),
+                    }),
+                    Status::Stopped(stop) => {
+                        json!({ "type": "status", "state": "stopped", "reason": stop.message() })
                     }
-                    Status::Disconnected { reason, retry_in } => {
-                        self.dropped = true;
-                        (
-                            Connection::Disconnected {
-                                reason: reason.clone(),
-                            },
-                            json!({
-                                "type": "status",
-                                "state": "disconnected",
-                                "reason": reason,
-                                "retry_in_s": round3(retry_in.as_secs_f64()),
-                            }),
-                        )
-                    }
-                    Status::Stopped(stop) => (
-                        Connection::Idle,
-                        json!({ "type": "status", "state": "stopped", "reason": stop.message() }),
-                    ),
                 };
+                let connection = self.connection_of(status);
                 self.model.set_connection(connection, at);
                 push(json);
             }

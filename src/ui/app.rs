@@ -118,9 +118,19 @@ impl App {
     }
 
     pub fn ingest(&mut self, timed: &Timed) {
-        let updates = self.feed.ingest(timed);
+        let news = |m: &Model| {
+            let s = m.stream();
+            (
+                s.lagged_reports,
+                s.id_gaps,
+                s.reconnects.len(),
+                m.last_error.is_some(),
+            )
+        };
+        let before = news(&self.feed.model);
+        self.feed.apply(timed);
         // Stream news (loss, gaps, errors, connection changes) shows at once.
-        if updates.iter().any(|u| u.json["type"] != "call") {
+        if matches!(timed.event, SourceEvent::Status(_)) || news(&self.feed.model) != before {
             self.findings_due = true;
         }
         if let SourceEvent::Status(status) = &timed.event {
