@@ -363,3 +363,54 @@ fn y_copies_the_selected_row_through_osc52() {
     assert_eq!(json["tool"], "run_tests");
     assert_eq!(mcptop::ui::osc52("hi"), "\u{1b}]52;c;aGk=\u{7}");
 }
+
+/// Whole screens pinned as snapshots (tests/snapshots/): any change to what a person sees
+/// shows up in review.
+#[test]
+fn screens_snapshots() {
+    let now = t(4_500);
+    let reconnecting = Timed {
+        at: t(4_000),
+        event: SourceEvent::Status(Status::Disconnected {
+            reason: "the server ended the stream".into(),
+            retry_in: std::time::Duration::from_secs(3),
+        }),
+    };
+    type Setup = fn(&mut App, Time);
+    let screens: [(&str, Setup); 7] = [
+        ("busy", |_, _| {}),
+        ("paused", |app, now| app.handle_key(Key::Char('p'), now)),
+        ("filtered", |app, now| {
+            for c in "/state:running".chars() {
+                app.handle_key(Key::Char(c), now);
+            }
+            app.handle_key(Key::Enter, now);
+        }),
+        ("detail", |app, now| {
+            app.handle_key(Key::Down, now);
+            app.handle_key(Key::Enter, now);
+        }),
+        ("help", |app, now| app.handle_key(Key::Char('?'), now)),
+        ("reconnecting", |_, _| {}),
+        ("waiting", |_, _| {}),
+    ];
+    for (size, (w, h)) in [
+        ("120x30", (120, 30)),
+        ("80x24", (80, 24)),
+        ("60x15", (60, 15)),
+    ] {
+        for (name, setup) in screens {
+            let mut app = if name == "waiting" {
+                App::new(SourceLabel::default(), t(0))
+            } else {
+                app()
+            };
+            if name == "reconnecting" {
+                app.ingest(&reconnecting);
+            }
+            setup(&mut app, now);
+            let screen = render(&mut app, w, h, now);
+            insta::assert_snapshot!(format!("{name}_{size}"), screen);
+        }
+    }
+}

@@ -23,6 +23,8 @@ fn max_warnings(area: Rect) -> usize {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
+    // The warning cap depends on the whole screen, as in `height`.
+    let screen = frame.area();
     let mut lines = Vec::new();
     let mut head = vec![
         Span::styled(" mcptop ", theme.badge()),
@@ -57,7 +59,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
     }
     lines.push(Line::from(head));
     let findings = &app.findings;
-    let shown = max_warnings(area);
+    let shown = max_warnings(screen);
     for (i, finding) in findings.iter().enumerate().take(shown) {
         let mut text = format!(" ! {}", finding.message);
         if i + 1 == shown && findings.len() > shown {
