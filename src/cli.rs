@@ -200,9 +200,10 @@ pub struct ReplayArgs {
     /// A recording made with --record, or a raw SSE capture (e.g. from `curl -N`).
     pub file: PathBuf,
 
-    /// Playback speed: a factor (0.5, 2, 10x) or `max`.
-    #[arg(long, value_name = "X|max", default_value = "max")]
-    pub speed: mcptop::source::replay::Speed,
+    /// Playback speed: a factor (0.5, 2, 10x) or `max`. Default: max into a pipe, real
+    /// time on the screen.
+    #[arg(long, value_name = "X|max")]
+    pub speed: Option<mcptop::source::replay::Speed>,
 
     /// Cut quiet spells longer than this (e.g. 2s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

@@ -414,3 +414,54 @@ fn screens_snapshots() {
         }
     }
 }
+
+#[test]
+fn replay_plays_seeks_and_steps_back_to_the_same_state() {
+    use mcptop::ui::player::Player;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-recording.jsonl");
+    let recording = mcptop::source::replay::load(&path).unwrap();
+    let mut app = App::new(SourceLabel::default(), recording.started_at);
+    let mut player = Player::new("demo-recording.jsonl".into(), recording);
+    let length = player.length;
+    assert!(length > std::time::Duration::from_secs(5));
+    player.speed = 2.0;
+    app.player = Some(player);
+
+    // Half the recording at ×2 is a quarter of it in real time.
+    app.advance(length / 4);
+    let now = app.clock(t(0));
+    let screen = render(&mut app, 120, 30, now);
+    let halfway = format!(
+        "REPLAY demo-recording.jsonl 00:{:02}/00:{:02} ×2",
+        (length / 2).as_secs(),
+        length.as_secs()
+    );
+    assert!(screen.contains(&halfway), "{halfway}: {screen}");
+    // What the calls are, apart from the clocks.
+    let state = |app: &App| -> Vec<(String, String, String, String)> {
+        app.rows(app.clock(t(0)))
+            .into_iter()
+            .map(|r| (r.tool, r.progress, r.state.as_str().to_owned(), r.message))
+            .collect()
+    };
+    app.handle_key(Key::Char('5'), now);
+    let at_half = state(&app);
+    let events_at_half = app.model().stream().events;
+
+    // Seeking back and forth gives the same state as getting there directly.
+    app.handle_key(Key::Char('9'), now);
+    app.handle_key(Key::Char('5'), now);
+    assert_eq!(state(&app), at_half);
+    assert_eq!(app.model().stream().events, events_at_half);
+
+    // A step forward then a step back is where we were.
+    app.handle_key(Key::Char('.'), now);
+    let after_step = app.model().stream().events;
+    app.handle_key(Key::Char(','), now);
+    assert!(app.model().stream().events < after_step);
+    assert_eq!(state(&app), at_half);
+    assert_eq!(app.model().stream().events, events_at_half);
+    let clock = app.clock(t(0));
+    let header = render(&mut app, 120, 30, clock);
+    assert!(header.contains("‖"), "paused after a step: {header}");
+}

@@ -1,5 +1,7 @@
 //! `mcptop replay FILE`: a recording or a raw capture through the same pipeline as `tail`.
 
+use std::io::IsTerminal;
+
 use anyhow::Result;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -18,8 +20,12 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         )
         .into());
     }
+    let wants_screen = !args.output.json && !args.output.plain && !args.output.summary;
+    if wants_screen && args.output.count.is_none() && std::io::stdout().is_terminal() {
+        return on_screen(args, recording);
+    }
     let pacing = Pacing {
-        speed: args.speed,
+        speed: args.speed.unwrap_or(mcptop::source::replay::Speed::Max),
         idle_limit: args.idle_limit,
         start_at: args.start_at.unwrap_or_default(),
     };
@@ -37,5 +43,69 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
                 None => Ok(()),
             },
         }
+    })
+}
+
+/// Shortens every quiet spell longer than `limit` to `limit`.
+fn compress_idle(
+    items: &mut [(std::time::Duration, mcptop::source::SourceEvent)],
+    limit: std::time::Duration,
+) {
+    let mut removed = std::time::Duration::ZERO;
+    let mut previous = std::time::Duration::ZERO;
+    for (at, _) in items.iter_mut() {
+        let gap = at.saturating_sub(previous);
+        previous = *at;
+        if gap > limit {
+            removed += gap - limit;
+        }
+        *at = at.saturating_sub(removed);
+    }
+}
+
+/// The recording in the monitor, with replay controls.
+fn on_screen(args: &ReplayArgs, mut recording: mcptop::source::recording::Recording) -> Result<()> {
+    use mcptop::ui::app::{App, SourceLabel};
+    use mcptop::ui::player::Player;
+    if let Some(limit) = args.idle_limit {
+        compress_idle(&mut recording.items, limit);
+    }
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let label = SourceLabel {
+        daemon: recording
+            .source
+            .daemon
+            .clone()
+            .unwrap_or_default()
+            .trim_start_matches("http://")
+            .to_owned(),
+        transport: recording
+            .source
+            .transport
+            .clone()
+            .unwrap_or_default()
+            .to_uppercase(),
+        session: recording.source.label.clone().unwrap_or_default(),
+    };
+    let mut player = Player::new(name, recording);
+    player.speed = match args.speed {
+        None => 1.0,
+        Some(mcptop::source::replay::Speed::Factor(f)) => f,
+        Some(mcptop::source::replay::Speed::Max) => 64.0,
+    };
+    let mut app = App::new(label, player.clock());
+    if let Some(start) = args.start_at {
+        player.seek(start, &mut app.feed);
+    }
+    app.connection = player.header();
+    app.player = Some(player);
+    super::runtime()?.block_on(async {
+        let (_tx, rx) = mpsc::channel(1);
+        mcptop::ui::run(app, rx, 20).await?;
+        Ok(())
     })
 }

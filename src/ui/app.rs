@@ -38,6 +38,8 @@ pub enum Key {
     Enter,
     Esc,
     Backspace,
+    Left,
+    Right,
     CtrlC,
 }
 
@@ -84,6 +86,8 @@ pub struct App {
     pub findings: Vec<crate::model::Finding>,
     findings_at: Option<Time>,
     findings_due: bool,
+    /// Replaying a recording instead of watching live.
+    pub player: Option<super::player::Player>,
 }
 
 impl App {
@@ -110,7 +114,54 @@ impl App {
             findings: Vec::new(),
             findings_at: None,
             findings_due: true,
+            player: None,
         }
+    }
+
+    /// The time the screen shows: the replay's clock when replaying, else `wall`.
+    pub fn clock(&self, wall: Time) -> Time {
+        self.player.as_ref().map_or(wall, |p| p.clock())
+    }
+
+    /// Moves a replay on by `wall` of real time.
+    pub fn advance(&mut self, wall: std::time::Duration) {
+        if let Some(player) = &mut self.player {
+            let before = player.position;
+            player.advance(wall, &mut self.feed);
+            if player.position != before {
+                self.findings_due = true;
+                self.dirty = true;
+            }
+            self.connection = player.header();
+        }
+    }
+
+    /// The replay keys; true when the key was one.
+    fn replay_key(&mut self, key: Key) -> bool {
+        let Some(player) = &mut self.player else {
+            return false;
+        };
+        let feed = &mut self.feed;
+        let five = std::time::Duration::from_secs(5);
+        match key {
+            Key::Char(' ') | Key::Char('p') => player.playing = !player.playing,
+            Key::Char('.') => player.step(feed),
+            Key::Char(',') => player.step_back(feed),
+            Key::Right => player.seek(player.position + five, feed),
+            Key::Left => player.seek(player.position.saturating_sub(five), feed),
+            Key::Char(d @ '0'..='9') => {
+                let tenth = u32::from(d) - u32::from('0');
+                player.seek(player.length * tenth / 10, feed);
+            }
+            Key::Char('+') | Key::Char('=') => player.faster(),
+            Key::Char('-') => player.slower(),
+            Key::Char(']') => player.marker(true, feed),
+            Key::Char('[') => player.marker(false, feed),
+            _ => return false,
+        }
+        self.connection = player.header();
+        self.findings_due = true;
+        true
     }
 
     pub fn model(&self) -> &Model {
@@ -135,6 +186,7 @@ impl App {
         }
         if let SourceEvent::Status(status) = &timed.event {
             self.connection = match status {
+                _ if self.player.is_some() => self.connection.clone(),
                 Status::Connecting { attempt } if *attempt > 1 => "RECONNECTING".into(),
                 Status::Connecting { .. } => "CONNECTING".into(),
                 Status::Connected { .. } => "CONNECTED".into(),
@@ -331,6 +383,9 @@ impl App {
         }
         if matches!(key, Key::CtrlC | Key::Char('q')) {
             self.quit = true;
+            return;
+        }
+        if self.screen != Screen::Help && self.replay_key(key) {
             return;
         }
         match self.screen {

@@ -29,6 +29,16 @@ pub const KEYS: &[(&str, &str)] = &[
     ("?", "this help (Esc back)"),
 ];
 
+/// Keys of `mcptop replay FILE` in a terminal.
+pub const REPLAY_KEYS: &[(&str, &str)] = &[
+    ("Space p", "play / pause the replay"),
+    (". ,", "one event forward / back (the state is re-derived)"),
+    ("← →", "seek 5 s back / forward"),
+    ("0 … 9", "jump to 0 % … 90 %"),
+    ("+ -", "faster / slower"),
+    ("[ ]", "previous / next reconnect or disconnect"),
+];
+
 pub const GLYPHS: &[(&str, &str)] = &[
     ("▶", "running"),
     (
@@ -54,6 +64,11 @@ pub fn draw(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) {
     lines.push(Line::raw(""));
     lines.push(Line::styled("Keys (j/k scroll this help)", theme.title()));
     for (key, what) in KEYS {
+        lines.push(Line::raw(format!("  {key:<10} {what}")));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Replay", theme.title()));
+    for (key, what) in REPLAY_KEYS {
         lines.push(Line::raw(format!("  {key:<10} {what}")));
     }
     lines.push(Line::raw(""));

@@ -9,6 +9,7 @@ mod detail;
 mod footer;
 mod header;
 mod help;
+pub mod player;
 pub mod rows;
 mod table;
 pub mod theme;
@@ -81,6 +82,8 @@ fn map_key(code: KeyCode, modifiers: KeyModifiers) -> Option<Key> {
         KeyCode::Enter => Key::Enter,
         KeyCode::Esc => Key::Esc,
         KeyCode::Backspace => Key::Backspace,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
         _ => return None,
     })
 }
@@ -104,7 +107,10 @@ fn copy_to_clipboard(text: &str) {
 
 /// When the loop must wake next with nothing arriving: each second while a call runs
 /// (its clocks move), at the moment the stream would turn stale, and never otherwise.
-fn next_wake(app: &App, now: Time) -> Option<Duration> {
+fn next_wake(app: &App, now: Time, frame_time: Duration) -> Option<Duration> {
+    if let Some(player) = &app.player {
+        return player.playing.then_some(frame_time);
+    }
     let model = app.model();
     if model.calls().any(|c| !c.status.is_finished()) {
         return Some(Duration::from_secs(1));
@@ -161,6 +167,7 @@ pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>, fps: u32) -> std::
     let mut last_draw = tokio::time::Instant::now() - Duration::from_secs(1);
     let mut tick = 0u64;
     let mut tick_at: Option<tokio::time::Instant> = None;
+    let mut last_advance = tokio::time::Instant::now();
     let mut source_open = true;
     let result = loop {
         if app.quit {
@@ -177,7 +184,8 @@ pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>, fps: u32) -> std::
         }
         let next_draw = app.dirty.then(|| last_draw + frame_time);
         // A flash needs one more draw to go away.
-        let wake = next_wake(&app, now).or(app.flash.as_ref().map(|_| Duration::from_secs(1)));
+        let wake =
+            next_wake(&app, now, frame_time).or(app.flash.as_ref().map(|_| Duration::from_secs(1)));
         // A fixed deadline, so a steady stream of events cannot keep pushing it back.
         tick_at = match (wake, tick_at) {
             (None, _) => None,
@@ -199,7 +207,8 @@ pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>, fps: u32) -> std::
                 None => source_open = false,
             },
             Some(key) = keys.recv() => {
-                app.handle_key(key, crate::source::now_us());
+                let now = app.clock(crate::source::now_us());
+                app.handle_key(key, now);
                 if let Some(text) = app.clipboard.take() {
                     copy_to_clipboard(&text);
                 }
@@ -214,7 +223,11 @@ pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>, fps: u32) -> std::
             } => {
                 tick += 1;
                 tick_at = None;
-                app.tick(crate::source::now_us());
+                let wall = tokio::time::Instant::now();
+                // Capped, so a pause or a slow frame never jumps the replay ahead.
+                app.advance((wall - last_advance).min(frame_time * 4));
+                last_advance = wall;
+                app.tick(app.clock(crate::source::now_us()));
             }
             _ = async {
                 match next_draw {
@@ -222,7 +235,7 @@ pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>, fps: u32) -> std::
                     None => std::future::pending().await,
                 }
             } => {
-                let now = crate::source::now_us();
+                let now = app.clock(crate::source::now_us());
                 app.tick(now);
                 if let Err(e) = terminal.draw(|f| draw(f, &mut app, now, tick, theme)) {
                     break Err(e);

@@ -1,0 +1,171 @@
+//! Replay in the monitor: a recording held in memory and a clock over it. Events keep
+//! their recorded times; seeking back re-derives the state by replaying from the start
+//! (the model is pure, so the same events give the same screen).
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+
+use crate::report::Feed;
+use crate::source::recording::Recording;
+use crate::source::{SourceEvent, Status};
+use crate::time::Time;
+
+pub struct Player {
+    pub name: String,
+    items: Vec<(Duration, SourceEvent)>,
+    started_at: Time,
+    pub length: Duration,
+    /// The next item to apply.
+    next: usize,
+    pub position: Duration,
+    pub speed: f64,
+    pub playing: bool,
+}
+
+const SPEEDS: [f64; 9] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
+impl Player {
+    pub fn new(name: String, recording: Recording) -> Player {
+        let length = recording.items.last().map_or(Duration::ZERO, |(d, _)| *d);
+        Player {
+            name,
+            items: recording.items,
+            started_at: recording.started_at,
+            length,
+            next: 0,
+            position: Duration::ZERO,
+            speed: 1.0,
+            playing: true,
+        }
+    }
+
+    /// The recorded time the replay is at: the monitor's "now".
+    pub fn clock(&self) -> Time {
+        self.started_at + TimeDelta::from_std(self.position).unwrap_or_default()
+    }
+
+    fn apply_until(&mut self, position: Duration, feed: &mut Feed) {
+        while let Some((at, event)) = self.items.get(self.next) {
+            if *at > position {
+                break;
+            }
+            let at = self.started_at + TimeDelta::from_std(*at).unwrap_or_default();
+            feed.apply(&crate::source::Timed {
+                at,
+                event: event.clone(),
+            });
+            self.next += 1;
+        }
+        self.position = position.min(self.length);
+        if self.next == self.items.len() {
+            self.playing = false;
+        }
+    }
+
+    /// Moves the clock on by `wall` of real time (scaled by the speed).
+    pub fn advance(&mut self, wall: Duration, feed: &mut Feed) {
+        if self.playing {
+            let to = self.position + wall.mul_f64(self.speed);
+            self.apply_until(to, feed);
+        }
+    }
+
+    /// Jumps to `to`; going back starts again from an empty model.
+    pub fn seek(&mut self, to: Duration, feed: &mut Feed) {
+        let to = to.min(self.length);
+        if to < self.position {
+            *feed = Feed::new(feed.model.config().clone());
+            self.next = 0;
+            self.position = Duration::ZERO;
+        }
+        self.apply_until(to, feed);
+    }
+
+    /// One event forward (paused).
+    pub fn step(&mut self, feed: &mut Feed) {
+        self.playing = false;
+        if let Some((at, _)) = self.items.get(self.next) {
+            let at = *at;
+            // Everything at that same instant goes with it, as it did live.
+            self.apply_until(at, feed);
+        }
+    }
+
+    /// One event back (paused): the state re-derived from the start without it.
+    pub fn step_back(&mut self, feed: &mut Feed) {
+        self.playing = false;
+        let keep = self.next.saturating_sub(1);
+        *feed = Feed::new(feed.model.config().clone());
+        for (at, event) in &self.items[..keep] {
+            feed.apply(&crate::source::Timed {
+                at: self.started_at + TimeDelta::from_std(*at).unwrap_or_default(),
+                event: event.clone(),
+            });
+        }
+        self.next = keep;
+        self.position = keep
+            .checked_sub(1)
+            .map_or(Duration::ZERO, |i| self.items[i].0);
+    }
+
+    /// The previous or next connection change (the recording's markers).
+    pub fn marker(&mut self, forward: bool, feed: &mut Feed) {
+        let is_marker = |e: &SourceEvent| {
+            matches!(
+                e,
+                SourceEvent::Status(Status::Connected { .. } | Status::Disconnected { .. })
+            )
+        };
+        let here = self.position;
+        let target = if forward {
+            self.items
+                .iter()
+                .find(|(at, e)| *at > here && is_marker(e))
+                .map(|(at, _)| *at)
+        } else {
+            self.items
+                .iter()
+                .rev()
+                .find(|(at, e)| *at + Duration::from_millis(500) < here && is_marker(e))
+                .map(|(at, _)| *at)
+        };
+        if let Some(to) = target {
+            self.seek(to, feed);
+        }
+    }
+
+    pub fn faster(&mut self) {
+        self.speed = SPEEDS
+            .iter()
+            .copied()
+            .find(|&s| s > self.speed)
+            .unwrap_or(self.speed);
+    }
+
+    pub fn slower(&mut self) {
+        self.speed = SPEEDS
+            .iter()
+            .rev()
+            .copied()
+            .find(|&s| s < self.speed)
+            .unwrap_or(self.speed);
+    }
+
+    /// `REPLAY name 00:42/03:10 ×2` (and PAUSED when stopped).
+    pub fn header(&self) -> String {
+        let mmss = |d: Duration| format!("{:02}:{:02}", d.as_secs() / 60, d.as_secs() % 60);
+        let speed = if self.speed.fract() == 0.0 {
+            format!("×{}", self.speed as u64)
+        } else {
+            format!("×{}", self.speed)
+        };
+        let state = if self.playing { "" } else { " ‖" };
+        format!(
+            "REPLAY {} {}/{} {speed}{state}",
+            self.name,
+            mmss(self.position),
+            mmss(self.length)
+        )
+    }
+}
