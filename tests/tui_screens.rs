@@ -465,3 +465,30 @@ fn replay_plays_seeks_and_steps_back_to_the_same_state() {
     let header = render(&mut app, 120, 30, clock);
     assert!(header.contains("‖"), "paused after a step: {header}");
 }
+
+#[test]
+fn f_follows_each_new_call_until_the_selection_moves() {
+    let mut app = app();
+    let now = t(4_500);
+    app.handle_key(Key::Char('f'), now);
+    let newest = app.model().calls().last().unwrap().id;
+    assert_eq!(app.selected, Some(newest));
+    app.ingest(&progress(4_600, 50, 12, "lint", 1.0, Some(3.0), "checking"));
+    let lint = app.model().calls().last().unwrap().id;
+    assert_eq!(app.selected, Some(lint), "the new call is selected");
+    app.handle_key(Key::Up, now);
+    app.ingest(&progress(
+        4_700,
+        51,
+        13,
+        "fmt",
+        1.0,
+        Some(3.0),
+        "formatting",
+    ));
+    assert_ne!(
+        app.selected,
+        app.model().calls().last().map(|c| c.id),
+        "moving stopped it"
+    );
+}

@@ -88,6 +88,8 @@ pub struct App {
     findings_due: bool,
     /// Replaying a recording instead of watching live.
     pub player: Option<super::player::Player>,
+    /// `f`: the selection follows the newest call as calls start.
+    pub follow: bool,
 }
 
 impl App {
@@ -115,6 +117,7 @@ impl App {
             findings_at: None,
             findings_due: true,
             player: None,
+            follow: false,
         }
     }
 
@@ -180,6 +183,9 @@ impl App {
         };
         let before = news(&self.feed.model);
         self.feed.apply(timed);
+        if self.follow && self.paused.is_none() {
+            self.selected = self.feed.model.calls().last().map(|c| c.id);
+        }
         // Stream news (loss, gaps, errors, connection changes) shows at once.
         if matches!(timed.event, SourceEvent::Status(_)) || news(&self.feed.model) != before {
             self.findings_due = true;
@@ -419,6 +425,19 @@ impl App {
             .and_then(|s| ids.iter().position(|&id| id == s));
         let last = ids.len().saturating_sub(1);
         let go = |i: usize| ids.get(i.min(last)).copied();
+        // Moving the selection by hand stops following.
+        if matches!(
+            key,
+            Key::Char('j' | 'k' | 'g' | 'G')
+                | Key::Up
+                | Key::Down
+                | Key::PageUp
+                | Key::PageDown
+                | Key::Home
+                | Key::End
+        ) {
+            self.follow = false;
+        }
         match key {
             Key::Char('?') => self.screen = Screen::Help,
             Key::Char('j') | Key::Down => {
@@ -455,6 +474,18 @@ impl App {
             Key::Char('i') => self.view.descending = !self.view.descending,
             Key::Char('y') => self.copy(false, now),
             Key::Char('Y') => self.copy(true, now),
+            Key::Char('f') => {
+                self.follow = !self.follow;
+                if self.follow {
+                    self.selected = go(last);
+                }
+                let note = if self.follow {
+                    "following the newest call (f to stop)"
+                } else {
+                    "stopped following"
+                };
+                self.flash = Some((note.into(), now));
+            }
             Key::Char('c') => {
                 self.feed.model.clear_finished();
                 if let Some(p) = &mut self.paused {

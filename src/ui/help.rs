@@ -22,6 +22,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "pause the screen (data keeps arriving; p again to resume)",
     ),
     ("/", "filter: words in the tool or message, tool:NAME, state:running|stalled|done|failed|cancelled, ! to negate (Esc clears)"),
+    ("f", "follow: the selection jumps to each new call as it starts (moving stops it)"),
     ("F", "only calls with findings (stalled, not increasing, …)"),
     ("s S i", "sort by the next / previous column (start, tool, state, %, elapsed, last update); invert"),
     ("y Y", "copy the selected row as text / the call as JSON (OSC 52: works over SSH and tmux)"),
