@@ -55,7 +55,10 @@ fn busy_app() -> (App, Time) {
 fn bench(c: &mut Criterion) {
     let (mut app, now) = busy_app();
     assert_eq!(app.model().len(), CALLS);
-    let theme = Theme { color: true };
+    let theme = Theme {
+        color: true,
+        ascii: false,
+    };
     let mut group = c.benchmark_group("render_200x50");
     let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
     group.bench_function("empty_frame_baseline", |b| {

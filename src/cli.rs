@@ -31,6 +31,10 @@ pub struct ScreenArgs {
     /// The most frames drawn per second (it draws only when something changed).
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=120))]
     pub fps: u32,
+
+    /// ASCII glyphs and bars, for terminals or fonts without them.
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +208,10 @@ pub struct ReplayArgs {
     /// time on the screen.
     #[arg(long, value_name = "X|max")]
     pub speed: Option<mcptop::source::replay::Speed>,
+
+    /// On the screen: ASCII glyphs and bars.
+    #[arg(long)]
+    pub ascii: bool,
 
     /// Cut quiet spells longer than this (e.g. 2s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 use ratatui::Frame;
 
 use super::app::App;
-use super::rows::{glyph, token_text};
+use super::rows::token_text;
 use super::theme::Theme;
 use crate::model::{human, num, CallId};
 use crate::time::Time;
@@ -26,7 +26,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, id: CallId, now: Time, the
         Line::styled(
             format!(
                 "{} {}  token {}  {}",
-                glyph(state),
+                theme.glyph(state),
                 call.key.tool.as_deref().unwrap_or("?"),
                 token_text(call.key.token.as_ref()),
                 state.as_str()

@@ -28,12 +28,26 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         Screen::Table if app.paused.is_some() => {
             &["p resume", "q quit", "j/k move", "Enter detail", "? help"]
         }
+        Screen::Table if app.player.is_some() => &[
+            "q quit",
+            "? help",
+            "Space play/pause",
+            "←/→ seek",
+            "+/- speed",
+            ", . step",
+            "/ filter",
+        ],
         Screen::Table => &[
             "q quit",
             "? help",
             "p pause",
+            "/ filter",
             "j/k move",
             "Enter detail",
+            "f follow",
+            "s sort",
+            "F findings",
+            "y copy",
             "c clear done",
         ],
         Screen::Detail(_) => &["Esc back", "q quit", "? help"],

@@ -136,9 +136,14 @@ fn next_wake(app: &App, now: Time, frame_time: Duration) -> Option<Duration> {
 
 /// Runs the TUI until the user quits, at most `fps` frames a second; the terminal is
 /// restored however it ends (quit, Ctrl-C, SIGTERM, SIGHUP, a panic).
-pub async fn run(mut app: App, mut rx: mpsc::Receiver<Timed>, fps: u32) -> std::io::Result<()> {
+pub async fn run(
+    mut app: App,
+    mut rx: mpsc::Receiver<Timed>,
+    fps: u32,
+    ascii: bool,
+) -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let theme = Theme::from_env();
+    let theme = Theme::from_env(ascii);
     let frame_time = Duration::from_secs(1) / fps.clamp(1, 120);
     let mut terminal = ratatui::init();
     let mut term = signal(SignalKind::terminate())?;

@@ -7,7 +7,7 @@ use ratatui::widgets::{Cell, Row, Table};
 use ratatui::Frame;
 
 use super::app::App;
-use super::rows::{glyph, RowView};
+use super::rows::RowView;
 use super::theme::Theme;
 use crate::model::DisplayState;
 use crate::time::Time;
@@ -95,20 +95,24 @@ fn columns(width: u16, rows: &[RowView]) -> Vec<(Column, u16)> {
 }
 
 /// A bar of 10 cells, then the count: bars line up whatever the counts.
-fn bar(row: &RowView, tick: u64) -> String {
+fn bar(row: &RowView, tick: u64, theme: Theme) -> String {
     const BAR: usize = 10;
     let text = &row.progress;
+    let (full_cell, empty_cell, spin) = theme.bar_cells();
     match row.ratio {
         Some(r) => {
             let full = ((r * BAR as f64).round() as usize).min(BAR);
-            format!("{}{} {text}", "█".repeat(full), "░".repeat(BAR - full))
+            format!(
+                "{}{} {text}",
+                full_cell.repeat(full),
+                empty_cell.repeat(BAR - full)
+            )
         }
         None if row.state == DisplayState::Running => {
             // Unknown total: a spinner and the count.
-            const SPIN: [char; 4] = ['◐', '◓', '◑', '◒'];
             format!(
                 "{}{} {text}",
-                SPIN[(tick % 4) as usize],
+                spin[(tick % 4) as usize],
                 " ".repeat(BAR - 1)
             )
         }
@@ -125,10 +129,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
     let body = rows.iter().enumerate().map(|(i, row)| {
         let cells = columns.iter().map(|c| {
             let text = match c {
-                Column::State => glyph(row.state).to_string(),
+                Column::State => theme.glyph(row.state).to_string(),
                 Column::Tool => row.tool.clone(),
                 Column::Token => row.token.clone(),
-                Column::Progress => bar(row, tick),
+                Column::Progress => bar(row, tick, theme),
                 Column::Percent => row.percent.clone(),
                 Column::Rate => row.rate.clone(),
                 Column::Eta => row.eta.clone(),
@@ -212,8 +216,21 @@ mod tests {
 
     #[test]
     fn bars_line_up() {
-        let a = bar(&row("a", "1/2"), 0);
-        let b = bar(&row("b", "50/100"), 0);
+        let theme = Theme {
+            color: false,
+            ascii: false,
+        };
+        let a = bar(&row("a", "1/2"), 0, theme);
+        let b = bar(&row("b", "50/100"), 0, theme);
+        let ascii = bar(
+            &row("a", "1/2"),
+            0,
+            Theme {
+                color: false,
+                ascii: true,
+            },
+        );
+        assert_eq!(ascii, "#####..... 1/2");
         assert_eq!(a.find(' '), b.find(' '));
         assert!(a.starts_with("█████░░░░░ "));
     }

@@ -7,13 +7,39 @@ use crate::model::DisplayState;
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
     pub color: bool,
+    /// ASCII glyphs and bars, for terminals or fonts without them.
+    pub ascii: bool,
 }
 
 impl Theme {
     /// Colour unless `NO_COLOR` is set (to anything), as no-color.org asks.
-    pub fn from_env() -> Theme {
+    pub fn from_env(ascii: bool) -> Theme {
         Theme {
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            ascii,
+        }
+    }
+
+    /// The state glyph (explained on the help screen).
+    pub fn glyph(&self, state: DisplayState) -> &'static str {
+        if self.ascii {
+            return match state {
+                DisplayState::Running => ">",
+                DisplayState::Stalled => "!",
+                DisplayState::Done => "+",
+                DisplayState::Failed => "x",
+                DisplayState::Cancelled => "-",
+            };
+        }
+        super::rows::glyph(state)
+    }
+
+    /// Full and empty bar cells, and the spinner for unknown totals.
+    pub fn bar_cells(&self) -> (&'static str, &'static str, [char; 4]) {
+        if self.ascii {
+            ("#", ".", ['|', '/', '-', '\\'])
+        } else {
+            ("█", "░", ['◐', '◓', '◑', '◒'])
         }
     }
 
