@@ -110,25 +110,32 @@ fn live_options(args: &TailArgs) -> LiveOptions {
     }
 }
 
+/// The recording `--record` asks for, headed with where it comes from (never a token).
+pub fn recorder_for(
+    args: &TailArgs,
+    daemon: &Daemon,
+    chosen: &Chosen,
+    options: &LiveOptions,
+) -> Result<Option<Recorder>> {
+    let Some(path) = &args.record else {
+        return Ok(None);
+    };
+    let source = SourceInfo {
+        daemon: Some(daemon.base_url.clone()),
+        session_id: Some(chosen.session_id.clone()),
+        label: chosen.label.clone(),
+        transport: Some(options.transport.as_str().to_owned()),
+    };
+    Ok(Some(Recorder::create(path, now_us(), &source)?))
+}
+
 async fn follow(
     args: &TailArgs,
     daemon: Daemon,
     chosen: Chosen,
     options: LiveOptions,
 ) -> Result<()> {
-    let recorder = match &args.record {
-        Some(path) => Some(Recorder::create(
-            path,
-            now_us(),
-            &SourceInfo {
-                daemon: Some(daemon.base_url.clone()),
-                session_id: Some(chosen.session_id.clone()),
-                label: chosen.label.clone(),
-                transport: Some(options.transport.as_str().to_owned()),
-            },
-        )?),
-        None => None,
-    };
+    let recorder = recorder_for(args, &daemon, &chosen, &options)?;
     let stop = CancellationToken::new();
     let (rx, source) = spawn_source(daemon, chosen, options, stop.clone());
     let ended = consume(rx, &args.output, recorder, args.for_).await;

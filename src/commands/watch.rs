@@ -5,10 +5,10 @@ use std::io::IsTerminal;
 use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use super::tail::{resolve, spawn_source};
+use super::tail::{recorder_for, resolve, spawn_source};
 use super::Exit;
 use crate::cli::{ScreenArgs, TailArgs};
-use mcptop::source::recording::{redact_url, Recorder, SourceInfo};
+use mcptop::source::recording::{redact_url, Recorder};
 use mcptop::source::{now_us, Timed};
 use mcptop::ui::app::{App, SourceLabel};
 use tokio::sync::mpsc;
@@ -31,19 +31,7 @@ pub fn run(args: &TailArgs, screen: &ScreenArgs) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| short_id(&chosen.session_id)),
         };
-        let recorder = match &args.record {
-            Some(path) => Some(Recorder::create(
-                path,
-                now_us(),
-                &SourceInfo {
-                    daemon: Some(daemon.base_url.clone()),
-                    session_id: Some(chosen.session_id.clone()),
-                    label: chosen.label.clone(),
-                    transport: Some(options.transport.as_str().to_owned()),
-                },
-            )?),
-            None => None,
-        };
+        let recorder = recorder_for(args, &daemon, &chosen, &options)?;
         let stop = CancellationToken::new();
         let (rx, source) = spawn_source(daemon, chosen, options, stop.clone());
         let rx = match recorder {

@@ -160,9 +160,17 @@ fn progress_of(v: &Value) -> Option<f64> {
         .flatten()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cut_link_resumes_without_duplicates_or_gaps() {
-    let server = start(|c| c.keepalive = Duration::from_millis(400)).await;
+/// A server (keep-alive 400 ms, then `configure`), a session, a relay in front of it and
+/// a client connected through the relay with `progress` 1..=`first` already seen.
+async fn through_relay(
+    configure: impl FnOnce(&mut ServerConfig),
+    first: u64,
+) -> (RunningServer, String, Relay, Watch) {
+    let server = start(|c| {
+        c.keepalive = Duration::from_millis(400);
+        configure(c);
+    })
+    .await;
     let session = server.state().sessions.create(None, "/".into());
     let relay = Relay::new(server.addr()).await;
     let mut watch = Watch::start(
@@ -174,16 +182,21 @@ async fn a_cut_link_resumes_without_duplicates_or_gaps() {
     watch
         .until("connected", |v| v["state"] == "connected")
         .await;
-    publish(&server, &session.id, 1, 10);
+    publish(&server, &session.id, 1, first);
     watch
-        .until("progress 10", |v| progress_of(v) == Some(10.0))
+        .until("the first events", |v| progress_of(v) == Some(first as f64))
         .await;
+    (server, session.id.clone(), relay, watch)
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_link_resumes_without_duplicates_or_gaps() {
+    let (server, session, relay, mut watch) = through_relay(|_| {}, 10).await;
     relay.cut();
     watch
         .until("disconnected", |v| v["state"] == "disconnected")
         .await;
-    publish(&server, &session.id, 11, 20);
+    publish(&server, &session, 11, 20);
     relay.up();
     let connected = watch
         .until("reconnected", |v| v["state"] == "connected")
@@ -210,31 +223,12 @@ async fn a_cut_link_resumes_without_duplicates_or_gaps() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_longer_than_the_ring_is_reported() {
-    let server = start(|c| {
-        c.keepalive = Duration::from_millis(400);
-        c.replay_capacity = 4;
-    })
-    .await;
-    let session = server.state().sessions.create(None, "/".into());
-    let relay = Relay::new(server.addr()).await;
-    let mut watch = Watch::start(
-        format!("http://{}", relay.addr),
-        &session.id,
-        session.token(),
-        quick(),
-    );
-    watch
-        .until("connected", |v| v["state"] == "connected")
-        .await;
-    publish(&server, &session.id, 1, 2);
-    watch
-        .until("progress 2", |v| progress_of(v) == Some(2.0))
-        .await;
+    let (server, session, relay, mut watch) = through_relay(|c| c.replay_capacity = 4, 2).await;
     relay.cut();
     watch
         .until("disconnected", |v| v["state"] == "disconnected")
         .await;
-    publish(&server, &session.id, 3, 22);
+    publish(&server, &session, 3, 22);
     relay.up();
     let lagged = watch
         .until("the loss report", |v| v["type"] == "lagged")
@@ -254,26 +248,8 @@ async fn a_cut_longer_than_the_ring_is_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn constructs_framing_gives_possible_loss_after_a_cut() {
-    let server = start(|c| {
-        c.keepalive = Duration::from_millis(400);
-        c.compat = Compat::Construct;
-    })
-    .await;
-    let session = server.state().sessions.create(None, "/".into());
-    let relay = Relay::new(server.addr()).await;
-    let mut watch = Watch::start(
-        format!("http://{}", relay.addr),
-        &session.id,
-        session.token(),
-        quick(),
-    );
-    watch
-        .until("connected", |v| v["state"] == "connected")
-        .await;
-    publish(&server, &session.id, 1, 3);
-    watch
-        .until("progress 3", |v| progress_of(v) == Some(3.0))
-        .await;
+    let (_server, _session, relay, mut watch) =
+        through_relay(|c| c.compat = Compat::Construct, 3).await;
     relay.cut();
     watch
         .until("disconnected", |v| v["state"] == "disconnected")
