@@ -41,20 +41,23 @@ impl Feed {
 
     /// Applies one source event to the model only, building no update (the monitor reads
     /// the model itself).
-    pub fn apply(&mut self, timed: &Timed) {
+    pub fn apply(&mut self, timed: &Timed) -> Change {
         match &timed.event {
-            SourceEvent::KeepAlive => self.model.keepalive(timed.at),
+            SourceEvent::KeepAlive => {
+                self.model.keepalive(timed.at);
+                Change::Ignored
+            }
             SourceEvent::Event {
                 event_type,
                 data,
                 id,
-            } => {
-                self.model
-                    .apply(decode_event(event_type, data, id), timed.at, id);
-            }
+            } => self
+                .model
+                .apply(decode_event(event_type, data, id), timed.at, id),
             SourceEvent::Status(status) => {
                 let connection = self.connection_of(status);
                 self.model.set_connection(connection, timed.at);
+                Change::Stream
             }
         }
     }

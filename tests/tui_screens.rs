@@ -261,6 +261,10 @@ fn the_selection_stays_on_its_call_and_enter_opens_it() {
     let screen = render(&mut app, 120, 30, t(4_700));
     assert!(screen.contains("index_repo  token 8  running"), "{screen}");
     assert!(screen.contains("indexed src/module_120.rs"), "{screen}");
+    assert!(
+        screen.contains(r#"last frame (message): {"token":8,"progress":120,"#),
+        "the raw last frame: {screen}"
+    );
     app.handle_key(Key::Esc, t(4_700));
     let screen = render(&mut app, 120, 30, t(4_700));
     assert!(screen.contains("build_project"), "{screen}");

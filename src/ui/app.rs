@@ -90,6 +90,8 @@ pub struct App {
     pub player: Option<super::player::Player>,
     /// `f`: the selection follows the newest call as calls start.
     pub follow: bool,
+    /// The last raw event of each call (its type and data), for the detail view.
+    pub raw: std::collections::HashMap<CallId, (String, String)>,
 }
 
 impl App {
@@ -118,6 +120,7 @@ impl App {
             findings_due: true,
             player: None,
             follow: false,
+            raw: std::collections::HashMap::new(),
         }
     }
 
@@ -182,7 +185,23 @@ impl App {
             )
         };
         let before = news(&self.feed.model);
-        self.feed.apply(timed);
+        let change = self.feed.apply(timed);
+        if let (
+            crate::model::Change::NewCall(id)
+            | crate::model::Change::Updated(id)
+            | crate::model::Change::Finished(id),
+            SourceEvent::Event {
+                event_type, data, ..
+            },
+        ) = (change, &timed.event)
+        {
+            self.raw.insert(id, (event_type.clone(), data.clone()));
+            // Forget calls the model no longer holds.
+            if self.raw.len() > 2 * self.feed.model.len() + 64 {
+                let model = &self.feed.model;
+                self.raw.retain(|id, _| model.call(*id).is_some());
+            }
+        }
         if self.follow && self.paused.is_none() {
             self.selected = self.feed.model.calls().last().map(|c| c.id);
         }

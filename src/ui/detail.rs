@@ -60,7 +60,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, id: CallId, now: Time, the
             theme.warning(),
         ));
     }
-    let facts_height = facts.len() as u16;
+    if let Some((event_type, data)) = app.raw.get(&id) {
+        facts.push(Line::styled(
+            format!("last frame ({event_type}): {data}"),
+            theme.hint(),
+        ));
+    }
+    // Wrapped lines take more than one row.
+    let width = area.width.max(1) as usize;
+    let facts_height = facts
+        .iter()
+        .map(|l| l.width().div_ceil(width).max(1) as u16)
+        .sum::<u16>();
     let [top, spark, messages] = Layout::vertical([
         Constraint::Length(facts_height),
         Constraint::Length(if area.height > 12 { 4 } else { 0 }),
