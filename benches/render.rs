@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
     assert_eq!(app.model().len(), CALLS);
     let theme = Theme {
         color: true,
-        ascii: false,
+        ..Theme::plain()
     };
     let mut group = c.benchmark_group("render_200x50");
     let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("terminal");

@@ -35,6 +35,27 @@ pub struct ScreenArgs {
     /// ASCII glyphs and bars, for terminals or fonts without them.
     #[arg(long)]
     pub ascii: bool,
+
+    /// Colours for a dark or light background (auto: from $COLORFGBG, else the
+    /// terminal's own palette). NO_COLOR turns colours off.
+    #[arg(long, value_enum, default_value_t = mcptop::ui::theme::Background::Auto)]
+    pub theme: mcptop::ui::theme::Background,
+
+    /// Capture the mouse: the wheel moves the selection (the terminal's own selection
+    /// and copy then need Shift).
+    #[arg(long)]
+    pub mouse: bool,
+}
+
+impl ScreenArgs {
+    pub fn options(&self) -> mcptop::ui::Options {
+        mcptop::ui::Options {
+            fps: self.fps,
+            ascii: self.ascii,
+            background: self.theme,
+            mouse: self.mouse,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -209,9 +230,8 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "X|max")]
     pub speed: Option<mcptop::source::replay::Speed>,
 
-    /// On the screen: ASCII glyphs and bars.
-    #[arg(long)]
-    pub ascii: bool,
+    #[command(flatten)]
+    pub screen: ScreenArgs,
 
     /// Cut quiet spells longer than this (e.g. 2s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

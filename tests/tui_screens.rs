@@ -109,18 +109,7 @@ fn app() -> App {
 fn render(app: &mut App, width: u16, height: u16, now: Time) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal
-        .draw(|f| {
-            mcptop::ui::draw(
-                f,
-                app,
-                now,
-                0,
-                Theme {
-                    color: false,
-                    ascii: false,
-                },
-            )
-        })
+        .draw(|f| mcptop::ui::draw(f, app, now, 0, Theme::plain()))
         .unwrap();
     let buffer = terminal.backend().buffer().clone();
     let mut text = String::new();

@@ -55,7 +55,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         };
         let (rx, source) = spawn_source(daemon, chosen, options, stop.clone());
         let app = App::new(label, mcptop::source::now_us());
-        let result = mcptop::ui::run(app, rx, args.screen.fps, args.screen.ascii).await;
+        let result = mcptop::ui::run(app, rx, args.screen.options()).await;
         stop.cancel();
         let _ = source.await;
         let _ = agents.await;

@@ -105,7 +105,7 @@ fn on_screen(args: &ReplayArgs, mut recording: mcptop::source::recording::Record
     app.player = Some(player);
     super::runtime()?.block_on(async {
         let (_tx, rx) = mpsc::channel(1);
-        mcptop::ui::run(app, rx, 20, args.ascii).await?;
+        mcptop::ui::run(app, rx, args.screen.options()).await?;
         Ok(())
     })
 }

@@ -39,7 +39,7 @@ pub fn run(args: &TailArgs, screen: &ScreenArgs) -> Result<()> {
             None => rx,
         };
         let app = App::new(label, now_us());
-        let result = mcptop::ui::run(app, rx, screen.fps, screen.ascii).await;
+        let result = mcptop::ui::run(app, rx, screen.options()).await;
         stop.cancel();
         let _ = source.await;
         result

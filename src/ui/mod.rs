@@ -136,16 +136,32 @@ fn next_wake(app: &App, now: Time, frame_time: Duration) -> Option<Duration> {
 
 /// Runs the TUI until the user quits, at most `fps` frames a second; the terminal is
 /// restored however it ends (quit, Ctrl-C, SIGTERM, SIGHUP, a panic).
+/// How the monitor draws: frames per second, glyphs, colours, mouse.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub fps: u32,
+    pub ascii: bool,
+    pub background: theme::Background,
+    /// Capture the mouse (the wheel moves the selection); off by default so the
+    /// terminal's own selection and copy keep working.
+    pub mouse: bool,
+}
+
 pub async fn run(
     mut app: App,
     mut rx: mpsc::Receiver<Timed>,
-    fps: u32,
-    ascii: bool,
+    options: Options,
 ) -> std::io::Result<()> {
+    use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture, MouseEventKind};
+    use ratatui::crossterm::execute;
     use tokio::signal::unix::{signal, SignalKind};
-    let theme = Theme::from_env(ascii);
+    let theme = Theme::from_env(options.ascii, options.background);
+    let fps = options.fps;
     let frame_time = Duration::from_secs(1) / fps.clamp(1, 120);
     let mut terminal = ratatui::init();
+    if options.mouse {
+        execute!(std::io::stdout(), EnableMouseCapture)?;
+    }
     let mut term = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
     let (keys_tx, mut keys) = mpsc::unbounded_channel();
@@ -155,6 +171,18 @@ pub async fn run(
         match event::read() {
             Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => {
                 if let Some(key) = map_key(k.code, k.modifiers) {
+                    if keys_tx.send(key).is_err() {
+                        break;
+                    }
+                }
+            }
+            Ok(Event::Mouse(m)) => {
+                let key = match m.kind {
+                    MouseEventKind::ScrollDown => Some(Key::Down),
+                    MouseEventKind::ScrollUp => Some(Key::Up),
+                    _ => None,
+                };
+                if let Some(key) = key {
                     if keys_tx.send(key).is_err() {
                         break;
                     }
@@ -249,6 +277,9 @@ pub async fn run(
             }
         }
     };
+    if options.mouse {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    }
     ratatui::restore();
     result
 }

@@ -216,18 +216,15 @@ mod tests {
 
     #[test]
     fn bars_line_up() {
-        let theme = Theme {
-            color: false,
-            ascii: false,
-        };
+        let theme = Theme::plain();
         let a = bar(&row("a", "1/2"), 0, theme);
         let b = bar(&row("b", "50/100"), 0, theme);
         let ascii = bar(
             &row("a", "1/2"),
             0,
             Theme {
-                color: false,
                 ascii: true,
+                ..Theme::plain()
             },
         );
         assert_eq!(ascii, "#####..... 1/2");
