@@ -78,6 +78,12 @@ pub fn sse_response(body: Body) -> Response {
         .into_response()
 }
 
+/// Sends what `out` holds as one body chunk (nothing when empty); false once the client
+/// has gone away.
+pub async fn flush(tx: &mpsc::Sender<Bytes>, out: &mut String) -> bool {
+    out.is_empty() || tx.send(Bytes::from(std::mem::take(out))).await.is_ok()
+}
+
 /// A body fed by a task; the task stops when the body is dropped.
 pub fn channel_body() -> (mpsc::Sender<Bytes>, Body) {
     let (tx, rx) = mpsc::channel::<Bytes>(64);
@@ -117,12 +123,7 @@ async fn pump(
     for event in &replay {
         out.push_str(&event.sse);
     }
-    if !out.is_empty()
-        && tx
-            .send(Bytes::from(std::mem::take(&mut out)))
-            .await
-            .is_err()
-    {
+    if !flush(&tx, &mut out).await {
         return;
     }
     loop {
@@ -158,12 +159,7 @@ async fn pump(
             }
             Ok(Err(broadcast::error::RecvError::Closed)) => return,
         }
-        if !out.is_empty()
-            && tx
-                .send(Bytes::from(std::mem::take(&mut out)))
-                .await
-                .is_err()
-        {
+        if !flush(&tx, &mut out).await {
             return;
         }
     }

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::calls::{self, CallRequest, EventToken, StreamLog};
-use super::events::{channel_body, sse_response};
+use super::events::{channel_body, flush, sse_response};
 use super::session::Session;
 use super::{auth, text, tools, AppState, Compat, CONSTRUCT_PROTOCOL_VERSION};
 use crate::sse::encode;
@@ -90,11 +90,12 @@ impl McpSessions {
     }
 }
 
-/// `application/json`, with or without parameters.
-pub fn is_json_content_type(value: &str) -> bool {
-    value
-        .split(';')
-        .next()
+/// Whether the request says its body is `application/json` (parameters allowed).
+pub fn has_json_body(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
@@ -181,11 +182,7 @@ fn construct_post(state: &Arc<AppState>, headers: &HeaderMap, body: &[u8]) -> Re
         Some(s) if s.token_matches(token) || state.is_admin(token) => s,
         _ => return text(StatusCode::UNAUTHORIZED, "invalid session or token"),
     };
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(is_json_content_type);
-    if !json_type {
+    if !has_json_body(headers) {
         return text(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Expected request with `Content-Type: application/json`",
@@ -339,11 +336,7 @@ fn standard_post(state: &Arc<AppState>, headers: &HeaderMap, body: &[u8]) -> Res
             ),
         );
     }
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(is_json_content_type);
-    if !json_type {
+    if !has_json_body(headers) {
         return json_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             &rpc_error(
@@ -523,12 +516,7 @@ async fn follow(
             let id = from.stream.map(|s| format!("{s}-{}", from.index));
             encode::write_event(&mut out, None, id.as_deref(), message);
         }
-        if !out.is_empty()
-            && tx
-                .send(Bytes::from(std::mem::take(&mut out)))
-                .await
-                .is_err()
-        {
+        if !flush(&tx, &mut out).await {
             return;
         }
         if done {
@@ -588,12 +576,7 @@ pub async fn get_mcp(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         let [shutdown, closed] = stops;
         let mut out = prelude;
         loop {
-            if !out.is_empty()
-                && tx
-                    .send(Bytes::from(std::mem::take(&mut out)))
-                    .await
-                    .is_err()
-            {
+            if !flush(&tx, &mut out).await {
                 return;
             }
             tokio::select! {

@@ -252,11 +252,7 @@ async fn create_session(
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         NewSession::default()
     } else {
-        let is_json = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(mcp::is_json_content_type);
-        if !is_json {
+        if !mcp::has_json_body(&headers) {
             return text(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Expected request with `Content-Type: application/json`",

@@ -72,6 +72,18 @@ pub(super) enum Ended {
     Dropped(String),
 }
 
+impl Ended {
+    /// A refusal with the first 200 characters of the server's answer.
+    pub(super) async fn refused(response: reqwest::Response) -> Ended {
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        Ended::Refused {
+            status,
+            body: body.chars().take(200).collect(),
+        }
+    }
+}
+
 /// Where a resumed stream continues, and which replayed events to drop.
 #[derive(Debug, Default)]
 pub(super) struct Resume {

@@ -65,13 +65,7 @@ pub(super) async fn run(
                 body: "this MCP server offers no stream of its own (GET answered 405)".into(),
             }
         }
-        status => {
-            let body = response.text().await.unwrap_or_default();
-            return Ended::Refused {
-                status,
-                body: body.chars().take(200).collect(),
-            };
-        }
+        _ => return Ended::refused(response).await,
     }
     let connected = Status::Connected {
         transport: Transport::Mcp,
@@ -117,11 +111,7 @@ async fn initialize(
     };
     let status = response.status().as_u16();
     if status != 200 {
-        let body = response.text().await.unwrap_or_default();
-        return Err(Ended::Refused {
-            status,
-            body: body.chars().take(200).collect(),
-        });
+        return Err(Ended::refused(response).await);
     }
     let id = response
         .headers()

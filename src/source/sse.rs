@@ -33,11 +33,7 @@ pub(super) async fn run(
     };
     let status = response.status().as_u16();
     if status != 200 {
-        let body = response.text().await.unwrap_or_default();
-        return Ended::Refused {
-            status,
-            body: body.chars().take(200).collect(),
-        };
+        return Ended::refused(response).await;
     }
     let content_type = response
         .headers()
