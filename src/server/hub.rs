@@ -85,18 +85,31 @@ impl SessionEvents {
 
     /// Publishes one event and returns its id.
     pub fn publish(&self, kind: EventKind, data: impl Into<Box<str>>, now: Time) -> u64 {
+        // Encode outside the lock; only the id line needs the number the lock hands out.
+        let data: Box<str> = data.into();
+        let mut body = String::with_capacity(data.len() + 32);
+        let event_type = if self.extensions {
+            kind.sse_type()
+        } else {
+            None
+        };
+        encode::write_event(&mut body, event_type, None, &data);
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
         let id = ring.next_id;
         ring.next_id += 1;
         ring.last_event_at = Some(now);
-        let data: Box<str> = data.into();
-        let mut sse = String::with_capacity(data.len() + 32);
-        if self.extensions {
+        let sse = if self.extensions {
             let mut number = itoa::Buffer::new();
-            encode::write_event(&mut sse, kind.sse_type(), Some(number.format(id)), &data);
+            let number = number.format(id);
+            let mut sse = String::with_capacity(body.len() + number.len() + 5);
+            sse.push_str("id: ");
+            sse.push_str(number);
+            sse.push('\n');
+            sse.push_str(&body);
+            sse
         } else {
-            encode::write_event(&mut sse, None, None, &data);
-        }
+            body
+        };
         let event = Arc::new(Published {
             id,
             kind,
