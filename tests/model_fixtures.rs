@@ -230,6 +230,8 @@ fn progress(token: i128, p: f64, total: f64) -> Frame<'static> {
         message: Some("working".into()),
         tool: Some("t".into()),
         timestamp: None,
+        session: None,
+        session_label: None,
     })
 }
 

@@ -13,9 +13,11 @@ use crate::wire::Token;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallId(pub u64);
 
-/// What identifies a call on the wire: the tool (when the server names it) and the token.
+/// What identifies a call on the wire: its session (on an all-sessions stream), the tool
+/// (when the server names it) and the token.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CallKey {
+    pub session: Option<String>,
     pub tool: Option<String>,
     pub token: Option<Token>,
 }
@@ -24,6 +26,7 @@ pub struct CallKey {
 /// as the owned key does (same fields, same order; `&str` hashes as `String`, `&T` as `T`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct KeyRef<'a> {
+    pub session: Option<&'a str>,
     pub tool: Option<&'a str>,
     pub token: Option<&'a Token>,
 }
@@ -31,6 +34,7 @@ pub(crate) struct KeyRef<'a> {
 impl KeyRef<'_> {
     pub fn to_key(self) -> CallKey {
         CallKey {
+            session: self.session.map(str::to_owned),
             tool: self.tool.map(str::to_owned),
             token: self.token.cloned(),
         }
@@ -39,7 +43,9 @@ impl KeyRef<'_> {
 
 impl hashbrown::Equivalent<CallKey> for KeyRef<'_> {
     fn equivalent(&self, key: &CallKey) -> bool {
-        self.tool == key.tool.as_deref() && self.token == key.token.as_ref()
+        self.session == key.session.as_deref()
+            && self.tool == key.tool.as_deref()
+            && self.token == key.token.as_ref()
     }
 }
 
@@ -109,6 +115,11 @@ pub struct Call {
     /// The server said how the call ended (a `call` finished/failed/cancelled event), not
     /// just progress reaching its total.
     pub end_reported: bool,
+    /// `Some(false)` when the caller asked for no progress (a tap saw no progress token):
+    /// an empty bar is then expected, not a fault.
+    pub progress_requested: Option<bool>,
+    /// The label (or id) of the session the call belongs to, on an all-sessions stream.
+    pub session_label: Option<String>,
     /// Recent instantaneous rates, to judge whether the rate is stable enough for an ETA.
     recent_rates: VecDeque<f64>,
 }
@@ -141,6 +152,8 @@ impl Call {
             shared_token: false,
             started_unseen: true,
             end_reported: false,
+            progress_requested: None,
+            session_label: None,
             recent_rates: VecDeque::with_capacity(RECENT_RATES),
         }
     }
@@ -297,13 +310,14 @@ mod tests {
     #[test]
     fn borrowed_and_owned_keys_hash_alike() {
         let hasher = rustc_hash::FxBuildHasher;
-        for (tool, token) in [
-            (Some("notion"), Some(Token::Int(7))),
-            (None, Some(Token::Str("abc".into()))),
-            (Some("x"), None),
-            (None, None),
+        for (session, tool, token) in [
+            (None, Some("notion"), Some(Token::Int(7))),
+            (Some("s1"), None, Some(Token::Str("abc".into()))),
+            (Some("s2"), Some("x"), None),
+            (None, None, None),
         ] {
             let borrowed = KeyRef {
+                session,
                 tool,
                 token: token.as_ref(),
             };

@@ -31,6 +31,7 @@ pub enum FindingKind {
     PastTotal,
     AfterCompletion,
     SharedToken,
+    NoProgressToken,
 }
 
 impl FindingKind {
@@ -47,6 +48,7 @@ impl FindingKind {
             FindingKind::PastTotal => "progress-past-total",
             FindingKind::AfterCompletion => "progress-after-completion",
             FindingKind::SharedToken => "shared-token",
+            FindingKind::NoProgressToken => "no-progress-token",
         }
     }
 }
@@ -77,6 +79,7 @@ pub(crate) const CALL_LINTS: &[&dyn CallLint] = &[
     &PastTotal,
     &AfterCompletion,
     &SharedToken,
+    &NoProgressToken,
 ];
 pub(crate) const STREAM_LINTS: &[&dyn StreamLint] = &[
     &ServerLoss,
@@ -135,6 +138,10 @@ impl CallLint for Stalled {
     fn check(&self, call: &Call, now: Time, config: &ModelConfig) -> Verdict {
         if call.status != Status::Running {
             return Verdict::Ok;
+        }
+        if call.progress_requested == Some(false) && call.updates == 0 {
+            // No progress was asked for, so silence says nothing about the call.
+            return Verdict::NotEnoughData;
         }
         let quiet = call.since_update(now);
         let threshold = stall_threshold(call, config).unwrap_or(config.stall_without_cadence);
@@ -218,6 +225,28 @@ impl CallLint for SharedToken {
             ))
         } else {
             Verdict::Ok
+        }
+    }
+}
+
+/// A running call with an empty bar because its caller sent no progress token (a tap saw
+/// the request), so the server could not report progress even if it wanted to.
+pub struct NoProgressToken;
+impl CallLint for NoProgressToken {
+    fn kind(&self) -> FindingKind {
+        FindingKind::NoProgressToken
+    }
+    fn check(&self, call: &Call, _: Time, _: &ModelConfig) -> Verdict {
+        match call.progress_requested {
+            Some(false) if call.status == Status::Running && call.progress.is_none() => {
+                Verdict::Warn(format!(
+                    "{}: no progress token requested, so only its elapsed time shows \
+                     (`--request-progress` on `mcptop wrap` or `proxy` asks for it)",
+                    tool_name(call)
+                ))
+            }
+            Some(_) => Verdict::Ok,
+            None => Verdict::NotEnoughData,
         }
     }
 }

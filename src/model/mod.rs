@@ -219,6 +219,7 @@ impl Model {
             self.stream.observe_delay(at, stamped);
         }
         let key = KeyRef {
+            session: p.session.as_deref(),
             tool: p.tool.as_deref(),
             token: p.token.as_ref(),
         };
@@ -265,6 +266,9 @@ impl Model {
         let Some(call) = self.calls.get_mut(&id) else {
             return Change::Ignored;
         };
+        if call.session_label.is_none() {
+            call.session_label = session_name(p.session_label.as_deref(), p.session.as_deref());
+        }
         let was_running = call.status == Status::Running;
         call.record_progress(at, p.progress, p.total, p.message, &history);
         if was_running && call.status.is_finished() {
@@ -279,7 +283,10 @@ impl Model {
     }
 
     fn apply_call(&mut self, c: CallFrame<'_>, at: Time) -> Change {
+        let label = session_name(c.session_label.as_deref(), c.session.as_deref());
+        let progress_requested = c.progress_requested;
         let key = CallKey {
+            session: c.session.as_ref().map(|s| s.clone().into_owned()),
             tool: c.tool.map(std::borrow::Cow::into_owned),
             token: c.token,
         };
@@ -297,6 +304,8 @@ impl Model {
                 let id = self.new_call(key, at);
                 if let Some(call) = self.calls.get_mut(&id) {
                     call.started_unseen = false;
+                    call.progress_requested = progress_requested;
+                    call.session_label = label;
                 }
                 Change::NewCall(id)
             }
@@ -328,6 +337,12 @@ impl Model {
                 let Some(call) = self.calls.get_mut(&id) else {
                     return Change::Ignored;
                 };
+                if call.session_label.is_none() {
+                    call.session_label = label;
+                }
+                if progress_requested.is_some() {
+                    call.progress_requested = progress_requested;
+                }
                 if let Some(ms) = c.duration_ms {
                     call.reported_duration = Some(TimeDelta::milliseconds(ms as i64));
                 }
@@ -446,8 +461,29 @@ impl Model {
                 });
             }
         }
+        // Calls without a progress token are common (most clients send none): one line
+        // for all of them, not one each.
+        let mut tokenless = Vec::new();
         for call in self.calls() {
-            out.extend(self.call_findings(call, now));
+            for finding in self.call_findings(call, now) {
+                if finding.kind == FindingKind::NoProgressToken {
+                    tokenless.push(finding);
+                } else {
+                    out.push(finding);
+                }
+            }
+        }
+        match tokenless.len() {
+            0 => {}
+            1 => out.extend(tokenless),
+            n => out.push(Finding {
+                kind: FindingKind::NoProgressToken,
+                call: None,
+                message: format!(
+                    "{n} running calls have no progress token requested, so only their \
+                     elapsed time shows (`--request-progress` on `mcptop wrap` or `proxy` asks for it)"
+                ),
+            }),
         }
         out
     }
@@ -481,5 +517,14 @@ impl Model {
             .iter()
             .map(|lint| (lint.kind(), lint.check(&self.stream, now, &self.config)))
             .collect()
+    }
+}
+
+/// What a call's session is called: its label, else the start of its id.
+fn session_name(label: Option<&str>, id: Option<&str>) -> Option<String> {
+    match (label, id) {
+        (Some(l), _) if !l.is_empty() => Some(l.to_owned()),
+        (_, Some(id)) => Some(id.chars().take(8).collect()),
+        _ => None,
     }
 }

@@ -60,6 +60,13 @@ pub fn authorize(
             "missing Authorization: Bearer <token>",
         ));
     };
+    if id == super::session::ALL {
+        if let Some(all) = &state.sessions.all {
+            if state.is_admin(token) {
+                return Ok(Arc::clone(all));
+            }
+        }
+    }
     match state.sessions.get(id) {
         Some(s) if s.token_matches(token) || state.is_admin(token) => Ok(s),
         _ => Err(text(StatusCode::UNAUTHORIZED, "invalid session or token")),

@@ -15,6 +15,7 @@ pub mod discovery;
 mod events;
 mod guard;
 mod hub;
+mod ingest;
 mod mcp;
 mod progress;
 pub mod replay;
@@ -198,6 +199,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/session", post(create_session))
         .route("/sessions", get(list_sessions))
         .route("/session/{id}/events", get(events::session_events))
+        .route("/session/{id}/publish", post(ingest::publish))
         .route("/ws/mcp/events", get(ws::ws_events))
         .route(
             "/mcp",

@@ -26,28 +26,31 @@ impl Serialize for Num {
 
 /// Construct's ProgressEvent, fields in its order.
 #[derive(Serialize)]
-struct ProgressEvent<'a> {
-    token: &'a Value,
-    progress: Num,
+pub(super) struct ProgressEvent<'a> {
+    pub token: &'a Value,
+    pub progress: Num,
     #[serde(skip_serializing_if = "Option::is_none")]
-    total: Option<Num>,
+    pub total: Option<Num>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
-    tool: Option<&'a str>,
-    timestamp: String,
+    pub message: Option<&'a str>,
+    pub tool: Option<&'a str>,
+    pub timestamp: String,
 }
 
 /// `event: call` (mcptop extension).
 #[derive(Serialize)]
-struct CallEvent<'a> {
-    token: &'a Value,
-    tool: &'a str,
-    state: &'static str,
-    timestamp: String,
+pub(super) struct CallEvent<'a> {
+    pub token: &'a Value,
+    pub tool: &'a str,
+    pub state: &'static str,
+    pub timestamp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    duration_ms: Option<u64>,
+    pub duration_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
+    pub error: Option<&'a str>,
+    /// `false` when the caller asked for no progress (so none can come): taps say so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress_requested: Option<bool>,
 }
 
 /// Publishes one progress report on the session's events stream.
@@ -69,7 +72,7 @@ pub fn publish_progress(
         timestamp: now.to_rfc3339_nanos(),
     };
     if let Ok(json) = serde_json::to_string(&event) {
-        session.events.publish(EventKind::Progress, json, now);
+        session.publish(EventKind::Progress, json, now);
     }
 }
 
@@ -90,9 +93,10 @@ pub fn publish_call(
         timestamp: now.to_rfc3339_nanos(),
         duration_ms,
         error,
+        progress_requested: None,
     };
     if let Ok(json) = serde_json::to_string(&event) {
-        session.events.publish(EventKind::Call, json, now);
+        session.publish(EventKind::Call, json, now);
     }
 }
 

@@ -19,6 +19,11 @@ pub struct Session {
     pub cwd: String,
     pub created_at: Time,
     pub events: SessionEvents,
+    /// The daemon's all-sessions stream, which gets a copy of every event of this session
+    /// tagged with where it comes from (mcptop mode; `None` for that stream itself).
+    all: Option<Arc<Session>>,
+    /// `{"session":"<id>","session_label":"<label>",`: the start of the tagged copy.
+    tag: Box<str>,
     /// Progress tokens minted for calls that gave none (mcptop mode): unique per session.
     next_token: AtomicU64,
     /// Running calls by JSON-RPC request id (its JSON text), for `notifications/cancelled`.
@@ -30,6 +35,22 @@ pub struct Session {
 }
 
 impl Session {
+    /// Publishes one event on this session's stream (and, tagged, on the all-sessions
+    /// stream); returns its id in this session.
+    pub fn publish(&self, kind: super::hub::EventKind, data: String, now: Time) -> u64 {
+        if let Some(all) = &self.all {
+            let rest = data.strip_prefix('{').unwrap_or("}");
+            let mut tagged = String::with_capacity(self.tag.len() + rest.len());
+            tagged.push_str(&self.tag);
+            if rest.trim_start().starts_with('}') {
+                tagged.pop(); // no field follows the tag: drop its comma
+            }
+            tagged.push_str(rest);
+            all.events.publish(kind, tagged, now);
+        }
+        self.events.publish(kind, data, now)
+    }
+
     pub fn token_matches(&self, candidate: &str) -> bool {
         super::auth::constant_time_eq(self.token.as_bytes(), candidate.as_bytes())
     }
@@ -133,6 +154,42 @@ impl Drop for RunningCall {
     }
 }
 
+/// The session id that names the all-sessions stream.
+pub const ALL: &str = "*";
+
+impl Session {
+    fn new(
+        id: String,
+        token: String,
+        label: Option<String>,
+        cwd: String,
+        events: SessionEvents,
+        all: Option<Arc<Session>>,
+    ) -> Session {
+        let mut tag = String::from("{\"session\":");
+        tag.push_str(&serde_json::Value::from(id.as_str()).to_string());
+        if let Some(label) = &label {
+            tag.push_str(",\"session_label\":");
+            tag.push_str(&serde_json::Value::from(label.as_str()).to_string());
+        }
+        tag.push(',');
+        Session {
+            id,
+            token,
+            label,
+            cwd,
+            created_at: Time::now(),
+            events,
+            all,
+            tag: tag.into(),
+            next_token: AtomicU64::new(1_000_000),
+            running: Mutex::new(HashMap::new()),
+            tokens_in_use: Mutex::new(HashSet::new()),
+            closed: CancellationToken::new(),
+        }
+    }
+}
+
 /// What `GET /sessions` shows of a session: never its token.
 #[derive(Debug, Serialize)]
 pub struct SessionSummary {
@@ -149,6 +206,9 @@ pub struct SessionSummary {
 /// Every session of the daemon.
 pub struct Sessions {
     by_id: RwLock<HashMap<String, Arc<Session>>>,
+    /// Every event of every session, tagged with its session (`/session/*/events` with
+    /// the admin token; mcptop mode only).
+    pub all: Option<Arc<Session>>,
     broadcast_capacity: usize,
     replay_capacity: usize,
     extensions: bool,
@@ -156,8 +216,19 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(broadcast_capacity: usize, replay_capacity: usize, extensions: bool) -> Sessions {
+        let all = extensions.then(|| {
+            Arc::new(Session::new(
+                ALL.into(),
+                String::new(),
+                Some("all sessions".into()),
+                String::new(),
+                SessionEvents::new(broadcast_capacity, replay_capacity, true),
+                None,
+            ))
+        });
         Sessions {
             by_id: RwLock::new(HashMap::new()),
+            all,
             broadcast_capacity,
             replay_capacity,
             extensions,
@@ -166,22 +237,18 @@ impl Sessions {
 
     /// Creates a session with a fresh UUID v4 id and a 32-hex-digit token.
     pub fn create(&self, label: Option<String>, cwd: String) -> Arc<Session> {
-        let session = Arc::new(Session {
-            id: uuid::Uuid::new_v4().to_string(),
-            token: uuid::Uuid::new_v4().simple().to_string(),
+        let session = Arc::new(Session::new(
+            uuid::Uuid::new_v4().to_string(),
+            uuid::Uuid::new_v4().simple().to_string(),
             label,
             cwd,
-            created_at: Time::now(),
-            events: SessionEvents::new(
+            SessionEvents::new(
                 self.broadcast_capacity,
                 self.replay_capacity,
                 self.extensions,
             ),
-            next_token: AtomicU64::new(1_000_000),
-            running: Mutex::new(HashMap::new()),
-            tokens_in_use: Mutex::new(HashSet::new()),
-            closed: CancellationToken::new(),
-        });
+            self.all.clone(),
+        ));
         self.by_id
             .write()
             .unwrap_or_else(PoisonError::into_inner)

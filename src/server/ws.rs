@@ -52,10 +52,14 @@ pub async fn ws_events(
         Ok(u) => u,
         Err(rejection) => return axum::response::IntoResponse::into_response(rejection),
     };
-    let session = state
-        .sessions
-        .get(&session_id)
-        .filter(|s| s.token_matches(&mcp_token) || state.is_admin(&mcp_token));
+    let session = if session_id == super::session::ALL && state.is_admin(&mcp_token) {
+        state.sessions.all.clone()
+    } else {
+        state
+            .sessions
+            .get(&session_id)
+            .filter(|s| s.token_matches(&mcp_token) || state.is_admin(&mcp_token))
+    };
     upgrade
         .protocols(["construct.v1"])
         .on_upgrade(move |socket| async move {

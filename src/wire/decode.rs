@@ -72,6 +72,11 @@ struct Raw<'a> {
     #[serde(borrow)]
     payload: Option<&'a RawValue>,
     duration_ms: Option<f64>,
+    #[serde(borrow)]
+    session: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    session_label: Option<Cow<'a, str>>,
+    progress_requested: Option<bool>,
 }
 
 /// Every known field, whichever path read it. Ambiguous fields hold their raw JSON text.
@@ -97,6 +102,9 @@ pub(super) struct Fields<'a> {
     pub data: Option<&'a str>,
     pub payload: Option<&'a str>,
     pub duration_ms: Option<f64>,
+    pub session: Option<Cow<'a, str>>,
+    pub session_label: Option<Cow<'a, str>>,
+    pub progress_requested: Option<bool>,
 }
 
 impl<'a> From<Raw<'a>> for Fields<'a> {
@@ -122,6 +130,9 @@ impl<'a> From<Raw<'a>> for Fields<'a> {
             data: r.data.map(RawValue::get),
             payload: r.payload.map(RawValue::get),
             duration_ms: r.duration_ms,
+            session: r.session,
+            session_label: r.session_label,
+            progress_requested: r.progress_requested,
         }
     }
 }
@@ -194,6 +205,9 @@ fn classify<'a>(event_type: &str, raw: Fields<'a>, depth: u8) -> Frame<'a> {
                         .and_then(text)
                         .or_else(|| raw.message.and_then(text)),
                     duration_ms: raw.duration_ms,
+                    progress_requested: raw.progress_requested,
+                    session: raw.session,
+                    session_label: raw.session_label,
                 }),
                 None => Frame::Unknown(Unknown::Shape),
             };
@@ -216,6 +230,8 @@ fn classify<'a>(event_type: &str, raw: Fields<'a>, depth: u8) -> Frame<'a> {
             message: raw.message.and_then(text_cow),
             tool: raw.tool,
             timestamp: raw.timestamp.as_deref().and_then(parse_timestamp),
+            session: raw.session,
+            session_label: raw.session_label,
         });
     }
     if let Some(error) = raw.error.and_then(text) {
@@ -277,6 +293,8 @@ fn rpc_method<'a>(method: &str, params: Option<&'a str>) -> Frame<'a> {
                 message: p.message,
                 tool: None,
                 timestamp: None,
+                session: None,
+                session_label: None,
             }),
             Err(_) => Frame::Unknown(Unknown::Shape),
         },

@@ -94,6 +94,9 @@ enum Field {
     Data,
     Payload,
     DurationMs,
+    Session,
+    SessionLabel,
+    ProgressRequested,
 }
 
 fn field(key: &str) -> Option<Field> {
@@ -118,6 +121,9 @@ fn field(key: &str) -> Option<Field> {
         "data" => Field::Data,
         "payload" => Field::Payload,
         "duration_ms" => Field::DurationMs,
+        "session" => Field::Session,
+        "session_label" => Field::SessionLabel,
+        "progress_requested" => Field::ProgressRequested,
         _ => return None,
     })
 }
@@ -155,6 +161,15 @@ fn assign<'a>(f: &mut Fields<'a>, field: Field, value: Value, raw: &'a str) -> O
         Field::Detail => f.detail = text(value, raw)?,
         Field::SessionId => f.session_id = text(value, raw)?,
         Field::Type => f.kind = text(value, raw)?,
+        Field::Session => f.session = text(value, raw)?,
+        Field::SessionLabel => f.session_label = text(value, raw)?,
+        Field::ProgressRequested => {
+            f.progress_requested = match value {
+                Value::Null => None,
+                Value::Bool => Some(raw == "true"),
+                _ => return None,
+            }
+        }
     }
     Some(())
 }

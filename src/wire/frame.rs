@@ -35,6 +35,9 @@ pub struct ProgressFrame<'a> {
     pub tool: Option<Cow<'a, str>>,
     /// When the tool reported, stamped by the server (absent in plain MCP notifications).
     pub timestamp: Option<Time>,
+    /// The session it belongs to, on a daemon's all-sessions stream (mcptop extension).
+    pub session: Option<Cow<'a, str>>,
+    pub session_label: Option<Cow<'a, str>>,
 }
 
 /// The lifecycle states of the `call` extension.
@@ -78,6 +81,10 @@ pub struct CallFrame<'a> {
     pub error: Option<String>,
     /// How long the call took, when the server measured it.
     pub duration_ms: Option<f64>,
+    /// `Some(false)`: the caller asked for no progress, so none will come (taps say so).
+    pub progress_requested: Option<bool>,
+    pub session: Option<Cow<'a, str>>,
+    pub session_label: Option<Cow<'a, str>>,
 }
 
 /// A JSON-RPC response: the end of a request (and of its progress).
@@ -142,6 +149,8 @@ impl Frame<'_> {
                 message: own(p.message),
                 tool: own(p.tool),
                 timestamp: p.timestamp,
+                session: own(p.session),
+                session_label: own(p.session_label),
             }),
             Frame::Call(c) => Frame::Call(CallFrame {
                 token: c.token,
@@ -150,6 +159,9 @@ impl Frame<'_> {
                 timestamp: c.timestamp,
                 error: c.error,
                 duration_ms: c.duration_ms,
+                progress_requested: c.progress_requested,
+                session: own(c.session),
+                session_label: own(c.session_label),
             }),
             Frame::Lagged { missed } => Frame::Lagged { missed },
             Frame::Connected { session_id } => Frame::Connected { session_id },
