@@ -175,7 +175,7 @@ fn token_json(token: Option<&Token>) -> Value {
 
 /// A call as `--json` shows it.
 pub fn call_json(model: &Model, call: &Call, now: Time) -> Value {
-    json!({
+    let mut value = json!({
         "id": call.id.0,
         "tool": call.key.tool,
         "token": token_json(call.key.token.as_ref()),
@@ -188,7 +188,17 @@ pub fn call_json(model: &Model, call: &Call, now: Time) -> Value {
         "rate": call.rate.map(round3),
         "eta_s": call.eta().map(|d| round3(d.as_seconds_f64())),
         "error": call.error,
-    })
+    });
+    // Only on an all-sessions stream, so a one-session stream's output is unchanged.
+    if let (Some(label), Some(object)) = (&call.session_label, value.as_object_mut()) {
+        object.insert("session".into(), label.as_str().into());
+    }
+    if call.progress_requested == Some(false) {
+        if let Some(object) = value.as_object_mut() {
+            object.insert("progress_requested".into(), false.into());
+        }
+    }
+    value
 }
 
 /// One readable line for an update (`--plain`).
@@ -200,8 +210,13 @@ pub fn plain_line(update: &Update) -> String {
         "call" => {
             let c = &v["call"];
             let text = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("");
-            let mut line = format!(
-                "{time}  {:<18} ",
+            let mut line = format!("{time}  ");
+            if !text("session").is_empty() {
+                let _ = write!(line, "[{}] ", text("session"));
+            }
+            let _ = write!(
+                line,
+                "{:<18} ",
                 format!("{} {}", or_dash(text("tool")), token_text(&c["token"]))
             );
             let _ = write!(line, "{:<9}", text("state"));

@@ -126,26 +126,71 @@ fn a_named_session_that_disappears_ends_with_its_own_code() {
     std::fs::remove_dir_all(&home).unwrap();
 }
 
+/// What a tap does: `POST /session/{id}/publish` with the session token.
+fn publish(url: &str, session: &str, token: &str, body: &str) -> u16 {
+    let base = url.trim_end_matches("/mcp").to_owned();
+    let (session, token, body) = (session.to_owned(), token.to_owned(), body.to_owned());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async move {
+            reqwest::Client::new()
+                .post(format!("{base}/session/{session}/publish"))
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+}
+
 #[test]
-fn automatic_mode_follows_the_daemon_to_its_new_port_and_newest_session() {
+fn automatic_mode_follows_every_session_and_the_daemon_to_its_new_port() {
     let home = temp_dir("tail-follow");
     let (mut server, url) = serve(&home, &[]);
-    let (first, _) = new_session(&home, &url);
     let mut tail = Running::spawn(&home, &["tail", "--json", "--keepalive", "1"]);
     let connected = tail.line_matching("connected", |l| l.contains("\"connected\""));
-    assert!(connected.contains(&first), "{connected}");
+    assert!(connected.contains("\"session_id\":\"*\""), "{connected}");
+    // Sessions made after tail started show up, each call tagged with its session.
+    let (first, first_token) = new_session(&home, &url);
+    let call = r#"{"type":"call","token":"r1","tool":"search","state":"started","progress_requested":false}"#;
+    assert_eq!(publish(&url, &first, &first_token, call), 200);
+    let line = tail.line_matching("the first session's call", |l| l.contains("\"search\""));
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["call"]["session"], "agent", "{line}");
+    assert_eq!(v["call"]["state"], "running", "{line}");
+    assert_eq!(v["call"]["progress_requested"], false, "{line}");
     server.terminate();
     tail.line_matching("disconnected", |l| l.contains("\"disconnected\""));
     // A new daemon, on another port, rewrites the discovery file; an agent makes a session.
     let (_server, new_url) = serve(&home, &[]);
     assert_ne!(new_url, url);
-    let (second, _) = new_session(&home, &new_url);
-    let connected = tail.line_matching("the new session", |l| {
-        l.contains("\"connected\"") && l.contains(&second)
-    });
+    let connected = tail.line_matching("the new daemon", |l| l.contains("\"connected\""));
     let v: Value = serde_json::from_str(&connected).unwrap();
     assert_eq!(v["resumed"], false);
     assert_eq!(v["possible_loss"], true, "the reconnect window is marked");
+    let (second, second_token) = new_session(&home, &new_url);
+    let progress = r#"[{"type":"progress","token":7,"tool":"index","progress":3,"total":10}]"#;
+    assert_eq!(publish(&new_url, &second, &second_token, progress), 200);
+    let line = tail.line_matching("the new session's progress", |l| l.contains("\"index\""));
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["call"]["session"], "agent", "{line}");
+    assert_eq!(v["call"]["percent"], 30.0, "{line}");
+    // A bad item refuses the batch, with the reason.
+    assert_eq!(
+        publish(
+            &new_url,
+            &second,
+            &second_token,
+            r#"[{"type":"call","token":1.5,"tool":"x","state":"started"}]"#
+        ),
+        400
+    );
+    assert_eq!(publish(&new_url, &second, "wrong", progress), 401);
     tail.signal(libc::SIGINT);
     let (code, _) = tail.wait();
     assert_eq!(code, Some(0));

@@ -241,6 +241,8 @@ pub async fn run(
                 if let Ok(found) = discover(discover_options).await {
                     if found != daemon {
                         daemon = found;
+                        // Another daemon numbers its events afresh: nothing to resume.
+                        resume = Resume::default();
                         // A restarted daemon has new sessions: pick again, unless the
                         // user named one (then its absence is the answer).
                         let picked = if chosen.explicit {

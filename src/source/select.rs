@@ -1,11 +1,14 @@
-//! Choosing the session to tail: the one named (`--session` and `--token`), or, on a
-//! daemon with an admin listing, the most recently active one (or the one labelled).
+//! Choosing the session to tail: the one named (`--session` and `--token`), the one
+//! labelled, or — with nothing named, on a daemon with an admin token — all of them.
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::discover::Daemon;
+
+/// The session id of a daemon's all-sessions stream (mcptop daemons, admin token).
+pub const ALL_SESSIONS: &str = "*";
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
@@ -121,6 +124,17 @@ pub async fn select(daemon: &Daemon, options: &SelectOptions) -> Result<Chosen, 
             label: None,
             explicit: true,
         });
+    }
+    if options.label.is_none() {
+        // Nothing named: every session, including those created later, on one stream.
+        if let Some(admin) = &daemon.admin_token {
+            return Ok(Chosen {
+                session_id: ALL_SESSIONS.into(),
+                token: admin.clone(),
+                label: Some("all sessions".into()),
+                explicit: false,
+            });
+        }
     }
     let sessions = list(daemon).await?;
     let admin = daemon.admin_token.clone().unwrap_or_default();

@@ -21,7 +21,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "p Space",
         "pause the screen (data keeps arriving; p again to resume)",
     ),
-    ("/", "filter: words in the tool or message, tool:NAME, state:running|stalled|done|failed|cancelled, ! to negate (Esc clears)"),
+    ("/", "filter: words in tool, session or message, tool:NAME, session:LABEL, state:running|stalled|done|failed|cancelled, ! to negate (Esc clears)"),
     ("f", "follow: the selection jumps to each new call as it starts (moving stops it)"),
     ("F", "only calls with findings (stalled, not increasing, …)"),
     ("s S i", "sort by the next / previous column (start, tool, state, %, elapsed, last update); invert"),

@@ -9,6 +9,8 @@ pub struct RowView {
     pub id: CallId,
     pub state: DisplayState,
     pub tool: String,
+    /// The session's label, on an all-sessions stream; empty otherwise.
+    pub session: String,
     pub token: String,
     /// `p/total`, or the count alone when the total is unknown.
     pub progress: String,
@@ -68,6 +70,7 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
         id: call.id,
         state,
         tool: call.key.tool.clone().unwrap_or_else(|| "?".into()),
+        session: call.session_label.clone().unwrap_or_default(),
         token: token_text(call.key.token.as_ref()),
         progress,
         ratio,
@@ -87,9 +90,21 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
             .error
             .clone()
             .or_else(|| call.message().map(str::to_owned))
-            .unwrap_or_default(),
+            .unwrap_or_else(|| {
+                let tokenless = call.progress_requested == Some(false)
+                    && state == DisplayState::Running
+                    && call.progress.is_none();
+                if tokenless {
+                    "(no progress token requested)".into()
+                } else {
+                    String::new()
+                }
+            }),
         finished: call.status.is_finished(),
-        flagged: !model.call_findings(call, now).is_empty(),
+        flagged: model
+            .call_findings(call, now)
+            .iter()
+            .any(|f| f.kind != crate::model::FindingKind::NoProgressToken),
         percent_value: call.percent().unwrap_or(-1.0),
         elapsed_secs: call.elapsed(now).as_seconds_f64(),
         since_secs: call.since_update(now).as_seconds_f64(),

@@ -15,6 +15,7 @@ use crate::time::Time;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Column {
     State,
+    Session,
     Tool,
     Progress,
     Percent,
@@ -30,6 +31,7 @@ impl Column {
     fn title(self) -> &'static str {
         match self {
             Column::State => "",
+            Column::Session => "session",
             Column::Tool => "tool",
             Column::Progress => "progress",
             Column::Percent => "%",
@@ -50,6 +52,8 @@ impl Column {
         };
         match self {
             Column::State => 1,
+            Column::Session if rows.iter().all(|r| r.session.is_empty()) => 0,
+            Column::Session => longest(|r| &r.session, 7, 20),
             Column::Tool => longest(|r| &r.tool, 6, 28),
             // The count, a space and a bar of 10.
             Column::Progress => longest(|r| &r.progress, 3, 21) + 11,
@@ -70,16 +74,19 @@ fn columns(width: u16, rows: &[RowView]) -> Vec<(Column, u16)> {
     use Column::*;
     // Most important first.
     let priority = [
-        State, Tool, Progress, Message, Percent, Elapsed, Since, Eta, Rate, Token,
+        State, Tool, Progress, Session, Message, Percent, Elapsed, Since, Eta, Rate, Token,
     ];
     let order = [
-        State, Tool, Token, Progress, Percent, Rate, Eta, Elapsed, Since, Message,
+        State, Session, Tool, Token, Progress, Percent, Rate, Eta, Elapsed, Since, Message,
     ];
     let essential = State.width(rows) + Progress.width(rows) + 3;
     let mut chosen: Vec<(Column, u16)> = Vec::new();
     let mut used = 0u16;
     for column in priority {
         let mut w = column.width(rows);
+        if w == 0 {
+            continue;
+        }
         if column == Tool {
             w = w.min(width.saturating_sub(essential).max(6));
         }
@@ -131,6 +138,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
             let text = match c {
                 Column::State => theme.glyph(row.state).to_string(),
                 Column::Tool => row.tool.clone(),
+                Column::Session => row.session.clone(),
                 Column::Token => row.token.clone(),
                 Column::Progress => bar(row, tick, theme),
                 Column::Percent => row.percent.clone(),
@@ -178,6 +186,7 @@ mod tests {
             id: crate::model::CallId(1),
             state: DisplayState::Running,
             tool: tool.into(),
+            session: String::new(),
             token: "1000001".into(),
             progress: progress.into(),
             ratio: Some(0.5),

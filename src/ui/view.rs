@@ -108,7 +108,8 @@ fn compare(key: SortKey, a: &RowView, b: &RowView) -> Ordering {
     }
 }
 
-/// One filter term: `tool:NAME`, `state:STATE`, or a word in the tool or message;
+/// One filter term: `tool:NAME`, `state:STATE`, `session:LABEL`, or a word in the tool,
+/// session or message;
 /// `!` in front negates it. Case does not matter.
 struct Term {
     negate: bool,
@@ -119,6 +120,7 @@ struct Term {
 enum Field {
     Tool,
     State,
+    Session,
     Any,
 }
 
@@ -132,6 +134,8 @@ impl Term {
             (Field::Tool, t)
         } else if let Some(t) = rest.strip_prefix("state:") {
             (Field::State, t)
+        } else if let Some(t) = rest.strip_prefix("session:") {
+            (Field::Session, t)
         } else {
             (Field::Any, rest)
         };
@@ -146,8 +150,10 @@ impl Term {
         let found = match self.field {
             Field::Tool => row.tool.to_lowercase().contains(&self.text),
             Field::State => row.state.as_str().starts_with(&self.text),
+            Field::Session => row.session.to_lowercase().contains(&self.text),
             Field::Any => {
                 row.tool.to_lowercase().contains(&self.text)
+                    || row.session.to_lowercase().contains(&self.text)
                     || row.message.to_lowercase().contains(&self.text)
             }
         };

@@ -134,6 +134,10 @@ pub fn serve(home: &Path, args: &[&str]) -> (Running, String) {
     let mut server = Running::spawn(home, &all);
     let first = server.line_matching("the address", |l| l.starts_with("listening on "));
     let url = first.trim_start_matches("listening on ").to_owned();
+    if !args.contains(&"--no-discovery") {
+        // The discovery file is written after the address is printed.
+        server.line_matching("the discovery file", |l| l.starts_with("discovery file: "));
+    }
     (server, url)
 }
 
