@@ -110,7 +110,7 @@ pub async fn publish(
         }
         let now = Time::now();
         let data = restamp(&event.data, &now.to_rfc3339_nanos()).unwrap_or(event.data);
-        session.publish(event.kind, data.into(), now);
+        session.publish(event.kind, data, now);
         published += 1;
     }
     published
