@@ -86,8 +86,9 @@ pub enum Command {
     /// Follow a session headlessly: one update per line, for pipes, scripts and CI.
     ///
     /// Finds the daemon (--url, $MCPTOP_URL, --discovery, ~/.mcptop/mcp.json,
-    /// ~/.construct/mcp.json, ~/.revka/mcp.json), attaches to the named session or the
-    /// most recently active one, and reconnects on its own, resuming where it left off.
+    /// ~/.construct/mcp.json, ~/.revka/mcp.json), attaches to the named (or labelled)
+    /// session, or else to every session of an mcptop daemon (those created later too),
+    /// and reconnects on its own, resuming where it left off.
     ///
     /// Exit status: 0 done (--count, --for, Ctrl-C), 1 error, 2 bad arguments, 3 no
     /// daemon found, 4 token rejected, 5 session no longer exists, 6 gave up
@@ -104,6 +105,76 @@ pub enum Command {
     /// Manage sessions.
     #[command(subcommand)]
     Session(SessionCommand),
+
+    /// Run a stdio MCP server with mcptop in its pipes, so the monitor shows its tool calls.
+    ///
+    /// Put it in front of the server's command in the agent's configuration:
+    /// `"command": "mcptop", "args": ["wrap", "--", "npx", "-y", "some-server"]`.
+    /// Messages pass through unchanged (stderr, exit code and signals too); every
+    /// `tools/call` is published into a session of the local mcptop daemon, which is
+    /// started in the background when none is running. Watch with `mcptop`.
+    Wrap(WrapArgs),
+
+    /// Put mcptop in front of a Streamable HTTP MCP server, so the monitor shows its tool
+    /// calls: point the agent at the address it prints instead of the server's.
+    ///
+    /// Requests, responses and event streams pass through unchanged (headers included;
+    /// tokens are never logged); every `tools/call` is published like `wrap` does.
+    Proxy(ProxyArgs),
+}
+
+/// Where and how a tap publishes what it sees.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TapArgs {
+    /// The session's label in the monitor [default: the server's name and version].
+    #[arg(long, value_name = "LABEL")]
+    pub label: Option<String>,
+
+    /// Ask for progress on calls that carry no progress token (the notifications this
+    /// brings are kept from the agent, which did not ask for them).
+    #[arg(long)]
+    pub request_progress: bool,
+
+    /// Publish to the daemon at this URL (never started by the tap).
+    #[arg(long, value_name = "URL", env = "MCPTOP_URL")]
+    pub url: Option<String>,
+
+    /// The shared daemon's discovery file [default: ~/.mcptop/mcp.json].
+    #[arg(long, value_name = "PATH")]
+    pub discovery_file: Option<PathBuf>,
+
+    /// Do not start a daemon when none is running (calls are then not published).
+    #[arg(long)]
+    pub no_start: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WrapArgs {
+    #[command(flatten)]
+    pub tap: TapArgs,
+
+    /// The MCP server's command and its arguments (after `--`).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ProxyArgs {
+    #[command(flatten)]
+    pub tap: TapArgs,
+
+    /// The MCP server's URL, e.g. http://127.0.0.1:3001/mcp.
+    #[arg(long, value_name = "URL")]
+    pub upstream: String,
+
+    /// Where the proxy listens (loopback unless you mean otherwise).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
 }
 
 /// Where the daemon is.

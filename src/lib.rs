@@ -9,6 +9,7 @@ pub mod report;
 pub mod server;
 pub mod source;
 pub mod sse;
+pub mod tap;
 pub mod time;
 pub mod ui;
 pub mod wire;

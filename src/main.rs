@@ -32,5 +32,7 @@ fn run(command: &cli::Command) -> anyhow::Result<()> {
         cli::Command::Replay(args) => commands::replay::run(args),
         cli::Command::Sessions(args) => commands::sessions::list(args),
         cli::Command::Session(cli::SessionCommand::New(args)) => commands::sessions::new(args),
+        cli::Command::Wrap(args) => commands::tap::wrap(args),
+        cli::Command::Proxy(args) => commands::tap::proxy(args),
     }
 }

@@ -6,6 +6,7 @@ pub mod serve;
 pub mod sessions;
 pub mod sse_dump;
 pub mod tail;
+pub mod tap;
 mod updates;
 pub mod watch;
 

@@ -1,0 +1,645 @@
+//! What a tap sees in the JSON-RPC traffic between an agent and an MCP server, and what it
+//! makes of it: the start and end of every `tools/call`, its progress, its cancellation,
+//! and the server's name. Pure: messages and clocks in, [`Item`]s out.
+//!
+//! With `request_progress`, a `tools/call` without a progress token gets one (so a server
+//! that can report progress does), and the notifications that token brings are taken out
+//! before they reach the agent, which never asked for them.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::time::Time;
+
+/// Which way a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the agent (the MCP client) to the server.
+    ToServer,
+    /// From the server to the agent.
+    ToClient,
+}
+
+/// What to do with a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Pass it on as it came, byte for byte.
+    Forward,
+    /// Pass this instead (a progress token was added).
+    Replace(String),
+    /// Pass nothing (a progress notification only the tap asked for).
+    Drop,
+}
+
+/// A call's lifecycle state, as the daemon's publish route names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallState {
+    Started,
+    Finished,
+    Failed,
+    Cancelled,
+}
+
+impl CallState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallState::Started => "started",
+            CallState::Finished => "finished",
+            CallState::Failed => "failed",
+            CallState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Something to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Call {
+        token: Value,
+        tool: String,
+        state: CallState,
+        at: Time,
+        duration_ms: Option<u64>,
+        error: Option<String>,
+        /// On `started`: whether the agent (or the tap) asked for progress.
+        progress_requested: Option<bool>,
+    },
+    Progress {
+        token: Value,
+        tool: String,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+        at: Time,
+    },
+    /// The server said who it is (`initialize`): `name version`.
+    ServerName(String),
+}
+
+impl Item {
+    /// The item as the daemon's `POST /session/{id}/publish` takes it.
+    pub fn to_json(&self) -> Option<Value> {
+        let mut m = Map::new();
+        match self {
+            Item::Call {
+                token,
+                tool,
+                state,
+                at,
+                duration_ms,
+                error,
+                progress_requested,
+            } => {
+                m.insert("type".into(), "call".into());
+                m.insert("token".into(), token.clone());
+                m.insert("tool".into(), tool.as_str().into());
+                m.insert("state".into(), state.as_str().into());
+                m.insert("timestamp".into(), at.to_rfc3339_nanos().into());
+                if let Some(ms) = duration_ms {
+                    m.insert("duration_ms".into(), (*ms).into());
+                }
+                if let Some(e) = error {
+                    m.insert("error".into(), e.as_str().into());
+                }
+                if let Some(p) = progress_requested {
+                    m.insert("progress_requested".into(), (*p).into());
+                }
+            }
+            Item::Progress {
+                token,
+                tool,
+                progress,
+                total,
+                message,
+                at,
+            } => {
+                m.insert("type".into(), "progress".into());
+                m.insert("token".into(), token.clone());
+                m.insert("tool".into(), tool.as_str().into());
+                m.insert("progress".into(), Value::from(*progress));
+                if let Some(t) = total {
+                    m.insert("total".into(), Value::from(*t));
+                }
+                if let Some(msg) = message {
+                    m.insert("message".into(), msg.as_str().into());
+                }
+                m.insert("timestamp".into(), at.to_rfc3339_nanos().into());
+            }
+            Item::ServerName(_) => return None,
+        }
+        Some(Value::Object(m))
+    }
+}
+
+/// The fields of a JSON-RPC message a tap looks at; the rest is skipped unparsed.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct CallParams<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+struct ProgressParams<'a> {
+    #[serde(rename = "progressToken", borrow)]
+    progress_token: &'a RawValue,
+    progress: f64,
+    #[serde(default)]
+    total: Option<f64>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CancelledParams<'a> {
+    #[serde(rename = "requestId", borrow)]
+    request_id: &'a RawValue,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RpcError {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    code: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct ToolResult {
+    #[serde(rename = "isError", default)]
+    is_error: bool,
+    #[serde(default)]
+    content: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct InitializeResult {
+    #[serde(rename = "serverInfo", default)]
+    server_info: Option<ServerInfo>,
+}
+
+#[derive(Deserialize)]
+struct ServerInfo {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+}
+
+struct Pending {
+    tool: String,
+    event_token: Value,
+    /// The progress token's JSON text, when the call has one.
+    progress_token: Option<String>,
+    started: Instant,
+}
+
+/// Pending requests are keyed by (scope, the request id's JSON text): a scope is an MCP
+/// session (request ids are only unique within one).
+type Key = (Box<str>, Box<str>);
+
+/// At most this many calls are tracked at once (a client that never gets answers must
+/// not grow the tap without bound); the oldest is dropped, reported as failed.
+pub const MAX_PENDING: usize = 10_000;
+
+/// The tap's view of the conversation.
+pub struct Observer {
+    request_progress: bool,
+    pending: HashMap<Key, Pending>,
+    /// (scope, progress token text) → request id text.
+    by_progress: HashMap<Key, Box<str>>,
+    /// Progress tokens the tap added (scope, token text): their notifications are dropped.
+    injected: std::collections::HashSet<Key>,
+    /// Pending `initialize` request ids.
+    initializing: std::collections::HashSet<Key>,
+    next_token: u64,
+    /// Messages that were not JSON-RPC (passed on untouched, not observed).
+    pub unreadable: u64,
+}
+
+impl Observer {
+    pub fn new(request_progress: bool) -> Observer {
+        Observer {
+            request_progress,
+            pending: HashMap::new(),
+            by_progress: HashMap::new(),
+            injected: std::collections::HashSet::new(),
+            initializing: std::collections::HashSet::new(),
+            next_token: 1,
+            unreadable: 0,
+        }
+    }
+
+    /// Calls started and not yet ended.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Looks at one message (a JSON-RPC object or a batch array) travelling `direction`
+    /// within `scope` ("" for a stdio server); pushes what to publish onto `out` and says
+    /// what to pass on.
+    pub fn observe(
+        &mut self,
+        direction: Direction,
+        scope: &str,
+        message: &str,
+        now: (Instant, Time),
+        out: &mut Vec<Item>,
+    ) -> Verdict {
+        let trimmed = message.trim_start();
+        if trimmed.starts_with('[') {
+            return self.observe_batch(direction, scope, message, now, out);
+        }
+        match serde_json::from_str::<Peek<'_>>(message) {
+            Ok(peek) => self.one(direction, scope, &peek, message, now, out),
+            Err(_) => {
+                self.unreadable += 1;
+                Verdict::Forward
+            }
+        }
+    }
+
+    fn observe_batch(
+        &mut self,
+        direction: Direction,
+        scope: &str,
+        message: &str,
+        now: (Instant, Time),
+        out: &mut Vec<Item>,
+    ) -> Verdict {
+        let Ok(parts) = serde_json::from_str::<Vec<&RawValue>>(message) else {
+            self.unreadable += 1;
+            return Verdict::Forward;
+        };
+        let mut verdicts = Vec::with_capacity(parts.len());
+        for part in &parts {
+            let verdict = match serde_json::from_str::<Peek<'_>>(part.get()) {
+                Ok(peek) => self.one(direction, scope, &peek, part.get(), now, out),
+                Err(_) => Verdict::Forward,
+            };
+            verdicts.push(verdict);
+        }
+        if verdicts.iter().all(|v| *v == Verdict::Forward) {
+            return Verdict::Forward;
+        }
+        let kept: Vec<Cow<'_, str>> = parts
+            .iter()
+            .zip(verdicts)
+            .filter_map(|(part, verdict)| match verdict {
+                Verdict::Forward => Some(Cow::Borrowed(part.get())),
+                Verdict::Replace(text) => Some(Cow::Owned(text)),
+                Verdict::Drop => None,
+            })
+            .collect();
+        if kept.is_empty() {
+            return Verdict::Drop;
+        }
+        Verdict::Replace(format!("[{}]", kept.join(",")))
+    }
+
+    fn one(
+        &mut self,
+        direction: Direction,
+        scope: &str,
+        peek: &Peek<'_>,
+        text: &str,
+        (instant, at): (Instant, Time),
+        out: &mut Vec<Item>,
+    ) -> Verdict {
+        let key = |raw: &RawValue| -> Key { (scope.into(), raw.get().trim().into()) };
+        match (direction, peek.method.as_deref(), peek.id) {
+            (Direction::ToServer, Some("tools/call"), Some(id)) => {
+                let params = peek
+                    .params
+                    .and_then(|p| serde_json::from_str::<CallParams<'_>>(p.get()).ok());
+                let tool = params
+                    .as_ref()
+                    .and_then(|p| p.name.as_deref())
+                    .unwrap_or("?")
+                    .to_owned();
+                let given = params
+                    .as_ref()
+                    .and_then(|p| p.meta.as_ref())
+                    .and_then(|m| m.get("progressToken"))
+                    .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
+                    .map(Value::to_string);
+                let mut verdict = Verdict::Forward;
+                let progress_token = match given {
+                    Some(t) => Some(t),
+                    None if self.request_progress => match self.add_token(text) {
+                        Some((token, rewritten)) => {
+                            self.injected.insert((scope.into(), token.as_str().into()));
+                            verdict = Verdict::Replace(rewritten);
+                            Some(token)
+                        }
+                        None => None,
+                    },
+                    None => None,
+                };
+                let request = key(id);
+                let event_token = event_token(scope, id);
+                if let Some(t) = &progress_token {
+                    self.by_progress
+                        .insert((scope.into(), t.as_str().into()), request.1.clone());
+                }
+                out.push(Item::Call {
+                    token: event_token.clone(),
+                    tool: tool.clone(),
+                    state: CallState::Started,
+                    at,
+                    duration_ms: None,
+                    error: None,
+                    progress_requested: Some(progress_token.is_some()),
+                });
+                if self.pending.len() >= MAX_PENDING {
+                    self.evict_oldest(at, out);
+                }
+                let replaced = self.pending.insert(
+                    request,
+                    Pending {
+                        tool,
+                        event_token,
+                        progress_token,
+                        started: instant,
+                    },
+                );
+                if let Some(old) = replaced {
+                    // The client reused an id still in flight: the old call's end is lost.
+                    self.forget_progress(scope, &old);
+                }
+                verdict
+            }
+            (Direction::ToServer, Some("initialize"), Some(id)) => {
+                self.initializing.insert(key(id));
+                Verdict::Forward
+            }
+            (Direction::ToServer, Some("notifications/cancelled"), None) => {
+                let params = peek
+                    .params
+                    .and_then(|p| serde_json::from_str::<CancelledParams<'_>>(p.get()).ok());
+                if let Some(params) = params {
+                    if let Some(call) = self.pending.remove(&key(params.request_id)) {
+                        self.forget_progress(scope, &call);
+                        out.push(Item::Call {
+                            token: call.event_token,
+                            tool: call.tool,
+                            state: CallState::Cancelled,
+                            at,
+                            duration_ms: Some(millis(instant - call.started)),
+                            error: params.reason,
+                            progress_requested: None,
+                        });
+                    }
+                }
+                Verdict::Forward
+            }
+            (Direction::ToClient, Some("notifications/progress"), None) => {
+                let Some(params) = peek
+                    .params
+                    .and_then(|p| serde_json::from_str::<ProgressParams<'_>>(p.get()).ok())
+                else {
+                    return Verdict::Forward;
+                };
+                let token_key = key(params.progress_token);
+                let call = self
+                    .by_progress
+                    .get(&token_key)
+                    .and_then(|request| self.pending.get(&(scope.into(), request.clone())));
+                if let Some(call) = call {
+                    if params.progress.is_finite() {
+                        out.push(Item::Progress {
+                            token: call.event_token.clone(),
+                            tool: call.tool.clone(),
+                            progress: params.progress,
+                            total: params.total.filter(|t| t.is_finite()),
+                            message: params.message,
+                            at,
+                        });
+                    }
+                }
+                if self.injected.contains(&token_key) {
+                    Verdict::Drop
+                } else {
+                    Verdict::Forward
+                }
+            }
+            (Direction::ToClient, None, Some(id))
+                if peek.result.is_some() || peek.error.is_some() =>
+            {
+                let request = key(id);
+                if self.initializing.remove(&request) {
+                    if let Some(name) = peek.result.and_then(server_name) {
+                        out.push(Item::ServerName(name));
+                    }
+                    return Verdict::Forward;
+                }
+                if let Some(call) = self.pending.remove(&request) {
+                    self.forget_progress(scope, &call);
+                    let error = match (peek.error, peek.result) {
+                        (Some(e), _) => Some(rpc_error_text(e)),
+                        (None, Some(r)) => tool_error_text(r),
+                        (None, None) => None,
+                    };
+                    out.push(Item::Call {
+                        token: call.event_token,
+                        tool: call.tool,
+                        state: if error.is_some() {
+                            CallState::Failed
+                        } else {
+                            CallState::Finished
+                        },
+                        at,
+                        duration_ms: Some(millis(instant - call.started)),
+                        error,
+                        progress_requested: None,
+                    });
+                }
+                Verdict::Forward
+            }
+            _ => Verdict::Forward,
+        }
+    }
+
+    /// Every call still open ends as failed with `why` (the server exited, the tap stops).
+    pub fn abandon_all(&mut self, why: &str, (instant, at): (Instant, Time), out: &mut Vec<Item>) {
+        let mut calls: Vec<Pending> = self.pending.drain().map(|(_, p)| p).collect();
+        calls.sort_by_key(|c| c.started);
+        for call in calls {
+            out.push(Item::Call {
+                token: call.event_token,
+                tool: call.tool,
+                state: CallState::Failed,
+                at,
+                duration_ms: Some(millis(instant - call.started)),
+                error: Some(why.to_owned()),
+                progress_requested: None,
+            });
+        }
+        self.by_progress.clear();
+        self.injected.clear();
+    }
+
+    /// Every call of one scope (an MCP session that ended) ends as cancelled.
+    pub fn end_scope(
+        &mut self,
+        scope: &str,
+        why: &str,
+        (instant, at): (Instant, Time),
+        out: &mut Vec<Item>,
+    ) {
+        let keys: Vec<Key> = self
+            .pending
+            .keys()
+            .filter(|(s, _)| &**s == scope)
+            .cloned()
+            .collect();
+        for key in keys {
+            if let Some(call) = self.pending.remove(&key) {
+                self.forget_progress(scope, &call);
+                out.push(Item::Call {
+                    token: call.event_token,
+                    tool: call.tool,
+                    state: CallState::Cancelled,
+                    at,
+                    duration_ms: Some(millis(instant - call.started)),
+                    error: Some(why.to_owned()),
+                    progress_requested: None,
+                });
+            }
+        }
+    }
+
+    fn evict_oldest(&mut self, at: Time, out: &mut Vec<Item>) {
+        let Some(oldest) = self
+            .pending
+            .iter()
+            .min_by_key(|(_, p)| p.started)
+            .map(|(k, _)| k.clone())
+        else {
+            return;
+        };
+        if let Some(call) = self.pending.remove(&oldest) {
+            self.forget_progress(&oldest.0, &call);
+            out.push(Item::Call {
+                token: call.event_token,
+                tool: call.tool,
+                state: CallState::Failed,
+                at,
+                duration_ms: None,
+                error: Some(format!("no answer among the last {MAX_PENDING} calls")),
+                progress_requested: None,
+            });
+        }
+    }
+
+    fn forget_progress(&mut self, scope: &str, call: &Pending) {
+        if let Some(t) = &call.progress_token {
+            let k: Key = (scope.into(), t.as_str().into());
+            self.by_progress.remove(&k);
+            self.injected.remove(&k);
+        }
+    }
+
+    /// The request with `_meta.progressToken` added: (the token's JSON text, new text).
+    fn add_token(&mut self, text: &str) -> Option<(String, String)> {
+        let mut message: Map<String, Value> = serde_json::from_str(text).ok()?;
+        let params = message
+            .entry("params")
+            .or_insert_with(|| Value::Object(Map::new()))
+            .as_object_mut()?;
+        let meta = params
+            .entry("_meta")
+            .or_insert_with(|| Value::Object(Map::new()))
+            .as_object_mut()?;
+        let token = Value::String(format!("mcptop-{}", self.next_token));
+        self.next_token += 1;
+        meta.insert("progressToken".into(), token.clone());
+        Some((token.to_string(), serde_json::to_string(&message).ok()?))
+    }
+}
+
+/// The token a call shows on the daemon's stream: its request id (unique among the
+/// client's calls in flight), qualified by the MCP session when there is one.
+fn event_token(scope: &str, id: &RawValue) -> Value {
+    let id_value: Value = serde_json::from_str(id.get()).unwrap_or(Value::Null);
+    let integer = id_value.is_i64() || id_value.is_u64();
+    if scope.is_empty() && (integer || id_value.is_string()) {
+        return id_value;
+    }
+    let id_text = match &id_value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if scope.is_empty() {
+        id_text
+    } else {
+        format!("{id_text}@{}", scope.chars().take(8).collect::<String>())
+    }
+    .into()
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn server_name(result: &RawValue) -> Option<String> {
+    let info = serde_json::from_str::<InitializeResult>(result.get())
+        .ok()?
+        .server_info?;
+    let name = info.name.filter(|n| !n.trim().is_empty())?;
+    Some(match info.version.filter(|v| !v.trim().is_empty()) {
+        Some(v) => format!("{name} {v}"),
+        None => name,
+    })
+}
+
+fn rpc_error_text(error: &RawValue) -> String {
+    match serde_json::from_str::<RpcError>(error.get()) {
+        Ok(RpcError {
+            message: Some(m), ..
+        }) if !m.is_empty() => m,
+        Ok(RpcError {
+            code: Some(code), ..
+        }) => format!("error {code}"),
+        _ => "error".into(),
+    }
+}
+
+/// The text of a tool result with `isError: true` (its first text content), else `None`.
+fn tool_error_text(result: &RawValue) -> Option<String> {
+    let result = serde_json::from_str::<ToolResult>(result.get()).ok()?;
+    if !result.is_error {
+        return None;
+    }
+    let text = result
+        .content
+        .iter()
+        .find_map(|c| c.get("text").and_then(Value::as_str))
+        .map(|t| t.chars().take(500).collect::<String>());
+    Some(
+        text.filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "the tool reported an error".into()),
+    )
+}

@@ -1,0 +1,409 @@
+//! Publishing what a tap observes into a session of the local mcptop daemon, without ever
+//! slowing or failing the relay: items go through a bounded queue (full → counted as
+//! unpublished), a background task batches them into `POST /session/{id}/publish`, and
+//! any failure there costs only the items, never the traffic.
+//!
+//! The daemon is the one named by `--url`, else the live one of the discovery file; when
+//! there is none, the tap starts `mcptop serve` in the background (in its own session, so
+//! it outlives the tap and is shared by every tap of the user).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::observe::Item;
+use crate::server::discovery::{self, base_url, health_answers, pid_alive};
+
+/// Items waiting to be published before new ones are counted as lost.
+const QUEUE: usize = 8192;
+/// Items per request.
+const BATCH: usize = 512;
+/// After a failure, how long to wait before trying the daemon again.
+const RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// Where to publish.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `--url`: this daemon only (never started by the tap).
+    pub url: Option<String>,
+    /// The discovery file to find (or start) the shared daemon by.
+    pub discovery_file: PathBuf,
+    /// Start a daemon when none is running.
+    pub spawn: bool,
+    /// The session label; when `None`, the server's name from `initialize`.
+    pub label: Option<String>,
+    /// What the tap is (`wrap`, `proxy`): the label's fallback.
+    pub kind: &'static str,
+}
+
+/// What became of the items.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub published: AtomicU64,
+    /// Items lost: the queue was full or the daemon could not take them.
+    pub unpublished: AtomicU64,
+}
+
+/// The relay's handle: never blocks.
+#[derive(Clone)]
+pub struct Publisher {
+    tx: mpsc::Sender<Item>,
+    stats: Arc<Stats>,
+}
+
+impl Publisher {
+    /// Starts the background task (needs a tokio runtime).
+    pub fn start(target: Target) -> (Publisher, PublishTask) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let stats = Arc::new(Stats::default());
+        let task = tokio::spawn(run(target, rx, Arc::clone(&stats)));
+        (
+            Publisher {
+                tx,
+                stats: Arc::clone(&stats),
+            },
+            PublishTask { task, stats },
+        )
+    }
+
+    pub fn send(&self, item: Item) {
+        if self.tx.try_send(item).is_err() {
+            self.stats.unpublished.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn send_all(&self, items: &mut Vec<Item>) {
+        for item in items.drain(..) {
+            self.send(item);
+        }
+    }
+}
+
+/// The background task; [`PublishTask::finish`] waits (boundedly) for what is queued.
+pub struct PublishTask {
+    task: JoinHandle<()>,
+    stats: Arc<Stats>,
+}
+
+impl PublishTask {
+    /// Waits up to `limit` for the queue to drain (all [`Publisher`]s must be dropped
+    /// first); returns (published, unpublished).
+    pub async fn finish(self, limit: Duration) -> (u64, u64) {
+        let _ = tokio::time::timeout(limit, self.task).await;
+        (
+            self.stats.published.load(Ordering::Relaxed),
+            self.stats.unpublished.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The session items go to.
+struct Link {
+    base: String,
+    session: String,
+    token: String,
+}
+
+struct State {
+    target: Target,
+    client: reqwest::Client,
+    link: Option<Link>,
+    server_name: Option<String>,
+    failed_at: Option<Instant>,
+    /// The last failure, said once on stderr (not again until something works).
+    said: Option<String>,
+}
+
+async fn run(target: Target, mut rx: mpsc::Receiver<Item>, stats: Arc<Stats>) {
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5))
+        .no_proxy()
+        .build()
+        .unwrap_or_default();
+    let mut state = State {
+        target,
+        client,
+        link: None,
+        server_name: None,
+        failed_at: None,
+        said: None,
+    };
+    let mut batch: Vec<Value> = Vec::with_capacity(BATCH);
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                Item::ServerName(name) => {
+                    if state.server_name.is_none() {
+                        state.server_name = Some(name);
+                        // The session is named after the server: open it now, so the
+                        // monitor shows the server before its first call.
+                        if state.link.is_none() && state.failed_at.is_none() {
+                            let _ = state.connect().await;
+                        }
+                    }
+                }
+                other => {
+                    if let Some(json) = other.to_json() {
+                        batch.push(json);
+                    }
+                }
+            }
+            if batch.len() < BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let n = batch.len() as u64;
+        match state.post(&batch).await {
+            Ok(()) => {
+                stats.published.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(why) => {
+                stats.unpublished.fetch_add(n, Ordering::Relaxed);
+                state.say(&why);
+            }
+        }
+        batch.clear();
+    }
+}
+
+impl State {
+    fn label(&self) -> String {
+        self.target
+            .label
+            .clone()
+            .or_else(|| self.server_name.clone())
+            .unwrap_or_else(|| format!("mcptop {}", self.target.kind))
+    }
+
+    fn say(&mut self, why: &str) {
+        if self.said.as_deref() != Some(why) {
+            eprintln!(
+                "mcptop {}: not publishing to the monitor: {why}",
+                self.target.kind
+            );
+            self.said = Some(why.to_owned());
+        }
+    }
+
+    /// Posts one batch, opening (or reopening) the session as needed.
+    async fn post(&mut self, batch: &[Value]) -> Result<(), String> {
+        for _ in 0..2 {
+            if self.link.is_none() {
+                if self.failed_at.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
+                    return Err(self.said.clone().unwrap_or_else(|| "no daemon".into()));
+                }
+                self.connect().await?;
+            }
+            let Some(link) = &self.link else {
+                continue;
+            };
+            let url = format!("{}/session/{}/publish", link.base, link.session);
+            let sent = self
+                .client
+                .post(&url)
+                .bearer_auth(&link.token)
+                .json(batch)
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().is_success() => {
+                    if self.said.take().is_some() {
+                        eprintln!(
+                            "mcptop {}: publishing to the monitor again",
+                            self.target.kind
+                        );
+                    }
+                    return Ok(());
+                }
+                Ok(r) if matches!(r.status().as_u16(), 401 | 404) => {
+                    // The daemon restarted (its sessions are gone): find it, open anew.
+                    self.link = None;
+                }
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let body = r.text().await.unwrap_or_default();
+                    return Err(format!("the daemon answered {status} {}", body.trim()));
+                }
+                Err(e) => {
+                    self.link = None;
+                    self.failed_at = Some(Instant::now());
+                    return Err(format!("the daemon is unreachable ({})", e.without_url()));
+                }
+            }
+        }
+        Err("the daemon keeps refusing the session".into())
+    }
+
+    /// Finds (or starts) the daemon and opens a session labelled after the server.
+    async fn connect(&mut self) -> Result<(), String> {
+        let found = match &self.target.url {
+            Some(url) => Ok(base_url(url).to_owned()),
+            None => find_or_start(&self.target.discovery_file, self.target.spawn).await,
+        };
+        let base = match found {
+            Ok(base) => base,
+            Err(why) => {
+                self.failed_at = Some(Instant::now());
+                return Err(why);
+            }
+        };
+        let body = serde_json::json!({ "label": self.label() });
+        let created = async {
+            let r = self
+                .client
+                .post(format!("{base}/session"))
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| format!("the daemon is unreachable ({})", e.without_url()))?;
+            if !r.status().is_success() {
+                return Err(format!("the daemon refused a new session ({})", r.status()));
+            }
+            r.json::<Value>()
+                .await
+                .map_err(|e| format!("unreadable session answer ({})", e.without_url()))
+        }
+        .await;
+        let created = match created {
+            Ok(v) => v,
+            Err(why) => {
+                self.failed_at = Some(Instant::now());
+                return Err(why);
+            }
+        };
+        let field = |k: &str| created.get(k).and_then(Value::as_str).map(str::to_owned);
+        match (field("session_id"), field("token")) {
+            (Some(session), Some(token)) => {
+                self.link = Some(Link {
+                    base,
+                    session,
+                    token,
+                });
+                self.failed_at = None;
+                Ok(())
+            }
+            _ => {
+                self.failed_at = Some(Instant::now());
+                Err("the daemon's session answer has no session_id and token".into())
+            }
+        }
+    }
+}
+
+/// The base URL of the live daemon of `path`, starting one when allowed and needed.
+pub async fn find_or_start(path: &Path, spawn: bool) -> Result<String, String> {
+    if let Some(base) = live(path).await {
+        return Ok(base);
+    }
+    if !spawn {
+        return Err(format!(
+            "no daemon is running ({} names none)",
+            path.display()
+        ));
+    }
+    // One tap starts the daemon; the others wait for it (a lock next to the file).
+    let lock_path = path.with_extension("lock");
+    let lock = tokio::task::spawn_blocking(move || lock_file(&lock_path))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot lock the daemon's discovery file: {e}"))?;
+    if let Some(base) = live(path).await {
+        drop(lock);
+        return Ok(base);
+    }
+    start_daemon(path)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Some(base) = live(path).await {
+            drop(lock);
+            return Ok(base);
+        }
+    }
+    drop(lock);
+    Err("the daemon started in the background did not come up within 10 s".into())
+}
+
+/// The daemon of a discovery file, if its process lives and `/health` answers.
+async fn live(path: &Path) -> Option<String> {
+    let file = discovery::read(path)?;
+    if let Some(pid) = file.pid {
+        if !pid_alive(pid) {
+            return None;
+        }
+    }
+    // Only an mcptop daemon takes published calls (it writes an admin token).
+    file.admin_token.as_ref()?;
+    health_answers(&file.url)
+        .await
+        .then(|| base_url(&file.url).to_owned())
+}
+
+/// An exclusive `flock` on `path`, held until the file is dropped.
+fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)?;
+    // SAFETY: flock on a descriptor we own; it blocks until the lock is ours.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(file)
+}
+
+/// `mcptop serve --discovery-file PATH`, detached: its own session (no terminal, no
+/// signals from ours), no inherited standard streams (the agent reads our stdout).
+fn start_daemon(path: &Path) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find mcptop itself: {e}"))?;
+    let log = path.with_file_name("daemon.log");
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map(std::process::Stdio::from)
+        .unwrap_or_else(|_| std::process::Stdio::null());
+    let mut command = std::process::Command::new(exe);
+    command
+        .arg("serve")
+        .arg("--discovery-file")
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr);
+    // SAFETY: setsid is async-signal-safe and touches nothing of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let child = command
+        .spawn()
+        .map_err(|e| format!("cannot start the daemon: {e}"))?;
+    // Not waited for: it outlives us (init reaps it). Forget the handle.
+    drop(child);
+    Ok(())
+}

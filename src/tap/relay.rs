@@ -1,0 +1,150 @@
+//! Relaying newline-delimited JSON-RPC one way while the tap watches it.
+//!
+//! In pass-through mode each read is written on at once, byte for byte, and only then
+//! observed (no added latency); lines are gathered on the side for the observer. When
+//! messages may be rewritten (`--request-progress`) a line is written once it is complete,
+//! as the observer's verdict says.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::observe::{Direction, Item, Observer, Verdict};
+use super::publish::Publisher;
+use crate::time::Time;
+
+/// Lines longer than this are relayed but not observed.
+pub const MAX_OBSERVED_LINE: usize = 64 * 1024 * 1024;
+
+/// What a relay did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RelayStats {
+    pub bytes: u64,
+    pub messages: u64,
+    /// Lines too long to observe (relayed all the same).
+    pub unobserved: u64,
+}
+
+pub struct Relay {
+    pub direction: Direction,
+    pub observer: Arc<Mutex<Observer>>,
+    pub publisher: Publisher,
+    /// Messages may be replaced or dropped: write whole lines after observing them.
+    pub rewrite: bool,
+}
+
+impl Relay {
+    /// Copies `from` to `to` until `from` ends; then shuts `to` down.
+    pub async fn run<R, W>(&self, mut from: R, mut to: W) -> std::io::Result<RelayStats>
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
+        let mut stats = RelayStats::default();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut line: Vec<u8> = Vec::new();
+        // Past the observation cap: the rest of this line is relayed unobserved.
+        let mut oversize = false;
+        let mut items = Vec::new();
+        loop {
+            let n = from.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            let chunk = &buf[..n];
+            stats.bytes += n as u64;
+            if !self.rewrite {
+                to.write_all(chunk).await?;
+                to.flush().await?;
+            }
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', chunk) {
+                let piece = &chunk[start..=end];
+                start = end + 1;
+                if oversize {
+                    oversize = false;
+                    if self.rewrite {
+                        to.write_all(piece).await?;
+                    }
+                    continue;
+                }
+                let whole: &[u8] = if line.is_empty() {
+                    piece
+                } else {
+                    line.extend_from_slice(piece);
+                    &line
+                };
+                stats.messages += 1;
+                let verdict = self.look(whole, &mut items);
+                if self.rewrite {
+                    match verdict {
+                        Verdict::Forward => to.write_all(whole).await?,
+                        Verdict::Replace(text) => {
+                            to.write_all(text.as_bytes()).await?;
+                            to.write_all(b"\n").await?;
+                        }
+                        Verdict::Drop => {}
+                    }
+                }
+                line.clear();
+            }
+            let rest = &chunk[start..];
+            if oversize {
+                if self.rewrite {
+                    to.write_all(rest).await?;
+                }
+            } else {
+                line.extend_from_slice(rest);
+                if line.len() > MAX_OBSERVED_LINE {
+                    stats.unobserved += 1;
+                    oversize = true;
+                    if self.rewrite {
+                        to.write_all(&line).await?;
+                    }
+                    line = Vec::new();
+                }
+            }
+            if self.rewrite {
+                to.flush().await?;
+            }
+            self.publisher.send_all(&mut items);
+        }
+        // A last message without its newline.
+        if !line.is_empty() && !oversize {
+            stats.messages += 1;
+            let verdict = self.look(&line, &mut items);
+            if self.rewrite {
+                match verdict {
+                    Verdict::Forward => to.write_all(&line).await?,
+                    Verdict::Replace(text) => to.write_all(text.as_bytes()).await?,
+                    Verdict::Drop => {}
+                }
+            }
+            self.publisher.send_all(&mut items);
+        }
+        to.flush().await?;
+        let _ = to.shutdown().await;
+        Ok(stats)
+    }
+
+    fn look(&self, line: &[u8], items: &mut Vec<Item>) -> Verdict {
+        let Ok(text) = std::str::from_utf8(line) else {
+            return Verdict::Forward;
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            return Verdict::Forward;
+        }
+        self.observer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .observe(
+                self.direction,
+                "",
+                text,
+                (Instant::now(), Time::now()),
+                items,
+            )
+    }
+}
