@@ -235,6 +235,8 @@ pub struct Observer {
     /// Pending `initialize` request ids.
     initializing: std::collections::HashSet<Key>,
     next_token: u64,
+    /// A short number for each MCP session seen, to qualify its request ids.
+    scopes: HashMap<Box<str>, u32>,
     /// Messages that were not JSON-RPC (passed on untouched, not observed).
     pub unreadable: u64,
 }
@@ -248,6 +250,7 @@ impl Observer {
             injected: std::collections::HashSet::new(),
             initializing: std::collections::HashSet::new(),
             next_token: 1,
+            scopes: HashMap::new(),
             unreadable: 0,
         }
     }
@@ -359,7 +362,8 @@ impl Observer {
                     None => None,
                 };
                 let request = key(id);
-                let event_token = event_token(scope, id);
+                let tag = self.scope_tag(scope);
+                let event_token = event_token(tag, id);
                 if let Some(t) = &progress_token {
                     self.by_progress
                         .insert((scope.into(), t.as_str().into()), request.1.clone());
@@ -531,6 +535,18 @@ impl Observer {
         }
     }
 
+    /// 0 for no session, else 1, 2, … in the order sessions were first seen.
+    fn scope_tag(&mut self, scope: &str) -> u32 {
+        if scope.is_empty() {
+            return 0;
+        }
+        if self.scopes.len() >= MAX_PENDING {
+            self.scopes.clear();
+        }
+        let next = self.scopes.len() as u32 + 1;
+        *self.scopes.entry(scope.into()).or_insert(next)
+    }
+
     fn evict_oldest(&mut self, at: Time, out: &mut Vec<Item>) {
         let Some(oldest) = self
             .pending
@@ -581,21 +597,22 @@ impl Observer {
 }
 
 /// The token a call shows on the daemon's stream: its request id (unique among the
-/// client's calls in flight), qualified by the MCP session when there is one.
-fn event_token(scope: &str, id: &RawValue) -> Value {
+/// client's calls in flight), qualified by its MCP session's number when there is one
+/// (`7@s2`).
+fn event_token(scope: u32, id: &RawValue) -> Value {
     let id_value: Value = serde_json::from_str(id.get()).unwrap_or(Value::Null);
     let integer = id_value.is_i64() || id_value.is_u64();
-    if scope.is_empty() && (integer || id_value.is_string()) {
+    if scope == 0 && (integer || id_value.is_string()) {
         return id_value;
     }
     let id_text = match &id_value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    if scope.is_empty() {
+    if scope == 0 {
         id_text
     } else {
-        format!("{id_text}@{}", scope.chars().take(8).collect::<String>())
+        format!("{id_text}@s{scope}")
     }
     .into()
 }
@@ -642,4 +659,267 @@ fn tool_error_text(result: &RawValue) -> Option<String> {
         text.filter(|t| !t.is_empty())
             .unwrap_or_else(|| "the tool reported an error".into()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(ms: u64) -> (Instant, Time) {
+        thread_local!(static BASE: Instant = Instant::now());
+        let base = BASE.with(|b| *b);
+        (base + Duration::from_millis(ms), Time::now())
+    }
+
+    fn see(o: &mut Observer, d: Direction, msg: &str, ms: u64) -> (Verdict, Vec<Item>) {
+        let mut out = Vec::new();
+        let v = o.observe(d, "", msg, at(ms), &mut out);
+        (v, out)
+    }
+
+    fn state_of(item: &Item) -> (String, &'static str) {
+        match item {
+            Item::Call { tool, state, .. } => (tool.clone(), state.as_str()),
+            other => panic!("not a call: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_call_with_progress_starts_reports_and_finishes() {
+        let mut o = Observer::new(false);
+        let (v, items) = see(
+            &mut o,
+            Direction::ToServer,
+            r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"index","arguments":{},"_meta":{"progressToken":"p1"}}}"#,
+            0,
+        );
+        assert_eq!(v, Verdict::Forward);
+        assert_eq!(state_of(&items[0]), ("index".into(), "started"));
+        assert!(
+            matches!(&items[0], Item::Call { token, progress_requested: Some(true), .. } if *token == Value::from(7))
+        );
+        let (v, items) = see(
+            &mut o,
+            Direction::ToClient,
+            r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p1","progress":2,"total":4,"message":"half"}}"#,
+            100,
+        );
+        assert_eq!(v, Verdict::Forward);
+        match &items[..] {
+            [Item::Progress {
+                token,
+                tool,
+                progress,
+                total,
+                message,
+                ..
+            }] => {
+                assert_eq!((token, tool.as_str()), (&Value::from(7), "index"));
+                assert_eq!(
+                    (*progress, *total, message.as_deref()),
+                    (2.0, Some(4.0), Some("half"))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let (_, items) = see(
+            &mut o,
+            Direction::ToClient,
+            r#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"ok"}]}}"#,
+            1500,
+        );
+        match &items[..] {
+            [Item::Call {
+                state: CallState::Finished,
+                duration_ms: Some(1500),
+                error: None,
+                ..
+            }] => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(o.pending(), 0);
+        // Progress for a finished call's token is not attributed to anything.
+        let (_, items) = see(
+            &mut o,
+            Direction::ToClient,
+            r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p1","progress":3}}"#,
+            1600,
+        );
+        assert!(items.is_empty());
+    }
+
+    #[test]
+    fn errors_tool_errors_and_cancellations_end_calls() {
+        let mut o = Observer::new(false);
+        for id in 1..=3 {
+            see(
+                &mut o,
+                Direction::ToServer,
+                &format!(
+                    r#"{{"jsonrpc":"2.0","id":"r{id}","method":"tools/call","params":{{"name":"t{id}"}}}}"#
+                ),
+                0,
+            );
+        }
+        let (_, items) = see(
+            &mut o,
+            Direction::ToClient,
+            r#"{"jsonrpc":"2.0","id":"r1","error":{"code":-32602,"message":"unknown tool"}}"#,
+            10,
+        );
+        assert!(
+            matches!(&items[0], Item::Call { state: CallState::Failed, error: Some(e), .. } if e == "unknown tool")
+        );
+        let (_, items) = see(
+            &mut o,
+            Direction::ToClient,
+            r#"{"jsonrpc":"2.0","id":"r2","result":{"isError":true,"content":[{"type":"text","text":"disk full"}]}}"#,
+            10,
+        );
+        assert!(
+            matches!(&items[0], Item::Call { state: CallState::Failed, error: Some(e), .. } if e == "disk full")
+        );
+        let (_, items) = see(
+            &mut o,
+            Direction::ToServer,
+            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"r3","reason":"user"}}"#,
+            10,
+        );
+        assert!(
+            matches!(&items[0], Item::Call { state: CallState::Cancelled, error: Some(e), .. } if e == "user")
+        );
+        assert_eq!(o.pending(), 0);
+    }
+
+    #[test]
+    fn request_progress_adds_a_token_and_keeps_its_notifications_from_the_agent() {
+        let mut o = Observer::new(true);
+        let (v, items) = see(
+            &mut o,
+            Direction::ToServer,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{"n":1}}}"#,
+            0,
+        );
+        let Verdict::Replace(text) = v else {
+            panic!("{v:?}")
+        };
+        let sent: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(sent["params"]["_meta"]["progressToken"], "mcptop-1");
+        assert_eq!(sent["params"]["arguments"]["n"], 1);
+        assert!(matches!(
+            &items[0],
+            Item::Call {
+                progress_requested: Some(true),
+                ..
+            }
+        ));
+        let (v, items) = see(
+            &mut o,
+            Direction::ToClient,
+            r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"mcptop-1","progress":1,"total":2}}"#,
+            5,
+        );
+        assert_eq!(v, Verdict::Drop, "the agent never asked for it");
+        assert_eq!(items.len(), 1, "but the monitor shows it");
+        // A call that brought its own token keeps its notifications.
+        see(
+            &mut o,
+            Direction::ToServer,
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow","_meta":{"progressToken":9}}}"#,
+            6,
+        );
+        let (v, _) = see(
+            &mut o,
+            Direction::ToClient,
+            r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":9,"progress":1}}"#,
+            7,
+        );
+        assert_eq!(v, Verdict::Forward);
+        // In a batch only the tap's notification goes.
+        let (v, _) = see(
+            &mut o,
+            Direction::ToClient,
+            r#"[{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"mcptop-1","progress":2,"total":2}},{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":9,"progress":2}}]"#,
+            8,
+        );
+        let Verdict::Replace(kept) = v else {
+            panic!("{v:?}")
+        };
+        assert!(
+            !kept.contains("mcptop-1") && kept.contains(r#""progressToken":9"#),
+            "{kept}"
+        );
+    }
+
+    #[test]
+    fn without_a_token_the_call_says_no_progress_was_requested() {
+        let mut o = Observer::new(false);
+        let (v, items) = see(
+            &mut o,
+            Direction::ToServer,
+            r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"grep"}}"#,
+            0,
+        );
+        assert_eq!(v, Verdict::Forward);
+        assert!(matches!(
+            &items[0],
+            Item::Call {
+                progress_requested: Some(false),
+                ..
+            }
+        ));
+        let json = items[0].to_json().unwrap();
+        assert_eq!(json["progress_requested"], false);
+        assert_eq!(json["type"], "call");
+    }
+
+    #[test]
+    fn initialize_names_the_server_and_junk_is_passed_on() {
+        let mut o = Observer::new(false);
+        see(
+            &mut o,
+            Direction::ToServer,
+            r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#,
+            0,
+        );
+        let (_, items) = see(
+            &mut o,
+            Direction::ToClient,
+            r#"{"jsonrpc":"2.0","id":0,"result":{"serverInfo":{"name":"everything","version":"2.0.0"}}}"#,
+            1,
+        );
+        assert_eq!(items, vec![Item::ServerName("everything 2.0.0".into())]);
+        let (v, items) = see(&mut o, Direction::ToClient, "not json at all", 2);
+        assert_eq!((v, items.len(), o.unreadable), (Verdict::Forward, 0, 1));
+    }
+
+    #[test]
+    fn the_same_id_in_two_sessions_is_two_calls() {
+        let mut o = Observer::new(false);
+        let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}"#;
+        let mut out = Vec::new();
+        o.observe(Direction::ToServer, "session-a", call, at(0), &mut out);
+        o.observe(Direction::ToServer, "session-b", call, at(0), &mut out);
+        assert_eq!(o.pending(), 2);
+        let tokens: Vec<Value> = out
+            .iter()
+            .map(|i| match i {
+                Item::Call { token, .. } => token.clone(),
+                _ => Value::Null,
+            })
+            .collect();
+        assert_ne!(tokens[0], tokens[1]);
+        o.end_scope("session-a", "closed", at(5), &mut out);
+        assert_eq!(o.pending(), 1);
+        o.abandon_all("the server exited", at(9), &mut out);
+        assert_eq!(o.pending(), 0);
+        assert!(matches!(
+            out.last(),
+            Some(Item::Call {
+                state: CallState::Failed,
+                ..
+            })
+        ));
+    }
 }

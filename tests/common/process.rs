@@ -33,13 +33,39 @@ pub fn command(home: &Path, args: &[&str]) -> Command {
 /// A child whose stdout lines arrive on a channel.
 pub struct Running {
     pub child: Child,
+    /// The child's standard input, when spawned with [`Running::spawn_piped`].
+    pub stdin: Option<std::process::ChildStdin>,
     pub lines: Vec<String>,
     rx: mpsc::Receiver<String>,
 }
 
 impl Running {
     pub fn spawn(home: &Path, args: &[&str]) -> Running {
-        let mut child = command(home, args).spawn().expect("spawn mcptop");
+        let mut command = command(home, args);
+        command.stdin(Stdio::null());
+        Running::start(command)
+    }
+
+    /// As [`Running::spawn`], with a pipe to write the child's standard input.
+    pub fn spawn_piped(home: &Path, args: &[&str]) -> Running {
+        let mut command = command(home, args);
+        command.stdin(Stdio::piped());
+        let mut running = Running::start(command);
+        running.stdin = running.child.stdin.take();
+        running
+    }
+
+    /// Writes one line to the child's standard input.
+    pub fn send(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("spawned with spawn_piped");
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn start(mut command: Command) -> Running {
+        let mut child = command.spawn().expect("spawn mcptop");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -51,6 +77,7 @@ impl Running {
         });
         Running {
             child,
+            stdin: None,
             lines: Vec::new(),
             rx,
         }
