@@ -345,3 +345,64 @@ fn proxy_refuses_a_bad_upstream_in_one_line() {
     );
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+#[test]
+fn two_taps_start_one_shared_daemon_that_outlives_them() {
+    let home = temp_dir("wrap-spawn");
+    let script = fake_server(&home);
+    let mut taps: Vec<Running> = (0..2)
+        .map(|i| {
+            let label = format!("server {i}");
+            Running::spawn_piped(
+                &home,
+                &[
+                    "wrap",
+                    "--label",
+                    &label,
+                    "--",
+                    "sh",
+                    script.to_str().unwrap(),
+                ],
+            )
+        })
+        .collect();
+    for tap in &mut taps {
+        tap.send(&call(1, "index", None));
+    }
+    for tap in &mut taps {
+        tap.line_matching("the result", |l| l.contains(r#""id":1"#));
+        drop(tap.stdin.take());
+        let (code, stderr) = tap.wait();
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(!stderr.contains("not publishing"), "{stderr}");
+    }
+    let file = home.join(".mcptop").join("mcp.json");
+    let discovery: Value = json(&std::fs::read_to_string(&file).unwrap());
+    let pid = discovery["pid"].as_i64().unwrap() as libc::pid_t;
+    // SAFETY: signal 0 only checks that the process exists.
+    assert_eq!(
+        unsafe { libc::kill(pid, 0) },
+        0,
+        "the daemon outlives the taps"
+    );
+    let out = common::process::run(&home, &["sessions", "--json"]);
+    let sessions = json(&String::from_utf8_lossy(&out.stdout));
+    let mut labels: Vec<&str> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["label"].as_str())
+        .collect();
+    labels.sort();
+    assert_eq!(labels, ["server 0", "server 1"], "one daemon holds both");
+    // SAFETY: ending the daemon this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    for _ in 0..100 {
+        if !file.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!file.exists(), "the daemon removes its file on SIGTERM");
+    std::fs::remove_dir_all(&home).unwrap();
+}

@@ -496,3 +496,110 @@ fn f_follows_each_new_call_until_the_selection_moves() {
         "moving stopped it"
     );
 }
+
+/// Two wrapped servers on an all-sessions stream: one call without a progress token, one
+/// with progress, and a finished one.
+fn tapped() -> App {
+    let mut app = App::new(
+        SourceLabel {
+            daemon: "127.0.0.1:40123".into(),
+            transport: "SSE".into(),
+            session: "all sessions".into(),
+        },
+        t(0),
+    );
+    app.ingest(&Timed {
+        at: t(0),
+        event: SourceEvent::Status(Status::Connected {
+            transport: Transport::Sse,
+            session_id: "*".into(),
+            resumed: false,
+        }),
+    });
+    let events = [
+        event(
+            100,
+            "call",
+            1,
+            r#"{"session":"6f1c2e9a-0000","session_label":"filesystem 1.2","token":3,"tool":"search_files","state":"started","progress_requested":false}"#,
+        ),
+        event(
+            200,
+            "call",
+            2,
+            r#"{"session":"a2b9c4d1-0000","session_label":"everything 2.0","token":5,"tool":"long_op","state":"started","progress_requested":true}"#,
+        ),
+        event(
+            700,
+            "message",
+            3,
+            r#"{"session":"a2b9c4d1-0000","session_label":"everything 2.0","token":5,"tool":"long_op","progress":2,"total":5}"#,
+        ),
+        event(
+            800,
+            "call",
+            4,
+            r#"{"session":"6f1c2e9a-0000","session_label":"filesystem 1.2","token":4,"tool":"read_file","state":"finished","duration_ms":120}"#,
+        ),
+    ];
+    for e in &events {
+        app.ingest(e);
+    }
+    app
+}
+
+#[test]
+fn taps_show_a_session_column_and_why_a_bar_is_empty() {
+    let mut app = tapped();
+    let screen = render(&mut app, 120, 30, t(5_000));
+    let lines: Vec<&str> = screen.lines().collect();
+    let header = lines
+        .iter()
+        .find(|l| l.contains("tool") && l.contains("progress"))
+        .expect(&screen);
+    assert!(header.contains("session"), "{screen}");
+    let search = lines
+        .iter()
+        .find(|l| l.contains("search_files") && l.contains("filesystem"))
+        .expect(&screen);
+    assert!(search.contains("filesystem 1.2"), "{search}");
+    assert!(search.contains("▶"), "a running row: {search}");
+    assert!(search.contains("(no progress token)"), "{search}");
+    assert!(search.contains("4.9 s"), "its elapsed clock: {search}");
+    assert!(
+        screen.contains("search_files #3: no progress token requested, so only elapsed time shows (try --request-progress)"),
+        "the finding says why: {screen}"
+    );
+    assert!(
+        !screen.contains("stalled"),
+        "no update is expected: {screen}"
+    );
+    let long = lines.iter().find(|l| l.contains("long_op")).expect(&screen);
+    assert!(
+        long.contains("everything 2.0") && long.contains("2/5"),
+        "{long}"
+    );
+    let read = lines
+        .iter()
+        .find(|l| l.contains("read_file"))
+        .expect(&screen);
+    assert!(read.contains("✓") && read.contains("120 ms"), "{read}");
+    // The same token in two sessions would be two rows; the filter narrows to one session.
+    app.handle_key(Key::Char('/'), t(5_000));
+    for c in "session:everything".chars() {
+        app.handle_key(Key::Char(c), t(5_000));
+    }
+    app.handle_key(Key::Enter, t(5_000));
+    let screen = render(&mut app, 120, 30, t(5_000));
+    assert!(
+        screen.contains("long_op") && !screen.contains("filesystem 1.2"),
+        "{screen}"
+    );
+    // 60 columns: state, tool and progress stay.
+    let mut app = tapped();
+    let narrow = render(&mut app, 60, 15, t(5_000));
+    assert!(
+        narrow.contains("search_files") && narrow.contains("long_op"),
+        "{narrow}"
+    );
+}

@@ -240,8 +240,8 @@ impl CallLint for NoProgressToken {
         match call.progress_requested {
             Some(false) if call.status == Status::Running && call.progress.is_none() => {
                 Verdict::Warn(format!(
-                    "{}: no progress token requested, so only its elapsed time shows \
-                     (`--request-progress` on `mcptop wrap` or `proxy` asks for it)",
+                    "{}: no progress token requested, so only elapsed time shows \
+                     (try --request-progress)",
                     tool_name(call)
                 ))
             }

@@ -480,8 +480,8 @@ impl Model {
                 kind: FindingKind::NoProgressToken,
                 call: None,
                 message: format!(
-                    "{n} running calls have no progress token requested, so only their \
-                     elapsed time shows (`--request-progress` on `mcptop wrap` or `proxy` asks for it)"
+                    "{n} running calls have no progress token requested, so only elapsed time \
+                     shows (try --request-progress)"
                 ),
             }),
         }

@@ -697,7 +697,7 @@ mod tests {
         assert_eq!(v, Verdict::Forward);
         assert_eq!(state_of(&items[0]), ("index".into(), "started"));
         assert!(
-            matches!(&items[0], Item::Call { token, progress_requested: Some(true), .. } if *token == Value::from(7))
+            matches!(&items[0], Item::Call { token, progress_requested: Some(true), .. } if token.as_i64() == Some(7))
         );
         let (v, items) = see(
             &mut o,

@@ -1,7 +1,8 @@
 //! Relaying newline-delimited JSON-RPC one way while the tap watches it.
 //!
-//! In pass-through mode each read is written on at once, byte for byte, and only then
-//! observed (no added latency); lines are gathered on the side for the observer. When
+//! In pass-through mode each read is written on as it came, byte for byte: a small one
+//! right after the observer has looked at it (microseconds), a large one before; lines
+//! are gathered on the side for the observer. When
 //! messages may be rewritten (`--request-progress`) a line is written once it is complete,
 //! as the observer's verdict says.
 
@@ -16,6 +17,9 @@ use crate::time::Time;
 
 /// Lines longer than this are relayed but not observed.
 pub const MAX_OBSERVED_LINE: usize = 64 * 1024 * 1024;
+
+/// Reads up to this size are observed before they are passed on.
+const OBSERVE_FIRST_MAX: usize = 64 * 1024;
 
 /// What a relay did.
 #[derive(Debug, Default, Clone, Copy)]
@@ -54,7 +58,11 @@ impl Relay {
             }
             let chunk = &buf[..n];
             stats.bytes += n as u64;
-            if !self.rewrite {
+            // Small messages are observed before they are passed on (a microsecond or
+            // two), so the monitor learns of an answer before the agent can react to it
+            // (e.g. the server's name before the first call). Large ones go first.
+            let observe_first = line.len() + n <= OBSERVE_FIRST_MAX;
+            if !self.rewrite && !observe_first {
                 to.write_all(chunk).await?;
                 to.flush().await?;
             }
@@ -105,9 +113,10 @@ impl Relay {
                     line = Vec::new();
                 }
             }
-            if self.rewrite {
-                to.flush().await?;
+            if !self.rewrite && observe_first {
+                to.write_all(chunk).await?;
             }
+            to.flush().await?;
             self.publisher.send_all(&mut items);
         }
         // A last message without its newline.

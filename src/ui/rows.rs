@@ -95,7 +95,7 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
                     && state == DisplayState::Running
                     && call.progress.is_none();
                 if tokenless {
-                    "(no progress token requested)".into()
+                    "(no progress token)".into()
                 } else {
                     String::new()
                 }
