@@ -64,7 +64,7 @@ fn json(line: &str) -> Value {
 }
 
 /// The update line of `tail --json` about `tool` in `state`.
-fn update<'a>(tail: &'a mut Running, tool: &str, state: &str) -> Value {
+fn update(tail: &mut Running, tool: &str, state: &str) -> Value {
     let line = tail.line_matching(&format!("{tool} {state}"), |l| {
         let v: Value = serde_json::from_str(l).unwrap_or_default();
         v["call"]["tool"] == tool && v["call"]["state"] == state
