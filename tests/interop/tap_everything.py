@@ -1,0 +1,237 @@
+"""The taps with peers nobody here wrote: the official `server-everything` (npm) behind
+`mcptop wrap` (stdio) and `mcptop proxy` (Streamable HTTP), driven by the Python MCP SDK.
+
+Usage: python tap_everything.py MCPTOP NODE EVERYTHING_JS
+
+Run it in a loopback-only network namespace (`unshare -rn`): server-everything binds
+every interface. It starts its own `mcptop serve` (in a temporary HOME) and `mcptop tail
+--json` on every session, then checks, for each tap:
+  - the client gets every progress notification and the result, unchanged (compared with
+    the same call made directly to the server);
+  - the monitor shows the call start, every progress step and its finish with a duration;
+  - a call without a progress token shows as running, then done with its duration;
+  - with --request-progress the monitor shows progress the client never sees.
+Exits non-zero with one line saying what went wrong.
+"""
+
+import json
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import anyio
+from mcp import ClientSession, types
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+TOOL = "trigger-long-running-operation"
+ARGS = {"duration": 1, "steps": 4}
+
+
+class Lines:
+    """A process whose stdout lines are read on a thread."""
+
+    def __init__(self, argv, env):
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.queue = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.queue.put(line.rstrip("\n"))
+
+    def wait_for(self, what, pred, timeout=20):
+        deadline = time.time() + timeout
+        for line in self.seen:
+            if pred(line):
+                return line
+        while time.time() < deadline:
+            try:
+                line = self.queue.get(timeout=max(0.01, deadline - time.time()))
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if pred(line):
+                return line
+        raise AssertionError(f"no line with {what} within {timeout} s (last: {self.seen[-5:]})")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def updates(tail, session, tool, state, timeout=20):
+    """The `tail --json` update of `tool` in `session` reaching `state`."""
+    def match(line):
+        try:
+            v = json.loads(line)
+        except ValueError:
+            return False
+        c = v.get("call") or {}
+        return c.get("session") == session and c.get("tool") == tool and c.get("state") == state
+    return json.loads(tail.wait_for(f"{session}/{tool} {state}", match, timeout))["call"]
+
+
+def progress_seen(tail, session, tool):
+    values = []
+    for line in tail.seen:
+        try:
+            c = json.loads(line).get("call") or {}
+        except ValueError:
+            continue
+        if c.get("session") == session and c.get("tool") == tool and c.get("progress") is not None:
+            if not values or values[-1] != c["progress"]:
+                values.append(c["progress"])
+    return values
+
+
+async def exercise(session, label, tail, expect_result):
+    """The checks every tap must pass, through an initialized client session."""
+    names = [t.name for t in (await session.list_tools()).tools]
+    assert TOOL in names, f"{label}: tools/list lacks {TOOL}: {names}"
+    seen = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total))
+
+    result = await session.call_tool(TOOL, ARGS, progress_callback=on_progress)
+    text = result.content[0].text
+    assert not result.is_error, f"{label}: the tool failed: {result}"
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)], f"{label}: progress through the tap: {seen}"
+    if expect_result is not None:
+        assert text == expect_result, f"{label}: result {text!r} != direct {expect_result!r}"
+    done = updates(tail, label, TOOL, "done")
+    steps = progress_seen(tail, label, TOOL)
+    assert steps == [1.0, 2.0, 3.0, 4.0], f"{label}: the monitor saw progress {steps}"
+    assert done["elapsed_s"] >= 0.9, f"{label}: duration {done['elapsed_s']}"
+    print(f"{label}: {len(seen)} progress notifications through the tap; monitor: "
+          f"progress {steps}, done in {done['elapsed_s']} s")
+
+    # No progress token: a running row, then its duration.
+    result = await session.call_tool(TOOL, {"duration": 0.5, "steps": 2})
+    assert not result.is_error, f"{label}: {result}"
+    def tokenless(state):
+        def match(line):
+            try:
+                c = json.loads(line).get("call") or {}
+            except ValueError:
+                return False
+            return (c.get("session") == label and c.get("state") == state
+                    and c.get("progress_requested") is False)
+        return json.loads(tail.wait_for(f"{label} tokenless {state}", match))["call"]
+
+    tokenless("running")
+    done = tokenless("done")
+    assert done["elapsed_s"] >= 0.4, f"{label}: tokenless duration {done['elapsed_s']}"
+    print(f"{label}: a call without a progress token ran, then done in {done['elapsed_s']} s")
+    return text
+
+
+async def direct_stdio(node, everything, env):
+    params = StdioServerParameters(command=node, args=[everything, "stdio"], env=env)
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            result = await session.call_tool(TOOL, ARGS)
+            return result.content[0].text
+
+
+async def through_wrap(mcptop, node, everything, env, tail, label, extra, notifications):
+    args = ["wrap", "--label", label, *extra, "--", node, everything, "stdio"]
+    params = StdioServerParameters(command=mcptop, args=args, env=env)
+
+    async def on_message(message):
+        notifications.append(message)
+
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write, message_handler=on_message) as session:
+            await session.initialize()
+            if not extra:
+                return await exercise(session, label, tail, await direct_stdio(node, everything, env))
+            # --request-progress: a call without a token.
+            result = await session.call_tool(TOOL, ARGS)
+            assert not result.is_error, f"{label}: {result}"
+            updates(tail, label, TOOL, "done")
+            steps = progress_seen(tail, label, TOOL)
+            assert steps == [1.0, 2.0, 3.0, 4.0], f"{label}: the monitor saw {steps}"
+            leaked = [n for n in notifications if isinstance(n, types.ProgressNotification)]
+            assert not leaked, f"{label}: the client got progress it never asked for: {leaked}"
+            print(f"{label}: the monitor saw progress {steps}; the client saw none")
+
+
+async def through_proxy(url, tail, label, direct_url):
+    async with streamable_http_client(direct_url) as streams:
+        async with ClientSession(streams[0], streams[1]) as session:
+            await session.initialize()
+            direct = (await session.call_tool(TOOL, ARGS)).content[0].text
+    async with streamable_http_client(url) as streams:
+        async with ClientSession(streams[0], streams[1]) as session:
+            await session.initialize()
+            await exercise(session, label, tail, direct)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main(mcptop, node, everything):
+    home = tempfile.mkdtemp(prefix="mcptop-tap-")
+    env = {"HOME": home, "PATH": os.environ.get("PATH", "")}
+    procs = []
+    try:
+        serve = Lines([mcptop, "serve"], env)
+        procs.append(serve)
+        serve.wait_for("the discovery file", lambda l: l.startswith("discovery file: "))
+        tail = Lines([mcptop, "tail", "--json"], env)
+        procs.append(tail)
+        tail.wait_for("connected", lambda l: '"connected"' in l)
+
+        anyio.run(through_wrap, mcptop, node, everything, env, tail, "everything stdio", [], [])
+        anyio.run(through_wrap, mcptop, node, everything, env, tail, "everything rp",
+                  ["--request-progress"], [])
+
+        port = free_port()
+        upstream = Lines([node, everything, "streamableHttp"], {**env, "PORT": str(port)})
+        procs.append(upstream)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        direct_url = f"http://127.0.0.1:{port}/mcp"
+        proxy = Lines([mcptop, "proxy", "--upstream", direct_url, "--label", "everything http"], env)
+        procs.append(proxy)
+        line = proxy.wait_for("the proxy's address", lambda l: l.startswith("point the agent at "))
+        url = line.removeprefix("point the agent at ")
+        anyio.run(through_proxy, url, tail, "everything http", direct_url)
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        # The daemon of this HOME, if a tap started one.
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    try:
+        main(*sys.argv[1:4])
+    except BaseException as e:  # noqa: BLE001 - one clear line for CI
+        while isinstance(e, BaseExceptionGroup) and e.exceptions:
+            e = e.exceptions[0]
+        print(f"tap interop FAILED: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(1)
