@@ -51,6 +51,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, id: CallId, now: Time, the
             call.eta().map(human).unwrap_or_else(|| "-".into()),
         )),
     ];
+    if let Some(session) = &call.session_label {
+        facts.insert(1, Line::raw(format!("session {session}")));
+    }
+    if call.started_unseen {
+        facts.push(Line::raw(
+            "started before the monitor saw it: elapsed counts from its first report",
+        ));
+    }
     if let Some(error) = &call.error {
         facts.push(Line::styled(format!("error: {error}"), theme.warning()));
     }

@@ -52,7 +52,8 @@ impl Column {
         };
         match self {
             Column::State => 1,
-            Column::Session if rows.iter().all(|r| r.session.is_empty()) => 0,
+            // One session (or none): the header names it; no column needed.
+            Column::Session if single_session(rows) => 0,
             Column::Session => longest(|r| &r.session, 7, 20),
             Column::Tool => longest(|r| &r.tool, 6, 28),
             // The count, a space and a bar of 10.
@@ -68,14 +69,42 @@ impl Column {
     }
 }
 
+fn single_session(rows: &[RowView]) -> bool {
+    let first = rows.first().map_or("", |r| r.session.as_str());
+    rows.iter().all(|r| r.session == first)
+}
+
+/// Text cut to `width` characters, with `…` when something was cut.
+fn fit(text: &str, width: u16) -> String {
+    let width = usize::from(width);
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// The columns that fit in `width` with their widths, in display order. The tool
 /// name gives up width first, so state, tool and progress fit even at 40 columns.
 fn columns(width: u16, rows: &[RowView]) -> Vec<(Column, u16)> {
     use Column::*;
     // Most important first.
-    let priority = [
-        State, Tool, Progress, Session, Message, Percent, Elapsed, Since, Eta, Rate, Token,
-    ];
+    // When a tool appears on several rows, its token is what tells them apart.
+    let repeated = {
+        let mut tools: Vec<&str> = rows.iter().map(|r| r.tool.as_str()).collect();
+        tools.sort_unstable();
+        tools.windows(2).any(|w| w[0] == w[1])
+    };
+    let priority = if repeated {
+        [
+            State, Tool, Progress, Token, Session, Message, Percent, Elapsed, Since, Eta, Rate,
+        ]
+    } else {
+        [
+            State, Tool, Progress, Session, Message, Percent, Elapsed, Since, Eta, Rate, Token,
+        ]
+    };
     let order = [
         State, Session, Tool, Token, Progress, Percent, Rate, Eta, Elapsed, Since, Message,
     ];
@@ -88,6 +117,9 @@ fn columns(width: u16, rows: &[RowView]) -> Vec<(Column, u16)> {
             continue;
         }
         if column == Tool {
+            if width < 90 {
+                w = w.min(20); // leave room for what tells the rows apart
+            }
             w = w.min(width.saturating_sub(essential).max(6));
         }
         if used + w < width || matches!(column, State | Tool) {
@@ -132,13 +164,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
     let (rows, selected) = app.window(now, visible);
     let layout = columns(area.width, &rows);
     let columns: Vec<Column> = layout.iter().map(|(c, _)| *c).collect();
+    let width_of = |column: Column| {
+        layout
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map_or(0, |(_, w)| *w)
+    };
     let header = Row::new(columns.iter().map(|c| Cell::from(c.title()))).style(theme.title());
     let body = rows.iter().enumerate().map(|(i, row)| {
         let cells = columns.iter().map(|c| {
             let text = match c {
                 Column::State => theme.glyph(row.state).to_string(),
-                Column::Tool => row.tool.clone(),
-                Column::Session => row.session.clone(),
+                Column::Tool => fit(&row.tool, width_of(Column::Tool)),
+                Column::Session => fit(&row.session, width_of(Column::Session)),
                 Column::Token => row.token.clone(),
                 Column::Progress => bar(row, tick, theme),
                 Column::Percent => row.percent.clone(),
