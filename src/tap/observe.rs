@@ -6,8 +6,8 @@
 //! that can report progress does), and the notifications that token brings are taken out
 //! before they reach the agent, which never asked for them.
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::time::Instant;
 
 use serde::Deserialize;
@@ -81,11 +81,41 @@ pub enum Item {
     ServerName(String),
 }
 
+#[derive(serde::Serialize)]
+struct CallOut<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    token: &'a Value,
+    tool: &'a str,
+    state: &'static str,
+    timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress_requested: Option<bool>,
+}
+
+#[derive(serde::Serialize)]
+struct ProgressOut<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    token: &'a Value,
+    tool: &'a str,
+    progress: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    timestamp: String,
+}
+
 impl Item {
-    /// The item as the daemon's `POST /session/{id}/publish` takes it.
-    pub fn to_json(&self) -> Option<Value> {
-        let mut m = Map::new();
-        match self {
+    /// Appends the item as the daemon's `POST /session/{id}/publish` takes it; false for
+    /// items that are not published (the server's name).
+    pub fn write_json(&self, out: &mut Vec<u8>) -> bool {
+        let written = match self {
             Item::Call {
                 token,
                 tool,
@@ -94,22 +124,19 @@ impl Item {
                 duration_ms,
                 error,
                 progress_requested,
-            } => {
-                m.insert("type".into(), "call".into());
-                m.insert("token".into(), token.clone());
-                m.insert("tool".into(), tool.as_str().into());
-                m.insert("state".into(), state.as_str().into());
-                m.insert("timestamp".into(), at.to_rfc3339_nanos().into());
-                if let Some(ms) = duration_ms {
-                    m.insert("duration_ms".into(), (*ms).into());
-                }
-                if let Some(e) = error {
-                    m.insert("error".into(), e.as_str().into());
-                }
-                if let Some(p) = progress_requested {
-                    m.insert("progress_requested".into(), (*p).into());
-                }
-            }
+            } => serde_json::to_writer(
+                &mut *out,
+                &CallOut {
+                    kind: "call",
+                    token,
+                    tool,
+                    state: state.as_str(),
+                    timestamp: at.to_rfc3339_nanos(),
+                    duration_ms: *duration_ms,
+                    error: error.as_deref(),
+                    progress_requested: *progress_requested,
+                },
+            ),
             Item::Progress {
                 token,
                 tool,
@@ -117,22 +144,30 @@ impl Item {
                 total,
                 message,
                 at,
-            } => {
-                m.insert("type".into(), "progress".into());
-                m.insert("token".into(), token.clone());
-                m.insert("tool".into(), tool.as_str().into());
-                m.insert("progress".into(), Value::from(*progress));
-                if let Some(t) = total {
-                    m.insert("total".into(), Value::from(*t));
-                }
-                if let Some(msg) = message {
-                    m.insert("message".into(), msg.as_str().into());
-                }
-                m.insert("timestamp".into(), at.to_rfc3339_nanos().into());
-            }
-            Item::ServerName(_) => return None,
+            } => serde_json::to_writer(
+                &mut *out,
+                &ProgressOut {
+                    kind: "progress",
+                    token,
+                    tool,
+                    progress: *progress,
+                    total: *total,
+                    message: message.as_deref(),
+                    timestamp: at.to_rfc3339_nanos(),
+                },
+            ),
+            Item::ServerName(_) => return false,
+        };
+        written.is_ok()
+    }
+
+    /// The item as a JSON value (see [`Item::write_json`]).
+    pub fn to_json(&self) -> Option<Value> {
+        let mut out = Vec::new();
+        if !self.write_json(&mut out) {
+            return None;
         }
-        Some(Value::Object(m))
+        serde_json::from_slice(&out).ok()
     }
 }
 
@@ -155,8 +190,14 @@ struct Peek<'a> {
 struct CallParams<'a> {
     #[serde(borrow, default)]
     name: Option<Cow<'a, str>>,
-    #[serde(rename = "_meta", default)]
-    meta: Option<Map<String, Value>>,
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<Meta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Meta<'a> {
+    #[serde(rename = "progressToken", borrow, default)]
+    progress_token: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -231,9 +272,9 @@ pub struct Observer {
     /// (scope, progress token text) → request id text.
     by_progress: HashMap<Key, Box<str>>,
     /// Progress tokens the tap added (scope, token text): their notifications are dropped.
-    injected: std::collections::HashSet<Key>,
+    injected: HashSet<Key>,
     /// Pending `initialize` request ids.
-    initializing: std::collections::HashSet<Key>,
+    initializing: HashSet<Key>,
     next_token: u64,
     /// A short number for each MCP session seen, to qualify its request ids.
     scopes: HashMap<Box<str>, u32>,
@@ -245,12 +286,12 @@ impl Observer {
     pub fn new(request_progress: bool) -> Observer {
         Observer {
             request_progress,
-            pending: HashMap::new(),
-            by_progress: HashMap::new(),
-            injected: std::collections::HashSet::new(),
-            initializing: std::collections::HashSet::new(),
+            pending: HashMap::default(),
+            by_progress: HashMap::default(),
+            injected: HashSet::default(),
+            initializing: HashSet::default(),
             next_token: 1,
-            scopes: HashMap::new(),
+            scopes: HashMap::default(),
             unreadable: 0,
         }
     }
@@ -345,9 +386,10 @@ impl Observer {
                 let given = params
                     .as_ref()
                     .and_then(|p| p.meta.as_ref())
-                    .and_then(|m| m.get("progressToken"))
-                    .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
-                    .map(Value::to_string);
+                    .and_then(|m| m.progress_token)
+                    .map(|t| t.get().trim())
+                    .filter(|t| is_token(t))
+                    .map(str::to_owned);
                 let mut verdict = Verdict::Forward;
                 let progress_token = match given {
                     Some(t) => Some(t),
@@ -615,6 +657,15 @@ fn event_token(scope: u32, id: &RawValue) -> Value {
         format!("{id_text}@s{scope}")
     }
     .into()
+}
+
+/// Whether a JSON text is a valid progress token: a string or an integer.
+fn is_token(json: &str) -> bool {
+    match json.as_bytes().first() {
+        Some(b'"') => true,
+        Some(b'-' | b'0'..=b'9') => !json.contains(['.', 'e', 'E']),
+        _ => false,
+    }
 }
 
 fn millis(d: std::time::Duration) -> u64 {

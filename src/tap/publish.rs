@@ -61,13 +61,14 @@ impl Publisher {
     pub fn start(target: Target) -> (Publisher, PublishTask) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let stats = Arc::new(Stats::default());
-        let task = tokio::spawn(run(target, rx, Arc::clone(&stats)));
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(run(target, rx, Arc::clone(&stats), stop.clone()));
         (
             Publisher {
                 tx,
                 stats: Arc::clone(&stats),
             },
-            PublishTask { task, stats },
+            PublishTask { task, stats, stop },
         )
     }
 
@@ -88,12 +89,14 @@ impl Publisher {
 pub struct PublishTask {
     task: JoinHandle<()>,
     stats: Arc<Stats>,
+    stop: tokio_util::sync::CancellationToken,
 }
 
 impl PublishTask {
-    /// Waits up to `limit` for the queue to drain (all [`Publisher`]s must be dropped
-    /// first); returns (published, unpublished).
+    /// Publishes what is queued now (for up to `limit`) and stops; returns (published,
+    /// unpublished). [`Publisher`]s still held elsewhere then only count their items.
     pub async fn finish(self, limit: Duration) -> (u64, u64) {
+        self.stop.cancel();
         let _ = tokio::time::timeout(limit, self.task).await;
         (
             self.stats.published.load(Ordering::Relaxed),
@@ -119,7 +122,12 @@ struct State {
     said: Option<String>,
 }
 
-async fn run(target: Target, mut rx: mpsc::Receiver<Item>, stats: Arc<Stats>) {
+async fn run(
+    target: Target,
+    mut rx: mpsc::Receiver<Item>,
+    stats: Arc<Stats>,
+    stop: tokio_util::sync::CancellationToken,
+) {
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(5))
@@ -134,8 +142,18 @@ async fn run(target: Target, mut rx: mpsc::Receiver<Item>, stats: Arc<Stats>) {
         failed_at: None,
         said: None,
     };
-    let mut batch: Vec<Value> = Vec::with_capacity(BATCH);
-    while let Some(first) = rx.recv().await {
+    // The request body being built: a JSON array of items.
+    let mut batch: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut count = 0u64;
+    loop {
+        let first = tokio::select! {
+            item = rx.recv() => item,
+            // Stopping: what is queued now is the last batch.
+            _ = stop.cancelled() => rx.try_recv().ok(),
+        };
+        let Some(first) = first else {
+            break;
+        };
         let mut next = Some(first);
         while let Some(item) = next.take() {
             match item {
@@ -150,19 +168,24 @@ async fn run(target: Target, mut rx: mpsc::Receiver<Item>, stats: Arc<Stats>) {
                     }
                 }
                 other => {
-                    if let Some(json) = other.to_json() {
-                        batch.push(json);
+                    let mark = batch.len();
+                    batch.push(if count == 0 { b'[' } else { b',' });
+                    if other.write_json(&mut batch) {
+                        count += 1;
+                    } else {
+                        batch.truncate(mark);
                     }
                 }
             }
-            if batch.len() < BATCH {
+            if count < BATCH as u64 {
                 next = rx.try_recv().ok();
             }
         }
-        if batch.is_empty() {
+        if count == 0 {
             continue;
         }
-        let n = batch.len() as u64;
+        batch.push(b']');
+        let n = count;
         match state.post(&batch).await {
             Ok(()) => {
                 stats.published.fetch_add(n, Ordering::Relaxed);
@@ -173,6 +196,7 @@ async fn run(target: Target, mut rx: mpsc::Receiver<Item>, stats: Arc<Stats>) {
             }
         }
         batch.clear();
+        count = 0;
     }
 }
 
@@ -196,7 +220,7 @@ impl State {
     }
 
     /// Posts one batch, opening (or reopening) the session as needed.
-    async fn post(&mut self, batch: &[Value]) -> Result<(), String> {
+    async fn post(&mut self, batch: &[u8]) -> Result<(), String> {
         for _ in 0..2 {
             if self.link.is_none() {
                 if self.failed_at.is_some_and(|t| t.elapsed() < RETRY_AFTER) {
@@ -212,7 +236,8 @@ impl State {
                 .client
                 .post(&url)
                 .bearer_auth(&link.token)
-                .json(batch)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(batch.to_vec())
                 .send()
                 .await;
             match sent {

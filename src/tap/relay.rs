@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::io::{Read, Write};
 
 use super::observe::{Direction, Item, Observer, Verdict};
 use super::publish::Publisher;
@@ -39,12 +39,9 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Copies `from` to `to` until `from` ends; then shuts `to` down.
-    pub async fn run<R, W>(&self, mut from: R, mut to: W) -> std::io::Result<RelayStats>
-    where
-        R: AsyncRead + Unpin,
-        W: AsyncWrite + Unpin,
-    {
+    /// Copies `from` to `to` until `from` ends (blocking: run it on a thread of its own,
+    /// so a message goes from one pipe to the other with no hand-over in between).
+    pub fn run<R: Read, W: Write>(&self, mut from: R, mut to: W) -> std::io::Result<RelayStats> {
         let mut stats = RelayStats::default();
         let mut buf = vec![0u8; 64 * 1024];
         let mut line: Vec<u8> = Vec::new();
@@ -52,7 +49,11 @@ impl Relay {
         let mut oversize = false;
         let mut items = Vec::new();
         loop {
-            let n = from.read(&mut buf).await?;
+            let n = match from.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
             if n == 0 {
                 break;
             }
@@ -63,8 +64,8 @@ impl Relay {
             // (e.g. the server's name before the first call). Large ones go first.
             let observe_first = line.len() + n <= OBSERVE_FIRST_MAX;
             if !self.rewrite && !observe_first {
-                to.write_all(chunk).await?;
-                to.flush().await?;
+                to.write_all(chunk)?;
+                to.flush()?;
             }
             let mut start = 0;
             for end in memchr::memchr_iter(b'\n', chunk) {
@@ -73,7 +74,7 @@ impl Relay {
                 if oversize {
                     oversize = false;
                     if self.rewrite {
-                        to.write_all(piece).await?;
+                        to.write_all(piece)?;
                     }
                     continue;
                 }
@@ -87,10 +88,10 @@ impl Relay {
                 let verdict = self.look(whole, &mut items);
                 if self.rewrite {
                     match verdict {
-                        Verdict::Forward => to.write_all(whole).await?,
+                        Verdict::Forward => to.write_all(whole)?,
                         Verdict::Replace(text) => {
-                            to.write_all(text.as_bytes()).await?;
-                            to.write_all(b"\n").await?;
+                            to.write_all(text.as_bytes())?;
+                            to.write_all(b"\n")?;
                         }
                         Verdict::Drop => {}
                     }
@@ -100,7 +101,7 @@ impl Relay {
             let rest = &chunk[start..];
             if oversize {
                 if self.rewrite {
-                    to.write_all(rest).await?;
+                    to.write_all(rest)?;
                 }
             } else {
                 line.extend_from_slice(rest);
@@ -108,15 +109,15 @@ impl Relay {
                     stats.unobserved += 1;
                     oversize = true;
                     if self.rewrite {
-                        to.write_all(&line).await?;
+                        to.write_all(&line)?;
                     }
                     line = Vec::new();
                 }
             }
             if !self.rewrite && observe_first {
-                to.write_all(chunk).await?;
+                to.write_all(chunk)?;
             }
-            to.flush().await?;
+            to.flush()?;
             self.publisher.send_all(&mut items);
         }
         // A last message without its newline.
@@ -125,15 +126,14 @@ impl Relay {
             let verdict = self.look(&line, &mut items);
             if self.rewrite {
                 match verdict {
-                    Verdict::Forward => to.write_all(&line).await?,
-                    Verdict::Replace(text) => to.write_all(text.as_bytes()).await?,
+                    Verdict::Forward => to.write_all(&line)?,
+                    Verdict::Replace(text) => to.write_all(text.as_bytes())?,
                     Verdict::Drop => {}
                 }
             }
             self.publisher.send_all(&mut items);
         }
-        to.flush().await?;
-        let _ = to.shutdown().await;
+        to.flush()?;
         Ok(stats)
     }
 

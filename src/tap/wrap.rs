@@ -6,8 +6,6 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::process::Command;
-
 use super::observe::{Direction, Observer};
 use super::publish::{Publisher, Target};
 use super::relay::Relay;
@@ -42,7 +40,7 @@ pub async fn run(options: WrapOptions) -> Result<i32, WrapError> {
     let Some((program, args)) = options.command.split_first() else {
         return Err(WrapError::NoCommand);
     };
-    let mut child = Command::new(program)
+    let mut child = std::process::Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -55,37 +53,41 @@ pub async fn run(options: WrapOptions) -> Result<i32, WrapError> {
     let pid = child.id();
     let (publisher, publishing) = Publisher::start(options.target.clone());
     let observer = Arc::new(Mutex::new(Observer::new(options.request_progress)));
-    let to_server = Relay {
-        direction: Direction::ToServer,
+    let relay = |direction| Relay {
+        direction,
         observer: Arc::clone(&observer),
         publisher: publisher.clone(),
         rewrite: options.request_progress,
     };
-    let to_client = Relay {
-        direction: Direction::ToClient,
-        observer: Arc::clone(&observer),
-        publisher: publisher.clone(),
-        rewrite: options.request_progress,
-    };
+    let (to_server, to_client) = (relay(Direction::ToServer), relay(Direction::ToClient));
     let (Some(child_in), Some(child_out)) = (child.stdin.take(), child.stdout.take()) else {
         return Err(WrapError::Spawn {
             command: program.clone(),
             source: std::io::Error::other("no pipes to the server"),
         });
     };
-    // The agent's requests: ends when the agent closes our stdin (the server then sees
-    // its stdin close) or the server stops reading.
-    let inbound = tokio::spawn(async move { to_server.run(tokio::io::stdin(), child_in).await });
-    let outbound = tokio::spawn(async move { to_client.run(child_out, tokio::io::stdout()).await });
-    let forward = tokio::spawn(forward_signals(pid));
-    let status = child.wait().await.map_err(|source| WrapError::Wait {
+    // One thread per direction: a message goes from pipe to pipe with no hand-over. The
+    // agent's side ends when it closes our stdin (the server's stdin then closes too).
+    std::thread::spawn(move || {
+        let _ = to_server.run(std::io::stdin().lock(), child_in);
+    });
+    let (out_done, out_finished) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = to_client.run(child_out, std::io::stdout().lock());
+        let _ = out_done.send(());
+    });
+    let forward = tokio::spawn(forward_signals(Some(pid)));
+    let waited = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    let status = waited.map_err(|source| WrapError::Wait {
         command: program.clone(),
         source,
     })?;
     forward.abort();
-    // Everything the server wrote before it ended reaches the agent.
-    let _ = tokio::time::timeout(Duration::from_secs(5), outbound).await;
-    inbound.abort();
+    // Everything the server wrote before it ended reaches the agent (unless something
+    // the server started still holds its stdout open).
+    let _ = tokio::time::timeout(Duration::from_secs(5), out_finished).await;
     let mut items = Vec::new();
     let why = match (
         status.code(),
