@@ -54,3 +54,53 @@ for size in 120x30 60x15; do
     t kill-session -t e2e
     echo "tui e2e: $size ok"
 done
+
+# A wrapped stdio server, watched with `mcptop` (all sessions): its calls appear live, a
+# call without a progress token says so, and a second server gets its own session column.
+home=$(mktemp -d)
+server_pid=""
+finish() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$home"; cleanup; }
+trap finish EXIT
+cat >"$home/server.sh" <<'SH'
+#!/bin/sh
+while IFS= read -r line; do
+  id=$(printf '%s' "$line" | sed -n 's/.*"id":\([0-9][0-9]*\).*/\1/p')
+  case "$line" in
+    *'"method":"initialize"'*)
+      printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"serverInfo":{"name":"notes","version":"1.0"}}}' ;;
+    *'"method":"tools/call"'*)
+      sleep 3
+      printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"content":[]}}' ;;
+  esac
+done
+SH
+HOME="$home" "$bin" serve >"$home/serve.out" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q '^discovery file' "$home/serve.out" && break; sleep 0.1; done
+agent() { # $1 label, $2 tool
+    { printf '%s\n' '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}'
+      sleep 0.5
+      printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"'"$2"'"}}'
+      sleep 8; } | HOME="$home" "$bin" wrap --label "$1" -- sh "$home/server.sh" >/dev/null
+}
+for size in 120x30 60x15; do
+    cols=${size%x*}; rows=${size#*x}
+    t new-session -d -s e2e -x "$cols" -y "$rows" "HOME='$home' '$bin'; echo EXITED \$?; sleep 60"
+    wait_for "the all-sessions header ($size)" "all sess"
+    agent "notes A" search_notes &
+    agent_a=$!
+    agent "notes B" list_notes &
+    agent_b=$!
+    wait_for "the first wrapped call ($size)" "▶ .*search_notes"
+    wait_for "the second wrapped call ($size)" "list_notes"
+    wait_for "why the bar is empty ($size)" "no progress token"
+    if [ "$cols" -ge 100 ]; then
+        wait_for "the session column ($size)" "notes A"
+    fi
+    wait_for "the calls finishing ($size)" "✓ .*search_notes"
+    t send-keys -t e2e q
+    wait_for "a clean exit ($size)" "EXITED 0"
+    wait "$agent_a" "$agent_b"
+    t kill-session -t e2e
+    echo "tui e2e: wrapped servers at $size ok"
+done
