@@ -99,6 +99,7 @@ fn real_frames_agree() {
         r#"{ "token" : 1 , "progress" : 2.5e0 }  "#,
         r#"{"progress":1,"progress":2}"#,
         r#"{"duration_ms":0.1e310}"#,
+        r#"{"ra\m\\\"#,
         r#"{"token":1,"progress":1e400}"#,
         r#"{"token":1,"progress":-1e400}"#,
     ] {

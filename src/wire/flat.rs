@@ -263,7 +263,8 @@ fn next_special(b: &[u8], mut j: usize) -> Option<usize> {
         }
         j += 8;
     }
-    b[j..]
+    // `j` may be past the end (an escape at the very end): nothing more to find.
+    b.get(j..)?
         .iter()
         .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
         .map(|k| j + k)
