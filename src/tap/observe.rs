@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::time::Time;
+pub use crate::wire::CallState;
 
 /// Which way a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,26 +35,6 @@ pub enum Verdict {
     Replace(String),
     /// Pass nothing (a progress notification only the tap asked for).
     Drop,
-}
-
-/// A call's lifecycle state, as the daemon's publish route names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallState {
-    Started,
-    Finished,
-    Failed,
-    Cancelled,
-}
-
-impl CallState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallState::Started => "started",
-            CallState::Finished => "finished",
-            CallState::Failed => "failed",
-            CallState::Cancelled => "cancelled",
-        }
-    }
 }
 
 /// Something to publish.
