@@ -411,6 +411,38 @@ fn a_never_ending_line_keeps_memory_under_the_cap() {
     assert_eq!(decoder.stats().dropped, 1);
 }
 
+/// Found by the fuzzer: an event with a type, an id and some data, then an unterminated
+/// line, all held at once. Each is within its cap; together they are what
+/// `Limits::max_buffered` allows, and then the event still arrives whole.
+#[test]
+fn a_typed_event_with_an_id_and_a_pending_line_stays_within_max_buffered() {
+    let limits = Limits {
+        max_line_bytes: 27,
+        max_event_bytes: 11,
+    };
+    let mut decoder = Decoder::new(limits);
+    let mut out = Vec::new();
+    decoder.feed_collect(b"event: connected\r\nid: 123456789012345678\r\n", &mut out);
+    decoder.feed_collect(b"data: {\"3\r\ndata: {\"token\":1,\"progres", &mut out);
+    assert!(out.is_empty());
+    let held = decoder.buffered_bytes();
+    assert!(
+        held > 27 + 11,
+        "the case holds more than the two caps: {held}"
+    );
+    assert!(
+        held <= limits.max_buffered(),
+        "{held} > {}",
+        limits.max_buffered()
+    );
+    decoder.feed_collect(b"\r\n\r\n", &mut out);
+    // The second data line breaks the event cap: the event is dropped, the id kept.
+    assert!(matches!(out.as_slice(), [OwnedItem::Dropped(_)]), "{out:?}");
+    assert_eq!(decoder.last_event_id(), "123456789012345678");
+    // Only the type stays, kept so a repeated type is not decoded again.
+    assert_eq!(decoder.buffered_bytes(), "connected".len());
+}
+
 #[test]
 fn an_event_exactly_at_the_cap_passes() {
     // The data buffer holds value + LF: "12345678\n" is 9 bytes.

@@ -57,6 +57,14 @@ impl Limits {
             max_event_bytes: max_bytes,
         }
     }
+
+    /// The most bytes a decoder with these caps ever holds between chunks
+    /// ([`Decoder::buffered_bytes`]): an unterminated line, the event's data (its
+    /// `data: ` prefix of up to 6 bytes included when a stashed line became the data
+    /// buffer), its type and its pending id — each line-sized at most.
+    pub fn max_buffered(&self) -> usize {
+        3 * self.max_line_bytes + self.max_event_bytes + 6
+    }
 }
 
 /// One dispatched event, borrowed from the decoder's buffers for the duration of the
@@ -263,7 +271,7 @@ impl Decoder {
     }
 
     /// Bytes held for an unterminated line or event: what the decoder costs in memory now,
-    /// capacity aside. Never more than the two caps together.
+    /// capacity aside. Never more than [`Limits::max_buffered`].
     pub fn buffered_bytes(&self) -> usize {
         self.partial.len() + self.data.len() + self.event_type.len() + self.pending_id.len()
     }
