@@ -47,6 +47,10 @@ impl Feed {
                 self.model.keepalive(timed.at);
                 Change::Ignored
             }
+            SourceEvent::Discarded { reason } => {
+                self.model.discarded(timed.at, reason);
+                Change::Stream
+            }
             SourceEvent::Event {
                 event_type,
                 data,
@@ -87,6 +91,10 @@ impl Feed {
         let mut push = |json: Value| out.push(Update { at, json });
         match &timed.event {
             SourceEvent::KeepAlive => self.model.keepalive(at),
+            SourceEvent::Discarded { reason } => {
+                self.model.discarded(at, reason);
+                push(json!({ "type": "discarded", "reason": reason }));
+            }
             SourceEvent::Event {
                 event_type,
                 data,

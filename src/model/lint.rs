@@ -20,6 +20,7 @@ pub enum Verdict {
 pub enum FindingKind {
     // Stream findings first: they explain call findings.
     ServerLoss,
+    Discarded,
     IdGap,
     PossibleLoss,
     SilentStream,
@@ -38,6 +39,7 @@ impl FindingKind {
     pub fn name(self) -> &'static str {
         match self {
             FindingKind::ServerLoss => "server-loss",
+            FindingKind::Discarded => "discarded",
             FindingKind::IdGap => "id-gap",
             FindingKind::PossibleLoss => "possible-loss",
             FindingKind::SilentStream => "silent-stream",
@@ -83,6 +85,7 @@ pub(crate) const CALL_LINTS: &[&dyn CallLint] = &[
 ];
 pub(crate) const STREAM_LINTS: &[&dyn StreamLint] = &[
     &ServerLoss,
+    &Discarded,
     &IdGap,
     &PossibleLoss,
     &SilentStream,
@@ -260,6 +263,23 @@ impl StreamLint for ServerLoss {
         match s.server_missed {
             0 => Verdict::Ok,
             n => Verdict::Warn(format!("server dropped {n} event{}", plural(n))),
+        }
+    }
+}
+
+pub struct Discarded;
+impl StreamLint for Discarded {
+    fn kind(&self) -> FindingKind {
+        FindingKind::Discarded
+    }
+    fn check(&self, s: &StreamState, _: Time, _: &ModelConfig) -> Verdict {
+        match s.discarded {
+            0 => Verdict::Ok,
+            1 => Verdict::Warn(format!("1 event discarded unread: {}", s.last_discard)),
+            n => Verdict::Warn(format!(
+                "{n} events discarded unread (last: {})",
+                s.last_discard
+            )),
         }
     }
 }

@@ -175,6 +175,15 @@ impl Model {
         self.stream.keepalive(at);
     }
 
+    /// The source threw an event away unread (over the size cap, not text).
+    pub fn discarded(&mut self, at: Time, reason: &str) {
+        self.stream.activity(at);
+        self.stream.discarded += 1;
+        if self.stream.last_discard != reason {
+            self.stream.last_discard = reason.to_owned();
+        }
+    }
+
     /// Applies one frame received at `at`, whose SSE id (if any) was `event_id`.
     pub fn apply(&mut self, frame: Frame<'_>, at: Time, event_id: &str) -> Change {
         self.stream.activity(at);

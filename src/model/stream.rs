@@ -51,6 +51,9 @@ pub struct StreamState {
     pub last_event: Option<Time>,
     pub events: u64,
     pub unknown_frames: u64,
+    /// Events the source threw away unread, and the last reason.
+    pub discarded: u64,
+    pub last_discard: String,
     /// Events the server said this subscriber missed (`lagged`).
     pub server_missed: u64,
     pub lagged_reports: u64,
@@ -83,6 +86,8 @@ impl Default for StreamState {
             last_event: None,
             events: 0,
             unknown_frames: 0,
+            discarded: 0,
+            last_discard: String::new(),
             server_missed: 0,
             lagged_reports: 0,
             unexplained_loss: 0,

@@ -73,15 +73,119 @@ pub(super) enum Ended {
 }
 
 impl Ended {
-    /// A refusal with the first 200 characters of the server's answer.
-    pub(super) async fn refused(response: reqwest::Response) -> Ended {
+    /// A refusal with the gist of the server's answer (at most 8 KiB of it is read).
+    pub(super) async fn refused(mut response: reqwest::Response) -> Ended {
         let status = response.status().as_u16();
-        let body = response.text().await.unwrap_or_default();
+        let content_type = content_type(&response);
+        let head = read_head(&mut response, 8 << 10).await;
         Ended::Refused {
             status,
-            body: body.chars().take(200).collect(),
+            body: summarize_body(&content_type, &head),
         }
     }
+}
+
+/// The response's content type, empty when it has none.
+pub(super) fn content_type(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// The first `limit` bytes of a body, however long the body is (an error page may be
+/// endless), waiting at most a few seconds for them.
+pub(super) async fn read_head(response: &mut reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut head = Vec::new();
+    let read = async {
+        while head.len() < limit {
+            match response.chunk().await {
+                Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(3), read).await;
+    head.truncate(limit);
+    head
+}
+
+/// The gist of an error body in one short line: a JSON error's message, an HTML page's
+/// title (or its text), or the text itself; whitespace collapsed, at most 120 characters.
+pub fn summarize_body(content_type: &str, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim_start();
+    let gist = if let Ok(value) = serde_json::from_str::<serde_json::Value>(trimmed) {
+        json_message(&value).unwrap_or_else(|| trimmed.to_owned())
+    } else if content_type.contains("html") || trimmed.starts_with('<') {
+        html_gist(trimmed)
+    } else {
+        trimmed.to_owned()
+    };
+    let mut line = gist
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if line.chars().count() > 120 {
+        line = line.chars().take(119).collect::<String>() + "…";
+    }
+    line
+}
+
+/// `{"error": "…"}`, `{"error": {"message": "…"}}`, `{"message": "…"}`, `{"detail": "…"}`.
+fn json_message(value: &serde_json::Value) -> Option<String> {
+    for key in ["error", "message", "detail"] {
+        match value.get(key) {
+            Some(serde_json::Value::String(s)) => return Some(s.clone()),
+            Some(inner @ serde_json::Value::Object(_)) => {
+                if let Some(s) = json_message(inner) {
+                    return Some(s);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// An HTML page's `<title>`, else its text without tags, scripts or styles.
+fn html_gist(html: &str) -> String {
+    let lower = html.to_ascii_lowercase();
+    if let Some(start) = lower.find("<title") {
+        if let Some(open_end) = lower[start..].find('>') {
+            let from = start + open_end + 1;
+            if let Some(len) = lower[from..].find("</title") {
+                let title = html[from..from + len].trim();
+                if !title.is_empty() {
+                    return title.to_owned();
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        out.push(' ');
+        let tag = rest[open..].to_ascii_lowercase();
+        let skip_to = ["script", "style"]
+            .iter()
+            .find(|name| tag[1..].starts_with(*name))
+            .and_then(|name| tag.find(&format!("</{name}")));
+        let after = skip_to.unwrap_or(0);
+        match rest[open + after..].find('>') {
+            Some(close) => rest = &rest[open + after + close + 1..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Where a resumed stream continues, and which replayed events to drop.
@@ -93,6 +197,8 @@ pub(super) struct Resume {
     previous: String,
     /// The server's `retry:`, which sets the first pause after a drop.
     pub retry: Option<Duration>,
+    /// A 503's or 429's `Retry-After`, for the next pause only.
+    pub retry_after: Option<Duration>,
 }
 
 impl Resume {
@@ -211,9 +317,19 @@ pub async fn run(
                 }
             }
             Ended::Refused { status, body } if (400..500).contains(&status) => {
-                return Stop::Fatal(format!("the daemon refused the stream: {status} {body}"));
+                let body = if body.is_empty() {
+                    body
+                } else {
+                    format!(": {body}")
+                };
+                return Stop::Fatal(format!("the daemon refused the stream: {status}{body}"));
             }
-            Ended::Refused { status, body } => format!("the daemon answered {status} {body}"),
+            // A 200 that is not an event stream says so itself.
+            Ended::Refused { status: 200, body } => body,
+            Ended::Refused { status, body } if body.is_empty() => {
+                format!("the daemon answered {status}")
+            }
+            Ended::Refused { status, body } => format!("the daemon answered {status}: {body}"),
         };
         if let Some(max) = options.max_retries {
             if failures > max {
@@ -223,7 +339,11 @@ pub async fn run(
                 };
             }
         }
-        let pause = backoff(&options, failures, resume.retry);
+        let mut pause = backoff(&options, failures, resume.retry);
+        if let Some(asked) = resume.retry_after.take() {
+            // The server said when to come back; never wait more than a minute.
+            pause = pause.max(asked.min(Duration::from_secs(60)));
+        }
         let status = Status::Disconnected {
             reason,
             retry_in: pause,
@@ -311,6 +431,35 @@ mod tests {
         assert!(r.accept("")); // no id: cannot tell
         assert!(r.accept("evt-a"));
         assert_eq!(r.last_id, "evt-a");
+    }
+
+    #[test]
+    fn error_bodies_come_down_to_one_short_line() {
+        let page = b"<!DOCTYPE html>\n<html><head><style>p{}</style><title>\n 503 Service\n Unavailable</title></head><body><h1>503</h1></body></html>";
+        assert_eq!(summarize_body("text/html", page), "503 Service Unavailable");
+        let untitled = b"<html><script>var x = '<b>';</script><body><h1>Bad\n gateway</h1><p>try later</p></body></html>";
+        assert_eq!(
+            summarize_body("text/html", untitled),
+            "Bad gateway try later"
+        );
+        assert_eq!(
+            summarize_body(
+                "application/json",
+                br#"{"error":{"code":7,"message":"session expired"}}"#
+            ),
+            "session expired"
+        );
+        assert_eq!(summarize_body("", br#"{"detail":"nope"}"#), "nope");
+        assert_eq!(
+            summarize_body("text/plain", b"  too\r\n many\trequests \x1b[31m "),
+            "too many requests [31m"
+        );
+        let long = "word ".repeat(100);
+        let line = summarize_body("text/plain", long.as_bytes());
+        assert_eq!(line.chars().count(), 120);
+        assert!(line.ends_with('…'));
+        assert_eq!(summarize_body("text/html", b"<p>cut <b"), "cut");
+        assert_eq!(summarize_body("text/plain", b"caf\xff"), "caf\u{fffd}");
     }
 
     #[test]

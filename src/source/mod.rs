@@ -49,6 +49,11 @@ pub enum SourceEvent {
     },
     /// A keep-alive comment, or a WebSocket pong: the link is alive.
     KeepAlive,
+    /// Something arrived that mcptop threw away unread, and why: an event over the size
+    /// cap, a WebSocket message that is not text. The link is alive; the event is lost.
+    Discarded {
+        reason: String,
+    },
     Status(Status),
 }
 

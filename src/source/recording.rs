@@ -129,6 +129,7 @@ impl Recorder {
                 id,
             } => ("e", json!({ "event": event_type, "id": id, "data": data })),
             SourceEvent::KeepAlive => ("m", json!({ "keepalive": true })),
+            SourceEvent::Discarded { reason } => ("m", json!({ "discarded": reason })),
             SourceEvent::Status(status) => ("s", status_json(status)),
         };
         self.line(&format!("[{offset},\"{code}\",{payload}]"))
@@ -272,6 +273,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Recording, RecordingError> {
                 None => continue,
             },
             "m" if payload.get("keepalive").is_some() => SourceEvent::KeepAlive,
+            "m" if payload.get("discarded").is_some() => SourceEvent::Discarded {
+                reason: payload["discarded"].as_str().unwrap_or("").to_owned(),
+            },
             _ => continue,
         };
         items.push((at, event));

@@ -102,7 +102,13 @@ pub fn from_sse(bytes: &[u8], fallback_start: Time) -> Recording {
             ));
         }
         Item::Comment => stamped.push((None, SourceEvent::KeepAlive)),
-        Item::Retry(_) | Item::Dropped(_) => {}
+        Item::Dropped(dropped) => stamped.push((
+            None,
+            SourceEvent::Discarded {
+                reason: super::sse::discard_reason(&dropped),
+            },
+        )),
+        Item::Retry(_) => {}
     });
     let start = stamped
         .iter()

@@ -33,19 +33,12 @@ pub(super) async fn run(
     };
     let status = response.status().as_u16();
     if status != 200 {
+        resume.retry_after = retry_after(&response);
         return Ended::refused(response).await;
     }
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type = super::connect::content_type(&response);
     if !content_type.starts_with("text/event-stream") {
-        return Ended::Refused {
-            status,
-            body: format!("expected an event stream, got content-type {content_type:?}"),
-        };
+        return not_an_event_stream(response, content_type).await;
     }
     let resumed = !resume.last_id.is_empty();
     let connected = Status::Connected {
@@ -54,6 +47,38 @@ pub(super) async fn run(
         resumed,
     };
     read_events(response, connected, attempt, resume, tx).await
+}
+
+/// A 503's or 429's `Retry-After` in seconds (the HTTP-date form is not worth a parser).
+pub(super) fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    if !matches!(response.status().as_u16(), 429 | 503) {
+        return None;
+    }
+    let value = response.headers().get("retry-after")?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// A 200 that is not an event stream (a login page, a proxy's error page, a JSON
+/// answer): says what came instead.
+pub(super) async fn not_an_event_stream(
+    mut response: reqwest::Response,
+    content_type: String,
+) -> Ended {
+    let head = super::connect::read_head(&mut response, 8 << 10).await;
+    let gist = super::connect::summarize_body(&content_type, &head);
+    let what = if content_type.is_empty() {
+        "no content-type".to_owned()
+    } else {
+        format!("content-type {content_type}")
+    };
+    Ended::Refused {
+        status: 200,
+        body: if gist.is_empty() {
+            format!("not an event stream ({what})")
+        } else {
+            format!("not an event stream ({what}): {gist}")
+        },
+    }
 }
 
 /// Reports `connected`, then reads an event stream until it ends or goes silent for the
@@ -96,13 +121,43 @@ pub(super) async fn read_events(
             }
             Item::Comment => out.push(SourceEvent::KeepAlive),
             Item::Retry(ms) => resume.retry = Some(Duration::from_millis(ms)),
-            Item::Dropped(_) => {}
+            Item::Dropped(dropped) => out.push(SourceEvent::Discarded {
+                reason: discard_reason(&dropped),
+            }),
         });
         for event in out {
             if send(tx, event).await.is_err() {
                 return Ended::Closed;
             }
         }
+    }
+}
+
+/// Why the decoder dropped an event, in the units a person reads.
+pub(super) fn discard_reason(dropped: &crate::sse::Dropped) -> String {
+    let limit = human_bytes(dropped.limit);
+    match dropped.reason {
+        crate::sse::DropReason::LineTooLong => format!("an event with a line over {limit}"),
+        crate::sse::DropReason::EventTooLarge => format!("an event with over {limit} of data"),
+    }
+}
+
+/// 16777216 → "16 MiB", 1536 → "1.5 KiB", 100 → "100 bytes".
+pub fn human_bytes(n: usize) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }
 

@@ -42,10 +42,15 @@ pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ende
     let ws = match tokio::time::timeout(attempt.idle_timeout, connecting).await {
         Err(_) => return Ended::Unreachable("no answer to the WebSocket handshake".into()),
         Ok(Err(tungstenite::Error::Http(response))) => {
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             let body = response
                 .body()
                 .as_deref()
-                .map(|b| String::from_utf8_lossy(b).chars().take(200).collect())
+                .map(|b| super::connect::summarize_body(content_type, b))
                 .unwrap_or_default();
             return Ended::Refused {
                 status: response.status().as_u16(),
@@ -108,7 +113,13 @@ pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ende
                             .unwrap_or_else(|| "no code".into());
                         return Ended::Dropped(format!("the server closed the connection ({why})"));
                     }
-                    // Binary frames are not part of the protocol: ignored.
+                    // Binary frames are not part of the protocol: said, not read.
+                    Some(Ok(Message::Binary(bytes))) => SourceEvent::Discarded {
+                        reason: format!(
+                            "a binary WebSocket message of {} (events are text)",
+                            super::sse::human_bytes(bytes.len())
+                        ),
+                    },
                     Some(Ok(_)) => continue,
                 };
                 if send(tx, event).await.is_err() {
