@@ -316,6 +316,8 @@ pub async fn run(
                     _ => return Stop::TokenRejected,
                 }
             }
+            // Not even a request could be made (a malformed address).
+            Ended::Refused { status: 0, body } => return Stop::Fatal(body),
             Ended::Refused { status, body } if (400..500).contains(&status) => {
                 let body = if body.is_empty() {
                     body

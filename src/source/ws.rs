@@ -16,30 +16,16 @@ pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ende
         .base_url
         .replacen("https://", "wss://", 1)
         .replacen("http://", "ws://", 1);
-    let url = format!(
-        "{ws_base}/ws/mcp/events?session_id={}&mcp_token={}",
-        percent_encode(&attempt.session_id),
-        percent_encode(attempt.token)
-    );
-    let Ok(mut request) = url.as_str().into_client_request() else {
-        return Ended::Refused {
-            status: 0,
-            body: format!("{ws_base} is not a WebSocket address"),
-        };
-    };
-    // Always offer construct.v1 beside the gateway token: a strict client that offers
-    // only `bearer.<token>` fails when the gateway echoes no protocol.
-    let protocols = match attempt.gateway_token {
-        Some(gw) => format!("construct.v1, bearer.{gw}"),
-        None => "construct.v1".to_owned(),
-    };
-    if let Ok(value) = protocols.parse() {
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", value);
+    let mut outcome = handshake(attempt, &ws_base, true).await;
+    if let Ok(Err(tungstenite::Error::Protocol(
+        tungstenite::error::ProtocolError::SecWebSocketSubProtocolError(_),
+    ))) = &outcome
+    {
+        // A server (a proxy, another gateway) that echoes no subprotocol: the strict
+        // handshake fails, so try once more offering none.
+        outcome = handshake(attempt, &ws_base, false).await;
     }
-    let connecting = tokio_tungstenite::connect_async(request);
-    let ws = match tokio::time::timeout(attempt.idle_timeout, connecting).await {
+    let ws = match outcome {
         Err(_) => return Ended::Unreachable("no answer to the WebSocket handshake".into()),
         Ok(Err(tungstenite::Error::Http(response))) => {
             let content_type = response
@@ -58,6 +44,12 @@ pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ende
             };
         }
         Ok(Err(tungstenite::Error::Io(e))) => return Ended::Unreachable(e.to_string()),
+        Ok(Err(tungstenite::Error::Url(e))) => {
+            return Ended::Refused {
+                status: 0,
+                body: format!("{ws_base} is not a WebSocket address ({e})"),
+            }
+        }
         Ok(Err(e)) => return Ended::Dropped(format!("WebSocket handshake failed: {e}")),
         Ok(Ok((ws, _))) => ws,
     };
@@ -128,6 +120,54 @@ pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ende
             }
         }
     }
+}
+
+type Handshake = Result<
+    Result<
+        (
+            tokio_tungstenite::WebSocketStream<
+                tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+            >,
+            tungstenite::handshake::client::Response,
+        ),
+        tungstenite::Error,
+    >,
+    tokio::time::error::Elapsed,
+>;
+
+/// One handshake, offering `construct.v1` (and `bearer.<gateway token>`) when
+/// `subprotocols`, else carrying the gateway token in the query.
+async fn handshake(attempt: &Attempt<'_>, ws_base: &str, subprotocols: bool) -> Handshake {
+    let mut url = format!(
+        "{ws_base}/ws/mcp/events?session_id={}&mcp_token={}",
+        percent_encode(&attempt.session_id),
+        percent_encode(attempt.token)
+    );
+    if let (false, Some(gw)) = (subprotocols, attempt.gateway_token) {
+        url.push_str(&format!("&token={}", percent_encode(gw)));
+    }
+    let mut request = match url.as_str().into_client_request() {
+        Ok(request) => request,
+        Err(e) => return Ok(Err(e)),
+    };
+    if subprotocols {
+        // Always offer construct.v1 beside the gateway token: a strict client that offers
+        // only `bearer.<token>` fails when the gateway echoes no protocol.
+        let protocols = match attempt.gateway_token {
+            Some(gw) => format!("construct.v1, bearer.{gw}"),
+            None => "construct.v1".to_owned(),
+        };
+        if let Ok(value) = protocols.parse() {
+            request
+                .headers_mut()
+                .insert("sec-websocket-protocol", value);
+        }
+    }
+    tokio::time::timeout(
+        attempt.idle_timeout,
+        tokio_tungstenite::connect_async(request),
+    )
+    .await
 }
 
 /// `{"error": "daemon-unreachable", "detail": "daemon responded 401 Unauthorized"}` →
