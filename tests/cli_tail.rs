@@ -149,6 +149,50 @@ fn publish(url: &str, session: &str, token: &str, body: &str) -> u16 {
 }
 
 #[test]
+fn a_daemon_restarted_on_the_same_port_is_followed_with_its_new_tokens() {
+    let home = temp_dir("tail-same-port");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port().to_string();
+    drop(free);
+    let (mut server, url) = serve(&home, &["--port", &port]);
+    let mut tail = Running::spawn(&home, &["tail", "--json", "--keepalive", "1"]);
+    tail.line_matching("connected", |l| l.contains("\"connected\""));
+    let (first, first_token) = new_session(&home, &url);
+    let before = r#"{"type":"progress","token":1,"tool":"build","progress":1,"total":4}"#;
+    assert_eq!(publish(&url, &first, &first_token, before), 200);
+    tail.line_matching("the first daemon's call", |l| l.contains("\"build\""));
+    server.terminate();
+    tail.line_matching("disconnected", |l| l.contains("\"disconnected\""));
+    // The same address, a new admin token and new sessions: the old ones are refused.
+    let (_server, new_url) = serve(&home, &["--port", &port]);
+    assert_eq!(new_url, url);
+    let connected = tail.line_matching("the restarted daemon", |l| l.contains("\"connected\""));
+    let v: Value = serde_json::from_str(&connected).unwrap();
+    assert_eq!(v["session_id"], "*", "{connected}");
+    assert_eq!(publish(&url, &first, &first_token, before), 401);
+    let (second, second_token) = new_session(&home, &url);
+    let after = r#"{"type":"progress","token":1,"tool":"deploy","progress":2,"total":4}"#;
+    assert_eq!(publish(&url, &second, &second_token, after), 200);
+    let line = tail.line_matching("the new session's call", |l| l.contains("\"deploy\""));
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["call"]["percent"], 50.0, "{line}");
+    tail.signal(libc::SIGINT);
+    let (code, stderr) = tail.wait();
+    assert_eq!(code, Some(0), "{stderr}");
+    let builds = tail
+        .lines
+        .iter()
+        .filter(|l| l.contains("\"build\""))
+        .count();
+    assert_eq!(
+        builds, 1,
+        "no duplicate of the first daemon's call: {:?}",
+        tail.lines
+    );
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
 fn automatic_mode_follows_every_session_and_the_daemon_to_its_new_port() {
     let home = temp_dir("tail-follow");
     let (mut server, url) = serve(&home, &[]);

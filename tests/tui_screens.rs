@@ -295,6 +295,63 @@ fn an_empty_stream_says_it_is_alive() {
     );
 }
 
+/// A link going down, then the source stopping for good, over a table with rows: the
+/// header says why in a line of its own, at both sizes, and the rows stay.
+#[test]
+fn a_link_down_and_a_stop_are_explained_above_the_table() {
+    let mut app = app();
+    app.ingest(&Timed {
+        at: t(2_000),
+        event: SourceEvent::Status(Status::Disconnected {
+            reason: "the daemon answered 503: 503 Service Temporarily Unavailable".into(),
+            retry_in: std::time::Duration::from_secs(2),
+        }),
+    });
+    let screen = render(&mut app, 120, 30, t(2_500));
+    assert!(screen.contains("RECONNECTING IN 2s"), "{screen}");
+    assert!(
+        screen
+            .contains(" ⟳ link down: the daemon answered 503: 503 Service Temporarily Unavailable"),
+        "{screen}"
+    );
+    assert!(screen.contains("run_tests"), "the rows stay: {screen}");
+    app.ingest(&Timed {
+        at: t(3_000),
+        event: SourceEvent::Status(Status::Stopped(mcptop::source::Stop::SessionGone)),
+    });
+    for (w, h) in [(120, 30), (60, 15)] {
+        let screen = render(&mut app, w, h, t(3_500));
+        assert!(screen.contains("STOPPED"), "{screen}");
+        assert!(
+            screen.contains(" ■ stopped: session no longer exists"),
+            "{screen}"
+        );
+        assert!(
+            !screen.contains("link down"),
+            "one state at a time: {screen}"
+        );
+    }
+    // Back up (a new run of the source): the line goes.
+    let mut app = self::app();
+    app.ingest(&Timed {
+        at: t(2_000),
+        event: SourceEvent::Status(Status::Disconnected {
+            reason: "the server ended the stream".into(),
+            retry_in: std::time::Duration::from_millis(250),
+        }),
+    });
+    app.ingest(&Timed {
+        at: t(2_300),
+        event: SourceEvent::Status(Status::Connected {
+            transport: Transport::Sse,
+            session_id: "s".into(),
+            resumed: true,
+        }),
+    });
+    let screen = render(&mut app, 120, 30, t(2_500));
+    assert!(!screen.contains("link down"), "{screen}");
+}
+
 fn visible_tools(app: &mut App, now: Time) -> Vec<String> {
     app.rows(now).into_iter().map(|r| r.tool).collect()
 }

@@ -62,6 +62,8 @@ pub struct App {
     /// Connection state words for the header (`CONNECTED`, `RECONNECTING IN 3s`, …).
     pub connection: String,
     pub last_stop: Option<String>,
+    /// Why the link is down, while it is (cleared when it is back).
+    pub link_down: Option<String>,
     /// Events per second, smoothed.
     pub rate: f64,
     rate_window: (Time, u64),
@@ -105,6 +107,7 @@ impl App {
             quit: false,
             connection: "CONNECTING".into(),
             last_stop: None,
+            link_down: None,
             rate: 0.0,
             rate_window: (now, 0),
             dirty: true,
@@ -214,8 +217,12 @@ impl App {
                 _ if self.player.is_some() => self.connection.clone(),
                 Status::Connecting { attempt } if *attempt > 1 => "RECONNECTING".into(),
                 Status::Connecting { .. } => "CONNECTING".into(),
-                Status::Connected { .. } => "CONNECTED".into(),
-                Status::Disconnected { retry_in, .. } => {
+                Status::Connected { .. } => {
+                    self.link_down = None;
+                    "CONNECTED".into()
+                }
+                Status::Disconnected { retry_in, reason } => {
+                    self.link_down = Some(reason.clone());
                     format!("RECONNECTING IN {}s", retry_in.as_secs_f64().ceil() as u64)
                 }
                 Status::Stopped(stop) => {

@@ -15,7 +15,17 @@ use crate::time::Time;
 pub fn height(app: &App, now: Time, area: Rect) -> u16 {
     let _ = now;
     let warnings = app.findings.len().min(max_warnings(area)) as u16;
-    1 + warnings + u16::from(app.paused.is_some())
+    1 + u16::from(link_line(app).is_some()) + warnings + u16::from(app.paused.is_some())
+}
+
+/// Why the source stopped, or why the link is down: the state the header word names.
+fn link_line(app: &App) -> Option<String> {
+    if let Some(stop) = &app.last_stop {
+        return Some(format!(" ■ stopped: {stop} · q to quit"));
+    }
+    app.link_down
+        .as_ref()
+        .map(|reason| format!(" ⟳ link down: {reason}"))
 }
 
 fn max_warnings(area: Rect) -> usize {
@@ -58,6 +68,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
         head.push(Span::styled(format!("  [{view}]"), theme.title()));
     }
     lines.push(Line::from(head));
+    if let Some(text) = link_line(app) {
+        lines.push(Line::styled(text, theme.warning()));
+    }
     let findings = &app.findings;
     let shown = max_warnings(screen);
     for (i, finding) in findings.iter().enumerate().take(shown) {
