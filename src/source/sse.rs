@@ -170,16 +170,30 @@ pub(super) async fn send(tx: &mpsc::Sender<Timed>, event: SourceEvent) -> Result
     .map_err(|_| ())
 }
 
-/// A reqwest error in one line, without the URL (it may carry a token in its query).
+/// A reqwest error in a few words: its root cause ("connection refused", "connection
+/// reset by peer"), never the URL (it may carry a token in its query).
 pub(super) fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
+    let mut root: &dyn std::error::Error = e;
+    while let Some(s) = root.source() {
+        root = s;
     }
+    let mut text = root.to_string();
     if let Some(url) = e.url() {
         text = text.replace(url.as_str(), "the daemon");
+    }
+    // "Connection refused (os error 111)" → "connection refused".
+    if let Some(at) = text.find(" (os error ") {
+        text.truncate(at);
+    }
+    let mut chars = text.chars();
+    let text = match chars.next() {
+        Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => text,
+    };
+    if e.is_timeout() && !text.contains("timed out") {
+        return format!("timed out ({text})");
     }
     text
 }

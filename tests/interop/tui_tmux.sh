@@ -104,3 +104,43 @@ for size in 120x30 60x15; do
     t kill-session -t e2e
     echo "tui e2e: wrapped servers at $size ok"
 done
+
+# Faults in a real terminal: the daemon dies (the header says why the link is down), comes
+# back on the same port without the session (the monitor says it stopped, and why), and
+# q leaves a sane terminal (canonical mode and echo back on).
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start_daemon() {
+    HOME="$home" "$bin" serve --port "$port" >"$home/serve.out" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 100); do grep -q '^discovery file' "$home/serve.out" && break; sleep 0.1; done
+}
+for size in 120x30 60x15; do
+    cols=${size%x*}; rows=${size#*x}
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    start_daemon
+    eval "$(HOME="$home" "$bin" session new --label faulty --url "http://127.0.0.1:$port")"
+    t new-session -d -s e2e -x "$cols" -y "$rows" \
+        "HOME='$home' '$bin' --url '$MCPTOP_URL' --session '$MCPTOP_SESSION' --token '$MCPTOP_TOKEN' --keepalive 1; echo EXITED \$?; stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e echo -e -icanon -e -echo | tr '\n' ' '; echo; sleep 60"
+    wait_for "the header ($size)" "CONNECTED"
+    curl -s -X POST -H "authorization: Bearer $MCPTOP_TOKEN" -H 'content-type: application/json' \
+        "$MCPTOP_URL/session/$MCPTOP_SESSION/publish" \
+        -d '{"type":"progress","token":1,"tool":"build","progress":1,"total":4}' >/dev/null
+    wait_for "the call ($size)" "▶ build"
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+    wait_for "why the link is down ($size)" "link down: .*connection refused"
+    wait_for "the retry countdown ($size)" "RECONNECTING"
+    start_daemon
+    wait_for "why it stopped ($size)" "stopped: session no longer exists"
+    wait_for "the rows kept ($size)" "▶ build"
+    t send-keys -t e2e q
+    wait_for "a clean exit ($size)" "EXITED 0"
+    wait_for "a sane terminal ($size)" "^icanon echo *$"
+    if t capture-pane -p -t e2e | grep -q "q quit"; then
+        echo "tui e2e: the screen was not restored after the fault ($size)" >&2
+        t capture-pane -p -t e2e >&2
+        exit 1
+    fi
+    t kill-session -t e2e
+    echo "tui e2e: daemon loss and a vanished session at $size ok"
+done
