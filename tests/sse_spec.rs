@@ -443,6 +443,39 @@ fn a_typed_event_with_an_id_and_a_pending_line_stays_within_max_buffered() {
     assert_eq!(decoder.buffered_bytes(), "connected".len());
 }
 
+/// Found by the fuzzer: an id of invalid bytes is held decoded, each byte a 3-byte
+/// U+FFFD, so a pending id may take three times its line.
+#[test]
+fn an_id_of_invalid_bytes_stays_within_max_buffered() {
+    let limits = Limits {
+        max_line_bytes: 27,
+        max_event_bytes: 11,
+    };
+    let mut decoder = Decoder::new(limits);
+    let mut out = Vec::new();
+    let mut input = b"event: 80tbbf7ed0000000\nid: 1".to_vec();
+    input.extend_from_slice(&[0xff; 22]);
+    input.extend_from_slice(b"\ndata: 12345678901234567890");
+    decoder.feed_collect(&input, &mut out);
+    let held = decoder.buffered_bytes();
+    let lines_and_event = 3 * 27 + 11 + 6;
+    assert!(
+        held > lines_and_event,
+        "the case holds more than three lines: {held}"
+    );
+    assert!(
+        held <= limits.max_buffered(),
+        "{held} > {}",
+        limits.max_buffered()
+    );
+    decoder.feed_collect(b"\n\n", &mut out);
+    assert!(matches!(out.as_slice(), [OwnedItem::Dropped(_)]), "{out:?}");
+    assert_eq!(
+        decoder.last_event_id(),
+        format!("1{}", "\u{fffd}".repeat(22))
+    );
+}
+
 #[test]
 fn an_event_exactly_at_the_cap_passes() {
     // The data buffer holds value + LF: "12345678\n" is 9 bytes.

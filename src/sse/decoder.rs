@@ -61,9 +61,10 @@ impl Limits {
     /// The most bytes a decoder with these caps ever holds between chunks
     /// ([`Decoder::buffered_bytes`]): an unterminated line, the event's data (its
     /// `data: ` prefix of up to 6 bytes included when a stashed line became the data
-    /// buffer), its type and its pending id — each line-sized at most.
+    /// buffer), its type (a line at most) and its pending id (a line, decoded: each
+    /// invalid byte becomes a 3-byte U+FFFD, so three times a line at most).
     pub fn max_buffered(&self) -> usize {
-        3 * self.max_line_bytes + self.max_event_bytes + 6
+        5 * self.max_line_bytes + self.max_event_bytes + 6
     }
 }
 
