@@ -443,9 +443,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
 
-    /// Replay speed: a factor (0.5, 2, 10x) or `max`.
+    /// Replay speed: a factor (0.5, 2, 10x), or `max`: as fast as the slowest subscriber
+    /// reads (no event is lost to a slow reader).
     #[arg(long, value_name = "X|max", default_value = "1", requires = "replay")]
     pub speed: mcptop::server::replay::Speed,
+
+    /// Replay the file again and again, at the same pace, until stopped.
+    #[arg(long = "loop", requires = "replay")]
+    pub loop_replay: bool,
+
+    /// Start the replay once N clients follow its session (for benchmarks: nobody misses
+    /// the beginning).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "replay")]
+    pub wait_subscribers: u64,
 
     /// Label of the workload or replay session.
     #[arg(long, value_name = "LABEL")]

@@ -100,10 +100,14 @@ async fn serve(args: &ServeArgs) -> Result<()> {
             .sessions
             .create(Some(label.clone()), path.display().to_string());
         announce_session(&running, &session.id, &label);
-        let speed = args.speed;
+        let options = replay::ReplayOptions {
+            speed: args.speed,
+            looped: args.loop_replay,
+            wait_subscribers: usize::try_from(args.wait_subscribers).unwrap_or(usize::MAX),
+        };
         let stop = stop.clone();
         background.spawn(async move {
-            let n = replay::publish(session, events, speed, stop).await;
+            let n = replay::publish(session, events, options, stop).await;
             println!("replay finished: {n} events published");
             Ok(())
         });

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -16,7 +16,13 @@ use mcptop::source::select::{select, Chosen, SelectError, SelectOptions};
 use mcptop::source::{now_us, SourceEvent, Status, Timed, Transport};
 
 pub fn run(args: &TailArgs) -> Result<()> {
-    super::runtime()?.block_on(tail(args))
+    // One thread: the source and the printer hand events over without waking another
+    // thread for each (the cross-thread wake-ups cost more than the work at full speed).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(tail(args))
 }
 
 async fn tail(args: &TailArgs) -> Result<()> {

@@ -31,15 +31,30 @@ pub async fn consume(
     let mut calls_seen = 0u64;
     let deadline = tokio::time::sleep(run_for.unwrap_or(Duration::from_secs(u64::MAX / 4)));
     tokio::pin!(deadline);
-    let mut stdout = io::stdout().lock();
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    // Buffered, and flushed whenever the source has nothing more waiting: a reader of the
+    // pipe sees each update at once when they trickle, and a burst costs few writes.
+    let mut stdout = io::BufWriter::with_capacity(64 << 10, io::stdout().lock());
     let ended = loop {
-        let timed = tokio::select! {
-            _ = tokio::signal::ctrl_c() => break Ended::Done,
-            _ = &mut deadline => break Ended::Done,
-            timed = rx.recv() => match timed {
-                Some(t) => t,
-                None => break Ended::Source(Stop::Fatal("the source ended".into())),
-            },
+        let timed = match rx.try_recv() {
+            Ok(t) => t,
+            Err(_) => {
+                if let Err(e) = stdout.flush() {
+                    if e.kind() == io::ErrorKind::BrokenPipe {
+                        return Ok(Ended::Done);
+                    }
+                    return Err(e).context("cannot write to standard output");
+                }
+                tokio::select! {
+                    _ = &mut ctrl_c => break Ended::Done,
+                    _ = &mut deadline => break Ended::Done,
+                    timed = rx.recv() => match timed {
+                        Some(t) => t,
+                        None => break Ended::Source(Stop::Fatal("the source ended".into())),
+                    },
+                }
+            }
         };
         if let Some(recorder) = &mut recorder {
             recorder.record(&timed)?;
@@ -51,7 +66,7 @@ pub async fn consume(
             } else {
                 plain_line(&update)
             };
-            if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+            if let Err(e) = writeln!(stdout, "{line}") {
                 if e.kind() == io::ErrorKind::BrokenPipe {
                     return Ok(Ended::Done);
                 }
@@ -63,12 +78,14 @@ pub async fn consume(
             }
         }
         if reached {
+            let _ = stdout.flush();
             break Ended::Done;
         }
         if let SourceEvent::Status(Status::Stopped(stop)) = timed.event {
             break Ended::Source(stop);
         }
     };
+    let _ = stdout.flush();
     if output.summary {
         let now = feed
             .model

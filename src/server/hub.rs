@@ -63,6 +63,7 @@ pub struct SessionEvents {
     /// mcptop framing (`id:` and `event:` fields) or Construct's (`data:` only).
     extensions: bool,
     tx: broadcast::Sender<Arc<Published>>,
+    broadcast: usize,
 }
 
 impl SessionEvents {
@@ -80,6 +81,7 @@ impl SessionEvents {
             capacity: replay,
             extensions,
             tx,
+            broadcast: broadcast.max(1),
         }
     }
 
@@ -174,6 +176,12 @@ impl SessionEvents {
 
     pub fn subscribers(&self) -> usize {
         self.tx.receiver_count()
+    }
+
+    /// Events some subscriber has not taken yet, and how many fit before the slowest
+    /// one starts losing them.
+    pub fn backlog(&self) -> (usize, usize) {
+        (self.tx.len(), self.broadcast)
     }
 }
 

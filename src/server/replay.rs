@@ -81,39 +81,94 @@ fn restamp(data: &str, now: &str) -> Option<String> {
     Some(format!("{}{}{}", &data[..=open], now, &data[close..]))
 }
 
+/// How a replay is published.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayOptions {
+    /// The recording's pacing scaled, or `max`: as fast as the slowest subscriber takes
+    /// the events (a replay at full speed loses none to a slow reader).
+    pub speed: Speed,
+    /// Start over after the last event, for ever (for soaks and demos).
+    pub looped: bool,
+    /// Start once this many subscribers follow the session.
+    pub wait_subscribers: usize,
+}
+
 /// Publishes every event into `session`; returns how many were published.
 pub async fn publish(
     session: Arc<Session>,
     events: Vec<ReplayEvent>,
-    speed: Speed,
+    options: ReplayOptions,
     stop: CancellationToken,
-) -> usize {
+) -> u64 {
+    while session.events.subscribers() < options.wait_subscribers {
+        tokio::select! {
+            _ = stop.cancelled() => return 0,
+            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+        }
+    }
+    // One pass lasts as long as the recording, plus the gap before its first event
+    // again, so a loop keeps the recorded rate across the seam.
+    let pass = events.last().map_or(Duration::ZERO, |e| e.at)
+        + events
+            .first()
+            .map_or(Duration::ZERO, |e| e.at)
+            .max(Duration::from_millis(1));
+    // At full speed, room for this many events is checked before publishing them.
+    let headroom = (session.events.backlog().1 as u64 / 2).clamp(1, 64);
     let start = tokio::time::Instant::now();
-    let mut published = 0;
-    for event in events {
-        match speed {
-            Speed::Factor(f) => {
-                let due = start + event.at.div_f64(f);
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = tokio::time::sleep_until(due) => {}
+    let mut published: u64 = 0;
+    let mut round: u32 = 0;
+    loop {
+        for event in &events {
+            match options.speed {
+                Speed::Factor(f) => {
+                    let due = start + (pass * round + event.at).div_f64(f);
+                    if due > tokio::time::Instant::now() {
+                        tokio::select! {
+                            _ = stop.cancelled() => return published,
+                            _ = tokio::time::sleep_until(due) => {}
+                        }
+                    }
                 }
-            }
-            Speed::Max => {
-                if published % 256 == 0 {
-                    tokio::task::yield_now().await;
-                    if stop.is_cancelled() {
-                        break;
+                Speed::Max => {
+                    if published.is_multiple_of(headroom)
+                        && !wait_for_readers(&session, headroom, &stop).await
+                    {
+                        return published;
                     }
                 }
             }
+            let now = Time::now();
+            let data =
+                restamp(&event.data, &now.to_rfc3339_nanos()).unwrap_or_else(|| event.data.clone());
+            session.publish(event.kind, data, now);
+            published += 1;
         }
-        let now = Time::now();
-        let data = restamp(&event.data, &now.to_rfc3339_nanos()).unwrap_or(event.data);
-        session.publish(event.kind, data, now);
-        published += 1;
+        if !options.looped || stop.is_cancelled() {
+            return published;
+        }
+        round += 1;
     }
-    published
+}
+
+/// Waits until `headroom` events fit before the slowest subscriber would lose any:
+/// briefly spinning, then in 1 ms naps. False when stopped.
+async fn wait_for_readers(session: &Session, headroom: u64, stop: &CancellationToken) -> bool {
+    let mut spins = 0;
+    loop {
+        if stop.is_cancelled() {
+            return false;
+        }
+        if session.room() as u64 >= headroom {
+            return true;
+        }
+        if spins < 32 {
+            spins += 1;
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -51,6 +51,20 @@ impl Session {
         self.events.publish(kind, data, now)
     }
 
+    /// How many more events can be published before the slowest subscriber, of this
+    /// session's stream or of the all-sessions stream, starts losing some.
+    pub fn room(&self) -> usize {
+        let room = |events: &SessionEvents| {
+            let (backlog, capacity) = events.backlog();
+            capacity.saturating_sub(backlog)
+        };
+        let own = room(&self.events);
+        match &self.all {
+            Some(all) => own.min(room(&all.events)),
+            None => own,
+        }
+    }
+
     pub fn token_matches(&self, candidate: &str) -> bool {
         super::auth::constant_time_eq(self.token.as_bytes(), candidate.as_bytes())
     }

@@ -107,3 +107,66 @@ async fn streams_end_when_the_server_shuts_down() {
     server.shutdown().await.unwrap();
     assert_eq!(events.next().await, None);
 }
+
+/// `--speed max` publishes as fast as the slowest subscriber takes events: a reader far
+/// slower than the publisher, behind a capacity of 64, still gets every event, in order;
+/// `--wait-subscribers` holds the start until it is there; `--loop` goes on past the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_at_full_speed_loses_nothing_to_a_slow_reader_and_loops() {
+    use mcptop::server::replay::{self, ReplayEvent, ReplayOptions, Speed};
+    use mcptop::server::EventKind;
+    use tokio_util::sync::CancellationToken;
+    let server = start(|c| c.broadcast_capacity = 64).await;
+    let session = server.state().sessions.create(None, "/".into());
+    let events: Vec<ReplayEvent> = (0..5000)
+        .map(|i| ReplayEvent {
+            at: Duration::from_millis(i),
+            kind: EventKind::Progress,
+            data: format!("{{\"token\":1,\"progress\":{i}}}"),
+        })
+        .collect();
+    let stop = CancellationToken::new();
+    let options = ReplayOptions {
+        speed: Speed::Max,
+        looped: false,
+        wait_subscribers: 1,
+    };
+    let publisher = tokio::spawn(replay::publish(
+        std::sync::Arc::clone(&session),
+        events.clone(),
+        options,
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(session.events.count(), 0, "waits for its subscriber");
+    let mut sub = session.events.subscribe(None);
+    for i in 0..5000u64 {
+        let event = within("the next event", sub.live.recv())
+            .await
+            .expect("no event lost to lag");
+        assert_eq!(event.id, i + 1);
+        if i % 500 == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    assert_eq!(within("the publisher", publisher).await.unwrap(), 5000);
+
+    // Looped, at 50× the recorded pace: the 5 s file plays in 100 ms and starts over.
+    let session = server.state().sessions.create(None, "/".into());
+    let looped = ReplayOptions {
+        speed: Speed::Factor(50.0),
+        looped: true,
+        wait_subscribers: 0,
+    };
+    let publisher = tokio::spawn(replay::publish(
+        std::sync::Arc::clone(&session),
+        events,
+        looped,
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    stop.cancel();
+    let published = within("the looped publisher", publisher).await.unwrap();
+    assert!(published > 10_000, "{published} events in 0.6 s of a 0.1 s loop");
+    assert_eq!(session.events.count(), published);
+}

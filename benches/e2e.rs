@@ -1,0 +1,558 @@
+//! End to end, with the real binary over loopback.
+//!
+//! - Throughput: `mcptop serve --replay CORPUS --speed max` publishes a progress corpus
+//!   (1,000,000 events) into a session; `mcptop tail --count N` follows it over SSE (then,
+//!   on a fresh daemon, over WebSocket) while `curl -N` reads the same session's SSE stream
+//!   in the same run: events/s of each, and tail's ratio to curl. `--speed max` publishes as
+//!   fast as the slowest reader takes events, so nobody loses any and both read all N.
+//! - Latency: publish time → the frame that shows the event drawn, with the monitor's own
+//!   draw loop at 20 fps (an in-process server, the live source, `ui::draw` on a test
+//!   backend), at 100 and 10,000 events/s; baseline: publish → arrival at the source.
+//! - Soak (`-- --soak SECS`): `serve --replay --loop` at 20,000 events/s into a headless
+//!   `mcptop tail --json > /dev/null` for SECS seconds, tail's RSS sampled every 10 s;
+//!   fails when it grows.
+//!
+//! `cargo bench --bench e2e` (MCPTOP_BENCH_EVENTS, MCPTOP_BENCH_ROUNDS);
+//! `cargo bench --bench e2e -- --soak 600` (`--rate N` for another rate).
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcptop");
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let home = std::env::temp_dir().join(format!("mcptop-e2e-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let ok = if let Some(secs) = value("--soak") {
+        soak(&home, secs, value("--rate").unwrap_or(20_000))
+    } else {
+        let events = env_or("MCPTOP_BENCH_EVENTS", 1_000_000);
+        let rounds = env_or("MCPTOP_BENCH_ROUNDS", 3);
+        throughput(&home, events, rounds);
+        latency();
+        true
+    };
+    let _ = std::fs::remove_dir_all(&home);
+    if !ok {
+        std::process::exit(1);
+    }
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A raw SSE capture of `events` Construct progress events (64 calls, ~190 bytes each),
+/// stamped `spacing` apart (the replay's pacing).
+fn corpus(path: &Path, events: u64, spacing: Duration) {
+    use std::fmt::Write as _;
+    const TOOLS: [&str; 8] = [
+        "run_tests",
+        "index_repo",
+        "fetch_url",
+        "search_code",
+        "build",
+        "lint",
+        "deploy",
+        "summarize",
+    ];
+    let start = 1_776_420_000_000_000_000i64; // 2026-04-17T10:00:00Z
+    let mut out = String::with_capacity(events as usize * 200);
+    for n in 0..events {
+        let tool = TOOLS[(n % 8) as usize];
+        let total = 100 + n % 7;
+        let stamp =
+            mcptop::time::Time::from_unix_nanos(start + (n as i64) * spacing.as_nanos() as i64);
+        let _ = write!(
+            out,
+            "id: {id}\ndata: {{\"token\":{token},\"progress\":{progress},\"total\":{total},\"message\":\"{tool}: step {progress} of {total}\",\"tool\":\"{tool}\",\"timestamp\":\"{stamp}\"}}\n\n",
+            id = n + 1,
+            token = n % 64,
+            progress = (n / 64) % total,
+            stamp = stamp.to_rfc3339_nanos(),
+        );
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// A running `mcptop serve` with a replay session.
+struct Daemon {
+    child: Child,
+    url: String,
+    session: String,
+    admin: String,
+    discovery: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(home: &Path, args: &[&str]) -> Daemon {
+    let file = home.join("mcp.json");
+    let _ = std::fs::remove_file(&file);
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0", "--discovery-file"])
+        .arg(&file)
+        .args(args)
+        .env("HOME", home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcptop serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut session) = (String::new(), String::new());
+    for line in lines.by_ref().map_while(Result::ok) {
+        if let Some(u) = line.strip_prefix("listening on ") {
+            url = u.to_owned();
+        }
+        if let Some(rest) = line.strip_prefix("session ") {
+            session = rest.split(' ').next().unwrap_or("").to_owned();
+        }
+        if !url.is_empty() && !session.is_empty() {
+            break;
+        }
+    }
+    // Keep reading (and dropping) what it prints, so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let discovery: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("discovery file")).unwrap();
+    let admin = discovery["admin_token"].as_str().unwrap().to_owned();
+    assert!(
+        !url.is_empty() && !session.is_empty(),
+        "serve did not start"
+    );
+    Daemon {
+        child,
+        url,
+        session,
+        admin,
+        discovery: file,
+    }
+}
+
+/// `curl -N` on the session's SSE stream: returns when it has read `events` events, with
+/// the time of its first byte and of the last event.
+fn curl(daemon: &Daemon, events: u64) -> std::thread::JoinHandle<(Instant, Instant)> {
+    let mut child = Command::new("curl")
+        .args(["-sN", "-H"])
+        .arg(format!("Authorization: Bearer {}", daemon.admin))
+        .arg(format!("{}/session/{}/events", daemon.url, daemon.session))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("curl (install it to run this bench)");
+    let mut out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut seen = 0u64;
+        let mut first = None;
+        let mut last_byte = 0u8;
+        while seen < events {
+            let n = out.read(&mut buf).expect("curl's output");
+            assert!(n > 0, "curl's stream ended after {seen} events");
+            first.get_or_insert_with(Instant::now);
+            // Events end with a blank line: "\n\n", possibly split across reads.
+            if last_byte == b'\n' && buf[0] == b'\n' {
+                seen += 1;
+            }
+            seen += memchr::memmem::find_iter(&buf[..n], b"\n\n").count() as u64;
+            last_byte = buf[n - 1];
+        }
+        let done = Instant::now();
+        let _ = child.kill();
+        let _ = child.wait();
+        (first.unwrap(), done)
+    })
+}
+
+/// `mcptop tail --count N --json` on the session, its output read here: when it exits,
+/// and when its first call update came (the replay's start, give or take one event).
+fn tail(
+    daemon: &Daemon,
+    events: u64,
+    transport: &str,
+) -> std::thread::JoinHandle<(Instant, Option<Instant>)> {
+    let mut child = Command::new(BIN)
+        .args([
+            "tail",
+            "--json",
+            "--url",
+            &daemon.url,
+            "--session",
+            &daemon.session,
+        ])
+        .args(["--token", &daemon.admin, "--transport", transport])
+        .args(["--count", &events.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcptop tail");
+    let mut out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut first = None;
+        loop {
+            let n = out.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            if first.is_none() && memchr::memmem::find(&buf[..n], b"\"type\":\"call\"").is_some() {
+                first = Some(Instant::now());
+            }
+        }
+        let status = child.wait().unwrap();
+        assert!(status.success(), "tail failed: {status}");
+        (Instant::now(), first)
+    })
+}
+
+fn throughput(home: &Path, events: u64, rounds: u64) {
+    let file = home.join("corpus.sse");
+    corpus(&file, events, Duration::from_micros(50));
+    let size = std::fs::metadata(&file).unwrap().len();
+    println!(
+        "throughput: {events} events ({:.0} MiB), {rounds} rounds; in each round curl -N and tail read the replay on daemons of their own, one after the other\n",
+        size as f64 / f64::from(1 << 20)
+    );
+    println!("| transport | round | tail events/s | curl -N events/s (SSE) | tail / curl |");
+    println!("|---|---:|---:|---:|---:|");
+    let daemon = |file: &Path| {
+        serve(
+            home,
+            &[
+                "--replay",
+                file.to_str().unwrap(),
+                "--speed",
+                "max",
+                "--wait-subscribers",
+                "1",
+                "--broadcast-capacity",
+                "65536",
+                "--replay-ring",
+                "0",
+            ],
+        )
+    };
+    for transport in ["sse", "ws"] {
+        let mut ratios = Vec::new();
+        let mut rates = Vec::new();
+        for round in 1..=rounds {
+            // The replay starts when the one reader attaches; it publishes as fast as
+            // that reader takes the events, so each reader sets its own pace.
+            let (start, done) = {
+                let d = daemon(&file);
+                curl(&d, events).join().unwrap()
+            };
+            let c = events as f64 / (done - start).as_secs_f64();
+            let t = {
+                let d = daemon(&file);
+                let started = Instant::now();
+                let (done, first) = tail(&d, events, transport).join().unwrap();
+                // From the first byte the daemon sent (the replay's start), as for curl.
+                events as f64 / (done - first.unwrap_or(started)).as_secs_f64()
+            };
+            println!(
+                "| {transport} | {round} | {t:.0} | {c:.0} | {:.2}× |",
+                t / c
+            );
+            ratios.push(t / c);
+            rates.push(t);
+        }
+        println!(
+            "| {transport} | median | {:.0} | | {:.2}× |",
+            median(&mut rates),
+            median(&mut ratios)
+        );
+    }
+    println!();
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Publish → drawn, with the monitor's draw loop (at most 20 frames a second, a frame
+/// drawn `frame_time` after the previous one when something changed).
+fn latency() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("event-to-screen latency at 20 fps (120×30 frame), 10 s per rate\n");
+    println!("| rate | publish → source p50 / p99 (baseline) | publish → drawn p50 / p99 | frames drawn |");
+    println!("|---:|---:|---:|---:|");
+    for rate in [100u64, 10_000] {
+        let (arrive, drawn, frames) = runtime.block_on(latency_at(rate, Duration::from_secs(10)));
+        println!(
+            "| {rate}/s | {:.2} / {:.2} ms | {:.1} / {:.1} ms | {frames} |",
+            percentile(&arrive, 0.5),
+            percentile(&arrive, 0.99),
+            percentile(&drawn, 0.5),
+            percentile(&drawn, 0.99),
+        );
+    }
+    println!();
+}
+
+async fn latency_at(rate: u64, run: Duration) -> (Vec<f64>, Vec<f64>, u64) {
+    use mcptop::server::{self, EventKind, ServerConfig};
+    use mcptop::source::connect::{self, LiveOptions};
+    use mcptop::source::discover::Daemon;
+    use mcptop::source::select::Chosen;
+    use mcptop::source::SourceEvent;
+    use mcptop::time::Time;
+    use mcptop::ui::app::{App, SourceLabel};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    let server = server::start(ServerConfig {
+        broadcast_capacity: 4096,
+        ..ServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let session = server.state().sessions.create(None, "/".into());
+    let (tx, mut rx) = tokio::sync::mpsc::channel(65_536);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let source = tokio::spawn(connect::run(
+        Daemon {
+            base_url: format!("http://{}", server.addr()),
+            admin_token: None,
+            file: None,
+        },
+        Chosen {
+            session_id: session.id.clone(),
+            token: session.token().to_owned(),
+            label: None,
+            explicit: true,
+        },
+        LiveOptions::default(),
+        tx,
+        stop.clone(),
+    ));
+    // The publisher: `rate` events a second in 1 ms steps, each stamped as published.
+    let publisher = {
+        let session = std::sync::Arc::clone(&session);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let start = tokio::time::Instant::now();
+            let mut sent = 0u64;
+            let mut step = tokio::time::interval(Duration::from_millis(1));
+            while start.elapsed() < run {
+                step.tick().await;
+                let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+                while sent < due {
+                    let now = Time::now();
+                    session.events.publish(
+                        EventKind::Progress,
+                        format!(
+                            "{{\"token\":{},\"progress\":{},\"total\":1000000,\"tool\":\"t{}\",\"timestamp\":\"{}\"}}",
+                            sent % 20,
+                            sent / 20,
+                            sent % 20,
+                            now.to_rfc3339_nanos()
+                        ),
+                        now,
+                    );
+                    sent += 1;
+                }
+            }
+        })
+    };
+    let mut app = App::new(SourceLabel::default(), Time::now());
+    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    let frame_time = Duration::from_millis(50);
+    let mut last_draw = tokio::time::Instant::now() - Duration::from_secs(1);
+    let mut pending: Vec<Time> = Vec::new();
+    let (mut arrive, mut drawn) = (Vec::new(), Vec::new());
+    let mut frames = 0u64;
+    let deadline = tokio::time::Instant::now() + run + Duration::from_millis(800);
+    let stamp_of = |data: &str| -> Option<Time> {
+        let v: serde_json::Value = serde_json::from_str(data).ok()?;
+        Time::parse_rfc3339(v["timestamp"].as_str()?)
+    };
+    let ms = |d: chrono::TimeDelta| d.num_microseconds().unwrap_or(0) as f64 / 1000.0;
+    while tokio::time::Instant::now() < deadline {
+        let next_draw = app.dirty.then(|| last_draw + frame_time);
+        tokio::select! {
+            timed = rx.recv() => {
+                let Some(timed) = timed else { break };
+                let mut batch = vec![timed];
+                while let Ok(t) = rx.try_recv() {
+                    batch.push(t);
+                }
+                for t in &batch {
+                    if let SourceEvent::Event { data, .. } = &t.event {
+                        if let Some(stamp) = stamp_of(data) {
+                            arrive.push(ms(t.at - stamp));
+                            pending.push(stamp);
+                        }
+                    }
+                    app.ingest(t);
+                }
+            }
+            _ = async {
+                match next_draw {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let now = Time::now();
+                app.tick(now);
+                terminal.draw(|f| mcptop::ui::draw(f, &mut app, now, 0, mcptop::ui::theme::Theme::plain())).unwrap();
+                last_draw = tokio::time::Instant::now();
+                frames += 1;
+                let shown = Time::now();
+                drawn.extend(pending.drain(..).map(|stamp| ms(shown - stamp)));
+            }
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    stop.cancel();
+    let _ = source.await;
+    let _ = publisher.await;
+    arrive.sort_by(f64::total_cmp);
+    drawn.sort_by(f64::total_cmp);
+    (arrive, drawn, frames)
+}
+
+/// RSS of a process in KiB, from /proc.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// `serve --replay --loop` at `rate` events/s into `tail --json > /dev/null`; tail's RSS
+/// every 10 s. Flat means: no sample after the first minute (or the first third of a
+/// shorter run) above the largest of that warm-up by more than 10 % + 2 MiB.
+fn soak(home: &Path, secs: u64, rate: u64) -> bool {
+    let file: PathBuf = home.join("soak.sse");
+    // Ten seconds of events at the rate, looped.
+    corpus(&file, rate * 10, Duration::from_nanos(1_000_000_000 / rate));
+    let daemon = serve(
+        home,
+        &[
+            "--replay",
+            file.to_str().unwrap(),
+            "--loop",
+            "--wait-subscribers",
+            "1",
+            "--broadcast-capacity",
+            "4096",
+        ],
+    );
+    let mut tail = Command::new(BIN)
+        .args([
+            "tail",
+            "--json",
+            "--url",
+            &daemon.url,
+            "--session",
+            &daemon.session,
+        ])
+        .args(["--token", &daemon.admin])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mcptop tail");
+    let pid = tail.id();
+    let hz = 100.0; // USER_HZ on Linux
+    let cpu = |pid: u32| -> f64 {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                let rest = s.rsplit_once(") ")?.1.split(' ').collect::<Vec<_>>();
+                Some((rest[11].parse::<f64>().ok()? + rest[12].parse::<f64>().ok()?) / hz)
+            })
+            .unwrap_or(0.0)
+    };
+    println!(
+        "soak: {secs} s at {rate} events/s, serve --replay --loop → tail --json > /dev/null\n"
+    );
+    println!("| t (s) | tail RSS (MiB) | tail CPU (s) | events published |");
+    println!("|---:|---:|---:|---:|");
+    let start = Instant::now();
+    let mut samples = Vec::new();
+    let mut t = 0;
+    while t <= secs {
+        let due = start + Duration::from_secs(t);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        if let Ok(Some(status)) = tail.try_wait() {
+            println!("tail exited early: {status}");
+            return false;
+        }
+        let rss = rss_kib(pid).unwrap_or(0);
+        let published = published(&daemon);
+        println!(
+            "| {t} | {:.1} | {:.2} | {published} |",
+            rss as f64 / 1024.0,
+            cpu(pid)
+        );
+        samples.push(rss);
+        t += 10;
+    }
+    let _ = tail.kill();
+    let _ = tail.wait();
+    let warm = (samples.len() / 3).clamp(1, 7);
+    let ceiling = samples[..warm].iter().max().copied().unwrap_or(0);
+    let limit = ceiling + ceiling / 10 + 2048;
+    let peak = samples[warm..].iter().max().copied().unwrap_or(0);
+    let flat = peak <= limit;
+    println!(
+        "\nwarm-up peak {:.1} MiB, later peak {:.1} MiB, limit {:.1} MiB: {}",
+        ceiling as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        limit as f64 / 1024.0,
+        if flat { "flat" } else { "GROWING" }
+    );
+    flat
+}
+
+/// Events the replay session has published so far (from the daemon's listing).
+fn published(daemon: &Daemon) -> u64 {
+    let out = Command::new(BIN)
+        .args(["sessions", "--json", "--discovery"])
+        .arg(&daemon.discovery)
+        .output();
+    let Ok(out) = out else { return 0 };
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| {
+            v.as_array()?
+                .iter()
+                .find(|s| s["session_id"] == daemon.session.as_str())?
+                .get("events")?
+                .as_u64()
+        })
+        .unwrap_or(0)
+}
