@@ -36,6 +36,7 @@ pub async fn consume(
     // Buffered, and flushed whenever the source has nothing more waiting: a reader of the
     // pipe sees each update at once when they trickle, and a burst costs few writes.
     let mut stdout = io::BufWriter::with_capacity(64 << 10, io::stdout().lock());
+    let mut line = Vec::with_capacity(1024);
     let ended = loop {
         let timed = match rx.try_recv() {
             Ok(t) => t,
@@ -59,24 +60,27 @@ pub async fn consume(
         if let Some(recorder) = &mut recorder {
             recorder.record(&timed)?;
         }
-        let mut reached = false;
-        for update in feed.ingest(&timed) {
-            let line = if output.json {
-                update.json.to_string()
-            } else {
-                plain_line(&update)
-            };
-            if let Err(e) = writeln!(stdout, "{line}") {
-                if e.kind() == io::ErrorKind::BrokenPipe {
-                    return Ok(Ended::Done);
+        let written = if output.json {
+            line.clear();
+            calls_seen += feed.ingest_json_lines(&timed, &mut line);
+            stdout.write_all(&line)
+        } else {
+            let mut result = Ok(());
+            for update in feed.ingest(&timed) {
+                if update.json["type"] == "call" {
+                    calls_seen += 1;
                 }
-                return Err(e).context("cannot write to standard output");
+                result = result.and_then(|()| writeln!(stdout, "{}", plain_line(&update)));
             }
-            if update.json["type"] == "call" {
-                calls_seen += 1;
-                reached |= output.count.is_some_and(|n| calls_seen >= n);
+            result
+        };
+        if let Err(e) = written {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return Ok(Ended::Done);
             }
+            return Err(e).context("cannot write to standard output");
         }
+        let reached = output.count.is_some_and(|n| calls_seen >= n);
         if reached {
             let _ = stdout.flush();
             break Ended::Done;

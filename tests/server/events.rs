@@ -167,6 +167,9 @@ async fn a_replay_at_full_speed_loses_nothing_to_a_slow_reader_and_loops() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     stop.cancel();
     let published = within("the looped publisher", publisher).await.unwrap();
-    assert!(published > 10_000, "{published} events in 0.6 s of a 0.1 s loop");
+    assert!(
+        published > 10_000,
+        "{published} events in 0.6 s of a 0.1 s loop"
+    );
     assert_eq!(session.events.count(), published);
 }
