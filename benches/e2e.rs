@@ -452,7 +452,7 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// `serve --replay --loop` at `rate` events/s into `tail --json > /dev/null`; tail's RSS
-/// every 10 s. Flat means: no sample after the first minute (or the first third of a
+/// every 10 s. Flat means: no sample after the first 70 s (or the first third of a
 /// shorter run) above the largest of that warm-up by more than 10 % + 2 MiB.
 fn soak(home: &Path, secs: u64, rate: u64) -> bool {
     let file: PathBuf = home.join("soak.sse");
@@ -502,7 +502,7 @@ fn soak(home: &Path, secs: u64, rate: u64) -> bool {
     println!("|---:|---:|---:|---:|");
     let start = Instant::now();
     let mut samples = Vec::new();
-    let mut t = 0;
+    let mut t = 10;
     while t <= secs {
         let due = start + Duration::from_secs(t);
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
