@@ -369,6 +369,11 @@ impl Decoder {
         // The value of the current event's only data line so far, while it is still in
         // `input`: dispatch borrows it instead of copying it into the data buffer.
         let mut inline: Option<Range<usize>> = None;
+        // Ids, likewise, while they are in `input`: the event's pending id, and the last
+        // event id in force once an event committed it. They are copied into the decoder
+        // once, when this chunk is done, instead of once per event.
+        let mut pending_id: Option<Range<usize>> = None;
+        let mut last_id: Option<Range<usize>> = None;
         // Walk the line ends block by block (see `scan`): one bit mask per 64 bytes.
         let mut base = 0;
         let mut empty_blocks = 0;
@@ -399,13 +404,29 @@ impl Decoder {
                     partial = false;
                     self.complete_partial(&input[start..end], on_item);
                 } else if end == start {
+                    if let Some(r) = pending_id.take() {
+                        last_id = Some(r);
+                        self.has_pending_id = false;
+                    } else if self.has_pending_id {
+                        last_id = None; // dispatch commits the buffered id
+                    }
                     let data = inline.take().map(|r| &input[r]);
-                    self.dispatch(data, on_item);
-                } else if let Some(value) = self.field(&input[start..end], on_item) {
+                    let id = last_id.clone().map(|r| &input[r]);
+                    self.dispatch(data, id, on_item);
+                } else {
                     // A field value is always a suffix of its line.
-                    self.push_data(input, end - value.len()..end, &mut inline, on_item);
-                } else if self.event_dropped {
-                    inline = None;
+                    match self.field(input, start..end, on_item) {
+                        Field::Data(value) => {
+                            self.push_data(input, end - value.len()..end, &mut inline, on_item)
+                        }
+                        Field::Id(value, true) => pending_id = Some(end - value.len()..end),
+                        Field::Id(value, false) => {
+                            pending_id = None;
+                            self.set_pending_id(value, false);
+                        }
+                        Field::Done if self.event_dropped => inline = None,
+                        Field::Done => {}
+                    }
                 }
                 start = self.skip_line_end(input, end);
             }
@@ -414,6 +435,13 @@ impl Decoder {
         if let Some(r) = inline {
             self.data.extend_from_slice(&input[r]);
             self.data.push(b'\n');
+        }
+        if let Some(r) = last_id {
+            self.last_event_id.clear();
+            self.last_event_id.push_str(ascii_str(&input[r]));
+        }
+        if let Some(r) = pending_id {
+            self.set_pending_id(&input[r], true);
         }
         if start < input.len() {
             self.stash(&input[start..], on_item);
@@ -459,9 +487,21 @@ impl Decoder {
         let mut line = std::mem::take(&mut self.partial);
         let ascii = std::mem::replace(&mut self.partial_ascii, true) && scan::is_ascii(head);
         line.extend_from_slice(head);
-        if line.is_empty() {
-            self.dispatch(None, on_item);
-        } else if let Some(value) = self.field(&line, on_item) {
+        let value = match line.is_empty() {
+            true => {
+                self.dispatch(None, None, on_item);
+                None
+            }
+            false => match self.field(&line, 0..line.len(), on_item) {
+                Field::Data(value) => Some(value),
+                Field::Id(value, ascii) => {
+                    self.set_pending_id(value, ascii);
+                    None
+                }
+                Field::Done => None,
+            },
+        };
+        if let Some(value) = value {
             let value_start = line.len() - value.len();
             if self.data.is_empty() && value.len() < self.limits.max_event_bytes {
                 // The event's first data line: the line buffer becomes the data buffer
@@ -483,26 +523,30 @@ impl Decoder {
         self.partial = line; // keep the capacity
     }
 
-    /// Interprets one complete, non-empty line. Returns the value of a `data` field that
-    /// the event keeps; handles every other field itself.
+    /// Interprets one complete, non-empty line, `src[at]`, where `src[at.end]` (when it
+    /// exists) is the CR or LF that ends it. Returns the value of a `data` field that the
+    /// event keeps, or of an `id` field that takes effect; handles every other field itself.
     #[inline(always)]
     fn field<'l, F: FnMut(Item<'_>)>(
         &mut self,
-        line: &'l [u8],
+        src: &'l [u8],
+        at: Range<usize>,
         on_item: &mut F,
-    ) -> Option<&'l [u8]> {
+    ) -> Field<'l> {
+        let head = head_word(src, at.clone());
+        let line = &src[at];
         if line.len() > self.limits.max_line_bytes {
             self.drop_event(DropReason::LineTooLong, on_item);
-            return None;
+            return Field::Done;
         }
         // The fields a progress stream is made of are recognised by their first bytes;
         // anything else goes the general way (split at the first colon).
-        let (name, value) = match classify(line) {
+        let (name, value) = match classify(head) {
             Some((name, at)) => (name, &line[at..]),
             None if line[0] == b':' => {
                 self.stats.comments += 1;
                 on_item(Item::Comment);
-                return None;
+                return Field::Done;
             }
             None => match memchr(b':', line) {
                 Some(colon) => (Name::of(&line[..colon]), &line[colon + 1..]),
@@ -511,11 +555,12 @@ impl Decoder {
         };
         let value = value.strip_prefix(b" ").unwrap_or(value);
         match name {
-            Name::Data => return (!self.event_dropped).then_some(value),
+            Name::Data if self.event_dropped => {}
+            Name::Data => return Field::Data(value),
             Name::Event => {
                 if !self.event_dropped {
                     // Streams repeat a handful of types: decode only when it changes.
-                    if self.event_type != value {
+                    if !scan::same_bytes(&self.event_type, value) {
                         self.event_type.clear();
                         self.event_type.extend_from_slice(value);
                         self.event_type_str.clear();
@@ -526,22 +571,9 @@ impl Decoder {
             }
             Name::Id => {
                 // One pass decides both: a NUL voids the field; ASCII needs no validation.
-                let mut all = 0u8;
-                let mut nul = false;
-                for &b in value {
-                    all |= b;
-                    nul |= b == 0;
-                }
+                let (nul, ascii) = scan::nul_and_ascii(value);
                 if !nul {
-                    self.pending_id.clear();
-                    if all < 0x80 {
-                        // SAFETY: every byte is ASCII, which is valid UTF-8.
-                        self.pending_id
-                            .push_str(unsafe { std::str::from_utf8_unchecked(value) });
-                    } else {
-                        self.pending_id.push_str(&String::from_utf8_lossy(value));
-                    }
-                    self.has_pending_id = true;
+                    return Field::Id(value, ascii);
                 }
             }
             Name::Retry => {
@@ -552,7 +584,19 @@ impl Decoder {
             }
             Name::Other => {}
         }
-        None
+        Field::Done
+    }
+
+    /// An `id` field takes effect: `value` becomes the pending last event id (`ascii`: it
+    /// is known to be all ASCII).
+    fn set_pending_id(&mut self, value: &[u8], ascii: bool) {
+        self.pending_id.clear();
+        if ascii {
+            self.pending_id.push_str(ascii_str(value));
+        } else {
+            self.pending_id.push_str(&String::from_utf8_lossy(value));
+        }
+        self.has_pending_id = true;
     }
 
     /// Adds a data line's value (`src[range]`) to the event, borrowing it while it is the
@@ -584,9 +628,16 @@ impl Decoder {
         self.data.push(b'\n');
     }
 
-    /// A blank line. `inline` is the event's data when it was borrowed from the input.
+    /// A blank line. `inline` is the event's data when it was borrowed from the input, and
+    /// `id` the last event id in force when the input holds it (all ASCII; the decoder's
+    /// own copy is then stale until the chunk is done).
     #[inline(always)]
-    fn dispatch<F: FnMut(Item<'_>)>(&mut self, inline: Option<&[u8]>, on_item: &mut F) {
+    fn dispatch<F: FnMut(Item<'_>)>(
+        &mut self,
+        inline: Option<&[u8]>,
+        id: Option<&[u8]>,
+        on_item: &mut F,
+    ) {
         if self.has_pending_id {
             self.has_pending_id = false;
             std::mem::swap(&mut self.last_event_id, &mut self.pending_id);
@@ -620,7 +671,10 @@ impl Decoder {
         on_item(Item::Event(EventRef {
             event_type,
             data: &data,
-            last_event_id: &self.last_event_id,
+            last_event_id: match id {
+                Some(id) => ascii_str(id),
+                None => &self.last_event_id,
+            },
         }));
         self.clear_data();
         self.has_event_type = false;
@@ -649,14 +703,27 @@ impl Decoder {
     }
 }
 
-/// Recognises `data:`, `id:` and `event:` from the line's first bytes with one 8-byte load,
+/// The first 8 bytes at `at.start`, little-endian, for [`classify`]. One load when `src`
+/// has 8 bytes there, even if the line is shorter: the bytes past a line are its CR or LF
+/// and whatever follows, and since neither CR nor LF occurs in a field prefix, a prefix
+/// that matches lies wholly within the line. Zero-padded copy otherwise.
+#[inline(always)]
+fn head_word(src: &[u8], at: Range<usize>) -> u64 {
+    if let Some(word) = src.get(at.start..).and_then(|s| s.first_chunk::<8>()) {
+        return u64::from_le_bytes(*word);
+    }
+    let line = &src[at];
+    let mut head = [0u8; 8];
+    for (h, &b) in head.iter_mut().zip(line) {
+        *h = b;
+    }
+    u64::from_le_bytes(head)
+}
+
+/// Recognises `data:`, `id:` and `event:` from a line's first bytes (see [`head_word`]),
 /// the fields a progress stream is made of. Returns the field and where its value starts.
 #[inline]
-fn classify(line: &[u8]) -> Option<(Name, usize)> {
-    let mut head = [0u8; 8];
-    let n = line.len().min(8);
-    head[..n].copy_from_slice(&line[..n]);
-    let head = u64::from_le_bytes(head);
+fn classify(head: u64) -> Option<(Name, usize)> {
     const fn word(s: &[u8]) -> (u64, u64) {
         let mut v = 0u64;
         let mut i = 0;
@@ -685,6 +752,25 @@ fn classify(line: &[u8]) -> Option<(Name, usize)> {
     } else {
         None
     }
+}
+
+/// What a line means to the caller of [`Decoder::field`].
+enum Field<'l> {
+    /// A data line's value, for an event still being kept.
+    Data(&'l [u8]),
+    /// An id line that takes effect; whether its value is all ASCII.
+    Id(&'l [u8], bool),
+    /// Anything else, already handled.
+    Done,
+}
+
+/// Bytes known to be ASCII, as text.
+#[inline(always)]
+fn ascii_str(bytes: &[u8]) -> &str {
+    debug_assert!(bytes.is_ascii());
+    // SAFETY: every caller passes bytes checked to be ASCII (`scan::nul_and_ascii`), and
+    // ASCII is valid UTF-8.
+    unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
 #[derive(Clone, Copy)]

@@ -60,20 +60,115 @@ mod sse2 {
     }
 }
 
+const LO8: u64 = 0x0101_0101_0101_0101;
+const HI8: u64 = 0x8080_8080_8080_8080;
+
 /// True when every byte is ASCII. Folds 16 bytes at a time, which compiles to a few vector
 /// instructions per block: several times cheaper than full UTF-8 validation on the ASCII
-/// JSON that progress frames almost always are.
+/// JSON that progress frames almost always are. The last bytes are read as one (overlapping)
+/// word instead of one at a time.
 #[inline]
 pub fn is_ascii(bytes: &[u8]) -> bool {
-    let mut blocks = bytes.chunks_exact(16);
-    let mut acc = 0u128;
-    for block in &mut blocks {
-        if let Ok(block) = <[u8; 16]>::try_from(block) {
-            acc |= u128::from_ne_bytes(block);
-        }
+    let n = bytes.len();
+    if n < 16 {
+        return fold_short(bytes) & HI8 == 0;
     }
-    let tail = blocks.remainder().iter().fold(0u8, |a, &b| a | b);
-    acc & 0x8080_8080_8080_8080_8080_8080_8080_8080 == 0 && tail < 0x80
+    let (blocks, _) = bytes.as_chunks::<16>();
+    let mut acc = blocks
+        .iter()
+        .fold(0u128, |acc, block| acc | u128::from_ne_bytes(*block));
+    if let Some(last) = bytes.last_chunk::<16>() {
+        acc |= u128::from_ne_bytes(*last);
+    }
+    acc & (u128::from(HI8) << 64 | u128::from(HI8)) == 0
+}
+
+/// Whether `bytes` hold a NUL byte, and whether they are all ASCII: one pass, a word at a
+/// time (for `id` values, a handful of bytes each).
+#[inline]
+pub fn nul_and_ascii(bytes: &[u8]) -> (bool, bool) {
+    // A word has a zero byte exactly when this is non-zero (the classic SWAR test: a
+    // borrow can only start at a zero byte).
+    let has_zero = |w: u64| w.wrapping_sub(LO8) & !w & HI8 != 0;
+    if bytes.len() < 8 {
+        // Missing bytes padded with 0x01, which is neither NUL nor past ASCII.
+        let pad = if bytes.len() >= 4 {
+            0
+        } else {
+            LO8 << (8 * bytes.len())
+        };
+        let w = fold_short_exact(bytes) | pad;
+        return (has_zero(w), w & HI8 == 0);
+    }
+    let (words, _) = bytes.as_chunks::<8>();
+    let mut nul = false;
+    let mut all = 0u64;
+    for word in words {
+        let w = u64::from_le_bytes(*word);
+        nul |= has_zero(w);
+        all |= w;
+    }
+    if let Some(last) = bytes.last_chunk::<8>() {
+        let w = u64::from_le_bytes(*last);
+        nul |= has_zero(w);
+        all |= w;
+    }
+    (nul, all & HI8 == 0)
+}
+
+/// Byte-equality for short values (an event type, most often), with word compares instead
+/// of a call to `memcmp`.
+#[inline]
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        (Some(a8), Some(b8)) if a.len() <= 16 => {
+            a8 == b8 && a.last_chunk::<8>() == b.last_chunk::<8>()
+        }
+        _ if a.len() < 8 => fold_short_exact(a) == fold_short_exact(b),
+        _ => a == b,
+    }
+}
+
+fn first4(bytes: &[u8]) -> [u8; 4] {
+    bytes.first_chunk::<4>().copied().unwrap_or_default()
+}
+
+fn last4(bytes: &[u8]) -> [u8; 4] {
+    bytes.last_chunk::<4>().copied().unwrap_or_default()
+}
+
+/// Up to 7 bytes ORed into a word: two overlapping 4-byte loads from 4 bytes on, single
+/// bytes below (good for an all-bytes test such as "any high bit", not for positions).
+#[inline]
+fn fold_short(bytes: &[u8]) -> u64 {
+    if let (Some(a), Some(b)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        return u64::from_le_bytes(*a) | u64::from_le_bytes(*b);
+    }
+    if bytes.len() >= 4 {
+        return u64::from(u32::from_le_bytes(first4(bytes)))
+            | u64::from(u32::from_le_bytes(last4(bytes)));
+    }
+    bytes
+        .iter()
+        .enumerate()
+        .fold(0, |w, (i, &b)| w | u64::from(b) << (8 * i))
+}
+
+/// Up to 7 bytes as a word, exactly (the two overlapping 4-byte halves side by side, so
+/// equal words mean equal bytes for slices of one length).
+#[inline]
+fn fold_short_exact(bytes: &[u8]) -> u64 {
+    if bytes.len() >= 4 {
+        return u64::from(u32::from_le_bytes(first4(bytes)))
+            | u64::from(u32::from_le_bytes(last4(bytes))) << 32;
+    }
+    bytes
+        .iter()
+        .enumerate()
+        .fold(0, |w, (i, &b)| w | u64::from(b) << (8 * i))
 }
 
 #[cfg(test)]
@@ -111,6 +206,33 @@ mod tests {
             .collect();
         assert_eq!(block_mask(&bytes), scalar_mask(&bytes));
         assert_eq!(block_mask(&bytes[..20]), scalar_mask(&bytes[..20]));
+    }
+
+    #[test]
+    fn word_helpers_match_their_byte_definitions() {
+        let alphabet = [0u8, b'a', b'b', 0x7f, 0x80, 0xff, b'1'];
+        for len in 0..40usize {
+            for seed in 0..60usize {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|i| alphabet[(i * 7 + seed * 13 + i * i * seed) % alphabet.len()])
+                    .collect();
+                let nul = bytes.contains(&0);
+                assert_eq!(
+                    nul_and_ascii(&bytes),
+                    (nul, bytes.is_ascii()),
+                    "{bytes:?}"
+                );
+                assert_eq!(is_ascii(&bytes), bytes.is_ascii(), "{bytes:?}");
+                for other_seed in 0..8usize {
+                    let mut other = bytes.clone();
+                    if let Some(b) = other.get_mut((other_seed * 5) % len.max(1)) {
+                        *b = alphabet[other_seed % alphabet.len()];
+                    }
+                    assert_eq!(same_bytes(&bytes, &other), bytes == other, "{bytes:?} {other:?}");
+                    assert!(!same_bytes(&bytes, &other[..len.saturating_sub(1)]) || len == 0);
+                }
+            }
+        }
     }
 
     #[test]
