@@ -25,6 +25,9 @@ fn piece() -> impl Strategy<Value = Vec<u8>> {
         Just(b"\xEF\xBB\xBF".to_vec()),
         Just(b"\xEF\xBB".to_vec()),
         Just(b"\0".to_vec()),
+        // Bytes the line-end scan looks at twice (0x08..=0x0F besides CR and LF).
+        Just(b"\t".to_vec()),
+        Just(b"\x08\x0b\x0c\x0e\x0f".to_vec()),
         Just("é😀日".as_bytes().to_vec()),
         Just(b"\xF0\x9F".to_vec()),
         Just(b"\xFF".to_vec()),

@@ -397,8 +397,8 @@ impl Decoder {
             while mask != 0 {
                 let end = base + mask.trailing_zeros() as usize;
                 mask &= mask - 1;
-                if end < start {
-                    continue; // the LF of a CRLF, already consumed
+                if end < start || !scan::is_line_end(input[end]) {
+                    continue; // the LF of a CRLF, already consumed; or not a line end
                 }
                 if partial {
                     partial = false;
