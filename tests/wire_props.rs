@@ -30,6 +30,17 @@ fn key() -> impl Strategy<Value = String> {
         Just("result"),
         Just("method"),
         Just("other"),
+        // Near misses of known names (same length, same first eight bytes, or a prefix).
+        Just("timestamq"),
+        Just("session_ix"),
+        Just("session_labex"),
+        Just("duration_mx"),
+        Just("progress_requestex"),
+        Just("progressx"),
+        Just("tokens"),
+        Just("toke"),
+        Just("params"),
+        Just("payload"),
         Just("t\\u006fken"),
     ]
     .prop_map(|k| format!("\"{k}\""))

@@ -245,12 +245,29 @@ impl Call {
         if let Some(text) = message {
             if self.message() != Some(&*text) {
                 // The newest entry is the current message: stored once, and only when it
-                // changed (the frame's text is borrowed until then).
-                let entry = MessageEntry {
-                    at,
-                    text: text.into_owned(),
+                // changed (the frame's text is borrowed until then). A full history gives
+                // its oldest entry's buffer to the new one: no allocation per message.
+                let cap = limits.messages.max(1);
+                let oldest = if self.messages.len() >= cap {
+                    self.messages.pop_front()
+                } else {
+                    None
                 };
-                push_bounded(&mut self.messages, entry, limits.messages.max(1));
+                let entry = match oldest {
+                    Some(mut entry) => {
+                        entry.at = at;
+                        entry.text.clear();
+                        entry.text.push_str(&text);
+                        entry
+                    }
+                    None => {
+                        // Room to grow, so that reusing the buffer seldom reallocates.
+                        let mut buffer = String::with_capacity(text.len().next_multiple_of(32));
+                        buffer.push_str(&text);
+                        MessageEntry { at, text: buffer }
+                    }
+                };
+                push_bounded(&mut self.messages, entry, cap);
             }
         }
         if let (Some(t), Status::Running) = (self.total, self.status) {

@@ -487,19 +487,18 @@ impl Decoder {
         let mut line = std::mem::take(&mut self.partial);
         let ascii = std::mem::replace(&mut self.partial_ascii, true) && scan::is_ascii(head);
         line.extend_from_slice(head);
-        let value = match line.is_empty() {
-            true => {
-                self.dispatch(None, None, on_item);
-                None
-            }
-            false => match self.field(&line, 0..line.len(), on_item) {
+        let value = if line.is_empty() {
+            self.dispatch(None, None, on_item);
+            None
+        } else {
+            match self.field(&line, 0..line.len(), on_item) {
                 Field::Data(value) => Some(value),
                 Field::Id(value, ascii) => {
                     self.set_pending_id(value, ascii);
                     None
                 }
                 Field::Done => None,
-            },
+            }
         };
         if let Some(value) = value {
             let value_start = line.len() - value.len();

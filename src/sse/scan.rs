@@ -40,9 +40,11 @@ pub(crate) fn block_mask(bytes: &[u8]) -> u64 {
 
 #[inline]
 fn scalar_mask(bytes: &[u8]) -> u64 {
-    bytes.iter().take(BLOCK).enumerate().fold(0, |m, (i, &b)| {
-        m | (u64::from(b & 0xF8 == 0x08) << i)
-    })
+    bytes
+        .iter()
+        .take(BLOCK)
+        .enumerate()
+        .fold(0, |m, (i, &b)| m | (u64::from(b & 0xF8 == 0x08) << i))
 }
 
 /// Whether a candidate from [`block_mask`] really ends a line.
@@ -233,18 +235,18 @@ mod tests {
                     .map(|i| alphabet[(i * 7 + seed * 13 + i * i * seed) % alphabet.len()])
                     .collect();
                 let nul = bytes.contains(&0);
-                assert_eq!(
-                    nul_and_ascii(&bytes),
-                    (nul, bytes.is_ascii()),
-                    "{bytes:?}"
-                );
+                assert_eq!(nul_and_ascii(&bytes), (nul, bytes.is_ascii()), "{bytes:?}");
                 assert_eq!(is_ascii(&bytes), bytes.is_ascii(), "{bytes:?}");
                 for other_seed in 0..8usize {
                     let mut other = bytes.clone();
                     if let Some(b) = other.get_mut((other_seed * 5) % len.max(1)) {
                         *b = alphabet[other_seed % alphabet.len()];
                     }
-                    assert_eq!(same_bytes(&bytes, &other), bytes == other, "{bytes:?} {other:?}");
+                    assert_eq!(
+                        same_bytes(&bytes, &other),
+                        bytes == other,
+                        "{bytes:?} {other:?}"
+                    );
                     assert!(!same_bytes(&bytes, &other[..len.saturating_sub(1)]) || len == 0);
                 }
             }

@@ -141,9 +141,11 @@ impl<'a> From<Raw<'a>> for Fields<'a> {
 const MAX_DEPTH: u8 = 2;
 
 fn decode_payload<'a>(event_type: &str, json: &'a str, depth: u8) -> Frame<'a> {
-    match flat::scan(json) {
-        Some(fields) => classify(event_type, fields, depth),
-        None => decode_general(event_type, json, depth),
+    let mut fields = Fields::default();
+    if flat::scan(json, &mut fields) {
+        classify(event_type, &mut fields, depth)
+    } else {
+        decode_general(event_type, json, depth)
     }
 }
 
@@ -162,7 +164,7 @@ fn decode_general<'a>(event_type: &str, json: &'a str, depth: u8) -> Frame<'a> {
         Err(e) if e.is_syntax() || e.is_eof() => return Frame::Unknown(Unknown::NotJson),
         Err(_) => return Frame::Unknown(Unknown::Shape),
     };
-    classify(event_type, raw.into(), depth)
+    classify(event_type, &mut raw.into(), depth)
 }
 
 /// Decodes with the general path only: the reference the fast path is tested against.
@@ -174,7 +176,8 @@ pub fn decode_event_general<'a>(event_type: &str, data: &'a str, last_event_id: 
     decode_general(event_type, data, 0)
 }
 
-fn classify<'a>(event_type: &str, raw: Fields<'a>, depth: u8) -> Frame<'a> {
+/// Turns the fields into a frame (taking what it keeps: the fields are not used again).
+fn classify<'a>(event_type: &str, raw: &mut Fields<'a>, depth: u8) -> Frame<'a> {
     match event_type {
         "lagged" => {
             return match raw.missed {
@@ -184,7 +187,7 @@ fn classify<'a>(event_type: &str, raw: Fields<'a>, depth: u8) -> Frame<'a> {
         }
         "connected" => {
             return Frame::Connected {
-                session_id: raw.session_id.map(Cow::into_owned),
+                session_id: raw.session_id.take().map(Cow::into_owned),
             }
         }
         _ => {}
@@ -197,7 +200,7 @@ fn classify<'a>(event_type: &str, raw: Fields<'a>, depth: u8) -> Frame<'a> {
             return match CallState::parse(state) {
                 Some(state) => Frame::Call(CallFrame {
                     token: raw.token.and_then(token),
-                    tool: raw.tool,
+                    tool: raw.tool.take(),
                     state,
                     timestamp: raw.timestamp.as_deref().and_then(parse_timestamp),
                     error: raw
@@ -206,8 +209,8 @@ fn classify<'a>(event_type: &str, raw: Fields<'a>, depth: u8) -> Frame<'a> {
                         .or_else(|| raw.message.and_then(text)),
                     duration_ms: raw.duration_ms,
                     progress_requested: raw.progress_requested,
-                    session: raw.session,
-                    session_label: raw.session_label,
+                    session: raw.session.take(),
+                    session_label: raw.session_label.take(),
                 }),
                 None => Frame::Unknown(Unknown::Shape),
             };
@@ -228,16 +231,16 @@ fn classify<'a>(event_type: &str, raw: Fields<'a>, depth: u8) -> Frame<'a> {
             progress,
             total: raw.total,
             message: raw.message.and_then(text_cow),
-            tool: raw.tool,
+            tool: raw.tool.take(),
             timestamp: raw.timestamp.as_deref().and_then(parse_timestamp),
-            session: raw.session,
-            session_label: raw.session_label,
+            session: raw.session.take(),
+            session_label: raw.session_label.take(),
         });
     }
     if let Some(error) = raw.error.and_then(text) {
         return Frame::Error {
             error,
-            detail: raw.detail.map(Cow::into_owned),
+            detail: raw.detail.take().map(Cow::into_owned),
         };
     }
     if raw.missed.is_some() && raw.kind.as_deref() == Some("lagged") {

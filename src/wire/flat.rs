@@ -11,10 +11,14 @@ use std::borrow::Cow;
 
 use super::decode::Fields;
 
-/// Fills `Fields` from a flat JSON object, or `None` to ask for the general path.
-pub(super) fn scan(json: &str) -> Option<Fields<'_>> {
+/// Fills `fields` (all empty on entry) from a flat JSON object; false asks for the general
+/// path (`fields` is then partly filled and not to be used).
+pub(super) fn scan<'a>(json: &'a str, fields: &mut Fields<'a>) -> bool {
+    scan_into(json, fields).is_some()
+}
+
+fn scan_into<'a>(json: &'a str, fields: &mut Fields<'a>) -> Option<()> {
     let b = json.as_bytes();
-    let mut fields = Fields::default();
     let mut seen = 0u32;
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -36,15 +40,13 @@ pub(super) fn scan(json: &str) -> Option<Fields<'_>> {
             }
             i = skip_ws(b, i + 1);
             let (value, after_value) = value(b, i)?;
-            let raw = &json[i..after_value];
-            let key = &json[key.0..key.1];
-            if let Some(field) = field(key) {
+            if let Some(field) = field(b, key) {
                 let bit = 1u32 << field as u32;
                 if seen & bit != 0 {
                     return None; // serde rejects duplicate fields
                 }
                 seen |= bit;
-                assign(&mut fields, field, value, raw)?;
+                assign(fields, field, value, sub(json, i, after_value))?;
             }
             i = skip_ws(b, after_value);
             match b.get(i) {
@@ -60,7 +62,19 @@ pub(super) fn scan(json: &str) -> Option<Fields<'_>> {
     if skip_ws(b, i) != b.len() {
         return None;
     }
-    Some(fields)
+    Some(())
+}
+
+/// `json[start..end]` where both ends are next to an ASCII delimiter the scan found (a
+/// quote, a colon, a comma, a brace, a digit, a letter of a literal), so at char boundaries.
+#[inline(always)]
+fn sub(json: &str, start: usize, end: usize) -> &str {
+    let bytes = &json.as_bytes()[start..end];
+    debug_assert!(json.is_char_boundary(start) && json.is_char_boundary(end));
+    // SAFETY: a slice of valid UTF-8 between two char boundaries is valid UTF-8; both ends
+    // sit next to ASCII bytes of `json` (see above), and an ASCII byte is never inside a
+    // multi-byte sequence.
+    unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
 #[derive(Clone, Copy)]
@@ -72,7 +86,7 @@ enum Value {
     Null,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {
     Token,
     Progress,
@@ -99,36 +113,81 @@ enum Field {
     ProgressRequested,
 }
 
-fn field(key: &str) -> Option<Field> {
-    Some(match key {
-        "token" => Field::Token,
-        "progress" => Field::Progress,
-        "total" => Field::Total,
-        "message" => Field::Message,
-        "tool" => Field::Tool,
-        "timestamp" => Field::Timestamp,
-        "jsonrpc" => Field::Jsonrpc,
-        "method" => Field::Method,
-        "params" => Field::Params,
-        "id" => Field::Id,
-        "result" => Field::Result,
-        "error" => Field::Error,
-        "state" => Field::State,
-        "detail" => Field::Detail,
-        "missed" => Field::Missed,
-        "session_id" => Field::SessionId,
-        "type" => Field::Type,
-        "data" => Field::Data,
-        "payload" => Field::Payload,
-        "duration_ms" => Field::DurationMs,
-        "session" => Field::Session,
-        "session_label" => Field::SessionLabel,
-        "progress_requested" => Field::ProgressRequested,
+/// The known field named by `b[key]`, the contents of a string without escapes (so
+/// `b[key.end]` is its closing quote). Names are told apart by their length and first
+/// eight bytes, read as one word.
+#[inline(always)]
+fn field(b: &[u8], key: (usize, usize)) -> Option<Field> {
+    const fn word(s: &[u8]) -> u64 {
+        let mut v = 0u64;
+        let mut i = 0;
+        while i < s.len() && i < 8 {
+            v |= (s[i] as u64) << (8 * i);
+            i += 1;
+        }
+        v
+    }
+    let len = key.1 - key.0;
+    let head = match b.get(key.0..).and_then(|s| s.first_chunk::<8>()) {
+        Some(w) if len >= 8 => u64::from_le_bytes(*w),
+        Some(w) => u64::from_le_bytes(*w) & ((1u64 << (8 * len)) - 1),
+        None => b[key.0..key.1]
+            .iter()
+            .enumerate()
+            .fold(0, |v, (i, &c)| v | u64::from(c) << (8 * i)),
+    };
+    let tail = b.get(key.0 + 8.min(len)..key.1).unwrap_or_default();
+    const TOKEN: u64 = word(b"token");
+    const PROGRESS: u64 = word(b"progress");
+    const TOTAL: u64 = word(b"total");
+    const MESSAGE: u64 = word(b"message");
+    const TOOL: u64 = word(b"tool");
+    const TIMESTAMP: u64 = word(b"timestamp");
+    const JSONRPC: u64 = word(b"jsonrpc");
+    const METHOD: u64 = word(b"method");
+    const PARAMS: u64 = word(b"params");
+    const ID: u64 = word(b"id");
+    const RESULT: u64 = word(b"result");
+    const ERROR: u64 = word(b"error");
+    const STATE: u64 = word(b"state");
+    const DETAIL: u64 = word(b"detail");
+    const MISSED: u64 = word(b"missed");
+    const SESSION_: u64 = word(b"session_");
+    const TYPE: u64 = word(b"type");
+    const DATA: u64 = word(b"data");
+    const PAYLOAD: u64 = word(b"payload");
+    const DURATION_MS: u64 = word(b"duration_ms");
+    const SESSION: u64 = word(b"session");
+    Some(match (len, head) {
+        (5, TOKEN) => Field::Token,
+        (8, PROGRESS) => Field::Progress,
+        (5, TOTAL) => Field::Total,
+        (7, MESSAGE) => Field::Message,
+        (4, TOOL) => Field::Tool,
+        (9, TIMESTAMP) if tail == b"p" => Field::Timestamp,
+        (7, JSONRPC) => Field::Jsonrpc,
+        (6, METHOD) => Field::Method,
+        (6, PARAMS) => Field::Params,
+        (2, ID) => Field::Id,
+        (6, RESULT) => Field::Result,
+        (5, ERROR) => Field::Error,
+        (5, STATE) => Field::State,
+        (6, DETAIL) => Field::Detail,
+        (6, MISSED) => Field::Missed,
+        (10, SESSION_) if tail == b"id" => Field::SessionId,
+        (4, TYPE) => Field::Type,
+        (4, DATA) => Field::Data,
+        (7, PAYLOAD) => Field::Payload,
+        (11, DURATION_MS) if tail == b"_ms" => Field::DurationMs,
+        (7, SESSION) => Field::Session,
+        (13, SESSION_) if tail == b"label" => Field::SessionLabel,
+        (18, PROGRESS) if tail == b"_requested" => Field::ProgressRequested,
         _ => return None,
     })
 }
 
 /// Stores one known field, with serde's typing rules; `None` where serde would fail.
+#[inline(always)]
 fn assign<'a>(f: &mut Fields<'a>, field: Field, value: Value, raw: &'a str) -> Option<()> {
     let keep = (!matches!(value, Value::Null)).then_some(raw);
     match field {
@@ -207,7 +266,7 @@ fn float(raw: &str) -> Option<f64> {
 fn text(value: Value, raw: &str) -> Option<Option<Cow<'_, str>>> {
     match value {
         Value::Null => Some(None),
-        Value::Str => Some(Some(Cow::Borrowed(&raw[1..raw.len() - 1]))),
+        Value::Str => Some(Some(Cow::Borrowed(sub(raw, 1, raw.len() - 1)))),
         _ => None,
     }
 }
@@ -272,6 +331,7 @@ fn next_special(b: &[u8], mut j: usize) -> Option<usize> {
 
 /// A scalar value starting at `i` and the index after it; `None` for objects, arrays and
 /// anything malformed.
+#[inline(always)]
 fn value(b: &[u8], i: usize) -> Option<(Value, usize)> {
     match *b.get(i)? {
         b'"' => {
@@ -332,7 +392,76 @@ fn json_number(b: &[u8], mut i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::float;
+    use super::{field, float, Field};
+
+    const NAMES: [(&str, Field); 23] = [
+        ("token", Field::Token),
+        ("progress", Field::Progress),
+        ("total", Field::Total),
+        ("message", Field::Message),
+        ("tool", Field::Tool),
+        ("timestamp", Field::Timestamp),
+        ("jsonrpc", Field::Jsonrpc),
+        ("method", Field::Method),
+        ("params", Field::Params),
+        ("id", Field::Id),
+        ("result", Field::Result),
+        ("error", Field::Error),
+        ("state", Field::State),
+        ("detail", Field::Detail),
+        ("missed", Field::Missed),
+        ("session_id", Field::SessionId),
+        ("type", Field::Type),
+        ("data", Field::Data),
+        ("payload", Field::Payload),
+        ("duration_ms", Field::DurationMs),
+        ("session", Field::Session),
+        ("session_label", Field::SessionLabel),
+        ("progress_requested", Field::ProgressRequested),
+    ];
+
+    /// The name looked up as the scan does, inside an object (`{"name":…`, with bytes after
+    /// it) and alone (no byte after it, so no whole word can be read).
+    fn lookups(name: &[u8]) -> [Option<Field>; 2] {
+        let mut object = b"{\"".to_vec();
+        object.extend_from_slice(name);
+        object.extend_from_slice(b"\":12345678}");
+        [
+            field(&object, (2, 2 + name.len())),
+            field(name, (0, name.len())),
+        ]
+    }
+
+    #[test]
+    fn every_known_name_and_no_near_miss_is_recognised() {
+        let known = |name: &[u8]| {
+            NAMES
+                .iter()
+                .find(|(n, _)| n.as_bytes() == name)
+                .map(|&(_, f)| f)
+        };
+        for (name, f) in NAMES {
+            assert_eq!(lookups(name.as_bytes()), [Some(f); 2], "{name}");
+            let name = name.as_bytes();
+            let mut near: Vec<Vec<u8>> =
+                vec![name[..name.len() - 1].to_vec(), [name, b"x"].concat()];
+            for at in 0..name.len() {
+                for other in [b'x', b'_', b'A'] {
+                    let mut n = name.to_vec();
+                    n[at] = other;
+                    near.push(n);
+                }
+            }
+            for n in near {
+                assert_eq!(
+                    lookups(&n),
+                    [known(&n); 2],
+                    "{}",
+                    String::from_utf8_lossy(&n)
+                );
+            }
+        }
+    }
 
     #[test]
     fn integer_fast_path_matches_parse_bit_for_bit() {
