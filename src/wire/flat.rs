@@ -28,19 +28,28 @@ fn scan_into<'a>(json: &'a str, fields: &mut Fields<'a>) -> Option<()> {
     if b.get(i) == Some(&b'}') {
         i += 1;
     } else {
+        let mut last = None;
         loop {
-            // Key: a string without escapes.
-            let (key, after_key, escaped) = string(b, i)?;
-            if escaped {
-                return None;
-            }
-            i = skip_ws(b, after_key);
-            if b.get(i) != Some(&b':') {
-                return None;
-            }
-            i = skip_ws(b, i + 1);
+            // Key: a string without escapes. The one the usual field order predicts is
+            // checked first, with a compare of its bytes.
+            let (known, after_colon) = match predicted_after(last) {
+                Some((field, key)) if starts_at(b, i, key) => (Some(field), i + key.len()),
+                _ => {
+                    let (key, after_key, escaped) = string(b, i)?;
+                    if escaped {
+                        return None;
+                    }
+                    i = skip_ws(b, after_key);
+                    if b.get(i) != Some(&b':') {
+                        return None;
+                    }
+                    (field(b, key), i + 1)
+                }
+            };
+            last = known;
+            i = skip_ws(b, after_colon);
             let (value, after_value) = value(b, i)?;
-            if let Some(field) = field(b, key) {
+            if let Some(field) = known {
                 let bit = 1u32 << field as u32;
                 if seen & bit != 0 {
                     return None; // serde rejects duplicate fields
@@ -63,6 +72,50 @@ fn scan_into<'a>(json: &'a str, fields: &mut Fields<'a>) -> Option<()> {
         return None;
     }
     Some(())
+}
+
+/// The field most likely to come after `last` (`None`: the first), with its key as it
+/// appears before the value: Construct writes a ProgressEvent's fields in this order.
+#[inline(always)]
+fn predicted_after(last: Option<Field>) -> Option<(Field, &'static [u8])> {
+    Some(match last {
+        None => (Field::Token, b"\"token\":"),
+        Some(Field::Token) => (Field::Progress, b"\"progress\":"),
+        Some(Field::Progress) => (Field::Total, b"\"total\":"),
+        Some(Field::Total) => (Field::Message, b"\"message\":"),
+        Some(Field::Message) => (Field::Tool, b"\"tool\":"),
+        Some(Field::Tool) => (Field::Timestamp, b"\"timestamp\":"),
+        _ => return None,
+    })
+}
+
+/// Whether `b[i..]` starts with `pat` (4 to 16 bytes: two overlapping word compares).
+#[inline(always)]
+fn starts_at(b: &[u8], i: usize, pat: &[u8]) -> bool {
+    let Some(s) = b.get(i..i + pat.len()) else {
+        return false;
+    };
+    if let (Some(a), Some(z), Some(pa), Some(pz)) = (
+        s.first_chunk::<8>(),
+        s.last_chunk::<8>(),
+        pat.first_chunk::<8>(),
+        pat.last_chunk::<8>(),
+    ) {
+        if pat.len() <= 16 {
+            return a == pa && z == pz;
+        }
+    }
+    if let (Some(a), Some(z), Some(pa), Some(pz)) = (
+        s.first_chunk::<4>(),
+        s.last_chunk::<4>(),
+        pat.first_chunk::<4>(),
+        pat.last_chunk::<4>(),
+    ) {
+        if pat.len() <= 8 {
+            return a == pa && z == pz;
+        }
+    }
+    s == pat
 }
 
 /// `json[start..end]` where both ends are next to an ASCII delimiter the scan found (a
