@@ -23,7 +23,7 @@
 
 mod decoder;
 pub mod encode;
-mod scan;
+pub(crate) mod scan;
 
 pub use decoder::{
     decode_all, Decoder, DropReason, Dropped, Event, EventRef, Item, Limits, OwnedItem, Stats,

@@ -89,33 +89,11 @@ fn predicted_after(last: Option<Field>) -> Option<(Field, &'static [u8])> {
     })
 }
 
-/// Whether `b[i..]` starts with `pat` (4 to 16 bytes: two overlapping word compares).
+/// Whether `b[i..]` starts with `pat` (word compares, no `memcmp` call, for short keys).
 #[inline(always)]
 fn starts_at(b: &[u8], i: usize, pat: &[u8]) -> bool {
-    let Some(s) = b.get(i..i + pat.len()) else {
-        return false;
-    };
-    if let (Some(a), Some(z), Some(pa), Some(pz)) = (
-        s.first_chunk::<8>(),
-        s.last_chunk::<8>(),
-        pat.first_chunk::<8>(),
-        pat.last_chunk::<8>(),
-    ) {
-        if pat.len() <= 16 {
-            return a == pa && z == pz;
-        }
-    }
-    if let (Some(a), Some(z), Some(pa), Some(pz)) = (
-        s.first_chunk::<4>(),
-        s.last_chunk::<4>(),
-        pat.first_chunk::<4>(),
-        pat.last_chunk::<4>(),
-    ) {
-        if pat.len() <= 8 {
-            return a == pa && z == pz;
-        }
-    }
-    s == pat
+    b.get(i..i + pat.len())
+        .is_some_and(|s| crate::sse::scan::same_bytes(s, pat))
 }
 
 /// `json[start..end]` where both ends are next to an ASCII delimiter the scan found (a
