@@ -43,8 +43,15 @@ impl KeyRef<'_> {
 
 impl hashbrown::Equivalent<CallKey> for KeyRef<'_> {
     fn equivalent(&self, key: &CallKey) -> bool {
-        self.session == key.session.as_deref()
-            && self.tool == key.tool.as_deref()
+        use crate::sse::scan::same_bytes;
+        fn same(a: Option<&str>, b: Option<&str>) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => same_bytes(a.as_bytes(), b.as_bytes()),
+                (a, b) => a.is_none() && b.is_none(),
+            }
+        }
+        same(self.session, key.session.as_deref())
+            && same(self.tool, key.tool.as_deref())
             && self.token == key.token.as_ref()
     }
 }
@@ -341,6 +348,46 @@ mod tests {
             let owned = borrowed.to_key();
             assert_eq!(hasher.hash_one(borrowed), hasher.hash_one(&owned));
             assert!(hashbrown::Equivalent::equivalent(&borrowed, &owned));
+        }
+    }
+
+    #[test]
+    fn keys_that_differ_anywhere_are_different() {
+        let tools = [
+            "",
+            "a",
+            "b",
+            "grep",
+            "grap",
+            "run_tests",
+            "run_testz",
+            "web_fetch_all_pages",
+            "web_fetch_all_pagez",
+            "xeb_fetch_all_pages",
+        ];
+        let token = Token::Int(7);
+        for (i, a) in tools.iter().enumerate() {
+            for (j, b) in tools.iter().enumerate() {
+                for (sa, sb) in [(None, None), (Some(*a), Some(*b)), (None, Some(*b))] {
+                    let borrowed = KeyRef {
+                        session: sa,
+                        tool: Some(a),
+                        token: Some(&token),
+                    };
+                    let owned = KeyRef {
+                        session: sb,
+                        tool: Some(b),
+                        token: Some(&token),
+                    }
+                    .to_key();
+                    let same = i == j && sa.is_some() == sb.is_some();
+                    assert_eq!(
+                        hashbrown::Equivalent::equivalent(&borrowed, &owned),
+                        same,
+                        "{sa:?}/{a:?} against {sb:?}/{b:?}"
+                    );
+                }
+            }
         }
     }
 }

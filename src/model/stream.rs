@@ -164,7 +164,7 @@ impl StreamState {
             return IdCheck::InOrder;
         };
         let check = match &self.last_numeric_id {
-            Some((last_prefix, last)) if last_prefix == prefix => {
+            Some((last_prefix, last)) if same_str(last_prefix, prefix) => {
                 // The same id again is an event without an `id:` line (the id stays in
                 // force); only a lower one is a replay.
                 if n < *last {
@@ -207,7 +207,7 @@ impl StreamState {
         }
         if check != IdCheck::Repeat {
             match &mut self.last_numeric_id {
-                Some((p, last)) if p == prefix => *last = n,
+                Some((p, last)) if same_str(p, prefix) => *last = n,
                 slot => *slot = Some((prefix.to_owned(), n)),
             }
         }
@@ -242,6 +242,12 @@ impl StreamState {
     pub fn delay_samples(&self) -> u32 {
         self.delay_samples
     }
+}
+
+/// Short-string equality without a call into `memcmp` (prefixes are short or empty, and
+/// this runs for every event).
+fn same_str(a: &str, b: &str) -> bool {
+    crate::sse::scan::same_bytes(a.as_bytes(), b.as_bytes())
 }
 
 /// `"41"` → `("", 41)`, `"evt-41"` → `("evt-", 41)`; anything else → none.
@@ -287,6 +293,25 @@ mod tests {
         // UUIDs carry no order.
         assert_eq!(s.check_id("0b7e6c2e-aaaa"), IdCheck::InOrder);
         assert!(s.has_ids);
+    }
+
+    #[test]
+    fn ids_are_compared_within_their_prefix() {
+        let mut s = StreamState::default();
+        assert_eq!(s.check_id("evt-1"), IdCheck::InOrder);
+        assert_eq!(s.check_id("evt-4"), IdCheck::Gap { missing: 2 });
+        // A new prefix starts a new sequence: nothing to compare against.
+        assert_eq!(s.check_id("evu-1"), IdCheck::InOrder);
+        assert_eq!(s.check_id("evu-0"), IdCheck::Repeat);
+        assert_eq!(s.check_id("a-long-prefix-of-twenty-1"), IdCheck::InOrder);
+        assert_eq!(
+            s.check_id("a-long-prefix-of-twenty-9"),
+            IdCheck::Gap { missing: 7 }
+        );
+        assert_eq!(s.check_id("a-long-prefix-of-twentx-3"), IdCheck::InOrder);
+        assert_eq!(s.check_id("7"), IdCheck::InOrder);
+        assert_eq!(s.check_id("8"), IdCheck::InOrder);
+        assert_eq!((s.id_gaps, s.id_gap_events, s.id_repeats), (2, 9, 1));
     }
 
     #[test]
