@@ -103,24 +103,55 @@ impl fmt::Display for Time {
     }
 }
 
+/// Each byte of `ONES` times the byte value.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The 8 bytes at `at`, first byte lowest.
+#[inline]
+fn word(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(*b.get(at..)?.first_chunk::<8>()?))
+}
+
+/// The high bit set in every byte of `w` that is not an ASCII digit (exact up to the first
+/// such byte; later bytes may be flagged too, which no caller minds).
+#[inline]
+fn non_digits(w: u64) -> u64 {
+    // A digit has high nibble 3, and still has after adding 6 ('9' + 6 = '?').
+    let high = 0xF0 * ONES;
+    let bad = ((w & high) ^ (0x30 * ONES)) | ((w.wrapping_add(0x06 * ONES) & high) ^ (0x30 * ONES));
+    // A set bit anywhere in a byte's high nibble → that byte's high bit.
+    (bad | (bad << 1) | (bad << 2) | (bad << 3)) & (0x80 * ONES)
+}
+
 fn fast_rfc3339(b: &[u8]) -> Option<Time> {
-    #[inline]
-    fn two(b: &[u8], at: usize) -> Option<u32> {
-        let (hi, lo) = (b[at].wrapping_sub(b'0'), b[at + 1].wrapping_sub(b'0'));
-        (hi < 10 && lo < 10).then(|| u32::from(hi) * 10 + u32::from(lo))
-    }
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
+    // "YYYY-MM-" and "DDTHH:MM": the separators are checked, set to '0' and then every
+    // byte must be a digit; the values are read from the digit pairs.
+    const SEP0: u64 = 0xFF00_00FF_0000_0000; // bytes 4 and 7
+    const SEP1: u64 = 0x0000_FF00_00FF_0000; // bytes 2 and 5
+    let w0 = word(b, 0)?;
+    let w1 = word(b, 8)?;
+    if w0 & SEP0 != u64::from_le_bytes(*b"\0\0\0\0-\0\0-")
+        || w1 & SEP1 != u64::from_le_bytes(*b"\0\0T\0\0:\0\0")
+        || b.get(16) != Some(&b':')
     {
         return None;
     }
-    let year = two(b, 0)? * 100 + two(b, 2)?;
-    let (month, day) = (two(b, 5)?, two(b, 8)?);
-    let (hour, min, sec) = (two(b, 11)?, two(b, 14)?, two(b, 17)?);
+    let w0 = (w0 & !SEP0) | (SEP0 & (0x30 * ONES));
+    let w1 = (w1 & !SEP1) | (SEP1 & (0x30 * ONES));
+    if non_digits(w0) | non_digits(w1) != 0 {
+        return None;
+    }
+    // Digit values, one per byte; then byte i holds 10·d[i] + d[i+1].
+    let pairs = |w: u64| {
+        let d = w - 0x30 * ONES;
+        d * 10 + (d >> 8)
+    };
+    let (p0, p1) = (pairs(w0), pairs(w1));
+    let byte = |w: u64, i: u32| ((w >> (8 * i)) & 0xFF) as u32;
+    let year = byte(p0, 0) * 100 + byte(p0, 2);
+    let (month, day) = (byte(p0, 5), byte(p1, 0));
+    let (hour, min) = (byte(p1, 3), byte(p1, 6));
+    let sec = two(b, 17)?;
     if !(1..=12).contains(&month)
         || day == 0
         || day > days_in_month(year, month)
@@ -133,24 +164,8 @@ fn fast_rfc3339(b: &[u8]) -> Option<Time> {
     let mut rest = &b[19..];
     let mut nanos = 0u32;
     if let Some(frac) = rest.strip_prefix(b".") {
-        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
-        if n == 0 || n > 9 {
-            return None;
-        }
-        for &d in &frac[..n] {
-            nanos = nanos * 10 + u32::from(d - b'0');
-        }
-        nanos *= [
-            1,
-            10,
-            100,
-            1_000,
-            10_000,
-            100_000,
-            1_000_000,
-            10_000_000,
-            100_000_000,
-        ][9 - n];
+        let (value, n) = fraction(frac)?;
+        nanos = value * POW10[9 - n];
         rest = &frac[n..];
     }
     let offset = match rest {
@@ -174,6 +189,77 @@ fn fast_rfc3339(b: &[u8]) -> Option<Time> {
     secs.checked_mul(1_000_000_000)?
         .checked_add(i64::from(nanos))
         .map(Time)
+}
+
+const POW10: [u32; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
+#[inline]
+fn two(b: &[u8], at: usize) -> Option<u32> {
+    let (hi, lo) = (
+        b.get(at)?.wrapping_sub(b'0'),
+        b.get(at + 1)?.wrapping_sub(b'0'),
+    );
+    (hi < 10 && lo < 10).then(|| u32::from(hi) * 10 + u32::from(lo))
+}
+
+/// The leading digits of a fraction (1 to 9 of them) → (their value, how many).
+fn fraction(frac: &[u8]) -> Option<(u32, usize)> {
+    let Some(w) = word(frac, 0) else {
+        // Fewer than 8 bytes left: digit by digit.
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        let value = frac[..n]
+            .iter()
+            .fold(0u32, |v, &d| v * 10 + u32::from(d - b'0'));
+        return Some((value, n));
+    };
+    let bad = non_digits(w);
+    let n = if bad == 0 {
+        8
+    } else {
+        (bad.trailing_zeros() / 8) as usize
+    };
+    if n == 0 {
+        return None;
+    }
+    // The n digit values moved to the top bytes, zeros below them: leading zeros. (Bytes
+    // past the digits, borrowed from or not, are shifted out.)
+    let value = eight_digits(w.wrapping_sub(0x30 * ONES) << (8 * (8 - n)));
+    if n < 8 {
+        return Some((value, n));
+    }
+    match frac.get(8) {
+        Some(c) if c.is_ascii_digit() => {
+            if frac.get(9).is_some_and(u8::is_ascii_digit) {
+                return None; // more than nine digits: chrono decides
+            }
+            Some((value * 10 + u32::from(c - b'0'), 9))
+        }
+        _ => Some((value, 8)),
+    }
+}
+
+/// Eight digit values, one per byte, first lowest → their decimal value (pairs, then
+/// quads, then the eight, each step one multiply).
+#[inline]
+fn eight_digits(d: u64) -> u32 {
+    // The products overflow by design: what spills out of the top is not needed.
+    let d = d.wrapping_mul(10 << 8 | 1) >> 8;
+    let d = (d & 0x00FF_00FF_00FF_00FF).wrapping_mul(100 << 16 | 1) >> 16;
+    ((d & 0x0000_FFFF_0000_FFFF).wrapping_mul(10_000 << 32 | 1) >> 32) as u32
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -211,6 +297,105 @@ mod tests {
         assert_eq!(later.to_string(), "2026-04-17T10:20:35Z");
         assert_eq!(t.to_string(), "2026-04-17T10:20:33.500Z");
         assert_eq!(Time::from(t.to_datetime()), t);
+    }
+
+    /// What chrono makes of a timestamp (the reference for the direct reader).
+    fn chrono(s: &str) -> Option<Time> {
+        DateTime::parse_from_rfc3339(s)
+            .ok()?
+            .timestamp_nanos_opt()
+            .map(Time)
+    }
+
+    #[test]
+    fn the_direct_reader_agrees_with_chrono() {
+        for s in [
+            "2026-04-17T10:20:33Z",
+            "2026-04-17T10:20:33.1Z",
+            "2026-04-17T10:20:33.12Z",
+            "2026-04-17T10:20:33.123Z",
+            "2026-04-17T10:20:33.1234567Z",
+            "2026-04-17T10:20:33.12345678Z",
+            "2026-04-17T10:20:33.123456789Z",
+            "2026-04-17T10:20:33.000000001+00:00",
+            "2026-04-17T10:20:33.987654321-07:30",
+            "2026-04-17T10:20:33.9+14:00",
+            "2026-04-17T10:20:33.12345678+01:00",
+            "2024-02-29T23:59:59.999999999Z",
+            "2000-02-29T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+            "1969-12-31T23:59:59.5Z",
+            "2026-12-31T23:59:59z",
+        ] {
+            let fast = fast_rfc3339(s.as_bytes());
+            assert!(fast.is_some(), "{s} is read directly");
+            assert_eq!(fast, chrono(s), "{s}");
+        }
+        for s in [
+            "2026-04-17T10:20:33.Z",
+            "2026-04-17T10:20:33.1234567890Z",
+            "2026-04-17T10:20:33.12345678901+00:00",
+            "2026-04-17T10:20:33",
+            "2026-04-17T10:20:3Z",
+            "2026-04-17 10:20:33Z",
+            "2026-04-17t10:20:33Z",
+            "2026/04-17T10:20:33Z",
+            "2026-04-17T10-20:33Z",
+            "2026-04-17T10:20-33Z",
+            "2026-0a-17T10:20:33Z",
+            "2026-04-17T1 :20:33Z",
+            "2026-04-17T10:20:33.12x45678Z",
+            "2026-04-17T10:2::33Z",
+            "202?-04-17T10:20:33Z",
+            "2026-13-01T00:00:00Z",
+            "2026-00-01T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-04-17T24:00:00Z",
+            "2026-04-17T23:60:00Z",
+            "2026-04-17T23:59:60Z",
+            "2026-04-17T10:20:33+24:00",
+            "2026-04-17T10:20:33+0100",
+            "2026-04-17T10:20:33.5Zjunk",
+        ] {
+            assert_eq!(fast_rfc3339(s.as_bytes()), None, "{s} is left to chrono");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any layout the reader accepts, it reads as chrono does; the usual layout it
+        /// always accepts.
+        #[test]
+        fn random_timestamps_read_as_chrono_reads_them(
+            year in 1678u32..2262, month in 1u32..=12, day in 1u32..=31, hour in 0u32..24,
+            min in 0u32..60, sec in 0u32..60, digits in 0usize..=9, frac in 0u32..1_000_000_000,
+            offset in proptest::option::of((proptest::bool::ANY, 0u32..24, 0u32..60)),
+            mutate in proptest::option::of((0usize..40, proptest::num::u8::ANY)),
+        ) {
+            let mut s = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{min:02}:{sec:02}");
+            if digits > 0 {
+                let f = format!("{frac:09}");
+                s.push('.');
+                s.push_str(&f[..digits]);
+            }
+            match offset {
+                None => s.push('Z'),
+                Some((neg, h, m)) => s.push_str(&format!("{}{h:02}:{m:02}", if neg { '-' } else { '+' })),
+            }
+            let mut bytes = s.into_bytes();
+            if let Some((at, byte)) = mutate {
+                if at < bytes.len() {
+                    bytes[at] = byte;
+                }
+            }
+            let fast = fast_rfc3339(&bytes);
+            let reference = std::str::from_utf8(&bytes).ok().and_then(chrono);
+            if fast.is_some() {
+                proptest::prop_assert_eq!(fast, reference);
+            } else if mutate.is_none() && day <= days_in_month(year, month) {
+                proptest::prop_assert!(false, "the usual layout is read directly");
+            }
+        }
     }
 
     #[test]

@@ -200,6 +200,24 @@ fn priming_events_and_empty_data() {
         Frame::Unknown(Unknown::Empty)
     );
     assert_eq!(decode_text("  "), Frame::Unknown(Unknown::Empty));
+    // Whitespace of every kind JSON allows around a value, and Unicode spaces.
+    for blank in ["\n", "\r\n\t ", "\u{0b}\u{0c}", "\u{a0}\u{2003}"] {
+        assert_eq!(
+            decode_event("message", blank, "7"),
+            Frame::Priming,
+            "{blank:?}"
+        );
+        assert_eq!(
+            decode_text(blank),
+            Frame::Unknown(Unknown::Empty),
+            "{blank:?}"
+        );
+    }
+    // Not blank: a visible character anywhere.
+    assert_eq!(
+        decode_event("message", " x ", "7"),
+        Frame::Unknown(Unknown::NotJson)
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::time::Time;
 
 /// Decodes one SSE event. `last_event_id` is the id in force (for priming events).
 pub fn decode_event<'a>(event_type: &str, data: &'a str, last_event_id: &str) -> Frame<'a> {
-    if data.trim().is_empty() {
+    if is_blank(data) {
         return if last_event_id.is_empty() {
             Frame::Unknown(Unknown::Empty)
         } else {
@@ -27,10 +27,19 @@ pub fn decode_event<'a>(event_type: &str, data: &'a str, last_event_id: &str) ->
 
 /// Decodes one WebSocket text message (the gateway forwards each SSE data payload as is).
 pub fn decode_text(text: &str) -> Frame<'_> {
-    if text.trim().is_empty() {
+    if is_blank(text) {
         return Frame::Unknown(Unknown::Empty);
     }
     decode_payload("message", text, 0)
+}
+
+/// Empty or only whitespace. A payload that starts with a visible ASCII character (every
+/// JSON frame does) is answered from its first byte, without decoding the text.
+fn is_blank(s: &str) -> bool {
+    match s.as_bytes().first() {
+        Some(b) if b.is_ascii_graphic() => false,
+        _ => s.trim().is_empty(),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -170,7 +179,7 @@ fn decode_general<'a>(event_type: &str, json: &'a str, depth: u8) -> Frame<'a> {
 /// Decodes with the general path only: the reference the fast path is tested against.
 #[doc(hidden)]
 pub fn decode_event_general<'a>(event_type: &str, data: &'a str, last_event_id: &str) -> Frame<'a> {
-    if data.trim().is_empty() {
+    if is_blank(data) {
         return decode_event(event_type, data, last_event_id);
     }
     decode_general(event_type, data, 0)
