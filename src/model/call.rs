@@ -80,10 +80,73 @@ pub struct Sample {
 }
 
 /// A message the call reported, with when it arrived.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MessageEntry {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MessageEntry<'a> {
     pub at: Time,
-    pub text: String,
+    pub text: &'a str,
+}
+
+/// A call's distinct messages, oldest first, newest last (the current one), at most a fixed
+/// number of them. The texts sit end to end in one buffer, so a call that reports a new
+/// message with every update costs no allocation per message.
+#[derive(Debug, Clone, Default)]
+pub struct MessageLog {
+    text: String,
+    /// Each message's arrival and where its text starts; it ends where the next one starts
+    /// (the last at the end of the buffer). Bytes before the first start are dead.
+    entries: VecDeque<(Time, usize)>,
+}
+
+impl MessageLog {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The newest message.
+    pub fn last(&self) -> Option<&str> {
+        let &(_, start) = self.entries.back()?;
+        self.text.get(start..)
+    }
+
+    /// Oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = MessageEntry<'_>> + ExactSizeIterator {
+        (0..self.entries.len()).map(move |i| {
+            let (at, start) = self.entries[i];
+            let end = self.entries.get(i + 1).map_or(self.text.len(), |e| e.1);
+            MessageEntry {
+                at,
+                text: self.text.get(start..end).unwrap_or_default(),
+            }
+        })
+    }
+
+    /// Appends a message, dropping the oldest past `cap` (at least one is kept).
+    fn push(&mut self, at: Time, text: &str, cap: usize) {
+        while self.entries.len() >= cap.max(1) {
+            self.entries.pop_front();
+        }
+        let dead = self.entries.front().map_or(self.text.len(), |e| e.1);
+        // Reclaim dead bytes once they are the larger part: each live byte moves at most
+        // once per byte that died before it, so appends stay amortised O(length).
+        if dead > 0 && dead >= self.text.len() - dead {
+            self.text.drain(..dead);
+            for entry in &mut self.entries {
+                entry.1 -= dead;
+            }
+            // A burst of long messages should not pin its memory once it is gone.
+            if self.text.capacity() > 4096
+                && self.text.capacity() > 4 * (self.text.len() + text.len())
+            {
+                self.text.shrink_to(2 * (self.text.len() + text.len()));
+            }
+        }
+        self.entries.push_back((at, self.text.len()));
+        self.text.push_str(text);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -110,7 +173,7 @@ pub struct Call {
     pub cadence: Option<f64>,
     pub history: VecDeque<Sample>,
     /// Distinct messages in the order they came, newest last (the current one).
-    pub messages: VecDeque<MessageEntry>,
+    pub messages: MessageLog,
     /// Updates whose progress did not increase.
     pub non_increasing: u32,
     /// Updates that arrived after the call was done.
@@ -153,7 +216,7 @@ impl Call {
             rate: None,
             cadence: None,
             history: VecDeque::new(),
-            messages: VecDeque::new(),
+            messages: MessageLog::default(),
             non_increasing: 0,
             after_completion: 0,
             shared_token: false,
@@ -167,7 +230,7 @@ impl Call {
 
     /// The latest message the call reported.
     pub fn message(&self) -> Option<&str> {
-        self.messages.back().map(|m| m.text.as_str())
+        self.messages.last()
     }
 
     /// Percent done, when the total is known and positive.
@@ -251,30 +314,7 @@ impl Call {
         push_bounded(&mut self.history, Sample { at, progress }, limits.samples);
         if let Some(text) = message {
             if self.message() != Some(&*text) {
-                // The newest entry is the current message: stored once, and only when it
-                // changed (the frame's text is borrowed until then). A full history gives
-                // its oldest entry's buffer to the new one: no allocation per message.
-                let cap = limits.messages.max(1);
-                let oldest = if self.messages.len() >= cap {
-                    self.messages.pop_front()
-                } else {
-                    None
-                };
-                let entry = match oldest {
-                    Some(mut entry) => {
-                        entry.at = at;
-                        entry.text.clear();
-                        entry.text.push_str(&text);
-                        entry
-                    }
-                    None => {
-                        // Room to grow, so that reusing the buffer seldom reallocates.
-                        let mut buffer = String::with_capacity(text.len().next_multiple_of(32));
-                        buffer.push_str(&text);
-                        MessageEntry { at, text: buffer }
-                    }
-                };
-                push_bounded(&mut self.messages, entry, cap);
+                self.messages.push(at, &text, limits.messages);
             }
         }
         if let (Some(t), Status::Running) = (self.total, self.status) {
@@ -349,6 +389,51 @@ mod tests {
             assert_eq!(hasher.hash_one(borrowed), hasher.hash_one(&owned));
             assert!(hashbrown::Equivalent::equivalent(&borrowed, &owned));
         }
+    }
+
+    proptest::proptest! {
+        /// The log holds exactly the last `cap` messages pushed, in order, and its buffer
+        /// stays within a constant factor of what it holds.
+        #[test]
+        fn the_message_log_keeps_the_newest_messages(
+            cap in 0usize..6,
+            texts in proptest::collection::vec("[a-zé€\\n]{0,40}", 0..60),
+        ) {
+            let mut log = MessageLog::default();
+            let mut reference: VecDeque<(Time, String)> = VecDeque::new();
+            for (n, text) in texts.iter().enumerate() {
+                let at = Time::from_unix_nanos(n as i64);
+                log.push(at, text, cap);
+                if reference.len() >= cap.max(1) {
+                    reference.pop_front();
+                }
+                reference.push_back((at, text.clone()));
+                let held: Vec<(Time, String)> =
+                    log.iter().map(|m| (m.at, m.text.to_owned())).collect();
+                proptest::prop_assert_eq!(&held, &Vec::from(reference.clone()));
+                proptest::prop_assert_eq!(log.len(), reference.len());
+                proptest::prop_assert_eq!(log.last(), reference.back().map(|m| m.1.as_str()));
+                let live: usize = reference.iter().map(|m| m.1.len()).sum();
+                let newest = reference.back().map_or(0, |m| m.1.len());
+                proptest::prop_assert!(log.text.len() <= 2 * live + newest);
+            }
+            let newest_first: Vec<&str> = log.iter().rev().map(|m| m.text).collect();
+            let expected: Vec<&str> = reference.iter().rev().map(|m| m.1.as_str()).collect();
+            proptest::prop_assert_eq!(newest_first, expected);
+        }
+    }
+
+    #[test]
+    fn a_long_message_does_not_pin_its_buffer() {
+        let mut log = MessageLog::default();
+        let t = Time::from_unix_nanos(0);
+        log.push(t, &"x".repeat(1 << 20), 3);
+        for n in 0..10 {
+            log.push(t, &format!("step {n}"), 3);
+        }
+        assert_eq!(log.len(), 3);
+        assert_eq!(log.last(), Some("step 9"));
+        assert!(log.text.capacity() < 4096, "{}", log.text.capacity());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use chrono::TimeDelta;
 use crate::time::Time;
 
 use call::KeyRef;
-pub use call::{Call, CallId, CallKey, HistoryLimits, MessageEntry, Sample, Status};
+pub use call::{Call, CallId, CallKey, HistoryLimits, MessageEntry, MessageLog, Sample, Status};
 pub use lint::{human, num, stall_threshold, CallLint, Finding, FindingKind, StreamLint, Verdict};
 pub use stream::{Connection, IdCheck, ReconnectWindow, StreamState};
 
