@@ -25,6 +25,12 @@ impl Time {
         self.0
     }
 
+    /// Seconds from `earlier` to `self` (negative when `earlier` is later): `(self -
+    /// earlier).as_seconds_f64()` without splitting into seconds and nanoseconds.
+    pub fn secs_since(self, earlier: Time) -> f64 {
+        self.0.saturating_sub(earlier.0) as f64 / 1e9
+    }
+
     /// The current wall-clock time.
     pub fn now() -> Time {
         Time::from(Utc::now())
@@ -297,6 +303,8 @@ mod tests {
         assert_eq!(later.to_string(), "2026-04-17T10:20:35Z");
         assert_eq!(t.to_string(), "2026-04-17T10:20:33.500Z");
         assert_eq!(Time::from(t.to_datetime()), t);
+        assert_eq!(later.secs_since(t), 1.5);
+        assert_eq!(t.secs_since(later), -1.5);
     }
 
     /// What chrono makes of a timestamp (the reference for the direct reader).

@@ -292,14 +292,14 @@ impl Call {
             if progress <= prev {
                 self.non_increasing += 1;
             } else {
-                let dt = (at - self.last_update).as_seconds_f64();
+                let dt = at.secs_since(self.last_update);
                 if dt > 0.0 {
                     self.observe_rate((progress - prev) / dt, dt);
                 }
             }
         }
         if self.updates > 0 {
-            let dt = (at - self.last_update).as_seconds_f64().max(0.0);
+            let dt = at.secs_since(self.last_update).max(0.0);
             self.cadence = Some(match self.cadence {
                 None => dt,
                 Some(c) => c + (dt - c) * 0.3,

@@ -236,7 +236,7 @@ impl Model {
         let existing = self.by_key.get(&key).copied();
         let (id, fresh) = match existing.and_then(|id| self.calls.get_mut(&id)) {
             Some(call) => {
-                let quiet = at - call.last_update >= quiet_gap;
+                let quiet = at >= call.last_update + quiet_gap;
                 let prev = call.progress.unwrap_or(f64::NEG_INFINITY);
                 if call.status.is_finished() {
                     if call.status == Status::Done && p.progress >= prev && !quiet {

@@ -215,7 +215,7 @@ impl StreamState {
     }
 
     pub fn observe_delay(&mut self, received: Time, stamped: Time) {
-        let raw = (received - stamped).as_seconds_f64();
+        let raw = received.secs_since(stamped);
         let floor = self.delay_floor.map_or(raw, |f| f.min(raw));
         self.delay_floor = Some(floor);
         let corrected = raw - floor;

@@ -323,7 +323,7 @@ fn rpc_method<'a>(method: &str, params: Option<&'a str>) -> Frame<'a> {
 
 /// A token or request id: integer or string; `null` is none.
 fn token(raw: &str) -> Option<Token> {
-    let text = raw.trim();
+    let text = raw.trim_ascii(); // JSON whitespace is ASCII
     if text.starts_with('"') {
         return serde_json::from_str::<String>(text).ok().map(Token::Str);
     }
@@ -336,9 +336,12 @@ fn token(raw: &str) -> Option<Token> {
         _ => (false, text.as_bytes()),
     };
     if !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
-        let n = digits
-            .iter()
-            .fold(0i128, |n, &d| n * 10 + i128::from(d - b'0'));
+        // At most 18 digits: fits a u64.
+        let n = i128::from(
+            digits
+                .iter()
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')),
+        );
         return Some(Token::Int(if negative { -n } else { n }));
     }
     match text.parse::<i128>() {
