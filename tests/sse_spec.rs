@@ -411,6 +411,33 @@ fn a_never_ending_line_keeps_memory_under_the_cap() {
     assert_eq!(decoder.stats().dropped, 1);
 }
 
+#[test]
+fn long_lines_one_after_another_share_one_buffer() {
+    // Each event's data line spans many chunks; the decoder holds one line-sized buffer
+    // for all of them, not one for the line and another for the data.
+    let line = "y".repeat(100 << 10);
+    let mut input = Vec::new();
+    for n in 0..10 {
+        input.extend_from_slice(format!("id: {n}\ndata: {line}\n\n").as_bytes());
+    }
+    let mut decoder = Decoder::new(Limits::default());
+    let mut events = 0;
+    for chunk in input.chunks(4096) {
+        decoder.feed(chunk, &mut |item| {
+            if let mcptop::sse::Item::Event(e) = item {
+                assert_eq!(e.data, line);
+                events += 1;
+            }
+        });
+        assert!(
+            decoder.buffer_capacity() < 192 << 10,
+            "{} bytes held for a 100 KiB line",
+            decoder.buffer_capacity()
+        );
+    }
+    assert_eq!(events, 10);
+}
+
 /// Found by the fuzzer: an event with a type, an id and some data, then an unterminated
 /// line, all held at once. Each is within its cap; together they are what
 /// `Limits::max_buffered` allows, and then the event still arrives whole.

@@ -475,6 +475,15 @@ impl Decoder {
             self.drop_event(DropReason::LineTooLong, on_item);
             return;
         }
+        if self.partial.is_empty()
+            && self.data.is_empty()
+            && self.data.capacity() > self.partial.capacity()
+        {
+            // A long line starts while no data is held: take the data buffer, which the
+            // last long line left there (see `complete_partial`). One line-sized buffer
+            // then serves every long line, instead of two that fill fresh memory.
+            std::mem::swap(&mut self.partial, &mut self.data);
+        }
         self.partial_ascii &= scan::is_ascii(tail);
         self.partial.extend_from_slice(tail);
     }
