@@ -333,7 +333,7 @@ async fn latency_at(rate: u64, run: Duration) -> (Vec<f64>, Vec<f64>, u64) {
     })
     .await
     .unwrap();
-    let session = server.state().sessions.create(None, "/".into());
+    let session = server.state().sessions.create(None, "/".into(), false);
     let (tx, mut rx) = tokio::sync::mpsc::channel(65_536);
     let stop = tokio_util::sync::CancellationToken::new();
     let source = tokio::spawn(connect::run(

@@ -134,7 +134,7 @@ async fn run(subscribers: usize, window: Duration, rate: Option<u64>, capacity: 
     let session = running
         .state()
         .sessions
-        .create(Some("fanout".into()), "/".into());
+        .create(Some("fanout".into()), "/".into(), false);
     let mut child = None;
     if subscribers > 0 {
         let exe = std::env::current_exe().expect("own path");

@@ -351,9 +351,7 @@ pub struct SessionNewArgs {
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let bad = || format!("invalid duration {s:?}: use e.g. 500ms, 30s, 5m, 1h30m");
     if let Ok(secs) = s.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0)
-            .then(|| std::time::Duration::from_secs_f64(secs))
-            .ok_or_else(bad);
+        return mcptop::time::duration_from_secs(secs).ok_or_else(bad);
     }
     let mut total = 0.0;
     let mut rest = s.trim();
@@ -379,7 +377,8 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         total += value * scale;
         rest = &rest[unit_len..];
     }
-    Ok(std::time::Duration::from_secs_f64(total))
+    mcptop::time::duration_from_secs(total)
+        .ok_or_else(|| format!("duration {s:?} is too long (at most 31 years)"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -464,8 +463,8 @@ pub struct ServeArgs {
 
 fn parse_positive_secs(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("{s:?} is not a positive number")),
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 1e6 => Ok(v),
+        _ => Err(format!("{s:?} is not a number above 0 and at most 1000000")),
     }
 }
 

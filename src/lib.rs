@@ -4,8 +4,13 @@
 //! state of every call ([`model`]). Nothing here touches a terminal; the parser and the
 //! model never touch a socket or a clock.
 
+pub mod discovery;
+pub mod event;
+pub mod feed;
 pub mod model;
+pub mod recording;
 pub mod report;
+pub mod sanitize;
 pub mod server;
 pub mod source;
 pub mod sse;

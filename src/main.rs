@@ -14,7 +14,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mcptop: {e:#}");
+            // Errors can quote a server's words: never let them act on the terminal.
+            eprintln!("mcptop: {}", mcptop::sanitize::terminal(&format!("{e:#}")));
             match e.downcast_ref::<commands::Exit>() {
                 Some(exit) => ExitCode::from(exit.code),
                 None => ExitCode::FAILURE,

@@ -62,6 +62,30 @@ impl From<DateTime<Utc>> for Time {
     }
 }
 
+/// The longest span a number from outside may stand for: about 31 years.
+const MAX_OUTSIDE_SECS: f64 = 1e9;
+
+/// Seconds from outside (the wire, a recording, the command line) as a span: `None` when
+/// not finite, negative or beyond [`MAX_OUTSIDE_SECS`]. Never panics.
+pub fn delta_from_secs(secs: f64) -> Option<TimeDelta> {
+    if !(secs.is_finite() && (0.0..=MAX_OUTSIDE_SECS).contains(&secs)) {
+        return None;
+    }
+    // In range, so the product fits an i64 of nanoseconds.
+    Some(TimeDelta::nanoseconds((secs * 1e9) as i64))
+}
+
+/// Milliseconds from outside as a span, checked like [`delta_from_secs`].
+pub fn delta_from_millis(ms: f64) -> Option<TimeDelta> {
+    delta_from_secs(ms / 1000.0)
+}
+
+/// Seconds from outside as a `std::time::Duration`, checked like [`delta_from_secs`].
+pub fn duration_from_secs(secs: f64) -> Option<std::time::Duration> {
+    (secs.is_finite() && (0.0..=MAX_OUTSIDE_SECS).contains(&secs))
+        .then(|| std::time::Duration::from_secs_f64(secs))
+}
+
 impl Sub for Time {
     type Output = TimeDelta;
     fn sub(self, earlier: Time) -> TimeDelta {
@@ -292,6 +316,32 @@ fn days_in_month(year: u32, month: u32) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn numbers_from_outside_never_panic() {
+        for bad in [
+            -1.0,
+            -1e300,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e10,
+        ] {
+            assert_eq!(delta_from_secs(bad), None, "{bad}");
+            assert_eq!(delta_from_millis(bad * 1000.0), None, "{bad}");
+            assert_eq!(duration_from_secs(bad), None, "{bad}");
+        }
+        assert_eq!(
+            delta_from_millis(1500.0),
+            Some(TimeDelta::milliseconds(1500))
+        );
+        assert_eq!(
+            duration_from_secs(2.5),
+            Some(std::time::Duration::from_millis(2500))
+        );
+        assert!(delta_from_secs(1e9).is_some());
+    }
+
     use super::*;
 
     #[test]

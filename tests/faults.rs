@@ -754,7 +754,7 @@ async fn websocket_binary_frames_bad_close_codes_and_a_missing_pong() {
 async fn timestamps_an_hour_ahead_or_behind_are_skew_not_lateness() {
     for skew_s in [3600i64, -3600] {
         let server = server::start(ServerConfig::default()).await.unwrap();
-        let session = server.state().sessions.create(None, "/".into());
+        let session = server.state().sessions.create(None, "/".into(), false);
         let mut watch = Watch::follow(
             format!("http://{}", server.addr()),
             &session.id,

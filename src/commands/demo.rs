@@ -21,7 +21,12 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         let running = server::start(ServerConfig::default())
             .await
             .context("cannot start the demo daemon on 127.0.0.1")?;
-        let session = workload::create_session(&running.base_url(), "demo agents").await?;
+        let session = workload::create_session(
+            &running.base_url(),
+            "demo agents",
+            Some(running.admin_token()),
+        )
+        .await?;
         let stop = CancellationToken::new();
         let config = workload::WorkloadConfig {
             agents: usize::try_from(args.agents).unwrap_or(3),

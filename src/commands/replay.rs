@@ -64,7 +64,7 @@ fn compress_idle(
 }
 
 /// The recording in the monitor, with replay controls.
-fn on_screen(args: &ReplayArgs, mut recording: mcptop::source::recording::Recording) -> Result<()> {
+fn on_screen(args: &ReplayArgs, mut recording: mcptop::recording::Recording) -> Result<()> {
     use mcptop::ui::app::{App, SourceLabel};
     use mcptop::ui::player::Player;
     if let Some(limit) = args.idle_limit {

@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
-use mcptop::server::{self, discovery, replay, workload, ServerConfig};
+use mcptop::discovery;
+use mcptop::server::{self, replay, workload, ServerConfig};
 
 pub fn run(args: &ServeArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -73,7 +74,9 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     let mut background = tokio::task::JoinSet::new();
     if args.workload {
         let label = args.label.clone().unwrap_or_else(|| "demo workload".into());
-        let session = workload::create_session(&running.base_url(), &label).await?;
+        let session =
+            workload::create_session(&running.base_url(), &label, Some(running.admin_token()))
+                .await?;
         announce_session(&running, &session.session_id, &label);
         let config = workload::WorkloadConfig {
             agents: usize::try_from(args.agents).unwrap_or(3),
@@ -95,10 +98,11 @@ async fn serve(args: &ServeArgs) -> Result<()> {
             .label
             .clone()
             .unwrap_or_else(|| format!("replay of {}", path.display()));
-        let session = running
-            .state()
-            .sessions
-            .create(Some(label.clone()), path.display().to_string());
+        let session =
+            running
+                .state()
+                .sessions
+                .create(Some(label.clone()), path.display().to_string(), false);
         announce_session(&running, &session.id, &label);
         let options = replay::ReplayOptions {
             speed: args.speed,

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use super::{find_daemon, Exit};
 use crate::cli::{SessionNewArgs, SessionsArgs};
+use mcptop::sanitize;
 use mcptop::source::select::{create, list as list_sessions};
 
 pub fn list(args: &SessionsArgs) -> Result<()> {
@@ -25,7 +26,7 @@ pub fn list(args: &SessionsArgs) -> Result<()> {
                     })
                 })
                 .collect();
-            writeln!(out, "{}", serde_json::Value::Array(rows))?;
+            writeln!(out, "{}", sanitize::json_string(&rows))?;
             return Ok(());
         }
         if sessions.is_empty() {
@@ -47,13 +48,13 @@ pub fn list(args: &SessionsArgs) -> Result<()> {
             writeln!(
                 out,
                 "{:<36}  {:<24} {:>8} {:>7} {:>5}  {:<20}  {}",
-                s.session_id,
-                s.label.as_deref().unwrap_or("-"),
+                sanitize::terminal(&s.session_id),
+                sanitize::terminal(s.label.as_deref().unwrap_or("-")),
                 s.events,
                 s.running_calls,
                 s.subscribers,
                 last,
-                s.cwd
+                sanitize::terminal(&s.cwd)
             )?;
         }
         Ok(())
@@ -67,8 +68,9 @@ pub fn new(args: &SessionNewArgs) -> Result<()> {
             .await
             .map_err(|e| Exit::new(1, e))?;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "export MCPTOP_URL={}", daemon.base_url)?;
-        writeln!(out, "export MCPTOP_SESSION={id}")?;
+        // Shell-quoted: a daemon's answer must never run as a command under `eval`.
+        writeln!(out, "export MCPTOP_URL={}", shell_quote(&daemon.base_url))?;
+        writeln!(out, "export MCPTOP_SESSION={}", shell_quote(&id))?;
         if out.is_terminal() {
             // Tokens never appear on screen: `eval "$(mcptop session new)"` gets it.
             writeln!(
@@ -76,8 +78,39 @@ pub fn new(args: &SessionNewArgs) -> Result<()> {
                 "# MCPTOP_TOKEN not shown on a terminal: run  eval \"$(mcptop session new)\""
             )?;
         } else {
-            writeln!(out, "export MCPTOP_TOKEN={token}")?;
+            writeln!(out, "export MCPTOP_TOKEN={}", shell_quote(&token))?;
         }
         Ok(())
     })
+}
+
+/// `value` as one POSIX shell word: single-quoted, each `'` as `'\''`.
+fn shell_quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn quotes_every_value_for_the_shell() {
+        assert_eq!(shell_quote("abc"), "'abc'");
+        assert_eq!(shell_quote("a'b"), "'a'\\''b'");
+        assert_eq!(
+            shell_quote("$(touch /tmp/x);`id`"),
+            "'$(touch /tmp/x);`id`'"
+        );
+        assert_eq!(shell_quote(""), "''");
+    }
 }

@@ -61,7 +61,7 @@ pub fn run(args: &SseDumpArgs) -> Result<()> {
                         return;
                     }
                     let result = match item {
-                        Item::Event(e) => serde_json::to_writer(
+                        Item::Event(e) => mcptop::sanitize::write_json(
                             &mut out,
                             &DumpedEvent {
                                 event_type: e.event_type,
@@ -70,7 +70,7 @@ pub fn run(args: &SseDumpArgs) -> Result<()> {
                             },
                         ),
                         Item::Retry(retry) => {
-                            serde_json::to_writer(&mut out, &DumpedRetry { retry })
+                            mcptop::sanitize::write_json(&mut out, &DumpedRetry { retry })
                         }
                         Item::Comment => return,
                         Item::Dropped(d) => {

@@ -9,9 +9,9 @@ use tokio_util::sync::CancellationToken;
 use super::updates::{consume, Ended};
 use super::{discover_options, find_daemon, Exit};
 use crate::cli::TailArgs;
+use mcptop::recording::{Recorder, SourceInfo};
 use mcptop::source::connect::{self, LiveOptions};
 use mcptop::source::discover::Daemon;
-use mcptop::source::recording::{Recorder, SourceInfo};
 use mcptop::source::select::{select, Chosen, SelectError, SelectOptions};
 use mcptop::source::{now_us, SourceEvent, Status, Timed, Transport};
 
@@ -67,7 +67,10 @@ pub async fn resolve(args: &TailArgs) -> Result<Option<(Daemon, Chosen, LiveOpti
             Ok(chosen) => break chosen,
             Err(e @ SelectError::NoSessions { .. }) => {
                 if !said_waiting {
-                    eprintln!("mcptop: {e}; waiting");
+                    eprintln!(
+                        "mcptop: {}; waiting",
+                        mcptop::sanitize::terminal(&e.to_string())
+                    );
                     said_waiting = true;
                 }
                 tokio::select! {

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 
 use crate::cli::{ProxyArgs, TapArgs, WrapArgs};
-use mcptop::server::discovery;
+use mcptop::discovery;
 use mcptop::tap::publish::Target;
 use mcptop::tap::{proxy, wrap};
 

@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
 use crate::cli::OutputArgs;
+use mcptop::recording::Recorder;
 use mcptop::report::{plain_line, summary, Feed};
-use mcptop::source::recording::Recorder;
 use mcptop::source::{SourceEvent, Status, Stop, Timed};
 
 /// Why the consumer stopped.

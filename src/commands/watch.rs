@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use super::tail::{recorder_for, resolve, spawn_source};
 use super::Exit;
 use crate::cli::{ScreenArgs, TailArgs};
-use mcptop::source::recording::{redact_url, Recorder};
+use mcptop::recording::{redact_url, Recorder};
 use mcptop::source::{now_us, Timed};
 use mcptop::ui::app::{App, SourceLabel};
 use tokio::sync::mpsc;

@@ -276,7 +276,7 @@ impl Call {
         if !secs.is_finite() || secs > 1e7 {
             return None;
         }
-        Some(TimeDelta::milliseconds((secs * 1000.0) as i64))
+        crate::time::delta_from_secs(secs)
     }
 
     /// Applies a progress report.

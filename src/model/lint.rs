@@ -126,7 +126,8 @@ fn tool_name(call: &Call) -> String {
 pub fn stall_threshold(call: &Call, config: &ModelConfig) -> Option<TimeDelta> {
     match call.cadence {
         Some(c) if call.updates >= 3 => {
-            let relative = TimeDelta::milliseconds((c * config.stall_factor * 1000.0) as i64);
+            let relative =
+                crate::time::delta_from_secs(c * config.stall_factor).unwrap_or(TimeDelta::MAX);
             Some(relative.max(config.stall_min))
         }
         _ => None,
@@ -359,7 +360,7 @@ impl StreamLint for LateDelivery {
             None => Verdict::NotEnoughData,
             Some(d) if d > config.late_after.as_seconds_f64() => Verdict::Warn(format!(
                 "events arrive {} late",
-                human(TimeDelta::milliseconds((d * 1000.0) as i64))
+                human(crate::time::delta_from_secs(d).unwrap_or(TimeDelta::MAX))
             )),
             Some(_) => Verdict::Ok,
         }

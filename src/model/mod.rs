@@ -202,9 +202,9 @@ impl Model {
                 self.apply_call(c, at)
             }
             Frame::Lagged { missed } => {
-                self.stream.server_missed += missed;
-                self.stream.unexplained_loss += missed;
-                self.stream.lagged_reports += 1;
+                self.stream.server_missed = self.stream.server_missed.saturating_add(missed);
+                self.stream.unexplained_loss = self.stream.unexplained_loss.saturating_add(missed);
+                self.stream.lagged_reports = self.stream.lagged_reports.saturating_add(1);
                 Change::Stream
             }
             Frame::Error { error, detail } => {
@@ -338,7 +338,8 @@ impl Model {
                         // the server measured.
                         let started = c
                             .duration_ms
-                            .map(|ms| at - TimeDelta::milliseconds(ms as i64))
+                            .and_then(crate::time::delta_from_millis)
+                            .map(|d| at - d)
                             .unwrap_or(at);
                         (self.new_call(key, started), true)
                     }
@@ -352,8 +353,8 @@ impl Model {
                 if progress_requested.is_some() {
                     call.progress_requested = progress_requested;
                 }
-                if let Some(ms) = c.duration_ms {
-                    call.reported_duration = Some(TimeDelta::milliseconds(ms as i64));
+                if let Some(d) = c.duration_ms.and_then(crate::time::delta_from_millis) {
+                    call.reported_duration = Some(d);
                 }
                 let end = if call.status.is_finished() {
                     // Keep the moment progress completed it; take the reported outcome.

@@ -167,13 +167,18 @@ impl StreamState {
             Some((last_prefix, last)) if same_str(last_prefix, prefix) => {
                 // The same id again is an event without an `id:` line (the id stays in
                 // force); only a lower one is a replay.
+                // A jump of more than RENUMBERED either way is a stream numbered anew
+                // (another daemon instance, a hostile id), not a replay or a loss: one
+                // outlandish id must not make every later event a "repeat".
                 if n < *last {
-                    IdCheck::Repeat
-                } else if n == *last {
-                    IdCheck::InOrder
-                } else if n > last + 1 {
+                    if *last - n <= RENUMBERED {
+                        IdCheck::Repeat
+                    } else {
+                        IdCheck::InOrder
+                    }
+                } else if n - *last > 1 && n - *last <= RENUMBERED {
                     IdCheck::Gap {
-                        missing: n - last - 1,
+                        missing: n - *last - 1,
                     }
                 } else {
                     IdCheck::InOrder
@@ -198,10 +203,10 @@ impl StreamState {
             other => other,
         };
         match check {
-            IdCheck::Repeat => self.id_repeats += 1,
+            IdCheck::Repeat => self.id_repeats = self.id_repeats.saturating_add(1),
             IdCheck::Gap { missing } => {
-                self.id_gaps += 1;
-                self.id_gap_events += missing;
+                self.id_gaps = self.id_gaps.saturating_add(1);
+                self.id_gap_events = self.id_gap_events.saturating_add(missing);
             }
             IdCheck::InOrder => {}
         }
@@ -243,6 +248,9 @@ impl StreamState {
         self.delay_samples
     }
 }
+
+/// The largest id jump read as a replay or a loss; beyond it the ids were renumbered.
+const RENUMBERED: u64 = 1 << 32;
 
 /// Short-string equality without a call into `memcmp` (prefixes are short or empty, and
 /// this runs for every event).

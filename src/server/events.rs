@@ -60,11 +60,14 @@ pub fn authorize(
             "missing Authorization: Bearer <token>",
         ));
     };
-    if id == super::session::ALL {
-        if let Some(all) = &state.sessions.all {
-            if state.is_admin(token) {
-                return Ok(Arc::clone(all));
-            }
+    let stream = match id {
+        super::session::ALL => state.sessions.all.as_ref(),
+        super::session::EVERYONE => state.sessions.everyone.as_ref(),
+        _ => None,
+    };
+    if let Some(stream) = stream {
+        if state.is_admin(token) {
+            return Ok(Arc::clone(stream));
         }
     }
     match state.sessions.get(id) {

@@ -73,7 +73,7 @@ pub async fn publish(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if !state.extensions() || id == super::session::ALL {
+    if !state.extensions() || id == super::session::ALL || id == super::session::EVERYONE {
         return StatusCode::NOT_FOUND.into_response();
     }
     let session = match events::authorize(&state, &id, &headers) {

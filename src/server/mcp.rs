@@ -411,7 +411,8 @@ fn initialize(state: &Arc<AppState>, headers: &HeaderMap, message: &Message<'_>)
         None => n.to_owned(),
     });
     let cwd = super::resolve_cwd(None);
-    let session = state.sessions.create(label, cwd);
+    let anonymous = !super::auth::bearer(headers).is_some_and(|t| state.is_admin(t));
+    let session = state.sessions.create(label, cwd, anonymous);
     let mcp = Arc::new(McpSession {
         session,
         protocol_version: version.to_owned(),
@@ -419,7 +420,6 @@ fn initialize(state: &Arc<AppState>, headers: &HeaderMap, message: &Message<'_>)
         streams: Mutex::new(VecDeque::new()),
     });
     state.mcp_sessions.insert(Arc::clone(&mcp));
-    let _ = headers;
     let mut response = json_response(StatusCode::OK, &rpc_result(id, initialize_result(version)));
     if let Ok(value) = HeaderValue::from_str(&mcp.session.id) {
         response.headers_mut().insert("mcp-session-id", value);

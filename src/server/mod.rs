@@ -11,7 +11,6 @@
 
 mod auth;
 mod calls;
-pub mod discovery;
 mod events;
 mod guard;
 mod hub;
@@ -272,7 +271,10 @@ async fn create_session(
     };
     let cwd = resolve_cwd(request.cwd.as_deref());
     let label = request.label.filter(|l| !l.trim().is_empty());
-    let session = state.sessions.create(label, cwd);
+    // Construct's route stays open, but only the owner (who holds the admin token from
+    // the private discovery file) makes sessions that show in the owner's views.
+    let anonymous = !auth::bearer(&headers).is_some_and(|t| state.is_admin(t));
+    let session = state.sessions.create(label, cwd, anonymous);
     // Construct's field order.
     #[derive(serde::Serialize)]
     struct Created<'a> {

@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::hub::EventKind;
 use super::session::Session;
-use crate::source::{self, recording::RecordingError, SourceEvent};
+use crate::event::SourceEvent;
+use crate::recording::{self, RecordingError};
 use crate::time::Time;
 
 /// One event to publish, `at` after the start of the recording.
@@ -21,7 +22,7 @@ pub struct ReplayEvent {
     pub data: String,
 }
 
-pub use crate::source::replay::Speed;
+pub use crate::recording::Speed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -36,7 +37,7 @@ pub enum ReplayError {
 /// connected, errors, keep-alives) belong to the recorded connection, not to the
 /// session: the replay's own subscribers get their own.
 pub fn load(path: &Path) -> Result<Vec<ReplayEvent>, ReplayError> {
-    let recording = source::replay::load(path)?;
+    let recording = recording::load(path)?;
     let events: Vec<ReplayEvent> = recording
         .items
         .into_iter()

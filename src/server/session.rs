@@ -19,9 +19,16 @@ pub struct Session {
     pub cwd: String,
     pub created_at: Time,
     pub events: SessionEvents,
-    /// The daemon's all-sessions stream, which gets a copy of every event of this session
-    /// tagged with where it comes from (mcptop mode; `None` for that stream itself).
+    /// Created without the admin token (an open `POST /session`, an anonymous MCP client):
+    /// any local user may have made it, so the owner's views leave it out unless asked.
+    pub anonymous: bool,
+    /// The daemon's all-sessions stream, which gets a copy of every event of an owner's
+    /// session tagged with where it comes from (mcptop mode; `None` for that stream itself
+    /// and for anonymous sessions).
     all: Option<Arc<Session>>,
+    /// The stream of every session, anonymous ones included (mcptop mode), fed only while
+    /// somebody follows it.
+    everyone: Option<Arc<Session>>,
     /// `{"session":"<id>","session_label":"<label>",`: the start of the tagged copy.
     tag: Box<str>,
     /// Progress tokens minted for calls that gave none (mcptop mode): unique per session.
@@ -38,7 +45,11 @@ impl Session {
     /// Publishes one event on this session's stream (and, tagged, on the all-sessions
     /// stream); returns its id in this session.
     pub fn publish(&self, kind: super::hub::EventKind, data: String, now: Time) -> u64 {
-        if let Some(all) = &self.all {
+        let everyone = self
+            .everyone
+            .as_ref()
+            .filter(|e| e.events.subscribers() > 0);
+        if self.all.is_some() || everyone.is_some() {
             let rest = data.strip_prefix('{').unwrap_or("}");
             let mut tagged = String::with_capacity(self.tag.len() + rest.len());
             tagged.push_str(&self.tag);
@@ -46,7 +57,16 @@ impl Session {
                 tagged.pop(); // no field follows the tag: drop its comma
             }
             tagged.push_str(rest);
-            all.events.publish(kind, tagged, now);
+            match (&self.all, everyone) {
+                (Some(all), Some(everyone)) => {
+                    everyone.events.publish(kind, tagged.clone(), now);
+                    all.events.publish(kind, tagged, now);
+                }
+                (Some(one), None) | (None, Some(one)) => {
+                    one.events.publish(kind, tagged, now);
+                }
+                (None, None) => {}
+            }
         }
         self.events.publish(kind, data, now)
     }
@@ -58,11 +78,11 @@ impl Session {
             let (backlog, capacity) = events.backlog();
             capacity.saturating_sub(backlog)
         };
-        let own = room(&self.events);
-        match &self.all {
-            Some(all) => own.min(room(&all.events)),
-            None => own,
+        let mut least = room(&self.events);
+        for other in [&self.all, &self.everyone].into_iter().flatten() {
+            least = least.min(room(&other.events));
         }
+        least
     }
 
     pub fn token_matches(&self, candidate: &str) -> bool {
@@ -168,8 +188,17 @@ impl Drop for RunningCall {
     }
 }
 
-/// The session id that names the all-sessions stream.
+/// The session id that names the all-sessions stream: every owner's session.
 pub const ALL: &str = "*";
+/// The session id that names the stream of every session, anonymous ones included.
+pub const EVERYONE: &str = "**";
+
+/// Where a new session's events go besides its own stream.
+struct Fanout {
+    anonymous: bool,
+    all: Option<Arc<Session>>,
+    everyone: Option<Arc<Session>>,
+}
 
 impl Session {
     fn new(
@@ -178,7 +207,7 @@ impl Session {
         label: Option<String>,
         cwd: String,
         events: SessionEvents,
-        all: Option<Arc<Session>>,
+        fanout: Fanout,
     ) -> Session {
         let mut tag = String::from("{\"session\":");
         tag.push_str(&serde_json::Value::from(id.as_str()).to_string());
@@ -194,7 +223,9 @@ impl Session {
             cwd,
             created_at: Time::now(),
             events,
-            all,
+            anonymous: fanout.anonymous,
+            all: fanout.all,
+            everyone: fanout.everyone,
             tag: tag.into(),
             next_token: AtomicU64::new(1_000_000),
             running: Mutex::new(HashMap::new()),
@@ -215,14 +246,19 @@ pub struct SessionSummary {
     pub subscribers: usize,
     pub running_calls: usize,
     pub last_event_at: Option<String>,
+    /// Created without the admin token; left out of the owner's views unless asked.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub anonymous: bool,
 }
 
 /// Every session of the daemon.
 pub struct Sessions {
     by_id: RwLock<HashMap<String, Arc<Session>>>,
     /// Every event of every session, tagged with its session (`/session/*/events` with
-    /// the admin token; mcptop mode only).
+    /// the admin token; mcptop mode only). Anonymous sessions are not on it.
     pub all: Option<Arc<Session>>,
+    /// Every event of every session, anonymous ones included (`/session/**/events`).
+    pub everyone: Option<Arc<Session>>,
     broadcast_capacity: usize,
     replay_capacity: usize,
     extensions: bool,
@@ -230,27 +266,35 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(broadcast_capacity: usize, replay_capacity: usize, extensions: bool) -> Sessions {
-        let all = extensions.then(|| {
-            Arc::new(Session::new(
-                ALL.into(),
-                String::new(),
-                Some("all sessions".into()),
-                String::new(),
-                SessionEvents::new(broadcast_capacity, replay_capacity, true),
-                None,
-            ))
-        });
+        let stream = |id: &str, label: &str| {
+            extensions.then(|| {
+                Arc::new(Session::new(
+                    id.into(),
+                    String::new(),
+                    Some(label.into()),
+                    String::new(),
+                    SessionEvents::new(broadcast_capacity, replay_capacity, true),
+                    Fanout {
+                        anonymous: false,
+                        all: None,
+                        everyone: None,
+                    },
+                ))
+            })
+        };
         Sessions {
             by_id: RwLock::new(HashMap::new()),
-            all,
+            all: stream(ALL, "all sessions"),
+            everyone: stream(EVERYONE, "every session, anonymous ones included"),
             broadcast_capacity,
             replay_capacity,
             extensions,
         }
     }
 
-    /// Creates a session with a fresh UUID v4 id and a 32-hex-digit token.
-    pub fn create(&self, label: Option<String>, cwd: String) -> Arc<Session> {
+    /// Creates a session with a fresh UUID v4 id and a 32-hex-digit token. An anonymous
+    /// one (made without the admin token) stays off the all-sessions stream.
+    pub fn create(&self, label: Option<String>, cwd: String, anonymous: bool) -> Arc<Session> {
         let session = Arc::new(Session::new(
             uuid::Uuid::new_v4().to_string(),
             uuid::Uuid::new_v4().simple().to_string(),
@@ -261,7 +305,11 @@ impl Sessions {
                 self.replay_capacity,
                 self.extensions,
             ),
-            self.all.clone(),
+            Fanout {
+                anonymous,
+                all: if anonymous { None } else { self.all.clone() },
+                everyone: self.everyone.clone(),
+            },
         ));
         self.by_id
             .write()
@@ -313,6 +361,7 @@ impl Sessions {
                         subscribers: s.events.subscribers(),
                         running_calls: s.running_calls(),
                         last_event_at: last.map(Time::to_rfc3339_nanos),
+                        anonymous: s.anonymous,
                     },
                 )
             })

@@ -42,12 +42,21 @@ pub struct WorkloadSession {
     pub token: String,
 }
 
-/// Creates the workload's session with `POST /session`.
-pub async fn create_session(base_url: &str, label: &str) -> anyhow::Result<WorkloadSession> {
+/// Creates the workload's session with `POST /session`, as the owner when `admin_token`
+/// is given (the session then shows in the owner's views with no flag).
+pub async fn create_session(
+    base_url: &str,
+    label: &str,
+    admin_token: Option<&str>,
+) -> anyhow::Result<WorkloadSession> {
     let client = reqwest::Client::new();
-    let response = client
+    let mut request = client
         .post(format!("{base_url}/session"))
-        .json(&json!({ "label": label }))
+        .json(&json!({ "label": label }));
+    if let Some(admin) = admin_token {
+        request = request.bearer_auth(admin);
+    }
+    let response = request
         .send()
         .await
         .with_context(|| format!("cannot reach the daemon at {base_url}"))?;

@@ -52,8 +52,13 @@ pub async fn ws_events(
         Ok(u) => u,
         Err(rejection) => return axum::response::IntoResponse::into_response(rejection),
     };
-    let session = if session_id == super::session::ALL && state.is_admin(&mcp_token) {
-        state.sessions.all.clone()
+    let stream = match session_id.as_str() {
+        super::session::ALL => Some(&state.sessions.all),
+        super::session::EVERYONE => Some(&state.sessions.everyone),
+        _ => None,
+    };
+    let session = if let Some(stream) = stream.filter(|_| state.is_admin(&mcp_token)) {
+        stream.clone()
     } else {
         state
             .sessions

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::server::discovery::{self as file, base_url, health_answers, pid_alive};
+use crate::discovery::{self as file, base_url, health_answers, pid_alive, Untrusted};
 
 /// Where to look.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +44,8 @@ pub enum DiscoverError {
     },
     #[error("{} is not a discovery file (expected JSON with a \"url\")", .path.display())]
     Unreadable { path: PathBuf },
+    #[error("{reason}; nothing was sent to it — remove {} and start the daemon again", .path.display())]
+    Untrusted { path: PathBuf, reason: Untrusted },
 }
 
 fn missing_list(tried: &[PathBuf]) -> String {
@@ -105,12 +107,20 @@ pub async fn discover(options: &DiscoverOptions) -> Result<Daemon, DiscoverError
                         path: path.clone(),
                         pid,
                     }
-                } else if health_answers(&found.url).await {
-                    return Ok(Daemon {
-                        base_url: base_url(&found.url).to_owned(),
-                        admin_token: found.admin_token.filter(|t| !t.is_empty()),
-                        file: Some(path.clone()),
-                    });
+                } else if let Some(health) = file::health(&found.url).await {
+                    match file::verify(&found, &health) {
+                        Ok(()) => {
+                            return Ok(Daemon {
+                                base_url: base_url(&found.url).to_owned(),
+                                admin_token: found.admin_token.filter(|t| !t.is_empty()),
+                                file: Some(path.clone()),
+                            })
+                        }
+                        Err(reason) => DiscoverError::Untrusted {
+                            path: path.clone(),
+                            reason,
+                        },
+                    }
                 } else {
                     match found.pid {
                         Some(pid) => DiscoverError::NotAnswering {

@@ -6,43 +6,15 @@
 //! `idle_limit` shortens long quiet spells, `start_at` plays everything before that
 //! offset at once (the state is built, nothing is skipped).
 
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::TimeDelta;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::recording::{self, Recording, RecordingError, SourceInfo};
 use super::{SourceEvent, Status, Stop, Timed};
-use crate::sse::{Decoder, Item, Limits};
-use crate::time::Time;
-use crate::wire::{decode_event, Frame};
-
-/// How fast to play.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Speed {
-    /// Real time multiplied by this factor.
-    Factor(f64),
-    /// No waits at all.
-    Max,
-}
-
-impl std::str::FromStr for Speed {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Speed, String> {
-        if s.eq_ignore_ascii_case("max") {
-            return Ok(Speed::Max);
-        }
-        match s.trim_end_matches(['x', 'X']).parse::<f64>() {
-            Ok(f) if f.is_finite() && f > 0.0 => Ok(Speed::Factor(f)),
-            _ => Err(format!(
-                "invalid speed {s:?}: give a positive factor (0.5, 2, 10x) or `max`"
-            )),
-        }
-    }
-}
+use crate::recording::Recording;
+pub use crate::recording::{from_sse, load, Speed};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pacing {
@@ -60,75 +32,6 @@ impl Default for Pacing {
             idle_limit: None,
             start_at: Duration::ZERO,
         }
-    }
-}
-
-/// Reads a recording or a raw SSE capture.
-pub fn load(path: &Path) -> Result<Recording, RecordingError> {
-    let bytes = std::fs::read(path).map_err(|source| RecordingError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    if recording::is_recording(&bytes) {
-        recording::parse(&String::from_utf8_lossy(&bytes), path)
-    } else {
-        let modified = std::fs::metadata(path)
-            .and_then(|m| m.modified())
-            .ok()
-            .map(|t| Time::from(chrono::DateTime::<chrono::Utc>::from(t)));
-        Ok(from_sse(&bytes, modified.unwrap_or_else(Time::now)))
-    }
-}
-
-/// A raw capture: every event and keep-alive, timed by the events' own timestamps where
-/// they have them (a capture holds no arrival times); `fallback_start` when none has.
-pub fn from_sse(bytes: &[u8], fallback_start: Time) -> Recording {
-    let mut decoder = Decoder::new(Limits::default());
-    let mut stamped: Vec<(Option<Time>, SourceEvent)> = Vec::new();
-    decoder.feed(bytes, &mut |item| match item {
-        Item::Event(e) => {
-            let stamp = match decode_event(e.event_type, e.data, e.last_event_id) {
-                Frame::Progress(p) => p.timestamp,
-                Frame::Call(c) => c.timestamp,
-                _ => None,
-            };
-            stamped.push((
-                stamp,
-                SourceEvent::Event {
-                    event_type: e.event_type.to_owned(),
-                    data: e.data.to_owned(),
-                    id: e.last_event_id.to_owned(),
-                },
-            ));
-        }
-        Item::Comment => stamped.push((None, SourceEvent::KeepAlive)),
-        Item::Dropped(dropped) => stamped.push((
-            None,
-            SourceEvent::Discarded {
-                reason: super::sse::discard_reason(&dropped),
-            },
-        )),
-        Item::Retry(_) => {}
-    });
-    let start = stamped
-        .iter()
-        .find_map(|(t, _)| *t)
-        .unwrap_or(fallback_start);
-    let mut last = Duration::ZERO;
-    let items = stamped
-        .into_iter()
-        .map(|(t, event)| {
-            if let Some(t) = t {
-                // Never back in time: an out-of-order stamp plays at once.
-                last = last.max((t - start).to_std().unwrap_or(Duration::ZERO));
-            }
-            (last, event)
-        })
-        .collect();
-    Recording {
-        started_at: start,
-        source: SourceInfo::default(),
-        items,
     }
 }
 
@@ -174,6 +77,8 @@ pub async fn play(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recording::SourceInfo;
+    use crate::time::Time;
 
     #[test]
     fn speed_parses() {
@@ -181,6 +86,9 @@ mod tests {
         assert_eq!("2x".parse::<Speed>(), Ok(Speed::Factor(2.0)));
         assert!("0".parse::<Speed>().is_err());
         assert!("fast".parse::<Speed>().is_err());
+        for extreme in ["1e-300", "1e300", "inf", "NaN", "-2"] {
+            assert!(extreme.parse::<Speed>().is_err(), "{extreme}");
+        }
     }
 
     #[test]

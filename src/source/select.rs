@@ -196,9 +196,14 @@ pub async fn create(
     if let Some(cwd) = cwd {
         body.insert("cwd".into(), cwd.into());
     }
-    let created: Created = client()
+    let mut request = client()
         .post(format!("{}/session", daemon.base_url))
-        .json(&body)
+        .json(&body);
+    // The owner's session (shown with no flag) when the discovery file gave the token.
+    if let Some(admin) = &daemon.admin_token {
+        request = request.bearer_auth(admin);
+    }
+    let created: Created = request
         .send()
         .await
         .map_err(unreachable)?

@@ -1,5 +1,6 @@
 //! One SSE connection to `/session/{id}/events`: reqwest's byte stream through our decoder.
 
+use crate::sse::discard_reason;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -134,33 +135,6 @@ pub(super) async fn read_events(
 }
 
 /// Why the decoder dropped an event, in the units a person reads.
-pub(super) fn discard_reason(dropped: &crate::sse::Dropped) -> String {
-    let limit = human_bytes(dropped.limit);
-    match dropped.reason {
-        crate::sse::DropReason::LineTooLong => format!("an event with a line over {limit}"),
-        crate::sse::DropReason::EventTooLarge => format!("an event with over {limit} of data"),
-    }
-}
-
-/// 16777216 → "16 MiB", 1536 → "1.5 KiB", 100 → "100 bytes".
-pub fn human_bytes(n: usize) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} bytes");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value.fract() == 0.0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 pub(super) async fn send(tx: &mpsc::Sender<Timed>, event: SourceEvent) -> Result<(), ()> {
     tx.send(Timed {
         at: now_us(),

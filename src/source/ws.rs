@@ -109,7 +109,7 @@ pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ende
                     Some(Ok(Message::Binary(bytes))) => SourceEvent::Discarded {
                         reason: format!(
                             "a binary WebSocket message of {} (events are text)",
-                            super::sse::human_bytes(bytes.len())
+                            crate::sse::human_bytes(bytes.len())
                         ),
                     },
                     Some(Ok(_)) => continue,

@@ -29,3 +29,31 @@ pub use decoder::{
     decode_all, Decoder, DropReason, Dropped, Event, EventRef, Item, Limits, OwnedItem, Stats,
     DEFAULT_MAX_BYTES,
 };
+
+/// What a dropped event was, in words.
+pub fn discard_reason(dropped: &Dropped) -> String {
+    let limit = human_bytes(dropped.limit);
+    match dropped.reason {
+        DropReason::LineTooLong => format!("an event with a line over {limit}"),
+        DropReason::EventTooLarge => format!("an event with over {limit} of data"),
+    }
+}
+
+/// 16777216 → "16 MiB", 1536 → "1.5 KiB", 100 → "100 bytes".
+pub fn human_bytes(n: usize) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::observe::Item;
-use crate::server::discovery::{self, base_url, health_answers, pid_alive};
+use crate::discovery::{self, base_url, pid_alive};
 
 /// Items waiting to be published before new ones are counted as lost.
 const QUEUE: usize = 8192;
@@ -212,8 +212,9 @@ impl State {
     fn say(&mut self, why: &str) {
         if self.said.as_deref() != Some(why) {
             eprintln!(
-                "mcptop {}: not publishing to the monitor: {why}",
-                self.target.kind
+                "mcptop {}: not publishing to the monitor: {}",
+                self.target.kind,
+                crate::sanitize::terminal(why)
             );
             self.said = Some(why.to_owned());
         }
@@ -257,7 +258,8 @@ impl State {
                 Ok(r) => {
                     let status = r.status().as_u16();
                     let body = r.text().await.unwrap_or_default();
-                    return Err(format!("the daemon answered {status} {}", body.trim()));
+                    let body = crate::sanitize::cut(body.trim(), 200);
+                    return Err(format!("the daemon answered {status} {body}"));
                 }
                 Err(e) => {
                     self.link = None;
@@ -272,11 +274,22 @@ impl State {
     /// Finds (or starts) the daemon and opens a session labelled after the server.
     async fn connect(&mut self) -> Result<(), String> {
         let found = match &self.target.url {
-            Some(url) => Ok(base_url(url).to_owned()),
-            None => find_or_start(&self.target.discovery_file, self.target.spawn).await,
+            // A daemon named by URL gets the admin token only when the discovery file
+            // names that same daemon and it passes the trust check.
+            Some(url) => {
+                let base = base_url(url).to_owned();
+                let admin = live(&self.target.discovery_file)
+                    .await
+                    .filter(|(b, _)| *b == base)
+                    .map(|(_, admin)| admin);
+                Ok((base, admin))
+            }
+            None => find_or_start(&self.target.discovery_file, self.target.spawn)
+                .await
+                .map(|(base, admin)| (base, Some(admin))),
         };
-        let base = match found {
-            Ok(base) => base,
+        let (base, admin) = match found {
+            Ok(found) => found,
             Err(why) => {
                 self.failed_at = Some(Instant::now());
                 return Err(why);
@@ -284,10 +297,13 @@ impl State {
         };
         let body = serde_json::json!({ "label": self.label() });
         let created = async {
-            let r = self
-                .client
-                .post(format!("{base}/session"))
-                .json(&body)
+            let mut request = self.client.post(format!("{base}/session")).json(&body);
+            // With the admin token the session is the owner's: it shows in the monitor
+            // with no flag. Without it, it is anonymous.
+            if let Some(admin) = &admin {
+                request = request.bearer_auth(admin);
+            }
+            let r = request
                 .send()
                 .await
                 .map_err(|e| format!("the daemon is unreachable ({})", e.without_url()))?;
@@ -326,9 +342,9 @@ impl State {
 }
 
 /// The base URL of the live daemon of `path`, starting one when allowed and needed.
-pub async fn find_or_start(path: &Path, spawn: bool) -> Result<String, String> {
-    if let Some(base) = live(path).await {
-        return Ok(base);
+pub async fn find_or_start(path: &Path, spawn: bool) -> Result<(String, String), String> {
+    if let Some(found) = live(path).await {
+        return Ok(found);
     }
     if !spawn {
         return Err(format!(
@@ -342,25 +358,26 @@ pub async fn find_or_start(path: &Path, spawn: bool) -> Result<String, String> {
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("cannot lock the daemon's discovery file: {e}"))?;
-    if let Some(base) = live(path).await {
+    if let Some(found) = live(path).await {
         drop(lock);
-        return Ok(base);
+        return Ok(found);
     }
     start_daemon(path)?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        if let Some(base) = live(path).await {
+        if let Some(found) = live(path).await {
             drop(lock);
-            return Ok(base);
+            return Ok(found);
         }
     }
     drop(lock);
     Err("the daemon started in the background did not come up within 10 s".into())
 }
 
-/// The daemon of a discovery file, if its process lives and `/health` answers.
-async fn live(path: &Path) -> Option<String> {
+/// The daemon of a discovery file and its admin token, if its process lives, `/health`
+/// answers and names that process (a port squatter after a crash gets nothing).
+async fn live(path: &Path) -> Option<(String, String)> {
     let file = discovery::read(path)?;
     if let Some(pid) = file.pid {
         if !pid_alive(pid) {
@@ -368,28 +385,24 @@ async fn live(path: &Path) -> Option<String> {
         }
     }
     // Only an mcptop daemon takes published calls (it writes an admin token).
-    file.admin_token.as_ref()?;
-    health_answers(&file.url)
-        .await
-        .then(|| base_url(&file.url).to_owned())
+    let admin = file.admin_token.clone().filter(|t| !t.is_empty())?;
+    let health = discovery::health(&file.url).await?;
+    discovery::verify(&file, &health).ok()?;
+    Some((base_url(&file.url).to_owned(), admin))
 }
 
-/// An exclusive `flock` on `path`, held until the file is dropped.
+/// An exclusive `flock` on `path`, held until the file is dropped. The lock file is
+/// this user's own regular file, never a planted symlink.
 fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::fd::AsRawFd;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    use std::os::unix::fs::DirBuilderExt;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)?;
     }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(path)?;
+    let file = discovery::open_private_append(path)?;
     // SAFETY: flock on a descriptor we own; it blocks until the lock is ours.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
     if rc != 0 {
@@ -398,16 +411,23 @@ fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
+/// The variables the background daemon keeps from the tap's environment: an agent's API
+/// keys and the like stay with the agent.
+fn kept_variable(name: &str) -> bool {
+    matches!(name, "HOME" | "PATH" | "RUST_LOG" | "LANG" | "TZ")
+        || name.starts_with("XDG_")
+        || name.starts_with("MCPTOP_")
+        || name.starts_with("LC_")
+}
+
 /// `mcptop serve --discovery-file PATH`, detached: its own session (no terminal, no
-/// signals from ours), no inherited standard streams (the agent reads our stdout).
+/// signals from ours), no inherited standard streams (the agent reads our stdout), a
+/// clean environment, the home directory as its cwd, and no descriptor but 0-2.
 fn start_daemon(path: &Path) -> Result<(), String> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find mcptop itself: {e}"))?;
     let log = path.with_file_name("daemon.log");
-    let stderr = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
+    let stderr = discovery::open_private_append(&log)
         .map(std::process::Stdio::from)
         .unwrap_or_else(|_| std::process::Stdio::null());
     let mut command = std::process::Command::new(exe);
@@ -415,13 +435,21 @@ fn start_daemon(path: &Path) -> Result<(), String> {
         .arg("serve")
         .arg("--discovery-file")
         .arg(path)
+        .env_clear()
+        .envs(std::env::vars_os().filter(|(k, _)| k.to_str().is_some_and(kept_variable)))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(stderr);
-    // SAFETY: setsid is async-signal-safe and touches nothing of the parent.
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        command.current_dir(home);
+    } else {
+        command.current_dir("/");
+    }
+    // SAFETY: setsid and fcntl are async-signal-safe and touch nothing of the parent.
     unsafe {
         command.pre_exec(|| {
             libc::setsid();
+            close_inherited_descriptors();
             Ok(())
         });
     }
@@ -431,4 +459,60 @@ fn start_daemon(path: &Path) -> Result<(), String> {
     // Not waited for: it outlives us (init reaps it). Forget the handle.
     drop(child);
     Ok(())
+}
+
+/// Marks every descriptor above 2 close-on-exec (in the child, before exec): the agent's
+/// sockets and pipes must not live on in the daemon. Marking rather than closing keeps the
+/// standard library's own exec-error pipe working.
+fn close_inherited_descriptors() {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range only changes flags of this process's descriptors.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    if rc == 0 {
+        return;
+    }
+    // An older kernel: each descriptor in turn, up to the limit (bounded).
+    // SAFETY: sysconf and fcntl have no memory-safety preconditions.
+    let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
+    let max = if (4..=65_536).contains(&max) {
+        max as i32
+    } else {
+        4096
+    };
+    for fd in 3..max {
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kept_variable;
+
+    #[test]
+    fn the_daemon_keeps_no_secret_of_the_agent() {
+        for kept in [
+            "HOME",
+            "PATH",
+            "XDG_RUNTIME_DIR",
+            "MCPTOP_URL",
+            "RUST_LOG",
+            "LC_ALL",
+        ] {
+            assert!(kept_variable(kept), "{kept}");
+        }
+        for dropped in [
+            "ANTHROPIC_API_KEY",
+            "OPENAI_API_KEY",
+            "GITHUB_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "LD_PRELOAD",
+        ] {
+            assert!(!kept_variable(dropped), "{dropped}");
+        }
+    }
 }

@@ -1,9 +1,9 @@
 //! What the screen shows and how keys change it. No terminal here: [`App::handle_key`]
 //! takes a key, [`App::ingest`] takes source events, and the views read the state.
 
+use crate::event::{SourceEvent, Status, Timed};
+use crate::feed::Feed;
 use crate::model::{CallId, Connection, Model};
-use crate::report::Feed;
-use crate::source::{SourceEvent, Status, Timed};
 use crate::time::Time;
 
 use super::rows::{rows, RowView};
@@ -376,7 +376,7 @@ impl App {
             return;
         };
         let text = if json {
-            crate::report::call_json(&self.feed.model, call, now).to_string()
+            crate::sanitize::json_string(&crate::feed::call_json(&self.feed.model, call, now))
         } else {
             self.rows(now)
                 .into_iter()

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 use ratatui::Frame;
 
 use super::app::App;
-use super::rows::token_text;
+use super::rows::{safe, token_text};
 use super::theme::Theme;
 use crate::model::{human, num, CallId};
 use crate::time::Time;
@@ -27,8 +27,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, id: CallId, now: Time, the
             format!(
                 "{} {}  token {}  {}",
                 theme.glyph(state),
-                call.key.tool.as_deref().unwrap_or("?"),
-                token_text(call.key.token.as_ref()),
+                safe(call.key.tool.as_deref().unwrap_or("?")),
+                safe(&token_text(call.key.token.as_ref())),
                 state.as_str()
             ),
             theme.title(),
@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, id: CallId, now: Time, the
         )),
     ];
     if let Some(session) = &call.session_label {
-        facts.insert(1, Line::raw(format!("session {session}")));
+        facts.insert(1, Line::raw(format!("session {}", safe(session))));
     }
     if call.started_unseen {
         facts.push(Line::raw(
@@ -60,17 +60,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, id: CallId, now: Time, the
         ));
     }
     if let Some(error) = &call.error {
-        facts.push(Line::styled(format!("error: {error}"), theme.warning()));
+        facts.push(Line::styled(
+            format!("error: {}", safe(error)),
+            theme.warning(),
+        ));
     }
     for finding in model.call_findings(call, now) {
         facts.push(Line::styled(
-            format!("! {}", finding.message),
+            format!("! {}", safe(&finding.message)),
             theme.warning(),
         ));
     }
     if let Some((event_type, data)) = app.raw.get(&id) {
         facts.push(Line::styled(
-            format!("last frame ({event_type}): {data}"),
+            format!("last frame ({}): {}", safe(event_type), safe(data)),
             theme.hint(),
         ));
     }
@@ -112,7 +115,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, id: CallId, now: Time, the
             Line::raw(format!(
                 "{}  {}",
                 m.at.to_datetime().format("%H:%M:%S%.3f"),
-                m.text
+                safe(m.text)
             ))
         })
         .collect();

@@ -7,6 +7,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::app::App;
+use super::rows::safe;
 use super::theme::Theme;
 use crate::model::human;
 use crate::time::Time;
@@ -21,11 +22,14 @@ pub fn height(app: &App, now: Time, area: Rect) -> u16 {
 /// Why the source stopped, or why the link is down: the state the header word names.
 fn link_line(app: &App) -> Option<String> {
     if let Some(stop) = &app.last_stop {
-        return Some(format!(" ■ stopped: {stop} · q to quit"));
+        return Some(format!(
+            " ■ stopped: {} · q to quit",
+            safe(&stop.to_string())
+        ));
     }
     app.link_down
         .as_ref()
-        .map(|reason| format!(" ⟳ link down: {reason}"))
+        .map(|reason| format!(" ⟳ link down: {}", safe(reason)))
 }
 
 fn max_warnings(area: Rect) -> usize {
@@ -42,9 +46,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
         Span::styled(app.connection.clone(), theme.title()),
     ];
     let source = &app.source;
-    let mut place = vec![source.daemon.clone(), source.transport.clone()];
+    let mut place = vec![safe(&source.daemon), safe(&source.transport)];
     if !source.session.is_empty() {
-        place.push(source.session.clone());
+        place.push(safe(&source.session));
     }
     // The rate first: on a narrow pane the place is what gets cut.
     head.push(Span::raw(format!(
@@ -74,7 +78,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
     let findings = &app.findings;
     let shown = max_warnings(screen);
     for (i, finding) in findings.iter().enumerate().take(shown) {
-        let mut text = format!(" ! {}", finding.message);
+        let mut text = format!(" ! {}", safe(&finding.message));
         if i + 1 == shown && findings.len() > shown {
             text.push_str(&format!("  (+{} more)", findings.len() - shown));
         }

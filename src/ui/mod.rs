@@ -22,7 +22,7 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::Frame;
 use tokio::sync::mpsc;
 
-use crate::source::Timed;
+use crate::event::Timed;
 use crate::time::Time;
 use app::{App, Key, Screen};
 use theme::Theme;
@@ -51,13 +51,25 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme
         Screen::Help => help::draw(frame, main, app.help_scroll, theme),
     }
     footer::draw(frame, bottom, app, theme);
+    scrub(frame.buffer_mut());
     app.dirty = false;
+}
+
+/// The last line of defence: every text from outside is escaped where it is laid out, and
+/// any unsafe character that still reached a cell (a zero-width joiner riding on the cell
+/// before it, say) is shown as `?` rather than sent to the terminal.
+fn scrub(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in buffer.content.iter_mut() {
+        if !crate::sanitize::is_clean(cell.symbol()) {
+            cell.set_symbol("?");
+        }
+    }
 }
 
 /// What an empty table says: never a blank screen that looks frozen.
 fn waiting_text(app: &App, now: Time) -> String {
     if let Some(stop) = &app.last_stop {
-        return format!(" {stop}");
+        return format!(" {}", crate::sanitize::terminal(&stop.to_string()));
     }
     let stream = app.model().stream();
     match stream.last_keepalive {
@@ -94,7 +106,10 @@ pub fn osc52(text: &str) -> String {
     use base64::Engine;
     format!(
         "\x1b]52;c;{}\x07",
-        base64::engine::general_purpose::STANDARD.encode(text)
+        // Never a raw control on the clipboard: a pasted ESC[201~ could end a bracketed
+        // paste, a CR run a command.
+        base64::engine::general_purpose::STANDARD
+            .encode(crate::sanitize::terminal(text).as_bytes())
     )
 }
 
@@ -206,7 +221,7 @@ pub async fn run(
         if app.quit {
             break Ok(());
         }
-        let now = crate::source::now_us();
+        let now = crate::event::now_us();
         if app
             .flash
             .as_ref()
@@ -240,7 +255,7 @@ pub async fn run(
                 None => source_open = false,
             },
             Some(key) = keys.recv() => {
-                let now = app.clock(crate::source::now_us());
+                let now = app.clock(crate::event::now_us());
                 app.handle_key(key, now);
                 if let Some(text) = app.clipboard.take() {
                     copy_to_clipboard(&text);
@@ -260,7 +275,7 @@ pub async fn run(
                 // Capped, so a pause or a slow frame never jumps the replay ahead.
                 app.advance((wall - last_advance).min(frame_time * 4));
                 last_advance = wall;
-                app.tick(app.clock(crate::source::now_us()));
+                app.tick(app.clock(crate::event::now_us()));
             }
             _ = async {
                 match next_draw {
@@ -268,7 +283,7 @@ pub async fn run(
                     None => std::future::pending().await,
                 }
             } => {
-                let now = app.clock(crate::source::now_us());
+                let now = app.clock(crate::event::now_us());
                 app.tick(now);
                 if let Err(e) = terminal.draw(|f| draw(f, &mut app, now, tick, theme)) {
                     break Err(e);

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use crate::report::Feed;
-use crate::source::recording::Recording;
-use crate::source::{SourceEvent, Status};
+use crate::event::{SourceEvent, Status};
+use crate::feed::Feed;
+use crate::recording::Recording;
 use crate::time::Time;
 
 pub struct Player {
@@ -51,7 +51,7 @@ impl Player {
                 break;
             }
             let at = self.started_at + TimeDelta::from_std(*at).unwrap_or_default();
-            feed.apply(&crate::source::Timed {
+            feed.apply(&crate::event::Timed {
                 at,
                 event: event.clone(),
             });
@@ -98,7 +98,7 @@ impl Player {
         let keep = self.next.saturating_sub(1);
         *feed = Feed::new(feed.model.config().clone());
         for (at, event) in &self.items[..keep] {
-            feed.apply(&crate::source::Timed {
+            feed.apply(&crate::event::Timed {
                 at: self.started_at + TimeDelta::from_std(*at).unwrap_or_default(),
                 event: event.clone(),
             });

@@ -69,9 +69,9 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
     RowView {
         id: call.id,
         state,
-        tool: call.key.tool.clone().unwrap_or_else(|| "?".into()),
-        session: call.session_label.clone().unwrap_or_default(),
-        token: token_text(call.key.token.as_ref()),
+        tool: safe(call.key.tool.as_deref().unwrap_or("?")),
+        session: safe(call.session_label.as_deref().unwrap_or_default()),
+        token: safe(&token_text(call.key.token.as_ref())),
         progress,
         ratio,
         percent: call
@@ -88,8 +88,9 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
         },
         message: call
             .error
-            .clone()
-            .or_else(|| call.message().map(str::to_owned))
+            .as_deref()
+            .or_else(|| call.message())
+            .map(safe)
             .unwrap_or_else(|| {
                 let tokenless = call.progress_requested == Some(false)
                     && state == DisplayState::Running
@@ -109,6 +110,11 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
         elapsed_secs: call.elapsed(now).as_seconds_f64(),
         since_secs: call.since_update(now).as_seconds_f64(),
     }
+}
+
+/// Text from outside, with every character a terminal would act on shown as an escape.
+pub fn safe(s: &str) -> String {
+    crate::sanitize::terminal(s).into_owned()
 }
 
 fn short(v: f64) -> String {

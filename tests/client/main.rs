@@ -171,7 +171,7 @@ async fn through_relay(
         configure(c);
     })
     .await;
-    let session = server.state().sessions.create(None, "/".into());
+    let session = server.state().sessions.create(None, "/".into(), false);
     let relay = Relay::new(server.addr()).await;
     let mut watch = Watch::start(
         format!("http://{}", relay.addr),
@@ -276,9 +276,13 @@ async fn constructs_framing_gives_possible_loss_after_a_cut() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sse_and_websocket_see_the_same_calls() {
     let server = start(|_| {}).await;
-    let session = mcptop::server::workload::create_session(&server.base_url(), "both ways")
-        .await
-        .unwrap();
+    let session = mcptop::server::workload::create_session(
+        &server.base_url(),
+        "both ways",
+        Some(server.admin_token()),
+    )
+    .await
+    .unwrap();
     let sse = Watch::start(
         server.base_url(),
         &session.session_id,
@@ -349,7 +353,7 @@ async fn sse_and_websocket_see_the_same_calls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_token_stops_with_token_rejected() {
     let server = start(|_| {}).await;
-    let session = server.state().sessions.create(None, "/".into());
+    let session = server.state().sessions.create(None, "/".into(), false);
     for transport in [Transport::Sse, Transport::Ws] {
         let watch = Watch::start(
             server.base_url(),

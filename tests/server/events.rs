@@ -117,7 +117,7 @@ async fn a_replay_at_full_speed_loses_nothing_to_a_slow_reader_and_loops() {
     use mcptop::server::EventKind;
     use tokio_util::sync::CancellationToken;
     let server = start(|c| c.broadcast_capacity = 64).await;
-    let session = server.state().sessions.create(None, "/".into());
+    let session = server.state().sessions.create(None, "/".into(), false);
     let events: Vec<ReplayEvent> = (0..5000)
         .map(|i| ReplayEvent {
             at: Duration::from_millis(i),
@@ -152,7 +152,7 @@ async fn a_replay_at_full_speed_loses_nothing_to_a_slow_reader_and_loops() {
     assert_eq!(within("the publisher", publisher).await.unwrap(), 5000);
 
     // Looped, at 50× the recorded pace: the 5 s file plays in 100 ms and starts over.
-    let session = server.state().sessions.create(None, "/".into());
+    let session = server.state().sessions.create(None, "/".into(), false);
     let looped = ReplayOptions {
         speed: Speed::Factor(50.0),
         looped: true,

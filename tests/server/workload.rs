@@ -8,9 +8,13 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_call_tools_and_every_call_is_published() {
     let server = start(|_| {}).await;
-    let session = workload::create_session(&server.base_url(), "workload test")
-        .await
-        .unwrap();
+    let session = workload::create_session(
+        &server.base_url(),
+        "workload test",
+        Some(server.admin_token()),
+    )
+    .await
+    .unwrap();
     let mut events = SseReader::new(
         http()
             .get(format!(

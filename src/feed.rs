@@ -1,0 +1,231 @@
+//! The pipeline's driver: source events into the model, normalized updates out. The same
+//! [`Feed`] drives `tail`, `replay`, the monitor and the tests; the formats of its updates
+//! live in [`crate::report`].
+
+use serde_json::{json, Value};
+
+use crate::event::{SourceEvent, Status, Timed};
+use crate::model::{Call, Change, Connection, Model, ModelConfig};
+use crate::time::Time;
+use crate::wire::{decode_event, Frame, Token};
+
+/// Source events into the model, updates out.
+pub struct Feed {
+    pub model: Model,
+    /// The link dropped since the last connection (for "possible loss").
+    dropped: bool,
+}
+
+/// One thing a person or a script wants to know, already normalized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub at: Time,
+    pub json: Value,
+}
+
+impl Default for Feed {
+    fn default() -> Self {
+        Feed::new(ModelConfig::default())
+    }
+}
+
+impl Feed {
+    pub fn new(config: ModelConfig) -> Feed {
+        Feed {
+            model: Model::new(config),
+            dropped: false,
+        }
+    }
+
+    /// Applies one source event to the model only, building no update (the monitor reads
+    /// the model itself).
+    pub fn apply(&mut self, timed: &Timed) -> Change {
+        match &timed.event {
+            SourceEvent::KeepAlive => {
+                self.model.keepalive(timed.at);
+                Change::Ignored
+            }
+            SourceEvent::Discarded { reason } => {
+                self.model.discarded(timed.at, reason);
+                Change::Stream
+            }
+            SourceEvent::Event {
+                event_type,
+                data,
+                id,
+            } => self
+                .model
+                .apply(decode_event(event_type, data, id), timed.at, id),
+            SourceEvent::Status(status) => {
+                let connection = self.connection_of(status);
+                self.model.set_connection(connection, timed.at);
+                Change::Stream
+            }
+        }
+    }
+
+    /// What a status means for the model, noting drops for "possible loss".
+    fn connection_of(&mut self, status: &Status) -> Connection {
+        match status {
+            Status::Connecting { .. } => Connection::Connecting,
+            Status::Connected { resumed, .. } => {
+                self.dropped = false;
+                Connection::Connected { resumed: *resumed }
+            }
+            Status::Disconnected { reason, .. } => {
+                self.dropped = true;
+                Connection::Disconnected {
+                    reason: reason.clone(),
+                }
+            }
+            Status::Stopped(_) => Connection::Idle,
+        }
+    }
+
+    /// Applies one source event; returns the updates it makes.
+    pub fn ingest(&mut self, timed: &Timed) -> Vec<Update> {
+        let at = timed.at;
+        let mut out = Vec::new();
+        self.ingest_with(timed, |model, emitted| {
+            let mut json = match emitted {
+                Emitted::Json(json) => json,
+                Emitted::Call(call) => {
+                    json!({ "type": "call", "call": call_json(model, call, at) })
+                }
+            };
+            if let Some(object) = json.as_object_mut() {
+                object.insert("at".into(), json!(at.to_rfc3339_nanos()));
+            }
+            out.push(Update { at, json });
+        });
+        out
+    }
+
+    /// The one place that turns a source event into updates.
+    pub(crate) fn ingest_with(&mut self, timed: &Timed, mut emit: impl FnMut(&Model, Emitted<'_>)) {
+        let at = timed.at;
+        match &timed.event {
+            SourceEvent::KeepAlive => self.model.keepalive(at),
+            SourceEvent::Discarded { reason } => {
+                self.model.discarded(at, reason);
+                emit(
+                    &self.model,
+                    Emitted::Json(json!({ "type": "discarded", "reason": reason })),
+                );
+            }
+            SourceEvent::Event {
+                event_type,
+                data,
+                id,
+            } => {
+                let gaps_before = self.model.stream().id_gap_events;
+                let frame = decode_event(event_type, data, id);
+                let note = match &frame {
+                    Frame::Lagged { missed } => Some(json!({ "type": "lagged", "missed": missed })),
+                    Frame::Error { error, detail } => {
+                        Some(json!({ "type": "error", "error": error, "detail": detail }))
+                    }
+                    _ => None,
+                };
+                let change = self.model.apply(frame, at, id);
+                let missing = self.model.stream().id_gap_events - gaps_before;
+                if missing > 0 {
+                    emit(
+                        &self.model,
+                        Emitted::Json(json!({ "type": "gap", "missing": missing, "at_id": id })),
+                    );
+                }
+                if let Some(note) = note {
+                    emit(&self.model, Emitted::Json(note));
+                }
+                if let Change::NewCall(call) | Change::Updated(call) | Change::Finished(call) =
+                    change
+                {
+                    if let Some(call) = self.model.call(call) {
+                        emit(&self.model, Emitted::Call(call));
+                    }
+                }
+            }
+            SourceEvent::Status(status) => {
+                let possible_loss = self.dropped;
+                let json = match status {
+                    Status::Connecting { attempt } => {
+                        json!({ "type": "status", "state": "connecting", "attempt": attempt })
+                    }
+                    Status::Connected {
+                        transport,
+                        session_id,
+                        resumed,
+                    } => json!({
+                        "type": "status",
+                        "state": "connected",
+                        "transport": transport.as_str(),
+                        "session_id": session_id,
+                        "resumed": resumed,
+                        "possible_loss": possible_loss && !resumed,
+                    }),
+                    Status::Disconnected { reason, retry_in } => json!({
+                        "type": "status",
+                        "state": "disconnected",
+                        "reason": reason,
+                        "retry_in_s": round3(retry_in.as_secs_f64()),
+                    }),
+                    Status::Stopped(stop) => {
+                        json!({ "type": "status", "state": "stopped", "reason": stop.message() })
+                    }
+                };
+                let connection = self.connection_of(status);
+                self.model.set_connection(connection, at);
+                emit(&self.model, Emitted::Json(json));
+            }
+        }
+    }
+}
+
+/// An update on its way out: a call (written from the model) or anything else.
+pub(crate) enum Emitted<'a> {
+    Json(Value),
+    Call(&'a Call),
+}
+
+pub(crate) fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+pub(crate) fn token_json(token: Option<&Token>) -> Value {
+    match token {
+        Some(Token::Int(n)) => {
+            i64::try_from(*n).map_or_else(|_| json!(n.to_string()), |n| json!(n))
+        }
+        Some(Token::Str(s)) => json!(s),
+        None => Value::Null,
+    }
+}
+
+/// A call as `--json` shows it.
+pub fn call_json(model: &Model, call: &Call, now: Time) -> Value {
+    let mut value = json!({
+        "id": call.id.0,
+        "tool": call.key.tool,
+        "token": token_json(call.key.token.as_ref()),
+        "state": model.display_state(call, now).as_str(),
+        "progress": call.progress,
+        "total": call.total,
+        "percent": call.percent().map(|p| (p * 10.0).round() / 10.0),
+        "message": call.message(),
+        "elapsed_s": round3(call.elapsed(now).as_seconds_f64()),
+        "rate": call.rate.map(round3),
+        "eta_s": call.eta().map(|d| round3(d.as_seconds_f64())),
+        "error": call.error,
+    });
+    // Only on an all-sessions stream, so a one-session stream's output is unchanged.
+    if let (Some(label), Some(object)) = (&call.session_label, value.as_object_mut()) {
+        object.insert("session".into(), label.as_str().into());
+    }
+    if call.progress_requested == Some(false) {
+        if let Some(object) = value.as_object_mut() {
+            object.insert("progress_requested".into(), false.into());
+        }
+    }
+    value
+}
