@@ -218,7 +218,8 @@ pub struct TailArgs {
     #[arg(long, env = "MCPTOP_SESSION", value_name = "ID")]
     pub session: Option<String>,
 
-    /// The session's token (else the daemon's admin token).
+    /// The session's token (else the daemon's admin token). Prefer $MCPTOP_TOKEN or
+    /// --token-file: every local user can read a command line.
     #[arg(
         long,
         env = "MCPTOP_TOKEN",
@@ -227,9 +228,18 @@ pub struct TailArgs {
     )]
     pub token: Option<String>,
 
+    /// Read the session's token from this file (its first line).
+    #[arg(long, value_name = "PATH", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+
     /// Follow the session with this label (exact, else a part of it).
     #[arg(long, value_name = "LABEL", conflicts_with = "session")]
     pub session_label: Option<String>,
+
+    /// Also show anonymous sessions: those made without the admin token, which any local
+    /// user can create (by default only the owner's sessions show).
+    #[arg(long)]
+    pub include_anonymous: bool,
 
     /// SSE (`/session/ID/events`) or the gateway's WebSocket route.
     #[arg(long, value_enum, default_value_t = mcptop::source::Transport::Sse)]
@@ -240,7 +250,8 @@ pub struct TailArgs {
     #[arg(long, value_name = "URL", conflicts_with_all = ["url", "discovery", "session", "session_label"])]
     pub mcp_url: Option<String>,
 
-    /// Gateway token for the WebSocket route.
+    /// Gateway token for the WebSocket route (prefer $MCPTOP_GATEWAY_TOKEN or
+    /// --gateway-token-file).
     #[arg(
         long,
         env = "MCPTOP_GATEWAY_TOKEN",
@@ -248,6 +259,10 @@ pub struct TailArgs {
         hide_env_values = true
     )]
     pub gateway_token: Option<String>,
+
+    /// Read the gateway token from this file (its first line).
+    #[arg(long, value_name = "PATH", conflicts_with = "gateway_token")]
+    pub gateway_token_file: Option<PathBuf>,
 
     /// The daemon's keep-alive interval; no byte for 2.5 times this is a dead link.
     #[arg(long, value_name = "SECS", default_value_t = 15.0, value_parser = parse_positive_secs)]
@@ -264,6 +279,10 @@ pub struct TailArgs {
     /// Record everything received to FILE (no tokens are written).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+
+    /// Let --record replace an existing file.
+    #[arg(long, requires = "record")]
+    pub force: bool,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -413,6 +432,10 @@ pub struct ServeArgs {
     /// or `?token=`).
     #[arg(long, env = "MCPTOP_GATEWAY_TOKEN", hide_env_values = true)]
     pub gateway_token: Option<String>,
+
+    /// Read the gateway token from this file (its first line).
+    #[arg(long, value_name = "PATH", conflicts_with = "gateway_token")]
+    pub gateway_token_file: Option<PathBuf>,
 
     /// Where to write the discovery file [default: ~/.mcptop/mcp.json].
     #[arg(long, value_name = "PATH", conflicts_with = "no_discovery")]

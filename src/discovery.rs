@@ -137,10 +137,9 @@ pub enum Untrusted {
 /// Construct daemon's file without a pid, or a health without one, is taken as it is.
 pub fn verify(file: &DiscoveryFile, health: &Health) -> Result<(), Untrusted> {
     let url = base_url(&file.url).to_owned();
-    if file.admin_token.is_some() {
-        if health.server.as_deref() != Some("mcptop") || health.pid.is_none() {
-            return Err(Untrusted::NotMcptop { url });
-        }
+    let mcptop = health.server.as_deref() == Some("mcptop") && health.pid.is_some();
+    if file.admin_token.is_some() && !mcptop {
+        return Err(Untrusted::NotMcptop { url });
     }
     match (file.pid, health.pid) {
         (Some(file), Some(answered)) if file != answered => Err(Untrusted::WrongPid {

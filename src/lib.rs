@@ -7,6 +7,7 @@
 pub mod discovery;
 pub mod event;
 pub mod feed;
+pub mod hostcheck;
 pub mod model;
 pub mod recording;
 pub mod report;

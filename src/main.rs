@@ -15,7 +15,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // Errors can quote a server's words: never let them act on the terminal.
-            eprintln!("mcptop: {}", mcptop::sanitize::terminal(&format!("{e:#}")));
+            // Never a password or token of a URL in it either.
+            let message = format!("{e:#}");
+            let message = mcptop::sanitize::redact_urls(&message);
+            eprintln!("mcptop: {}", mcptop::sanitize::terminal(&message));
             match e.downcast_ref::<commands::Exit>() {
                 Some(exit) => ExitCode::from(exit.code),
                 None => ExitCode::FAILURE,

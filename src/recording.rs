@@ -48,6 +48,10 @@ pub enum RecordingError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{} already exists: give --force to replace it, or another name", .path.display())]
+    Exists { path: PathBuf },
+    #[error("{} is a symbolic link: a recording is never written through one", .path.display())]
+    Symlink { path: PathBuf },
     #[error("cannot read {}", .path.display())]
     Read {
         path: PathBuf,
@@ -76,16 +80,50 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Recorder {
+    /// A new recording at `path`, private to this user (0600). An existing file is
+    /// refused unless `force`; a symbolic link always is.
     pub fn create(
         path: &Path,
         started: Time,
         source: &SourceInfo,
     ) -> Result<Recorder, RecordingError> {
+        Recorder::create_with(path, started, source, false)
+    }
+
+    /// [`Recorder::create`], replacing an existing regular file when `force`.
+    pub fn create_with(
+        path: &Path,
+        started: Time,
+        source: &SourceInfo,
+        force: bool,
+    ) -> Result<Recorder, RecordingError> {
         let err = |source| RecordingError::Write {
             path: path.to_owned(),
             source,
         };
-        let file = File::create(path).map_err(err)?;
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(RecordingError::Symlink {
+                    path: path.to_owned(),
+                })
+            }
+            Ok(_) if !force => {
+                return Err(RecordingError::Exists {
+                    path: path.to_owned(),
+                })
+            }
+            Ok(_) => std::fs::remove_file(path).map_err(err)?,
+            Err(_) => {}
+        }
+        let file: File = crate::discovery::create_private(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                RecordingError::Exists {
+                    path: path.to_owned(),
+                }
+            } else {
+                err(e)
+            }
+        })?;
         let mut recorder = Recorder {
             out: BufWriter::new(file),
             started,
@@ -447,6 +485,29 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains(":3: "));
+        // Never over an existing file unless forced, never through a link, always 0600.
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let again = Recorder::create(&path, started, &SourceInfo::default());
+        assert!(matches!(again, Err(RecordingError::Exists { .. })));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "left untouched"
+        );
+        Recorder::create_with(&path, started, &SourceInfo::default(), true).unwrap();
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        let link = dir.join("link.jsonl");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        for force in [false, true] {
+            let through = Recorder::create_with(&link, started, &SourceInfo::default(), force);
+            assert!(matches!(through, Err(RecordingError::Symlink { .. })));
+        }
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

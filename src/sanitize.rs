@@ -99,6 +99,77 @@ pub fn cut(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` with the secrets a URL can carry hidden: the user and password before `@`
+/// become `***@`, and the values of query keys that look secret (`token`, `key`,
+/// `secret`, `password`, `auth`, `sig`, `code`) become `***`. For every message that may
+/// quote a URL the user gave.
+pub fn redact_urls(text: &str) -> Cow<'_, str> {
+    if !text.contains("://") {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, url_part) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = url_part
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | ')'))
+            .unwrap_or(url_part.len());
+        let (url, after) = url_part.split_at(end);
+        out.push_str(&redact_one(url));
+        rest = after;
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// One URL after its `scheme://`.
+fn redact_one(url: &str) -> String {
+    let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+    let (authority, tail) = url.split_at(authority_end);
+    let mut out = String::with_capacity(url.len());
+    match authority.rsplit_once('@') {
+        Some((_, host)) => {
+            out.push_str("***@");
+            out.push_str(host);
+        }
+        None => out.push_str(authority),
+    }
+    let Some(q) = tail.find('?') else {
+        out.push_str(tail);
+        return out;
+    };
+    out.push_str(&tail[..=q]);
+    let query = &tail[q + 1..];
+    let (query, fragment) = match query.find('#') {
+        Some(f) => (&query[..f], &query[f..]),
+        None => (query, ""),
+    };
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _)) if looks_secret(key) => {
+                out.push_str(key);
+                out.push_str("=***");
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    out.push_str(fragment);
+    out
+}
+
+fn looks_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "token", "key", "secret", "password", "passwd", "auth", "sig", "code", "session",
+    ]
+    .iter()
+    .any(|k| key.contains(k))
+}
+
 /// A serde_json formatter that also escapes C1, bidi and zero-width characters as
 /// `\uXXXX`, so a JSON line is safe to show on a terminal. Otherwise compact, byte for
 /// byte what serde_json writes.
@@ -202,6 +273,23 @@ mod tests {
         assert_eq!(
             json_string("plain"),
             serde_json::to_string("plain").unwrap()
+        );
+    }
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        assert_eq!(
+            redact_urls("cannot reach http://user:SECRETPW@127.0.0.1:9/x?token=abc&n=1 now"),
+            "cannot reach http://***@127.0.0.1:9/x?token=***&n=1 now"
+        );
+        assert_eq!(
+            redact_urls("ws://h/ws?mcp_token=t&session_id=s#f"),
+            "ws://h/ws?mcp_token=***&session_id=***#f"
+        );
+        assert_eq!(redact_urls("no url here"), "no url here");
+        assert_eq!(
+            redact_urls("http://127.0.0.1:1/mcp"),
+            "http://127.0.0.1:1/mcp"
         );
     }
 

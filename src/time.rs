@@ -72,12 +72,13 @@ pub fn delta_from_secs(secs: f64) -> Option<TimeDelta> {
         return None;
     }
     // In range, so the product fits an i64 of nanoseconds.
-    Some(TimeDelta::nanoseconds((secs * 1e9) as i64))
+    Some(TimeDelta::nanoseconds((secs * 1e9).round() as i64))
 }
 
 /// Milliseconds from outside as a span, checked like [`delta_from_secs`].
 pub fn delta_from_millis(ms: f64) -> Option<TimeDelta> {
-    delta_from_secs(ms / 1000.0)
+    delta_from_secs(ms / 1000.0)?;
+    Some(TimeDelta::nanoseconds((ms * 1e6).round() as i64))
 }
 
 /// Seconds from outside as a `std::time::Duration`, checked like [`delta_from_secs`].

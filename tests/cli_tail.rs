@@ -20,6 +20,7 @@ fn new_session(home: &Path, url: &str) -> (String, String) {
     let export = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+            .map(|v| v.trim_matches('\''))
             .unwrap_or_else(|| panic!("no {name} in {text}"))
             .to_owned()
     };

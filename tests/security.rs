@@ -26,6 +26,7 @@ fn new_session(home: &Path, label: &str) -> (String, String) {
     let value = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+            .map(|v| v.trim_matches('\''))
             .unwrap()
             .to_owned()
     };

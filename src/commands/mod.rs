@@ -78,3 +78,47 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()
         .context("cannot start the async runtime")
 }
+
+/// A secret from its flag, its environment variable (clap fills the flag from it) or its
+/// file: the file's first line, trimmed. A secret typed on the command line is readable
+/// by every local user in `/proc/PID/cmdline`: that is said once.
+pub fn secret(
+    value: &Option<String>,
+    file: &Option<std::path::PathBuf>,
+    flag: &str,
+) -> anyhow::Result<Option<String>> {
+    use anyhow::Context;
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {flag}-file {}", path.display()))?;
+        let token = text.lines().next().unwrap_or("").trim().to_owned();
+        if token.is_empty() {
+            anyhow::bail!("{flag}-file {} is empty", path.display());
+        }
+        return Ok(Some(token));
+    }
+    let given = value.clone().filter(|t| !t.is_empty());
+    if given.is_some() && on_command_line(flag) {
+        eprintln!(
+            "mcptop: warning: {flag} on the command line is visible to every local user; \
+             use {}, or {flag}-file PATH",
+            env_name(flag)
+        );
+    }
+    Ok(given)
+}
+
+fn env_name(flag: &str) -> &'static str {
+    match flag {
+        "--gateway-token" => "$MCPTOP_GATEWAY_TOKEN",
+        _ => "$MCPTOP_TOKEN",
+    }
+}
+
+/// Whether `flag` itself (not its environment variable) was given.
+fn on_command_line(flag: &str) -> bool {
+    std::env::args_os().skip(1).any(|a| {
+        a.to_str()
+            .is_some_and(|a| a == flag || a.strip_prefix(flag).is_some_and(|r| r.starts_with('=')))
+    })
+}

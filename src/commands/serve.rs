@@ -31,7 +31,11 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         broadcast_capacity: usize::try_from(args.broadcast_capacity).unwrap_or(usize::MAX),
         replay_capacity: usize::try_from(args.replay_ring).unwrap_or(usize::MAX),
         compat: args.compat,
-        gateway_token: args.gateway_token.clone().filter(|t| !t.is_empty()),
+        gateway_token: super::secret(
+            &args.gateway_token,
+            &args.gateway_token_file,
+            "--gateway-token",
+        )?,
         ..ServerConfig::default()
     };
     let addr = config.addr;

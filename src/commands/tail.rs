@@ -43,22 +43,23 @@ pub async fn resolve(args: &TailArgs) -> Result<Option<(Daemon, Chosen, LiveOpti
         };
         let chosen = Chosen {
             session_id: String::new(),
-            token: args.token.clone().unwrap_or_default(),
+            token: super::secret(&args.token, &args.token_file, "--token")?.unwrap_or_default(),
             label: None,
             explicit: true,
         };
         let options = LiveOptions {
             transport: Transport::Mcp,
             rediscover: None,
-            ..live_options(args)
+            ..live_options(args)?
         };
         return Ok(Some((daemon, chosen, options)));
     }
     let daemon = find_daemon(&args.daemon).await?;
     let select_options = SelectOptions {
         session: args.session.clone().filter(|s| !s.is_empty()),
-        token: args.token.clone().filter(|t| !t.is_empty()),
+        token: super::secret(&args.token, &args.token_file, "--token")?,
         label: args.session_label.clone(),
+        include_anonymous: args.include_anonymous,
     };
     // With nothing named, wait for the daemon's first session rather than fail.
     let mut said_waiting = false;
@@ -83,7 +84,7 @@ pub async fn resolve(args: &TailArgs) -> Result<Option<(Daemon, Chosen, LiveOpti
     };
     let options = LiveOptions {
         rediscover: Some((discover_options(&args.daemon), select_options)),
-        ..live_options(args)
+        ..live_options(args)?
     };
     Ok(Some((daemon, chosen, options)))
 }
@@ -109,14 +110,19 @@ pub fn spawn_source(
     (rx, task)
 }
 
-fn live_options(args: &TailArgs) -> LiveOptions {
-    LiveOptions {
+fn live_options(args: &TailArgs) -> Result<LiveOptions> {
+    Ok(LiveOptions {
         transport: args.transport,
-        keepalive: Duration::from_secs_f64(args.keepalive),
-        gateway_token: args.gateway_token.clone().filter(|t| !t.is_empty()),
+        keepalive: mcptop::time::duration_from_secs(args.keepalive)
+            .unwrap_or(Duration::from_secs(15)),
+        gateway_token: super::secret(
+            &args.gateway_token,
+            &args.gateway_token_file,
+            "--gateway-token",
+        )?,
         max_retries: args.max_retries,
         ..LiveOptions::default()
-    }
+    })
 }
 
 /// The recording `--record` asks for, headed with where it comes from (never a token).
@@ -135,7 +141,12 @@ pub fn recorder_for(
         label: chosen.label.clone(),
         transport: Some(options.transport.as_str().to_owned()),
     };
-    Ok(Some(Recorder::create(path, now_us(), &source)?))
+    Ok(Some(Recorder::create_with(
+        path,
+        now_us(),
+        &source,
+        args.force,
+    )?))
 }
 
 async fn follow(

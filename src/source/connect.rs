@@ -57,6 +57,31 @@ pub(super) struct Attempt<'a> {
     pub gateway_token: Option<&'a str>,
     pub keepalive: Duration,
     pub idle_timeout: Duration,
+    /// Events and keep-alives this connection delivered (a connection that delivers
+    /// nothing before it ends is a failure, however it ended).
+    pub delivered: std::sync::atomic::AtomicU64,
+}
+
+impl Attempt<'_> {
+    /// Counts one delivered event or keep-alive.
+    pub fn delivered_one(&self) {
+        self.delivered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A connection that lived less than this, or delivered nothing, counts as a failed
+/// attempt for the backoff and `--max-retries`: a server that answers and closes at once
+/// must not get a reconnect storm.
+const HEALTHY_AFTER: Duration = Duration::from_secs(3);
+
+/// The range a server's `retry:` is held to.
+pub(super) const RETRY_RANGE: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(60));
+
+/// A server's `retry:` in milliseconds, held to [`RETRY_RANGE`].
+pub(super) fn clamp_retry(ms: u64) -> Duration {
+    Duration::from_millis(ms).clamp(RETRY_RANGE.0, RETRY_RANGE.1)
 }
 
 /// How one connection ended.
@@ -247,7 +272,7 @@ pub async fn run(
     let mut opened_this_session = false;
     let mut daemon_gone = false;
     loop {
-        attempts += 1;
+        attempts = attempts.saturating_add(1);
         if send(
             &tx,
             SourceEvent::Status(Status::Connecting { attempt: attempts }),
@@ -264,7 +289,9 @@ pub async fn run(
             gateway_token: options.gateway_token.as_deref(),
             keepalive: options.keepalive,
             idle_timeout,
+            delivered: Default::default(),
         };
+        let began = tokio::time::Instant::now();
         let ended = tokio::select! {
             _ = stop.cancelled() => return Stop::Fatal("stopped".into()),
             ended = async {
@@ -277,14 +304,20 @@ pub async fn run(
                 }
             } => ended,
         };
-        // Did this attempt get through to the stream?
+        // Did this attempt get through to the stream, and was it worth it: it delivered
+        // something and lived a while?
         let got_through = matches!(ended, Ended::Dropped(_));
+        let healthy = got_through
+            && attempt.delivered.load(std::sync::atomic::Ordering::Relaxed) > 0
+            && began.elapsed() >= HEALTHY_AFTER;
         if got_through {
             opened_this_session = true;
             daemon_gone = false;
+        }
+        if healthy {
             failures = 0;
         } else {
-            failures += 1;
+            failures = failures.saturating_add(1);
         }
         let reason = match ended {
             Ended::Closed => return Stop::Fatal("the consumer went away".into()),

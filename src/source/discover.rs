@@ -87,10 +87,13 @@ pub async fn discover(options: &DiscoverOptions) -> Result<Daemon, DiscoverError
         if !health_answers(&base).await {
             return Err(DiscoverError::UrlDown { url: base });
         }
+        // The owner's own daemon, named by URL: its discovery file (when one names it and
+        // passes the trust check) gives the admin token.
+        let owned = owner_file_for(&base, options).await;
         return Ok(Daemon {
             base_url: base,
-            admin_token: None,
-            file: None,
+            admin_token: owned.as_ref().and_then(|(_, f)| f.admin_token.clone()),
+            file: owned.map(|(path, _)| path),
         });
     }
     let candidates = files(options);
@@ -139,4 +142,28 @@ pub async fn discover(options: &DiscoverOptions) -> Result<Daemon, DiscoverError
         first_problem.get_or_insert(problem);
     }
     Err(first_problem.unwrap_or(DiscoverError::NothingFound { tried: candidates }))
+}
+
+/// The default discovery file that names the daemon at `base` and passes the trust check.
+async fn owner_file_for(
+    base: &str,
+    options: &DiscoverOptions,
+) -> Option<(PathBuf, file::DiscoveryFile)> {
+    let home = options.home.as_deref()?;
+    for path in default_files(home) {
+        let Some(found) = file::read(&path) else {
+            continue;
+        };
+        if base_url(&found.url) != base || found.admin_token.as_deref().is_none_or(str::is_empty) {
+            continue;
+        }
+        if found.pid.is_some_and(|p| !pid_alive(p)) {
+            continue;
+        }
+        let health = file::health(&found.url).await?;
+        if file::verify(&found, &health).is_ok() {
+            return Some((path, found));
+        }
+    }
+    None
 }

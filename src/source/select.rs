@@ -7,8 +7,11 @@ use serde::Deserialize;
 
 use super::discover::Daemon;
 
-/// The session id of a daemon's all-sessions stream (mcptop daemons, admin token).
+/// The session id of a daemon's all-sessions stream (mcptop daemons, admin token): every
+/// session the owner made.
 pub const ALL_SESSIONS: &str = "*";
+/// The stream of every session, anonymous ones included (`--include-anonymous`).
+pub const EVERY_SESSION: &str = "**";
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +19,8 @@ pub struct SelectOptions {
     pub session: Option<String>,
     pub token: Option<String>,
     pub label: Option<String>,
+    /// Show sessions made without the admin token (by any local user) too.
+    pub include_anonymous: bool,
 }
 
 /// The session to open. `Debug` never shows the token.
@@ -57,6 +62,9 @@ pub struct SessionInfo {
     pub running_calls: u64,
     #[serde(default)]
     pub last_event_at: Option<String>,
+    /// Made without the admin token: any local user may have made it.
+    #[serde(default)]
+    pub anonymous: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -66,6 +74,11 @@ pub enum SelectError {
          give --session ID and --token TOKEN (the agent's MCP configuration has them)"
     )]
     CannotList,
+    #[error(
+        "the daemon named by URL cannot be listed without its admin token: give --discovery \
+         PATH (its discovery file holds the token), or --session ID and --token TOKEN"
+    )]
+    CannotListByUrl,
     #[error("--session {session} needs its token: give --token (or $MCPTOP_TOKEN)")]
     MissingToken { session: String },
     #[error("the daemon refused the admin token ({status}) — its discovery file may be from an earlier run")]
@@ -88,7 +101,11 @@ fn client() -> reqwest::Client {
 /// `GET /sessions` with the admin token, newest activity first.
 pub async fn list(daemon: &Daemon) -> Result<Vec<SessionInfo>, SelectError> {
     let Some(admin) = &daemon.admin_token else {
-        return Err(SelectError::CannotList);
+        return Err(if daemon.file.is_none() {
+            SelectError::CannotListByUrl
+        } else {
+            SelectError::CannotList
+        });
     };
     let url = format!("{}/sessions", daemon.base_url);
     let unreachable = |e: reqwest::Error| SelectError::Unreachable {
@@ -128,15 +145,23 @@ pub async fn select(daemon: &Daemon, options: &SelectOptions) -> Result<Chosen, 
     if options.label.is_none() {
         // Nothing named: every session, including those created later, on one stream.
         if let Some(admin) = &daemon.admin_token {
+            let (session_id, label) = if options.include_anonymous {
+                (EVERY_SESSION, "every session, anonymous ones included")
+            } else {
+                (ALL_SESSIONS, "all sessions")
+            };
             return Ok(Chosen {
-                session_id: ALL_SESSIONS.into(),
+                session_id: session_id.into(),
                 token: admin.clone(),
-                label: Some("all sessions".into()),
+                label: Some(label.into()),
                 explicit: false,
             });
         }
     }
-    let sessions = list(daemon).await?;
+    let mut sessions = list(daemon).await?;
+    if !options.include_anonymous {
+        sessions.retain(|s| !s.anonymous);
+    }
     let admin = daemon.admin_token.clone().unwrap_or_default();
     let pick = match &options.label {
         Some(label) => sessions

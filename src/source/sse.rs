@@ -121,12 +121,15 @@ pub(super) async fn read_events(
                 }
             }
             Item::Comment => out.push(SourceEvent::KeepAlive),
-            Item::Retry(ms) => resume.retry = Some(Duration::from_millis(ms)),
+            Item::Retry(ms) => resume.retry = Some(super::connect::clamp_retry(ms)),
             Item::Dropped(dropped) => out.push(SourceEvent::Discarded {
                 reason: discard_reason(&dropped),
             }),
         });
         for event in out {
+            if matches!(event, SourceEvent::Event { .. } | SourceEvent::KeepAlive) {
+                attempt.delivered_one();
+            }
             if send(tx, event).await.is_err() {
                 return Ended::Closed;
             }

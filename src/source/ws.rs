@@ -114,6 +114,9 @@ pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ende
                     },
                     Some(Ok(_)) => continue,
                 };
+                if matches!(event, SourceEvent::Event { .. } | SourceEvent::KeepAlive) {
+                    attempt.delivered_one();
+                }
                 if send(tx, event).await.is_err() {
                     return Ended::Closed;
                 }

@@ -55,6 +55,8 @@ struct Shared {
     publisher: Publisher,
     rewrite: bool,
     shutdown: CancellationToken,
+    /// Where the proxy listens (its Host check depends on it).
+    listen: SocketAddr,
 }
 
 /// A proxy serving in the background.
@@ -137,6 +139,7 @@ pub async fn start(options: ProxyOptions) -> Result<RunningProxy, ProxyError> {
         publisher,
         rewrite: options.request_progress,
         shutdown: CancellationToken::new(),
+        listen: addr,
     });
     let app = Router::new()
         .fallback(forward)
@@ -227,6 +230,12 @@ fn now() -> (Instant, Time) {
 }
 
 async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    // The upstream's own DNS-rebinding check sees our Host, not the page's: check here.
+    if let Err(refusal) =
+        crate::hostcheck::check(request.headers(), request.uri(), shared.listen.ip())
+    {
+        return plain(StatusCode::FORBIDDEN, refusal.message().to_owned());
+    }
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
