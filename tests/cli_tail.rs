@@ -83,7 +83,20 @@ fn a_wrong_token_is_rejected_and_never_printed() {
     );
     assert_eq!(out.status.code(), Some(4));
     let stderr = stderr_of(&out);
-    assert!(stderr.starts_with("mcptop: token rejected"), "{stderr}");
+    // A token typed on the command line is said to be visible, once, never echoed.
+    let mut lines = stderr.lines();
+    assert_eq!(
+        lines.next(),
+        Some("mcptop: warning: --token on the command line is visible to every local user; use $MCPTOP_TOKEN, or --token-file PATH"),
+        "{stderr}"
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap_or("")
+            .starts_with("mcptop: token rejected"),
+        "{stderr}"
+    );
     let everything = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
     assert!(!everything.contains(&wrong) && !everything.contains(&token));
     std::fs::remove_dir_all(&home).unwrap();
@@ -98,6 +111,8 @@ fn a_named_session_that_disappears_ends_with_its_own_code() {
     };
     let (mut server, url) = serve(&home, &["--no-discovery", "--port", &port]);
     let (session, token) = new_session(&home, &url);
+    let token_file = home.join("token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
     let mut tail = Running::spawn(
         &home,
         &[
@@ -107,8 +122,8 @@ fn a_named_session_that_disappears_ends_with_its_own_code() {
             &url,
             "--session",
             &session,
-            "--token",
-            &token,
+            "--token-file",
+            token_file.to_str().unwrap(),
             "--keepalive",
             "1",
         ],

@@ -821,3 +821,51 @@ async fn a_websocket_server_that_echoes_no_subprotocol_is_met_without_one() {
     assert_eq!(watch.count("status", "connected"), 1);
     watch.stop().await;
 }
+
+/// A server that answers 200 and closes at once, asking for `retry: 0`, must not get a
+/// reconnect storm, and `--max-retries` must stop the client.
+#[tokio::test]
+async fn a_server_that_answers_and_closes_gets_backoff_and_max_retries_holds() {
+    let server = Misbehaving::start(vec![vec![sse_head(), send("retry: 0\n\n")]]).await;
+    let options = LiveOptions {
+        max_retries: Some(3),
+        backoff_min: Duration::from_millis(50),
+        backoff_max: Duration::from_secs(1),
+        ..quick()
+    };
+    let started = std::time::Instant::now();
+    let (stop, updates) = Watch::start(server.url(), options).stopped().await;
+    assert!(
+        matches!(stop, Stop::GaveUp { attempts: 4, .. }),
+        "{stop:?} after {:?}",
+        started.elapsed()
+    );
+    // Four connections in all, not hundreds; the pauses grew (retry: 0 was held to 100 ms
+    // and doubled: about 0.1 + 0.2 + 0.4 s at least, with jitter halving at most).
+    assert_eq!(server.requests().len(), 4);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+    let disconnects = updates
+        .iter()
+        .filter(|u| u["state"] == "disconnected")
+        .count();
+    assert_eq!(disconnects, 3, "{updates:#?}");
+}
+
+/// A server that sends one event and closes, over and over, counts as failing too.
+#[tokio::test]
+async fn a_server_that_sends_one_event_and_closes_counts_as_failing() {
+    let script = vec![sse_head(), send("retry: 1\n\n"), send(&progress(1))];
+    let server = Misbehaving::start(vec![script]).await;
+    let options = LiveOptions {
+        max_retries: Some(2),
+        backoff_min: Duration::from_millis(50),
+        ..quick()
+    };
+    let (stop, _) = Watch::start(server.url(), options).stopped().await;
+    assert!(matches!(stop, Stop::GaveUp { attempts: 3, .. }), "{stop:?}");
+    assert_eq!(server.requests().len(), 3);
+}

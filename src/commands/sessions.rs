@@ -23,6 +23,7 @@ pub fn list(args: &SessionsArgs) -> Result<()> {
                         "created_at": s.created_at, "events": s.events,
                         "subscribers": s.subscribers, "running_calls": s.running_calls,
                         "last_event_at": s.last_event_at,
+                        "anonymous": s.anonymous,
                     })
                 })
                 .collect();
@@ -33,32 +34,54 @@ pub fn list(args: &SessionsArgs) -> Result<()> {
             writeln!(out, "no sessions on {}", daemon.base_url)?;
             return Ok(());
         }
-        writeln!(
-            out,
-            "{:<36}  {:<24} {:>8} {:>7} {:>5}  {:<20}  cwd",
-            "session", "label", "events", "running", "subs", "last event"
-        )?;
-        for s in sessions {
-            let last = s
-                .last_event_at
-                .as_deref()
-                .and_then(mcptop::wire::parse_timestamp)
-                .map(|t| t.to_datetime().format("%Y-%m-%d %H:%M:%S").to_string())
-                .unwrap_or_else(|| "-".into());
+        let (anonymous, owned): (Vec<_>, Vec<_>) =
+            sessions.into_iter().partition(|s| s.anonymous);
+        if owned.is_empty() {
+            writeln!(out, "no sessions of yours on {}", daemon.base_url)?;
+        } else {
+            table(&mut out, &owned)?;
+        }
+        if !anonymous.is_empty() {
             writeln!(
                 out,
-                "{:<36}  {:<24} {:>8} {:>7} {:>5}  {:<20}  {}",
-                sanitize::terminal(&s.session_id),
-                sanitize::terminal(s.label.as_deref().unwrap_or("-")),
-                s.events,
-                s.running_calls,
-                s.subscribers,
-                last,
-                sanitize::terminal(&s.cwd)
+                "\nanonymous sessions: made without the admin token, by any local user \
+                 (not shown by the monitor or tail; --include-anonymous, or --session ID, shows them)"
             )?;
+            table(&mut out, &anonymous)?;
         }
         Ok(())
     })
+}
+
+fn table(
+    out: &mut impl Write,
+    sessions: &[mcptop::source::select::SessionInfo],
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<36}  {:<24} {:>8} {:>7} {:>5}  {:<20}  cwd",
+        "session", "label", "events", "running", "subs", "last event"
+    )?;
+    for s in sessions {
+        let last = s
+            .last_event_at
+            .as_deref()
+            .and_then(mcptop::wire::parse_timestamp)
+            .map(|t| t.to_datetime().format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "{:<36}  {:<24} {:>8} {:>7} {:>5}  {:<20}  {}",
+            sanitize::terminal(&s.session_id),
+            sanitize::terminal(s.label.as_deref().unwrap_or("-")),
+            s.events,
+            s.running_calls,
+            s.subscribers,
+            last,
+            sanitize::terminal(&s.cwd)
+        )?;
+    }
+    Ok(())
 }
 
 pub fn new(args: &SessionNewArgs) -> Result<()> {

@@ -89,6 +89,9 @@ pub struct MessageEntry<'a> {
 /// A call's distinct messages, oldest first, newest last (the current one), at most a fixed
 /// number of them. The texts sit end to end in one buffer, so a call that reports a new
 /// message with every update costs no allocation per message.
+/// The most bytes of messages one call keeps.
+pub const MESSAGE_LOG_BYTES: usize = 16 * 1024;
+
 #[derive(Debug, Clone, Default)]
 pub struct MessageLog {
     text: String,
@@ -124,10 +127,29 @@ impl MessageLog {
         })
     }
 
-    /// Appends a message, dropping the oldest past `cap` (at least one is kept).
+    /// Bytes the log's buffer holds, live or not yet reclaimed.
+    pub fn text_bytes(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Bytes of the messages held.
+    fn live_bytes(&self) -> usize {
+        self.entries
+            .front()
+            .map_or(0, |&(_, start)| self.text.len() - start)
+    }
+
+    /// Appends a message, dropping the oldest past `cap` messages or past
+    /// [`MESSAGE_LOG_BYTES`] (the new one is always kept).
     fn push(&mut self, at: Time, text: &str, cap: usize) {
-        while self.entries.len() >= cap.max(1) {
+        while self.entries.len() >= cap.max(1)
+            || (!self.entries.is_empty() && self.live_bytes() + text.len() > MESSAGE_LOG_BYTES)
+        {
             self.entries.pop_front();
+        }
+        if self.entries.is_empty() {
+            // Nothing live: every byte is dead.
+            self.text.clear();
         }
         let dead = self.entries.front().map_or(self.text.len(), |e| e.1);
         // Reclaim dead bytes once they are the larger part: each live byte moves at most

@@ -8,6 +8,7 @@ mod call;
 mod lint;
 mod stream;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use rustc_hash::FxBuildHasher;
@@ -191,14 +192,26 @@ impl Model {
             self.stream.check_id(event_id);
         }
         match frame {
-            Frame::Progress(p) => {
+            Frame::Progress(mut p) => {
                 self.stream.events += 1;
                 self.stream.last_event = Some(at);
+                bound_token(&mut p.token);
+                bound(&mut p.tool, MAX_NAME);
+                bound(&mut p.session, MAX_NAME);
+                bound(&mut p.session_label, MAX_NAME);
+                bound(&mut p.message, MAX_MESSAGE);
                 self.apply_progress(p, at)
             }
-            Frame::Call(c) => {
+            Frame::Call(mut c) => {
                 self.stream.events += 1;
                 self.stream.last_event = Some(at);
+                bound_token(&mut c.token);
+                bound(&mut c.tool, MAX_NAME);
+                bound(&mut c.session, MAX_NAME);
+                bound(&mut c.session_label, MAX_NAME);
+                if let Some(e) = &mut c.error {
+                    bound_string(e, MAX_MESSAGE);
+                }
                 self.apply_call(c, at)
             }
             Frame::Lagged { missed } => {
@@ -207,7 +220,14 @@ impl Model {
                 self.stream.lagged_reports = self.stream.lagged_reports.saturating_add(1);
                 Change::Stream
             }
-            Frame::Error { error, detail } => {
+            Frame::Error {
+                mut error,
+                mut detail,
+            } => {
+                bound_string(&mut error, MAX_MESSAGE);
+                if let Some(d) = &mut detail {
+                    bound_string(d, MAX_MESSAGE);
+                }
                 self.last_error = Some((error, detail));
                 Change::Stream
             }
@@ -531,6 +551,57 @@ impl Model {
 }
 
 /// What a call's session is called: its label, else the start of its id.
+impl Model {
+    /// The bytes of text the model holds (names, tokens, errors, messages): what its byte
+    /// bound is about.
+    pub fn text_bytes(&self) -> usize {
+        self.calls
+            .values()
+            .map(|c| {
+                let token = match &c.key.token {
+                    Some(crate::wire::Token::Str(s)) => s.len(),
+                    _ => 0,
+                };
+                c.key.tool.as_ref().map_or(0, String::len)
+                    + c.key.session.as_ref().map_or(0, String::len)
+                    + c.session_label.as_ref().map_or(0, String::len)
+                    + c.error.as_ref().map_or(0, String::len)
+                    + token
+                    + c.messages.text_bytes()
+            })
+            .sum()
+    }
+}
+
+/// The most the model keeps of a tool name, token or session label (bytes).
+pub const MAX_NAME: usize = 256;
+/// The most the model keeps of one message or error (bytes).
+pub const MAX_MESSAGE: usize = 2048;
+
+/// What the model holds is bounded in bytes by construction: at most `max_calls` calls
+/// (2,000 by default), each with names of at most [`MAX_NAME`], an error of at most
+/// [`MAX_MESSAGE`], a message log of at most [`call::MESSAGE_LOG_BYTES`] and
+/// `history.samples` samples: about 40 MiB at the very worst, whatever a server sends.
+fn bound(text: &mut Option<Cow<'_, str>>, max: usize) {
+    if let Some(t) = text {
+        if t.len() > max {
+            *t = Cow::Owned(crate::sanitize::cut(t, max).into_owned());
+        }
+    }
+}
+
+fn bound_string(text: &mut String, max: usize) {
+    if text.len() > max {
+        *text = crate::sanitize::cut(text, max).into_owned();
+    }
+}
+
+fn bound_token(token: &mut Option<crate::wire::Token>) {
+    if let Some(crate::wire::Token::Str(s)) = token {
+        bound_string(s, MAX_NAME);
+    }
+}
+
 fn session_name(label: Option<&str>, id: Option<&str>) -> Option<String> {
     match (label, id) {
         (Some(l), _) if !l.is_empty() => Some(l.to_owned()),

@@ -21,15 +21,24 @@ pub struct StreamLog {
 }
 
 struct LogInner {
-    messages: Vec<Arc<str>>,
+    /// The messages kept, the first of them number `first` of the stream.
+    messages: std::collections::VecDeque<Arc<str>>,
+    first: usize,
+    bytes: usize,
     done: bool,
 }
+
+/// Bytes of messages a response stream keeps for resumption: a call's final answer is
+/// always kept, the oldest progress notifications go first.
+const LOG_BUDGET: usize = 1 << 20;
 
 impl StreamLog {
     pub fn new() -> Arc<StreamLog> {
         Arc::new(StreamLog {
             inner: Mutex::new(LogInner {
-                messages: Vec::new(),
+                messages: std::collections::VecDeque::new(),
+                first: 0,
+                bytes: 0,
                 done: false,
             }),
             version: watch::channel(0).0,
@@ -37,11 +46,17 @@ impl StreamLog {
     }
 
     pub fn push(&self, message: String) {
-        self.inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .messages
-            .push(message.into());
+        {
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            inner.bytes += message.len();
+            inner.messages.push_back(message.into());
+            while inner.bytes > LOG_BUDGET && inner.messages.len() > 1 {
+                if let Some(old) = inner.messages.pop_front() {
+                    inner.bytes -= old.len();
+                    inner.first += 1;
+                }
+            }
+        }
         self.version.send_modify(|v| *v += 1);
     }
 
@@ -53,11 +68,18 @@ impl StreamLog {
         self.version.send_modify(|v| *v += 1);
     }
 
-    /// Messages from index `from` on, and whether the stream is complete.
-    pub fn read_from(&self, from: usize) -> (Vec<Arc<str>>, bool) {
+    /// Messages from number `from` on (those still kept), the number of the first one
+    /// returned, and whether the stream is complete.
+    pub fn read_from(&self, from: usize) -> (Vec<Arc<str>>, usize, bool) {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let messages = inner.messages.get(from..).unwrap_or_default().to_vec();
-        (messages, inner.done)
+        let start = from.max(inner.first);
+        let messages = inner
+            .messages
+            .iter()
+            .skip(start - inner.first)
+            .cloned()
+            .collect();
+        (messages, start, inner.done)
     }
 
     pub fn watch(&self) -> watch::Receiver<u64> {
@@ -177,4 +199,29 @@ async fn run(call: CallRequest, log: Arc<StreamLog>) {
         publish_call(&session, &event_token, &tool, state, duration_ms, error);
     }
     log.finish();
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    #[test]
+    fn a_long_stream_keeps_its_newest_bytes_and_its_numbering() {
+        let log = StreamLog::new();
+        let note = "n".repeat(1000);
+        for _ in 0..10_000 {
+            log.push(note.clone());
+        }
+        log.push("the result".into());
+        log.finish();
+        let (kept, first, done) = log.read_from(0);
+        assert!(done);
+        assert!(kept.len() * 1000 <= LOG_BUDGET + 1000, "{}", kept.len());
+        assert_eq!(first + kept.len(), 10_001, "numbers go on where they were");
+        assert_eq!(kept.last().map(|m| &**m), Some("the result"));
+        // A reader that is up to date gets nothing again.
+        let (none, at, _) = log.read_from(10_001);
+        assert!(none.is_empty());
+        assert_eq!(at, 10_001);
+    }
 }

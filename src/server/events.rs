@@ -71,7 +71,10 @@ pub fn authorize(
         }
     }
     match state.sessions.get(id) {
-        Some(s) if s.token_matches(token) || state.is_admin(token) => Ok(s),
+        Some(s) if s.token_matches(token) || state.is_admin(token) => {
+            s.touch();
+            Ok(s)
+        }
         _ => Err(text(StatusCode::UNAUTHORIZED, "invalid session or token")),
     }
 }

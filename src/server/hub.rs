@@ -54,6 +54,42 @@ struct Ring {
     next_id: u64,
     events: VecDeque<Arc<Published>>,
     last_event_at: Option<Time>,
+    /// Bytes of the events the ring holds (their JSON and SSE text).
+    bytes: usize,
+}
+
+/// The bytes the replay rings may hold: each ring, and all rings together.
+#[derive(Debug, Clone)]
+pub struct RingBudget {
+    pub per_ring: usize,
+    pub total: usize,
+    used: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl RingBudget {
+    pub fn new(per_ring: usize, total: usize) -> RingBudget {
+        RingBudget {
+            per_ring,
+            total,
+            used: Arc::default(),
+        }
+    }
+
+    /// Bytes held by every ring sharing this budget.
+    pub fn used(&self) -> usize {
+        self.used.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Default for RingBudget {
+    /// 8 MiB a ring, 256 MiB in all.
+    fn default() -> Self {
+        RingBudget::new(8 << 20, 256 << 20)
+    }
+}
+
+fn event_bytes(event: &Published) -> usize {
+    event.data.len() + event.sse.len() + std::mem::size_of::<Published>()
 }
 
 /// The event stream of one session.
@@ -64,6 +100,16 @@ pub struct SessionEvents {
     extensions: bool,
     tx: broadcast::Sender<Arc<Published>>,
     broadcast: usize,
+    budget: RingBudget,
+}
+
+impl Drop for SessionEvents {
+    fn drop(&mut self) {
+        let ring = self.ring.get_mut().unwrap_or_else(PoisonError::into_inner);
+        self.budget
+            .used
+            .fetch_sub(ring.bytes, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl SessionEvents {
@@ -71,17 +117,29 @@ impl SessionEvents {
     /// `replay` how many the ring keeps for `Last-Event-ID` (0 keeps none);
     /// `extensions` chooses mcptop's SSE framing over Construct's data-only one.
     pub fn new(broadcast: usize, replay: usize, extensions: bool) -> SessionEvents {
+        SessionEvents::with_budget(broadcast, replay, extensions, RingBudget::default())
+    }
+
+    /// As [`SessionEvents::new`], the ring also held to `budget` in bytes.
+    pub fn with_budget(
+        broadcast: usize,
+        replay: usize,
+        extensions: bool,
+        budget: RingBudget,
+    ) -> SessionEvents {
         let (tx, _) = broadcast::channel(broadcast.max(1));
         SessionEvents {
             ring: Mutex::new(Ring {
                 next_id: 1,
                 events: VecDeque::with_capacity(replay.min(4096)),
                 last_event_at: None,
+                bytes: 0,
             }),
             capacity: replay,
             extensions,
             tx,
             broadcast: broadcast.max(1),
+            budget,
         }
     }
 
@@ -119,10 +177,25 @@ impl SessionEvents {
             sse: sse.into(),
         });
         if self.capacity > 0 {
-            if ring.events.len() == self.capacity {
-                ring.events.pop_front();
-            }
+            use std::sync::atomic::Ordering::Relaxed;
+            let size = event_bytes(&event);
+            ring.bytes += size;
+            self.budget.used.fetch_add(size, Relaxed);
             ring.events.push_back(Arc::clone(&event));
+            // Oldest first, until the ring fits its count, its bytes and its share of
+            // the bytes of all rings (the newest event always stays).
+            while ring.events.len() > self.capacity
+                || (ring.events.len() > 1
+                    && (ring.bytes > self.budget.per_ring
+                        || self.budget.used.load(Relaxed) > self.budget.total))
+            {
+                let Some(old) = ring.events.pop_front() else {
+                    break;
+                };
+                let size = event_bytes(&old);
+                ring.bytes -= size;
+                self.budget.used.fetch_sub(size, Relaxed);
+            }
         }
         // No receiver is not an error: the ring still has the event for a later resume.
         let _ = self.tx.send(event);
@@ -214,6 +287,31 @@ mod tests {
         assert!(hub.subscribe(Some(6)).replay.is_empty());
         assert!(hub.subscribe(Some(600)).replay.is_empty());
         assert_eq!(hub.count(), 6);
+    }
+
+    #[test]
+    fn the_ring_is_held_to_its_bytes_and_to_the_shared_budget() {
+        let budget = RingBudget::new(64 << 10, 96 << 10);
+        let big = "x".repeat(10 << 10);
+        let a = SessionEvents::with_budget(8, 1_000, true, budget.clone());
+        for i in 0..100 {
+            a.publish(EventKind::Progress, big.as_str(), Time::from_unix_nanos(i));
+        }
+        assert!(budget.used() <= 64 << 10, "{}", budget.used());
+        // A second ring shares the total: together they stay within it.
+        let b = SessionEvents::with_budget(8, 1_000, true, budget.clone());
+        for i in 0..100 {
+            b.publish(EventKind::Progress, big.as_str(), Time::from_unix_nanos(i));
+        }
+        assert!(
+            budget.used() <= (96 << 10) + (32 << 10),
+            "{}",
+            budget.used()
+        );
+        // The newest event is always there to resume from.
+        assert_eq!(ids(&b.subscribe(Some(99)).replay), vec![100]);
+        drop((a, b));
+        assert_eq!(budget.used(), 0, "dropped rings give their bytes back");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! `timestamp` (RFC 3339) is when it happened at the tap; the daemon's clock when absent.
 //! The whole batch is checked before anything is published: one bad item refuses it all.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -119,13 +120,19 @@ pub async fn publish(
         );
     }
     let mut ready = Vec::with_capacity(items.len());
+    let mut cut = 0u64;
     for (i, item) in items.iter().enumerate() {
-        match encode(item) {
+        match encode(item, &mut cut) {
             Ok(event) => ready.push(event),
             Err(reason) => {
                 return text(StatusCode::BAD_REQUEST, &format!("item {i}: {reason}"));
             }
         }
+    }
+    if cut > 0 {
+        session
+            .cut_fields
+            .fetch_add(cut, std::sync::atomic::Ordering::Relaxed);
     }
     let published = ready.len();
     for (kind, json, at) in ready {
@@ -135,14 +142,25 @@ pub async fn publish(
 }
 
 /// The event an item becomes: its kind, its JSON and when it happened.
-fn encode(item: &Item) -> Result<(EventKind, String, Time), String> {
+/// Fields longer than their caps are cut with `…` and counted in `cut`.
+fn encode(item: &Item, cut: &mut u64) -> Result<(EventKind, String, Time), String> {
     let now = Time::now();
+    fn capped<'a>(text: Option<&'a str>, max: usize, cut: &mut u64) -> Option<Cow<'a, str>> {
+        text.map(|t| {
+            let kept = crate::sanitize::cut(t, max);
+            if matches!(kept, Cow::Owned(_)) {
+                *cut += 1;
+            }
+            kept
+        })
+    }
     let when = |timestamp: &Option<String>| match timestamp {
         None => Ok(now),
         Some(t) => Time::parse_rfc3339(t).ok_or_else(|| format!("bad timestamp {t:?}")),
     };
     let check_token = |token: &Value| match token {
-        Value::String(_) => Ok(()),
+        Value::String(s) if s.len() <= super::MAX_NAME => Ok(()),
+        Value::String(_) => Err(format!("token must be at most {} bytes", super::MAX_NAME)),
         Value::Number(n) if n.is_i64() || n.is_u64() => Ok(()),
         _ => Err("token must be a string or an integer".to_owned()),
     };
@@ -160,6 +178,8 @@ fn encode(item: &Item) -> Result<(EventKind, String, Time), String> {
                 return Err("progress and total must be finite numbers".into());
             }
             let at = when(timestamp)?;
+            let tool = capped(tool.as_deref(), super::MAX_NAME, cut);
+            let message = capped(message.as_deref(), super::MAX_TEXT, cut);
             let event = ProgressEvent {
                 token,
                 progress: Num(*progress),
@@ -185,9 +205,11 @@ fn encode(item: &Item) -> Result<(EventKind, String, Time), String> {
                 format!("state {state:?} is not started, finished, failed or cancelled")
             })?;
             let at = when(timestamp)?;
+            let tool = capped(Some(tool), super::MAX_NAME, cut).unwrap_or_default();
+            let error = capped(error.as_deref(), super::MAX_TEXT, cut);
             let event = CallEvent {
                 token,
-                tool,
+                tool: &tool,
                 state: state.as_str(),
                 timestamp: at.to_rfc3339_nanos(),
                 duration_ms: *duration_ms,

@@ -82,6 +82,21 @@ impl McpSessions {
             .insert(s.session.id.clone(), s);
     }
 
+    /// Keeps only the sessions whose id passes `keep`.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        self.by_id
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|id, _| keep(id));
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     fn remove(&self, id: &str) -> Option<Arc<McpSession>> {
         self.by_id
             .write()
@@ -182,6 +197,7 @@ fn construct_post(state: &Arc<AppState>, headers: &HeaderMap, body: &[u8]) -> Re
         Some(s) if s.token_matches(token) || state.is_admin(token) => s,
         _ => return text(StatusCode::UNAUTHORIZED, "invalid session or token"),
     };
+    session.touch();
     if !has_json_body(headers) {
         return text(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -322,6 +338,7 @@ fn mcp_session(state: &AppState, headers: &HeaderMap) -> Result<Arc<McpSession>,
             )));
         }
     }
+    session.session.touch();
     Ok(session)
 }
 
@@ -406,13 +423,24 @@ fn initialize(state: &Arc<AppState>, headers: &HeaderMap, message: &Message<'_>)
     let client_version = client
         .and_then(|c| c.get("version"))
         .and_then(Value::as_str);
-    let label = name.map(|n| match client_version {
-        Some(v) => format!("{n} {v}"),
-        None => n.to_owned(),
+    let label = name.map(|n| {
+        let label = match client_version {
+            Some(v) => format!("{n} {v}"),
+            None => n.to_owned(),
+        };
+        crate::sanitize::cut(&label, super::MAX_NAME).into_owned()
     });
     let cwd = super::resolve_cwd(None);
     let anonymous = !super::auth::bearer(headers).is_some_and(|t| state.is_admin(t));
-    let session = state.sessions.create(label, cwd, anonymous);
+    let session = match state.sessions.try_create(label, cwd, anonymous) {
+        Ok(session) => session,
+        Err(full) => {
+            return json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &rpc_error(id, -32000, &full.to_string()),
+            )
+        }
+    };
     let mcp = Arc::new(McpSession {
         session,
         protocol_version: version.to_owned(),
@@ -510,7 +538,9 @@ async fn follow(
     let mut watch = log.watch();
     loop {
         watch.borrow_and_update();
-        let (messages, done) = log.read_from(from.index);
+        let (messages, start, done) = log.read_from(from.index);
+        // Messages that fell out of a long stream's log are skipped over.
+        from.index = start;
         for message in &messages {
             from.index += 1;
             let id = from.stream.map(|s| format!("{s}-{}", from.index));

@@ -15,6 +15,7 @@ mod events;
 mod guard;
 mod hub;
 mod ingest;
+mod listen;
 mod mcp;
 mod progress;
 pub mod replay;
@@ -36,8 +37,9 @@ use serde::Deserialize;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use hub::RingBudget;
 pub use hub::{EventKind, Published, SessionEvents};
-pub use session::{Session, SessionSummary, Sessions};
+pub use session::{Session, SessionLimits, SessionSummary, Sessions};
 pub use tools::TOOL_NAMES;
 
 use crate::time::Time;
@@ -74,6 +76,12 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// The `retry:` sent to MCP 2025-11-25 clients, in milliseconds.
     pub sse_retry_ms: u64,
+    /// How many sessions are kept, for how long idle, and the bytes their rings hold.
+    pub limits: SessionLimits,
+    /// Connections served at once; past it a new one gets a 503 and is closed.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +95,9 @@ impl Default for ServerConfig {
             gateway_token: None,
             admin_token: None,
             sse_retry_ms: 1000,
+            limits: SessionLimits::default(),
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -108,6 +119,11 @@ pub struct AppState {
 impl AppState {
     pub fn extensions(&self) -> bool {
         self.config.compat == Compat::Mcptop
+    }
+
+    /// Standard MCP sessions held now.
+    pub fn mcp_session_count(&self) -> usize {
+        self.mcp_sessions.len()
     }
 
     fn is_admin(&self, token: &str) -> bool {
@@ -169,10 +185,11 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let state = Arc::new(AppState {
-        sessions: Sessions::new(
+        sessions: Sessions::with_limits(
             config.broadcast_capacity,
             config.replay_capacity,
             config.compat == Compat::Mcptop,
+            config.limits.clone(),
         ),
         mcp_sessions: mcp::McpSessions::default(),
         admin_token,
@@ -182,13 +199,22 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         shutdown: CancellationToken::new(),
         config,
     });
+    spawn_reaper(&state);
     let app = router(Arc::clone(&state));
     let shutdown = state.shutdown.clone();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-    });
+    // Descriptors for the cap's worth of connections, and some for everything else.
+    let max_connections = match listen::raise_descriptor_limit() {
+        Some(fds) => state
+            .config
+            .max_connections
+            .min(usize::try_from(fds.saturating_sub(64).max(16)).unwrap_or(usize::MAX)),
+        None => state.config.max_connections,
+    };
+    let limits = listen::ConnectionLimits {
+        max_connections,
+        header_timeout: state.config.header_timeout,
+    };
+    let task = tokio::spawn(listen::serve(listener, app, limits, shutdown));
     Ok(RunningServer { addr, state, task })
 }
 
@@ -269,12 +295,18 @@ async fn create_session(
             }
         }
     };
-    let cwd = resolve_cwd(request.cwd.as_deref());
-    let label = request.label.filter(|l| !l.trim().is_empty());
+    let cwd = crate::sanitize::cut(&resolve_cwd(request.cwd.as_deref()), MAX_CWD).into_owned();
+    let label = request
+        .label
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| crate::sanitize::cut(&l, MAX_NAME).into_owned());
     // Construct's route stays open, but only the owner (who holds the admin token from
     // the private discovery file) makes sessions that show in the owner's views.
     let anonymous = !auth::bearer(&headers).is_some_and(|t| state.is_admin(t));
-    let session = state.sessions.create(label, cwd, anonymous);
+    let session = match state.sessions.try_create(label, cwd, anonymous) {
+        Ok(session) => session,
+        Err(full) => return text(StatusCode::SERVICE_UNAVAILABLE, &full.to_string()),
+    };
     // Construct's field order.
     #[derive(serde::Serialize)]
     struct Created<'a> {
@@ -318,6 +350,36 @@ async fn list_sessions(
         Some(t) if state.is_admin(t) => Json(state.sessions.summaries()).into_response(),
         Some(_) => text(StatusCode::UNAUTHORIZED, "invalid admin token"),
     }
+}
+
+/// The longest tool name, token or session label kept; longer ones are cut with `…`.
+pub const MAX_NAME: usize = 256;
+/// The longest progress message or error kept.
+pub const MAX_TEXT: usize = 4096;
+/// The longest working directory kept.
+pub const MAX_CWD: usize = 1024;
+
+/// Ends idle sessions (and their MCP sessions) once a minute, until shutdown.
+fn spawn_reaper(state: &Arc<AppState>) {
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+            reap(&state);
+        }
+    });
+}
+
+/// One pass of the reaper: idle sessions past their time, and MCP sessions whose daemon
+/// session is gone.
+pub fn reap(state: &AppState) {
+    state.sessions.expire_idle(Time::now());
+    state
+        .mcp_sessions
+        .retain(|id| state.sessions.get(id).is_some());
 }
 
 /// A plain-text answer, as Construct gives for errors.

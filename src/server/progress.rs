@@ -63,12 +63,14 @@ pub fn publish_progress(
     message: Option<&str>,
 ) {
     let now = Time::now();
+    let tool = crate::sanitize::cut(tool, super::MAX_NAME);
+    let message = message.map(|m| crate::sanitize::cut(m, super::MAX_TEXT));
     let event = ProgressEvent {
         token,
         progress: Num(progress),
         total: total.map(Num),
-        message,
-        tool: Some(tool),
+        message: message.as_deref(),
+        tool: Some(&tool),
         timestamp: now.to_rfc3339_nanos(),
     };
     if let Ok(json) = serde_json::to_string(&event) {
@@ -86,13 +88,15 @@ pub fn publish_call(
     error: Option<&str>,
 ) {
     let now = Time::now();
+    let tool = crate::sanitize::cut(tool, super::MAX_NAME);
+    let error = error.map(|e| crate::sanitize::cut(e, super::MAX_TEXT));
     let event = CallEvent {
         token,
-        tool,
+        tool: &tool,
         state: state.as_str(),
         timestamp: now.to_rfc3339_nanos(),
         duration_ms,
-        error,
+        error: error.as_deref(),
         progress_requested: None,
     };
     if let Ok(json) = serde_json::to_string(&event) {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::hub::SessionEvents;
+use super::hub::{RingBudget, SessionEvents};
 use crate::time::Time;
 
 /// One session: its secret, its events stream and its running calls.
@@ -39,6 +39,10 @@ pub struct Session {
     tokens_in_use: Mutex<HashSet<String>>,
     /// Cancelled when the session ends: its streams close.
     pub closed: CancellationToken,
+    /// The last time anyone used the session (unix nanoseconds): for idle expiry.
+    touched: std::sync::atomic::AtomicI64,
+    /// Fields of published events cut to their caps (counted, said in `GET /sessions`).
+    pub cut_fields: AtomicU64,
 }
 
 impl Session {
@@ -83,6 +87,24 @@ impl Session {
             least = least.min(room(&other.events));
         }
         least
+    }
+
+    /// Marks the session as in use now.
+    pub fn touch(&self) {
+        self.touched
+            .store(Time::now().unix_nanos(), Ordering::Relaxed);
+    }
+
+    /// When the session was last used: published to, opened, or touched.
+    pub fn last_used(&self) -> Time {
+        let touched = Time::from_unix_nanos(self.touched.load(Ordering::Relaxed));
+        let last_event = self.events.last_event_at().unwrap_or(self.created_at);
+        touched.max(last_event)
+    }
+
+    /// Nobody follows it and nothing runs in it.
+    pub fn is_idle(&self) -> bool {
+        self.events.subscribers() == 0 && self.running_calls() == 0
     }
 
     pub fn token_matches(&self, candidate: &str) -> bool {
@@ -216,12 +238,15 @@ impl Session {
             tag.push_str(&serde_json::Value::from(label.as_str()).to_string());
         }
         tag.push(',');
+        let created_at = Time::now();
         Session {
+            touched: std::sync::atomic::AtomicI64::new(created_at.unix_nanos()),
+            cut_fields: AtomicU64::new(0),
             id,
             token,
             label,
             cwd,
-            created_at: Time::now(),
+            created_at,
             events,
             anonymous: fanout.anonymous,
             all: fanout.all,
@@ -249,6 +274,47 @@ pub struct SessionSummary {
     /// Created without the admin token; left out of the owner's views unless asked.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub anonymous: bool,
+    /// Fields cut to their caps in this session's events.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cut_fields: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// How many sessions the daemon keeps, and for how long an idle one lives.
+#[derive(Debug, Clone)]
+pub struct SessionLimits {
+    /// Sessions in all; past it the oldest idle one is ended to make room.
+    pub max_sessions: usize,
+    /// Anonymous sessions (any local user can make them), within `max_sessions`.
+    pub max_anonymous: usize,
+    /// An owner's session nobody follows and nothing runs in ends after this long unused.
+    pub idle_ttl: std::time::Duration,
+    /// The same for an anonymous session.
+    pub anonymous_idle_ttl: std::time::Duration,
+    /// The bytes the session rings may hold, each and in all.
+    pub ring_budget: RingBudget,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            max_sessions: 1024,
+            max_anonymous: 256,
+            idle_ttl: std::time::Duration::from_secs(24 * 3600),
+            anonymous_idle_ttl: std::time::Duration::from_secs(3600),
+            ring_budget: RingBudget::new(4 << 20, 256 << 20),
+        }
+    }
+}
+
+/// No room for another session: every session is busy.
+#[derive(Debug, thiserror::Error)]
+#[error("the daemon holds {held} sessions and none is idle: end one, or raise the limit")]
+pub struct Full {
+    pub held: usize,
 }
 
 /// Every session of the daemon.
@@ -262,10 +328,27 @@ pub struct Sessions {
     broadcast_capacity: usize,
     replay_capacity: usize,
     extensions: bool,
+    limits: SessionLimits,
 }
 
 impl Sessions {
     pub fn new(broadcast_capacity: usize, replay_capacity: usize, extensions: bool) -> Sessions {
+        Sessions::with_limits(
+            broadcast_capacity,
+            replay_capacity,
+            extensions,
+            SessionLimits::default(),
+        )
+    }
+
+    pub fn with_limits(
+        broadcast_capacity: usize,
+        replay_capacity: usize,
+        extensions: bool,
+        limits: SessionLimits,
+    ) -> Sessions {
+        // The fan-out streams carry every session's events: a budget of their own.
+        let fanout_budget = RingBudget::new(32 << 20, 64 << 20);
         let stream = |id: &str, label: &str| {
             extensions.then(|| {
                 Arc::new(Session::new(
@@ -273,7 +356,12 @@ impl Sessions {
                     String::new(),
                     Some(label.into()),
                     String::new(),
-                    SessionEvents::new(broadcast_capacity, replay_capacity, true),
+                    SessionEvents::with_budget(
+                        broadcast_capacity,
+                        replay_capacity,
+                        true,
+                        fanout_budget.clone(),
+                    ),
                     Fanout {
                         anonymous: false,
                         all: None,
@@ -289,21 +377,86 @@ impl Sessions {
             broadcast_capacity,
             replay_capacity,
             extensions,
+            limits,
         }
     }
 
+    pub fn limits(&self) -> &SessionLimits {
+        &self.limits
+    }
+
     /// Creates a session with a fresh UUID v4 id and a 32-hex-digit token. An anonymous
-    /// one (made without the admin token) stays off the all-sessions stream.
+    /// one (made without the admin token) stays off the all-sessions stream. Past the
+    /// limits the oldest idle session (of the same kind, for an anonymous one) is ended
+    /// first; when none is idle the session is refused.
+    pub fn try_create(
+        &self,
+        label: Option<String>,
+        cwd: String,
+        anonymous: bool,
+    ) -> Result<Arc<Session>, Full> {
+        let (held, anonymous_held) = {
+            let by_id = self.by_id.read().unwrap_or_else(PoisonError::into_inner);
+            (by_id.len(), by_id.values().filter(|s| s.anonymous).count())
+        };
+        let over_anonymous = anonymous && anonymous_held >= self.limits.max_anonymous;
+        if held >= self.limits.max_sessions || over_anonymous {
+            let victim = self.oldest_idle(if over_anonymous { Some(true) } else { None });
+            match victim {
+                Some(id) => {
+                    self.remove(&id);
+                }
+                None => return Err(Full { held }),
+            }
+        }
+        Ok(self.create(label, cwd, anonymous))
+    }
+
+    /// The id of the idle session used least recently (of one kind, when given).
+    fn oldest_idle(&self, anonymous: Option<bool>) -> Option<String> {
+        let by_id = self.by_id.read().unwrap_or_else(PoisonError::into_inner);
+        by_id
+            .values()
+            .filter(|s| anonymous.is_none_or(|a| s.anonymous == a) && s.is_idle())
+            .min_by_key(|s| s.last_used())
+            .map(|s| s.id.clone())
+    }
+
+    /// Ends every session idle for longer than its kind's time to live; returns their ids.
+    pub fn expire_idle(&self, now: Time) -> Vec<String> {
+        let expired: Vec<String> = {
+            let by_id = self.by_id.read().unwrap_or_else(PoisonError::into_inner);
+            by_id
+                .values()
+                .filter(|s| {
+                    let ttl = if s.anonymous {
+                        self.limits.anonymous_idle_ttl
+                    } else {
+                        self.limits.idle_ttl
+                    };
+                    s.is_idle() && now.secs_since(s.last_used()) > ttl.as_secs_f64()
+                })
+                .map(|s| s.id.clone())
+                .collect()
+        };
+        for id in &expired {
+            self.remove(id);
+        }
+        expired
+    }
+
+    /// Creates a session whatever the limits (the daemon's own sessions).
     pub fn create(&self, label: Option<String>, cwd: String, anonymous: bool) -> Arc<Session> {
         let session = Arc::new(Session::new(
             uuid::Uuid::new_v4().to_string(),
             uuid::Uuid::new_v4().simple().to_string(),
             label,
             cwd,
-            SessionEvents::new(
+            SessionEvents::with_budget(
                 self.broadcast_capacity,
                 self.replay_capacity,
                 self.extensions,
+                self.limits.ring_budget.clone(),
             ),
             Fanout {
                 anonymous,
@@ -362,6 +515,7 @@ impl Sessions {
                         running_calls: s.running_calls(),
                         last_event_at: last.map(Time::to_rfc3339_nanos),
                         anonymous: s.anonymous,
+                        cut_fields: s.cut_fields.load(Ordering::Relaxed),
                     },
                 )
             })

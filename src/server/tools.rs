@@ -163,7 +163,7 @@ async fn run_inner(name: &str, args: &Value, ctx: &ToolContext) -> Result<Outcom
             Outcome::Done(format!("{tests} passed, 0 failed"))
         }
         "index_repo" => {
-            let files = arg_u64(args, "files", 180, 1_000_000);
+            let files = arg_u64(args, "files", 180, 100_000);
             let reports = files.min(60);
             let pause = step(total_ms(15_000), reports);
             for r in 1..=reports {
@@ -239,7 +239,7 @@ async fn run_inner(name: &str, args: &Value, ctx: &ToolContext) -> Result<Outcom
             Outcome::Done(format!("fetched {url}"))
         }
         "bulk_index" => {
-            let events = arg_u64(args, "events", 500, 10_000_000);
+            let events = arg_u64(args, "events", 500, 100_000);
             for i in 1..=events {
                 ctx.progress(i as f64, Some(events as f64), "indexing");
                 if i % 1024 == 0 {

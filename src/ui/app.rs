@@ -198,7 +198,9 @@ impl App {
             },
         ) = (change, &timed.event)
         {
-            self.raw.insert(id, (event_type.clone(), data.clone()));
+            // The last frame as the detail view shows it, at most 4 KiB of it.
+            let cut = |s: &str| crate::sanitize::cut(s, 4096).into_owned();
+            self.raw.insert(id, (cut(event_type), cut(data)));
             // Forget calls the model no longer holds.
             if self.raw.len() > 2 * self.feed.model.len() + 64 {
                 let model = &self.feed.model;
