@@ -482,6 +482,71 @@ pub struct ServeArgs {
     /// Label of the workload or replay session.
     #[arg(long, value_name = "LABEL")]
     pub label: Option<String>,
+
+    /// Sessions kept in all; past it the least recently used idle one is ended.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_sessions: u64,
+
+    /// Anonymous sessions (made without the admin token, by any local user) kept.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub max_anonymous_sessions: u64,
+
+    /// An owner's session that nobody follows and nothing runs in ends after this long.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
+    pub idle_ttl: std::time::Duration,
+
+    /// The same for an anonymous session.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub anonymous_idle_ttl: std::time::Duration,
+
+    /// Bytes of events each session's replay ring keeps (e.g. 4MiB).
+    #[arg(long, value_name = "BYTES", default_value = "4MiB", value_parser = parse_bytes)]
+    pub ring_bytes: u64,
+
+    /// Bytes all the session rings keep together.
+    #[arg(long, value_name = "BYTES", default_value = "256MiB", value_parser = parse_bytes)]
+    pub total_ring_bytes: u64,
+
+    /// Connections served at once; past it a connection gets a 503 and is closed.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// How long a client may take to send a request's headers.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: std::time::Duration,
+}
+
+/// `4096`, `64KiB`, `16MiB`, `1GiB` (also `KB`, `MB`, `GB` as powers of 1,000).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let bad = || format!("invalid size {s:?}: use e.g. 65536, 64KiB, 16MiB, 1GiB");
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        _ => return Err(bad()),
+    };
+    let bytes = value * scale;
+    if !(bytes.is_finite() && (0.0..=1e15).contains(&bytes)) {
+        return Err(bad());
+    }
+    Ok(bytes as u64)
+}
+
+fn parse_nonzero_bytes(s: &str) -> Result<u64, String> {
+    match parse_bytes(s)? {
+        0 => Err(format!("{s:?}: the size must be at least 1 byte")),
+        n => Ok(n),
+    }
 }
 
 fn parse_positive_secs(s: &str) -> Result<f64, String> {
@@ -505,6 +570,6 @@ pub struct SseDumpArgs {
     pub count: bool,
 
     /// Drop (and report) any line or event larger than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = mcptop::sse::DEFAULT_MAX_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "BYTES", default_value = "16MiB", value_parser = parse_nonzero_bytes)]
     pub max_bytes: u64,
 }

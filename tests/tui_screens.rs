@@ -660,3 +660,64 @@ fn taps_show_a_session_column_and_why_a_bar_is_empty() {
         "{narrow}"
     );
 }
+
+/// Escapes, bidi overrides and zero-width characters from a hostile server are shown as
+/// visible escapes on every screen and on the clipboard, never sent raw; a zero-width
+/// joiner cannot shift the footer.
+#[test]
+fn hostile_text_is_shown_escaped_on_every_screen_and_the_clipboard() {
+    let mut app = App::new(
+        SourceLabel {
+            daemon: "127.0.0.1:9\u{1b}]0;x\u{7}".into(),
+            transport: "SSE".into(),
+            session: "s\u{202e}".into(),
+        },
+        t(0),
+    );
+    let evil = r#"{"token":1,"progress":1,"total":4,"tool":"ev\u001b]52;c;cm0=\u0007il","message":"a\u200d\u200d\u200d\u200db\u202ec\r\nd\u009b2J"}"#;
+    app.ingest(&event(10, "message", 1, evil));
+    let now = t(500);
+    for (w, h) in [(120, 30), (80, 24), (60, 15), (40, 12)] {
+        let screen = render(&mut app, w, h, now);
+        assert!(
+            !screen
+                .chars()
+                .any(|c| c != '\n' && mcptop::sanitize::is_unsafe(c)),
+            "{w}x{h}: {screen:?}"
+        );
+        assert!(
+            screen.contains("ev\\x1b]52;c;cm0=\\x07il") || w < 120,
+            "{w}x{h}:\n{screen}"
+        );
+        // Every line is exactly as wide as the screen: nothing zero-width rode along.
+        for line in screen.lines() {
+            assert_eq!(line.chars().count(), w as usize, "{w}x{h}: {line:?}");
+        }
+    }
+    app.handle_key(Key::Down, now);
+    app.handle_key(Key::Enter, now);
+    let detail = render(&mut app, 120, 30, now);
+    assert!(
+        detail.contains("a\\u{200d}\\u{200d}\\u{200d}\\u{200d}b\\u{202e}c\\r\\nd\\x9b2J"),
+        "{detail}"
+    );
+    app.handle_key(Key::Esc, now);
+    for key in ['y', 'Y'] {
+        app.handle_key(Key::Char(key), now);
+        let copied = app.clipboard.take().unwrap();
+        assert!(
+            !copied.chars().any(mcptop::sanitize::is_unsafe),
+            "{key}: {copied:?}"
+        );
+    }
+    // The OSC 52 sequence itself carries no raw control either.
+    let sequence = mcptop::ui::osc52("x\u{1b}[201~y");
+    let payload = sequence
+        .trim_start_matches("\u{1b}]52;c;")
+        .trim_end_matches('\u{7}');
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(payload)
+        .unwrap();
+    assert_eq!(String::from_utf8(decoded).unwrap(), "x\\x1b[201~y");
+}

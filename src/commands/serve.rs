@@ -36,6 +36,18 @@ async fn serve(args: &ServeArgs) -> Result<()> {
             &args.gateway_token_file,
             "--gateway-token",
         )?,
+        limits: server::SessionLimits {
+            max_sessions: size(args.max_sessions),
+            max_anonymous: size(args.max_anonymous_sessions),
+            idle_ttl: args.idle_ttl,
+            anonymous_idle_ttl: args.anonymous_idle_ttl,
+            ring_budget: server::RingBudget::new(
+                size(args.ring_bytes),
+                size(args.total_ring_bytes),
+            ),
+        },
+        max_connections: size(args.max_connections),
+        header_timeout: args.header_timeout,
         ..ServerConfig::default()
     };
     let addr = config.addr;
@@ -131,6 +143,10 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     }
     running.shutdown().await?;
     result
+}
+
+fn size(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 fn announce_session(running: &server::RunningServer, id: &str, label: &str) {

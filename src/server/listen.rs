@@ -23,7 +23,7 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
 }
 
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 47\r\nretry-after: 1\r\nconnection: close\r\n\r\nthe daemon is serving its maximum of connections";
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 48\r\nretry-after: 1\r\nconnection: close\r\n\r\nthe daemon is serving its maximum of connections";
 
 /// Serves `app` on `listener` until `shutdown`, then waits (boundedly) for open
 /// connections to finish.
