@@ -213,11 +213,12 @@ fn num(v: f64) -> String {
 }
 
 fn seconds(s: f64) -> String {
-    if s < 60.0 {
-        format!("{s:.1}s")
+    let ms = if s.is_finite() {
+        (s * 1000.0).clamp(0.0, 1e15) as i64
     } else {
-        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
-    }
+        0
+    };
+    crate::model::compact(ms)
 }
 
 /// The final table of calls (`--summary`), then the stream's findings.

@@ -64,6 +64,8 @@ pub enum Status {
     Done,
     Failed,
     Cancelled,
+    /// Still running when its daemon went away (a restart): its end will never be known.
+    Lost,
 }
 
 impl Status {
@@ -216,6 +218,20 @@ pub struct Call {
     recent_rates: VecDeque<f64>,
 }
 
+/// Floats that differ in their last bits are the same number here: a server that adds up
+/// fractional megabytes reports 57.445750074142566 of 57.44575007414256.
+const RELATIVE_TOLERANCE: f64 = 1e-9;
+
+/// Progress `p` has reached the total `t` (within the tolerance).
+pub fn reached(p: f64, t: f64) -> bool {
+    p >= t - t.abs() * RELATIVE_TOLERANCE
+}
+
+/// Progress `p` is past the total `t` by more than the tolerance.
+pub fn beyond(p: f64, t: f64) -> bool {
+    p > t + t.abs() * RELATIVE_TOLERANCE
+}
+
 /// Smoothing time constant for rates and cadence, in seconds.
 const TAU_SECS: f64 = 5.0;
 const RECENT_RATES: usize = 5;
@@ -258,6 +274,7 @@ impl Call {
     /// Percent done, when the total is known and positive.
     pub fn percent(&self) -> Option<f64> {
         match (self.progress, self.total) {
+            (Some(p), Some(t)) if t > 0.0 && reached(p, t) => Some(100.0),
             (Some(p), Some(t)) if t > 0.0 => Some((p / t * 100.0).clamp(0.0, 100.0)),
             _ => None,
         }
@@ -340,7 +357,7 @@ impl Call {
             }
         }
         if let (Some(t), Status::Running) = (self.total, self.status) {
-            if t > 0.0 && progress >= t {
+            if t > 0.0 && reached(progress, t) {
                 self.status = Status::Done;
                 self.ended_at = Some(at);
             }

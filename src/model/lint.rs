@@ -95,22 +95,28 @@ pub(crate) const STREAM_LINTS: &[&dyn StreamLint] = &[
 
 /// Human durations: "850 ms", "41 s", "3 min 05 s", "2 h 10 min".
 pub fn human(d: TimeDelta) -> String {
-    let ms = d.num_milliseconds().max(0);
+    compact(d.num_milliseconds().max(0))
+}
+
+/// Milliseconds in the one compact form used everywhere (the TUI, `--plain`,
+/// `--summary`): `850ms`, `12.3s`, `1m05s`, `1h02m`, `3d04h`. Never over 6 characters
+/// below 100 days; each unit is cut down (floor), never rounded up past its next one.
+pub fn compact(ms: i64) -> String {
+    let ms = ms.max(0);
     if ms < 1000 {
-        return format!("{ms} ms");
+        return format!("{ms}ms");
     }
     let s = ms / 1000;
     if s < 60 {
-        return if ms < 10_000 {
-            format!("{:.1} s", ms as f64 / 1000.0)
-        } else {
-            format!("{s} s")
-        };
+        return format!("{}.{}s", s, (ms % 1000) / 100);
     }
     if s < 3600 {
-        return format!("{} min {:02} s", s / 60, s % 60);
+        return format!("{}m{:02}s", s / 60, s % 60);
     }
-    format!("{} h {:02} min", s / 3600, (s % 3600) / 60)
+    if s < 86_400 {
+        return format!("{}h{:02}m", s / 3600, (s % 3600) / 60);
+    }
+    format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600)
 }
 
 fn tool_name(call: &Call) -> String {
@@ -187,7 +193,7 @@ impl CallLint for PastTotal {
     }
     fn check(&self, call: &Call, _: Time, _: &ModelConfig) -> Verdict {
         match (call.progress, call.total) {
-            (Some(p), Some(t)) if p > t => Verdict::Warn(format!(
+            (Some(p), Some(t)) if crate::model::call::beyond(p, t) => Verdict::Warn(format!(
                 "{}: progress {} is past its total {}",
                 tool_name(call),
                 num(p),

@@ -19,7 +19,9 @@ use crate::time::Time;
 
 use call::KeyRef;
 pub use call::{Call, CallId, CallKey, HistoryLimits, MessageEntry, MessageLog, Sample, Status};
-pub use lint::{human, num, stall_threshold, CallLint, Finding, FindingKind, StreamLint, Verdict};
+pub use lint::{
+    compact, human, num, stall_threshold, CallLint, Finding, FindingKind, StreamLint, Verdict,
+};
 pub use stream::{Connection, IdCheck, ReconnectWindow, StreamState};
 
 use crate::wire::{CallFrame, CallState, Frame, ProgressFrame};
@@ -68,6 +70,37 @@ impl Default for ModelConfig {
     }
 }
 
+/// Calls by state, for the header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    pub running: usize,
+    pub stalled: usize,
+    pub done: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+    pub lost: usize,
+}
+
+impl StateCounts {
+    /// `4 running · 1 stalled · 37 done · 2 failed`: the states that have calls.
+    pub fn describe(&self, separator: &str) -> String {
+        let parts = [
+            (self.running, "running"),
+            (self.stalled, "stalled"),
+            (self.done, "done"),
+            (self.failed, "failed"),
+            (self.cancelled, "cancelled"),
+            (self.lost, "lost"),
+        ];
+        parts
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, name)| format!("{n} {name}"))
+            .collect::<Vec<_>>()
+            .join(separator)
+    }
+}
+
 /// What one frame did to the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -88,9 +121,16 @@ pub enum DisplayState {
     Done,
     Failed,
     Cancelled,
+    /// Running when its daemon restarted: never to be heard of again.
+    Lost,
 }
 
 impl DisplayState {
+    /// Running or stalled: a call still in the air.
+    pub fn is_active(self) -> bool {
+        matches!(self, DisplayState::Running | DisplayState::Stalled)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DisplayState::Running => "running",
@@ -98,6 +138,7 @@ impl DisplayState {
             DisplayState::Done => "done",
             DisplayState::Failed => "failed",
             DisplayState::Cancelled => "cancelled",
+            DisplayState::Lost => "lost",
         }
     }
 }
@@ -476,7 +517,73 @@ impl Model {
             Status::Done => DisplayState::Done,
             Status::Failed => DisplayState::Failed,
             Status::Cancelled => DisplayState::Cancelled,
+            Status::Lost => DisplayState::Lost,
         }
+    }
+
+    /// Every call still running becomes lost (its daemon restarted, so its end will never
+    /// come): no longer stalled, no ETA, cleared by `c` like a finished one. Returns them.
+    pub fn mark_lost(&mut self, at: Time) -> Vec<CallId> {
+        let lost: Vec<CallId> = self
+            .calls()
+            .filter(|c| c.status == Status::Running)
+            .map(|c| c.id)
+            .collect();
+        for &id in &lost {
+            if let Some(call) = self.calls.get_mut(&id) {
+                call.finish(
+                    Status::Lost,
+                    at,
+                    Some("lost: the daemon restarted while it ran".into()),
+                );
+                self.finished.insert((at, id));
+            }
+        }
+        lost
+    }
+
+    /// The calls in the order the monitor shows them by default: calls still running
+    /// (stalled ones too) in the order they started, then finished ones, newest first.
+    pub fn display_order(&self) -> Vec<CallId> {
+        let mut out: Vec<CallId> = self
+            .calls()
+            .filter(|c| !c.status.is_finished())
+            .map(|c| c.id)
+            .collect();
+        let active = out.len();
+        // The finished set is ordered by end time; an entry counts when its call still
+        // holds that end (a call ends once, or its entry is stale).
+        out.extend(self.finished.iter().rev().filter_map(|&(end, id)| {
+            self.calls
+                .get(&id)
+                .filter(|c| c.status.is_finished() && c.ended_at == Some(end))
+                .map(|c| c.id)
+        }));
+        if out.len() != self.calls.len() {
+            // Not in step (never expected): sort the finished ones by end time instead.
+            out.truncate(active);
+            let mut finished: Vec<&Call> =
+                self.calls().filter(|c| c.status.is_finished()).collect();
+            finished.sort_by(|a, b| b.ended_at.cmp(&a.ended_at).then(b.id.cmp(&a.id)));
+            out.extend(finished.iter().map(|c| c.id));
+        }
+        out
+    }
+
+    /// How many calls are in each state now.
+    pub fn counts(&self, now: Time) -> StateCounts {
+        let mut counts = StateCounts::default();
+        for call in self.calls() {
+            match self.display_state(call, now) {
+                DisplayState::Running => counts.running += 1,
+                DisplayState::Stalled => counts.stalled += 1,
+                DisplayState::Done => counts.done += 1,
+                DisplayState::Failed => counts.failed += 1,
+                DisplayState::Cancelled => counts.cancelled += 1,
+                DisplayState::Lost => counts.lost += 1,
+            }
+        }
+        counts
     }
 
     /// Every active finding: the stream's first, then each call's in table order.

@@ -94,6 +94,12 @@ pub struct App {
     pub follow: bool,
     /// The last raw event of each call (its type and data), for the detail view.
     pub raw: std::collections::HashMap<CallId, (String, String)>,
+    /// Rows below the table's window at the last draw, and how many of them run.
+    pub below: (usize, usize),
+    /// Calls by state, refreshed with the findings.
+    pub counts: crate::model::StateCounts,
+    counts_at: Option<Time>,
+    counts_due: bool,
 }
 
 impl App {
@@ -124,6 +130,10 @@ impl App {
             player: None,
             follow: false,
             raw: std::collections::HashMap::new(),
+            below: (0, 0),
+            counts: crate::model::StateCounts::default(),
+            counts_at: None,
+            counts_due: true,
         }
     }
 
@@ -207,6 +217,12 @@ impl App {
                 self.raw.retain(|id, _| model.call(*id).is_some());
             }
         }
+        if matches!(
+            change,
+            crate::model::Change::NewCall(_) | crate::model::Change::Finished(_)
+        ) {
+            self.counts_due = true;
+        }
         if self.follow && self.paused.is_none() {
             self.selected = self.feed.model.calls().last().map(|c| c.id);
         }
@@ -270,6 +286,16 @@ impl App {
             || self
                 .findings_at
                 .is_none_or(|at| (now - at).num_milliseconds() >= 1000);
+        // The header's counts follow calls starting and ending within a fifth of a second.
+        let counts_stale = self.counts_due
+            && self
+                .counts_at
+                .is_none_or(|at| (now - at).num_milliseconds() >= 200);
+        if refresh || counts_stale {
+            self.counts = self.feed.model.counts(now);
+            self.counts_at = Some(now);
+            self.counts_due = false;
+        }
         if refresh {
             self.findings = self.feed.model.findings(now);
             self.findings_at = Some(now);
@@ -294,7 +320,7 @@ impl App {
     /// The ids of the rows on screen, in order.
     pub fn ids(&self, now: Time) -> Vec<CallId> {
         if self.plain_view() {
-            self.feed.model.calls().map(|c| c.id).collect()
+            self.feed.model.display_order()
         } else {
             self.rows(now).iter().map(|r| r.id).collect()
         }
@@ -307,14 +333,22 @@ impl App {
         self.page = visible;
         let plain = self.plain_view();
         let all = if plain { Vec::new() } else { self.rows(now) };
-        let total = if plain {
-            self.feed.model.len()
+        let order = if plain {
+            self.feed.model.display_order()
         } else {
-            all.len()
+            Vec::new()
         };
+        let total = if plain { order.len() } else { all.len() };
+        // When the rows do not all fit, the last line says what lies below.
+        let visible = if total > visible && visible > 1 {
+            visible - 1
+        } else {
+            visible
+        };
+        self.page = visible;
         let selected = self.selected.and_then(|s| {
             if plain {
-                self.feed.model.calls().position(|c| c.id == s)
+                order.iter().position(|&id| id == s)
             } else {
                 all.iter().position(|r| r.id == s)
             }
@@ -327,12 +361,34 @@ impl App {
             }
         }
         self.scroll = self.scroll.min(total.saturating_sub(visible));
+        // What lies below the window, for the table's last line.
+        let below: Vec<CallId> = if plain {
+            order.iter().skip(self.scroll + visible).copied().collect()
+        } else {
+            all.iter()
+                .skip(self.scroll + visible)
+                .map(|r| r.id)
+                .collect()
+        };
+        self.below = (
+            below.len(),
+            below
+                .iter()
+                .filter(|&&id| {
+                    self.feed
+                        .model
+                        .call(id)
+                        .is_some_and(|c| !c.status.is_finished())
+                })
+                .count(),
+        );
         let window: Vec<RowView> = if plain {
             let model = &self.feed.model;
-            model
-                .calls()
+            order
+                .iter()
                 .skip(self.scroll)
                 .take(visible)
+                .filter_map(|&id| model.call(id))
                 .map(|c| super::rows::row(model, c, now))
                 .collect()
         } else {
@@ -505,7 +561,7 @@ impl App {
             Key::Char('f') => {
                 self.follow = !self.follow;
                 if self.follow {
-                    self.selected = go(last);
+                    self.selected = self.feed.model.calls().last().map(|c| c.id);
                 }
                 let note = if self.follow {
                     "following the newest call (f to stop)"

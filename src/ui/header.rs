@@ -2,6 +2,7 @@
 //! active finding, then the PAUSED banner.
 
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -16,20 +17,41 @@ use crate::time::Time;
 pub fn height(app: &App, now: Time, area: Rect) -> u16 {
     let _ = now;
     let warnings = app.findings.len().min(max_warnings(area)) as u16;
-    1 + u16::from(link_line(app).is_some()) + warnings + u16::from(app.paused.is_some())
+    1 + u16::from(app.last_stop.is_some() || app.link_down.is_some())
+        + warnings
+        + u16::from(app.paused.is_some())
 }
 
 /// Why the source stopped, or why the link is down: the state the header word names.
-fn link_line(app: &App) -> Option<String> {
+fn link_line(app: &App, width: usize, ascii: bool) -> Option<String> {
+    let (stop_mark, down_mark, dot) = if ascii {
+        ("#", "~", "|")
+    } else {
+        ("■", "⟳", "·")
+    };
     if let Some(stop) = &app.last_stop {
-        return Some(format!(
-            " ■ stopped: {} · q to quit",
-            safe(&stop.to_string())
-        ));
+        // The way out stays in view however narrow the pane: the reason is what is cut.
+        let tail = format!(" {dot} q to quit");
+        let head = format!(" {stop_mark} stopped: ");
+        let room = width.saturating_sub(head.chars().count() + tail.chars().count());
+        return Some(format!("{head}{}{tail}", fit(&safe(stop), room)));
     }
     app.link_down
         .as_ref()
-        .map(|reason| format!(" ⟳ link down: {}", safe(reason)))
+        .map(|reason| fit(&format!(" {down_mark} link down: {}", safe(reason)), width))
+}
+
+/// `text` cut to `width` characters, ending in `…` when cut.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = text.chars().take(width - 1).collect();
+    out.push('…');
+    out
 }
 
 fn max_warnings(area: Rect) -> usize {
@@ -40,48 +62,80 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
     // The warning cap depends on the whole screen, as in `height`.
     let screen = frame.area();
     let mut lines = Vec::new();
-    let mut head = vec![
-        Span::styled(" mcptop ", theme.badge()),
-        Span::raw(" "),
-        Span::styled(app.connection.clone(), theme.title()),
-    ];
+    let dot = if theme.ascii { " | " } else { " · " };
     let source = &app.source;
     let mut place = vec![safe(&source.daemon), safe(&source.transport)];
     if !source.session.is_empty() {
         place.push(safe(&source.session));
     }
-    // The rate first: on a narrow pane the place is what gets cut.
-    head.push(Span::raw(format!(
-        "  {:.0} ev/s  {}",
-        app.rate,
-        place
-            .iter()
-            .filter(|s| !s.is_empty())
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" · ")
-    )));
-    if let Some(keepalive) = app.model().stream().last_keepalive {
-        head.push(Span::styled(
-            format!("  keep-alive {} ago", human(now - keepalive)),
-            theme.hint(),
-        ));
-    }
+    let place = place
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(dot);
+    let counts = app.counts.describe(dot);
+    let keepalive = app
+        .model()
+        .stream()
+        .last_keepalive
+        .map(|k| format!("keep-alive {} ago", human(now - k)));
     let view = app.view.describe();
+    let follow = app.follow.then(|| "[follow]".to_owned());
+    // What matters most first; what does not fit is left out, and the place (the one
+    // long text) is cut with `…` rather than lose its end silently.
+    let width = usize::from(area.width);
+    let mut used = " mcptop ".len() + 1 + app.connection.chars().count();
+    let mut head = vec![
+        Span::styled(" mcptop ", theme.badge()),
+        Span::raw(" "),
+        Span::styled(app.connection.clone(), theme.title()),
+    ];
+    let mut push = |head: &mut Vec<Span<'static>>, text: String, style, cut: bool| {
+        let room = width.saturating_sub(used + 2);
+        let len = text.chars().count();
+        if len <= room {
+            used += len + 2;
+            head.push(Span::raw("  "));
+            head.push(Span::styled(text, style));
+        } else if cut && room >= 8 {
+            let shown: String = text.chars().take(room - 1).collect::<String>() + "…";
+            used += room + 2;
+            head.push(Span::raw("  "));
+            head.push(Span::styled(shown, style));
+        }
+    };
+    if !counts.is_empty() {
+        push(&mut head, counts, theme.title(), false);
+    }
+    push(&mut head, place, Style::default(), true);
+    push(
+        &mut head,
+        format!("{:.0} ev/s", app.rate),
+        Style::default(),
+        false,
+    );
+    if let Some(k) = keepalive {
+        push(&mut head, k, theme.hint(), false);
+    }
     if !view.is_empty() {
-        head.push(Span::styled(format!("  [{view}]"), theme.title()));
+        push(&mut head, format!("[{view}]"), theme.title(), true);
+    }
+    if let Some(f) = follow {
+        push(&mut head, f, theme.title(), false);
     }
     lines.push(Line::from(head));
-    if let Some(text) = link_line(app) {
+    if let Some(text) = link_line(app, width, theme.ascii) {
         lines.push(Line::styled(text, theme.warning()));
     }
     let findings = &app.findings;
     let shown = max_warnings(screen);
     for (i, finding) in findings.iter().enumerate().take(shown) {
-        let mut text = format!(" ! {}", safe(&finding.message));
+        let mut more = String::new();
         if i + 1 == shown && findings.len() > shown {
-            text.push_str(&format!("  (+{} more)", findings.len() - shown));
+            more = format!("  (+{} more)", findings.len() - shown);
         }
+        let room = width.saturating_sub(more.chars().count());
+        let text = fit(&format!(" ! {}", safe(&finding.message)), room) + &more;
         lines.push(Line::styled(text, theme.warning()));
     }
     if let Some(paused) = &app.paused {

@@ -39,6 +39,7 @@ pub fn glyph(state: DisplayState) -> &'static str {
         DisplayState::Done => "✓",
         DisplayState::Failed => "✗",
         DisplayState::Cancelled => "⊘",
+        DisplayState::Lost => "◌",
     }
 }
 
@@ -46,9 +47,15 @@ pub fn token_text(token: Option<&Token>) -> String {
     token.map(ToString::to_string).unwrap_or_default()
 }
 
-/// Every call, in creation order (stable: rows never jump under the cursor).
+/// Every call, running ones first (in the order they started), then finished ones,
+/// newest first (see [`Model::display_order`]).
 pub fn rows(model: &Model, now: Time) -> Vec<RowView> {
-    model.calls().map(|call| row(model, call, now)).collect()
+    model
+        .display_order()
+        .into_iter()
+        .filter_map(|id| model.call(id))
+        .map(|call| row(model, call, now))
+        .collect()
 }
 
 /// One call's row.
@@ -74,10 +81,7 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
         token: safe(&token_text(call.key.token.as_ref())),
         progress,
         ratio,
-        percent: call
-            .percent()
-            .map(|p| format!("{}%", p.floor()))
-            .unwrap_or_default(),
+        percent: call.percent().map(percent_text).unwrap_or_default(),
         rate,
         eta: call.eta().map(human).unwrap_or_default(),
         elapsed: human(call.elapsed(now)),
@@ -110,6 +114,17 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
         elapsed_secs: call.elapsed(now).as_seconds_f64(),
         since_secs: call.since_update(now).as_seconds_f64(),
     }
+}
+
+/// A percentage rounded to the nearest, except that 100 % shows only when progress
+/// reached its total (2/3 is 67 %, 99.6 % is 99 %).
+pub fn percent_text(p: f64) -> String {
+    let shown = if p < 100.0 {
+        p.round().min(99.0)
+    } else {
+        100.0
+    };
+    format!("{shown}%")
 }
 
 /// Text from outside, with every character a terminal would act on shown as an escape.

@@ -64,7 +64,7 @@ impl Column {
             Column::Rate => 8,
             Column::Eta => 7,
             Column::Token => longest(|r| &r.token, 5, 16),
-            Column::Message => 12, // the least; it takes what is left
+            Column::Message => 20, // the least; it takes what is left
         }
     }
 }
@@ -96,13 +96,14 @@ fn columns(width: u16, rows: &[RowView]) -> Vec<(Column, u16)> {
         tools.sort_unstable();
         tools.windows(2).any(|w| w[0] == w[1])
     };
+    // State, tool, bar, percent, elapsed and message outlive the rest.
     let priority = if repeated {
         [
-            State, Tool, Progress, Token, Session, Message, Percent, Elapsed, Since, Eta, Rate,
+            State, Tool, Progress, Percent, Elapsed, Message, Token, Session, Eta, Rate, Since,
         ]
     } else {
         [
-            State, Tool, Progress, Session, Message, Percent, Elapsed, Since, Eta, Rate, Token,
+            State, Tool, Progress, Percent, Elapsed, Message, Session, Eta, Rate, Since, Token,
         ]
     };
     let order = [
@@ -122,7 +123,19 @@ fn columns(width: u16, rows: &[RowView]) -> Vec<(Column, u16)> {
             }
             w = w.min(width.saturating_sub(essential).max(6));
         }
-        if used + w < width || matches!(column, State | Tool) {
+        if column == Message && width < 80 {
+            w = 6; // a narrow pane still shows the start of what the call says
+        }
+        // Once the message is in, what comes after must leave it room to say something.
+        let reserve = if column != Message && chosen.iter().any(|(c, _)| *c == Message) {
+            14
+        } else {
+            0
+        };
+        if column == Tool && width < 70 {
+            w = w.min(14);
+        }
+        if used + w + reserve < width || matches!(column, State | Tool) {
             chosen.push((column, w));
             used += w + 1;
         }
@@ -140,7 +153,12 @@ fn bar(row: &RowView, tick: u64, theme: Theme) -> String {
     let (full_cell, empty_cell, spin) = theme.bar_cells();
     match row.ratio {
         Some(r) => {
-            let full = ((r * BAR as f64).round() as usize).min(BAR);
+            // Full only when done: 98 % shows nine cells, never ten.
+            let full = if r >= 1.0 {
+                BAR
+            } else {
+                ((r * BAR as f64).round() as usize).min(BAR - 1)
+            };
             format!(
                 "{}{} {text}",
                 full_cell.repeat(full),
@@ -170,6 +188,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
             .find(|(c, _)| *c == column)
             .map_or(0, |(_, w)| *w)
     };
+    // The message takes what the other columns leave.
+    let fixed: u16 = layout
+        .iter()
+        .filter(|(c, _)| *c != Column::Message)
+        .map(|(_, w)| w + 1)
+        .sum();
+    let message_width = area.width.saturating_sub(fixed);
     let header = Row::new(columns.iter().map(|c| Cell::from(c.title()))).style(theme.title());
     let body = rows.iter().enumerate().map(|(i, row)| {
         let cells = columns.iter().map(|c| {
@@ -177,14 +202,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
                 Column::State => theme.glyph(row.state).to_string(),
                 Column::Tool => fit(&row.tool, width_of(Column::Tool)),
                 Column::Session => fit(&row.session, width_of(Column::Session)),
-                Column::Token => row.token.clone(),
+                Column::Token => fit(&row.token, width_of(Column::Token)),
                 Column::Progress => bar(row, tick, theme),
                 Column::Percent => row.percent.clone(),
                 Column::Rate => row.rate.clone(),
                 Column::Eta => row.eta.clone(),
                 Column::Elapsed => row.elapsed.clone(),
                 Column::Since => row.since.clone(),
-                Column::Message => row.message.clone(),
+                Column::Message => fit(&row.message, message_width),
             };
             if *c == Column::State {
                 Cell::from(Line::from(Span::styled(text, theme.state(row.state))))
@@ -192,10 +217,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
                 Cell::from(text)
             }
         });
-        let mut style = if row.finished {
-            theme.finished()
-        } else {
-            Default::default()
+        // Failed and lost rows keep their colour; done and cancelled ones step back.
+        let mut style = match row.state {
+            DisplayState::Failed | DisplayState::Lost => theme.state(row.state),
+            _ if row.finished => theme.finished(),
+            _ => Default::default(),
         };
         if Some(i) == selected {
             style = theme.selected();
@@ -213,6 +239,28 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
         Table::new(body, widths).header(header).column_spacing(1),
         area,
     );
+    let (below, running) = app.below;
+    if below > 0 && area.height >= 2 {
+        let arrow = if theme.ascii { "v" } else { "↓" };
+        let mut text = format!("{arrow} {below} more");
+        if running > 0 {
+            text.push_str(&format!(" ({running} running)"));
+        }
+        let line = Rect {
+            y: area.y + area.height - 1,
+            height: 1,
+            ..area
+        };
+        let style = if running > 0 {
+            theme.warning()
+        } else {
+            theme.hint()
+        };
+        frame.render_widget(
+            ratatui::widgets::Paragraph::new(Line::styled(fit(&text, area.width), style)),
+            line,
+        );
+    }
 }
 
 #[cfg(test)]
@@ -247,15 +295,22 @@ mod tests {
         let rows = [row("download_artifact", "24.25/48.5")];
         let names = |width| -> Vec<Column> { columns(width, &rows).iter().map(|c| c.0).collect() };
         assert_eq!(names(200).len(), 10);
-        let sixty = names(60);
-        assert!(sixty.contains(&Column::Tool) && sixty.contains(&Column::Progress));
-        assert!(sixty.contains(&Column::Message));
-        assert!(!sixty.contains(&Column::Token));
+        use Column::*;
+        // The most useful outlive token, rate, ETA and time since the last update.
         assert_eq!(
-            names(40),
-            vec![Column::State, Column::Tool, Column::Progress]
+            names(80),
+            vec![State, Tool, Progress, Percent, Elapsed, Message]
         );
-        for width in [40u16, 60, 120] {
+        assert_eq!(
+            names(60),
+            vec![State, Tool, Progress, Percent, Elapsed, Message]
+        );
+        assert_eq!(names(40), vec![State, Tool, Progress]);
+        assert_eq!(
+            names(120),
+            vec![State, Tool, Progress, Percent, Rate, Eta, Elapsed, Since, Message]
+        );
+        for width in [40u16, 60, 80, 120] {
             let used: u16 = columns(width, &rows).iter().map(|c| c.1 + 1).sum();
             assert!(used <= width + 1, "{width}: {used}");
         }

@@ -87,6 +87,7 @@ impl Theme {
                 DisplayState::Done => "+",
                 DisplayState::Failed => "x",
                 DisplayState::Cancelled => "-",
+                DisplayState::Lost => "?",
             };
         }
         super::rows::glyph(state)
@@ -117,6 +118,7 @@ impl Theme {
             DisplayState::Done => self.fg(Color::Green),
             DisplayState::Failed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
             DisplayState::Cancelled => self.fg(Color::DarkGray),
+            DisplayState::Lost => self.fg(Color::Magenta),
         }
     }
 

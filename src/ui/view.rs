@@ -8,8 +8,11 @@ use super::rows::RowView;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortKey {
-    /// Creation order: new calls at the bottom.
+    /// Calls still running first (in the order they started), then finished ones, newest
+    /// first: running calls never drop out of view.
     #[default]
+    Active,
+    /// Creation order: new calls at the bottom.
     Started,
     Tool,
     State,
@@ -19,7 +22,8 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    const ALL: [SortKey; 6] = [
+    const ALL: [SortKey; 7] = [
+        SortKey::Active,
         SortKey::Started,
         SortKey::Tool,
         SortKey::State,
@@ -30,6 +34,7 @@ impl SortKey {
 
     pub fn name(self) -> &'static str {
         match self {
+            SortKey::Active => "running first",
             SortKey::Started => "start",
             SortKey::Tool => "tool",
             SortKey::State => "state",
@@ -69,7 +74,7 @@ impl ViewOptions {
         if self.flagged_only {
             parts.push("findings only".to_owned());
         }
-        if self.sort != SortKey::Started || self.descending {
+        if self.sort != SortKey::Active || self.descending {
             let arrow = if self.descending { "↓" } else { "↑" };
             parts.push(format!("sort {} {arrow}", self.sort.name()));
         }
@@ -83,6 +88,13 @@ impl ViewOptions {
             .filter(|r| !self.flagged_only || r.flagged)
             .filter(|r| terms.iter().all(|t| t.matches(r)))
             .collect();
+        if self.sort == SortKey::Active {
+            // The rows come in that order already.
+            if self.descending {
+                rows.reverse();
+            }
+            return rows;
+        }
         rows.sort_by(|a, b| {
             let order = compare(self.sort, a, b);
             let order = if self.descending {
@@ -99,7 +111,7 @@ impl ViewOptions {
 fn compare(key: SortKey, a: &RowView, b: &RowView) -> Ordering {
     let f = |x: f64, y: f64| x.partial_cmp(&y).unwrap_or(Ordering::Equal);
     match key {
-        SortKey::Started => Ordering::Equal,
+        SortKey::Active | SortKey::Started => Ordering::Equal,
         SortKey::Tool => a.tool.cmp(&b.tool),
         SortKey::State => a.state.as_str().cmp(b.state.as_str()),
         SortKey::Percent => f(a.percent_value, b.percent_value),
