@@ -341,6 +341,7 @@ async fn latency_at(rate: u64, run: Duration) -> (Vec<f64>, Vec<f64>, u64) {
             base_url: format!("http://{}", server.addr()),
             admin_token: None,
             file: None,
+            instance: None,
         },
         Chosen {
             session_id: session.id.clone(),

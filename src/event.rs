@@ -65,6 +65,13 @@ pub enum Status {
         reason: String,
         retry_in: Duration,
     },
+    /// The daemon behind the link: its address and which run of it (pid and start
+    /// time). Said when the source first knows it and whenever it changes: a new instance
+    /// means the old one's running calls will never end.
+    Daemon {
+        address: String,
+        instance: String,
+    },
     /// The source stopped for good.
     Stopped(Stop),
 }

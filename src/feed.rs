@@ -56,6 +56,10 @@ impl Feed {
             } => self
                 .model
                 .apply(decode_event(event_type, data, id), timed.at, id),
+            SourceEvent::Status(Status::Daemon { instance, .. }) => {
+                self.model.daemon_instance(instance, timed.at);
+                Change::Stream
+            }
             SourceEvent::Status(status) => {
                 let connection = self.connection_of(status);
                 self.model.set_connection(connection, timed.at);
@@ -79,6 +83,7 @@ impl Feed {
                 }
             }
             Status::Stopped(_) => Connection::Idle,
+            Status::Daemon { .. } => self.model.stream().connection.clone(),
         }
     }
 
@@ -146,6 +151,31 @@ impl Feed {
                     }
                 }
             }
+            SourceEvent::Status(Status::Daemon { address, instance }) => {
+                // Said only when the daemon changed: the calls it lost are updates too.
+                let changed = self
+                    .model
+                    .instance()
+                    .is_some_and(|known| known != instance.as_str());
+                let lost = self.model.daemon_instance(instance, at);
+                if changed {
+                    emit(
+                        &self.model,
+                        Emitted::Json(json!({
+                            "type": "status",
+                            "state": "daemon-changed",
+                            "address": address,
+                            "instance": instance,
+                            "lost_calls": lost.len(),
+                        })),
+                    );
+                    for id in lost {
+                        if let Some(call) = self.model.call(id) {
+                            emit(&self.model, Emitted::Call(call));
+                        }
+                    }
+                }
+            }
             SourceEvent::Status(status) => {
                 let possible_loss = self.dropped;
                 let json = match status {
@@ -173,6 +203,7 @@ impl Feed {
                     Status::Stopped(stop) => {
                         json!({ "type": "status", "state": "stopped", "reason": stop.message() })
                     }
+                    Status::Daemon { .. } => return,
                 };
                 let connection = self.connection_of(status);
                 self.model.set_connection(connection, at);

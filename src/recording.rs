@@ -194,6 +194,9 @@ fn status_json(status: &Status) -> Value {
             "reason": reason,
             "retry_in_ms": u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX),
         }),
+        Status::Daemon { address, instance } => {
+            json!({ "state": "daemon", "address": address, "instance": instance })
+        }
         Status::Stopped(stop) => json!({ "state": "stopped", "reason": stop.message() }),
     }
 }
@@ -232,6 +235,10 @@ fn status_from(value: &Value) -> Option<Status> {
             ),
         },
         "stopped" => Status::Stopped(Stop::Fatal(text("reason"))),
+        "daemon" => Status::Daemon {
+            address: text("address"),
+            instance: text("instance"),
+        },
         _ => return None,
     })
 }

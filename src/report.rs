@@ -172,6 +172,15 @@ fn plain_line_raw(update: &Update) -> String {
                 s("reason"),
                 seconds(v["retry_in_s"].as_f64().unwrap_or(0.0))
             ),
+            "daemon-changed" => {
+                let lost = v["lost_calls"].as_u64().unwrap_or(0);
+                format!(
+                    "{time}  -- another daemon run at {} ({}): {lost} running call{} lost",
+                    s("address"),
+                    s("instance"),
+                    if lost == 1 { "" } else { "s" }
+                )
+            }
             _ => format!("{time}  -- stopped: {}", s("reason")),
         },
         "lagged" => format!(

@@ -163,6 +163,7 @@ impl Watch {
             base_url,
             admin_token: None,
             file: None,
+            instance: None,
         };
         let chosen = Chosen {
             session_id: session_id.into(),

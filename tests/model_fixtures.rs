@@ -64,8 +64,9 @@ fn construct_call_completes_at_total_and_a_reused_token_starts_a_new_generation(
     assert!(kinds(&model, "2026-04-17T10:21:11Z").is_empty());
     // Much later: the second notion call never reported again, and the stream went quiet.
     let later = messages(&model, "2026-04-17T10:22:30Z");
-    assert!(
-        later.contains(&"notion #7 stalled 1m20s".to_string()),
+    // Two stalled calls are one line, first in the list.
+    assert_eq!(
+        later[0], "2 calls stalled: notion #7 stalled 1m20s; call #8 stalled 1m19s",
         "{later:?}"
     );
     assert!(
@@ -104,8 +105,20 @@ fn loss_gaps_lateness_and_reconnects_are_reported() {
     let delay = s.delay().expect("enough samples");
     assert!(delay > 4.0 && delay < 6.0, "{delay}");
     let found = messages(&model, "2026-04-17T10:00:30Z");
-    assert_eq!(found[0], "server dropped 37 events");
-    assert_eq!(found[1], "3 events missing between ids (1 gap)");
+    assert_eq!(found[0], "server dropped 37 events · 8.5s ago");
+    assert!(
+        found[1].starts_with("3 events missing between ids (1 gap) · "),
+        "{found:?}"
+    );
+    // After a quiet while the loss is history: off the list, still in the counts.
+    let later = messages(&model, "2026-04-17T10:06:00Z");
+    assert!(
+        !later
+            .iter()
+            .any(|m| m.contains("dropped") || m.contains("missing")),
+        "{later:?}"
+    );
+    assert_eq!(model.stream().server_missed, 37);
     assert!(
         found[2].starts_with("events arrive 5.") && found[2].ends_with("s late"),
         "{found:?}"

@@ -735,3 +735,54 @@ fn hostile_text_is_shown_escaped_on_every_screen_and_the_clipboard() {
         .unwrap();
     assert_eq!(String::from_utf8(decoded).unwrap(), "x\\x1b[201~y");
 }
+
+/// A daemon killed and restarted under the monitor: its running calls become lost (not
+/// stalled for ever, no ETA), `c` clears them, the header names the new daemon, and a new
+/// call that reuses a token is a row of its own.
+#[test]
+fn a_restarted_daemon_leaves_lost_calls_not_ghosts() {
+    let daemon = |address: &str, instance: &str, at: i64| Timed {
+        at: t(at),
+        event: SourceEvent::Status(Status::Daemon {
+            address: address.into(),
+            instance: instance.into(),
+        }),
+    };
+    let mut app = app();
+    app.ingest(&daemon("127.0.0.1:40123", "pid 10 · started a", 1_300));
+    app.ingest(&daemon("127.0.0.1:40123", "pid 10 · started a", 1_400));
+    assert_eq!(
+        app.model().counts(t(1_500)).running,
+        2,
+        "the same run: nothing lost"
+    );
+    app.ingest(&daemon("127.0.0.1:41999", "pid 11 · started b", 60_000));
+    app.ingest(&progress(
+        60_100,
+        1,
+        7,
+        "run_tests",
+        1.0,
+        Some(24.0),
+        "test 1/24",
+    ));
+    let now = t(61_000);
+    let screen = render(&mut app, 120, 30, now);
+    assert!(screen.contains("127.0.0.1:41999"), "{screen}");
+    assert!(!screen.contains("40123"), "{screen}");
+    assert!(!screen.contains("stalled"), "{screen}");
+    let lost: Vec<&str> = screen.lines().filter(|l| l.starts_with('◌')).collect();
+    assert_eq!(lost.len(), 2, "{screen}");
+    assert!(lost.iter().all(|l| !l.contains("eta")), "{screen}");
+    assert!(screen.contains("2 lost"), "{screen}");
+    // The new run's call on token 7 is its own row, running.
+    assert_eq!(
+        screen.lines().filter(|l| l.contains("run_tests")).count(),
+        2,
+        "{screen}"
+    );
+    app.handle_key(Key::Char('c'), now);
+    let cleared = render(&mut app, 120, 30, now);
+    assert!(!cleared.contains('◌'), "{cleared}");
+    assert!(cleared.contains("run_tests"), "{cleared}");
+}

@@ -42,6 +42,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             base_url: running.base_url(),
             admin_token: Some(running.admin_token().to_owned()),
             file: None,
+            instance: None,
         };
         let chosen = Chosen {
             session_id: session.session_id.clone(),

@@ -40,6 +40,7 @@ pub async fn resolve(args: &TailArgs) -> Result<Option<(Daemon, Chosen, LiveOpti
             base_url: url.clone(),
             admin_token: None,
             file: None,
+            instance: None,
         };
         let chosen = Chosen {
             session_id: String::new(),

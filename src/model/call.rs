@@ -216,6 +216,8 @@ pub struct Call {
     pub session_label: Option<String>,
     /// Recent instantaneous rates, to judge whether the rate is stable enough for an ETA.
     recent_rates: VecDeque<f64>,
+    /// The daemon run (`pid … · started …`) the call came from, when the source said.
+    pub instance: Option<std::sync::Arc<str>>,
 }
 
 /// Floats that differ in their last bits are the same number here: a server that adds up
@@ -263,6 +265,7 @@ impl Call {
             progress_requested: None,
             session_label: None,
             recent_rates: VecDeque::with_capacity(RECENT_RATES),
+            instance: None,
         }
     }
 

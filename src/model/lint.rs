@@ -36,6 +36,37 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Lower is worse: the order the findings are listed in.
+    pub fn severity(self) -> u8 {
+        match self {
+            FindingKind::Stalled => 0,
+            FindingKind::ServerLoss => 1,
+            FindingKind::IdGap => 2,
+            FindingKind::PossibleLoss => 3,
+            FindingKind::SilentStream => 4,
+            FindingKind::Discarded => 5,
+            FindingKind::LateDelivery => 6,
+            FindingKind::NotIncreasing => 7,
+            FindingKind::PastTotal => 8,
+            FindingKind::AfterCompletion => 9,
+            FindingKind::SharedToken => 10,
+            FindingKind::Reconnected => 11,
+            FindingKind::NoProgressToken => 12,
+        }
+    }
+
+    /// What several calls with this finding have in common, for a grouped line.
+    fn group_phrase(self) -> Option<&'static str> {
+        Some(match self {
+            FindingKind::Stalled => "stalled",
+            FindingKind::NotIncreasing => "report progress that does not increase",
+            FindingKind::PastTotal => "report progress past their total",
+            FindingKind::AfterCompletion => "report after they completed",
+            FindingKind::SharedToken => "share a progress token",
+            _ => return None,
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             FindingKind::ServerLoss => "server-loss",
@@ -63,6 +94,39 @@ pub struct Finding {
     pub call: Option<CallId>,
     /// One sentence a person can act on.
     pub message: String,
+}
+
+/// Call findings of one kind about several calls become one line (`3 calls stalled:
+/// run_tests #7 stalled 1m20s; …`), at the place of the first; others stay as they are.
+pub fn group(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    // Per kind: where its first finding stands, and every message of its kind.
+    let mut groups: Vec<(FindingKind, usize, Vec<String>)> = Vec::new();
+    for finding in findings {
+        if finding.call.is_some() && finding.kind.group_phrase().is_some() {
+            if let Some(group) = groups.iter_mut().find(|g| g.0 == finding.kind) {
+                group.2.push(finding.message);
+                continue;
+            }
+            groups.push((finding.kind, out.len(), vec![finding.message.clone()]));
+        }
+        out.push(finding);
+    }
+    for (kind, at, messages) in groups {
+        if messages.len() < 2 {
+            continue;
+        }
+        let phrase = kind.group_phrase().unwrap_or("have findings");
+        let shown: Vec<&str> = messages.iter().take(2).map(String::as_str).collect();
+        let more = if messages.len() > 2 { "; …" } else { "" };
+        out[at].message = format!(
+            "{} calls {phrase}: {}{more}",
+            messages.len(),
+            shown.join("; ")
+        );
+        out[at].call = None;
+    }
+    out
 }
 
 pub trait CallLint {
@@ -261,15 +325,34 @@ impl CallLint for NoProgressToken {
     }
 }
 
+/// A loss finding with how long ago the last loss was (`· 2m00s ago`), gone once
+/// `loss_notice` has passed without another.
+fn aged(
+    last: Option<Time>,
+    now: Time,
+    config: &ModelConfig,
+    message: impl FnOnce() -> String,
+) -> Verdict {
+    match last {
+        Some(at) if now - at > config.loss_notice => Verdict::Ok,
+        Some(at) if now - at >= TimeDelta::seconds(1) => {
+            Verdict::Warn(format!("{} · {} ago", message(), human(now - at)))
+        }
+        _ => Verdict::Warn(message()),
+    }
+}
+
 pub struct ServerLoss;
 impl StreamLint for ServerLoss {
     fn kind(&self) -> FindingKind {
         FindingKind::ServerLoss
     }
-    fn check(&self, s: &StreamState, _: Time, _: &ModelConfig) -> Verdict {
+    fn check(&self, s: &StreamState, now: Time, config: &ModelConfig) -> Verdict {
         match s.server_missed {
             0 => Verdict::Ok,
-            n => Verdict::Warn(format!("server dropped {n} event{}", plural(n))),
+            n => aged(s.last_lagged_at, now, config, || {
+                format!("server dropped {n} event{}", plural(n))
+            }),
         }
     }
 }
@@ -279,14 +362,15 @@ impl StreamLint for Discarded {
     fn kind(&self) -> FindingKind {
         FindingKind::Discarded
     }
-    fn check(&self, s: &StreamState, _: Time, _: &ModelConfig) -> Verdict {
+    fn check(&self, s: &StreamState, now: Time, config: &ModelConfig) -> Verdict {
         match s.discarded {
             0 => Verdict::Ok,
-            1 => Verdict::Warn(format!("1 event discarded unread: {}", s.last_discard)),
-            n => Verdict::Warn(format!(
-                "{n} events discarded unread (last: {})",
-                s.last_discard
-            )),
+            1 => aged(s.last_discard_at, now, config, || {
+                format!("1 event discarded unread: {}", s.last_discard)
+            }),
+            n => aged(s.last_discard_at, now, config, || {
+                format!("{n} events discarded unread (last: {})", s.last_discard)
+            }),
         }
     }
 }
@@ -296,18 +380,20 @@ impl StreamLint for IdGap {
     fn kind(&self) -> FindingKind {
         FindingKind::IdGap
     }
-    fn check(&self, s: &StreamState, _: Time, _: &ModelConfig) -> Verdict {
+    fn check(&self, s: &StreamState, now: Time, config: &ModelConfig) -> Verdict {
         if !s.has_ids {
             return Verdict::NotEnoughData;
         }
         match s.id_gap_events {
             0 => Verdict::Ok,
-            n => Verdict::Warn(format!(
-                "{n} event{} missing between ids ({} gap{})",
-                plural(n),
-                s.id_gaps,
-                plural(s.id_gaps)
-            )),
+            n => aged(s.last_gap_at, now, config, || {
+                format!(
+                    "{n} event{} missing between ids ({} gap{})",
+                    plural(n),
+                    s.id_gaps,
+                    plural(s.id_gaps)
+                )
+            }),
         }
     }
 }

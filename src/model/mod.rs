@@ -48,6 +48,9 @@ pub struct ModelConfig {
     pub late_after: TimeDelta,
     /// How long a reconnect stays on the warnings list.
     pub reconnect_notice: TimeDelta,
+    /// How long a loss report (dropped, missing or discarded events) stays on the list
+    /// after the last loss.
+    pub loss_notice: TimeDelta,
 }
 
 impl Default for ModelConfig {
@@ -66,6 +69,7 @@ impl Default for ModelConfig {
             silent_after: TimeDelta::milliseconds(37_500),
             late_after: TimeDelta::seconds(2),
             reconnect_notice: TimeDelta::seconds(60),
+            loss_notice: TimeDelta::minutes(5),
         }
     }
 }
@@ -152,6 +156,8 @@ pub struct Model {
     by_key: hashbrown::HashMap<CallKey, CallId, FxBuildHasher>,
     /// Finished calls by end time, for retention and for eviction order.
     finished: BTreeSet<(Time, CallId)>,
+    /// The daemon run (`pid … · started …`) the stream comes from, once known.
+    instance: Option<std::sync::Arc<str>>,
     next_id: u64,
     stream: StreamState,
     /// Calls removed by retention or by the cap.
@@ -174,6 +180,7 @@ impl Model {
             order: Vec::new(),
             by_key: hashbrown::HashMap::default(),
             finished: BTreeSet::new(),
+            instance: None,
             next_id: 1,
             stream: StreamState::default(),
             evicted: 0,
@@ -221,6 +228,7 @@ impl Model {
     pub fn discarded(&mut self, at: Time, reason: &str) {
         self.stream.activity(at);
         self.stream.discarded += 1;
+        self.stream.last_discard_at = Some(at);
         if self.stream.last_discard != reason {
             self.stream.last_discard = reason.to_owned();
         }
@@ -259,6 +267,7 @@ impl Model {
                 self.stream.server_missed = self.stream.server_missed.saturating_add(missed);
                 self.stream.unexplained_loss = self.stream.unexplained_loss.saturating_add(missed);
                 self.stream.lagged_reports = self.stream.lagged_reports.saturating_add(1);
+                self.stream.last_lagged_at = Some(at);
                 Change::Stream
             }
             Frame::Error {
@@ -447,7 +456,9 @@ impl Model {
             .and_then(|prev| self.calls.get(prev))
             .map_or(1, |prev| prev.generation.saturating_add(1));
         self.by_key.insert(key.clone(), id);
-        self.calls.insert(id, Call::new(id, key, generation, at));
+        let mut call = Call::new(id, key, generation, at);
+        call.instance = self.instance.clone();
+        self.calls.insert(id, call);
         self.order.push(id);
         id
     }
@@ -519,6 +530,28 @@ impl Model {
             Status::Cancelled => DisplayState::Cancelled,
             Status::Lost => DisplayState::Lost,
         }
+    }
+
+    /// The daemon run the stream comes from now. When it is another run than before,
+    /// the calls still running are lost (see [`Model::mark_lost`]); returns them.
+    pub fn daemon_instance(&mut self, instance: &str, at: Time) -> Vec<CallId> {
+        let changed = self
+            .instance
+            .as_deref()
+            .is_some_and(|known| known != instance);
+        if self.instance.as_deref() != Some(instance) {
+            self.instance = Some(instance.into());
+        }
+        if changed {
+            self.mark_lost(at)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The daemon run new calls come from, when the source said.
+    pub fn instance(&self) -> Option<&str> {
+        self.instance.as_deref()
     }
 
     /// Every call still running becomes lost (its daemon restarted, so its end will never
@@ -622,6 +655,9 @@ impl Model {
                 ),
             }),
         }
+        let mut out = lint::group(out);
+        // The worst first (stable: equal ones keep their order).
+        out.sort_by_key(|f| f.kind.severity());
         out
     }
 

@@ -54,6 +54,11 @@ pub struct StreamState {
     /// Events the source threw away unread, and the last reason.
     pub discarded: u64,
     pub last_discard: String,
+    /// When the server last reported loss (`lagged`), ids last jumped, an event was last
+    /// discarded: loss findings say how long ago, and age out after a quiet while.
+    pub last_lagged_at: Option<Time>,
+    pub last_gap_at: Option<Time>,
+    pub last_discard_at: Option<Time>,
     /// Events the server said this subscriber missed (`lagged`).
     pub server_missed: u64,
     pub lagged_reports: u64,
@@ -88,6 +93,9 @@ impl Default for StreamState {
             unknown_frames: 0,
             discarded: 0,
             last_discard: String::new(),
+            last_lagged_at: None,
+            last_gap_at: None,
+            last_discard_at: None,
             server_missed: 0,
             lagged_reports: 0,
             unexplained_loss: 0,
@@ -206,6 +214,7 @@ impl StreamState {
             IdCheck::Repeat => self.id_repeats = self.id_repeats.saturating_add(1),
             IdCheck::Gap { missing } => {
                 self.id_gaps = self.id_gaps.saturating_add(1);
+                self.last_gap_at = self.last_activity;
                 self.id_gap_events = self.id_gap_events.saturating_add(missing);
             }
             IdCheck::InOrder => {}

@@ -271,7 +271,24 @@ pub async fn run(
     let mut attempts: u32 = 0;
     let mut opened_this_session = false;
     let mut daemon_gone = false;
+    let mut announced: Option<String> = None;
     loop {
+        // Which daemon run this is, whenever it is another than the one last said.
+        if let Some(instance) = daemon.instance.clone() {
+            if announced.as_deref() != Some(instance.as_str()) {
+                let address = crate::recording::redact_url(&daemon.base_url)
+                    .trim_start_matches("http://")
+                    .to_owned();
+                let status = Status::Daemon {
+                    address,
+                    instance: instance.clone(),
+                };
+                if send(&tx, SourceEvent::Status(status)).await.is_err() {
+                    return Stop::Fatal("the consumer went away".into());
+                }
+                announced = Some(instance);
+            }
+        }
         attempts = attempts.saturating_add(1);
         if send(
             &tx,

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::discovery::{self as file, base_url, health_answers, pid_alive, Untrusted};
+use crate::discovery::{self as file, base_url, pid_alive, Untrusted};
 
 /// Where to look.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +26,17 @@ pub struct Daemon {
     pub admin_token: Option<String>,
     /// The discovery file it came from.
     pub file: Option<PathBuf>,
+    /// Which run of the daemon this is (`pid 1234 · started …`), from its `/health`.
+    pub instance: Option<String>,
+}
+
+/// A daemon run's identity from its `/health`.
+fn instance_of(health: &file::Health) -> Option<String> {
+    match (health.pid, health.started_at.as_deref()) {
+        (Some(pid), Some(started)) => Some(format!("pid {pid} · started {started}")),
+        (Some(pid), None) => Some(format!("pid {pid}")),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -84,9 +95,9 @@ pub fn files(options: &DiscoverOptions) -> Vec<PathBuf> {
 pub async fn discover(options: &DiscoverOptions) -> Result<Daemon, DiscoverError> {
     if let Some(url) = &options.url {
         let base = base_url(url).to_owned();
-        if !health_answers(&base).await {
+        let Some(health) = file::health(&base).await else {
             return Err(DiscoverError::UrlDown { url: base });
-        }
+        };
         // The owner's own daemon, named by URL: its discovery file (when one names it and
         // passes the trust check) gives the admin token.
         let owned = owner_file_for(&base, options).await;
@@ -94,6 +105,7 @@ pub async fn discover(options: &DiscoverOptions) -> Result<Daemon, DiscoverError
             base_url: base,
             admin_token: owned.as_ref().and_then(|(_, f)| f.admin_token.clone()),
             file: owned.map(|(path, _)| path),
+            instance: instance_of(&health),
         });
     }
     let candidates = files(options);
@@ -117,6 +129,7 @@ pub async fn discover(options: &DiscoverOptions) -> Result<Daemon, DiscoverError
                                 base_url: base_url(&found.url).to_owned(),
                                 admin_token: found.admin_token.filter(|t| !t.is_empty()),
                                 file: Some(path.clone()),
+                                instance: instance_of(&health),
                             })
                         }
                         Err(reason) => DiscoverError::Untrusted {

@@ -230,7 +230,14 @@ impl App {
         if matches!(timed.event, SourceEvent::Status(_)) || news(&self.feed.model) != before {
             self.findings_due = true;
         }
-        if let SourceEvent::Status(status) = &timed.event {
+        if let SourceEvent::Status(Status::Daemon { address, .. }) = &timed.event {
+            // A restarted daemon (new port, new run): the header names the one watched.
+            if self.player.is_none() && !address.is_empty() {
+                self.source.daemon = address.clone();
+            }
+            self.findings_due = true;
+            self.counts_due = true;
+        } else if let SourceEvent::Status(status) = &timed.event {
             self.connection = match status {
                 _ if self.player.is_some() => self.connection.clone(),
                 Status::Connecting { attempt } if *attempt > 1 => "RECONNECTING".into(),
@@ -247,6 +254,7 @@ impl App {
                     self.last_stop = Some(stop.message());
                     "STOPPED".into()
                 }
+                Status::Daemon { .. } => self.connection.clone(),
             };
         }
         self.dirty = true;

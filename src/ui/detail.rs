@@ -54,6 +54,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, id: CallId, now: Time, the
     if let Some(session) = &call.session_label {
         facts.insert(1, Line::raw(format!("session {}", safe(session))));
     }
+    if let Some(instance) = &call.instance {
+        facts.push(Line::styled(
+            format!("from the daemon run {}", safe(instance)),
+            theme.hint(),
+        ));
+    }
     if call.started_unseen {
         facts.push(Line::raw(
             "started before the monitor saw it: elapsed counts from its first report",

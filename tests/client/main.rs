@@ -91,6 +91,7 @@ impl Watch {
             base_url,
             admin_token: None,
             file: None,
+            instance: None,
         };
         let chosen = Chosen {
             session_id: session_id.to_owned(),
