@@ -54,6 +54,8 @@ impl ScreenArgs {
             ascii: self.ascii,
             background: self.theme,
             mouse: self.mouse,
+            quit_after: None,
+            quit_after_updates: None,
         }
     }
 }
@@ -209,7 +211,7 @@ pub struct OutputArgs {
     pub summary: bool,
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct TailArgs {
     #[command(flatten)]
     pub daemon: DaemonArgs,
@@ -240,6 +242,15 @@ pub struct TailArgs {
     /// user can create (by default only the owner's sessions show).
     #[arg(long)]
     pub include_anonymous: bool,
+
+    /// `tail`: when no daemon runs, wait for one instead of exiting with status 3.
+    #[arg(long, conflicts_with = "no_wait")]
+    pub wait: bool,
+
+    /// The monitor: when no daemon runs, exit with status 3 at once instead of waiting
+    /// for one.
+    #[arg(long)]
+    pub no_wait: bool,
 
     /// SSE (`/session/ID/events`) or the gateway's WebSocket route.
     #[arg(long, value_enum, default_value_t = mcptop::source::Transport::Sse)]

@@ -72,6 +72,10 @@ pub enum Status {
         address: String,
         instance: String,
     },
+    /// No daemon to attach to yet; the source looks again each second.
+    Waiting {
+        reason: String,
+    },
     /// The source stopped for good.
     Stopped(Stop),
 }

@@ -84,6 +84,7 @@ impl Feed {
             }
             Status::Stopped(_) => Connection::Idle,
             Status::Daemon { .. } => self.model.stream().connection.clone(),
+            Status::Waiting { .. } => Connection::Connecting,
         }
     }
 
@@ -204,6 +205,9 @@ impl Feed {
                         json!({ "type": "status", "state": "stopped", "reason": stop.message() })
                     }
                     Status::Daemon { .. } => return,
+                    Status::Waiting { reason } => {
+                        json!({ "type": "status", "state": "waiting", "reason": reason })
+                    }
                 };
                 let connection = self.connection_of(status);
                 self.model.set_connection(connection, at);

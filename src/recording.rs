@@ -197,6 +197,7 @@ fn status_json(status: &Status) -> Value {
         Status::Daemon { address, instance } => {
             json!({ "state": "daemon", "address": address, "instance": instance })
         }
+        Status::Waiting { reason } => json!({ "state": "waiting", "reason": reason }),
         Status::Stopped(stop) => json!({ "state": "stopped", "reason": stop.message() }),
     }
 }
@@ -235,6 +236,9 @@ fn status_from(value: &Value) -> Option<Status> {
             ),
         },
         "stopped" => Status::Stopped(Stop::Fatal(text("reason"))),
+        "waiting" => Status::Waiting {
+            reason: text("reason"),
+        },
         "daemon" => Status::Daemon {
             address: text("address"),
             instance: text("instance"),

@@ -172,6 +172,7 @@ fn plain_line_raw(update: &Update) -> String {
                 s("reason"),
                 seconds(v["retry_in_s"].as_f64().unwrap_or(0.0))
             ),
+            "waiting" => format!("{time}  -- {}", s("reason")),
             "daemon-changed" => {
                 let lost = v["lost_calls"].as_u64().unwrap_or(0);
                 format!(

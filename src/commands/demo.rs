@@ -66,6 +66,6 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         let _ = source.await;
         let _ = agents.await;
         running.shutdown().await?;
-        result.context("the terminal failed")
+        result.context("the terminal failed").map(drop)
     })
 }

@@ -101,11 +101,11 @@ fn on_screen(args: &ReplayArgs, mut recording: mcptop::recording::Recording) -> 
     if let Some(start) = args.start_at {
         player.seek(start, &mut app.feed);
     }
-    app.connection = player.header();
+    app.connection = mcptop::ui::app::LinkState::Replay(player.header());
     app.player = Some(player);
     super::runtime()?.block_on(async {
         let (_tx, rx) = mpsc::channel(1);
-        mcptop::ui::run(app, rx, args.screen.options()).await?;
-        Ok(())
+        let app = mcptop::ui::run(app, rx, args.screen.options()).await?;
+        super::watch::after_screen(&app, args.output.summary)
     })
 }

@@ -35,6 +35,19 @@ async fn tail(args: &TailArgs) -> Result<()> {
 /// The daemon, the session and how to follow it, as the arguments say; `None` when the
 /// user pressed Ctrl-C while waiting for a first session.
 pub async fn resolve(args: &TailArgs) -> Result<Option<(Daemon, Chosen, LiveOptions)>> {
+    resolve_with(args, args.wait, &|why| {
+        eprintln!("mcptop: {}", mcptop::sanitize::terminal(why));
+    })
+    .await
+}
+
+/// As [`resolve`]; with `wait`, a missing daemon is waited for (checked each second),
+/// `say` hearing once of each reason to wait.
+pub async fn resolve_with(
+    args: &TailArgs,
+    wait: bool,
+    say: &(dyn Fn(&str) + Sync),
+) -> Result<Option<(Daemon, Chosen, LiveOptions)>> {
     if let Some(url) = &args.mcp_url {
         let daemon = Daemon {
             base_url: url.clone(),
@@ -55,7 +68,28 @@ pub async fn resolve(args: &TailArgs) -> Result<Option<(Daemon, Chosen, LiveOpti
         };
         return Ok(Some((daemon, chosen, options)));
     }
-    let daemon = find_daemon(&args.daemon).await?;
+    let mut said = String::new();
+    let daemon = loop {
+        match find_daemon(&args.daemon).await {
+            Ok(daemon) => break daemon,
+            Err(e) if wait && e.code == super::NO_DAEMON => {
+                let why = format!(
+                    "waiting for a daemon ({}): start `mcptop serve`, or wrap a server with \
+                     `mcptop wrap` (see the README)",
+                    e.message
+                );
+                if why != said {
+                    say(&why);
+                    said = why;
+                }
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => return Ok(None),
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     let select_options = SelectOptions {
         session: args.session.clone().filter(|s| !s.is_empty()),
         token: super::secret(&args.token, &args.token_file, "--token")?,
@@ -69,10 +103,7 @@ pub async fn resolve(args: &TailArgs) -> Result<Option<(Daemon, Chosen, LiveOpti
             Ok(chosen) => break chosen,
             Err(e @ SelectError::NoSessions { .. }) => {
                 if !said_waiting {
-                    eprintln!(
-                        "mcptop: {}; waiting",
-                        mcptop::sanitize::terminal(&e.to_string())
-                    );
+                    say(&format!("{e}; waiting"));
                     said_waiting = true;
                 }
                 tokio::select! {

@@ -18,34 +18,137 @@ pub fn run(args: &TailArgs, screen: &ScreenArgs) -> Result<()> {
         return super::tail::run(args);
     }
     super::runtime()?.block_on(async {
-        let Some((daemon, chosen, options)) = resolve(args).await? else {
-            return Ok(());
+        let options = mcptop::ui::Options {
+            quit_after: args.for_,
+            quit_after_updates: args.output.count,
+            ..screen.options()
         };
-        let label = SourceLabel {
-            daemon: redact_url(&daemon.base_url)
-                .trim_start_matches("http://")
-                .to_owned(),
-            transport: options.transport.as_str().to_uppercase(),
-            session: chosen
-                .label
-                .clone()
-                .unwrap_or_else(|| short_id(&chosen.session_id)),
-        };
-        let recorder = recorder_for(args, &daemon, &chosen, &options)?;
+        if args.no_wait {
+            let Some((daemon, chosen, live)) = resolve(args).await? else {
+                return Ok(());
+            };
+            let label = label_for(&daemon, &chosen, &live);
+            let recorder = recorder_for(args, &daemon, &chosen, &live)?;
+            let stop = CancellationToken::new();
+            let (rx, source) = spawn_source(daemon, chosen, live, stop.clone());
+            let rx = match recorder {
+                Some(recorder) => record_through(rx, recorder),
+                None => rx,
+            };
+            let result = mcptop::ui::run(App::new(label, now_us()), rx, options).await;
+            stop.cancel();
+            let _ = source.await;
+            let app = result
+                .context("the terminal failed")
+                .map_err(|e| Exit::new(1, format!("{e:#}")))?;
+            return after_screen(&app, args.output.summary);
+        }
+        // The pane can be opened before the agent: the screen comes up at once and says
+        // what it waits for; the source attaches when a daemon appears.
+        let (tx, rx) = mpsc::channel(4096);
         let stop = CancellationToken::new();
-        let (rx, source) = spawn_source(daemon, chosen, options, stop.clone());
-        let rx = match recorder {
-            Some(recorder) => record_through(rx, recorder),
-            None => rx,
+        let attach = tokio::spawn(attach(args.clone(), tx, stop.clone()));
+        let label = SourceLabel {
+            daemon: "no daemon yet".into(),
+            transport: args.transport.as_str().to_uppercase(),
+            session: String::new(),
         };
-        let app = App::new(label, now_us());
-        let result = mcptop::ui::run(app, rx, screen.options()).await;
+        let result = mcptop::ui::run(App::new(label, now_us()), rx, options).await;
         stop.cancel();
-        let _ = source.await;
-        result
+        let _ = attach.await;
+        let app = result
             .context("the terminal failed")
-            .map_err(|e| Exit::new(1, format!("{e:#}")).into())
+            .map_err(|e| Exit::new(1, format!("{e:#}")))?;
+        after_screen(&app, args.output.summary)
     })
+}
+
+fn label_for(
+    daemon: &mcptop::source::discover::Daemon,
+    chosen: &mcptop::source::select::Chosen,
+    live: &mcptop::source::connect::LiveOptions,
+) -> SourceLabel {
+    SourceLabel {
+        daemon: redact_url(&daemon.base_url)
+            .trim_start_matches("http://")
+            .to_owned(),
+        transport: live.transport.as_str().to_uppercase(),
+        session: chosen
+            .label
+            .clone()
+            .unwrap_or_else(|| short_id(&chosen.session_id)),
+    }
+}
+
+/// Waits for a daemon (saying why on the screen), then follows it into `tx` until
+/// `stop`. Whatever stops it is a `stopped` status on the screen.
+async fn attach(args: TailArgs, tx: mpsc::Sender<Timed>, stop: CancellationToken) {
+    use mcptop::source::{SourceEvent, Status, Stop};
+    let status = |status: Status| Timed {
+        at: now_us(),
+        event: SourceEvent::Status(status),
+    };
+    let waiting = {
+        let tx = tx.clone();
+        move |why: &str| {
+            let _ = tx.try_send(status(Status::Waiting {
+                reason: why.to_owned(),
+            }));
+        }
+    };
+    let resolved = tokio::select! {
+        _ = stop.cancelled() => return,
+        resolved = super::tail::resolve_with(&args, true, &waiting) => resolved,
+    };
+    let (daemon, chosen, live) = match resolved {
+        Ok(Some(found)) => found,
+        Ok(None) => return,
+        Err(e) => {
+            let stop = Stop::Fatal(format!("{e:#}"));
+            let _ = tx.send(status(Status::Stopped(stop))).await;
+            return;
+        }
+    };
+    let recorder = match recorder_for(&args, &daemon, &chosen, &live) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tx
+                .send(status(Status::Stopped(Stop::Fatal(format!("{e:#}")))))
+                .await;
+            return;
+        }
+    };
+    let (mut rx, source) = spawn_source(daemon, chosen, live, stop.clone());
+    let mut recorder = recorder;
+    while let Some(timed) = rx.recv().await {
+        if let Some(r) = &mut recorder {
+            if r.record(&timed).is_err() {
+                recorder = None;
+            }
+        }
+        if tx.send(timed).await.is_err() {
+            break;
+        }
+    }
+    stop.cancel();
+    let _ = source.await;
+}
+
+/// What is printed once the screen is closed: `--summary`'s table, and why the source
+/// stopped (with tail's exit status for it), so a stop leaves a trace.
+pub fn after_screen(app: &App, summary: bool) -> Result<()> {
+    if summary {
+        let now = app
+            .model()
+            .stream()
+            .last_activity
+            .unwrap_or_else(mcptop::time::Time::now);
+        print!("{}", mcptop::report::summary(app.model(), now));
+    }
+    match app.stopped.as_ref().and_then(Exit::from_stop) {
+        Some(exit) => Err(exit.into()),
+        None => Ok(()),
+    }
 }
 
 /// Passes every source event on, writing it to the recording first. A failed write ends

@@ -43,6 +43,44 @@ pub enum Key {
     CtrlC,
 }
 
+/// The link as the header names it: state, not strings compared against `"CONNECTED"`;
+/// rendered to words only by [`LinkState::words`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkState {
+    Connecting,
+    /// A new attempt after a drop.
+    Reconnecting,
+    /// Down; the next attempt is due at this moment (the header counts down to it).
+    RetryingAt(Time),
+    Connected,
+    /// Connected, but no byte for longer than a keep-alive allows.
+    Stale,
+    Stopped,
+    /// No daemon yet: the monitor waits for one.
+    Waiting,
+    /// Playing a recording: what the player says of itself.
+    Replay(String),
+}
+
+impl LinkState {
+    /// The header's words for it at `now`.
+    pub fn words(&self, now: Time) -> String {
+        match self {
+            LinkState::Connecting => "CONNECTING".into(),
+            LinkState::Reconnecting => "RECONNECTING".into(),
+            LinkState::RetryingAt(at) => {
+                let left = at.secs_since(now).max(0.0).ceil();
+                format!("RECONNECTING IN {left:.0}s")
+            }
+            LinkState::Connected => "CONNECTED".into(),
+            LinkState::Stale => "STALE".into(),
+            LinkState::Stopped => "STOPPED".into(),
+            LinkState::Waiting => "WAITING FOR A DAEMON".into(),
+            LinkState::Replay(text) => text.clone(),
+        }
+    }
+}
+
 /// A frozen table while paused: the model keeps consuming underneath.
 #[derive(Debug, Clone)]
 pub struct Paused {
@@ -59,11 +97,15 @@ pub struct App {
     pub selected: Option<CallId>,
     pub paused: Option<Paused>,
     pub quit: bool,
-    /// Connection state words for the header (`CONNECTED`, `RECONNECTING IN 3s`, …).
-    pub connection: String,
+    /// The link's state, for the header.
+    pub connection: LinkState,
     pub last_stop: Option<String>,
     /// Why the link is down, while it is (cleared when it is back).
     pub link_down: Option<String>,
+    /// Why the source stopped, for the line printed after the screen closes.
+    pub stopped: Option<crate::event::Stop>,
+    /// Call updates seen (for `--count`).
+    pub call_updates: u64,
     /// Events per second, smoothed.
     pub rate: f64,
     rate_window: (Time, u64),
@@ -111,8 +153,10 @@ impl App {
             selected: None,
             paused: None,
             quit: false,
-            connection: "CONNECTING".into(),
+            connection: LinkState::Connecting,
             last_stop: None,
+            stopped: None,
+            call_updates: 0,
             link_down: None,
             rate: 0.0,
             rate_window: (now, 0),
@@ -151,7 +195,7 @@ impl App {
                 self.findings_due = true;
                 self.dirty = true;
             }
-            self.connection = player.header();
+            self.connection = LinkState::Replay(player.header());
         }
     }
 
@@ -178,7 +222,7 @@ impl App {
             Key::Char('[') => player.marker(false, feed),
             _ => return false,
         }
-        self.connection = player.header();
+        self.connection = LinkState::Replay(player.header());
         self.findings_due = true;
         true
     }
@@ -223,6 +267,14 @@ impl App {
         ) {
             self.counts_due = true;
         }
+        if matches!(
+            change,
+            crate::model::Change::NewCall(_)
+                | crate::model::Change::Updated(_)
+                | crate::model::Change::Finished(_)
+        ) {
+            self.call_updates += 1;
+        }
         if self.follow && self.paused.is_none() {
             self.selected = self.feed.model.calls().last().map(|c| c.id);
         }
@@ -240,21 +292,28 @@ impl App {
         } else if let SourceEvent::Status(status) = &timed.event {
             self.connection = match status {
                 _ if self.player.is_some() => self.connection.clone(),
-                Status::Connecting { attempt } if *attempt > 1 => "RECONNECTING".into(),
-                Status::Connecting { .. } => "CONNECTING".into(),
+                Status::Connecting { attempt } if *attempt > 1 => LinkState::Reconnecting,
+                Status::Connecting { .. } => LinkState::Connecting,
                 Status::Connected { .. } => {
                     self.link_down = None;
-                    "CONNECTED".into()
+                    LinkState::Connected
                 }
                 Status::Disconnected { retry_in, reason } => {
                     self.link_down = Some(reason.clone());
-                    format!("RECONNECTING IN {}s", retry_in.as_secs_f64().ceil() as u64)
+                    let wait =
+                        chrono::TimeDelta::from_std(*retry_in).unwrap_or(chrono::TimeDelta::MAX);
+                    LinkState::RetryingAt(timed.at + wait)
                 }
                 Status::Stopped(stop) => {
                     self.last_stop = Some(stop.message());
-                    "STOPPED".into()
+                    self.stopped = Some(stop.clone());
+                    LinkState::Stopped
                 }
                 Status::Daemon { .. } => self.connection.clone(),
+                Status::Waiting { reason } => {
+                    self.link_down = Some(reason.clone());
+                    LinkState::Waiting
+                }
             };
         }
         self.dirty = true;
@@ -278,12 +337,17 @@ impl App {
         }
         self.feed.model.expire(now);
         let before = self.connection.clone();
-        if self.is_stale(now) && self.connection == "CONNECTED" {
-            self.connection = "STALE".into();
-        } else if !self.is_stale(now) && self.connection == "STALE" {
-            self.connection = "CONNECTED".into();
+        if self.is_stale(now) && self.connection == LinkState::Connected {
+            self.connection = LinkState::Stale;
+        } else if !self.is_stale(now) && self.connection == LinkState::Stale {
+            self.connection = LinkState::Connected;
         }
-        if self.connection != before || self.feed.model.calls().any(|c| !c.status.is_finished()) {
+        // Clocks on screen: running calls, the countdown to the next attempt, the age of
+        // the last keep-alive.
+        let clocks = matches!(self.connection, LinkState::RetryingAt(_))
+            || self.feed.model.stream().last_keepalive.is_some()
+            || self.feed.model.calls().any(|c| !c.status.is_finished());
+        if self.connection != before || clocks {
             self.dirty = true;
         }
     }

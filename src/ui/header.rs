@@ -36,9 +36,14 @@ fn link_line(app: &App, width: usize, ascii: bool) -> Option<String> {
         let room = width.saturating_sub(head.chars().count() + tail.chars().count());
         return Some(format!("{head}{}{tail}", fit(&safe(stop), room)));
     }
+    let what = if app.connection == super::app::LinkState::Waiting {
+        ""
+    } else {
+        "link down: "
+    };
     app.link_down
         .as_ref()
-        .map(|reason| fit(&format!(" {down_mark} link down: {}", safe(reason)), width))
+        .map(|reason| fit(&format!(" {down_mark} {what}{}", safe(reason)), width))
 }
 
 /// `text` cut to `width` characters, ending in `…` when cut.
@@ -84,11 +89,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
     // What matters most first; what does not fit is left out, and the place (the one
     // long text) is cut with `…` rather than lose its end silently.
     let width = usize::from(area.width);
-    let mut used = " mcptop ".len() + 1 + app.connection.chars().count();
+    let link = app.connection.words(now);
+    let mut used = " mcptop ".len() + 1 + link.chars().count();
     let mut head = vec![
         Span::styled(" mcptop ", theme.badge()),
         Span::raw(" "),
-        Span::styled(app.connection.clone(), theme.title()),
+        Span::styled(link, theme.title()),
     ];
     let mut push = |head: &mut Vec<Span<'static>>, text: String, style, cut: bool| {
         let room = width.saturating_sub(used + 2);

@@ -127,7 +127,12 @@ fn next_wake(app: &App, now: Time, frame_time: Duration) -> Option<Duration> {
         return player.playing.then_some(frame_time);
     }
     let model = app.model();
-    if model.calls().any(|c| !c.status.is_finished()) {
+    // A clock on screen moves once a second: running calls, the countdown to the next
+    // attempt, the age of the last keep-alive.
+    if model.calls().any(|c| !c.status.is_finished())
+        || matches!(app.connection, app::LinkState::RetryingAt(_))
+        || model.stream().last_keepalive.is_some()
+    {
         return Some(Duration::from_secs(1));
     }
     let stream = model.stream();
@@ -137,7 +142,7 @@ fn next_wake(app: &App, now: Time, frame_time: Duration) -> Option<Duration> {
     );
     let last = stream.last_activity?;
     let stale_at = last + model.config().silent_after;
-    if !connected || app.connection == "STALE" {
+    if !connected || app.connection == app::LinkState::Stale {
         return None;
     }
     // Wake when it turns stale, then once a second to keep the header's clock honest.
@@ -160,13 +165,19 @@ pub struct Options {
     /// Capture the mouse (the wheel moves the selection); off by default so the
     /// terminal's own selection and copy keep working.
     pub mouse: bool,
+    /// Close the screen after this long (`--for`).
+    pub quit_after: Option<Duration>,
+    /// Close the screen after this many call updates (`--count`).
+    pub quit_after_updates: Option<u64>,
 }
 
+/// Returns the app as the screen closed, for what is printed after (the stop's reason,
+/// `--summary`).
 pub async fn run(
     mut app: App,
     mut rx: mpsc::Receiver<Timed>,
     options: Options,
-) -> std::io::Result<()> {
+) -> std::io::Result<App> {
     use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture, MouseEventKind};
     use ratatui::crossterm::execute;
     use tokio::signal::unix::{signal, SignalKind};
@@ -217,8 +228,15 @@ pub async fn run(
     let mut tick_at: Option<tokio::time::Instant> = None;
     let mut last_advance = tokio::time::Instant::now();
     let mut source_open = true;
+    let deadline = options.quit_after.map(|d| tokio::time::Instant::now() + d);
     let result = loop {
         if app.quit {
+            break Ok(());
+        }
+        if options
+            .quit_after_updates
+            .is_some_and(|n| app.call_updates >= n)
+        {
             break Ok(());
         }
         let now = crate::event::now_us();
@@ -261,6 +279,12 @@ pub async fn run(
                     copy_to_clipboard(&text);
                 }
             }
+            _ = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => app.quit = true,
             _ = term.recv() => app.quit = true,
             _ = hangup.recv() => app.quit = true,
             _ = async {
@@ -296,5 +320,5 @@ pub async fn run(
         let _ = execute!(std::io::stdout(), DisableMouseCapture);
     }
     ratatui::restore();
-    result
+    result.map(|()| app)
 }
