@@ -786,3 +786,126 @@ fn a_restarted_daemon_leaves_lost_calls_not_ghosts() {
     assert!(!cleared.contains('◌'), "{cleared}");
     assert!(cleared.contains("run_tests"), "{cleared}");
 }
+
+/// The help ends where it ends; the detail view's messages scroll with j/k while the
+/// table's selection stays put; `--ascii` leaves no other glyph in the help.
+#[test]
+fn help_is_bounded_and_the_detail_scrolls_its_messages() {
+    let mut app = app();
+    let now = t(4_500);
+    app.handle_key(Key::Char('?'), now);
+    for _ in 0..100 {
+        app.handle_key(Key::Char('j'), now);
+    }
+    let bottom = render(&mut app, 80, 24, now);
+    assert!(bottom.contains("those run."), "{bottom}");
+    let text_rows = bottom.lines().filter(|l| !l.trim().is_empty()).count();
+    assert!(text_rows > 10, "not a blank page: {bottom}");
+    app.handle_key(Key::Esc, now);
+
+    // 40 messages for one call; the detail shows them all, a page at a time.
+    for i in 0..40u64 {
+        app.ingest(&progress(
+            5_000 + i as i64 * 10,
+            100 + i,
+            42,
+            "long",
+            i as f64,
+            Some(100.0),
+            &format!("step {i:02}"),
+        ));
+    }
+    let long = app
+        .model()
+        .calls()
+        .find(|c| c.key.tool.as_deref() == Some("long"))
+        .unwrap()
+        .id;
+    app.selected = Some(long);
+    app.handle_key(Key::Enter, now);
+    let first = render(&mut app, 80, 24, t(5_500));
+    assert!(
+        first.contains("step 39") && !first.contains("step 00"),
+        "{first}"
+    );
+    assert!(first.contains("of 40 (j/k scroll)"), "{first}");
+    app.handle_key(Key::Char('G'), now);
+    let last = render(&mut app, 80, 24, t(5_500));
+    assert!(
+        last.contains("step 00") && !last.contains("step 39"),
+        "{last}"
+    );
+    assert_eq!(
+        app.selected,
+        Some(long),
+        "the table's selection did not move"
+    );
+    app.handle_key(Key::Esc, now);
+
+    let mut ascii = app;
+    let mut terminal = Terminal::new(TestBackend::new(120, 60)).unwrap();
+    ascii.handle_key(Key::Char('?'), now);
+    let theme = Theme {
+        ascii: true,
+        ..Theme::plain()
+    };
+    terminal
+        .draw(|f| mcptop::ui::draw(f, &mut ascii, now, 0, theme))
+        .unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut screen = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            screen.push_str(buffer[(x, y)].symbol());
+        }
+    }
+    assert!(screen.is_ascii(), "{screen}");
+}
+
+/// The filter: Esc while typing cancels the edit, `/` again edits the filter in force,
+/// the findings follow it, and an empty result says so.
+#[test]
+fn the_filter_edits_cancels_and_narrows_the_findings() {
+    let mut app = app();
+    let now = t(120_000);
+    let typed = |app: &mut App, text: &str| {
+        for c in text.chars() {
+            app.handle_key(Key::Char(c), now);
+        }
+    };
+    typed(&mut app, "/tool:fetch");
+    app.handle_key(Key::Enter, now);
+    typed(&mut app, "/state:done");
+    app.handle_key(Key::Enter, now);
+    assert_eq!(app.view.filter, "tool:fetch state:done");
+    // The stalled run_tests is not shown, so neither is its finding.
+    let screen = render(&mut app, 120, 30, now);
+    assert!(!screen.contains("run_tests"), "{screen}");
+    assert!(
+        !screen
+            .lines()
+            .any(|l| l.starts_with(" !") && l.contains("stalled")),
+        "{screen}"
+    );
+    typed(&mut app, "/nothing");
+    app.handle_key(Key::Esc, now);
+    assert_eq!(
+        app.view.filter, "tool:fetch state:done",
+        "Esc cancelled the edit"
+    );
+    typed(&mut app, "/zzz");
+    app.handle_key(Key::Enter, now);
+    let empty = render(&mut app, 120, 30, now);
+    assert!(
+        empty.contains("no calls match tool:fetch state:done zzz (Esc clears)"),
+        "{empty}"
+    );
+    app.handle_key(Key::Esc, now);
+    assert_eq!(app.view.filter, "");
+    let all = render(&mut app, 120, 30, now);
+    assert!(
+        all.lines()
+            .any(|l| l.starts_with(" !") && l.contains("stalled")),
+        "{all}"
+    );
+}

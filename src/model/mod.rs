@@ -621,6 +621,11 @@ impl Model {
 
     /// Every active finding: the stream's first, then each call's in table order.
     pub fn findings(&self, now: Time) -> Vec<Finding> {
+        self.findings_for(now, |_| true)
+    }
+
+    /// As [`Model::findings`], about the calls `keep` lets through (a filtered view's).
+    pub fn findings_for(&self, now: Time, keep: impl Fn(&Call) -> bool) -> Vec<Finding> {
         let mut out = Vec::new();
         for lint in lint::STREAM_LINTS {
             if let Verdict::Warn(message) = lint.check(&self.stream, now, &self.config) {
@@ -634,7 +639,7 @@ impl Model {
         // Calls without a progress token are common (most clients send none): one line
         // for all of them, not one each.
         let mut tokenless = Vec::new();
-        for call in self.calls() {
+        for call in self.calls().filter(|c| keep(c)) {
             for finding in self.call_findings(call, now) {
                 if finding.kind == FindingKind::NoProgressToken {
                     tokenless.push(finding);

@@ -125,6 +125,8 @@ pub struct App {
     pub flash: Option<(String, Time)>,
     /// Lines the help is scrolled down.
     pub help_scroll: u16,
+    /// Messages the detail view is scrolled down (held to its end when drawn).
+    pub detail_scroll: usize,
     /// The model's findings, refreshed at most once a second (or at once after news
     /// about the stream), so a frame never re-checks ten thousand calls.
     pub findings: Vec<crate::model::Finding>,
@@ -168,6 +170,7 @@ impl App {
             clipboard: None,
             flash: None,
             help_scroll: 0,
+            detail_scroll: 0,
             findings: Vec::new(),
             findings_at: None,
             findings_due: true,
@@ -369,7 +372,14 @@ impl App {
             self.counts_due = false;
         }
         if refresh {
-            self.findings = self.feed.model.findings(now);
+            self.findings = if self.view.filter.trim().is_empty() {
+                self.feed.model.findings(now)
+            } else {
+                // The findings follow the filter: only the calls it shows.
+                let shown: std::collections::HashSet<CallId> =
+                    self.rows(now).iter().map(|r| r.id).collect();
+                self.feed.model.findings_for(now, |c| shown.contains(&c.id))
+            };
             self.findings_at = Some(now);
             self.findings_due = false;
         }
@@ -482,12 +492,17 @@ impl App {
     }
 
     fn edit_filter(&mut self, key: Key) {
+        self.findings_due = true;
         match key {
             Key::Char(c) => self.view.filter.push(c),
             Key::Backspace => {
                 self.view.filter.pop();
             }
-            Key::Enter => self.editing = None,
+            Key::Enter => {
+                self.editing = None;
+                self.view.filter = self.view.filter.trim().to_owned();
+                self.findings_due = true;
+            }
             Key::Esc => {
                 if let Some(before) = self.editing.take() {
                     self.view.filter = before;
@@ -558,7 +573,8 @@ impl App {
                         self.help_scroll = 0;
                     }
                     Key::Char('j') | Key::Down | Key::PageDown => {
-                        self.help_scroll = (self.help_scroll + 3).min(40);
+                        // The draw holds it to the help's end.
+                        self.help_scroll = self.help_scroll.saturating_add(3);
                     }
                     Key::Char('k') | Key::Up | Key::PageUp => {
                         self.help_scroll = self.help_scroll.saturating_sub(3);
@@ -568,10 +584,27 @@ impl App {
                 return;
             }
             Screen::Detail(_) => {
-                if matches!(key, Key::Esc | Key::Enter | Key::Char('h')) {
-                    self.screen = Screen::Table;
-                    return;
+                // The detail's own keys: its messages scroll, the hidden table stays put.
+                let page = self.page.max(1);
+                match key {
+                    Key::Esc | Key::Enter | Key::Char('h') => {
+                        self.screen = Screen::Table;
+                        self.detail_scroll = 0;
+                    }
+                    Key::Char('j') | Key::Down => self.detail_scroll += 1,
+                    Key::Char('k') | Key::Up => {
+                        self.detail_scroll = self.detail_scroll.saturating_sub(1);
+                    }
+                    Key::PageDown => self.detail_scroll += page,
+                    Key::PageUp => self.detail_scroll = self.detail_scroll.saturating_sub(page),
+                    Key::Char('g') | Key::Home => self.detail_scroll = 0,
+                    Key::Char('G') | Key::End => self.detail_scroll = usize::MAX / 2,
+                    Key::Char('?') => self.screen = Screen::Help,
+                    Key::Char('y') => self.copy(false, now),
+                    Key::Char('Y') => self.copy(true, now),
+                    _ => {}
                 }
+                return;
             }
             Screen::Table => {}
         }
@@ -622,9 +655,21 @@ impl App {
                     }),
                 };
             }
-            Key::Char('/') => self.editing = Some(self.view.filter.clone()),
-            Key::Esc if !self.view.filter.is_empty() => self.view.filter.clear(),
-            Key::Char('F') => self.view.flagged_only = !self.view.flagged_only,
+            Key::Char('/') => {
+                // Edit the filter in force: what is typed adds a term to it.
+                self.editing = Some(self.view.filter.clone());
+                if !self.view.filter.is_empty() && !self.view.filter.ends_with(' ') {
+                    self.view.filter.push(' ');
+                }
+            }
+            Key::Esc if !self.view.filter.is_empty() => {
+                self.view.filter.clear();
+                self.findings_due = true;
+            }
+            Key::Char('F') => {
+                self.view.flagged_only = !self.view.flagged_only;
+                self.findings_due = true;
+            }
             Key::Char('s') => self.view.sort = self.view.sort.next(),
             Key::Char('S') => self.view.sort = self.view.sort.previous(),
             Key::Char('i') => self.view.descending = !self.view.descending,

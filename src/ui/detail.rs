@@ -12,7 +12,7 @@ use super::theme::Theme;
 use crate::model::{human, num, CallId};
 use crate::time::Time;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, id: CallId, now: Time, theme: Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time, theme: Theme) {
     let model = app.model();
     let Some(call) = model.call(id) else {
         frame.render_widget(
@@ -83,19 +83,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, id: CallId, now: Time, the
             theme.hint(),
         ));
     }
-    // Wrapped lines take more than one row.
-    let width = area.width.max(1) as usize;
-    let facts_height = facts
-        .iter()
-        .map(|l| l.width().div_ceil(width).max(1) as u16)
-        .sum::<u16>();
+    // Wrapped lines take more than one row (the raw frame wraps whole).
+    let facts = Paragraph::new(facts).wrap(Wrap { trim: false });
+    let facts_height = u16::try_from(facts.line_count(area.width.max(1))).unwrap_or(u16::MAX);
     let [top, spark, messages] = Layout::vertical([
         Constraint::Length(facts_height),
         Constraint::Length(if area.height > 12 { 4 } else { 0 }),
         Constraint::Min(1),
     ])
     .areas(area);
-    frame.render_widget(Paragraph::new(facts).wrap(Wrap { trim: false }), top);
+    frame.render_widget(facts, top);
     if spark.height > 0 {
         let data: Vec<u64> = call
             .history
@@ -125,12 +122,28 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, id: CallId, now: Time, the
             ))
         })
         .collect();
+    // The messages scroll (j/k, PgUp/PgDn, g/G), never past their end.
+    let shown = usize::from(messages.height.saturating_sub(1)).max(1);
+    let total = lines.len();
+    let max = total.saturating_sub(shown);
+    app.detail_scroll = app.detail_scroll.min(max);
+    let first = app.detail_scroll;
+    let title = if total > shown {
+        format!(
+            "messages, newest first: {}–{} of {total} (j/k scroll)",
+            first + 1,
+            (first + shown).min(total)
+        )
+    } else {
+        "messages, newest first".to_owned()
+    };
+    let lines: Vec<Line> = lines.into_iter().skip(first).collect();
     frame.render_widget(
         Paragraph::new(lines)
             .block(
                 Block::default()
                     .borders(Borders::TOP)
-                    .title("messages, newest first"),
+                    .title(theme.text(&title)),
             )
             .wrap(Wrap { trim: false }),
         messages,

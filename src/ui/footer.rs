@@ -10,10 +10,11 @@ use super::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     if app.editing.is_some() {
-        let text = format!(
-            "/{}█  (tool:NAME state:STATE !NOT · Enter keep · Esc cancel)",
-            app.view.filter
-        );
+        let cursor = if theme.ascii { "_" } else { "█" };
+        let text = theme.text(&format!(
+            "/{}{cursor}  (tool:NAME state:STATE !NOT · Enter keep · Esc cancel)",
+            crate::sanitize::terminal(&app.view.filter)
+        ));
         frame.render_widget(Paragraph::new(Line::styled(text, theme.title())), area);
         return;
     }
@@ -64,7 +65,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             break;
         }
         if !text.is_empty() {
-            text.push_str(" · ");
+            text.push_str(if theme.ascii { " | " } else { " · " });
         }
         text.push_str(hint);
     }

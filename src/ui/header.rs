@@ -141,15 +141,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
             more = format!("  (+{} more)", findings.len() - shown);
         }
         let room = width.saturating_sub(more.chars().count());
-        let text = fit(&format!(" ! {}", safe(&finding.message)), room) + &more;
+        let text = fit(&theme.text(&format!(" ! {}", safe(&finding.message))), room) + &more;
         lines.push(Line::styled(text, theme.warning()));
     }
     if let Some(paused) = &app.paused {
         let new = app.model().stream().events - paused.events_at_pause;
+        let new = if new == 1 {
+            "1 new event".to_owned()
+        } else {
+            format!("{new} new events")
+        };
         lines.push(Line::styled(
-            format!(
-                " PAUSED {} · {new} new events · p to resume ",
-                human(now - paused.since)
+            fit(
+                &theme.text(&format!(
+                    " PAUSED {} · {new} · p to resume ",
+                    human(now - paused.since)
+                )),
+                width,
             ),
             theme.badge(),
         ));

@@ -6,6 +6,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::theme::Theme;
+use crate::model::DisplayState;
 
 /// Keys and what they do: data, shared by the help screen and the footer.
 pub const KEYS: &[(&str, &str)] = &[
@@ -21,12 +22,12 @@ pub const KEYS: &[(&str, &str)] = &[
         "p Space",
         "pause the screen (data keeps arriving; p again to resume)",
     ),
-    ("/", "filter: words in tool, session or message, tool:NAME, session:LABEL, state:running|stalled|done|failed|cancelled, ! to negate (Esc clears)"),
+    ("/", "filter: words in tool, session or message, tool:NAME, session:LABEL, state:running|stalled|done|failed|cancelled|lost, ! to negate; matches are highlighted (Esc while typing cancels the edit, Esc on the table clears the filter)"),
     ("f", "follow: the selection jumps to each new call as it starts (moving stops it)"),
     ("F", "only calls with findings (stalled, not increasing, …)"),
-    ("s S i", "sort by the next / previous column (start, tool, state, %, elapsed, last update); invert"),
+    ("s S i", "sort by the next / previous column (running first, start, tool, state, %, elapsed, last update); invert"),
     ("y Y", "copy the selected row as text / the call as JSON (OSC 52: works over SSH and tmux)"),
-    ("c", "clear finished calls"),
+    ("c", "clear finished and lost calls"),
     ("?", "this help (Esc back)"),
 ];
 
@@ -40,48 +41,71 @@ pub const REPLAY_KEYS: &[(&str, &str)] = &[
     ("[ ]", "previous / next reconnect or disconnect"),
 ];
 
-pub const GLYPHS: &[(&str, &str)] = &[
-    ("▶", "running"),
+/// What each state glyph means (the glyphs themselves come from the theme, so `--ascii`
+/// shows its own).
+const STATES: &[(DisplayState, &str)] = &[
+    (DisplayState::Running, "running"),
     (
-        "‼",
+        DisplayState::Stalled,
         "stalled: running, but quiet for much longer than its own update cadence",
     ),
     (
-        "✓",
+        DisplayState::Done,
         "done (progress reached its total, or the server said so)",
     ),
-    ("✗", "failed"),
-    ("⊘", "cancelled"),
-    ("█░", "progress against a known total"),
-    ("◐", "running with an unknown total (the count is shown)"),
+    (DisplayState::Failed, "failed"),
+    (DisplayState::Cancelled, "cancelled"),
+    (
+        DisplayState::Lost,
+        "lost: running when its daemon restarted; its end will never be known (c clears)",
+    ),
 ];
 
-/// The help, scrolled down by `scroll` lines (j/k move it on a small pane).
-pub fn draw(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) {
+/// The help's lines for `theme` (plain ASCII with `--ascii`).
+fn lines(theme: Theme) -> Vec<Line<'static>> {
+    let text = |s: &str| theme.text(s);
     let mut lines = vec![Line::styled("Glyphs", theme.title())];
-    for (glyph, what) in GLYPHS {
-        lines.push(Line::raw(format!("  {glyph:<10} {what}")));
+    for (state, what) in STATES {
+        lines.push(Line::raw(format!("  {:<10} {what}", theme.glyph(*state))));
     }
+    let (full, empty, spin) = theme.bar_cells();
+    lines.push(Line::raw(format!(
+        "  {:<10} progress against a known total (full only when done)",
+        format!("{full}{empty}")
+    )));
+    lines.push(Line::raw(format!(
+        "  {:<10} running with an unknown total (the count is shown)",
+        spin[0]
+    )));
     lines.push(Line::raw(""));
     lines.push(Line::styled("Keys (j/k scroll this help)", theme.title()));
     for (key, what) in KEYS {
-        lines.push(Line::raw(format!("  {key:<10} {what}")));
+        lines.push(Line::raw(format!("  {:<10} {}", text(key), text(what))));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Replay", theme.title()));
     for (key, what) in REPLAY_KEYS {
-        lines.push(Line::raw(format!("  {key:<10} {what}")));
+        lines.push(Line::raw(format!("  {:<10} {}", text(key), text(what))));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Columns", theme.title()));
-    lines.push(Line::raw(
+    lines.push(Line::raw(text(
         "  % and eta need a known total; eta shows once the rate is steady. last: time since the \
-         call's last update. Columns drop from the right as the pane narrows.",
-    ));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll, 0)),
-        area,
-    );
+         call's last update. As the pane narrows, token, rate, eta and last go first; state, \
+         tool, progress, %, elapsed and the message stay (at 40 columns: state, tool and \
+         progress). Running calls come first, then finished ones, newest first; a last line \
+         says how many more are below and how many of those run.",
+    )));
+    lines
+}
+
+/// The help, scrolled down by `scroll` lines, never past its end. Returns the scroll
+/// used (the caller keeps it, so j/k cannot run off into a blank page).
+pub fn draw(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) -> u16 {
+    let paragraph = Paragraph::new(lines(theme)).wrap(Wrap { trim: false });
+    let rows = paragraph.line_count(area.width.max(1));
+    let max = u16::try_from(rows.saturating_sub(usize::from(area.height))).unwrap_or(u16::MAX);
+    let scroll = scroll.min(max);
+    frame.render_widget(paragraph.scroll((scroll, 0)), area);
+    scroll
 }

@@ -48,7 +48,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme
             }
         }
         Screen::Detail(id) => detail::draw(frame, main, app, id, now, theme),
-        Screen::Help => help::draw(frame, main, app.help_scroll, theme),
+        Screen::Help => app.help_scroll = help::draw(frame, main, app.help_scroll, theme),
     }
     footer::draw(frame, bottom, app, theme);
     scrub(frame.buffer_mut());

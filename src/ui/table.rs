@@ -177,9 +177,67 @@ fn bar(row: &RowView, tick: u64, theme: Theme) -> String {
     }
 }
 
+/// `text` with every match of the filter's words highlighted.
+fn highlighted(text: String, terms: &[String], theme: Theme) -> Line<'static> {
+    if terms.is_empty() {
+        return Line::raw(text);
+    }
+    let lower = text.to_lowercase();
+    // Byte ranges of matches; lower-casing keeps byte offsets only for ASCII, so other
+    // text is matched but not marked.
+    if lower.len() != text.len() {
+        return Line::raw(text);
+    }
+    let mut marks = vec![false; text.len()];
+    for term in terms {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(term.as_str()) {
+            let start = from + i;
+            for m in &mut marks[start..start + term.len()] {
+                *m = true;
+            }
+            from = start + term.len().max(1);
+        }
+    }
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for i in 1..=text.len() {
+        if i == text.len() || marks[i] != marks[start] {
+            if text.is_char_boundary(start) && text.is_char_boundary(i) {
+                let piece = text[start..i].to_owned();
+                spans.push(if marks[start] {
+                    Span::styled(piece, theme.highlight())
+                } else {
+                    Span::raw(piece)
+                });
+            }
+            start = i;
+        }
+    }
+    Line::from(spans)
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, theme: Theme) {
     let visible = area.height.saturating_sub(1) as usize;
     let (rows, selected) = app.window(now, visible);
+    if rows.is_empty() && (!app.view.filter.trim().is_empty() || app.view.flagged_only) {
+        let what = match (app.view.filter.trim(), app.view.flagged_only) {
+            ("", _) => "no call has findings (F shows every call)".to_owned(),
+            (filter, _) => format!("no calls match {filter} (Esc clears)"),
+        };
+        frame.render_widget(
+            ratatui::widgets::Paragraph::new(Line::styled(
+                format!(
+                    " {}",
+                    super::header::fit(&what, usize::from(area.width).saturating_sub(1))
+                ),
+                theme.hint(),
+            )),
+            area,
+        );
+        return;
+    }
+    let terms = app.view.highlight_terms();
     let layout = columns(area.width, &rows);
     let columns: Vec<Column> = layout.iter().map(|(c, _)| *c).collect();
     let width_of = |column: Column| {
@@ -211,10 +269,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
                 Column::Since => row.since.clone(),
                 Column::Message => fit(&row.message, message_width),
             };
-            if *c == Column::State {
-                Cell::from(Line::from(Span::styled(text, theme.state(row.state))))
-            } else {
-                Cell::from(text)
+            match c {
+                Column::State => Cell::from(Line::from(Span::styled(text, theme.state(row.state)))),
+                Column::Tool | Column::Session | Column::Message => {
+                    Cell::from(highlighted(text, &terms, theme))
+                }
+                _ => Cell::from(text),
             }
         });
         // Failed and lost rows keep their colour; done and cancelled ones step back.

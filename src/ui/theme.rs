@@ -93,6 +93,22 @@ impl Theme {
         super::rows::glyph(state)
     }
 
+    /// Text of the help and the hints as this theme shows it: with `--ascii`, arrows,
+    /// ellipses and dots become plain ASCII.
+    pub fn text(&self, s: &str) -> String {
+        if !self.ascii {
+            return s.to_owned();
+        }
+        s.replace('↓', "Down")
+            .replace('↑', "Up")
+            .replace('←', "Left")
+            .replace('→', "Right")
+            .replace('…', "...")
+            .replace('·', "|")
+            .replace('×', "x")
+            .replace('—', "-")
+    }
+
     /// Full and empty bar cells, and the spinner for unknown totals.
     pub fn bar_cells(&self) -> (&'static str, &'static str, [char; 4]) {
         if self.ascii {
@@ -136,6 +152,11 @@ impl Theme {
 
     pub fn title(&self) -> Style {
         Style::default().add_modifier(Modifier::BOLD)
+    }
+
+    /// A filter's match in the table.
+    pub fn highlight(&self) -> Style {
+        Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
     }
 
     pub fn hint(&self) -> Style {

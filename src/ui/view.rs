@@ -81,6 +81,17 @@ impl ViewOptions {
         parts.join(" · ")
     }
 
+    /// The words the filter looks for in text (not negated, not `state:`), lower case:
+    /// what the table highlights.
+    pub fn highlight_terms(&self) -> Vec<String> {
+        self.filter
+            .split_whitespace()
+            .map(Term::parse)
+            .filter(|t| !t.negate && !t.text.is_empty() && !matches!(t.field, Field::State))
+            .map(|t| t.text)
+            .collect()
+    }
+
     pub fn apply(&self, rows: Vec<RowView>) -> Vec<RowView> {
         let terms: Vec<Term> = self.filter.split_whitespace().map(Term::parse).collect();
         let mut rows: Vec<RowView> = rows
