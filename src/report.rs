@@ -185,17 +185,111 @@ fn plain_line_raw(update: &Update) -> String {
             _ => format!("{time}  -- stopped: {}", s("reason")),
         },
         "lagged" => format!(
-            "{time}  !! the server dropped {} events for this subscriber",
-            v["missed"]
+            "{time}  !! the server dropped {} for this subscriber",
+            events(v["missed"].as_u64().unwrap_or(0))
         ),
         "gap" => format!(
-            "{time}  !! {} events missing before id {}",
-            v["missing"],
+            "{time}  !! {} missing before id {}",
+            events(v["missing"].as_u64().unwrap_or(0)),
             s("at_id")
         ),
         "error" => format!("{time}  !! server error: {} {}", s("error"), s("detail")),
         _ => format!("{time}  {}", sanitize::json_string(v)),
     }
+}
+
+/// `--plain` as a person reads it: one line per change of a call (the progress that
+/// reached the total and the server's word that it finished are one `done`, not two), and
+/// a note repeated back to back said once, then how many more times.
+#[derive(Default)]
+pub struct PlainPrinter {
+    /// What was last printed of each call: state, progress, message, error.
+    shown: std::collections::HashMap<u64, String>,
+    /// The last note (a line that is not about a call), without its time, and how many
+    /// times it came again since.
+    last_note: Option<(String, u64)>,
+}
+
+impl PlainPrinter {
+    /// The lines to print for `update` (none, one, or the repeat count and one).
+    pub fn lines(&mut self, update: &Update) -> Vec<String> {
+        let v = &update.json;
+        let mut out = Vec::new();
+        if v["type"] == "call" {
+            let c = &v["call"];
+            let id = c["id"].as_u64().unwrap_or(0);
+            let what = format!(
+                "{}|{}|{}|{}|{}",
+                c["state"], c["progress"], c["total"], c["message"], c["error"]
+            );
+            if self.shown.get(&id) == Some(&what) {
+                return out;
+            }
+            if self.shown.len() > 10_000 {
+                self.shown.clear();
+            }
+            self.shown.insert(id, what);
+            self.flush_into(&mut out);
+            out.push(plain_line(update));
+            return out;
+        }
+        let line = plain_line(update);
+        // The note without its time: `HH:MM:SS.mmm  `.
+        let note = line.get(14..).unwrap_or(&line).to_owned();
+        if let Some((last, repeats)) = &mut self.last_note {
+            if *last == note {
+                *repeats += 1;
+                return out;
+            }
+        }
+        self.flush_into(&mut out);
+        self.last_note = Some((note, 0));
+        out.push(line);
+        out
+    }
+
+    /// What is still owed at the end: the count of a repeated note.
+    pub fn finish(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.flush_into(&mut out);
+        self.last_note = None;
+        out
+    }
+
+    fn flush_into(&mut self, out: &mut Vec<String>) {
+        if let Some((note, repeats)) = &mut self.last_note {
+            if *repeats > 0 {
+                out.push(format!(
+                    "              (the same {} more time{})",
+                    repeats,
+                    if *repeats == 1 { "" } else { "s" }
+                ));
+                *repeats = 0;
+                // The next identical note starts a new run.
+                note.clear();
+            }
+        }
+    }
+}
+
+/// `1 event`, `3 events`.
+fn events(n: u64) -> String {
+    if n == 1 {
+        "1 event".into()
+    } else {
+        format!("{n} events")
+    }
+}
+
+/// `text` cut to `width` characters with `…`.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    text.chars()
+        .take(width.saturating_sub(1))
+        .collect::<String>()
+        + "…"
 }
 
 fn or_dash(s: &str) -> &str {
@@ -231,40 +325,75 @@ fn seconds(s: f64) -> String {
     crate::model::compact(ms)
 }
 
-/// The final table of calls (`--summary`), then the stream's findings.
+/// The final table of calls (`--summary`), then the stream's findings. Columns are as
+/// wide as their content needs (within bounds); a longer tool or token is cut with `…`.
 pub fn summary(model: &Model, now: Time) -> String {
     let mut out = String::new();
+    struct Row {
+        tool: String,
+        token: String,
+        state: &'static str,
+        progress: String,
+        elapsed: String,
+        message: String,
+    }
+    let rows: Vec<Row> = model
+        .calls()
+        .map(|call| Row {
+            tool: fit(
+                &sanitize::terminal(call.key.tool.as_deref().unwrap_or("-")),
+                32,
+            ),
+            token: fit(
+                &sanitize::terminal(&token_text(&token_json(call.key.token.as_ref()))),
+                20,
+            ),
+            state: model.display_state(call, now).as_str(),
+            progress: match (call.progress, call.total) {
+                (Some(p), Some(t)) => format!("{}/{}", num(p), num(t)),
+                (Some(p), None) => num(p),
+                _ => "-".into(),
+            },
+            elapsed: seconds(call.elapsed(now).as_seconds_f64()),
+            message: sanitize::terminal(call.error.as_deref().or(call.message()).unwrap_or(""))
+                .into_owned(),
+        })
+        .collect();
+    let width = |f: fn(&Row) -> &str, title: &str| {
+        rows.iter()
+            .map(|r| f(r).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(title.len())
+    };
+    let (wt, wk, ws, wp, we) = (
+        width(|r| &r.tool, "tool"),
+        width(|r| &r.token, "token"),
+        width(|r| r.state, "state"),
+        width(|r| &r.progress, "progress"),
+        width(|r| &r.elapsed, "elapsed"),
+    );
     let _ = writeln!(
         out,
-        "{:<22} {:<14} {:<9} {:>14} {:>9}  message",
+        "{:<wt$} {:<wk$} {:<ws$} {:>wp$} {:>we$}  message",
         "tool", "token", "state", "progress", "elapsed"
     );
-    for call in model.calls() {
-        let state = model.display_state(call, now).as_str();
-        let progress = match (call.progress, call.total) {
-            (Some(p), Some(t)) => format!("{}/{}", num(p), num(t)),
-            (Some(p), None) => num(p),
-            _ => "-".into(),
-        };
-        let token = token_text(&token_json(call.key.token.as_ref()));
-        let message = call.error.as_deref().or(call.message()).unwrap_or("");
+    for r in &rows {
         let _ = writeln!(
             out,
-            "{:<22} {:<14} {:<9} {:>14} {:>9}  {}",
-            sanitize::terminal(call.key.tool.as_deref().unwrap_or("-")),
-            sanitize::terminal(&token),
-            state,
-            progress,
-            seconds(call.elapsed(now).as_seconds_f64()),
-            sanitize::terminal(message)
+            "{:<wt$} {:<wk$} {:<ws$} {:>wp$} {:>we$}  {}",
+            r.tool, r.token, r.state, r.progress, r.elapsed, r.message
         );
     }
     let stream = model.stream();
+    let calls = match model.len() {
+        1 => "1 call".to_owned(),
+        n => format!("{n} calls"),
+    };
     let _ = writeln!(
         out,
-        "{} calls, {} events, {} lost (server), {} missing (id gaps)",
-        model.len(),
-        stream.events,
+        "{calls}, {}, {} lost (server), {} missing (id gaps)",
+        events(stream.events),
         stream.server_missed,
         stream.id_gap_events
     );
@@ -272,4 +401,95 @@ pub fn summary(model: &Model, now: Time) -> String {
         let _ = writeln!(out, "warning: {}", sanitize::terminal(&finding.message));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{SourceEvent, Timed};
+
+    fn event(ms: i64, event_type: &str, id: &str, data: &str) -> Timed {
+        Timed {
+            at: Time::from_unix_nanos(1_800_000_000_000_000_000 + ms * 1_000_000),
+            event: SourceEvent::Event {
+                event_type: event_type.into(),
+                data: data.into(),
+                id: id.into(),
+            },
+        }
+    }
+
+    #[test]
+    fn plain_lines_say_each_change_once_and_repeats_with_a_count() {
+        let mut feed = Feed::default();
+        let mut printer = PlainPrinter::default();
+        let mut lines = Vec::new();
+        let events = [
+            event(
+                0,
+                "message",
+                "1",
+                r#"{"token":1,"tool":"t","progress":1,"total":2}"#,
+            ),
+            event(
+                10,
+                "message",
+                "2",
+                r#"{"token":1,"tool":"t","progress":2,"total":2}"#,
+            ),
+            event(
+                20,
+                "call",
+                "3",
+                r#"{"token":1,"tool":"t","state":"finished"}"#,
+            ),
+            event(30, "lagged", "3", r#"{"missed":1}"#),
+            event(40, "lagged", "3", r#"{"missed":1}"#),
+            event(50, "lagged", "3", r#"{"missed":1}"#),
+            event(60, "message", "4", r#"{"token":2,"tool":"u","progress":1}"#),
+        ];
+        for e in &events {
+            for update in feed.ingest(e) {
+                lines.extend(printer.lines(&update));
+            }
+        }
+        lines.extend(printer.finish());
+        let done = lines.iter().filter(|l| l.contains(" done ")).count();
+        assert_eq!(done, 1, "{lines:#?}");
+        let dropped: Vec<&String> = lines.iter().filter(|l| l.contains("dropped")).collect();
+        assert_eq!(dropped.len(), 1, "{lines:#?}");
+        assert!(dropped[0].ends_with("the server dropped 1 event for this subscriber"));
+        assert!(
+            lines.iter().any(|l| l.trim() == "(the same 2 more times)"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines.last().is_some_and(|l| l.contains(" u ")),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn the_summary_keeps_its_columns_whatever_the_token() {
+        let mut feed = Feed::default();
+        let long = "x".repeat(200);
+        for (i, data) in [
+            format!(r#"{{"token":"{long}","tool":"t","progress":1,"total":2}}"#),
+            r#"{"token":1,"tool":"another_tool","progress":5,"total":10}"#.to_owned(),
+        ]
+        .iter()
+        .enumerate()
+        {
+            feed.ingest(&event(i as i64, "message", "", data));
+        }
+        let table = summary(
+            &feed.model,
+            Time::from_unix_nanos(1_800_000_000_000_000_000),
+        );
+        let lines: Vec<&str> = table.lines().collect();
+        let state_at = |l: &str| l.find("running").map(|b| l[..b].chars().count());
+        assert_eq!(state_at(lines[1]), state_at(lines[2]), "{table}");
+        assert!(lines[1].contains('…'), "{table}");
+        assert!(table.contains("2 calls, 2 events"), "{table}");
+    }
 }

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::OutputArgs;
 use mcptop::recording::Recorder;
-use mcptop::report::{plain_line, summary, Feed};
+use mcptop::report::{summary, Feed, PlainPrinter};
 use mcptop::source::{SourceEvent, Status, Stop, Timed};
 
 /// Why the consumer stopped.
@@ -28,6 +28,7 @@ pub async fn consume(
     run_for: Option<Duration>,
 ) -> Result<Ended> {
     let mut feed = Feed::default();
+    let mut printer = PlainPrinter::default();
     let mut calls_seen = 0u64;
     let deadline = tokio::time::sleep(run_for.unwrap_or(Duration::from_secs(u64::MAX / 4)));
     tokio::pin!(deadline);
@@ -70,7 +71,9 @@ pub async fn consume(
                 if update.json["type"] == "call" {
                     calls_seen += 1;
                 }
-                result = result.and_then(|()| writeln!(stdout, "{}", plain_line(&update)));
+                for text in printer.lines(&update) {
+                    result = result.and_then(|()| writeln!(stdout, "{text}"));
+                }
             }
             result
         };
@@ -89,6 +92,11 @@ pub async fn consume(
             break Ended::Source(stop);
         }
     };
+    if !output.json {
+        for text in printer.finish() {
+            let _ = writeln!(stdout, "{text}");
+        }
+    }
     let _ = stdout.flush();
     if output.summary {
         let now = feed

@@ -385,9 +385,14 @@ pub async fn run(
         };
         if let Some(max) = options.max_retries {
             if failures > max {
+                // The reason as it stands, without the promise to wait that no longer holds.
+                let last_error = reason
+                    .strip_suffix("; waiting for it to come back")
+                    .unwrap_or(&reason)
+                    .to_owned();
                 return Stop::GaveUp {
                     attempts: failures,
-                    last_error: reason,
+                    last_error,
                 };
             }
         }
