@@ -57,6 +57,10 @@ pub enum RecordingError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{} is a recording of version {version}; this mcptop reads version 1 (a newer mcptop made it?)", .path.display())]
+    UnknownVersion { path: PathBuf, version: String },
+    #[error("{} is neither a recording nor an event stream: no event in it (give a file from `tail --record`, or a capture of an SSE stream)", .path.display())]
+    NotAStream { path: PathBuf },
     #[error("{}:{line}: {reason}", .path.display())]
     BadLine {
         path: PathBuf,
@@ -254,6 +258,11 @@ pub struct Recording {
     pub source: SourceInfo,
     /// Offsets from the start, in order.
     pub items: Vec<(Duration, SourceEvent)>,
+    /// What was wrong with the file and passed over: corrupt lines (by number), a cut
+    /// last line. Said before it plays.
+    pub notes: Vec<String>,
+    /// Lines that could not be read and were skipped.
+    pub skipped: usize,
 }
 
 /// Whether these bytes start with a recording header.
@@ -277,6 +286,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Recording, RecordingError> {
         .next()
         .and_then(|(_, l)| serde_json::from_str(l).ok())
         .ok_or_else(|| bad(1, "not a recording header".into()))?;
+    match header.get("version") {
+        None => {}
+        Some(v) if v.as_u64() == Some(1) => {}
+        Some(v) => {
+            return Err(RecordingError::UnknownVersion {
+                path: path.to_owned(),
+                version: v.to_string(),
+            })
+        }
+    }
     let started_at = header
         .get("started_at")
         .and_then(Value::as_str)
@@ -292,6 +311,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Recording, RecordingError> {
     };
     let total = text.lines().count();
     let mut items = Vec::new();
+    let mut notes = Vec::new();
+    let mut skipped = 0usize;
+    // A bad line is said (the first few by number) and skipped: one corrupt line must
+    // not cost the rest of the recording.
+    let mut skip = |notes: &mut Vec<String>, line: usize, why: String| {
+        skipped += 1;
+        if notes.len() < 10 {
+            notes.push(format!("line {line}: {why}; skipped"));
+        }
+    };
     for (n, line) in lines {
         if line.trim().is_empty() {
             continue;
@@ -299,23 +328,44 @@ pub fn parse(text: &str, path: &Path) -> Result<Recording, RecordingError> {
         let value: Value = match serde_json::from_str(line) {
             Ok(v) => v,
             // A crash can cut the last line; everything before it stands.
-            Err(_) if n + 1 == total => break,
-            Err(e) => return Err(bad(n + 1, format!("not JSON: {e}"))),
+            Err(_) if n + 1 == total => {
+                notes.push(format!(
+                    "line {}: the last line is cut off (a crash, or the recording is still being written)",
+                    n + 1
+                ));
+                break;
+            }
+            Err(e) => {
+                skip(&mut notes, n + 1, format!("not JSON ({e})"));
+                continue;
+            }
         };
         let (Some(t), Some(code)) = (
             value.get(0).and_then(Value::as_f64),
             value.get(1).and_then(Value::as_str),
         ) else {
-            return Err(bad(n + 1, "expected [seconds, code, payload]".into()));
+            skip(&mut notes, n + 1, "not [seconds, code, payload]".into());
+            continue;
         };
-        let at = Duration::from_micros((t.max(0.0) * 1e6).round() as u64);
+        let Some(at) = crate::time::duration_from_secs(t.max(0.0)) else {
+            skip(
+                &mut notes,
+                n + 1,
+                format!("a time of {t} s is out of range"),
+            );
+            continue;
+        };
         let payload = value.get(2).cloned().unwrap_or(Value::Null);
         let event = match code {
             "e" => {
                 let s = |k: &str| payload.get(k).and_then(Value::as_str).map(str::to_owned);
+                let Some(data) = s("data") else {
+                    skip(&mut notes, n + 1, "an event without data".into());
+                    continue;
+                };
                 SourceEvent::Event {
                     event_type: s("event").unwrap_or_else(|| "message".into()),
-                    data: s("data").ok_or_else(|| bad(n + 1, "an event without data".into()))?,
+                    data,
                     id: s("id").unwrap_or_default(),
                 }
             }
@@ -331,10 +381,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Recording, RecordingError> {
         };
         items.push((at, event));
     }
+    if skipped > notes.iter().filter(|n| n.ends_with("skipped")).count() {
+        notes.push(format!("{skipped} unreadable lines skipped in all"));
+    }
     Ok(Recording {
         started_at,
         source,
         items,
+        notes,
+        skipped,
     })
 }
 
@@ -376,7 +431,18 @@ pub fn load(path: &Path) -> Result<Recording, RecordingError> {
             .and_then(|m| m.modified())
             .ok()
             .map(|t| Time::from(chrono::DateTime::<chrono::Utc>::from(t)));
-        Ok(from_sse(&bytes, modified.unwrap_or_else(Time::now)))
+        let recording = from_sse(&bytes, modified.unwrap_or_else(Time::now));
+        // A file that is neither (a binary, a log) must not sit there "replaying" nothing.
+        let events = recording
+            .items
+            .iter()
+            .any(|(_, e)| matches!(e, SourceEvent::Event { .. }));
+        if !events {
+            return Err(RecordingError::NotAStream {
+                path: path.to_owned(),
+            });
+        }
+        Ok(recording)
     }
 }
 
@@ -429,6 +495,8 @@ pub fn from_sse(bytes: &[u8], fallback_start: Time) -> Recording {
         started_at: start,
         source: SourceInfo::default(),
         items,
+        notes: Vec::new(),
+        skipped: 0,
     }
 }
 
@@ -492,10 +560,29 @@ mod tests {
         let cut = format!("{text}[1.0,\"e\",{{\"da");
         assert_eq!(parse(&cut, &path).unwrap().items.len(), 3);
         let broken = text.replacen("[0.012345", "[x", 1);
-        assert!(parse(&broken, &path)
-            .unwrap_err()
-            .to_string()
-            .contains(":3: "));
+        let read = parse(&broken, &path).unwrap();
+        assert_eq!(
+            read.items.len(),
+            2,
+            "the bad line is skipped, the rest stands"
+        );
+        assert_eq!(read.skipped, 1);
+        assert!(
+            read.notes[0].starts_with("line 3: not JSON"),
+            "{:?}",
+            read.notes
+        );
+        let cut = parse(&format!("{text}[1.0,\"e\",{{\"da"), &path).unwrap();
+        assert!(
+            cut.notes[0].contains("the last line is cut off"),
+            "{:?}",
+            cut.notes
+        );
+        let newer = text.replacen("\"version\":1", "\"version\":99", 1);
+        assert!(matches!(
+            parse(&newer, &path),
+            Err(RecordingError::UnknownVersion { .. })
+        ));
         // Never over an existing file unless forced, never through a link, always 0600.
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(

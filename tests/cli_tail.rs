@@ -341,6 +341,71 @@ fn replay_of_a_raw_capture_and_of_a_bad_file() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("\"type\":\"call\""), "{text}");
     assert!(text.contains("calls,"), "a summary at the end: {text}");
+    // A file that is no recording nor stream is refused in one line.
+    let binary = home.join("binary.bin");
+    std::fs::write(&binary, [0u8, 159, 146, 150, 7, 0, 255, 1, 2, 3]).unwrap();
+    let out = run(&home, &["replay", binary.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("is neither a recording nor an event stream"),
+        "{}",
+        stderr_of(&out)
+    );
+    // A corrupt line is said by number and skipped; the rest plays and the summary
+    // counts it; a newer version is refused.
+    let recording = home.join("r.jsonl");
+    std::fs::write(
+        &recording,
+        concat!(
+            "{\"format\":\"mcptop-recording\",\"version\":1,\"started_at\":\"2026-04-17T10:00:00Z\",\"source\":{}}\n",
+            "[0.1,\"e\",{\"event\":\"message\",\"id\":\"\",\"data\":\"{\\\"token\\\":1,\\\"tool\\\":\\\"a\\\",\\\"progress\\\":1,\\\"total\\\":2}\"}]\n",
+            "garbage here\n",
+            "[0.3,\"e\",{\"event\":\"message\",\"id\":\"\",\"data\":\"{\\\"token\\\":1,\\\"tool\\\":\\\"a\\\",\\\"progress\\\":2,\\\"total\\\":2}\"}]\n",
+            "[0.4,\"e\",{\"eve",
+        ),
+    )
+    .unwrap();
+    let out = run(
+        &home,
+        &[
+            "replay",
+            recording.to_str().unwrap(),
+            "--plain",
+            "--summary",
+            "--start-at",
+            "1m",
+        ],
+    );
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("line 3: not JSON"), "{stderr}");
+    assert!(
+        stderr.contains("line 5: the last line is cut off"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--start-at 1m00s is past the end"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 unreadable line of the recording skipped"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" done "), "{stdout}");
+    let text = std::fs::read_to_string(&recording).unwrap();
+    std::fs::write(
+        &recording,
+        text.replacen("\"version\":1", "\"version\":99", 1),
+    )
+    .unwrap();
+    let out = run(&home, &["replay", recording.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("of version 99"),
+        "{}",
+        stderr_of(&out)
+    );
     let out = run(&home, &["replay", "/no/such.jsonl"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(

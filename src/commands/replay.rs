@@ -13,6 +13,24 @@ use mcptop::source::replay::{load, play, Pacing};
 
 pub fn run(args: &ReplayArgs) -> Result<()> {
     let recording = load(&args.file)?;
+    // What was wrong with the file is said before it plays (and before a screen opens).
+    for note in &recording.notes {
+        eprintln!(
+            "mcptop: {}: {}",
+            args.file.display(),
+            mcptop::sanitize::terminal(note)
+        );
+    }
+    if let (Some(start), Some((last, _))) = (args.start_at, recording.items.last()) {
+        if start > *last {
+            eprintln!(
+                "mcptop: --start-at {} is past the end of {} ({} long): showing its end",
+                mcptop::model::compact(i64::try_from(start.as_millis()).unwrap_or(i64::MAX)),
+                args.file.display(),
+                mcptop::model::compact(i64::try_from(last.as_millis()).unwrap_or(i64::MAX)),
+            );
+        }
+    }
     if recording.items.is_empty() {
         return Err(Exit::new(
             1,
@@ -29,6 +47,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         idle_limit: args.idle_limit,
         start_at: args.start_at.unwrap_or_default(),
     };
+    let skipped = recording.skipped;
     super::runtime()?.block_on(async {
         let (tx, rx) = mpsc::channel(1024);
         let stop = CancellationToken::new();
@@ -36,6 +55,12 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         let ended = consume(rx, &args.output, None, None).await;
         stop.cancel();
         let _ = player.await;
+        if args.output.summary && skipped > 0 {
+            println!(
+                "{skipped} unreadable line{} of the recording skipped",
+                if skipped == 1 { "" } else { "s" }
+            );
+        }
         match ended? {
             Ended::Done => Ok(()),
             Ended::Source(why) => match Exit::from_stop(&why) {

@@ -118,6 +118,8 @@ mod tests {
         let recording = Recording {
             started_at: Time::from_unix_nanos(0),
             source: SourceInfo::default(),
+            notes: Vec::new(),
+            skipped: 0,
             items: vec![
                 (Duration::from_secs(0), event(0)),
                 (Duration::from_secs(10), event(1)),
