@@ -186,8 +186,13 @@ pub struct DaemonArgs {
     #[arg(long, env = "MCPTOP_URL", value_name = "URL")]
     pub url: Option<String>,
 
-    /// Read only this discovery file.
-    #[arg(long, value_name = "PATH", conflicts_with = "url")]
+    /// Read only this discovery file (`--discovery` is the old spelling).
+    #[arg(
+        long = "discovery-file",
+        alias = "discovery",
+        value_name = "PATH",
+        conflicts_with = "url"
+    )]
     pub discovery: Option<PathBuf>,
 }
 
@@ -216,7 +221,8 @@ pub struct TailArgs {
     #[command(flatten)]
     pub daemon: DaemonArgs,
 
-    /// The session to follow (else the most recently active one).
+    /// The session to follow (else every session of yours on the daemon, including
+    /// those created later).
     #[arg(long, env = "MCPTOP_SESSION", value_name = "ID")]
     pub session: Option<String>,
 
@@ -369,6 +375,7 @@ pub struct SessionNewArgs {
     #[command(flatten)]
     pub daemon: DaemonArgs,
 
+    /// The session's label, as the monitor and `mcptop sessions` show it.
     #[arg(long, value_name = "LABEL")]
     pub label: Option<String>,
 
@@ -576,11 +583,41 @@ pub struct SseDumpArgs {
     #[arg(long, value_name = "N", default_value_t = 65536, value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
     pub chunk: u64,
 
-    /// Print only a one-line summary: events, data bytes, elapsed time, events/s.
-    #[arg(long)]
+    /// Print only a one-line summary: events, data bytes, elapsed time, events/s
+    /// (`--count` is the old spelling).
+    #[arg(long = "stats", alias = "count")]
     pub count: bool,
 
     /// Drop (and report) any line or event larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value = "16MiB", value_parser = parse_nonzero_bytes)]
     pub max_bytes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") || arg.is_hide_set() {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path} --{id}"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+
+    #[test]
+    fn every_flag_says_what_it_does() {
+        let command = super::Cli::command();
+        command.clone().debug_assert();
+        let mut missing = Vec::new();
+        walk(&command, "mcptop", &mut missing);
+        assert!(missing.is_empty(), "flags without help: {missing:?}");
+    }
 }

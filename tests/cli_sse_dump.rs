@@ -94,7 +94,7 @@ fn reports_dropped_events_and_goes_on() {
 #[test]
 fn count_prints_one_summary_line() {
     let out = mcptop(
-        &["sse-dump", "--count", &asset("construct-session.sse")],
+        &["sse-dump", "--stats", &asset("construct-session.sse")],
         None,
     );
     assert!(out.status.success());
