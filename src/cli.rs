@@ -23,6 +23,11 @@ pub struct Cli {
 
     #[command(flatten)]
     pub screen: ScreenArgs,
+
+    /// Write a log (what mcptop did and why, never a token) to FILE, appending; the level
+    /// comes from $RUST_LOG (default `info`). Never written to the monitor's screen.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub log: Option<PathBuf>,
 }
 
 /// How the monitor draws.
@@ -123,6 +128,14 @@ pub enum Command {
     /// Requests, responses and event streams pass through unchanged (headers included;
     /// tokens are never logged); every `tools/call` is published like `wrap` does.
     Proxy(ProxyArgs),
+    /// Print a shell completion script: `mcptop completions bash > ~/.local/share/bash-completion/completions/mcptop`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `mcptop man > ~/.local/share/man/man1/mcptop.1`.
+    Man,
 }
 
 /// Where and how a tap publishes what it sees.

@@ -7,6 +7,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let monitor = cli.command.is_none();
+    if let Err(e) = start_log(cli.log.as_deref(), monitor) {
+        eprintln!("mcptop: {}", mcptop::sanitize::terminal(&format!("{e:#}")));
+        return ExitCode::FAILURE;
+    }
     let result = match &cli.command {
         None => commands::watch::run(&cli.watch, &cli.screen),
         Some(command) => run(command),
@@ -27,6 +32,34 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--log FILE`: tracing output appended to FILE (private to this user), at the level
+/// `$RUST_LOG` names. Without it, `$RUST_LOG` alone logs to standard error, except for the
+/// monitor, whose screen a log line would break.
+fn start_log(path: Option<&std::path::Path>, monitor: bool) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use tracing_subscriber::EnvFilter;
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    match path {
+        Some(path) => {
+            let file = mcptop::discovery::open_private_append(path)
+                .with_context(|| format!("cannot open the log file {}", path.display()))?;
+            tracing_subscriber::fmt()
+                .with_env_filter(filter())
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
+        }
+        None if !monitor && std::env::var_os("RUST_LOG").is_some() => {
+            tracing_subscriber::fmt()
+                .with_env_filter(filter())
+                .with_writer(std::io::stderr)
+                .init();
+        }
+        None => {}
+    }
+    Ok(())
+}
+
 fn run(command: &cli::Command) -> anyhow::Result<()> {
     match command {
         cli::Command::Demo(args) => commands::demo::run(args),
@@ -38,5 +71,16 @@ fn run(command: &cli::Command) -> anyhow::Result<()> {
         cli::Command::Session(cli::SessionCommand::New(args)) => commands::sessions::new(args),
         cli::Command::Wrap(args) => commands::tap::wrap(args),
         cli::Command::Proxy(args) => commands::tap::proxy(args),
+        cli::Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut command = cli::Cli::command();
+            clap_complete::generate(*shell, &mut command, "mcptop", &mut std::io::stdout());
+            Ok(())
+        }
+        cli::Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(cli::Cli::command()).render(&mut std::io::stdout())?;
+            Ok(())
+        }
     }
 }

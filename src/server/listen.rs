@@ -55,6 +55,10 @@ pub async fn serve(
             },
         };
         let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracing::warn!(
+                max = limits.max_connections,
+                "connection cap reached: a 503"
+            );
             tokio::spawn(refuse(stream));
             continue;
         };

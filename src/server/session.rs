@@ -404,9 +404,21 @@ impl Sessions {
             let victim = self.oldest_idle(if over_anonymous { Some(true) } else { None });
             match victim {
                 Some(id) => {
+                    tracing::info!(
+                        held,
+                        anonymous,
+                        "session limit: the least recently used idle session ended"
+                    );
                     self.remove(&id);
                 }
-                None => return Err(Full { held }),
+                None => {
+                    tracing::warn!(
+                        held,
+                        anonymous,
+                        "session limit: a new session refused, none is idle"
+                    );
+                    return Err(Full { held });
+                }
             }
         }
         Ok(self.create(label, cwd, anonymous))
@@ -441,6 +453,9 @@ impl Sessions {
         };
         for id in &expired {
             self.remove(id);
+        }
+        if !expired.is_empty() {
+            tracing::info!(sessions = expired.len(), "idle sessions ended");
         }
         expired
     }

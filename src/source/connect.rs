@@ -279,6 +279,7 @@ pub async fn run(
                 let address = crate::recording::redact_url(&daemon.base_url)
                     .trim_start_matches("http://")
                     .to_owned();
+                tracing::info!(%address, %instance, "following daemon");
                 let status = Status::Daemon {
                     address,
                     instance: instance.clone(),
@@ -401,6 +402,7 @@ pub async fn run(
             // The server said when to come back; never wait more than a minute.
             pause = pause.max(asked.min(Duration::from_secs(60)));
         }
+        tracing::info!(attempt = attempts, failures, pause_ms = pause.as_millis() as u64, %reason, "link down");
         let status = Status::Disconnected {
             reason,
             retry_in: pause,

@@ -132,10 +132,13 @@ pub async fn discover(options: &DiscoverOptions) -> Result<Daemon, DiscoverError
                                 instance: instance_of(&health),
                             })
                         }
-                        Err(reason) => DiscoverError::Untrusted {
-                            path: path.clone(),
-                            reason,
-                        },
+                        Err(reason) => {
+                            tracing::warn!(path = %path.display(), %reason, "discovery file not trusted");
+                            DiscoverError::Untrusted {
+                                path: path.clone(),
+                                reason,
+                            }
+                        }
                     }
                 } else {
                     match found.pid {
