@@ -33,9 +33,10 @@ pub struct Cli {
 /// How the monitor draws.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ScreenArgs {
-    /// The most frames drawn per second (it draws only when something changed).
-    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=120))]
-    pub fps: u32,
+    /// The most frames drawn per second (it draws only when something changed) [default:
+    /// the config file's, else 20].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub fps: Option<u32>,
 
     /// ASCII glyphs and bars, for terminals or fonts without them.
     #[arg(long)]
@@ -43,22 +44,47 @@ pub struct ScreenArgs {
 
     /// Colours for a dark or light background (auto: from $COLORFGBG, else the
     /// terminal's own palette). NO_COLOR turns colours off.
-    #[arg(long, value_enum, default_value_t = mcptop::ui::theme::Background::Auto)]
-    pub theme: mcptop::ui::theme::Background,
+    /// [default: the config file's, else auto]
+    #[arg(long, value_enum)]
+    pub theme: Option<mcptop::ui::theme::Background>,
 
     /// Capture the mouse: the wheel moves the selection (the terminal's own selection
     /// and copy then need Shift).
     #[arg(long)]
     pub mouse: bool,
+
+    /// The config file [default: $XDG_CONFIG_HOME/mcptop/config.toml, when it exists];
+    /// `mcptop config --default` prints one with every default.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
 }
 
 impl ScreenArgs {
-    pub fn options(&self) -> mcptop::ui::Options {
+    /// The config file in force, read and checked; `None` when there is none.
+    pub fn settings(&self) -> anyhow::Result<Option<mcptop::ui::config::Settings>> {
+        let (path, explicit) = match &self.config {
+            Some(path) => (Some(path.clone()), true),
+            None => (mcptop::ui::config::default_path(), false),
+        };
+        match path {
+            Some(path) => Ok(mcptop::ui::config::load(&path, explicit)?),
+            None => Ok(None),
+        }
+    }
+
+    /// How the monitor draws: the flags, then the config file, then the defaults.
+    pub fn options_with(
+        &self,
+        settings: Option<&mcptop::ui::config::Settings>,
+    ) -> mcptop::ui::Options {
         mcptop::ui::Options {
-            fps: self.fps,
-            ascii: self.ascii,
-            background: self.theme,
-            mouse: self.mouse,
+            fps: self.fps.or(settings.and_then(|s| s.fps)).unwrap_or(20),
+            ascii: self.ascii || settings.and_then(|s| s.ascii).unwrap_or(false),
+            background: self
+                .theme
+                .or(settings.and_then(|s| s.background))
+                .unwrap_or_default(),
+            mouse: self.mouse || settings.and_then(|s| s.mouse).unwrap_or(false),
             quit_after: None,
             quit_after_updates: None,
         }
@@ -136,6 +162,16 @@ pub enum Command {
     },
     /// Print the man page (roff): `mcptop man > ~/.local/share/man/man1/mcptop.1`.
     Man,
+    /// Check the config file in force and say where it is; `--default` prints one with
+    /// every setting at its default, commented.
+    Config {
+        /// Print a config file with every default instead.
+        #[arg(long)]
+        default: bool,
+        /// The config file to check [default: $XDG_CONFIG_HOME/mcptop/config.toml].
+        #[arg(long, value_name = "PATH")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// Where and how a tap publishes what it sees.

@@ -77,6 +77,28 @@ fn run(command: &cli::Command) -> anyhow::Result<()> {
             clap_complete::generate(*shell, &mut command, "mcptop", &mut std::io::stdout());
             Ok(())
         }
+        cli::Command::Config { default, config } => {
+            if *default {
+                print!("{}", mcptop::ui::config::default_text());
+                return Ok(());
+            }
+            let (path, explicit) = match config {
+                Some(p) => (Some(p.clone()), true),
+                None => (mcptop::ui::config::default_path(), false),
+            };
+            let Some(path) = path else {
+                anyhow::bail!("no config directory: $HOME is not set; give --config PATH");
+            };
+            match mcptop::ui::config::load(&path, explicit)? {
+                Some(_) => println!("{}: ok", path.display()),
+                None => println!(
+                    "{}: none (the defaults are in force; `mcptop config --default > {}` writes one)",
+                    path.display(),
+                    path.display()
+                ),
+            }
+            Ok(())
+        }
         cli::Command::Man => {
             use clap::CommandFactory;
             clap_mangen::Man::new(cli::Cli::command()).render(&mut std::io::stdout())?;

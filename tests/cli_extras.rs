@@ -11,12 +11,18 @@ fn completions_and_the_man_page_come_from_the_same_definitions() {
         let out = run(&home, &["completions", shell]);
         assert!(out.status.success(), "{shell}");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("mcptop") && text.contains("include-anonymous"), "{shell}");
+        assert!(
+            text.contains("mcptop") && text.contains("include-anonymous"),
+            "{shell}"
+        );
     }
     let out = run(&home, &["man"]);
     assert!(out.status.success());
     let page = String::from_utf8_lossy(&out.stdout);
-    assert!(page.starts_with(".ie") || page.contains(".TH mcptop"), "{page}");
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH mcptop"),
+        "{page}"
+    );
     assert!(page.contains("discovery\\-file"), "{page}");
     let out = run(&home, &["completions", "tcsh"]);
     assert_eq!(out.status.code(), Some(2));
@@ -42,7 +48,12 @@ fn log_writes_what_happened_to_a_private_file_never_a_token() {
             "/nonexistent-token",
         ],
     );
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Nothing answers on port 9: discovery says so; with a reachable daemon the log holds
     // the link's story. Here it exists, is private, and holds no secret.
     let meta = std::fs::metadata(&log).unwrap();

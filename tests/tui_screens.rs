@@ -276,7 +276,12 @@ fn help_explains_keys_and_glyphs() {
     let mut app = app();
     app.handle_key(Key::Char('?'), t(0));
     let screen = render(&mut app, 120, 30, t(0));
-    for text in ["pause the screen", "stalled", "q Ctrl-C", "unknown total"] {
+    for text in [
+        "pause the screen",
+        "stalled",
+        "quit (also Ctrl-C)",
+        "unknown total",
+    ] {
         assert!(screen.contains(text), "{text}: {screen}");
     }
     app.handle_key(Key::Char('q'), t(0));
@@ -908,4 +913,55 @@ fn the_filter_edits_cancels_and_narrows_the_findings() {
             .any(|l| l.starts_with(" !") && l.contains("stalled")),
         "{all}"
     );
+}
+
+/// `C` opens the column chooser; Space hides a column live; a config file rebinds keys.
+#[test]
+fn the_column_chooser_and_a_rebound_key() {
+    let now = t(4_500);
+    for (size, (w, h)) in [("120x30", (120u16, 30u16)), ("80x24", (80, 24))] {
+        let mut app = app();
+        app.handle_key(Key::Char('C'), now);
+        insta::assert_snapshot!(format!("columns_{size}"), render(&mut app, w, h, now));
+        // Down to `message`, hide it.
+        for _ in 0..10 {
+            app.handle_key(Key::Char('j'), now);
+        }
+        app.handle_key(Key::Char(' '), now);
+        app.handle_key(Key::Esc, now);
+        let table = render(&mut app, w, h, now);
+        assert!(!table.contains("message"), "{table}");
+        assert!(!table.contains("parser::case_8"), "{table}");
+    }
+    let settings = mcptop::ui::config::parse(
+        "[keys]\nquit = [\"Q\"]\nhelp = [\"h\"]\n",
+        std::path::Path::new("config.toml"),
+    )
+    .unwrap();
+    let mut app = app();
+    settings.apply(&mut app);
+    for e in rebuild_events() {
+        app.ingest(&e);
+    }
+    app.handle_key(Key::Char('q'), now);
+    assert!(!app.quit, "q is no longer quit");
+    app.handle_key(Key::Char('h'), now);
+    let help = render(&mut app, 120, 30, now);
+    assert!(help.contains("  Q          quit"), "{help}");
+    insta::assert_snapshot!("rebound_help_120x30", help);
+    app.handle_key(Key::Char('Q'), now);
+    assert!(app.quit);
+}
+
+/// The events of [`app`], for an app made another way.
+fn rebuild_events() -> Vec<Timed> {
+    vec![progress(
+        100,
+        1,
+        7,
+        "run_tests",
+        1.0,
+        Some(24.0),
+        "test 1/24",
+    )]
 }

@@ -17,6 +17,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     if !std::io::stdout().is_terminal() {
         bail!("the demo draws in a terminal; for a pipe, run `mcptop serve --workload` and `mcptop tail`");
     }
+    let settings = args.screen.settings()?;
     super::runtime()?.block_on(async {
         let running = server::start(ServerConfig::default())
             .await
@@ -60,8 +61,11 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             ..LiveOptions::default()
         };
         let (rx, source) = spawn_source(daemon, chosen, options, stop.clone());
-        let app = App::new(label, mcptop::source::now_us());
-        let result = mcptop::ui::run(app, rx, args.screen.options()).await;
+        let mut app = App::new(label, mcptop::source::now_us());
+        if let Some(settings) = &settings {
+            settings.apply(&mut app);
+        }
+        let result = mcptop::ui::run(app, rx, args.screen.options_with(settings.as_ref())).await;
         stop.cancel();
         let _ = source.await;
         let _ = agents.await;

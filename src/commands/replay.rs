@@ -122,7 +122,11 @@ fn on_screen(args: &ReplayArgs, mut recording: mcptop::recording::Recording) -> 
         Some(mcptop::source::replay::Speed::Factor(f)) => f,
         Some(mcptop::source::replay::Speed::Max) => 64.0,
     };
+    let settings = args.screen.settings()?;
     let mut app = App::new(label, player.clock());
+    if let Some(settings) = &settings {
+        settings.apply(&mut app);
+    }
     if let Some(start) = args.start_at {
         player.seek(start, &mut app.feed);
     }
@@ -130,7 +134,7 @@ fn on_screen(args: &ReplayArgs, mut recording: mcptop::recording::Recording) -> 
     app.player = Some(player);
     super::runtime()?.block_on(async {
         let (_tx, rx) = mpsc::channel(1);
-        let app = mcptop::ui::run(app, rx, args.screen.options()).await?;
+        let app = mcptop::ui::run(app, rx, args.screen.options_with(settings.as_ref())).await?;
         super::watch::after_screen(&app, args.output.summary)
     })
 }

@@ -17,11 +17,20 @@ pub fn run(args: &TailArgs, screen: &ScreenArgs) -> Result<()> {
     if !std::io::stdout().is_terminal() || args.output.json {
         return super::tail::run(args);
     }
+    // A bad config file stops here, in one line, before anything else happens.
+    let settings = screen.settings()?;
+    let new_app = |label: SourceLabel| {
+        let mut app = App::new(label, now_us());
+        if let Some(settings) = &settings {
+            settings.apply(&mut app);
+        }
+        app
+    };
     super::runtime()?.block_on(async {
         let options = mcptop::ui::Options {
             quit_after: args.for_,
             quit_after_updates: args.output.count,
-            ..screen.options()
+            ..screen.options_with(settings.as_ref())
         };
         if args.no_wait {
             let Some((daemon, chosen, live)) = resolve(args).await? else {
@@ -35,7 +44,7 @@ pub fn run(args: &TailArgs, screen: &ScreenArgs) -> Result<()> {
                 Some(recorder) => record_through(rx, recorder),
                 None => rx,
             };
-            let result = mcptop::ui::run(App::new(label, now_us()), rx, options).await;
+            let result = mcptop::ui::run(new_app(label), rx, options).await;
             stop.cancel();
             let _ = source.await;
             let app = result
@@ -53,7 +62,7 @@ pub fn run(args: &TailArgs, screen: &ScreenArgs) -> Result<()> {
             transport: args.transport.as_str().to_uppercase(),
             session: String::new(),
         };
-        let result = mcptop::ui::run(App::new(label, now_us()), rx, options).await;
+        let result = mcptop::ui::run(new_app(label), rx, options).await;
         stop.cancel();
         let _ = attach.await;
         let app = result

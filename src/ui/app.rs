@@ -23,10 +23,12 @@ pub enum Screen {
     Table,
     Detail(CallId),
     Help,
+    /// `C`: which columns show, toggled live.
+    Columns,
 }
 
 /// A key, as the app understands it (the event loop maps terminal keys to these).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
     Char(char),
     Up,
@@ -140,6 +142,16 @@ pub struct App {
     pub raw: std::collections::HashMap<CallId, (String, String)>,
     /// Rows below the table's window at the last draw, and how many of them run.
     pub below: (usize, usize),
+    /// What each key does (the config file's `[keys]` over the defaults).
+    pub keys: super::keys::KeyMap,
+    /// The table's columns in display order, each shown or not (`C` toggles them).
+    pub columns: Vec<(super::table::Column, bool)>,
+    /// The column chooser's cursor.
+    pub column_cursor: usize,
+    /// Findings dismissed with `x`: their kind and call, and the stream's loss counters
+    /// then (a stream finding comes back when they grow).
+    dismissed: Vec<(crate::model::FindingKind, Option<CallId>)>,
+    dismissed_at: (u64, u64, u64, usize),
     /// Calls by state, refreshed with the findings.
     pub counts: crate::model::StateCounts,
     counts_at: Option<Time>,
@@ -178,6 +190,14 @@ impl App {
             follow: false,
             raw: std::collections::HashMap::new(),
             below: (0, 0),
+            keys: super::keys::KeyMap::default(),
+            columns: super::table::Column::DEFAULT
+                .iter()
+                .map(|&c| (c, true))
+                .collect(),
+            column_cursor: 0,
+            dismissed: Vec::new(),
+            dismissed_at: (0, 0, 0, 0),
             counts: crate::model::StateCounts::default(),
             counts_at: None,
             counts_due: true,
@@ -355,6 +375,24 @@ impl App {
         }
     }
 
+    /// The stream's loss counters: a dismissed stream finding returns when one grows.
+    fn loss_counters(&self) -> (u64, u64, u64, usize) {
+        let s = self.feed.model.stream();
+        (
+            s.server_missed,
+            s.id_gap_events,
+            s.discarded,
+            s.reconnects.len(),
+        )
+    }
+
+    /// `x`: the findings shown go away until something new happens.
+    fn dismiss_findings(&mut self) {
+        self.dismissed = self.findings.iter().map(|f| (f.kind, f.call)).collect();
+        self.dismissed_at = self.loss_counters();
+        self.findings.clear();
+    }
+
     /// Recomputes the findings if news arrived or a second has passed.
     pub fn refresh_findings(&mut self, now: Time) {
         let refresh = self.findings_due
@@ -380,6 +418,16 @@ impl App {
                     self.rows(now).iter().map(|r| r.id).collect();
                 self.feed.model.findings_for(now, |c| shown.contains(&c.id))
             };
+            if !self.dismissed.is_empty() {
+                if self.loss_counters() != self.dismissed_at {
+                    // Something new: every finding may speak again.
+                    self.dismissed.clear();
+                } else {
+                    let dismissed = &self.dismissed;
+                    self.findings
+                        .retain(|f| !dismissed.iter().any(|d| *d == (f.kind, f.call)));
+                }
+            }
             self.findings_at = Some(now);
             self.findings_due = false;
         }
@@ -549,6 +597,7 @@ impl App {
     }
 
     pub fn handle_key(&mut self, key: Key, now: Time) {
+        use super::keys::Action;
         self.dirty = true;
         if self.editing.is_some() {
             if key == Key::CtrlC {
@@ -558,26 +607,48 @@ impl App {
             }
             return;
         }
-        if matches!(key, Key::CtrlC | Key::Char('q')) {
+        let action = self.keys.action(key);
+        if key == Key::CtrlC || action == Some(Action::Quit) {
             self.quit = true;
             return;
         }
-        if self.screen != Screen::Help && self.replay_key(key) {
+        if !matches!(self.screen, Screen::Help | Screen::Columns) && self.replay_key(key) {
             return;
         }
         match self.screen {
             Screen::Help => {
-                match key {
-                    Key::Esc | Key::Char('?') | Key::Enter => {
+                match (key, action) {
+                    (Key::Esc | Key::Enter, _) | (_, Some(Action::Help)) => {
                         self.screen = Screen::Table;
                         self.help_scroll = 0;
                     }
-                    Key::Char('j') | Key::Down | Key::PageDown => {
+                    (Key::PageDown, _) | (_, Some(Action::Down)) => {
                         // The draw holds it to the help's end.
                         self.help_scroll = self.help_scroll.saturating_add(3);
                     }
-                    Key::Char('k') | Key::Up | Key::PageUp => {
+                    (Key::PageUp, _) | (_, Some(Action::Up)) => {
                         self.help_scroll = self.help_scroll.saturating_sub(3);
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            Screen::Columns => {
+                let last = self.columns.len().saturating_sub(1);
+                match (key, action) {
+                    (Key::Esc | Key::Enter, _) | (_, Some(Action::Columns)) => {
+                        self.screen = Screen::Table;
+                    }
+                    (_, Some(Action::Down)) => {
+                        self.column_cursor = (self.column_cursor + 1).min(last)
+                    }
+                    (_, Some(Action::Up)) => {
+                        self.column_cursor = self.column_cursor.saturating_sub(1)
+                    }
+                    (Key::Char(' '), _) | (Key::Char('x'), _) => {
+                        if let Some(entry) = self.columns.get_mut(self.column_cursor) {
+                            entry.1 = !entry.1;
+                        }
                     }
                     _ => {}
                 }
@@ -586,22 +657,24 @@ impl App {
             Screen::Detail(_) => {
                 // The detail's own keys: its messages scroll, the hidden table stays put.
                 let page = self.page.max(1);
-                match key {
-                    Key::Esc | Key::Enter | Key::Char('h') => {
+                match (key, action) {
+                    (Key::Esc | Key::Enter | Key::Char('h'), _) | (_, Some(Action::Detail)) => {
                         self.screen = Screen::Table;
                         self.detail_scroll = 0;
                     }
-                    Key::Char('j') | Key::Down => self.detail_scroll += 1,
-                    Key::Char('k') | Key::Up => {
+                    (_, Some(Action::Down)) => self.detail_scroll += 1,
+                    (_, Some(Action::Up)) => {
                         self.detail_scroll = self.detail_scroll.saturating_sub(1);
                     }
-                    Key::PageDown => self.detail_scroll += page,
-                    Key::PageUp => self.detail_scroll = self.detail_scroll.saturating_sub(page),
-                    Key::Char('g') | Key::Home => self.detail_scroll = 0,
-                    Key::Char('G') | Key::End => self.detail_scroll = usize::MAX / 2,
-                    Key::Char('?') => self.screen = Screen::Help,
-                    Key::Char('y') => self.copy(false, now),
-                    Key::Char('Y') => self.copy(true, now),
+                    (_, Some(Action::PageDown)) => self.detail_scroll += page,
+                    (_, Some(Action::PageUp)) => {
+                        self.detail_scroll = self.detail_scroll.saturating_sub(page)
+                    }
+                    (_, Some(Action::First)) => self.detail_scroll = 0,
+                    (_, Some(Action::Last)) => self.detail_scroll = usize::MAX / 2,
+                    (_, Some(Action::Help)) => self.screen = Screen::Help,
+                    (_, Some(Action::CopyRow)) => self.copy(false, now),
+                    (_, Some(Action::CopyJson)) => self.copy(true, now),
                     _ => {}
                 }
                 return;
@@ -616,36 +689,41 @@ impl App {
         let go = |i: usize| ids.get(i.min(last)).copied();
         // Moving the selection by hand stops following.
         if matches!(
-            key,
-            Key::Char('j' | 'k' | 'g' | 'G')
-                | Key::Up
-                | Key::Down
-                | Key::PageUp
-                | Key::PageDown
-                | Key::Home
-                | Key::End
+            action,
+            Some(
+                Action::Down
+                    | Action::Up
+                    | Action::First
+                    | Action::Last
+                    | Action::PageDown
+                    | Action::PageUp
+            )
         ) {
             self.follow = false;
         }
-        match key {
-            Key::Char('?') => self.screen = Screen::Help,
-            Key::Char('j') | Key::Down => {
-                self.selected = go(at.map_or(0, |i| i + 1));
-            }
-            Key::Char('k') | Key::Up => {
-                self.selected = go(at.map_or(0, |i| i.saturating_sub(1)));
-            }
-            Key::Char('g') | Key::Home => self.selected = go(0),
-            Key::Char('G') | Key::End => self.selected = go(last),
-            Key::PageDown => self.selected = go(at.unwrap_or(0) + self.page.max(1)),
-            Key::PageUp => self.selected = go(at.unwrap_or(0).saturating_sub(self.page.max(1))),
-            Key::Enter => {
+        if key == Key::Esc && !self.view.filter.is_empty() {
+            self.view.filter.clear();
+            self.findings_due = true;
+        }
+        let Some(action) = action else {
+            return;
+        };
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.screen = Screen::Help,
+            Action::Down => self.selected = go(at.map_or(0, |i| i + 1)),
+            Action::Up => self.selected = go(at.map_or(0, |i| i.saturating_sub(1))),
+            Action::First => self.selected = go(0),
+            Action::Last => self.selected = go(last),
+            Action::PageDown => self.selected = go(at.unwrap_or(0) + self.page.max(1)),
+            Action::PageUp => self.selected = go(at.unwrap_or(0).saturating_sub(self.page.max(1))),
+            Action::Detail => {
                 if let Some(id) = self.selected.or_else(|| go(0)) {
                     self.selected = Some(id);
                     self.screen = Screen::Detail(id);
                 }
             }
-            Key::Char('p') | Key::Char(' ') => {
+            Action::Pause => {
                 self.paused = match self.paused.take() {
                     Some(_) => None,
                     None => Some(Paused {
@@ -655,27 +733,23 @@ impl App {
                     }),
                 };
             }
-            Key::Char('/') => {
+            Action::Filter => {
                 // Edit the filter in force: what is typed adds a term to it.
                 self.editing = Some(self.view.filter.clone());
                 if !self.view.filter.is_empty() && !self.view.filter.ends_with(' ') {
                     self.view.filter.push(' ');
                 }
             }
-            Key::Esc if !self.view.filter.is_empty() => {
-                self.view.filter.clear();
-                self.findings_due = true;
-            }
-            Key::Char('F') => {
+            Action::Findings => {
                 self.view.flagged_only = !self.view.flagged_only;
                 self.findings_due = true;
             }
-            Key::Char('s') => self.view.sort = self.view.sort.next(),
-            Key::Char('S') => self.view.sort = self.view.sort.previous(),
-            Key::Char('i') => self.view.descending = !self.view.descending,
-            Key::Char('y') => self.copy(false, now),
-            Key::Char('Y') => self.copy(true, now),
-            Key::Char('f') => {
+            Action::SortNext => self.view.sort = self.view.sort.next(),
+            Action::SortPrevious => self.view.sort = self.view.sort.previous(),
+            Action::Invert => self.view.descending = !self.view.descending,
+            Action::CopyRow => self.copy(false, now),
+            Action::CopyJson => self.copy(true, now),
+            Action::Follow => {
                 self.follow = !self.follow;
                 if self.follow {
                     self.selected = self.feed.model.calls().last().map(|c| c.id);
@@ -687,13 +761,20 @@ impl App {
                 };
                 self.flash = Some((note.into(), now));
             }
-            Key::Char('c') => {
+            Action::ClearDone => {
                 self.feed.model.clear_finished();
                 if let Some(p) = &mut self.paused {
                     p.rows.retain(|r| !r.finished);
                 }
+                self.counts_due = true;
             }
-            _ => {}
+            Action::Columns => {
+                self.screen = Screen::Columns;
+            }
+            Action::Dismiss => {
+                self.dismiss_findings();
+                self.flash = Some(("findings dismissed until something new".into(), now));
+            }
         }
         // A selection whose call is gone falls back to nothing.
         if self.selected.is_some_and(|s| !ids.contains(&s)) {

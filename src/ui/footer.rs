@@ -50,8 +50,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             "F findings",
             "y copy",
             "c clear done",
+            "C columns",
+            "x dismiss",
         ],
-        Screen::Detail(_) => &["Esc back", "q quit", "? help"],
+        Screen::Detail(_) => &["Esc back", "q quit", "j/k scroll", "? help"],
+        Screen::Columns => &["Space toggle", "j/k move", "Esc back", "q quit"],
         Screen::Help => &["Esc back", "q quit"],
     };
     let mut text = String::new();

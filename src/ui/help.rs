@@ -5,30 +5,40 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
+use super::keys::{Action, KeyMap};
 use super::theme::Theme;
 use crate::model::DisplayState;
 
-/// Keys and what they do: data, shared by the help screen and the footer.
-pub const KEYS: &[(&str, &str)] = &[
-    ("q Ctrl-C", "quit"),
+/// Each action of the table and what it does; the keys shown are those in force (the
+/// config file's `[keys]` can change them).
+const ACTIONS: &[(Action, &str)] = &[
+    (Action::Quit, "quit (also Ctrl-C)"),
     (
-        "j k ↓ ↑",
-        "move the selection (it stays on its call when rows change)",
+        Action::Down,
+        "move the selection down (it stays on its call when rows change)",
     ),
-    ("g G", "first / last call"),
-    ("PgUp PgDn", "a page up / down"),
-    ("Enter", "the selected call in detail (Esc back)"),
+    (Action::Up, "move the selection up"),
+    (Action::First, "first call"),
+    (Action::Last, "last call"),
+    (Action::PageDown, "a page down"),
+    (Action::PageUp, "a page up"),
+    (Action::Detail, "the selected call in detail (Esc back; j/k scroll its messages)"),
     (
-        "p Space",
-        "pause the screen (data keeps arriving; p again to resume)",
+        Action::Pause,
+        "pause the screen (data keeps arriving; again to resume)",
     ),
-    ("/", "filter: words in tool, session or message, tool:NAME, session:LABEL, state:running|stalled|done|failed|cancelled|lost, ! to negate; matches are highlighted (Esc while typing cancels the edit, Esc on the table clears the filter)"),
-    ("f", "follow: the selection jumps to each new call as it starts (moving stops it)"),
-    ("F", "only calls with findings (stalled, not increasing, …)"),
-    ("s S i", "sort by the next / previous column (running first, start, tool, state, %, elapsed, last update); invert"),
-    ("y Y", "copy the selected row as text / the call as JSON (OSC 52: works over SSH and tmux)"),
-    ("c", "clear finished and lost calls"),
-    ("?", "this help (Esc back)"),
+    (Action::Filter, "filter: words in tool, session or message, tool:NAME, session:LABEL, state:running|stalled|done|failed|cancelled|lost, ! to negate; matches are highlighted (Esc while typing cancels the edit, Esc on the table clears the filter)"),
+    (Action::Follow, "follow: the selection jumps to each new call as it starts (moving stops it)"),
+    (Action::Findings, "only calls with findings (stalled, not increasing, …)"),
+    (Action::SortNext, "sort by the next column (running first, start, tool, state, %, elapsed, last update)"),
+    (Action::SortPrevious, "sort by the previous column"),
+    (Action::Invert, "invert the sort"),
+    (Action::CopyRow, "copy the selected row as text (OSC 52: works over SSH and tmux)"),
+    (Action::CopyJson, "copy the selected call as JSON"),
+    (Action::ClearDone, "clear finished and lost calls"),
+    (Action::Columns, "choose the columns (Space toggles, live)"),
+    (Action::Dismiss, "dismiss the findings shown until something new happens"),
+    (Action::Help, "this help (Esc back)"),
 ];
 
 /// Keys of `mcptop replay FILE` in a terminal.
@@ -62,7 +72,7 @@ const STATES: &[(DisplayState, &str)] = &[
 ];
 
 /// The help's lines for `theme` (plain ASCII with `--ascii`).
-fn lines(theme: Theme) -> Vec<Line<'static>> {
+fn lines(theme: Theme, keys: &KeyMap) -> Vec<Line<'static>> {
     let text = |s: &str| theme.text(s);
     let mut lines = vec![Line::styled("Glyphs", theme.title())];
     for (state, what) in STATES {
@@ -79,8 +89,12 @@ fn lines(theme: Theme) -> Vec<Line<'static>> {
     )));
     lines.push(Line::raw(""));
     lines.push(Line::styled("Keys (j/k scroll this help)", theme.title()));
-    for (key, what) in KEYS {
-        lines.push(Line::raw(format!("  {:<10} {}", text(key), text(what))));
+    for (action, what) in ACTIONS {
+        lines.push(Line::raw(format!(
+            "  {:<10} {}",
+            text(&keys.keys_of(*action)),
+            text(what)
+        )));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Replay", theme.title()));
@@ -101,8 +115,8 @@ fn lines(theme: Theme) -> Vec<Line<'static>> {
 
 /// The help, scrolled down by `scroll` lines, never past its end. Returns the scroll
 /// used (the caller keeps it, so j/k cannot run off into a blank page).
-pub fn draw(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) -> u16 {
-    let paragraph = Paragraph::new(lines(theme)).wrap(Wrap { trim: false });
+pub fn draw(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme, keys: &KeyMap) -> u16 {
+    let paragraph = Paragraph::new(lines(theme, keys)).wrap(Wrap { trim: false });
     let rows = paragraph.line_count(area.width.max(1));
     let max = u16::try_from(rows.saturating_sub(usize::from(area.height))).unwrap_or(u16::MAX);
     let scroll = scroll.min(max);

@@ -5,13 +5,15 @@
 //! changed, and wakes once a second for the clocks: near-zero CPU when idle.
 
 pub mod app;
+pub mod config;
 mod detail;
 mod footer;
 mod header;
 mod help;
+pub mod keys;
 pub mod player;
 pub mod rows;
-mod table;
+pub mod table;
 pub mod theme;
 pub mod view;
 
@@ -48,7 +50,10 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme
             }
         }
         Screen::Detail(id) => detail::draw(frame, main, app, id, now, theme),
-        Screen::Help => app.help_scroll = help::draw(frame, main, app.help_scroll, theme),
+        Screen::Help => {
+            app.help_scroll = help::draw(frame, main, app.help_scroll, theme, &app.keys)
+        }
+        Screen::Columns => table::draw_chooser(frame, main, app, theme),
     }
     footer::draw(frame, bottom, app, theme);
     scrub(frame.buffer_mut());

@@ -13,7 +13,7 @@ use crate::model::DisplayState;
 use crate::time::Time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Column {
+pub enum Column {
     State,
     Session,
     Tool,
@@ -28,6 +28,42 @@ enum Column {
 }
 
 impl Column {
+    /// Every column in its default display order.
+    pub const DEFAULT: [Column; 11] = [
+        Column::State,
+        Column::Session,
+        Column::Tool,
+        Column::Token,
+        Column::Progress,
+        Column::Percent,
+        Column::Rate,
+        Column::Eta,
+        Column::Elapsed,
+        Column::Since,
+        Column::Message,
+    ];
+
+    /// Its name in the config file and the column chooser.
+    pub fn name(self) -> &'static str {
+        match self {
+            Column::State => "state",
+            Column::Session => "session",
+            Column::Tool => "tool",
+            Column::Progress => "progress",
+            Column::Percent => "percent",
+            Column::Elapsed => "elapsed",
+            Column::Since => "since",
+            Column::Rate => "rate",
+            Column::Eta => "eta",
+            Column::Token => "token",
+            Column::Message => "message",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Column> {
+        Column::DEFAULT.iter().copied().find(|c| c.name() == name)
+    }
+
     fn title(self) -> &'static str {
         match self {
             Column::State => "",
@@ -87,7 +123,15 @@ fn fit(text: &str, width: u16) -> String {
 
 /// The columns that fit in `width` with their widths, in display order. The tool
 /// name gives up width first, so state, tool and progress fit even at 40 columns.
+#[cfg(test)]
 fn columns(width: u16, rows: &[RowView]) -> Vec<(Column, u16)> {
+    let all: Vec<(Column, bool)> = Column::DEFAULT.iter().map(|&c| (c, true)).collect();
+    columns_of(width, rows, &all)
+}
+
+/// As [`columns`], with only the columns `shown` enables, in its order.
+fn columns_of(width: u16, rows: &[RowView], shown: &[(Column, bool)]) -> Vec<(Column, u16)> {
+    let enabled = |c: Column| shown.iter().any(|&(k, on)| k == c && on);
     use Column::*;
     // Most important first.
     // When a tool appears on several rows, its token is what tells them apart.
@@ -106,13 +150,14 @@ fn columns(width: u16, rows: &[RowView]) -> Vec<(Column, u16)> {
             State, Tool, Progress, Percent, Elapsed, Message, Session, Eta, Rate, Since, Token,
         ]
     };
-    let order = [
-        State, Session, Tool, Token, Progress, Percent, Rate, Eta, Elapsed, Since, Message,
-    ];
+    let order: Vec<Column> = shown.iter().map(|&(c, _)| c).collect();
     let essential = State.width(rows) + Progress.width(rows) + 3;
     let mut chosen: Vec<(Column, u16)> = Vec::new();
     let mut used = 0u16;
     for column in priority {
+        if !enabled(column) {
+            continue;
+        }
         let mut w = column.width(rows);
         if w == 0 {
             continue;
@@ -238,7 +283,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
         return;
     }
     let terms = app.view.highlight_terms();
-    let layout = columns(area.width, &rows);
+    let layout = columns_of(area.width, &rows, &app.columns);
     let columns: Vec<Column> = layout.iter().map(|(c, _)| *c).collect();
     let width_of = |column: Column| {
         layout
@@ -321,6 +366,46 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
             line,
         );
     }
+}
+
+/// `C`: every column, shown or not, toggled live with Space.
+pub fn draw_chooser(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let (on, off) = if theme.ascii {
+        ("[x]", "[ ]")
+    } else {
+        ("☑", "☐")
+    };
+    let mut lines = vec![Line::styled(
+        " Columns (Space shows or hides; the narrowest panes drop some anyway)",
+        theme.title(),
+    )];
+    for (i, (column, shown)) in app.columns.iter().enumerate() {
+        let text = format!(
+            " {} {:<9} {}",
+            if *shown { on } else { off },
+            column.name(),
+            match column {
+                Column::State => "the state glyph",
+                Column::Session => "the session's label (on an all-sessions stream)",
+                Column::Tool => "the tool's name",
+                Column::Token => "the progress token",
+                Column::Progress => "a bar and the count",
+                Column::Percent => "percent done",
+                Column::Rate => "progress per second",
+                Column::Eta => "time left at this rate",
+                Column::Elapsed => "how long it has run",
+                Column::Since => "time since its last update",
+                Column::Message => "what the call says now",
+            }
+        );
+        let style = if i == app.column_cursor {
+            theme.selected()
+        } else {
+            Default::default()
+        };
+        lines.push(Line::styled(text, style));
+    }
+    frame.render_widget(ratatui::widgets::Paragraph::new(lines), area);
 }
 
 #[cfg(test)]

@@ -44,6 +44,29 @@ impl SortKey {
         }
     }
 
+    /// The names the config file uses.
+    pub const NAMES: [&'static str; 7] = [
+        "running-first",
+        "start",
+        "tool",
+        "state",
+        "percent",
+        "elapsed",
+        "last-update",
+    ];
+
+    pub fn config_name(self) -> &'static str {
+        let i = Self::ALL.iter().position(|&k| k == self).unwrap_or(0);
+        Self::NAMES[i]
+    }
+
+    pub fn from_name(name: &str) -> Option<SortKey> {
+        Self::NAMES
+            .iter()
+            .position(|&n| n == name)
+            .map(|i| Self::ALL[i])
+    }
+
     pub fn next(self) -> SortKey {
         let i = Self::ALL.iter().position(|&k| k == self).unwrap_or(0);
         Self::ALL[(i + 1) % Self::ALL.len()]
