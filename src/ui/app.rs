@@ -425,7 +425,7 @@ impl App {
                 } else {
                     let dismissed = &self.dismissed;
                     self.findings
-                        .retain(|f| !dismissed.iter().any(|d| *d == (f.kind, f.call)));
+                        .retain(|f| !dismissed.contains(&(f.kind, f.call)));
                 }
             }
             self.findings_at = Some(now);
