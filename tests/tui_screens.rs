@@ -965,3 +965,105 @@ fn rebuild_events() -> Vec<Timed> {
         "test 1/24",
     )]
 }
+
+/// Many calls, some running for hours, in panes of every size: running calls stay in view
+/// (first, or counted on the last line), and long durations keep their compact form.
+#[test]
+fn many_long_calls_keep_running_ones_in_view() {
+    let mut app = App::new(
+        SourceLabel {
+            daemon: "127.0.0.1:40123".into(),
+            transport: "SSE".into(),
+            session: "agents".into(),
+        },
+        t(0),
+    );
+    let mut id = 0u64;
+    let mut next = || {
+        id += 1;
+        id
+    };
+    // Forty short calls that finished, then three long runners (one started first).
+    app.ingest(&progress(
+        0,
+        next(),
+        500,
+        "build_project",
+        1.0,
+        Some(100.0),
+        "crate 1",
+    ));
+    for i in 0..40u64 {
+        let at = 1_000 + i as i64 * 100;
+        app.ingest(&progress(
+            at,
+            next(),
+            i,
+            "fetch_url",
+            2.0,
+            Some(2.0),
+            "response received",
+        ));
+    }
+    for (token, tool) in [(501, "run_tests"), (502, "index_repo")] {
+        app.ingest(&progress(
+            6_000,
+            next(),
+            token,
+            tool,
+            1.0,
+            Some(10.0),
+            "working",
+        ));
+    }
+    // Keep the runners reporting, for an hour and two minutes.
+    for minute in 1..=62i64 {
+        let at = minute * 60_000;
+        app.ingest(&progress(
+            at,
+            next(),
+            500,
+            "build_project",
+            1.0 + minute as f64,
+            Some(100.0),
+            "compiling",
+        ));
+        app.ingest(&progress(
+            at,
+            next(),
+            501,
+            "run_tests",
+            1.0 + minute as f64 / 10.0,
+            Some(10.0),
+            "testing",
+        ));
+        app.ingest(&progress(
+            at,
+            next(),
+            502,
+            "index_repo",
+            1.0 + minute as f64 / 10.0,
+            Some(10.0),
+            "indexing",
+        ));
+    }
+    let now = t(62 * 60_000 + 500);
+    for (size, (w, h)) in [
+        ("120x30", (120u16, 30u16)),
+        ("80x24", (80, 24)),
+        ("60x15", (60, 15)),
+        ("40x12", (40, 12)),
+    ] {
+        let screen = render(&mut app, w, h, now);
+        let running_rows = screen.lines().filter(|l| l.starts_with('▶')).count();
+        assert_eq!(running_rows, 3, "{size}:\n{screen}");
+        assert!(
+            screen.contains("↓ ") && screen.contains(" more"),
+            "{size}:\n{screen}"
+        );
+        if w >= 60 {
+            assert!(screen.contains("1h02m"), "{size}:\n{screen}");
+        }
+        insta::assert_snapshot!(format!("many_long_{size}"), screen);
+    }
+}

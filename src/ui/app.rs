@@ -245,6 +245,12 @@ impl App {
             Key::Char('[') => player.marker(false, feed),
             _ => return false,
         }
+        // A seek rebuilds the model: the event rate starts over from here, or it would
+        // count the jump as events per second.
+        if !matches!(key, Key::Char(' ' | 'p' | '+' | '=' | '-')) {
+            self.rate = 0.0;
+            self.rate_window = (player.clock(), self.feed.model.stream().events);
+        }
         self.connection = LinkState::Replay(player.header());
         self.findings_due = true;
         true

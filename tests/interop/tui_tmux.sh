@@ -86,7 +86,7 @@ agent() { # $1 label, $2 tool
 for size in 120x30 60x15; do
     cols=${size%x*}; rows=${size#*x}
     t new-session -d -s e2e -x "$cols" -y "$rows" "HOME='$home' '$bin'; echo EXITED \$?; sleep 60"
-    wait_for "the all-sessions header ($size)" "all sess"
+    wait_for "the header ($size)" "CONNECTED"
     agent "notes A" search_notes &
     agent_a=$!
     agent "notes B" list_notes &
@@ -121,7 +121,7 @@ for size in 120x30 60x15; do
     start_daemon
     eval "$(HOME="$home" "$bin" session new --label faulty --url "http://127.0.0.1:$port")"
     t new-session -d -s e2e -x "$cols" -y "$rows" \
-        "HOME='$home' '$bin' --url '$MCPTOP_URL' --session '$MCPTOP_SESSION' --token '$MCPTOP_TOKEN' --keepalive 1; echo EXITED \$?; stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e echo -e -icanon -e -echo | tr '\n' ' '; echo; sleep 60"
+        "HOME='$home' MCPTOP_TOKEN='$MCPTOP_TOKEN' '$bin' --url '$MCPTOP_URL' --session '$MCPTOP_SESSION' --keepalive 1; echo EXITED \$?; stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e echo -e -icanon -e -echo | tr '\n' ' '; echo; sleep 60"
     wait_for "the header ($size)" "CONNECTED"
     curl -s -X POST -H "authorization: Bearer $MCPTOP_TOKEN" -H 'content-type: application/json' \
         "$MCPTOP_URL/session/$MCPTOP_SESSION/publish" \
@@ -131,10 +131,13 @@ for size in 120x30 60x15; do
     wait_for "why the link is down ($size)" "link down: .*connection refused"
     wait_for "the retry countdown ($size)" "RECONNECTING"
     start_daemon
-    wait_for "why it stopped ($size)" "stopped: session no longer exists"
-    wait_for "the rows kept ($size)" "▶ build"
+    wait_for "why it stopped ($size)" "stopped: session no"
+    # The call of the daemon that died is lost, not running or stalled for ever.
+    wait_for "the lost call ($size)" "◌ build"
     t send-keys -t e2e q
-    wait_for "a clean exit ($size)" "EXITED 0"
+    # The reason stays after the screen closes, with tail's exit status for it.
+    wait_for "the reason after the screen ($size)" "mcptop: session no longer exists"
+    wait_for "its exit status ($size)" "EXITED 5"
     wait_for "a sane terminal ($size)" "^icanon echo *$"
     if t capture-pane -p -t e2e | grep -q "q quit"; then
         echo "tui e2e: the screen was not restored after the fault ($size)" >&2
@@ -144,3 +147,74 @@ for size in 120x30 60x15; do
     t kill-session -t e2e
     echo "tui e2e: daemon loss and a vanished session at $size ok"
 done
+
+# All day at 80x24: for 90 s of `mcptop demo --pace 10 --no-bursts`, whenever the header
+# counts running calls, a running row or the `↓ N more (M running)` line is on screen.
+t new-session -d -s e2e -x 80 -y 24 "'$bin' demo --pace 10 --no-bursts; echo EXITED \$?; sleep 60"
+wait_for "the demo's header" "CONNECTED"
+checks=0
+for _ in $(seq 1 45); do
+    sleep 2
+    pane=$(t capture-pane -p -t e2e)
+    if printf '%s\n' "$pane" | head -n 1 | grep -q "[0-9] running"; then
+        if ! printf '%s\n' "$pane" | grep -q -e "^[▶‼] " -e "running)"; then
+            echo "tui e2e: the header counts running calls, but none is in view:" >&2
+            printf '%s\n' "$pane" >&2
+            exit 1
+        fi
+        checks=$((checks + 1))
+    fi
+done
+[ "$checks" -gt 10 ] || { echo "tui e2e: the demo ran almost nothing ($checks checks)" >&2; exit 1; }
+t send-keys -t e2e q
+wait_for "a clean exit after 90 s" "EXITED 0"
+t kill-session -t e2e
+echo "tui e2e: 90 s of the demo at 80x24 kept running calls in view ($checks checks)"
+
+# A daemon killed (-9) and started again under the monitor: the old run's running calls
+# become lost (no stalled ghosts of them), the header names the new address.
+kill "$server_pid" 2>/dev/null || true
+wait "$server_pid" 2>/dev/null || true
+rm -f "$home/.mcptop/mcp.json"
+HOME="$home" "$bin" serve --workload --pace 4 --no-bursts >"$home/serve.out" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q '^discovery file' "$home/serve.out" && break; sleep 0.1; done
+old=$(sed -n 's/^listening on http:\/\/\(.*\)$/\1/p' "$home/serve.out")
+t new-session -d -s e2e -x 120 -y 30 "HOME='$home' '$bin'; echo EXITED \$?; sleep 60"
+wait_for "the first daemon" "CONNECTED.*$old"
+wait_for "a running call" "^▶ "
+kill -9 "$server_pid"; wait "$server_pid" 2>/dev/null || true
+HOME="$home" "$bin" serve --workload --pace 4 --no-bursts >"$home/serve.out" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q '^discovery file' "$home/serve.out" && break; sleep 0.1; done
+new=$(sed -n 's/^listening on http:\/\/\(.*\)$/\1/p' "$home/serve.out")
+wait_for "the new daemon in the header" "CONNECTED.*$new"
+wait_for "the old run's calls, lost" "^◌ "
+wait_for "the lost count" "[0-9] lost"
+if t capture-pane -p -t e2e | grep -q "$old"; then
+    echo "tui e2e: the header still names the old daemon" >&2
+    t capture-pane -p -t e2e >&2
+    exit 1
+fi
+t send-keys -t e2e c
+for _ in $(seq 1 30); do
+    t capture-pane -p -t e2e | grep -q "^◌ " || break
+    sleep 0.1
+done
+if t capture-pane -p -t e2e | grep -q "^◌ "; then
+    echo "tui e2e: c did not clear the lost calls" >&2
+    exit 1
+fi
+t send-keys -t e2e q
+wait_for "a clean exit after the restart" "EXITED 0"
+t kill-session -t e2e
+echo "tui e2e: a daemon restarted under the monitor left lost calls, no ghosts"
+
+# A wrong token: the monitor says STOPPED, and after q the reason and status 4 remain.
+t new-session -d -s e2e -x 80 -y 24 "HOME='$home' MCPTOP_TOKEN=wrong '$bin' --session nope; echo EXITED \$?; sleep 60"
+wait_for "the stop on screen" "stopped: token rejected"
+t send-keys -t e2e q
+wait_for "the reason after the screen" "mcptop: token rejected"
+wait_for "exit status 4" "EXITED 4"
+t kill-session -t e2e
+echo "tui e2e: a wrong token left its reason and status 4"
