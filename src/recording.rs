@@ -273,19 +273,14 @@ pub fn is_recording(bytes: &[u8]) -> bool {
         .is_some_and(|v| v.get("format").and_then(Value::as_str) == Some(FORMAT))
 }
 
-/// Parses a recording. Unknown codes are skipped (a newer version may add some); a
-/// malformed line is an error that names it, except a cut last line (a crash).
-pub fn parse(text: &str, path: &Path) -> Result<Recording, RecordingError> {
-    let bad = |line: usize, reason: String| RecordingError::BadLine {
+/// The header line of a recording: when it started and where it came from.
+fn parse_header(line: &str, path: &Path) -> Result<(Time, SourceInfo), RecordingError> {
+    let bad = |reason: &str| RecordingError::BadLine {
         path: path.to_owned(),
-        line,
-        reason,
+        line: 1,
+        reason: reason.to_owned(),
     };
-    let mut lines = text.lines().enumerate();
-    let header: Value = lines
-        .next()
-        .and_then(|(_, l)| serde_json::from_str(l).ok())
-        .ok_or_else(|| bad(1, "not a recording header".into()))?;
+    let header: Value = serde_json::from_str(line).map_err(|_| bad("not a recording header"))?;
     match header.get("version") {
         None => {}
         Some(v) if v.as_u64() == Some(1) => {}
@@ -300,7 +295,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Recording, RecordingError> {
         .get("started_at")
         .and_then(Value::as_str)
         .and_then(crate::wire::parse_timestamp)
-        .ok_or_else(|| bad(1, "the header has no valid started_at".into()))?;
+        .ok_or_else(|| bad("the header has no valid started_at"))?;
     let src = header.get("source").cloned().unwrap_or(Value::Null);
     let field = |k: &str| src.get(k).and_then(Value::as_str).map(str::to_owned);
     let source = SourceInfo {
@@ -309,87 +304,313 @@ pub fn parse(text: &str, path: &Path) -> Result<Recording, RecordingError> {
         label: field("label"),
         transport: field("transport"),
     };
+    Ok((started_at, source))
+}
+
+/// What one line after the header holds.
+enum Line {
+    Item(Duration, SourceEvent),
+    /// A code this version does not know (a newer one may add some): passed over.
+    Unknown,
+    /// Not JSON at all (a cut line, when it is the last).
+    NotJson(String),
+    Bad(String),
+}
+
+fn parse_line(line: &str) -> Line {
+    let value: Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => return Line::NotJson(e.to_string()),
+    };
+    let (Some(t), Some(code)) = (
+        value.get(0).and_then(Value::as_f64),
+        value.get(1).and_then(Value::as_str),
+    ) else {
+        return Line::Bad("not [seconds, code, payload]".into());
+    };
+    let Some(at) = crate::time::duration_from_secs(t.max(0.0)) else {
+        return Line::Bad(format!("a time of {t} s is out of range"));
+    };
+    let payload = value.get(2).cloned().unwrap_or(Value::Null);
+    let event = match code {
+        "e" => {
+            let s = |k: &str| payload.get(k).and_then(Value::as_str).map(str::to_owned);
+            let Some(data) = s("data") else {
+                return Line::Bad("an event without data".into());
+            };
+            SourceEvent::Event {
+                event_type: s("event").unwrap_or_else(|| "message".into()),
+                data,
+                id: s("id").unwrap_or_default(),
+            }
+        }
+        "s" => match status_from(&payload) {
+            Some(s) => SourceEvent::Status(s),
+            None => return Line::Unknown,
+        },
+        "m" if payload.get("keepalive").is_some() => SourceEvent::KeepAlive,
+        "m" if payload.get("discarded").is_some() => SourceEvent::Discarded {
+            reason: payload["discarded"].as_str().unwrap_or("").to_owned(),
+        },
+        _ => return Line::Unknown,
+    };
+    Line::Item(at, event)
+}
+
+/// What was wrong with a recording's lines, as they are read.
+#[derive(Default)]
+struct Notes {
+    notes: Vec<String>,
+    skipped: usize,
+}
+
+impl Notes {
+    /// A bad line is said (the first few by number) and skipped: one corrupt line must
+    /// not cost the rest of the recording.
+    fn skip(&mut self, line: usize, why: &str) {
+        self.skipped += 1;
+        if self.notes.len() < 10 {
+            self.notes.push(format!("line {line}: {why}; skipped"));
+        }
+    }
+
+    fn cut(&mut self, line: usize) {
+        self.notes.push(format!(
+            "line {line}: the last line is cut off (a crash, or the recording is still being written)"
+        ));
+    }
+
+    fn finish(mut self) -> (Vec<String>, usize) {
+        let said = self.notes.iter().filter(|n| n.ends_with("skipped")).count();
+        if self.skipped > said {
+            self.notes
+                .push(format!("{} unreadable lines skipped in all", self.skipped));
+        }
+        (self.notes, self.skipped)
+    }
+}
+
+/// Parses a recording held in memory. Unknown codes are passed over; a malformed line is
+/// said and skipped; a cut last line (a crash) is said.
+pub fn parse(text: &str, path: &Path) -> Result<Recording, RecordingError> {
+    let mut lines = text.lines().enumerate();
+    let first = lines.next().map_or("", |(_, l)| l);
+    let (started_at, source) = parse_header(first, path)?;
     let total = text.lines().count();
     let mut items = Vec::new();
-    let mut notes = Vec::new();
-    let mut skipped = 0usize;
-    // A bad line is said (the first few by number) and skipped: one corrupt line must
-    // not cost the rest of the recording.
-    let mut skip = |notes: &mut Vec<String>, line: usize, why: String| {
-        skipped += 1;
-        if notes.len() < 10 {
-            notes.push(format!("line {line}: {why}; skipped"));
-        }
-    };
+    let mut notes = Notes::default();
     for (n, line) in lines {
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            // A crash can cut the last line; everything before it stands.
-            Err(_) if n + 1 == total => {
-                notes.push(format!(
-                    "line {}: the last line is cut off (a crash, or the recording is still being written)",
-                    n + 1
-                ));
+        match parse_line(line) {
+            Line::Item(at, event) => items.push((at, event)),
+            Line::Unknown => {}
+            Line::NotJson(_) if n + 1 == total => {
+                notes.cut(n + 1);
                 break;
             }
-            Err(e) => {
-                skip(&mut notes, n + 1, format!("not JSON ({e})"));
-                continue;
-            }
-        };
-        let (Some(t), Some(code)) = (
-            value.get(0).and_then(Value::as_f64),
-            value.get(1).and_then(Value::as_str),
-        ) else {
-            skip(&mut notes, n + 1, "not [seconds, code, payload]".into());
-            continue;
-        };
-        let Some(at) = crate::time::duration_from_secs(t.max(0.0)) else {
-            skip(
-                &mut notes,
-                n + 1,
-                format!("a time of {t} s is out of range"),
-            );
-            continue;
-        };
-        let payload = value.get(2).cloned().unwrap_or(Value::Null);
-        let event = match code {
-            "e" => {
-                let s = |k: &str| payload.get(k).and_then(Value::as_str).map(str::to_owned);
-                let Some(data) = s("data") else {
-                    skip(&mut notes, n + 1, "an event without data".into());
-                    continue;
-                };
-                SourceEvent::Event {
-                    event_type: s("event").unwrap_or_else(|| "message".into()),
-                    data,
-                    id: s("id").unwrap_or_default(),
-                }
-            }
-            "s" => match status_from(&payload) {
-                Some(s) => SourceEvent::Status(s),
-                None => continue,
-            },
-            "m" if payload.get("keepalive").is_some() => SourceEvent::KeepAlive,
-            "m" if payload.get("discarded").is_some() => SourceEvent::Discarded {
-                reason: payload["discarded"].as_str().unwrap_or("").to_owned(),
-            },
-            _ => continue,
-        };
-        items.push((at, event));
+            Line::NotJson(e) => notes.skip(n + 1, &format!("not JSON ({e})")),
+            Line::Bad(why) => notes.skip(n + 1, &why),
+        }
     }
-    if skipped > notes.iter().filter(|n| n.ends_with("skipped")).count() {
-        notes.push(format!("{skipped} unreadable lines skipped in all"));
-    }
+    let (notes, skipped) = notes.finish();
     Ok(Recording {
         started_at,
         source,
         items,
         notes,
         skipped,
+    })
+}
+
+/// The events of a recording, one by one, by index: held in memory, or read from the
+/// file on demand (a large recording is never held whole).
+pub trait Tape {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// When item `i` happened, from the start.
+    fn at(&self, i: usize) -> Duration;
+    /// Item `i` (read from the file for an indexed recording).
+    fn event(&self, i: usize) -> Option<SourceEvent>;
+    /// Whether item `i` is a connection change (the replay's markers).
+    fn is_marker(&self, i: usize) -> bool;
+}
+
+fn marker(event: &SourceEvent) -> bool {
+    matches!(
+        event,
+        SourceEvent::Status(Status::Connected { .. } | Status::Disconnected { .. })
+    )
+}
+
+impl Tape for Vec<(Duration, SourceEvent)> {
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+    fn at(&self, i: usize) -> Duration {
+        self.get(i).map_or(Duration::ZERO, |(at, _)| *at)
+    }
+    fn event(&self, i: usize) -> Option<SourceEvent> {
+        self.get(i).map(|(_, e)| e.clone())
+    }
+    fn is_marker(&self, i: usize) -> bool {
+        self.get(i).is_some_and(|(_, e)| marker(e))
+    }
+}
+
+/// A recording on disk with an index of where each item's line is: 16 bytes an item in
+/// memory, however large the file. Items are read back when played; reading in order
+/// costs no seek.
+pub struct Indexed {
+    pub started_at: Time,
+    pub source: SourceInfo,
+    pub notes: Vec<String>,
+    pub skipped: usize,
+    path: PathBuf,
+    /// Each item's time, where its line starts, its length, and whether it is a marker.
+    entries: Vec<(Duration, u64, u32, bool)>,
+    reader: std::sync::Mutex<Option<(u64, std::io::BufReader<File>)>>,
+}
+
+impl Indexed {
+    /// Reads the file once, line by line, keeping only where each item is.
+    pub fn open(path: &Path) -> Result<Indexed, RecordingError> {
+        use std::io::BufRead;
+        let read_err = |source| RecordingError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let file = File::open(path).map_err(read_err)?;
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+        let mut line = Vec::new();
+        let mut offset = 0u64;
+        let n = reader.read_until(b'\n', &mut line).map_err(read_err)?;
+        offset += n as u64;
+        let (started_at, source) = parse_header(&String::from_utf8_lossy(&line), path)?;
+        let mut entries = Vec::new();
+        let mut notes = Notes::default();
+        let mut number = 1usize;
+        // A line that is not JSON is judged when the next read says whether it was last.
+        let mut pending: Option<(usize, String)> = None;
+        loop {
+            line.clear();
+            let n = reader.read_until(b'\n', &mut line).map_err(read_err)?;
+            if n == 0 {
+                break;
+            }
+            number += 1;
+            if let Some((at, e)) = pending.take() {
+                notes.skip(at, &format!("not JSON ({e})"));
+            }
+            let start = offset;
+            offset += n as u64;
+            let text = String::from_utf8_lossy(&line);
+            if text.trim().is_empty() {
+                continue;
+            }
+            match parse_line(text.trim_end_matches(['\n', '\r'])) {
+                Line::Item(at, event) => {
+                    let len = u32::try_from(n).unwrap_or(u32::MAX);
+                    entries.push((at, start, len, marker(&event)));
+                }
+                Line::Unknown => {}
+                Line::NotJson(e) => pending = Some((number, e)),
+                Line::Bad(why) => notes.skip(number, &why),
+            }
+        }
+        if let Some((at, _)) = pending {
+            notes.cut(at);
+        }
+        let (notes, skipped) = notes.finish();
+        Ok(Indexed {
+            started_at,
+            source,
+            notes,
+            skipped,
+            path: path.to_owned(),
+            entries,
+            reader: std::sync::Mutex::new(None),
+        })
+    }
+
+    fn read(&self, i: usize) -> Option<SourceEvent> {
+        use std::io::{Read, Seek, SeekFrom};
+        let &(_, offset, len, _) = self.entries.get(i)?;
+        let mut cached = self
+            .reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cached.as_ref().is_none_or(|(at, _)| *at != offset) {
+            let mut file = std::io::BufReader::with_capacity(1 << 16, File::open(&self.path).ok()?);
+            file.seek(SeekFrom::Start(offset)).ok()?;
+            *cached = Some((offset, file));
+        }
+        let (at, reader) = cached.as_mut()?;
+        let mut line = vec![0u8; len as usize];
+        reader.read_exact(&mut line).ok()?;
+        *at += u64::from(len);
+        match parse_line(String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r'])) {
+            Line::Item(_, event) => Some(event),
+            _ => None,
+        }
+    }
+}
+
+impl Tape for Indexed {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+    fn at(&self, i: usize) -> Duration {
+        self.entries.get(i).map_or(Duration::ZERO, |e| e.0)
+    }
+    fn event(&self, i: usize) -> Option<SourceEvent> {
+        self.read(i)
+    }
+    fn is_marker(&self, i: usize) -> bool {
+        self.entries.get(i).is_some_and(|e| e.3)
+    }
+}
+
+/// A file opened for replay: a recording indexed on disk, or a raw SSE capture (decoded
+/// into memory: it has no lines to index by).
+pub struct Opened {
+    pub started_at: Time,
+    pub source: SourceInfo,
+    pub notes: Vec<String>,
+    pub skipped: usize,
+    pub tape: Box<dyn Tape + Send>,
+}
+
+/// Opens a recording or a raw SSE capture for replay, holding a recording's index only.
+pub fn open(path: &Path) -> Result<Opened, RecordingError> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+        .map_err(|source| RecordingError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+    if is_recording(&head) {
+        let indexed = Indexed::open(path)?;
+        return Ok(Opened {
+            started_at: indexed.started_at,
+            source: indexed.source.clone(),
+            notes: indexed.notes.clone(),
+            skipped: indexed.skipped,
+            tape: Box::new(indexed),
+        });
+    }
+    let recording = load(path)?;
+    Ok(Opened {
+        started_at: recording.started_at,
+        source: recording.source,
+        notes: recording.notes,
+        skipped: recording.skipped,
+        tape: Box::new(recording.items),
     })
 }
 
@@ -606,6 +827,55 @@ mod tests {
             assert!(matches!(through, Err(RecordingError::Symlink { .. })));
         }
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_indexed_recording_reads_back_what_was_recorded() {
+        let dir = std::env::temp_dir().join(format!("mcptop-idx-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.jsonl");
+        let started = Time::from_unix_nanos(1_700_000_000_000_000_000);
+        let mut recorder = Recorder::create(&path, started, &SourceInfo::default()).unwrap();
+        let mut events = Vec::new();
+        for i in 0..500i64 {
+            let event = match i % 3 {
+                0 => SourceEvent::KeepAlive,
+                1 => SourceEvent::Status(Status::Connecting { attempt: 1 }),
+                _ => SourceEvent::Event {
+                    event_type: "message".into(),
+                    data: format!("{{\"token\":{i},\"progress\":1,\"m\":\"é\\n{i}\"}}"),
+                    id: i.to_string(),
+                },
+            };
+            let timed = Timed {
+                at: started + chrono::TimeDelta::milliseconds(i * 7),
+                event,
+            };
+            recorder.record(&timed).unwrap();
+            events.push(timed);
+        }
+        drop(recorder);
+        // A corrupt line in the middle and a cut last line.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.insert(100, "{broken");
+        let broken = format!("{}\n[9.9,\"e\",{{\"da", lines.join("\n"));
+        std::fs::write(&path, &broken).unwrap();
+        let whole = parse(&broken, &path).unwrap();
+        let indexed = Indexed::open(&path).unwrap();
+        assert_eq!(indexed.len(), whole.items.len());
+        assert_eq!(indexed.len(), 500);
+        assert_eq!((indexed.skipped, whole.skipped), (1, 1));
+        assert_eq!(indexed.notes, whole.notes);
+        // In order, and out of order (a seek back), the same items.
+        for i in (0..indexed.len()).chain([3, 499, 0, 250]) {
+            assert_eq!(indexed.at(i), whole.items[i].0, "{i}");
+            assert_eq!(indexed.event(i).as_ref(), Some(&whole.items[i].1), "{i}");
+        }
+        let opened = open(&path).unwrap();
+        assert_eq!(opened.tape.len(), 500);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

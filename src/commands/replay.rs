@@ -9,10 +9,11 @@ use tokio_util::sync::CancellationToken;
 use super::updates::{consume, Ended};
 use super::Exit;
 use crate::cli::ReplayArgs;
-use mcptop::source::replay::{load, play, Pacing};
+use mcptop::source::replay::{load, play_tape, Pacing};
 
 pub fn run(args: &ReplayArgs) -> Result<()> {
-    let recording = load(&args.file)?;
+    // A recording is indexed, not held: a large one plays from its file.
+    let recording = mcptop::recording::open(&args.file)?;
     // What was wrong with the file is said before it plays (and before a screen opens).
     for note in &recording.notes {
         eprintln!(
@@ -21,8 +22,13 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
             mcptop::sanitize::terminal(note)
         );
     }
-    if let (Some(start), Some((last, _))) = (args.start_at, recording.items.last()) {
-        if start > *last {
+    let last = recording
+        .tape
+        .len()
+        .checked_sub(1)
+        .map(|i| recording.tape.at(i));
+    if let (Some(start), Some(last)) = (args.start_at, last) {
+        if start > last {
             eprintln!(
                 "mcptop: --start-at {} is past the end of {} ({} long): showing its end",
                 mcptop::model::compact(i64::try_from(start.as_millis()).unwrap_or(i64::MAX)),
@@ -31,7 +37,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
             );
         }
     }
-    if recording.items.is_empty() {
+    if recording.tape.is_empty() {
         return Err(Exit::new(
             1,
             format!("{} holds nothing to replay", args.file.display()),
@@ -51,7 +57,13 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     super::runtime()?.block_on(async {
         let (tx, rx) = mpsc::channel(1024);
         let stop = CancellationToken::new();
-        let player = tokio::spawn(play(recording, pacing, tx, stop.clone()));
+        let player = tokio::spawn(play_tape(
+            recording.started_at,
+            recording.tape,
+            pacing,
+            tx,
+            stop.clone(),
+        ));
         let ended = consume(rx, &args.output, None, None).await;
         stop.cancel();
         let _ = player.await;
@@ -89,12 +101,9 @@ fn compress_idle(
 }
 
 /// The recording in the monitor, with replay controls.
-fn on_screen(args: &ReplayArgs, mut recording: mcptop::recording::Recording) -> Result<()> {
+fn on_screen(args: &ReplayArgs, recording: mcptop::recording::Opened) -> Result<()> {
     use mcptop::ui::app::{App, SourceLabel};
     use mcptop::ui::player::Player;
-    if let Some(limit) = args.idle_limit {
-        compress_idle(&mut recording.items, limit);
-    }
     let name = args
         .file
         .file_name()
@@ -116,7 +125,15 @@ fn on_screen(args: &ReplayArgs, mut recording: mcptop::recording::Recording) -> 
             .to_uppercase(),
         session: recording.source.label.clone().unwrap_or_default(),
     };
-    let mut player = Player::new(name, recording);
+    // Cutting quiet spells moves every later item: that one is held in memory.
+    let mut player = match args.idle_limit {
+        Some(limit) => {
+            let mut whole = load(&args.file)?;
+            compress_idle(&mut whole.items, limit);
+            Player::new(name, whole)
+        }
+        None => Player::opened(name, recording),
+    };
     player.speed = match args.speed {
         None => 1.0,
         Some(mcptop::source::replay::Speed::Factor(f)) => f,

@@ -13,8 +13,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{SourceEvent, Status, Stop, Timed};
-use crate::recording::Recording;
 pub use crate::recording::{from_sse, load, Speed};
+use crate::recording::{Recording, Tape};
+use crate::time::Time;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pacing {
@@ -42,11 +43,33 @@ pub async fn play(
     tx: mpsc::Sender<Timed>,
     stop: CancellationToken,
 ) -> Stop {
+    play_tape(
+        recording.started_at,
+        Box::new(recording.items),
+        pacing,
+        tx,
+        stop,
+    )
+    .await
+}
+
+/// As [`play`], from a tape: a recording on disk is read as it plays, never held whole.
+pub async fn play_tape(
+    started_at: Time,
+    tape: Box<dyn Tape + Send>,
+    pacing: Pacing,
+    tx: mpsc::Sender<Timed>,
+    stop: CancellationToken,
+) -> Stop {
     let clock = tokio::time::Instant::now();
     let mut wall = Duration::ZERO; // playback time so far
     let mut previous = Duration::ZERO; // recording offset of the previous item
-    let mut last_at = recording.started_at;
-    for (offset, event) in recording.items {
+    let mut last_at = started_at;
+    for i in 0..tape.len() {
+        let offset = tape.at(i);
+        let Some(event) = tape.event(i) else {
+            continue;
+        };
         let mut gap = offset.saturating_sub(previous);
         previous = offset;
         if let Some(limit) = pacing.idle_limit {
@@ -61,7 +84,7 @@ pub async fn play(
                 }
             }
         }
-        last_at = recording.started_at + TimeDelta::from_std(offset).unwrap_or_default();
+        last_at = started_at + TimeDelta::from_std(offset).unwrap_or_default();
         if tx.send(Timed { at: last_at, event }).await.is_err() {
             return Stop::Fatal("the consumer went away".into());
         }

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use crate::event::{SourceEvent, Status};
 use crate::feed::Feed;
-use crate::recording::Recording;
+use crate::recording::{Opened, Recording, Tape};
 use crate::time::Time;
 
 pub struct Player {
     pub name: String,
-    items: Vec<(Duration, SourceEvent)>,
+    /// The recording's items, in memory or read from its file as they play.
+    items: Box<dyn Tape + Send>,
     started_at: Time,
     pub length: Duration,
     /// The next item to apply.
@@ -27,11 +27,23 @@ const SPEEDS: [f64; 9] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
 impl Player {
     pub fn new(name: String, recording: Recording) -> Player {
-        let length = recording.items.last().map_or(Duration::ZERO, |(d, _)| *d);
+        Player::of(name, recording.started_at, Box::new(recording.items))
+    }
+
+    /// A recording opened for replay (a large one is read from its file as it plays).
+    pub fn opened(name: String, opened: Opened) -> Player {
+        Player::of(name, opened.started_at, opened.tape)
+    }
+
+    fn of(name: String, started_at: Time, items: Box<dyn Tape + Send>) -> Player {
+        let length = items
+            .len()
+            .checked_sub(1)
+            .map_or(Duration::ZERO, |i| items.at(i));
         Player {
             name,
-            items: recording.items,
-            started_at: recording.started_at,
+            items,
+            started_at,
             length,
             next: 0,
             position: Duration::ZERO,
@@ -46,15 +58,15 @@ impl Player {
     }
 
     fn apply_until(&mut self, position: Duration, feed: &mut Feed) {
-        while let Some((at, event)) = self.items.get(self.next) {
-            if *at > position {
+        while self.next < self.items.len() {
+            let at = self.items.at(self.next);
+            if at > position {
                 break;
             }
-            let at = self.started_at + TimeDelta::from_std(*at).unwrap_or_default();
-            feed.apply(&crate::event::Timed {
-                at,
-                event: event.clone(),
-            });
+            if let Some(event) = self.items.event(self.next) {
+                let at = self.started_at + TimeDelta::from_std(at).unwrap_or_default();
+                feed.apply(&crate::event::Timed { at, event });
+            }
             self.next += 1;
         }
         self.position = position.min(self.length);
@@ -85,8 +97,8 @@ impl Player {
     /// One event forward (paused).
     pub fn step(&mut self, feed: &mut Feed) {
         self.playing = false;
-        if let Some((at, _)) = self.items.get(self.next) {
-            let at = *at;
+        if self.next < self.items.len() {
+            let at = self.items.at(self.next);
             // Everything at that same instant goes with it, as it did live.
             self.apply_until(at, feed);
         }
@@ -97,38 +109,33 @@ impl Player {
         self.playing = false;
         let keep = self.next.saturating_sub(1);
         *feed = Feed::new(feed.model.config().clone());
-        for (at, event) in &self.items[..keep] {
-            feed.apply(&crate::event::Timed {
-                at: self.started_at + TimeDelta::from_std(*at).unwrap_or_default(),
-                event: event.clone(),
-            });
+        for i in 0..keep {
+            if let Some(event) = self.items.event(i) {
+                feed.apply(&crate::event::Timed {
+                    at: self.started_at + TimeDelta::from_std(self.items.at(i)).unwrap_or_default(),
+                    event,
+                });
+            }
         }
         self.next = keep;
         self.position = keep
             .checked_sub(1)
-            .map_or(Duration::ZERO, |i| self.items[i].0);
+            .map_or(Duration::ZERO, |i| self.items.at(i));
     }
 
     /// The previous or next connection change (the recording's markers).
     pub fn marker(&mut self, forward: bool, feed: &mut Feed) {
-        let is_marker = |e: &SourceEvent| {
-            matches!(
-                e,
-                SourceEvent::Status(Status::Connected { .. } | Status::Disconnected { .. })
-            )
-        };
         let here = self.position;
+        let items = &self.items;
         let target = if forward {
-            self.items
-                .iter()
-                .find(|(at, e)| *at > here && is_marker(e))
-                .map(|(at, _)| *at)
+            (0..items.len())
+                .find(|&i| items.at(i) > here && items.is_marker(i))
+                .map(|i| items.at(i))
         } else {
-            self.items
-                .iter()
+            (0..items.len())
                 .rev()
-                .find(|(at, e)| *at + Duration::from_millis(500) < here && is_marker(e))
-                .map(|(at, _)| *at)
+                .find(|&i| items.at(i) + Duration::from_millis(500) < here && items.is_marker(i))
+                .map(|i| items.at(i))
         };
         if let Some(to) = target {
             self.seek(to, feed);

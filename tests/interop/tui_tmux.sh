@@ -171,6 +171,9 @@ wait_for "a clean exit after 90 s" "EXITED 0"
 t kill-session -t e2e
 echo "tui e2e: 90 s of the demo at 80x24 kept running calls in view ($checks checks)"
 
+# The session of the fault test is not this one's.
+unset MCPTOP_URL MCPTOP_SESSION MCPTOP_TOKEN
+
 # A daemon killed (-9) and started again under the monitor: the old run's running calls
 # become lost (no stalled ghosts of them), the header names the new address.
 kill "$server_pid" 2>/dev/null || true
