@@ -659,3 +659,82 @@ fn the_monitors_model_holds_a_bounded_number_of_bytes() {
     }
     assert!(model.text_bytes() < 48 << 20, "{}", model.text_bytes());
 }
+
+/// An upstream that dies in the middle of a call's response stream: the call through the
+/// proxy fails (it does not stay running for ever), with a reason a person reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_upstream_dies_mid_stream_fails_through_the_proxy() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let daemon = server::start(ServerConfig::default()).await.unwrap();
+    let everyone = daemon.state().sessions.everyone.clone().unwrap();
+    let mut events = everyone.events.subscribe(None);
+    // The upstream: answers the call with an event stream, one progress event, then dies.
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_addr = upstream.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = upstream.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut seen = Vec::new();
+                // Read the head and the body (a small JSON request).
+                while !String::from_utf8_lossy(&seen).contains("tools/call") {
+                    let n = stream.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await;
+                let event = "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":7,\"progress\":1,\"total\":4}}\n\n";
+                let _ = stream
+                    .write_all(format!("{:x}\r\n{event}\r\n", event.len()).as_bytes())
+                    .await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                // Gone, mid-stream, without the terminating chunk.
+            });
+        }
+    });
+    let proxy = mcptop::tap::proxy::start(mcptop::tap::proxy::ProxyOptions {
+        upstream: format!("http://{upstream_addr}/mcp"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        request_progress: false,
+        target: mcptop::tap::publish::Target {
+            url: Some(daemon.base_url()),
+            discovery_file: std::env::temp_dir().join("mcptop-none/mcp.json"),
+            spawn: false,
+            label: Some("dying upstream".into()),
+            kind: "proxy",
+        },
+    })
+    .await
+    .unwrap();
+    let call = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","arguments":{},"_meta":{"progressToken":7}}});
+    let response = reqwest::Client::new()
+        .post(proxy.url())
+        .header("accept", "application/json, text/event-stream")
+        .json(&call)
+        .send()
+        .await
+        .unwrap();
+    let _ = response.text().await;
+    let mut states = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !states.iter().any(|s: &String| s == "failed") {
+        let event = tokio::time::timeout_at(deadline, events.live.recv())
+            .await
+            .unwrap_or_else(|_| panic!("the call never ended: {states:?}"))
+            .unwrap();
+        let data: Value = serde_json::from_str(&event.data).unwrap();
+        if let Some(state) = data["state"].as_str() {
+            states.push(state.to_owned());
+            if state == "failed" {
+                let error = data["error"].as_str().unwrap_or("");
+                assert!(error.contains("broke off"), "{data}");
+            }
+        }
+    }
+    proxy.shutdown().await;
+    daemon.shutdown().await.unwrap();
+}

@@ -172,7 +172,43 @@ pub(super) fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() && !text.contains("timed out") {
         return format!("timed out ({text})");
     }
-    text
+    plain_words(&text).map_or(text, str::to_owned)
+}
+
+/// The HTTP stack's words for a cut connection, in the words of a person watching a
+/// daemon (`unexpected EOF during chunk size line` is a daemon that stopped).
+fn plain_words(text: &str) -> Option<&'static str> {
+    let lower = text.to_ascii_lowercase();
+    let cut = [
+        "unexpected eof",
+        "connection reset",
+        "connection closed before message completed",
+        "end of file before message length reached",
+        "incomplete message",
+        "broken pipe",
+    ];
+    cut.iter()
+        .any(|c| lower.contains(c))
+        .then_some("the daemon closed the connection mid-stream (it stopped?)")
+}
+
+#[cfg(test)]
+mod words_tests {
+    #[test]
+    fn a_cut_stream_is_said_in_plain_words() {
+        for jargon in [
+            "unexpected EOF during chunk size line",
+            "connection reset by peer",
+            "error reading a body from connection: end of file before message length reached",
+        ] {
+            assert_eq!(
+                super::plain_words(jargon),
+                Some("the daemon closed the connection mid-stream (it stopped?)"),
+                "{jargon}"
+            );
+        }
+        assert_eq!(super::plain_words("connection refused"), None);
+    }
 }
 
 /// Percent-encodes a path segment (session ids are UUIDs, but a user may type anything).

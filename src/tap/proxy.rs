@@ -323,7 +323,8 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     }
     let kind = content_type(&headers);
     if kind.starts_with("text/event-stream") {
-        let stream = sse_passthrough(Arc::clone(&shared), answer, scope);
+        let request = started_calls.then(|| body.clone());
+        let stream = sse_passthrough(Arc::clone(&shared), answer, scope, request);
         let mut response = Response::new(Body::from_stream(stream));
         *response.status_mut() = status;
         *response.headers_mut() = headers;
@@ -433,22 +434,26 @@ fn fail_request_calls(shared: &Shared, scope: &str, request: &[u8], why: &str) {
 
 /// An event stream passed on as it arrives (or, when rewriting, event by event), with
 /// each event's data observed as a JSON-RPC message.
+/// `request`: the request's body when it started calls. The calls it started that the
+/// stream never answers fail when the stream breaks off, or when it ends without being
+/// resumable (no event ids: the client cannot come back for the answer).
 fn sse_passthrough(
     shared: Arc<Shared>,
     answer: reqwest::Response,
     scope: String,
+    request: Option<Bytes>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     let upstream = answer.bytes_stream();
     let state = (
         upstream,
         Decoder::new(Limits::default()),
         shared,
-        scope,
+        (scope, request),
         String::new(),
     );
     futures_util::stream::unfold(
         state,
-        |(mut upstream, mut decoder, shared, scope, mut last_id)| async move {
+        |(mut upstream, mut decoder, shared, (scope, request), mut last_id)| async move {
             loop {
                 let chunk = tokio::select! {
                     _ = shared.shutdown.cancelled() => return None,
@@ -457,13 +462,31 @@ fn sse_passthrough(
                 let chunk = match chunk {
                     None => {
                         decoder.finish();
+                        if let Some(request) = &request {
+                            if last_id.is_empty() && decoder.last_event_id().is_empty() {
+                                fail_request_calls(
+                                    &shared,
+                                    &scope,
+                                    request,
+                                    "the server ended the stream without an answer",
+                                );
+                            }
+                        }
                         return None;
                     }
                     Some(Err(e)) => {
+                        if let Some(request) = &request {
+                            fail_request_calls(
+                                &shared,
+                                &scope,
+                                request,
+                                "the server's stream broke off before the answer (it stopped?)",
+                            );
+                        }
                         return Some((
                             Err(std::io::Error::other(e.without_url())),
-                            (upstream, decoder, shared, scope, last_id),
-                        ))
+                            (upstream, decoder, shared, (scope, None), last_id),
+                        ));
                     }
                     Some(Ok(c)) => c,
                 };
@@ -512,12 +535,15 @@ fn sse_passthrough(
                 }
                 shared.publisher.send_all(&mut items);
                 if !rewrite {
-                    return Some((Ok(chunk), (upstream, decoder, shared, scope, last_id)));
+                    return Some((
+                        Ok(chunk),
+                        (upstream, decoder, shared, (scope, request), last_id),
+                    ));
                 }
                 if !out.is_empty() {
                     return Some((
                         Ok(Bytes::from(out)),
-                        (upstream, decoder, shared, scope, last_id),
+                        (upstream, decoder, shared, (scope, request), last_id),
                     ));
                 }
             }

@@ -5,6 +5,9 @@ set -euo pipefail
 bin="$1"
 sock="mcptop-e2e-$$"
 t() { tmux -L "$sock" "$@"; }
+# A fresh tmux server for the next session: a killed last session takes its server down,
+# and a new session must not race a server on its way out.
+fresh() { t kill-server 2>/dev/null || true; for _ in $(seq 1 50); do t ls >/dev/null 2>&1 || break; sleep 0.1; done; sleep 0.2; }
 cleanup() { t kill-server 2>/dev/null || true; }
 trap cleanup EXIT
 
@@ -22,6 +25,7 @@ wait_for() {
 
 for size in 120x30 60x15; do
     cols=${size%x*}; rows=${size#*x}
+    fresh
     t new-session -d -s e2e -x "$cols" -y "$rows" "'$bin' demo --pace 4; echo EXITED \$?; sleep 60"
     wait_for "header ($size)" "CONNECTED"
     wait_for "a call row ($size)" "[▶✓✗] [a-z_]"
@@ -85,6 +89,7 @@ agent() { # $1 label, $2 tool
 }
 for size in 120x30 60x15; do
     cols=${size%x*}; rows=${size#*x}
+    fresh
     t new-session -d -s e2e -x "$cols" -y "$rows" "HOME='$home' '$bin'; echo EXITED \$?; sleep 60"
     wait_for "the header ($size)" "CONNECTED"
     agent "notes A" search_notes &
@@ -120,6 +125,7 @@ for size in 120x30 60x15; do
     wait "$server_pid" 2>/dev/null || true
     start_daemon
     eval "$(HOME="$home" "$bin" session new --label faulty --url "http://127.0.0.1:$port")"
+    fresh
     t new-session -d -s e2e -x "$cols" -y "$rows" \
         "HOME='$home' MCPTOP_TOKEN='$MCPTOP_TOKEN' '$bin' --url '$MCPTOP_URL' --session '$MCPTOP_SESSION' --keepalive 1; echo EXITED \$?; stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e echo -e -icanon -e -echo | tr '\n' ' '; echo; sleep 60"
     wait_for "the header ($size)" "CONNECTED"
@@ -150,6 +156,7 @@ done
 
 # All day at 80x24: for 90 s of `mcptop demo --pace 10 --no-bursts`, whenever the header
 # counts running calls, a running row or the `↓ N more (M running)` line is on screen.
+fresh
 t new-session -d -s e2e -x 80 -y 24 "'$bin' demo --pace 10 --no-bursts; echo EXITED \$?; sleep 60"
 wait_for "the demo's header" "CONNECTED"
 checks=0
@@ -183,6 +190,7 @@ HOME="$home" "$bin" serve --workload --pace 4 --no-bursts >"$home/serve.out" 2>&
 server_pid=$!
 for _ in $(seq 1 100); do grep -q '^discovery file' "$home/serve.out" && break; sleep 0.1; done
 old=$(sed -n 's/^listening on http:\/\/\(.*\)$/\1/p' "$home/serve.out")
+fresh
 t new-session -d -s e2e -x 120 -y 30 "HOME='$home' '$bin'; echo EXITED \$?; sleep 60"
 wait_for "the first daemon" "CONNECTED.*$old"
 wait_for "a running call" "^▶ "
@@ -214,6 +222,7 @@ t kill-session -t e2e
 echo "tui e2e: a daemon restarted under the monitor left lost calls, no ghosts"
 
 # A wrong token: the monitor says STOPPED, and after q the reason and status 4 remain.
+fresh
 t new-session -d -s e2e -x 80 -y 24 "HOME='$home' MCPTOP_TOKEN=wrong '$bin' --session nope; echo EXITED \$?; sleep 60"
 wait_for "the stop on screen" "stopped: token rejected"
 t send-keys -t e2e q
