@@ -192,6 +192,19 @@ fn plain_words(text: &str) -> Option<&'static str> {
         .then_some("the daemon closed the connection mid-stream (it stopped?)")
 }
 
+/// Percent-encodes a path segment (session ids are UUIDs, but a user may type anything).
+pub(super) fn percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod words_tests {
     #[test]
@@ -209,17 +222,4 @@ mod words_tests {
         }
         assert_eq!(super::plain_words("connection refused"), None);
     }
-}
-
-/// Percent-encodes a path segment (session ids are UUIDs, but a user may type anything).
-pub(super) fn percent_encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
