@@ -342,6 +342,7 @@ async fn latency_at(rate: u64, run: Duration) -> (Vec<f64>, Vec<f64>, u64) {
             admin_token: None,
             file: None,
             instance: None,
+            mcptop: true,
         },
         Chosen {
             session_id: session.id.clone(),

@@ -71,6 +71,9 @@ pub enum Status {
     Daemon {
         address: String,
         instance: String,
+        /// What to tell a person when the stream stays quiet (a daemon whose tools
+        /// publish no progress, like stock Construct), if anything.
+        quiet_hint: Option<String>,
     },
     /// No daemon to attach to yet; the source looks again each second.
     Waiting {

@@ -56,8 +56,13 @@ impl Feed {
             } => self
                 .model
                 .apply(decode_event(event_type, data, id), timed.at, id),
-            SourceEvent::Status(Status::Daemon { instance, .. }) => {
+            SourceEvent::Status(Status::Daemon {
+                instance,
+                quiet_hint,
+                ..
+            }) => {
                 self.model.daemon_instance(instance, timed.at);
+                self.model.set_quiet_hint(quiet_hint.clone());
                 Change::Stream
             }
             SourceEvent::Status(status) => {
@@ -152,7 +157,12 @@ impl Feed {
                     }
                 }
             }
-            SourceEvent::Status(Status::Daemon { address, instance }) => {
+            SourceEvent::Status(Status::Daemon {
+                address,
+                instance,
+                quiet_hint,
+            }) => {
+                self.model.set_quiet_hint(quiet_hint.clone());
                 // Said only when the daemon changed: the calls it lost are updates too.
                 let changed = self
                     .model

@@ -198,8 +198,12 @@ fn status_json(status: &Status) -> Value {
             "reason": reason,
             "retry_in_ms": u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX),
         }),
-        Status::Daemon { address, instance } => {
-            json!({ "state": "daemon", "address": address, "instance": instance })
+        Status::Daemon {
+            address,
+            instance,
+            quiet_hint,
+        } => {
+            json!({ "state": "daemon", "address": address, "instance": instance, "quiet_hint": quiet_hint })
         }
         Status::Waiting { reason } => json!({ "state": "waiting", "reason": reason }),
         Status::Stopped(stop) => json!({ "state": "stopped", "reason": stop.message() }),
@@ -246,6 +250,10 @@ fn status_from(value: &Value) -> Option<Status> {
         "daemon" => Status::Daemon {
             address: text("address"),
             instance: text("instance"),
+            quiet_hint: value
+                .get("quiet_hint")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         },
         _ => return None,
     })

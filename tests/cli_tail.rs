@@ -414,3 +414,64 @@ fn replay_of_a_raw_capture_and_of_a_bad_file() {
     );
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// A Construct-shaped daemon (`serve --compat construct`) whose stream carries only
+/// keep-alives: tail says, once, why nothing shows and what would show the calls.
+#[test]
+fn a_quiet_construct_stream_is_explained_once() {
+    let home = temp_dir("tail-quiet");
+    let file = home.join(".construct").join("mcp.json");
+    let (mut server, url) = serve(
+        &home,
+        &[
+            "--compat",
+            "construct",
+            "--keepalive",
+            "0.3",
+            "--discovery-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    let created: Value = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            // Construct's open route: no token needed to make a session.
+            reqwest::Client::new()
+                .post(format!("{url}/session"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+    let token_file = home.join("token");
+    std::fs::write(&token_file, created["token"].as_str().unwrap()).unwrap();
+    let out = run(
+        &home,
+        &[
+            "tail",
+            "--session",
+            created["session_id"].as_str().unwrap(),
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--for",
+            "2s",
+        ],
+    );
+    let stderr = stderr_of(&out);
+    assert!(out.status.success(), "{stderr}");
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("report no progress on the session stream"))
+        .collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(
+        said[0].contains(&format!("mcptop proxy --upstream {url}/mcp")),
+        "{stderr}"
+    );
+    server.terminate();
+    std::fs::remove_dir_all(&home).unwrap();
+}

@@ -164,6 +164,7 @@ impl Watch {
             admin_token: None,
             file: None,
             instance: None,
+            mcptop: true,
         };
         let chosen = Chosen {
             session_id: session_id.into(),

@@ -751,6 +751,7 @@ fn a_restarted_daemon_leaves_lost_calls_not_ghosts() {
         event: SourceEvent::Status(Status::Daemon {
             address: address.into(),
             instance: instance.into(),
+            quiet_hint: None,
         }),
     };
     let mut app = app();

@@ -44,6 +44,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             admin_token: Some(running.admin_token().to_owned()),
             file: None,
             instance: None,
+            mcptop: true,
         };
         let chosen = Chosen {
             session_id: session.session_id.clone(),

@@ -54,6 +54,7 @@ pub async fn resolve_with(
             admin_token: None,
             file: None,
             instance: None,
+            mcptop: false,
         };
         let chosen = Chosen {
             session_id: String::new(),

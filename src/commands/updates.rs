@@ -29,6 +29,7 @@ pub async fn consume(
 ) -> Result<Ended> {
     let mut feed = Feed::default();
     let mut printer = PlainPrinter::default();
+    let mut said_quiet = false;
     let mut calls_seen = 0u64;
     let deadline = tokio::time::sleep(run_for.unwrap_or(Duration::from_secs(u64::MAX / 4)));
     tokio::pin!(deadline);
@@ -82,6 +83,17 @@ pub async fn consume(
                 return Ok(Ended::Done);
             }
             return Err(e).context("cannot write to standard output");
+        }
+        // A daemon whose tools publish nothing (stock Construct): said once, on stderr.
+        if !said_quiet {
+            let stream = feed.model.stream();
+            if let (Some(hint), 0, Some(_)) =
+                (&stream.quiet_hint, stream.events, stream.last_keepalive)
+            {
+                let _ = stdout.flush();
+                eprintln!("mcptop: {}", mcptop::sanitize::terminal(hint));
+                said_quiet = true;
+            }
         }
         let reached = output.count.is_some_and(|n| calls_seen >= n);
         if reached {

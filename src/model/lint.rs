@@ -26,6 +26,8 @@ pub enum FindingKind {
     SilentStream,
     LateDelivery,
     Reconnected,
+    /// Connected and alive, but the daemon's tools publish nothing (stock Construct).
+    QuietDaemon,
     // Call findings.
     Stalled,
     NotIncreasing,
@@ -51,6 +53,7 @@ impl FindingKind {
             FindingKind::AfterCompletion => 9,
             FindingKind::SharedToken => 10,
             FindingKind::Reconnected => 11,
+            FindingKind::QuietDaemon => 4,
             FindingKind::NoProgressToken => 12,
         }
     }
@@ -76,6 +79,7 @@ impl FindingKind {
             FindingKind::SilentStream => "silent-stream",
             FindingKind::LateDelivery => "late-delivery",
             FindingKind::Reconnected => "reconnected",
+            FindingKind::QuietDaemon => "quiet-daemon",
             FindingKind::Stalled => "stalled",
             FindingKind::NotIncreasing => "progress-not-increasing",
             FindingKind::PastTotal => "progress-past-total",
@@ -155,7 +159,24 @@ pub(crate) const STREAM_LINTS: &[&dyn StreamLint] = &[
     &SilentStream,
     &LateDelivery,
     &Reconnected,
+    &QuietDaemon,
 ];
+
+/// Keep-alives and nothing else from a daemon that is not mcptop's: its tools publish no
+/// progress, and a person should hear why the pane stays empty and what shows the calls.
+pub struct QuietDaemon;
+impl StreamLint for QuietDaemon {
+    fn kind(&self) -> FindingKind {
+        FindingKind::QuietDaemon
+    }
+    fn check(&self, s: &StreamState, _: Time, _: &ModelConfig) -> Verdict {
+        match (&s.quiet_hint, s.events, s.last_keepalive) {
+            (Some(hint), 0, Some(_)) => Verdict::Warn(hint.clone()),
+            (Some(_), 0, None) => Verdict::NotEnoughData,
+            _ => Verdict::Ok,
+        }
+    }
+}
 
 /// Human durations: "850 ms", "41 s", "3 min 05 s", "2 h 10 min".
 pub fn human(d: TimeDelta) -> String {

@@ -549,6 +549,11 @@ impl Model {
         }
     }
 
+    /// What to say should the stream stay quiet (see [`lint::QuietDaemon`]).
+    pub fn set_quiet_hint(&mut self, hint: Option<String>) {
+        self.stream.quiet_hint = hint;
+    }
+
     /// The daemon run new calls come from, when the source said.
     pub fn instance(&self) -> Option<&str> {
         self.instance.as_deref()

@@ -56,6 +56,9 @@ pub struct StreamState {
     pub last_discard: String,
     /// When the server last reported loss (`lagged`), ids last jumped, an event was last
     /// discarded: loss findings say how long ago, and age out after a quiet while.
+    /// What to say when nothing but keep-alives comes (from the source; see
+    /// [`crate::event::Status::Daemon`]).
+    pub quiet_hint: Option<String>,
     pub last_lagged_at: Option<Time>,
     pub last_gap_at: Option<Time>,
     pub last_discard_at: Option<Time>,
@@ -93,6 +96,7 @@ impl Default for StreamState {
             unknown_frames: 0,
             discarded: 0,
             last_discard: String::new(),
+            quiet_hint: None,
             last_lagged_at: None,
             last_gap_at: None,
             last_discard_at: None,

@@ -247,8 +247,11 @@ struct Health {
     uptime_seconds: u64,
     started_at: String,
     protocol_version: &'static str,
-    server: &'static str,
-    version: &'static str,
+    /// mcptop's own (left out in `--compat construct`, whose `/health` is Construct's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'static str>,
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> Response {
@@ -258,8 +261,8 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
         uptime_seconds: state.started.elapsed().as_secs(),
         started_at: state.started_at.to_rfc3339_nanos(),
         protocol_version: CONSTRUCT_PROTOCOL_VERSION,
-        server: "mcptop",
-        version: env!("CARGO_PKG_VERSION"),
+        server: state.extensions().then_some("mcptop"),
+        version: state.extensions().then_some(env!("CARGO_PKG_VERSION")),
     })
     .into_response()
 }

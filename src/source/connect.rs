@@ -280,9 +280,21 @@ pub async fn run(
                     .trim_start_matches("http://")
                     .to_owned();
                 tracing::info!(%address, %instance, "following daemon");
+                // Stock Construct publishes no progress on its session streams: say what
+                // shows its calls, should the stream stay quiet.
+                let quiet_hint =
+                    (!daemon.mcptop && options.transport != Transport::Mcp).then(|| {
+                        format!(
+                            "this daemon's tools report no progress on the session stream: to see \
+                         its calls, run `mcptop proxy --upstream {}/mcp` and point the agent at \
+                         the proxy, or use your agent's hooks",
+                            crate::recording::redact_url(&daemon.base_url)
+                        )
+                    });
                 let status = Status::Daemon {
                     address,
                     instance: instance.clone(),
+                    quiet_hint,
                 };
                 if send(&tx, SourceEvent::Status(status)).await.is_err() {
                     return Stop::Fatal("the consumer went away".into());

@@ -28,6 +28,8 @@ pub struct Daemon {
     pub file: Option<PathBuf>,
     /// Which run of the daemon this is (`pid 1234 · started …`), from its `/health`.
     pub instance: Option<String>,
+    /// Whether its `/health` says it is mcptop's daemon (else Construct or a twin).
+    pub mcptop: bool,
 }
 
 /// A daemon run's identity from its `/health`.
@@ -106,6 +108,7 @@ pub async fn discover(options: &DiscoverOptions) -> Result<Daemon, DiscoverError
             admin_token: owned.as_ref().and_then(|(_, f)| f.admin_token.clone()),
             file: owned.map(|(path, _)| path),
             instance: instance_of(&health),
+            mcptop: health.server.as_deref() == Some("mcptop"),
         });
     }
     let candidates = files(options);
@@ -130,6 +133,7 @@ pub async fn discover(options: &DiscoverOptions) -> Result<Daemon, DiscoverError
                                 admin_token: found.admin_token.filter(|t| !t.is_empty()),
                                 file: Some(path.clone()),
                                 instance: instance_of(&health),
+                                mcptop: health.server.as_deref() == Some("mcptop"),
                             })
                         }
                         Err(reason) => {
