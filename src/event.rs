@@ -93,6 +93,9 @@ pub enum Stop {
     TokenRejected,
     /// The named session existed and is gone (the daemon restarted or ended it).
     SessionGone,
+    /// The gateway refused the WebSocket before the session was even asked for: its own
+    /// pairing token is missing or wrong (not the session's token).
+    GatewayTokenRejected { had_token: bool },
     /// `--max-retries` ran out.
     GaveUp { attempts: u32, last_error: String },
     /// Anything else that cannot get better by retrying.
@@ -106,6 +109,17 @@ impl Stop {
             Stop::EndOfRecording => "end of the recording".into(),
             Stop::TokenRejected => {
                 "token rejected: the daemon refused this session's token (or knows no such session)"
+                    .into()
+            }
+            Stop::GatewayTokenRejected { had_token: true } => {
+                "the gateway refused its pairing token (--gateway-token, zc_…; not the session's \
+                 token): get a new one with `POST /pair` and the code the gateway printed"
+                    .into()
+            }
+            Stop::GatewayTokenRejected { had_token: false } => {
+                "the gateway wants its pairing token (zc_…, not the session's token): give \
+                 --gateway-token-file PATH or $MCPTOP_GATEWAY_TOKEN (get one with `POST /pair` \
+                 and the code the gateway printed)"
                     .into()
             }
             Stop::SessionGone => {

@@ -871,3 +871,40 @@ async fn a_server_that_sends_one_event_and_closes_counts_as_failing() {
     assert!(matches!(stop, Stop::GaveUp { attempts: 3, .. }), "{stop:?}");
     assert_eq!(server.requests().len(), 3);
 }
+
+/// Over WebSocket, a 401 before the upgrade is the gateway's own token, not the session's,
+/// and a 404 is a daemon without the route (Construct serves it on its gateway): each is
+/// said as such.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_refusals_name_the_gateway_token_and_where_the_route_lives() {
+    let gateway = Misbehaving::start(vec![vec![answer(
+        "401 Unauthorized",
+        "text/plain",
+        "",
+        "Unauthorized",
+    )]])
+    .await;
+    let ws = LiveOptions {
+        transport: Transport::Ws,
+        ..quick()
+    };
+    let (stop, _) = Watch::start(gateway.url(), ws.clone()).stopped().await;
+    assert_eq!(stop, Stop::GatewayTokenRejected { had_token: false });
+    assert!(
+        stop.message().contains("pairing token"),
+        "{}",
+        stop.message()
+    );
+    assert!(stop.message().contains("POST /pair"), "{}", stop.message());
+    let mcp_port =
+        Misbehaving::start(vec![vec![answer("404 Not Found", "text/plain", "", "")]]).await;
+    let (stop, _) = Watch::start(mcp_port.url(), ws).stopped().await;
+    let Stop::Fatal(message) = stop else {
+        panic!("{stop:?}");
+    };
+    assert!(message.contains("on its gateway"), "{message}");
+    assert!(
+        message.contains("--url http://127.0.0.1:42617"),
+        "{message}"
+    );
+}

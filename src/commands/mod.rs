@@ -45,7 +45,7 @@ impl Exit {
     pub fn from_stop(stop: &Stop) -> Option<Exit> {
         let code = match stop {
             Stop::EndOfRecording => return None,
-            Stop::TokenRejected => 4,
+            Stop::TokenRejected | Stop::GatewayTokenRejected { .. } => 4,
             Stop::SessionGone => 5,
             Stop::GaveUp { .. } => 6,
             Stop::Fatal(_) => 1,

@@ -95,6 +95,8 @@ pub(super) enum Ended {
     Unreachable(String),
     /// It worked, then broke.
     Dropped(String),
+    /// The gateway refused its own token before the WebSocket upgrade.
+    GatewayRefused,
 }
 
 impl Ended {
@@ -351,6 +353,20 @@ pub async fn run(
         }
         let reason = match ended {
             Ended::Closed => return Stop::Fatal("the consumer went away".into()),
+            Ended::GatewayRefused => {
+                return Stop::GatewayTokenRejected {
+                    had_token: options.gateway_token.is_some(),
+                }
+            }
+            // Construct serves the WebSocket route on its gateway, not on its MCP port.
+            Ended::Refused { status: 404, .. } if options.transport == Transport::Ws => {
+                return Stop::Fatal(format!(
+                    "no WebSocket route at {}/ws/mcp/events: Construct serves it on its gateway \
+                     (by default 127.0.0.1:42617, or [gateway] in ~/.construct/config.toml): \
+                     give --url http://127.0.0.1:42617",
+                    crate::recording::redact_url(&daemon.base_url)
+                ));
+            }
             Ended::Dropped(reason) => reason,
             Ended::Unreachable(reason) => {
                 daemon_gone = true;

@@ -38,6 +38,9 @@ pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ende
                 .as_deref()
                 .map(|b| super::connect::summarize_body(content_type, b))
                 .unwrap_or_default();
+            if response.status().as_u16() == 401 {
+                return Ended::GatewayRefused;
+            }
             return Ended::Refused {
                 status: response.status().as_u16(),
                 body,
