@@ -298,6 +298,11 @@ pub struct TailArgs {
     #[arg(long)]
     pub include_anonymous: bool,
 
+    /// With --session: when the session dies with its daemon (a restart), make a fresh
+    /// session on the new daemon and follow it (Construct's open `POST /session`).
+    #[arg(long, requires = "session")]
+    pub new_session: bool,
+
     /// `tail`: when no daemon runs, wait for one instead of exiting with status 3.
     #[arg(long, conflicts_with = "no_wait")]
     pub wait: bool,

@@ -123,7 +123,10 @@ impl Stop {
                     .into()
             }
             Stop::SessionGone => {
-                "session no longer exists: the daemon restarted or ended it".into()
+                "session no longer exists: the daemon restarted or ended it (it died with \
+                 the old daemon: give --new-session to follow a fresh one on the new daemon, \
+                 or name the new session with --session)"
+                    .into()
             }
             Stop::GaveUp {
                 attempts,

@@ -135,10 +135,52 @@ fn a_named_session_that_disappears_ends_with_its_own_code() {
     let (_server, _) = serve(&home, &["--no-discovery", "--port", &port]);
     let (code, stderr) = tail.wait();
     assert_eq!(code, Some(5), "{stderr}");
-    assert_eq!(
-        stderr,
-        "mcptop: session no longer exists: the daemon restarted or ended it\n"
+    assert!(
+        stderr.starts_with("mcptop: session no longer exists: the daemon restarted or ended it"),
+        "{stderr}"
     );
+    assert!(stderr.contains("give --new-session"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+/// `--new-session`: a named session that died with its daemon is replaced by a fresh one
+/// on the daemon that took over, and tail follows it, saying so.
+#[test]
+fn new_session_follows_a_fresh_session_on_the_restarted_daemon() {
+    let home = temp_dir("tail-new-session");
+    let (mut server, url) = serve(&home, &[]);
+    let (session, token) = new_session(&home, &url);
+    let token_file = home.join("token");
+    std::fs::write(&token_file, &token).unwrap();
+    let mut tail = Running::spawn(
+        &home,
+        &[
+            "tail",
+            "--json",
+            "--session",
+            &session,
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--new-session",
+            "--keepalive",
+            "1",
+        ],
+    );
+    tail.line_matching("connected", |l| l.contains("\"connected\""));
+    server.terminate();
+    tail.line_matching("disconnected", |l| l.contains("\"disconnected\""));
+    // Another daemon on another port, named by the same discovery file.
+    let (_server, new_url) = serve(&home, &[]);
+    assert_ne!(new_url, url);
+    let said = tail.line_matching("the new session", |l| l.contains("following a new session"));
+    assert!(said.contains("died with the old daemon"), "{said}");
+    let connected = tail.line_matching("connected again", |l| {
+        l.contains("\"connected\"") && !l.contains(&session)
+    });
+    let v: Value = serde_json::from_str(&connected).unwrap();
+    assert_ne!(v["session_id"], session.as_str(), "{connected}");
+    let _ = tail.terminate();
     std::fs::remove_dir_all(&home).unwrap();
 }
 

@@ -154,6 +154,7 @@ fn live_options(args: &TailArgs) -> Result<LiveOptions> {
             "--gateway-token",
         )?,
         max_retries: args.max_retries,
+        new_session: args.new_session,
         ..LiveOptions::default()
     })
 }

@@ -33,6 +33,9 @@ pub struct LiveOptions {
     pub backoff_max: Duration,
     /// How to find the daemon and the session again after it restarts (automatic mode).
     pub rediscover: Option<(DiscoverOptions, SelectOptions)>,
+    /// A named session that died with its daemon: make a fresh one on the new daemon (its
+    /// open `POST /session`) and follow it (`--new-session`).
+    pub new_session: bool,
 }
 
 impl Default for LiveOptions {
@@ -45,6 +48,7 @@ impl Default for LiveOptions {
             backoff_min: Duration::from_millis(250),
             backoff_max: Duration::from_secs(10),
             rediscover: None,
+            new_session: false,
         }
     }
 }
@@ -389,6 +393,38 @@ pub async fn run(
                             Ok(_) if opened_this_session => return Stop::SessionGone,
                             Ok(_) => return Stop::TokenRejected,
                             Err(e) => format!("the session ended; {e}"),
+                        }
+                    }
+                    Some((discover_options, _))
+                        if chosen.explicit && options.new_session && opened_this_session =>
+                    {
+                        // The named session died with its daemon: a fresh one on the new run.
+                        let found = discover(discover_options).await;
+                        // It worked before and is refused now: it died (with its daemon).
+                        let fresh = match &found {
+                            Ok(d) => super::select::create(d, chosen.label.as_deref(), None)
+                                .await
+                                .ok(),
+                            Err(_) => None,
+                        };
+                        match (found, fresh) {
+                            (Ok(d), Some((session_id, token))) => {
+                                let reason = format!(
+                                    "the session died with the old daemon; following a new session, {session_id}, on the new one"
+                                );
+                                daemon = d;
+                                chosen = Chosen {
+                                    session_id,
+                                    token,
+                                    label: chosen.label.clone(),
+                                    explicit: true,
+                                };
+                                resume = Resume::default();
+                                opened_this_session = false;
+                                failures = 0;
+                                reason
+                            }
+                            _ => "the session died with the old daemon; waiting for a new one to make a session on".into(),
                         }
                     }
                     _ if opened_this_session || status == 404 => return Stop::SessionGone,
