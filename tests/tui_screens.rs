@@ -781,6 +781,8 @@ fn a_restarted_daemon_leaves_lost_calls_not_ghosts() {
     assert_eq!(lost.len(), 2, "{screen}");
     assert!(lost.iter().all(|l| !l.contains("eta")), "{screen}");
     assert!(screen.contains("2 lost"), "{screen}");
+    insta::assert_snapshot!("lost_after_restart_120x30", screen);
+    insta::assert_snapshot!("lost_after_restart_80x24", render(&mut app, 80, 24, now));
     // The new run's call on token 7 is its own row, running.
     assert_eq!(
         screen.lines().filter(|l| l.contains("run_tests")).count(),
