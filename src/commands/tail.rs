@@ -91,6 +91,16 @@ pub async fn resolve_with(
             Err(e) => return Err(e.into()),
         }
     };
+    // Construct serves the WebSocket route on its gateway, not on the MCP port of its
+    // discovery file: go there (its config's `[gateway]`, else its default address).
+    let mut daemon = daemon;
+    if args.transport == Transport::Ws && !daemon.mcptop && args.daemon.url.is_none() {
+        let gateway = construct_gateway(daemon.file.as_deref());
+        say(&format!(
+            "the WebSocket route of this daemon is on its gateway: using {gateway} (give --url to name another)"
+        ));
+        daemon.base_url = gateway;
+    }
     let select_options = SelectOptions {
         session: args.session.clone().filter(|s| !s.is_empty()),
         token: super::secret(&args.token, &args.token_file, "--token")?,
@@ -201,5 +211,54 @@ async fn follow(
             Some(exit) => Err(exit.into()),
             None => Ok(()),
         },
+    }
+}
+
+/// Construct's gateway, from the `[gateway]` table (`host`, `port`) of the `config.toml`
+/// beside its discovery file, else its default `http://127.0.0.1:42617`.
+fn construct_gateway(discovery_file: Option<&std::path::Path>) -> String {
+    let config = discovery_file
+        .and_then(|f| f.parent())
+        .map(|dir| dir.join("config.toml"))
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| text.parse::<toml::Table>().ok());
+    let gateway = config
+        .as_ref()
+        .and_then(|c| c.get("gateway"))
+        .and_then(|g| g.as_table());
+    let host = gateway
+        .and_then(|g| g.get("host"))
+        .and_then(|h| h.as_str())
+        .unwrap_or("127.0.0.1");
+    let port = gateway
+        .and_then(|g| g.get("port"))
+        .and_then(|p| p.as_integer())
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or(42617);
+    format!("http://{host}:{port}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_gateway_comes_from_construct_s_config_or_its_default() {
+        let dir = std::env::temp_dir().join(format!("mcptop-gw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("mcp.json");
+        assert_eq!(
+            super::construct_gateway(Some(&file)),
+            "http://127.0.0.1:42617"
+        );
+        std::fs::write(
+            dir.join("config.toml"),
+            "# Construct\n[gateway]\nport = 43000\nhost = \"127.0.0.1\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            super::construct_gateway(Some(&file)),
+            "http://127.0.0.1:43000"
+        );
+        assert_eq!(super::construct_gateway(None), "http://127.0.0.1:42617");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
