@@ -36,7 +36,8 @@ async fn tail(args: &TailArgs) -> Result<()> {
 /// user pressed Ctrl-C while waiting for a first session.
 pub async fn resolve(args: &TailArgs) -> Result<Option<(Daemon, Chosen, LiveOptions)>> {
     resolve_with(args, args.wait, &|why| {
-        eprintln!("mcptop: {}", mcptop::sanitize::terminal(why));
+        let why = mcptop::sanitize::redact_urls(why);
+        eprintln!("mcptop: {}", mcptop::sanitize::terminal(&why));
     })
     .await
 }

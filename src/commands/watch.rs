@@ -101,7 +101,7 @@ async fn attach(args: TailArgs, tx: mpsc::Sender<Timed>, stop: CancellationToken
         let tx = tx.clone();
         move |why: &str| {
             let _ = tx.try_send(status(Status::Waiting {
-                reason: why.to_owned(),
+                reason: mcptop::sanitize::redact_urls(why).into_owned(),
             }));
         }
     };
