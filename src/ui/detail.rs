@@ -86,6 +86,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
     // Wrapped lines take more than one row (the raw frame wraps whole).
     let facts = Paragraph::new(facts).wrap(Wrap { trim: false });
     let facts_height = u16::try_from(facts.line_count(area.width.max(1))).unwrap_or(u16::MAX);
+    // The messages keep at least a few rows (and their title) however long the facts
+    // are: on a small pane the end of the raw frame is what gives way.
+    let facts_height = facts_height.min((area.height / 2).max(3));
     let [top, spark, messages] = Layout::vertical([
         Constraint::Length(facts_height),
         Constraint::Length(if area.height > 12 { 4 } else { 0 }),
@@ -138,13 +141,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
         "messages, newest first".to_owned()
     };
     let lines: Vec<Line> = lines.into_iter().skip(first).collect();
+    let title = super::header::fit(&theme.text(&title), usize::from(area.width));
     frame.render_widget(
         Paragraph::new(lines)
-            .block(
-                Block::default()
-                    .borders(Borders::TOP)
-                    .title(theme.text(&title)),
-            )
+            .block(Block::default().borders(Borders::TOP).title(title))
             .wrap(Wrap { trim: false }),
         messages,
     );
