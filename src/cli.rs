@@ -220,8 +220,18 @@ pub struct ProxyArgs {
     pub tap: TapArgs,
 
     /// The MCP server's URL, e.g. http://127.0.0.1:3001/mcp.
-    #[arg(long, value_name = "URL")]
-    pub upstream: String,
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "upstream_discovery",
+        conflicts_with = "upstream_discovery"
+    )]
+    pub upstream: Option<String>,
+
+    /// Take the upstream from this discovery file (e.g. ~/.construct/mcp.json) and follow
+    /// it when it changes: a daemon whose port changes on every restart stays reachable.
+    #[arg(long, value_name = "PATH")]
+    pub upstream_discovery: Option<PathBuf>,
 
     /// Where the proxy listens (loopback unless you mean otherwise).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]

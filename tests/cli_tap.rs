@@ -406,3 +406,33 @@ fn two_taps_start_one_shared_daemon_that_outlives_them() {
     assert!(!file.exists(), "the daemon removes its file on SIGTERM");
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// `--upstream-discovery`: the proxy takes its upstream from a discovery file and follows
+/// it when the daemon comes back on another port (Construct's ports change every restart).
+#[test]
+fn the_proxy_follows_an_upstream_that_moves() {
+    let home = temp_dir("proxy-follow");
+    let file = home.join(".construct").join("mcp.json");
+    let file_arg = file.to_str().unwrap().to_owned();
+    let (mut first, first_url) = serve(&home, &["--discovery-file", &file_arg]);
+    let mut proxy = Running::spawn(
+        &home,
+        &["proxy", "--upstream-discovery", &file_arg, "--no-start"],
+    );
+    let line = proxy.line_matching("the address", |l| l.starts_with("point the agent at "));
+    let proxied = line.trim_start_matches("point the agent at ").to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let (status, _, _) = runtime.block_on(post(&client, &proxied, None, &initialize(1)));
+    assert_eq!(status, 200);
+    first.terminate();
+    let (_second, second_url) = serve(&home, &["--discovery-file", &file_arg]);
+    assert_ne!(first_url, second_url, "another port");
+    let (status, _, body) = runtime.block_on(post(&client, &proxied, None, &initialize(2)));
+    assert_eq!(status, 200, "{body}");
+    let _ = proxy.terminate();
+    std::fs::remove_dir_all(&home).unwrap();
+}

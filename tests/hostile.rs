@@ -400,6 +400,7 @@ async fn the_proxy_keeps_the_upstreams_dns_rebinding_check() {
     let upstream = server::start(ServerConfig::default()).await.unwrap();
     let proxy = mcptop::tap::proxy::start(mcptop::tap::proxy::ProxyOptions {
         upstream: upstream.mcp_url(),
+        upstream_discovery: None,
         listen: "127.0.0.1:0".parse().unwrap(),
         request_progress: false,
         target: mcptop::tap::publish::Target {
@@ -698,6 +699,7 @@ async fn a_call_whose_upstream_dies_mid_stream_fails_through_the_proxy() {
     });
     let proxy = mcptop::tap::proxy::start(mcptop::tap::proxy::ProxyOptions {
         upstream: format!("http://{upstream_addr}/mcp"),
+        upstream_discovery: None,
         listen: "127.0.0.1:0".parse().unwrap(),
         request_progress: false,
         target: mcptop::tap::publish::Target {

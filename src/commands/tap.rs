@@ -38,8 +38,21 @@ pub fn wrap(args: &WrapArgs) -> Result<()> {
 }
 
 pub fn proxy(args: &ProxyArgs) -> Result<()> {
+    let upstream = match (&args.upstream, &args.upstream_discovery) {
+        (Some(url), _) => url.clone(),
+        (None, Some(path)) => mcptop::discovery::read(path)
+            .map(|f| f.url)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{} names no daemon (missing, or no \"url\" in it): start the daemon first",
+                    path.display()
+                )
+            })?,
+        (None, None) => anyhow::bail!("give --upstream URL or --upstream-discovery PATH"),
+    };
     let options = proxy::ProxyOptions {
-        upstream: args.upstream.clone(),
+        upstream,
+        upstream_discovery: args.upstream_discovery.clone(),
         listen: args.listen,
         request_progress: args.tap.request_progress,
         target: target(&args.tap, "proxy")?,

@@ -31,6 +31,8 @@ pub const MAX_BODY: usize = 64 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct ProxyOptions {
     pub upstream: String,
+    /// Follow the upstream named by this discovery file as it changes (a restart).
+    pub upstream_discovery: Option<std::path::PathBuf>,
     pub listen: SocketAddr,
     pub request_progress: bool,
     pub target: Target,
@@ -48,8 +50,9 @@ pub enum ProxyError {
 }
 
 struct Shared {
-    /// `scheme://host:port` of the upstream.
-    origin: String,
+    /// `scheme://host:port` of the upstream (it moves when a discovery file says so).
+    origin: std::sync::RwLock<String>,
+    upstream_discovery: Option<std::path::PathBuf>,
     client: reqwest::Client,
     observer: Mutex<Observer>,
     publisher: Publisher,
@@ -133,7 +136,8 @@ pub async fn start(options: ProxyOptions) -> Result<RunningProxy, ProxyError> {
         .build()
         .unwrap_or_default();
     let shared = Arc::new(Shared {
-        origin,
+        origin: std::sync::RwLock::new(origin),
+        upstream_discovery: options.upstream_discovery.clone(),
         client,
         observer: Mutex::new(Observer::new(options.request_progress)),
         publisher,
@@ -178,6 +182,32 @@ pub async fn run_until_signal(options: ProxyOptions) -> anyhow::Result<()> {
         eprintln!("mcptop proxy: {unpublished} call events could not be published to the monitor");
     }
     Ok(())
+}
+
+/// The upstream's origin now: the discovery file's, when the proxy follows one and it
+/// names a valid daemon URL; else the last known.
+fn current_origin(shared: &Shared) -> String {
+    if let Some(path) = &shared.upstream_discovery {
+        let named = crate::discovery::read(path)
+            .and_then(|f| reqwest::Url::parse(&f.url).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .map(|u| u.origin().ascii_serialization());
+        if let Some(origin) = named {
+            let mut known = shared
+                .origin
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if *known != origin {
+                tracing::info!(from = %known, to = %origin, "the upstream moved");
+                *known = origin;
+            }
+        }
+    }
+    shared
+        .origin
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 /// Headers that belong to one connection, not to the message.
@@ -270,7 +300,8 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    let url = format!("{}{}", shared.origin, path);
+    let origin = current_origin(&shared);
+    let url = format!("{origin}{path}");
     let mut upstream = shared.client.request(parts.method.clone(), &url);
     for (name, value) in &parts.headers {
         // The proxy reads what it passes on: ask for it uncompressed.
@@ -297,11 +328,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             }
             return plain(
                 StatusCode::BAD_GATEWAY,
-                format!(
-                    "mcptop proxy: cannot reach {}: {}",
-                    shared.origin,
-                    e.without_url()
-                ),
+                format!("mcptop proxy: cannot reach {}: {}", origin, e.without_url()),
             );
         }
     };
