@@ -281,17 +281,6 @@ fn events(n: u64) -> String {
     }
 }
 
-/// `text` cut to `width` characters with `…`.
-fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    text.chars()
-        .take(width.saturating_sub(1))
-        .collect::<String>()
-        + "…"
-}
-
 fn or_dash(s: &str) -> &str {
     if s.is_empty() {
         "-"
@@ -340,11 +329,11 @@ pub fn summary(model: &Model, now: Time) -> String {
     let rows: Vec<Row> = model
         .calls()
         .map(|call| Row {
-            tool: fit(
+            tool: sanitize::fit(
                 &sanitize::terminal(call.key.tool.as_deref().unwrap_or("-")),
                 32,
             ),
-            token: fit(
+            token: sanitize::fit(
                 &sanitize::terminal(&token_text(&token_json(call.key.token.as_ref()))),
                 20,
             ),

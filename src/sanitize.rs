@@ -170,6 +170,20 @@ fn looks_secret(key: &str) -> bool {
     .any(|k| key.contains(k))
 }
 
+/// `text` cut to `width` characters (columns, for the text a monitor shows), ending in
+/// `…` when cut. [`cut`] is the same by bytes, for storage.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = text.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
 /// A serde_json formatter that also escapes C1, bidi and zero-width characters as
 /// `\uXXXX`, so a JSON line is safe to show on a terminal. Otherwise compact, byte for
 /// byte what serde_json writes.
@@ -300,5 +314,8 @@ mod tests {
         assert_eq!(cut("ééééé", 6), "é…");
         assert!(cut(&"x".repeat(10_000), 256).len() <= 256);
         assert_eq!(cut("abcdef", 2), "");
+        assert_eq!(fit("ééééé", 3), "éé…");
+        assert_eq!(fit("abc", 3), "abc");
+        assert_eq!(fit("abc", 0), "");
     }
 }

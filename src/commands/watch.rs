@@ -32,36 +32,27 @@ pub fn run(args: &TailArgs, screen: &ScreenArgs) -> Result<()> {
             quit_after_updates: args.output.count,
             ..screen.options_with(settings.as_ref())
         };
-        if args.no_wait {
+        // With --no-wait, a missing daemon (or a recording that cannot be made) fails
+        // here, before the screen; otherwise the screen comes up at once, says what it
+        // waits for, and the source attaches when a daemon appears.
+        let (label, ready) = if args.no_wait {
             let Some((daemon, chosen, live)) = resolve(args).await? else {
                 return Ok(());
             };
-            let label = label_for(&daemon, &chosen, &live);
             let recorder = recorder_for(args, &daemon, &chosen, &live)?;
-            let stop = CancellationToken::new();
-            let (rx, source) = spawn_source(daemon, chosen, live, stop.clone());
-            let rx = match recorder {
-                Some(recorder) => record_through(rx, recorder),
-                None => rx,
+            let label = label_for(&daemon, &chosen, &live);
+            (label, Some((daemon, chosen, live, recorder)))
+        } else {
+            let waiting = SourceLabel {
+                daemon: "no daemon yet".into(),
+                transport: args.transport.as_str().to_uppercase(),
+                session: String::new(),
             };
-            let result = mcptop::ui::run(new_app(label), rx, options).await;
-            stop.cancel();
-            let _ = source.await;
-            let app = result
-                .context("the terminal failed")
-                .map_err(|e| Exit::new(1, format!("{e:#}")))?;
-            return after_screen(&app, args.output.summary);
-        }
-        // The pane can be opened before the agent: the screen comes up at once and says
-        // what it waits for; the source attaches when a daemon appears.
+            (waiting, None)
+        };
         let (tx, rx) = mpsc::channel(4096);
         let stop = CancellationToken::new();
-        let attach = tokio::spawn(attach(args.clone(), tx, stop.clone()));
-        let label = SourceLabel {
-            daemon: "no daemon yet".into(),
-            transport: args.transport.as_str().to_uppercase(),
-            session: String::new(),
-        };
+        let attach = tokio::spawn(attach(args.clone(), ready, tx, stop.clone()));
         let result = mcptop::ui::run(new_app(label), rx, options).await;
         stop.cancel();
         let _ = attach.await;
@@ -91,7 +82,22 @@ fn label_for(
 
 /// Waits for a daemon (saying why on the screen), then follows it into `tx` until
 /// `stop`. Whatever stops it is a `stopped` status on the screen.
-async fn attach(args: TailArgs, tx: mpsc::Sender<Timed>, stop: CancellationToken) {
+/// What the source follows once found, and its recording.
+type Ready = (
+    mcptop::source::discover::Daemon,
+    mcptop::source::select::Chosen,
+    mcptop::source::connect::LiveOptions,
+    Option<Recorder>,
+);
+
+/// Follows `ready` (or, when it is `None`, waits for a daemon, saying why on the screen)
+/// into `tx` until `stop`. Whatever stops it is a `stopped` status on the screen.
+async fn attach(
+    args: TailArgs,
+    ready: Option<Ready>,
+    tx: mpsc::Sender<Timed>,
+    stop: CancellationToken,
+) {
     use mcptop::source::{SourceEvent, Status, Stop};
     let status = |status: Status| Timed {
         at: now_us(),
@@ -105,26 +111,30 @@ async fn attach(args: TailArgs, tx: mpsc::Sender<Timed>, stop: CancellationToken
             }));
         }
     };
-    let resolved = tokio::select! {
-        _ = stop.cancelled() => return,
-        resolved = super::tail::resolve_with(&args, true, &waiting) => resolved,
-    };
-    let (daemon, chosen, live) = match resolved {
-        Ok(Some(found)) => found,
-        Ok(None) => return,
-        Err(e) => {
-            let stop = Stop::Fatal(format!("{e:#}"));
-            let _ = tx.send(status(Status::Stopped(stop))).await;
-            return;
-        }
-    };
-    let recorder = match recorder_for(&args, &daemon, &chosen, &live) {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = tx
-                .send(status(Status::Stopped(Stop::Fatal(format!("{e:#}")))))
-                .await;
-            return;
+    let (daemon, chosen, live, recorder) = match ready {
+        Some(ready) => ready,
+        None => {
+            let resolved = tokio::select! {
+                _ = stop.cancelled() => return,
+                resolved = super::tail::resolve_with(&args, true, &waiting) => resolved,
+            };
+            let found = resolved.and_then(|found| {
+                found
+                    .map(|(daemon, chosen, live)| {
+                        let recorder = recorder_for(&args, &daemon, &chosen, &live)?;
+                        Ok((daemon, chosen, live, recorder))
+                    })
+                    .transpose()
+            });
+            match found {
+                Ok(Some(found)) => found,
+                Ok(None) => return,
+                Err(e) => {
+                    let stop = Stop::Fatal(format!("{e:#}"));
+                    let _ = tx.send(status(Status::Stopped(stop))).await;
+                    return;
+                }
+            }
         }
     };
     let (mut rx, source) = spawn_source(daemon, chosen, live, stop.clone());
@@ -158,24 +168,6 @@ pub fn after_screen(app: &App, summary: bool) -> Result<()> {
         Some(exit) => Err(exit.into()),
         None => Ok(()),
     }
-}
-
-/// Passes every source event on, writing it to the recording first. A failed write ends
-/// the recording (once, said on the screen's stream as a stop), never the monitor.
-fn record_through(mut rx: mpsc::Receiver<Timed>, mut recorder: Recorder) -> mpsc::Receiver<Timed> {
-    let (tx, out) = mpsc::channel(4096);
-    tokio::spawn(async move {
-        let mut recording = true;
-        while let Some(timed) = rx.recv().await {
-            if recording && recorder.record(&timed).is_err() {
-                recording = false;
-            }
-            if tx.send(timed).await.is_err() {
-                break;
-            }
-        }
-    });
-    out
 }
 
 pub fn short_id(id: &str) -> String {

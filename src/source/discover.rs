@@ -34,7 +34,12 @@ pub struct Daemon {
 
 /// A daemon run's identity from its `/health`.
 fn instance_of(health: &file::Health) -> Option<String> {
-    match (health.pid, health.started_at.as_deref()) {
+    // What a daemon says of itself is shown: a short time, never a long text.
+    let started = health
+        .started_at
+        .as_deref()
+        .map(|s| crate::sanitize::cut(s, 64));
+    match (health.pid, started.as_deref()) {
         (Some(pid), Some(started)) => Some(format!("pid {pid} · started {started}")),
         (Some(pid), None) => Some(format!("pid {pid}")),
         _ => None,

@@ -498,26 +498,20 @@ impl App {
         }
         self.scroll = self.scroll.min(total.saturating_sub(visible));
         // What lies below the window, for the table's last line.
-        let below: Vec<CallId> = if plain {
-            order.iter().skip(self.scroll + visible).copied().collect()
-        } else {
-            all.iter()
-                .skip(self.scroll + visible)
-                .map(|r| r.id)
-                .collect()
+        let running = |id: &CallId| {
+            self.feed
+                .model
+                .call(*id)
+                .is_some_and(|c| !c.status.is_finished())
         };
-        self.below = (
-            below.len(),
-            below
-                .iter()
-                .filter(|&&id| {
-                    self.feed
-                        .model
-                        .call(id)
-                        .is_some_and(|c| !c.status.is_finished())
-                })
-                .count(),
-        );
+        let from = (self.scroll + visible).min(total);
+        self.below = if plain {
+            let rest = &order[from..];
+            (rest.len(), rest.iter().filter(|id| running(id)).count())
+        } else {
+            let rest = &all[from..];
+            (rest.len(), rest.iter().filter(|r| running(&r.id)).count())
+        };
         let window: Vec<RowView> = if plain {
             let model = &self.feed.model;
             order

@@ -141,7 +141,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
         "messages, newest first".to_owned()
     };
     let lines: Vec<Line> = lines.into_iter().skip(first).collect();
-    let title = super::header::fit(&theme.text(&title), usize::from(area.width));
+    let title = crate::sanitize::fit(&theme.text(&title), usize::from(area.width));
     frame.render_widget(
         Paragraph::new(lines)
             .block(Block::default().borders(Borders::TOP).title(title))

@@ -11,6 +11,7 @@ use super::app::App;
 use super::rows::safe;
 use super::theme::Theme;
 use crate::model::human;
+use crate::sanitize::fit;
 use crate::time::Time;
 
 /// How many lines the header needs (warnings are capped so the table keeps room).
@@ -44,19 +45,6 @@ fn link_line(app: &App, width: usize, ascii: bool) -> Option<String> {
     app.link_down
         .as_ref()
         .map(|reason| fit(&format!(" {down_mark} {what}{}", safe(reason)), width))
-}
-
-/// `text` cut to `width` characters, ending in `…` when cut.
-pub fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut out: String = text.chars().take(width - 1).collect();
-    out.push('…');
-    out
 }
 
 fn max_warnings(area: Rect) -> usize {

@@ -110,15 +110,9 @@ fn single_session(rows: &[RowView]) -> bool {
     rows.iter().all(|r| r.session == first)
 }
 
-/// Text cut to `width` characters, with `…` when something was cut.
+/// Text cut to `width` columns, with `…` when something was cut.
 fn fit(text: &str, width: u16) -> String {
-    let width = usize::from(width);
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    crate::sanitize::fit(text, usize::from(width))
 }
 
 /// The columns that fit in `width` with their widths, in display order. The tool
@@ -274,7 +268,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
             ratatui::widgets::Paragraph::new(Line::styled(
                 format!(
                     " {}",
-                    super::header::fit(&what, usize::from(area.width).saturating_sub(1))
+                    crate::sanitize::fit(&what, usize::from(area.width).saturating_sub(1))
                 ),
                 theme.hint(),
             )),
