@@ -74,6 +74,13 @@ impl Default for ModelConfig {
     }
 }
 
+/// A generation no model has had: unique across models, so a cache keyed by it can never
+/// mistake a fresh model (a replay's seek, a new config) for the one it was made from.
+fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Calls by state, for the header.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StateCounts {
@@ -158,6 +165,9 @@ pub struct Model {
     finished: BTreeSet<(Time, CallId)>,
     /// The daemon run (`pid … · started …`) the stream comes from, once known.
     instance: Option<std::sync::Arc<str>>,
+    /// Changes whenever a call appears, ends or goes: the display order is only
+    /// recomputed then.
+    generation: u64,
     next_id: u64,
     stream: StreamState,
     /// Calls removed by retention or by the cap.
@@ -181,6 +191,7 @@ impl Model {
             by_key: hashbrown::HashMap::default(),
             finished: BTreeSet::new(),
             instance: None,
+            generation: next_generation(),
             next_id: 1,
             stream: StreamState::default(),
             evicted: 0,
@@ -327,6 +338,7 @@ impl Model {
                         call.status = Status::Done;
                         call.ended_at = Some(ended);
                         self.finished.insert((ended, old));
+                        self.generation = next_generation();
                         (self.new_call(key.to_key(), at), true)
                     } else {
                         call.shared_token = true;
@@ -352,6 +364,7 @@ impl Model {
         call.record_progress(at, p.progress, p.total, p.message, &history);
         if was_running && call.status.is_finished() {
             self.finished.insert((at, id));
+            self.generation = next_generation();
             return Change::Finished(id);
         }
         if fresh {
@@ -438,12 +451,14 @@ impl Model {
                     call.started_unseen = false;
                 }
                 self.finished.insert((end, id));
+                self.generation = next_generation();
                 Change::Finished(id)
             }
         }
     }
 
     fn new_call(&mut self, key: CallKey, at: Time) -> CallId {
+        self.generation = next_generation();
         if self.calls.len() >= self.config.max_calls {
             self.evict_one();
         }
@@ -482,6 +497,7 @@ impl Model {
     }
 
     fn remove(&mut self, id: CallId) {
+        self.generation = next_generation();
         if let Some(call) = self.calls.remove(&id) {
             if let Ok(at) = self.order.binary_search(&id) {
                 self.order.remove(at);
@@ -512,6 +528,7 @@ impl Model {
     pub fn clear_finished(&mut self) {
         let ids: Vec<CallId> = self.finished.iter().map(|&(_, id)| id).collect();
         self.finished.clear();
+        self.generation = next_generation();
         for id in ids {
             if self.calls.get(&id).is_some_and(|c| c.status.is_finished()) {
                 self.remove(id);
@@ -575,9 +592,16 @@ impl Model {
                     Some("lost: the daemon restarted while it ran".into()),
                 );
                 self.finished.insert((at, id));
+                self.generation = next_generation();
             }
         }
         lost
+    }
+
+    /// Changes whenever the set of calls or which of them are finished changes: a cache of
+    /// [`Model::display_order`] is good while it stays the same.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The calls in the order the monitor shows them by default: calls still running

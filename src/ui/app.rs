@@ -154,6 +154,9 @@ pub struct App {
     dismissed_at: (u64, u64, u64, usize),
     /// Calls by state, refreshed with the findings.
     pub counts: crate::model::StateCounts,
+    /// The model's display order and how many of its first calls run, for the model
+    /// generation it was made at: a frame reuses it until calls come, end or go.
+    order: (u64, usize, Vec<CallId>),
     counts_at: Option<Time>,
     counts_due: bool,
 }
@@ -199,6 +202,7 @@ impl App {
             dismissed: Vec::new(),
             dismissed_at: (0, 0, 0, 0),
             counts: crate::model::StateCounts::default(),
+            order: (0, 0, Vec::new()),
             counts_at: None,
             counts_due: true,
         }
@@ -465,12 +469,29 @@ impl App {
     /// The rows that fit in `visible` lines, scrolled so the selection shows, with the
     /// selection's index among them. With the plain view only those rows are built, so a
     /// frame costs the same with ten calls or ten thousand.
+    /// [`Model::display_order`], cached until the model's generation changes.
+    fn refresh_order(&mut self) {
+        let generation = self.feed.model.generation();
+        if self.order.0 != generation {
+            let order = self.feed.model.display_order();
+            let model = &self.feed.model;
+            let active = order
+                .iter()
+                .take_while(|&&id| model.call(id).is_some_and(|c| !c.status.is_finished()))
+                .count();
+            self.order = (generation, active, order);
+        }
+    }
+
     pub fn window(&mut self, now: Time, visible: usize) -> (Vec<RowView>, Option<usize>) {
         self.page = visible;
         let plain = self.plain_view();
         let all = if plain { Vec::new() } else { self.rows(now) };
+        if plain {
+            self.refresh_order();
+        }
         let order = if plain {
-            self.feed.model.display_order()
+            std::mem::take(&mut self.order.2)
         } else {
             Vec::new()
         };
@@ -506,8 +527,8 @@ impl App {
         };
         let from = (self.scroll + visible).min(total);
         self.below = if plain {
-            let rest = &order[from..];
-            (rest.len(), rest.iter().filter(|id| running(id)).count())
+            // Running calls come first in this order: those below are counted, not looked up.
+            (order.len() - from, self.order.1.saturating_sub(from))
         } else {
             let rest = &all[from..];
             (rest.len(), rest.iter().filter(|r| running(&r.id)).count())
@@ -524,6 +545,9 @@ impl App {
         } else {
             all.into_iter().skip(self.scroll).take(visible).collect()
         };
+        if plain {
+            self.order.2 = order;
+        }
         let selected = selected
             .filter(|&i| i >= self.scroll && i < self.scroll + visible)
             .map(|i| i - self.scroll);
