@@ -267,9 +267,18 @@ pub fn call_json(model: &Model, call: &Call, now: Time) -> Value {
     if let (Some(label), Some(object)) = (&call.session_label, value.as_object_mut()) {
         object.insert("session".into(), label.as_str().into());
     }
-    if call.progress_requested == Some(false) {
-        if let Some(object) = value.as_object_mut() {
+    if let Some(object) = value.as_object_mut() {
+        if call.progress_requested == Some(false) {
             object.insert("progress_requested".into(), false.into());
+        }
+        if let Some(shown) = &call.shown_token {
+            object.insert("progress_token".into(), token_json(Some(shown)));
+        }
+        if let Some(task) = &call.task {
+            object.insert("task".into(), task.as_str().into());
+        }
+        if let Some(wait) = call.waiting.filter(|_| !call.status.is_finished()) {
+            object.insert("waiting_for".into(), wait.as_str().into());
         }
     }
     value

@@ -79,11 +79,17 @@ fn write_call_line(out: &mut Vec<u8>, model: &Model, call: &Call, now: Time, at:
     if call.progress_requested == Some(false) {
         put(out, "progress_requested", &false);
     }
+    if let Some(shown) = &call.shown_token {
+        put(out, "progress_token", &crate::feed::token_json(Some(shown)));
+    }
     put(out, "rate", &call.rate.map(round3));
     if let Some(label) = &call.session_label {
         put(out, "session", label);
     }
     put(out, "state", model.display_state(call, now).as_str());
+    if let Some(task) = &call.task {
+        put(out, "task", task);
+    }
     match call.key.token.as_ref() {
         Some(Token::Int(n)) => match i64::try_from(*n) {
             Ok(n) => put(out, "token", &n),
@@ -94,6 +100,9 @@ fn write_call_line(out: &mut Vec<u8>, model: &Model, call: &Call, now: Time, at:
     }
     put(out, "tool", &call.key.tool);
     put(out, "total", &call.total);
+    if let Some(wait) = call.waiting.filter(|_| !call.status.is_finished()) {
+        put(out, "waiting_for", wait.as_str());
+    }
     out.pop(); // the last comma
     out.extend_from_slice(b"},\"type\":\"call\"}");
 }

@@ -13,7 +13,17 @@ const FAKE_SERVER: &str = r#"#!/bin/sh
 while IFS= read -r line; do
   id=$(printf '%s' "$line" | sed -n 's/.*"id":\([0-9][0-9]*\).*/\1/p')
   tok=$(printf '%s' "$line" | sed -n 's/.*"progressToken":"\([^"]*\)".*/\1/p')
+  tid=$(printf '%s' "$line" | sed -n 's/.*"taskId":"\([^"]*\)".*/\1/p')
+  task='"createdAt":"2025-11-25T10:30:00Z","lastUpdatedAt":"2025-11-25T10:30:00Z","ttl":60000'
   case "$line" in
+    *'"method":"say"'*)
+      printf '%s\n' "$line" | sed 's/^.*"method":"say","params":\(.*\)}$/\1/' ;;
+    *'"method":"tools/call"'*'"task":{'*)
+      printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"task":{"taskId":"task-'"$id"'","status":"working",'"$task"',"pollInterval":100}}}' ;;
+    *'"method":"tasks/get"'*)
+      printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"taskId":"'"$tid"'","status":"completed",'"$task"'}}' ;;
+    *'"method":"tasks/cancel"'*)
+      printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"taskId":"'"$tid"'","status":"cancelled","statusMessage":"The task was cancelled by request.",'"$task"'}}' ;;
     *'"method":"initialize"'*)
       printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"fake-sh","version":"0.1"}}}' ;;
     *'"method":"tools/call"'*'"name":"fail"'*)
@@ -142,6 +152,75 @@ fn wrap_relays_every_byte_and_the_monitor_sees_each_call() {
     let (code, stderr) = wrap.wait();
     assert_eq!(code, Some(7), "{stderr}");
     assert!(stderr.contains("fake server leaving"), "{stderr}");
+    tail.signal(libc::SIGINT);
+    tail.wait();
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+/// What the server says, sent through the fake server (`say` prints its params).
+fn say(message: &str) -> String {
+    format!(r#"{{"jsonrpc":"2.0","method":"say","params":{message}}}"#)
+}
+
+#[test]
+fn wrap_follows_a_task_backed_call_to_its_real_end() {
+    let home = temp_dir("wrap-tasks");
+    let script = fake_server(&home);
+    let (_server, _url) = serve(&home, &[]);
+    let mut tail = Running::spawn(&home, &["tail", "--json"]);
+    tail.line_matching("connected", |l| l.contains("\"connected\""));
+    let mut wrap = Running::spawn_piped(&home, &["wrap", "--", "sh", script.to_str().unwrap()]);
+    wrap.send(&initialize(0));
+    wrap.line_matching("initialize", |_| true);
+
+    let task_call = |id: u32, tool: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{}},"task":{{"ttl":60000}},"_meta":{{"progressToken":"pt-{id}"}}}}}}"#
+        )
+    };
+    wrap.send(&task_call(10, "research"));
+    wrap.line_matching("the task is created", |l| l.contains("task-10"));
+    let running = update(&mut tail, "research", "running");
+    assert_eq!(running["call"]["progress_token"], "pt-10", "{running}");
+    tail.line_matching("the task id", |l| {
+        let v: Value = serde_json::from_str(l).unwrap_or_default();
+        v["call"]["task"] == "task-10" && v["call"]["state"] == "running"
+    });
+    // Progress after the task was created still counts.
+    wrap.send(&say(
+        r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"pt-10","progress":1,"total":4}}"#,
+    ));
+    tail.line_matching("progress 1 of 4", |l| {
+        let v: Value = serde_json::from_str(l).unwrap_or_default();
+        v["call"]["tool"] == "research" && v["call"]["progress"] == 1.0
+    });
+    wrap.send(&say(
+        r#"{"jsonrpc":"2.0","method":"notifications/tasks/status","params":{"taskId":"task-10","status":"input_required","statusMessage":"which branch?","createdAt":"2025-11-25T10:30:00Z","lastUpdatedAt":"2025-11-25T10:30:01Z","ttl":60000}}"#,
+    ));
+    let waiting = update(&mut tail, "research", "waiting");
+    assert_eq!(waiting["call"]["waiting_for"], "input", "{waiting}");
+    assert_eq!(waiting["call"]["message"], "which branch?", "{waiting}");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    wrap.send(r#"{"jsonrpc":"2.0","id":11,"method":"tasks/get","params":{"taskId":"task-10"}}"#);
+    wrap.line_matching("tasks/get", |l| l.contains(r#""id":11"#));
+    let done = update(&mut tail, "research", "done");
+    assert!(
+        done["call"]["elapsed_s"].as_f64().unwrap() >= 0.35,
+        "the task's time, not the creating request's: {done}"
+    );
+
+    // A cancelled task shows cancelled.
+    wrap.send(&task_call(20, "deploy"));
+    wrap.line_matching("the task is created", |l| l.contains("task-20"));
+    update(&mut tail, "deploy", "running");
+    wrap.send(r#"{"jsonrpc":"2.0","id":21,"method":"tasks/cancel","params":{"taskId":"task-20"}}"#);
+    let cancelled = update(&mut tail, "deploy", "cancelled");
+    assert_eq!(
+        cancelled["call"]["error"], "The task was cancelled by request.",
+        "{cancelled}"
+    );
+    wrap.send(r#"{"jsonrpc":"2.0","id":5,"method":"exit"}"#);
+    wrap.wait();
     tail.signal(libc::SIGINT);
     tail.wait();
     std::fs::remove_dir_all(&home).unwrap();

@@ -218,6 +218,12 @@ pub struct Call {
     recent_rates: VecDeque<f64>,
     /// The daemon run (`pid … · started …`) the call came from, when the source said.
     pub instance: Option<std::sync::Arc<str>>,
+    /// Running but blocked: on input (a task's `input_required`) or on permission.
+    pub waiting: Option<crate::wire::Wait>,
+    /// The token a person sees, where the key is a tap's (`Some("")`: none to show).
+    pub shown_token: Option<crate::wire::Token>,
+    /// The MCP task the call runs as.
+    pub task: Option<String>,
 }
 
 /// Floats that differ in their last bits are the same number here: a server that adds up
@@ -266,6 +272,9 @@ impl Call {
             session_label: None,
             recent_rates: VecDeque::with_capacity(RECENT_RATES),
             instance: None,
+            waiting: None,
+            shown_token: None,
+            task: None,
         }
     }
 
@@ -381,7 +390,24 @@ impl Call {
         self.recent_rates.push_back(instant);
     }
 
+    /// A message that came without progress (a task's status message).
+    pub(crate) fn record_message(&mut self, at: Time, text: &str, limits: &HistoryLimits) {
+        if self.message() != Some(text) {
+            self.messages.push(at, text, limits.messages);
+        }
+    }
+
+    /// The token to show for the call: the agent's own where a tap keyed it otherwise.
+    pub fn token_shown(&self) -> Option<&crate::wire::Token> {
+        match &self.shown_token {
+            Some(crate::wire::Token::Str(s)) if s.is_empty() => None,
+            Some(t) => Some(t),
+            None => self.key.token.as_ref(),
+        }
+    }
+
     pub(crate) fn finish(&mut self, status: Status, at: Time, error: Option<String>) {
+        self.waiting = None;
         self.status = status;
         self.ended_at = Some(at);
         self.last_update = at.max(self.last_update);

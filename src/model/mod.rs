@@ -86,6 +86,8 @@ fn next_generation() -> u64 {
 pub struct StateCounts {
     pub running: usize,
     pub stalled: usize,
+    /// Waiting for input or for permission.
+    pub waiting: usize,
     pub done: usize,
     pub failed: usize,
     pub cancelled: usize,
@@ -98,6 +100,7 @@ impl StateCounts {
         let parts = [
             (self.running, "running"),
             (self.stalled, "stalled"),
+            (self.waiting, "waiting"),
             (self.done, "done"),
             (self.failed, "failed"),
             (self.cancelled, "cancelled"),
@@ -129,6 +132,8 @@ pub enum Change {
 pub enum DisplayState {
     Running,
     Stalled,
+    /// Running, blocked on input or on a permission prompt.
+    Waiting(crate::wire::Wait),
     Done,
     Failed,
     Cancelled,
@@ -137,15 +142,28 @@ pub enum DisplayState {
 }
 
 impl DisplayState {
-    /// Running or stalled: a call still in the air.
+    /// How a person reads the state: `waiting for input`, else [`DisplayState::as_str`].
+    pub fn label(self) -> &'static str {
+        match self {
+            DisplayState::Waiting(crate::wire::Wait::Input) => "waiting for input",
+            DisplayState::Waiting(crate::wire::Wait::Permission) => "waiting for permission",
+            other => other.as_str(),
+        }
+    }
+
+    /// Running, stalled or waiting: a call still in the air.
     pub fn is_active(self) -> bool {
-        matches!(self, DisplayState::Running | DisplayState::Stalled)
+        matches!(
+            self,
+            DisplayState::Running | DisplayState::Stalled | DisplayState::Waiting(_)
+        )
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             DisplayState::Running => "running",
             DisplayState::Stalled => "stalled",
+            DisplayState::Waiting(_) => "waiting",
             DisplayState::Done => "done",
             DisplayState::Failed => "failed",
             DisplayState::Cancelled => "cancelled",
@@ -269,8 +287,15 @@ impl Model {
                 bound(&mut c.tool, MAX_NAME);
                 bound(&mut c.session, MAX_NAME);
                 bound(&mut c.session_label, MAX_NAME);
+                bound_token(&mut c.progress_token);
                 if let Some(e) = &mut c.error {
                     bound_string(e, MAX_MESSAGE);
+                }
+                if let Some(m) = &mut c.message {
+                    bound_string(m, MAX_MESSAGE);
+                }
+                if let Some(t) = &mut c.task {
+                    bound_string(t, MAX_NAME);
                 }
                 self.apply_call(c, at)
             }
@@ -398,8 +423,46 @@ impl Model {
                     call.started_unseen = false;
                     call.progress_requested = progress_requested;
                     call.session_label = label;
+                    call.shown_token = c.progress_token;
+                    call.task = c.task;
                 }
                 Change::NewCall(id)
+            }
+            CallState::Working | CallState::Waiting => {
+                // News of a call still running: a task's status, or that it waits.
+                let running = existing.filter(|id| {
+                    self.calls
+                        .get(id)
+                        .is_some_and(|call| !call.status.is_finished())
+                });
+                let (id, fresh) = match running {
+                    Some(id) => (id, false),
+                    None => (self.new_call(key, at), true),
+                };
+                let history = self.config.history;
+                let Some(call) = self.calls.get_mut(&id) else {
+                    return Change::Ignored;
+                };
+                if call.session_label.is_none() {
+                    call.session_label = label;
+                }
+                if c.task.is_some() {
+                    call.task = c.task;
+                }
+                call.waiting = match c.state {
+                    CallState::Waiting => Some(c.waiting_for.unwrap_or(crate::wire::Wait::Input)),
+                    _ => None,
+                };
+                if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
+                    call.record_message(at, m, &history);
+                }
+                call.last_update = at.max(call.last_update);
+                self.generation = next_generation();
+                if fresh {
+                    Change::NewCall(id)
+                } else {
+                    Change::Updated(id)
+                }
             }
             state => {
                 let status = match state {
@@ -538,6 +601,9 @@ impl Model {
 
     pub fn display_state(&self, call: &Call, now: Time) -> DisplayState {
         match call.status {
+            Status::Running if call.waiting.is_some() => {
+                DisplayState::Waiting(call.waiting.unwrap_or(crate::wire::Wait::Input))
+            }
             Status::Running => match lint::Stalled.check(call, now, &self.config) {
                 Verdict::Warn(_) => DisplayState::Stalled,
                 _ => DisplayState::Running,
@@ -639,6 +705,7 @@ impl Model {
             match self.display_state(call, now) {
                 DisplayState::Running => counts.running += 1,
                 DisplayState::Stalled => counts.stalled += 1,
+                DisplayState::Waiting(_) => counts.waiting += 1,
                 DisplayState::Done => counts.done += 1,
                 DisplayState::Failed => counts.failed += 1,
                 DisplayState::Cancelled => counts.cancelled += 1,

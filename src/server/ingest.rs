@@ -23,49 +23,19 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::hub::EventKind;
-use super::progress::{CallEvent, Num, ProgressEvent};
 use super::{events, text, AppState};
 use crate::time::Time;
-use crate::wire::CallState;
+use crate::wire::schema::{check_token, Published, MAX_NAME, MAX_TEXT};
 
 /// Items one request may carry.
 pub const MAX_BATCH: usize = 10_000;
 
 #[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum Item {
-    Progress {
-        token: Value,
-        #[serde(default)]
-        tool: Option<String>,
-        progress: f64,
-        #[serde(default)]
-        total: Option<f64>,
-        #[serde(default)]
-        message: Option<String>,
-        #[serde(default)]
-        timestamp: Option<String>,
-    },
-    Call {
-        token: Value,
-        tool: String,
-        state: String,
-        #[serde(default)]
-        timestamp: Option<String>,
-        #[serde(default)]
-        duration_ms: Option<u64>,
-        #[serde(default)]
-        error: Option<String>,
-        #[serde(default)]
-        progress_requested: Option<bool>,
-    },
-}
-
-#[derive(Deserialize)]
 #[serde(untagged)]
-enum Batch {
-    Many(Vec<Item>),
-    One(Item),
+enum Batch<'a> {
+    #[serde(borrow)]
+    Many(Vec<Published<'a>>),
+    One(Published<'a>),
 }
 
 pub async fn publish(
@@ -97,12 +67,12 @@ pub async fn publish(
                     .into_iter()
                     .enumerate()
                     .find_map(|(i, v)| {
-                        serde_json::from_value::<Item>(v)
+                        serde_json::from_str::<Published<'_>>(&v.to_string())
                             .err()
                             .map(|e| format!("item {i}: {e}"))
                     })
                     .unwrap_or_else(|| "not a list of items".into()),
-                Err(_) => match serde_json::from_slice::<Item>(&body) {
+                Err(_) => match serde_json::from_slice::<Published<'_>>(&body) {
                     Err(e) => e.to_string(),
                     Ok(_) => "unreadable body".into(),
                 },
@@ -121,7 +91,7 @@ pub async fn publish(
     }
     let mut ready = Vec::with_capacity(items.len());
     let mut cut = 0u64;
-    for (i, item) in items.iter().enumerate() {
+    for (i, item) in items.into_iter().enumerate() {
         match encode(item, &mut cut) {
             Ok(event) => ready.push(event),
             Err(reason) => {
@@ -143,79 +113,36 @@ pub async fn publish(
 
 /// The event an item becomes: its kind, its JSON and when it happened.
 /// Fields longer than their caps are cut with `…` and counted in `cut`.
-fn encode(item: &Item, cut: &mut u64) -> Result<(EventKind, String, Time), String> {
-    let now = Time::now();
-    fn capped<'a>(text: Option<&'a str>, max: usize, cut: &mut u64) -> Option<Cow<'a, str>> {
-        text.map(|t| {
-            let kept = crate::sanitize::cut(t, max);
-            if matches!(kept, Cow::Owned(_)) {
+fn encode(item: Published<'_>, cut: &mut u64) -> Result<(EventKind, String, Time), String> {
+    fn capped<'a>(text: Option<Cow<'a, str>>, max: usize, cut: &mut u64) -> Option<Cow<'a, str>> {
+        text.map(|t| match crate::sanitize::cut(&t, max) {
+            Cow::Borrowed(_) => t,
+            Cow::Owned(kept) => {
                 *cut += 1;
+                Cow::Owned(kept)
             }
-            kept
         })
     }
-    let when = |timestamp: &Option<String>| match timestamp {
-        None => Ok(now),
-        Some(t) => Time::parse_rfc3339(t).ok_or_else(|| format!("bad timestamp {t:?}")),
-    };
-    let check_token = |token: &Value| match token {
-        Value::String(s) if s.len() <= super::MAX_NAME => Ok(()),
-        Value::String(_) => Err(format!("token must be at most {} bytes", super::MAX_NAME)),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(()),
-        _ => Err("token must be a string or an integer".to_owned()),
-    };
     match item {
-        Item::Progress {
-            token,
-            tool,
-            progress,
-            total,
-            message,
-            timestamp,
-        } => {
-            check_token(token)?;
-            if !progress.is_finite() || total.is_some_and(|t| !t.is_finite()) {
+        Published::Progress(mut event) => {
+            check_token(&event.token)?;
+            if !event.progress.0.is_finite() || event.total.is_some_and(|t| !t.0.is_finite()) {
                 return Err("progress and total must be finite numbers".into());
             }
-            let at = when(timestamp)?;
-            let tool = capped(tool.as_deref(), super::MAX_NAME, cut);
-            let message = capped(message.as_deref(), super::MAX_TEXT, cut);
-            let event = ProgressEvent {
-                token,
-                progress: Num(*progress),
-                total: total.map(Num),
-                message: message.as_deref(),
-                tool: tool.as_deref(),
-                timestamp: at.to_rfc3339_nanos(),
-            };
+            let at = *event.timestamp.get_or_insert_with(Time::now);
+            event.tool = capped(event.tool, MAX_NAME, cut);
+            event.message = capped(event.message, MAX_TEXT, cut);
             let json = serde_json::to_string(&event).map_err(|e| e.to_string())?;
             Ok((EventKind::Progress, json, at))
         }
-        Item::Call {
-            token,
-            tool,
-            state,
-            timestamp,
-            duration_ms,
-            error,
-            progress_requested,
-        } => {
-            check_token(token)?;
-            let state = CallState::parse(state).ok_or_else(|| {
-                format!("state {state:?} is not started, finished, failed or cancelled")
-            })?;
-            let at = when(timestamp)?;
-            let tool = capped(Some(tool), super::MAX_NAME, cut).unwrap_or_default();
-            let error = capped(error.as_deref(), super::MAX_TEXT, cut);
-            let event = CallEvent {
-                token,
-                tool: &tool,
-                state: state.as_str(),
-                timestamp: at.to_rfc3339_nanos(),
-                duration_ms: *duration_ms,
-                error: error.as_deref(),
-                progress_requested: *progress_requested,
-            };
+        Published::Call(mut event) => {
+            check_token(&event.token)?;
+            if let Some(shown) = &event.progress_token {
+                check_token(shown).map_err(|e| format!("progress_token: {e}"))?;
+            }
+            let at = *event.timestamp.get_or_insert_with(Time::now);
+            event.tool = capped(Some(event.tool), MAX_NAME, cut).unwrap_or_default();
+            event.error = capped(event.error, MAX_TEXT, cut);
             let json = serde_json::to_string(&event).map_err(|e| e.to_string())?;
             Ok((EventKind::Call, json, at))
         }

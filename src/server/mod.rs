@@ -355,10 +355,9 @@ async fn list_sessions(
     }
 }
 
-/// The longest tool name, token or session label kept; longer ones are cut with `…`.
-pub const MAX_NAME: usize = 256;
-/// The longest progress message or error kept.
-pub const MAX_TEXT: usize = 4096;
+/// The longest tool name, token or session label kept, and the longest message or error
+/// kept; longer ones are cut with `…`.
+pub use crate::wire::schema::{MAX_NAME, MAX_TEXT};
 /// The longest working directory kept.
 pub const MAX_CWD: usize = 1024;
 

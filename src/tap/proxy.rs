@@ -69,6 +69,7 @@ pub struct RunningProxy {
     path: String,
     shared: Arc<Shared>,
     task: JoinHandle<std::io::Result<()>>,
+    ticks: JoinHandle<()>,
     publishing: PublishTask,
 }
 
@@ -87,6 +88,7 @@ impl RunningProxy {
     pub async fn shutdown(self) -> u64 {
         self.shared.shutdown.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(3), self.task).await;
+        let _ = self.ticks.await;
         let mut items = Vec::new();
         self.shared
             .observer
@@ -145,6 +147,18 @@ pub async fn start(options: ProxyOptions) -> Result<RunningProxy, ProxyError> {
         shutdown: CancellationToken::new(),
         listen: addr,
     });
+    let ticks = {
+        let ticking = Arc::clone(&shared);
+        shared
+            .publisher
+            .spawn_ticks(shared.shutdown.clone(), move |items| {
+                ticking
+                    .observer
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .tick((Instant::now(), Time::now()), items);
+            })
+    };
     let app = Router::new()
         .fallback(forward)
         .with_state(Arc::clone(&shared));
@@ -159,6 +173,7 @@ pub async fn start(options: ProxyOptions) -> Result<RunningProxy, ProxyError> {
         path,
         shared,
         task,
+        ticks,
         publishing,
     })
 }

@@ -83,6 +83,29 @@ impl Publisher {
             self.send(item);
         }
     }
+
+    /// Once a second, `tick` may add items (the observer's tasks whose ttl ran out); they
+    /// are published. The task ends when `stop` is cancelled.
+    pub fn spawn_ticks(
+        &self,
+        stop: tokio_util::sync::CancellationToken,
+        mut tick: impl FnMut(&mut Vec<Item>) + Send + 'static,
+    ) -> JoinHandle<()> {
+        let publisher = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            let mut items = Vec::new();
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    _ = stop.cancelled() => return,
+                }
+                tick(&mut items);
+                publisher.send_all(&mut items);
+            }
+        })
+    }
 }
 
 /// The background task; [`PublishTask::finish`] waits (boundedly) for what is queued.

@@ -60,6 +60,16 @@ pub async fn run(options: WrapOptions) -> Result<i32, WrapError> {
         rewrite: options.request_progress,
     };
     let (to_server, to_client) = (relay(Direction::ToServer), relay(Direction::ToClient));
+    let ticks_stop = tokio_util::sync::CancellationToken::new();
+    let ticks = {
+        let observer = Arc::clone(&observer);
+        publisher.spawn_ticks(ticks_stop.clone(), move |items| {
+            observer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .tick((Instant::now(), Time::now()), items);
+        })
+    };
     let (Some(child_in), Some(child_out)) = (child.stdin.take(), child.stdout.take()) else {
         return Err(WrapError::Spawn {
             command: program.clone(),
@@ -88,6 +98,8 @@ pub async fn run(options: WrapOptions) -> Result<i32, WrapError> {
     // Everything the server wrote before it ended reaches the agent (unless something
     // the server started still holds its stdout open).
     let _ = tokio::time::timeout(Duration::from_secs(5), out_finished).await;
+    ticks_stop.cancel();
+    let _ = ticks.await;
     let mut items = Vec::new();
     let why = match (
         status.code(),

@@ -28,8 +28,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
                 "{} {}  token {}  {}",
                 theme.glyph(state),
                 safe(call.key.tool.as_deref().unwrap_or("?")),
-                safe(&token_text(call.key.token.as_ref())),
-                state.as_str()
+                safe(&token_text(call.token_shown())),
+                state.label()
             ),
             theme.title(),
         ),
@@ -53,6 +53,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
     ];
     if let Some(session) = &call.session_label {
         facts.insert(1, Line::raw(format!("session {}", safe(session))));
+    }
+    if let Some(task) = &call.task {
+        facts.push(Line::raw(format!("runs as MCP task {}", safe(task))));
     }
     if let Some(instance) = &call.instance {
         facts.push(Line::styled(

@@ -36,6 +36,8 @@ pub fn glyph(state: DisplayState) -> &'static str {
     match state {
         DisplayState::Running => "▶",
         DisplayState::Stalled => "‼",
+        DisplayState::Waiting(crate::wire::Wait::Input) => "?",
+        DisplayState::Waiting(crate::wire::Wait::Permission) => "⚑",
         DisplayState::Done => "✓",
         DisplayState::Failed => "✗",
         DisplayState::Cancelled => "⊘",
@@ -78,7 +80,7 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
         state,
         tool: safe(call.key.tool.as_deref().unwrap_or("?")),
         session: safe(call.session_label.as_deref().unwrap_or_default()),
-        token: safe(&token_text(call.key.token.as_ref())),
+        token: safe(&token_text(call.token_shown())),
         progress,
         ratio,
         percent: call.percent().map(percent_text).unwrap_or_default(),
@@ -90,12 +92,10 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
         } else {
             human(call.since_update(now))
         },
-        message: call
-            .error
-            .as_deref()
-            .or_else(|| call.message())
-            .map(safe)
-            .unwrap_or_else(|| {
+        message: match (state, call.error.as_deref().or_else(|| call.message())) {
+            (DisplayState::Waiting(_), Some(m)) => format!("{}: {}", state.label(), safe(m)),
+            (DisplayState::Waiting(_), None) => state.label().to_owned(),
+            (_, m) => m.map(safe).unwrap_or_else(|| {
                 let tokenless = call.progress_requested == Some(false)
                     && state == DisplayState::Running
                     && call.progress.is_none();
@@ -105,6 +105,7 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
                     String::new()
                 }
             }),
+        },
         finished: call.status.is_finished(),
         flagged: model
             .call_findings(call, now)

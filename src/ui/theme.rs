@@ -84,6 +84,8 @@ impl Theme {
             return match state {
                 DisplayState::Running => ">",
                 DisplayState::Stalled => "!",
+                DisplayState::Waiting(crate::wire::Wait::Input) => "w",
+                DisplayState::Waiting(crate::wire::Wait::Permission) => "P",
                 DisplayState::Done => "+",
                 DisplayState::Failed => "x",
                 DisplayState::Cancelled => "-",
@@ -131,6 +133,7 @@ impl Theme {
         match state {
             DisplayState::Running => self.fg(Color::Blue),
             DisplayState::Stalled => self.fg(Color::Magenta).add_modifier(Modifier::BOLD),
+            DisplayState::Waiting(_) => self.fg(Color::Cyan).add_modifier(Modifier::BOLD),
             DisplayState::Done => self.fg(Color::Green),
             DisplayState::Failed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
             DisplayState::Cancelled => self.fg(Color::DarkGray),

@@ -10,7 +10,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::flat;
-use super::frame::{CallFrame, CallState, Frame, ProgressFrame, ResponseFrame, Token, Unknown};
+use super::frame::{
+    CallFrame, CallState, Frame, ProgressFrame, ResponseFrame, Token, Unknown, Wait,
+};
+use super::schema;
 use crate::time::Time;
 
 /// Decodes one SSE event. `last_event_id` is the id in force (for priming events).
@@ -86,6 +89,12 @@ struct Raw<'a> {
     #[serde(borrow)]
     session_label: Option<Cow<'a, str>>,
     progress_requested: Option<bool>,
+    #[serde(borrow)]
+    progress_token: Option<&'a RawValue>,
+    #[serde(borrow)]
+    task: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    waiting_for: Option<Cow<'a, str>>,
 }
 
 /// Every known field, whichever path read it. Ambiguous fields hold their raw JSON text.
@@ -114,6 +123,9 @@ pub(super) struct Fields<'a> {
     pub session: Option<Cow<'a, str>>,
     pub session_label: Option<Cow<'a, str>>,
     pub progress_requested: Option<bool>,
+    pub progress_token: Option<&'a str>,
+    pub task: Option<Cow<'a, str>>,
+    pub waiting_for: Option<Cow<'a, str>>,
 }
 
 impl<'a> From<Raw<'a>> for Fields<'a> {
@@ -142,6 +154,9 @@ impl<'a> From<Raw<'a>> for Fields<'a> {
             session: r.session,
             session_label: r.session_label,
             progress_requested: r.progress_requested,
+            progress_token: r.progress_token.map(RawValue::get),
+            task: r.task,
+            waiting_for: r.waiting_for,
         }
     }
 }
@@ -212,12 +227,28 @@ fn classify<'a>(event_type: &str, raw: &mut Fields<'a>, depth: u8) -> Frame<'a> 
                     tool: raw.tool.take(),
                     state,
                     timestamp: raw.timestamp.as_deref().and_then(parse_timestamp),
-                    error: raw
-                        .error
-                        .and_then(text)
-                        .or_else(|| raw.message.and_then(text)),
+                    // A call that ends says why in `error` (or, from older servers, in
+                    // `message`); one that goes on may say what it does in `message`.
+                    error: match state {
+                        CallState::Started | CallState::Working | CallState::Waiting => {
+                            raw.error.and_then(text)
+                        }
+                        _ => raw
+                            .error
+                            .and_then(text)
+                            .or_else(|| raw.message.and_then(text)),
+                    },
+                    message: match state {
+                        CallState::Started | CallState::Working | CallState::Waiting => {
+                            raw.message.and_then(text)
+                        }
+                        _ => None,
+                    },
                     duration_ms: raw.duration_ms,
                     progress_requested: raw.progress_requested,
+                    progress_token: raw.progress_token.and_then(token),
+                    task: raw.task.take().map(Cow::into_owned),
+                    waiting_for: raw.waiting_for.as_deref().and_then(Wait::parse),
                     session: raw.session.take(),
                     session_label: raw.session_label.take(),
                 }),
@@ -230,8 +261,8 @@ fn classify<'a>(event_type: &str, raw: &mut Fields<'a>, depth: u8) -> Frame<'a> 
             id: raw.id.and_then(token),
             error: raw
                 .error
-                .and_then(rpc_error_message)
-                .or_else(|| raw.result.and_then(tool_error_text)),
+                .map(schema::rpc_error_text)
+                .or_else(|| raw.result.and_then(schema::tool_error_text)),
         });
     }
     if let Some(progress) = raw.progress {
@@ -276,47 +307,33 @@ fn classify<'a>(event_type: &str, raw: &mut Fields<'a>, depth: u8) -> Frame<'a> 
     Frame::Unknown(Unknown::Shape)
 }
 
-#[derive(Deserialize)]
-struct ProgressParams<'a> {
-    #[serde(rename = "progressToken", borrow)]
-    progress_token: Option<&'a RawValue>,
-    progress: f64,
-    total: Option<f64>,
-    #[serde(borrow)]
-    message: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct CancelledParams<'a> {
-    #[serde(rename = "requestId", borrow)]
-    request_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    reason: Option<Cow<'a, str>>,
-}
-
 fn rpc_method<'a>(method: &str, params: Option<&'a str>) -> Frame<'a> {
     let params = params.unwrap_or("{}");
     match method {
-        "notifications/progress" => match serde_json::from_str::<ProgressParams<'_>>(params) {
-            Ok(p) => Frame::Progress(ProgressFrame {
-                token: p.progress_token.map(RawValue::get).and_then(token),
-                progress: p.progress,
-                total: p.total,
-                message: p.message,
-                tool: None,
-                timestamp: None,
-                session: None,
-                session_label: None,
-            }),
-            Err(_) => Frame::Unknown(Unknown::Shape),
-        },
-        "notifications/cancelled" => match serde_json::from_str::<CancelledParams<'_>>(params) {
-            Ok(p) => Frame::Cancelled {
-                request_id: p.request_id.map(RawValue::get).and_then(token),
-                reason: p.reason.map(Cow::into_owned),
-            },
-            Err(_) => Frame::Unknown(Unknown::Shape),
-        },
+        "notifications/progress" => {
+            match serde_json::from_str::<schema::ProgressParams<'_>>(params) {
+                Ok(p) => Frame::Progress(ProgressFrame {
+                    token: p.progress_token.map(RawValue::get).and_then(token),
+                    progress: p.progress,
+                    total: p.total,
+                    message: p.message,
+                    tool: None,
+                    timestamp: None,
+                    session: None,
+                    session_label: None,
+                }),
+                Err(_) => Frame::Unknown(Unknown::Shape),
+            }
+        }
+        "notifications/cancelled" => {
+            match serde_json::from_str::<schema::CancelledParams<'_>>(params) {
+                Ok(p) => Frame::Cancelled {
+                    request_id: p.request_id.map(RawValue::get).and_then(token),
+                    reason: p.reason.map(Cow::into_owned),
+                },
+                Err(_) => Frame::Unknown(Unknown::Shape),
+            }
+        }
         other => Frame::Unknown(Unknown::OtherMethod(other.to_owned())),
     }
 }
@@ -369,49 +386,6 @@ fn text(json: &str) -> Option<String> {
         }
     }
     serde_json::from_str::<String>(json).ok()
-}
-
-fn rpc_error_message(raw: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct RpcError {
-        code: Option<i64>,
-        message: Option<String>,
-    }
-    if let Some(s) = text(raw) {
-        return Some(s);
-    }
-    let e: RpcError = serde_json::from_str(raw).ok()?;
-    Some(match (e.message, e.code) {
-        (Some(m), _) => m,
-        (None, Some(code)) => format!("error {code}"),
-        (None, None) => "error".to_owned(),
-    })
-}
-
-/// A `tools/call` result with `isError: true`: its first text content is the error.
-fn tool_error_text(raw: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Content {
-        text: Option<String>,
-    }
-    #[derive(Deserialize)]
-    struct ToolResult {
-        #[serde(rename = "isError", default)]
-        is_error: bool,
-        #[serde(default)]
-        content: Vec<Content>,
-    }
-    let result: ToolResult = serde_json::from_str(raw).ok()?;
-    if !result.is_error {
-        return None;
-    }
-    Some(
-        result
-            .content
-            .into_iter()
-            .find_map(|c| c.text)
-            .unwrap_or_else(|| "tool reported an error".to_owned()),
-    )
 }
 
 /// RFC 3339 with 0 to 9 fraction digits, any offset (see [`Time::parse_rfc3339`]).

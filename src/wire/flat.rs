@@ -142,6 +142,9 @@ enum Field {
     Session,
     SessionLabel,
     ProgressRequested,
+    ProgressToken,
+    Task,
+    WaitingFor,
 }
 
 /// The known field named by `b[key]`, the contents of a string without escapes (so
@@ -189,6 +192,8 @@ fn field(b: &[u8], key: (usize, usize)) -> Option<Field> {
     const PAYLOAD: u64 = word(b"payload");
     const DURATION_MS: u64 = word(b"duration_ms");
     const SESSION: u64 = word(b"session");
+    const TASK: u64 = word(b"task");
+    const WAITING_: u64 = word(b"waiting_");
     Some(match (len, head) {
         (5, TOKEN) => Field::Token,
         (8, PROGRESS) => Field::Progress,
@@ -213,6 +218,9 @@ fn field(b: &[u8], key: (usize, usize)) -> Option<Field> {
         (7, SESSION) => Field::Session,
         (13, SESSION_) if tail == b"label" => Field::SessionLabel,
         (18, PROGRESS) if tail == b"_requested" => Field::ProgressRequested,
+        (14, PROGRESS) if tail == b"_token" => Field::ProgressToken,
+        (4, TASK) => Field::Task,
+        (11, WAITING_) if tail == b"for" => Field::WaitingFor,
         _ => return None,
     })
 }
@@ -231,6 +239,7 @@ fn assign<'a>(f: &mut Fields<'a>, field: Field, value: Value, raw: &'a str) -> O
         Field::Error => f.error = keep,
         Field::Data => f.data = keep,
         Field::Payload => f.payload = keep,
+        Field::ProgressToken => f.progress_token = keep,
         // Numbers.
         Field::Progress => f.progress = number(value, raw)?,
         Field::Total => f.total = number(value, raw)?,
@@ -253,6 +262,8 @@ fn assign<'a>(f: &mut Fields<'a>, field: Field, value: Value, raw: &'a str) -> O
         Field::Type => f.kind = text(value, raw)?,
         Field::Session => f.session = text(value, raw)?,
         Field::SessionLabel => f.session_label = text(value, raw)?,
+        Field::Task => f.task = text(value, raw)?,
+        Field::WaitingFor => f.waiting_for = text(value, raw)?,
         Field::ProgressRequested => {
             f.progress_requested = match value {
                 Value::Null => None,
@@ -425,7 +436,7 @@ fn json_number(b: &[u8], mut i: usize) -> Option<usize> {
 mod tests {
     use super::{field, float, Field};
 
-    const NAMES: [(&str, Field); 23] = [
+    const NAMES: [(&str, Field); 26] = [
         ("token", Field::Token),
         ("progress", Field::Progress),
         ("total", Field::Total),
@@ -449,6 +460,9 @@ mod tests {
         ("session", Field::Session),
         ("session_label", Field::SessionLabel),
         ("progress_requested", Field::ProgressRequested),
+        ("progress_token", Field::ProgressToken),
+        ("task", Field::Task),
+        ("waiting_for", Field::WaitingFor),
     ];
 
     /// The name looked up as the scan does, inside an object (`{"name":…`, with bytes after

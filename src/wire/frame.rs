@@ -44,6 +44,10 @@ pub struct ProgressFrame<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CallState {
     Started,
+    /// Still running (after waiting, or with news of what it does: a task's status).
+    Working,
+    /// Running but blocked on someone ([`CallFrame::waiting_for`] says on what).
+    Waiting,
     Finished,
     Failed,
     Cancelled,
@@ -53,6 +57,8 @@ impl CallState {
     pub fn parse(s: &str) -> Option<CallState> {
         match s {
             "started" => Some(CallState::Started),
+            "working" => Some(CallState::Working),
+            "waiting" => Some(CallState::Waiting),
             "finished" => Some(CallState::Finished),
             "failed" => Some(CallState::Failed),
             "cancelled" | "canceled" => Some(CallState::Cancelled),
@@ -63,9 +69,45 @@ impl CallState {
     pub fn as_str(self) -> &'static str {
         match self {
             CallState::Started => "started",
+            CallState::Working => "working",
+            CallState::Waiting => "waiting",
             CallState::Finished => "finished",
             CallState::Failed => "failed",
             CallState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the call is over.
+    pub fn is_end(self) -> bool {
+        matches!(
+            self,
+            CallState::Finished | CallState::Failed | CallState::Cancelled
+        )
+    }
+}
+
+/// What a waiting call waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Wait {
+    /// The server asked the client for input (a task's `input_required`, an elicitation).
+    Input,
+    /// The agent asks its user for permission to run the tool.
+    Permission,
+}
+
+impl Wait {
+    pub fn parse(s: &str) -> Option<Wait> {
+        match s {
+            "input" => Some(Wait::Input),
+            "permission" => Some(Wait::Permission),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Wait::Input => "input",
+            Wait::Permission => "permission",
         }
     }
 }
@@ -79,10 +121,18 @@ pub struct CallFrame<'a> {
     pub timestamp: Option<Time>,
     /// Why a call failed or was cancelled.
     pub error: Option<String>,
+    /// What a running call does now (a task's status message).
+    pub message: Option<String>,
     /// How long the call took, when the server measured it.
     pub duration_ms: Option<f64>,
     /// `Some(false)`: the caller asked for no progress, so none will come (taps say so).
     pub progress_requested: Option<bool>,
+    /// The progress token the agent gave, where `token` is a tap's key for the call.
+    pub progress_token: Option<Token>,
+    /// The task the call runs as (MCP tasks).
+    pub task: Option<String>,
+    /// On `waiting`: what for.
+    pub waiting_for: Option<Wait>,
     pub session: Option<Cow<'a, str>>,
     pub session_label: Option<Cow<'a, str>>,
 }
@@ -158,8 +208,12 @@ impl Frame<'_> {
                 state: c.state,
                 timestamp: c.timestamp,
                 error: c.error,
+                message: c.message,
                 duration_ms: c.duration_ms,
                 progress_requested: c.progress_requested,
+                progress_token: c.progress_token,
+                task: c.task,
+                waiting_for: c.waiting_for,
                 session: own(c.session),
                 session_label: own(c.session_label),
             }),

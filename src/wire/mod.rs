@@ -9,6 +9,7 @@
 mod decode;
 mod flat;
 mod frame;
+pub mod schema;
 
 pub use decode::{decode_event, decode_event_general, decode_text, parse_timestamp};
-pub use frame::{CallFrame, CallState, Frame, ProgressFrame, ResponseFrame, Token, Unknown};
+pub use frame::{CallFrame, CallState, Frame, ProgressFrame, ResponseFrame, Token, Unknown, Wait};

@@ -1,0 +1,881 @@
+//! What a tap sees in the JSON-RPC traffic between an agent and an MCP server, and what it
+//! makes of it: the start and end of every `tools/call`, its progress, its cancellation,
+//! the MCP task it may run as, and the server's name. Pure: messages and clocks in,
+//! [`Item`]s out.
+//!
+//! - JSON-RPC is read with the shapes of [`crate::wire::schema`];
+//! - this module is the state machine of calls and tasks;
+//! - [`item`] is what it publishes, [`rewrite`] how a progress token is added.
+//!
+//! With `request_progress`, a `tools/call` without a progress token gets one (so a server
+//! that can report progress does), and the notifications that token brings are taken out
+//! before they reach the agent, which never asked for them.
+//!
+//! **Tasks** (MCP 2025-11-25 `tasks`, and the 2026-07-28 extension
+//! `io.modelcontextprotocol/tasks`): a `tools/call` whose result creates a task does not end
+//! there. Its row keeps running, now followed by task id through `tasks/get` answers,
+//! status notifications (`notifications/tasks/status`, `notifications/tasks`),
+//! `tasks/result` and `tasks/cancel`, to its real end; `input_required` shows as waiting
+//! for input; a task whose ttl passes with no end seen, or that the server no longer
+//! knows, fails as expired. Its progress token stays mapped until then.
+
+mod item;
+mod rewrite;
+#[cfg(test)]
+mod tests;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::time::Time;
+use crate::wire::schema::{
+    rpc_error_text, server_name, tool_error_text, CallParams, CancelledParams, Message,
+    ProgressParams,
+};
+pub use crate::wire::{CallState, Wait};
+pub use item::Item;
+pub(crate) use rewrite::insert_progress_token;
+
+/// Which way a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the agent (the MCP client) to the server.
+    ToServer,
+    /// From the server to the agent.
+    ToClient,
+}
+
+/// What to do with a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Pass it on as it came, byte for byte.
+    Forward,
+    /// Pass this instead (a progress token was added).
+    Replace(String),
+    /// Pass nothing (a progress notification only the tap asked for).
+    Drop,
+}
+
+/// A call the tap follows, from its request to its end (or its task's end).
+struct Pending {
+    tool: String,
+    event_token: Value,
+    /// The progress token's JSON text, when the call has one.
+    progress_token: Option<String>,
+    started: Instant,
+    /// Once the call runs as a task: what was last said of it.
+    task: Option<TaskSeen>,
+}
+
+struct TaskSeen {
+    waiting: bool,
+    message: Option<String>,
+    /// When its ttl runs out (None: unlimited).
+    deadline: Option<Instant>,
+    ttl: Option<Duration>,
+}
+
+/// Pending requests are keyed by (scope, the request id's JSON text): a scope is an MCP
+/// session (request ids are only unique within one). Tasks by (scope, task id).
+type Key = (Box<str>, Box<str>);
+
+/// Where a progress token's call is now.
+#[derive(Clone, PartialEq, Eq)]
+enum Slot {
+    Request(Box<str>),
+    Task(Box<str>),
+}
+
+/// A request about a task, waiting for its answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TaskOp {
+    Get,
+    Result,
+    Cancel,
+}
+
+/// At most this many calls are tracked at once (a client that never gets answers must
+/// not grow the tap without bound); the oldest is dropped, reported as failed.
+pub const MAX_PENDING: usize = 10_000;
+
+/// The fields of a task (either generation) the tap reads.
+#[derive(Deserialize)]
+struct TaskFields<'a> {
+    #[serde(rename = "taskId", borrow)]
+    task_id: Cow<'a, str>,
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(rename = "statusMessage", borrow, default)]
+    status_message: Option<Cow<'a, str>>,
+    /// 2025-11-25: `ttl`; the extension: `ttlMs`. Null is unlimited.
+    #[serde(default)]
+    ttl: Option<f64>,
+    #[serde(rename = "ttlMs", default)]
+    ttl_ms: Option<f64>,
+    /// The extension inlines a completed task's result and a failed task's error.
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+}
+
+/// A result that creates a task: 2025-11-25 `{"task": {…}}`, or the extension's flat
+/// `{"resultType": "task", "taskId": …}`.
+fn created_task(result: &str) -> Option<TaskFields<'_>> {
+    #[derive(Deserialize)]
+    struct Created<'a> {
+        #[serde(rename = "resultType", borrow, default)]
+        result_type: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        task: Option<&'a RawValue>,
+    }
+    let created: Created<'_> = serde_json::from_str(result).ok()?;
+    match (created.result_type.as_deref(), created.task) {
+        (Some("task"), _) => serde_json::from_str(result).ok(),
+        (None, Some(task)) => serde_json::from_str(task.get()).ok(),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+struct TaskIdParams<'a> {
+    #[serde(rename = "taskId", borrow)]
+    task_id: Cow<'a, str>,
+}
+
+/// `_meta["io.modelcontextprotocol/related-task"].taskId` of a result.
+fn related_task(result: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct WithMeta<'a> {
+        #[serde(rename = "_meta", borrow, default)]
+        meta: Option<HashMap<Cow<'a, str>, &'a RawValue>>,
+    }
+    let meta = serde_json::from_str::<WithMeta<'_>>(result).ok()?.meta?;
+    let related = meta.get("io.modelcontextprotocol/related-task")?;
+    serde_json::from_str::<TaskIdParams<'_>>(related.get())
+        .ok()
+        .map(|t| t.task_id.into_owned())
+}
+
+/// The tap's view of the conversation.
+pub struct Observer {
+    request_progress: bool,
+    /// `tools/call` requests waiting for their answer.
+    pending: HashMap<Key, Pending>,
+    /// Calls running as tasks, by (scope, task id).
+    tasks: HashMap<Key, Pending>,
+    /// `tasks/get`, `tasks/result` and `tasks/cancel` requests: (scope, request id) →
+    /// what they asked about which task.
+    task_requests: HashMap<Key, (TaskOp, Box<str>)>,
+    /// (scope, progress token text) → where its call is.
+    by_progress: HashMap<Key, Slot>,
+    /// Progress tokens the tap added (scope, token text): their notifications are dropped.
+    injected: HashSet<Key>,
+    /// Pending `initialize` and `server/discover` request ids.
+    initializing: HashSet<Key>,
+    next_token: u64,
+    /// A short number for each MCP session seen, to qualify its request ids.
+    scopes: HashMap<Box<str>, u32>,
+    /// The earliest ttl deadline of a task (so most messages skip the expiry check).
+    next_deadline: Option<Instant>,
+    /// Messages that were not JSON-RPC (passed on untouched, not observed).
+    pub unreadable: u64,
+}
+
+impl Observer {
+    pub fn new(request_progress: bool) -> Observer {
+        Observer {
+            request_progress,
+            pending: HashMap::default(),
+            tasks: HashMap::default(),
+            task_requests: HashMap::default(),
+            by_progress: HashMap::default(),
+            injected: HashSet::default(),
+            initializing: HashSet::default(),
+            next_token: 1,
+            scopes: HashMap::default(),
+            next_deadline: None,
+            unreadable: 0,
+        }
+    }
+
+    /// Calls started and not yet ended (tasks included).
+    pub fn pending(&self) -> usize {
+        self.pending.len() + self.tasks.len()
+    }
+
+    /// Looks at one message (a JSON-RPC object or a batch array) travelling `direction`
+    /// within `scope` ("" for a stdio server); pushes what to publish onto `out` and says
+    /// what to pass on.
+    pub fn observe(
+        &mut self,
+        direction: Direction,
+        scope: &str,
+        message: &str,
+        now: (Instant, Time),
+        out: &mut Vec<Item>,
+    ) -> Verdict {
+        self.tick(now, out);
+        let trimmed = message.trim_start();
+        if trimmed.starts_with('[') {
+            return self.observe_batch(direction, scope, message, now, out);
+        }
+        match serde_json::from_str::<Message<'_>>(message) {
+            Ok(peek) => self.one(direction, scope, &peek, message, now, out),
+            Err(_) => {
+                self.unreadable += 1;
+                Verdict::Forward
+            }
+        }
+    }
+
+    /// Ends the tasks whose ttl has passed with no end seen (they expired at the server).
+    /// Taps call it now and then, so a task nobody polls any more does not run for ever.
+    pub fn tick(&mut self, (instant, at): (Instant, Time), out: &mut Vec<Item>) {
+        if self.next_deadline.is_none_or(|d| instant < d) {
+            return;
+        }
+        let expired: Vec<Key> = self
+            .tasks
+            .iter()
+            .filter(|(_, p)| {
+                p.task
+                    .as_ref()
+                    .and_then(|t| t.deadline)
+                    .is_some_and(|d| d <= instant)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in expired {
+            if let Some(call) = self.tasks.remove(&key) {
+                let ttl = call.task.as_ref().and_then(|t| t.ttl).unwrap_or_default();
+                let why = format!(
+                    "the task expired: no end seen within its ttl of {}",
+                    humantime::format_duration(Duration::from_secs(ttl.as_secs()))
+                );
+                self.end(&key.0, call, CallState::Failed, Some(why), instant, at, out);
+            }
+        }
+        self.next_deadline = self
+            .tasks
+            .values()
+            .filter_map(|p| p.task.as_ref().and_then(|t| t.deadline))
+            .min();
+    }
+
+    fn observe_batch(
+        &mut self,
+        direction: Direction,
+        scope: &str,
+        message: &str,
+        now: (Instant, Time),
+        out: &mut Vec<Item>,
+    ) -> Verdict {
+        let Ok(parts) = serde_json::from_str::<Vec<&RawValue>>(message) else {
+            self.unreadable += 1;
+            return Verdict::Forward;
+        };
+        let mut verdicts = Vec::with_capacity(parts.len());
+        for part in &parts {
+            let verdict = match serde_json::from_str::<Message<'_>>(part.get()) {
+                Ok(peek) => self.one(direction, scope, &peek, part.get(), now, out),
+                Err(_) => Verdict::Forward,
+            };
+            verdicts.push(verdict);
+        }
+        if verdicts.iter().all(|v| *v == Verdict::Forward) {
+            return Verdict::Forward;
+        }
+        let kept: Vec<Cow<'_, str>> = parts
+            .iter()
+            .zip(verdicts)
+            .filter_map(|(part, verdict)| match verdict {
+                Verdict::Forward => Some(Cow::Borrowed(part.get())),
+                Verdict::Replace(text) => Some(Cow::Owned(text)),
+                Verdict::Drop => None,
+            })
+            .collect();
+        if kept.is_empty() {
+            return Verdict::Drop;
+        }
+        Verdict::Replace(format!("[{}]", kept.join(",")))
+    }
+
+    fn one(
+        &mut self,
+        direction: Direction,
+        scope: &str,
+        peek: &Message<'_>,
+        text: &str,
+        now: (Instant, Time),
+        out: &mut Vec<Item>,
+    ) -> Verdict {
+        let key = |raw: &RawValue| -> Key { (scope.into(), raw.get().trim().into()) };
+        let (instant, at) = now;
+        match (direction, peek.method.as_deref(), peek.id) {
+            (Direction::ToServer, Some("tools/call"), Some(id)) => {
+                self.call_request(scope, id, peek, text, now, out)
+            }
+            (Direction::ToServer, Some("initialize" | "server/discover"), Some(id)) => {
+                self.initializing.insert(key(id));
+                Verdict::Forward
+            }
+            (
+                Direction::ToServer,
+                Some(method @ ("tasks/get" | "tasks/result" | "tasks/cancel")),
+                Some(id),
+            ) => {
+                let op = match method {
+                    "tasks/get" => TaskOp::Get,
+                    "tasks/result" => TaskOp::Result,
+                    _ => TaskOp::Cancel,
+                };
+                let task = peek
+                    .params
+                    .and_then(|p| serde_json::from_str::<TaskIdParams<'_>>(p.get()).ok());
+                if let Some(task) = task {
+                    let task_key: Key = (scope.into(), task.task_id.as_ref().into());
+                    if self.tasks.contains_key(&task_key) {
+                        if self.task_requests.len() >= MAX_PENDING {
+                            self.task_requests.clear();
+                        }
+                        self.task_requests
+                            .insert(key(id), (op, task.task_id.as_ref().into()));
+                    }
+                }
+                Verdict::Forward
+            }
+            (Direction::ToServer, Some("notifications/cancelled"), None) => {
+                let params = peek
+                    .params
+                    .and_then(|p| serde_json::from_str::<CancelledParams<'_>>(p.get()).ok());
+                if let Some(CancelledParams {
+                    request_id: Some(request_id),
+                    reason,
+                }) = params
+                {
+                    if let Some(call) = self.pending.remove(&key(request_id)) {
+                        let reason = reason.map(Cow::into_owned);
+                        self.end(scope, call, CallState::Cancelled, reason, instant, at, out);
+                    }
+                }
+                Verdict::Forward
+            }
+            (Direction::ToClient, Some("notifications/progress"), None) => {
+                self.progress(scope, peek, at, out)
+            }
+            (
+                Direction::ToClient,
+                Some("notifications/tasks/status" | "notifications/tasks"),
+                None,
+            ) => {
+                if let Some(task) = peek
+                    .params
+                    .and_then(|p| serde_json::from_str::<TaskFields<'_>>(p.get()).ok())
+                {
+                    self.task_update(scope, &task, now, out);
+                }
+                Verdict::Forward
+            }
+            (Direction::ToClient, None, Some(id))
+                if peek.result.is_some() || peek.error.is_some() =>
+            {
+                self.response(scope, key(id), peek, now, out);
+                Verdict::Forward
+            }
+            _ => Verdict::Forward,
+        }
+    }
+
+    fn call_request(
+        &mut self,
+        scope: &str,
+        id: &RawValue,
+        peek: &Message<'_>,
+        text: &str,
+        (instant, at): (Instant, Time),
+        out: &mut Vec<Item>,
+    ) -> Verdict {
+        let params = peek
+            .params
+            .and_then(|p| serde_json::from_str::<CallParams<'_>>(p.get()).ok());
+        let tool = params
+            .as_ref()
+            .and_then(|p| p.name.as_deref())
+            .unwrap_or("?")
+            .to_owned();
+        let given = params
+            .as_ref()
+            .and_then(|p| p.meta.as_ref())
+            .and_then(|m| m.progress_token)
+            .map(|t| t.get().trim())
+            .filter(|t| is_token(t))
+            .map(str::to_owned);
+        // What a person sees as the call's token: the agent's own, else nothing.
+        let shown = given
+            .as_deref()
+            .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            .unwrap_or_else(|| Value::String(String::new()));
+        let mut verdict = Verdict::Forward;
+        let progress_token = match given {
+            Some(t) => Some(t),
+            None if self.request_progress => match self.add_token(text) {
+                Some((token, rewritten)) => {
+                    self.injected.insert((scope.into(), token.as_str().into()));
+                    verdict = Verdict::Replace(rewritten);
+                    Some(token)
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let request: Key = (scope.into(), id.get().trim().into());
+        let tag = self.scope_tag(scope);
+        let event_token = event_token(tag, id);
+        if let Some(t) = &progress_token {
+            self.by_progress.insert(
+                (scope.into(), t.as_str().into()),
+                Slot::Request(request.1.clone()),
+            );
+        }
+        out.push(Item::started(
+            event_token.clone(),
+            tool.clone(),
+            at,
+            progress_token.is_some(),
+            shown,
+        ));
+        if self.pending() >= MAX_PENDING {
+            self.evict_oldest(at, out);
+        }
+        let replaced = self.pending.insert(
+            request,
+            Pending {
+                tool,
+                event_token,
+                progress_token,
+                started: instant,
+                task: None,
+            },
+        );
+        if let Some(old) = replaced {
+            // The client reused an id still in flight: the old call's end is lost.
+            self.forget_progress(scope, &old);
+        }
+        verdict
+    }
+
+    fn progress(
+        &mut self,
+        scope: &str,
+        peek: &Message<'_>,
+        at: Time,
+        out: &mut Vec<Item>,
+    ) -> Verdict {
+        let Some(params) = peek
+            .params
+            .and_then(|p| serde_json::from_str::<ProgressParams<'_>>(p.get()).ok())
+        else {
+            return Verdict::Forward;
+        };
+        let Some(token) = params.progress_token else {
+            return Verdict::Forward;
+        };
+        let token_key: Key = (scope.into(), token.get().trim().into());
+        let call = match self.by_progress.get(&token_key) {
+            Some(Slot::Request(id)) => self.pending.get(&(scope.into(), id.clone())),
+            Some(Slot::Task(id)) => self.tasks.get(&(scope.into(), id.clone())),
+            None => None,
+        };
+        if let Some(call) = call {
+            if params.progress.is_finite() {
+                out.push(Item::progress(
+                    call.event_token.clone(),
+                    call.tool.clone(),
+                    params.progress,
+                    params.total.filter(|t| t.is_finite()),
+                    params.message.map(Cow::into_owned),
+                    at,
+                ));
+            }
+        }
+        if self.injected.contains(&token_key) {
+            Verdict::Drop
+        } else {
+            Verdict::Forward
+        }
+    }
+
+    fn response(
+        &mut self,
+        scope: &str,
+        request: Key,
+        peek: &Message<'_>,
+        now: (Instant, Time),
+        out: &mut Vec<Item>,
+    ) {
+        let (instant, at) = now;
+        if self.initializing.remove(&request) {
+            if let Some(name) = peek.result.and_then(|r| server_name(r.get())) {
+                out.push(Item::ServerName(name));
+            }
+            return;
+        }
+        if let Some((op, task_id)) = self.task_requests.remove(&request) {
+            self.task_answer(scope, op, &task_id, peek, now, out);
+            return;
+        }
+        let Some(mut call) = self.pending.remove(&request) else {
+            return;
+        };
+        if let Some(task) = peek.result.and_then(|r| created_task(r.get())) {
+            // Not the end: the call runs on as a task.
+            let task_key: Key = (scope.into(), task.task_id.as_ref().into());
+            if let Some(t) = &call.progress_token {
+                self.by_progress.insert(
+                    (scope.into(), t.as_str().into()),
+                    Slot::Task(task_key.1.clone()),
+                );
+            }
+            call.task = Some(TaskSeen {
+                waiting: false,
+                message: None,
+                deadline: None,
+                ttl: None,
+            });
+            out.push(Item::task_created(
+                call.event_token.clone(),
+                call.tool.clone(),
+                &task_key.1,
+                at,
+            ));
+            if let Some(old) = self.tasks.insert(task_key, call) {
+                self.forget_progress(scope, &old);
+            }
+            self.task_update(scope, &task, now, out);
+            return;
+        }
+        let error = match (peek.error, peek.result) {
+            (Some(e), _) => Some(rpc_error_text(e.get())),
+            (None, Some(r)) => tool_error_text(r.get()),
+            (None, None) => None,
+        };
+        let state = if error.is_some() {
+            CallState::Failed
+        } else {
+            CallState::Finished
+        };
+        self.end(scope, call, state, error, instant, at, out);
+    }
+
+    /// The answer to a `tasks/get`, `tasks/result` or `tasks/cancel` about a task we follow.
+    fn task_answer(
+        &mut self,
+        scope: &str,
+        op: TaskOp,
+        task_id: &str,
+        peek: &Message<'_>,
+        now: (Instant, Time),
+        out: &mut Vec<Item>,
+    ) {
+        let (instant, at) = now;
+        let key: Key = (scope.into(), task_id.into());
+        match (op, peek.error, peek.result) {
+            (TaskOp::Get, Some(_), _) => {
+                // The server no longer knows the task: its ttl ran out, or it was dropped.
+                if let Some(call) = self.tasks.remove(&key) {
+                    let why = "the task expired: the server no longer knows it".to_owned();
+                    self.end(scope, call, CallState::Failed, Some(why), instant, at, out);
+                }
+            }
+            (TaskOp::Get | TaskOp::Cancel, None, Some(result)) => {
+                match serde_json::from_str::<TaskFields<'_>>(result.get()) {
+                    Ok(task) => self.task_update(scope, &task, now, out),
+                    // The extension acknowledges a cancel with an empty result: the agent
+                    // has let the task go, so the row ends here.
+                    Err(_) if op == TaskOp::Cancel => {
+                        if let Some(call) = self.tasks.remove(&key) {
+                            let why = Some("cancelled by the client".to_owned());
+                            self.end(scope, call, CallState::Cancelled, why, instant, at, out);
+                        }
+                    }
+                    Err(_) => {}
+                }
+            }
+            (TaskOp::Result, error, result) => {
+                let task_id = result
+                    .and_then(|r| related_task(r.get()))
+                    .unwrap_or_else(|| task_id.to_owned());
+                if let Some(call) = self.tasks.remove(&(scope.into(), task_id.into())) {
+                    let error = match (error, result) {
+                        (Some(e), _) => Some(rpc_error_text(e.get())),
+                        (None, Some(r)) => tool_error_text(r.get()),
+                        (None, None) => None,
+                    };
+                    let state = if error.is_some() {
+                        CallState::Failed
+                    } else {
+                        CallState::Finished
+                    };
+                    self.end(scope, call, state, error, instant, at, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What a task's state (from any message that carries it) means for its call.
+    fn task_update(
+        &mut self,
+        scope: &str,
+        task: &TaskFields<'_>,
+        (instant, at): (Instant, Time),
+        out: &mut Vec<Item>,
+    ) {
+        let key: Key = (scope.into(), task.task_id.as_ref().into());
+        let message = task
+            .status_message
+            .as_deref()
+            .filter(|m| !m.trim().is_empty());
+        let end = match task.status.as_ref() {
+            "completed" => Some(match task.result.and_then(|r| tool_error_text(r.get())) {
+                Some(error) => (CallState::Failed, Some(error)),
+                None => (CallState::Finished, None),
+            }),
+            "failed" => Some((
+                CallState::Failed,
+                Some(match (task.error, message) {
+                    (Some(e), _) => rpc_error_text(e.get()),
+                    (None, Some(m)) => m.to_owned(),
+                    (None, None) => "the task failed".to_owned(),
+                }),
+            )),
+            "cancelled" => Some((
+                CallState::Cancelled,
+                Some(message.unwrap_or("the task was cancelled").to_owned()),
+            )),
+            _ => None,
+        };
+        if let Some((state, why)) = end {
+            if let Some(call) = self.tasks.remove(&key) {
+                self.end(scope, call, state, why, instant, at, out);
+            }
+            return;
+        }
+        let Some(call) = self.tasks.get_mut(&key) else {
+            return;
+        };
+        let Some(seen) = call.task.as_mut() else {
+            return;
+        };
+        let ttl = match (task.ttl_ms, task.ttl) {
+            (Some(ms), _) | (None, Some(ms)) if ms.is_finite() && ms >= 0.0 => {
+                crate::time::duration_from_secs(ms / 1000.0)
+            }
+            _ => None,
+        };
+        if ttl.is_some() && seen.ttl.is_none() {
+            seen.ttl = ttl;
+            seen.deadline = ttl.and_then(|t| instant.checked_add(t));
+            self.next_deadline = match (self.next_deadline, seen.deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        let waiting = task.status == "input_required";
+        let changed_message = message.is_some() && message != seen.message.as_deref();
+        if waiting == seen.waiting && !changed_message {
+            return;
+        }
+        seen.waiting = waiting;
+        if let Some(m) = message {
+            seen.message = Some(m.to_owned());
+        }
+        out.push(Item::task_status(
+            call.event_token.clone(),
+            call.tool.clone(),
+            waiting,
+            message.map(str::to_owned),
+            at,
+        ));
+    }
+
+    /// Publishes the end of `call` and lets go of its progress token.
+    #[allow(clippy::too_many_arguments)]
+    fn end(
+        &mut self,
+        scope: &str,
+        call: Pending,
+        state: CallState,
+        error: Option<String>,
+        instant: Instant,
+        at: Time,
+        out: &mut Vec<Item>,
+    ) {
+        self.forget_progress(scope, &call);
+        let duration = instant.saturating_duration_since(call.started);
+        out.push(Item::ended(
+            call.event_token,
+            call.tool,
+            state,
+            at,
+            Some(millis(duration)),
+            error,
+        ));
+    }
+
+    /// Every call still open ends as failed with `why` (the server exited, the tap stops).
+    pub fn abandon_all(&mut self, why: &str, (instant, at): (Instant, Time), out: &mut Vec<Item>) {
+        let mut calls: Vec<(Box<str>, Pending)> = self
+            .pending
+            .drain()
+            .chain(self.tasks.drain())
+            .map(|((scope, _), p)| (scope, p))
+            .collect();
+        calls.sort_by_key(|(_, c)| c.started);
+        for (scope, call) in calls {
+            self.end(
+                &scope,
+                call,
+                CallState::Failed,
+                Some(why.to_owned()),
+                instant,
+                at,
+                out,
+            );
+        }
+        self.by_progress.clear();
+        self.injected.clear();
+        self.task_requests.clear();
+        self.next_deadline = None;
+    }
+
+    /// Every call of one scope (an MCP session that ended) ends as cancelled.
+    pub fn end_scope(
+        &mut self,
+        scope: &str,
+        why: &str,
+        (instant, at): (Instant, Time),
+        out: &mut Vec<Item>,
+    ) {
+        let in_scope = |(s, _): &Key| &**s == scope;
+        let requests: Vec<Key> = self
+            .pending
+            .keys()
+            .filter(|k| in_scope(k))
+            .cloned()
+            .collect();
+        let tasks: Vec<Key> = self.tasks.keys().filter(|k| in_scope(k)).cloned().collect();
+        for key in requests {
+            if let Some(call) = self.pending.remove(&key) {
+                let why = Some(why.to_owned());
+                self.end(scope, call, CallState::Cancelled, why, instant, at, out);
+            }
+        }
+        for key in tasks {
+            if let Some(call) = self.tasks.remove(&key) {
+                let why = Some(why.to_owned());
+                self.end(scope, call, CallState::Cancelled, why, instant, at, out);
+            }
+        }
+        self.task_requests.retain(|k, _| !in_scope(k));
+    }
+
+    /// 0 for no session, else 1, 2, … in the order sessions were first seen.
+    fn scope_tag(&mut self, scope: &str) -> u32 {
+        if scope.is_empty() {
+            return 0;
+        }
+        if self.scopes.len() >= MAX_PENDING {
+            self.scopes.clear();
+        }
+        let next = self.scopes.len() as u32 + 1;
+        *self.scopes.entry(scope.into()).or_insert(next)
+    }
+
+    fn evict_oldest(&mut self, at: Time, out: &mut Vec<Item>) {
+        let oldest = self
+            .pending
+            .iter()
+            .map(|(k, p)| (false, k, p.started))
+            .chain(self.tasks.iter().map(|(k, p)| (true, k, p.started)))
+            .min_by_key(|(_, _, started)| *started)
+            .map(|(task, k, _)| (task, k.clone()));
+        let Some((task, oldest)) = oldest else {
+            return;
+        };
+        let removed = if task {
+            self.tasks.remove(&oldest)
+        } else {
+            self.pending.remove(&oldest)
+        };
+        if let Some(call) = removed {
+            self.forget_progress(&oldest.0, &call);
+            out.push(Item::ended(
+                call.event_token,
+                call.tool,
+                CallState::Failed,
+                at,
+                None,
+                Some(format!("no answer among the last {MAX_PENDING} calls")),
+            ));
+        }
+    }
+
+    fn forget_progress(&mut self, scope: &str, call: &Pending) {
+        if let Some(t) = &call.progress_token {
+            let k: Key = (scope.into(), t.as_str().into());
+            self.by_progress.remove(&k);
+            self.injected.remove(&k);
+        }
+    }
+
+    /// The request with `_meta.progressToken` added: (the token's JSON text, new text).
+    /// Only the token is inserted into the text; every other byte stays as the agent wrote
+    /// it (key order, number spelling, white space).
+    fn add_token(&mut self, text: &str) -> Option<(String, String)> {
+        let token = Value::String(format!("mcptop-{}", self.next_token)).to_string();
+        let rewritten = insert_progress_token(text, &token)?;
+        self.next_token += 1;
+        Some((token, rewritten))
+    }
+}
+
+/// The token a call shows on the daemon's stream: its request id (unique among the
+/// client's calls in flight), qualified by its MCP session's number when there is one
+/// (`7@s2`). A person sees the agent's progress token instead (`progress_token`).
+fn event_token(scope: u32, id: &RawValue) -> Value {
+    let id_value: Value = serde_json::from_str(id.get()).unwrap_or(Value::Null);
+    let integer = id_value.is_i64() || id_value.is_u64();
+    if scope == 0 && (integer || id_value.is_string()) {
+        return id_value;
+    }
+    let id_text = match &id_value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if scope == 0 {
+        id_text
+    } else {
+        format!("{id_text}@s{scope}")
+    }
+    .into()
+}
+
+/// Whether a JSON text is a valid progress token: a string or an integer.
+fn is_token(json: &str) -> bool {
+    match json.as_bytes().first() {
+        Some(b'"') => true,
+        Some(b'-' | b'0'..=b'9') => !json.contains(['.', 'e', 'E']),
+        _ => false,
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,511 @@
+use super::*;
+use std::time::Duration;
+
+fn at(ms: u64) -> (Instant, Time) {
+    thread_local!(static BASE: Instant = Instant::now());
+    let base = BASE.with(|b| *b);
+    (base + Duration::from_millis(ms), Time::now())
+}
+
+fn see(o: &mut Observer, d: Direction, msg: &str, ms: u64) -> (Verdict, Vec<Item>) {
+    let mut out = Vec::new();
+    let v = o.observe(d, "", msg, at(ms), &mut out);
+    (v, out)
+}
+
+fn call(item: &Item) -> &crate::wire::schema::CallEvent<'static> {
+    item.as_call()
+        .unwrap_or_else(|| panic!("not a call: {item:?}"))
+}
+
+fn state_of(item: &Item) -> (String, &'static str) {
+    let c = call(item);
+    (c.tool.to_string(), c.state.as_str())
+}
+
+/// (state, error or message) of every call item.
+fn states(items: &[Item]) -> Vec<(&'static str, Option<String>)> {
+    items
+        .iter()
+        .filter_map(Item::as_call)
+        .map(|c| {
+            let text = c
+                .error
+                .as_deref()
+                .or(c.message.as_deref())
+                .map(str::to_owned);
+            (c.state.as_str(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn a_call_with_progress_starts_reports_and_finishes() {
+    let mut o = Observer::new(false);
+    let (v, items) = see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"index","arguments":{},"_meta":{"progressToken":"p1"}}}"#,
+        0,
+    );
+    assert_eq!(v, Verdict::Forward);
+    assert_eq!(state_of(&items[0]), ("index".into(), "started"));
+    let started = call(&items[0]);
+    assert_eq!(started.token, Value::from(7));
+    assert_eq!(started.progress_requested, Some(true));
+    assert_eq!(
+        started.progress_token,
+        Some(Value::from("p1")),
+        "the agent's token is what a person sees"
+    );
+    let (v, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p1","progress":2,"total":4,"message":"half"}}"#,
+        100,
+    );
+    assert_eq!(v, Verdict::Forward);
+    let p = items[0].as_progress().expect("progress");
+    assert_eq!(
+        (&p.token, p.tool.as_deref()),
+        (&Value::from(7), Some("index"))
+    );
+    assert_eq!(
+        (p.progress.0, p.total.map(|t| t.0), p.message.as_deref()),
+        (2.0, Some(4.0), Some("half"))
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"ok"}]}}"#,
+        1500,
+    );
+    let end = call(&items[0]);
+    assert_eq!(
+        (end.state, end.duration_ms, end.error.as_deref()),
+        (CallState::Finished, Some(1500), None)
+    );
+    assert_eq!(o.pending(), 0);
+    // Progress for a finished call's token is not attributed to anything.
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p1","progress":3}}"#,
+        1600,
+    );
+    assert!(items.is_empty());
+}
+
+#[test]
+fn errors_tool_errors_and_cancellations_end_calls() {
+    let mut o = Observer::new(false);
+    for id in 1..=3 {
+        see(
+            &mut o,
+            Direction::ToServer,
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":"r{id}","method":"tools/call","params":{{"name":"t{id}"}}}}"#
+            ),
+            0,
+        );
+    }
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":"r1","error":{"code":-32602,"message":"unknown tool"}}"#,
+        10,
+    );
+    assert_eq!(states(&items), [("failed", Some("unknown tool".into()))]);
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":"r2","result":{"isError":true,"content":[{"type":"text","text":"disk full"}]}}"#,
+        10,
+    );
+    assert_eq!(states(&items), [("failed", Some("disk full".into()))]);
+    let (_, items) = see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"r3","reason":"user"}}"#,
+        10,
+    );
+    assert_eq!(states(&items), [("cancelled", Some("user".into()))]);
+    assert_eq!(o.pending(), 0);
+}
+
+#[test]
+fn request_progress_adds_a_token_and_keeps_its_notifications_from_the_agent() {
+    let mut o = Observer::new(true);
+    let (v, items) = see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{"n":1}}}"#,
+        0,
+    );
+    let Verdict::Replace(text) = v else {
+        panic!("{v:?}")
+    };
+    let sent: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(sent["params"]["_meta"]["progressToken"], "mcptop-1");
+    assert_eq!(sent["params"]["arguments"]["n"], 1);
+    assert_eq!(call(&items[0]).progress_requested, Some(true));
+    assert_eq!(
+        call(&items[0]).progress_token,
+        Some(Value::from("")),
+        "the tap's own token is not shown"
+    );
+    let (v, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"mcptop-1","progress":1,"total":2}}"#,
+        5,
+    );
+    assert_eq!(v, Verdict::Drop, "the agent never asked for it");
+    assert_eq!(items.len(), 1, "but the monitor shows it");
+    // A call that brought its own token keeps its notifications.
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow","_meta":{"progressToken":9}}}"#,
+        6,
+    );
+    let (v, _) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":9,"progress":1}}"#,
+        7,
+    );
+    assert_eq!(v, Verdict::Forward);
+    // In a batch only the tap's notification goes.
+    let (v, _) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"[{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"mcptop-1","progress":2,"total":2}},{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":9,"progress":2}}]"#,
+        8,
+    );
+    let Verdict::Replace(kept) = v else {
+        panic!("{v:?}")
+    };
+    assert!(
+        !kept.contains("mcptop-1") && kept.contains(r#""progressToken":9"#),
+        "{kept}"
+    );
+}
+
+#[test]
+fn without_a_token_the_call_says_no_progress_was_requested() {
+    let mut o = Observer::new(false);
+    let (v, items) = see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"grep"}}"#,
+        0,
+    );
+    assert_eq!(v, Verdict::Forward);
+    assert_eq!(call(&items[0]).progress_requested, Some(false));
+    let json = items[0].to_json().unwrap();
+    assert_eq!(json["progress_requested"], false);
+    assert_eq!(json["type"], "call");
+    assert_eq!(json["progress_token"], "");
+}
+
+#[test]
+fn initialize_and_discover_name_the_server_and_junk_is_passed_on() {
+    for method in ["initialize", "server/discover"] {
+        let mut o = Observer::new(false);
+        see(
+            &mut o,
+            Direction::ToServer,
+            &format!(r#"{{"jsonrpc":"2.0","id":0,"method":"{method}","params":{{}}}}"#),
+            0,
+        );
+        let (_, items) = see(
+            &mut o,
+            Direction::ToClient,
+            r#"{"jsonrpc":"2.0","id":0,"result":{"serverInfo":{"name":"everything","version":"2.0.0"}}}"#,
+            1,
+        );
+        assert_eq!(
+            items,
+            vec![Item::ServerName("everything 2.0.0".into())],
+            "{method}"
+        );
+        let (v, items) = see(&mut o, Direction::ToClient, "not json at all", 2);
+        assert_eq!((v, items.len(), o.unreadable), (Verdict::Forward, 0, 1));
+    }
+}
+
+#[test]
+fn the_same_id_in_two_sessions_is_two_calls() {
+    let mut o = Observer::new(false);
+    let c = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}"#;
+    let mut out = Vec::new();
+    o.observe(Direction::ToServer, "session-a", c, at(0), &mut out);
+    o.observe(Direction::ToServer, "session-b", c, at(0), &mut out);
+    assert_eq!(o.pending(), 2);
+    let tokens: Vec<Value> = out.iter().map(|i| call(i).token.clone()).collect();
+    assert_ne!(tokens[0], tokens[1]);
+    o.end_scope("session-a", "closed", at(5), &mut out);
+    assert_eq!(o.pending(), 1);
+    o.abandon_all("the server exited", at(9), &mut out);
+    assert_eq!(o.pending(), 0);
+    assert_eq!(out.last().map(|i| call(i).state), Some(CallState::Failed));
+}
+
+// Tasks ---------------------------------------------------------------------------------
+
+const TASK_CALL: &str = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"research","arguments":{"q":"x"},"task":{"ttl":60000},"_meta":{"progressToken":"pt"}}}"#;
+
+#[test]
+fn a_task_of_2025_11_25_runs_until_its_status_says_completed() {
+    let mut o = Observer::new(false);
+    see(&mut o, Direction::ToServer, TASK_CALL, 0);
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":5,"result":{"task":{"taskId":"t-1","status":"working","statusMessage":"queued","createdAt":"2025-11-25T10:30:00Z","lastUpdatedAt":"2025-11-25T10:30:00Z","ttl":60000,"pollInterval":500}}}"#,
+        9,
+    );
+    assert_eq!(
+        states(&items),
+        [("working", None), ("working", Some("queued".into()))]
+    );
+    assert_eq!(call(&items[0]).task.as_deref(), Some("t-1"));
+    assert_eq!(
+        o.pending(),
+        1,
+        "the call is not over when its task is created"
+    );
+    // Progress keeps coming under the request's token.
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"pt","progress":1,"total":4}}"#,
+        100,
+    );
+    assert_eq!(items[0].as_progress().map(|p| p.progress.0), Some(1.0));
+    // Polls: the same status says nothing new; a new message is news.
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":6,"method":"tasks/get","params":{"taskId":"t-1"}}"#,
+        200,
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":6,"result":{"taskId":"t-1","status":"working","statusMessage":"queued","createdAt":"x","lastUpdatedAt":"x","ttl":60000}}"#,
+        210,
+    );
+    assert!(items.is_empty(), "{items:?}");
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","method":"notifications/tasks/status","params":{"taskId":"t-1","status":"input_required","statusMessage":"which branch?","createdAt":"x","lastUpdatedAt":"x","ttl":60000}}"#,
+        300,
+    );
+    assert_eq!(states(&items), [("waiting", Some("which branch?".into()))]);
+    assert_eq!(call(&items[0]).waiting_for.as_deref(), Some("input"));
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","method":"notifications/tasks/status","params":{"taskId":"t-1","status":"working","createdAt":"x","lastUpdatedAt":"x","ttl":60000}}"#,
+        400,
+    );
+    assert_eq!(states(&items), [("working", None)], "back to work");
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":7,"method":"tasks/get","params":{"taskId":"t-1"}}"#,
+        4000,
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":7,"result":{"taskId":"t-1","status":"completed","createdAt":"x","lastUpdatedAt":"x","ttl":60000}}"#,
+        4100,
+    );
+    assert_eq!(states(&items), [("finished", None)]);
+    assert_eq!(
+        call(&items[0]).duration_ms,
+        Some(4100),
+        "the task's duration, not the request's"
+    );
+    assert_eq!(o.pending(), 0);
+    // Its token is free again.
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"pt","progress":4}}"#,
+        4200,
+    );
+    assert!(items.is_empty());
+}
+
+#[test]
+fn a_task_of_the_extension_ends_with_its_inlined_result_or_error() {
+    let created = r#"{"jsonrpc":"2.0","id":5,"result":{"resultType":"task","taskId":"t-2","status":"working","createdAt":"x","lastUpdatedAt":"x","ttlMs":null,"pollIntervalMs":100}}"#;
+    let mut o = Observer::new(false);
+    see(&mut o, Direction::ToServer, TASK_CALL, 0);
+    see(&mut o, Direction::ToClient, created, 5);
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":8,"method":"tasks/get","params":{"taskId":"t-2"}}"#,
+        50,
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":8,"result":{"resultType":"complete","taskId":"t-2","status":"completed","createdAt":"x","lastUpdatedAt":"x","ttlMs":null,"result":{"isError":true,"content":[{"type":"text","text":"no such repo"}]}}}"#,
+        60,
+    );
+    assert_eq!(states(&items), [("failed", Some("no such repo".into()))]);
+
+    let mut o = Observer::new(false);
+    see(&mut o, Direction::ToServer, TASK_CALL, 0);
+    see(
+        &mut o,
+        Direction::ToClient,
+        &created.replace("t-2", "t-3"),
+        5,
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","method":"notifications/tasks","params":{"taskId":"t-3","status":"failed","createdAt":"x","lastUpdatedAt":"x","ttlMs":null,"error":{"code":-32603,"message":"worker died"}}}"#,
+        70,
+    );
+    assert_eq!(states(&items), [("failed", Some("worker died".into()))]);
+}
+
+#[test]
+fn a_cancelled_task_shows_cancelled_in_both_generations() {
+    // 2025-11-25: the answer to tasks/cancel is the task, cancelled.
+    let mut o = Observer::new(false);
+    see(&mut o, Direction::ToServer, TASK_CALL, 0);
+    see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":5,"result":{"task":{"taskId":"a","status":"working","createdAt":"x","lastUpdatedAt":"x","ttl":null}}}"#,
+        1,
+    );
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":9,"method":"tasks/cancel","params":{"taskId":"a"}}"#,
+        10,
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":9,"result":{"taskId":"a","status":"cancelled","statusMessage":"The task was cancelled by request.","createdAt":"x","lastUpdatedAt":"x","ttl":null}}"#,
+        20,
+    );
+    assert_eq!(
+        states(&items),
+        [(
+            "cancelled",
+            Some("The task was cancelled by request.".into())
+        )]
+    );
+    // The extension: an empty acknowledgement.
+    let mut o = Observer::new(false);
+    see(&mut o, Direction::ToServer, TASK_CALL, 0);
+    see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":5,"result":{"resultType":"task","taskId":"b","status":"working","createdAt":"x","lastUpdatedAt":"x","ttlMs":1000}}"#,
+        1,
+    );
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":9,"method":"tasks/cancel","params":{"taskId":"b"}}"#,
+        10,
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":9,"result":{"resultType":"complete"}}"#,
+        20,
+    );
+    assert_eq!(
+        states(&items),
+        [("cancelled", Some("cancelled by the client".into()))]
+    );
+    assert_eq!(o.pending(), 0);
+}
+
+#[test]
+fn tasks_result_ends_a_task_and_an_expired_task_fails() {
+    let mut o = Observer::new(false);
+    see(&mut o, Direction::ToServer, TASK_CALL, 0);
+    see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":5,"result":{"task":{"taskId":"r","status":"working","createdAt":"x","lastUpdatedAt":"x","ttl":60000}}}"#,
+        1,
+    );
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":10,"method":"tasks/result","params":{"taskId":"r"}}"#,
+        2,
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":10,"result":{"content":[{"type":"text","text":"done"}],"_meta":{"io.modelcontextprotocol/related-task":{"taskId":"r"}}}}"#,
+        3000,
+    );
+    assert_eq!(states(&items), [("finished", None)]);
+
+    // ttl 1 s and nobody polls: the next tick after it fails the call as expired.
+    let mut o = Observer::new(false);
+    see(&mut o, Direction::ToServer, TASK_CALL, 0);
+    see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":5,"result":{"task":{"taskId":"e","status":"working","createdAt":"x","lastUpdatedAt":"x","ttl":1000}}}"#,
+        1,
+    );
+    let mut out = Vec::new();
+    o.tick(at(500), &mut out);
+    assert!(out.is_empty());
+    o.tick(at(1500), &mut out);
+    let s = states(&out);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].0, "failed");
+    assert!(
+        s[0].1.as_deref().unwrap_or_default().contains("expired"),
+        "{s:?}"
+    );
+    // A task the server no longer knows (tasks/get answered with an error) fails too.
+    see(
+        &mut o,
+        Direction::ToServer,
+        &TASK_CALL.replace("\"id\":5", "\"id\":11"),
+        2000,
+    );
+    see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":11,"result":{"task":{"taskId":"g","status":"working","createdAt":"x","lastUpdatedAt":"x","ttl":null}}}"#,
+        2001,
+    );
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":12,"method":"tasks/get","params":{"taskId":"g"}}"#,
+        2002,
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":12,"error":{"code":-32602,"message":"unknown task"}}"#,
+        2003,
+    );
+    assert_eq!(states(&items)[0].0, "failed");
+    assert_eq!(o.pending(), 0);
+}

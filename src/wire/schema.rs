@@ -1,0 +1,414 @@
+//! The wire's shapes, written once, for the server, the taps and the decoder:
+//!
+//! - the events a daemon's stream carries (`event: progress`, `event: call`) and the items
+//!   a tap publishes into it (the same objects with a `"type"`);
+//! - the parts of JSON-RPC messages mcptop reads (requests, notifications, results and
+//!   errors of `tools/call`, `initialize` and `server/discover`), and the one rule for an
+//!   error's text.
+//!
+//! The decoder's fast path (`flat`) reads the same field names by hand; its tests check it
+//! against these types.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::frame::CallState;
+use crate::time::Time;
+
+/// The longest error or message text that crosses the wire (bytes; cut with `…`).
+pub const MAX_TEXT: usize = 4096;
+/// The longest tool name, token or label (bytes).
+pub const MAX_NAME: usize = 256;
+
+/// A number written as an integer when it is one (`5`, not `5.0`), as Construct does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Num(pub f64);
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        if self.0.fract() == 0.0 && self.0.abs() < EXACT {
+            s.serialize_i64(self.0 as i64)
+        } else {
+            s.serialize_f64(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Num, D::Error> {
+        f64::deserialize(d).map(Num)
+    }
+}
+
+impl Serialize for CallState {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CallState {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<CallState, D::Error> {
+        let text = Cow::<'de, str>::deserialize(d)?;
+        CallState::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "state {text:?} is not started, finished, failed or cancelled"
+            ))
+        })
+    }
+}
+
+/// Timestamps as RFC 3339 with nine fraction digits (Construct's stamp).
+mod stamp {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(t: &Option<Time>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&t.to_rfc3339_nanos()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Time>, D::Error> {
+        match Option::<Cow<'de, str>>::deserialize(d)? {
+            None => Ok(None),
+            Some(text) => Time::parse_rfc3339(&text)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom(format!("bad timestamp {text:?}"))),
+        }
+    }
+}
+
+/// A progress report on a daemon's stream: Construct's ProgressEvent, fields in its order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressEvent<'a> {
+    pub token: Value,
+    pub progress: Num,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<Num>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub tool: Option<Cow<'a, str>>,
+    /// When the tool reported (a publisher may leave it out: the daemon's clock then).
+    #[serde(default, with = "stamp", skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Time>,
+}
+
+/// `event: call` (mcptop extension): a call started, finished, failed or was cancelled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallEvent<'a> {
+    /// The call's key on its session's stream (unique among the calls in flight).
+    pub token: Value,
+    #[serde(borrow)]
+    pub tool: Cow<'a, str>,
+    pub state: CallState,
+    #[serde(default, with = "stamp", skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Cow<'a, str>>,
+    /// `false` when the caller asked for no progress (so none can come): taps say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_requested: Option<bool>,
+    /// The progress token the agent gave the call, where the key is not it (a tap keys its
+    /// calls by request id): what a person should see as the call's token. `""` when the
+    /// agent gave none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_token: Option<Value>,
+    /// On `working` and `waiting`: what the call does now (a task's status message).
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Cow<'a, str>>,
+    /// On `waiting`: `input` or `permission`.
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<Cow<'a, str>>,
+    /// The id of the MCP task the call runs as.
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub task: Option<Cow<'a, str>>,
+}
+
+impl<'a> CallEvent<'a> {
+    /// A call event with only its key, tool and state.
+    pub fn new(token: Value, tool: impl Into<Cow<'a, str>>, state: CallState) -> Self {
+        CallEvent {
+            token,
+            tool: tool.into(),
+            state,
+            timestamp: None,
+            duration_ms: None,
+            error: None,
+            progress_requested: None,
+            progress_token: None,
+            message: None,
+            waiting_for: None,
+            task: None,
+        }
+    }
+}
+
+/// What `POST /session/{id}/publish` takes: a stream event with its `"type"`. Fields the
+/// daemon does not know are ignored, so a newer tap can publish into an older daemon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Published<'a> {
+    Progress(#[serde(borrow)] ProgressEvent<'a>),
+    Call(#[serde(borrow)] CallEvent<'a>),
+}
+
+/// Whether a value can be a token or request id on the wire: a string of at most
+/// [`MAX_NAME`] bytes, or an integer.
+pub fn check_token(token: &Value) -> Result<(), String> {
+    match token {
+        Value::String(s) if s.len() <= MAX_NAME => Ok(()),
+        Value::String(_) => Err(format!("token must be at most {MAX_NAME} bytes")),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(()),
+        _ => Err("token must be a string or an integer".to_owned()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON-RPC, as much of it as mcptop reads. Everything else is skipped unparsed.
+
+/// One JSON-RPC message: a request, a notification or a response.
+#[derive(Debug, Deserialize)]
+pub struct Message<'a> {
+    #[serde(borrow, default)]
+    pub method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub params: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub error: Option<&'a RawValue>,
+}
+
+/// `tools/call` params.
+#[derive(Debug, Deserialize)]
+pub struct CallParams<'a> {
+    #[serde(borrow, default)]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(rename = "_meta", borrow, default)]
+    pub meta: Option<RequestMeta<'a>>,
+    /// Task-augmented execution (MCP 2025-11-25): `{"ttl": …}`.
+    #[serde(borrow, default)]
+    pub task: Option<&'a RawValue>,
+}
+
+/// A request's `_meta`.
+#[derive(Debug, Deserialize)]
+pub struct RequestMeta<'a> {
+    #[serde(rename = "progressToken", borrow, default)]
+    pub progress_token: Option<&'a RawValue>,
+}
+
+/// `notifications/progress` params.
+#[derive(Debug, Deserialize)]
+pub struct ProgressParams<'a> {
+    #[serde(rename = "progressToken", borrow, default)]
+    pub progress_token: Option<&'a RawValue>,
+    pub progress: f64,
+    #[serde(default)]
+    pub total: Option<f64>,
+    #[serde(borrow, default)]
+    pub message: Option<Cow<'a, str>>,
+}
+
+/// `notifications/cancelled` params.
+#[derive(Debug, Deserialize)]
+pub struct CancelledParams<'a> {
+    #[serde(rename = "requestId", borrow, default)]
+    pub request_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub reason: Option<Cow<'a, str>>,
+}
+
+/// The result of `initialize` (`serverInfo`) or `server/discover` (MCP 2026-07-28).
+#[derive(Debug, Deserialize)]
+pub struct ServerResult {
+    #[serde(rename = "serverInfo", default)]
+    pub server_info: Option<ServerInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ServerInfo {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// `name version` from an `initialize` or `server/discover` result.
+pub fn server_name(result: &str) -> Option<String> {
+    let info = serde_json::from_str::<ServerResult>(result)
+        .ok()?
+        .server_info?;
+    let name = info.name.filter(|n| !n.trim().is_empty())?;
+    Some(match info.version.filter(|v| !v.trim().is_empty()) {
+        Some(v) => format!("{name} {v}"),
+        None => name,
+    })
+}
+
+fn capped(text: String) -> String {
+    match crate::sanitize::cut(&text, MAX_TEXT) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(cut) => cut,
+    }
+}
+
+/// The text of a JSON-RPC error (an object with `message` and `code`, or a bare string, as
+/// some gateways send): its message, else `error CODE`, else `error`; at most
+/// [`MAX_TEXT`] bytes.
+pub fn rpc_error_text(raw: &str) -> String {
+    #[derive(Deserialize)]
+    struct RpcError {
+        #[serde(default)]
+        code: Option<i64>,
+        #[serde(default)]
+        message: Option<String>,
+    }
+    if let Ok(text) = serde_json::from_str::<String>(raw) {
+        if !text.is_empty() {
+            return capped(text);
+        }
+    }
+    capped(match serde_json::from_str::<RpcError>(raw) {
+        Ok(RpcError {
+            message: Some(m), ..
+        }) if !m.is_empty() => m,
+        Ok(RpcError {
+            code: Some(code), ..
+        }) => format!("error {code}"),
+        _ => "error".to_owned(),
+    })
+}
+
+/// A `tools/call` result with `isError: true`: the text of its first text content (at
+/// most [`MAX_TEXT`] bytes), or a plain phrase when it has none; `None` for a result that
+/// is not an error.
+pub fn tool_error_text(raw: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Content {
+        #[serde(default)]
+        text: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct ToolResult {
+        #[serde(rename = "isError", default)]
+        is_error: bool,
+        #[serde(default)]
+        content: Vec<Content>,
+    }
+    let result: ToolResult = serde_json::from_str(raw).ok()?;
+    if !result.is_error {
+        return None;
+    }
+    let text = result
+        .content
+        .into_iter()
+        .find_map(|c| c.text.filter(|t| !t.is_empty()));
+    Some(capped(
+        text.unwrap_or_else(|| "the tool reported an error".to_owned()),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_have_no_fraction() {
+        let s = |v| serde_json::to_string(&Num(v)).unwrap();
+        assert_eq!(s(5.0), "5");
+        assert_eq!(s(-2.0), "-2");
+        assert_eq!(s(0.5), "0.5");
+        assert_eq!(serde_json::from_str::<f64>(&s(1e300)).unwrap(), 1e300);
+    }
+
+    #[test]
+    fn a_published_call_reads_back_with_its_type_and_unknown_fields_ignored() {
+        let mut call = CallEvent::new("7".into(), "search", CallState::Started);
+        call.progress_token = Some(3.into());
+        call.timestamp = Time::parse_rfc3339("2026-04-17T10:20:33.5+00:00");
+        let text = serde_json::to_string(&Published::Call(call.clone())).unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"call","token":"7","tool":"search","state":"started","timestamp":"2026-04-17T10:20:33.500000000+00:00","progress_token":3}"#
+        );
+        let with_extra = text.replace("\"state\"", "\"future\":[1],\"state\"");
+        let back: Published<'_> = serde_json::from_str(&with_extra).unwrap();
+        assert_eq!(back, Published::Call(call));
+    }
+
+    #[test]
+    fn progress_keeps_constructs_field_order() {
+        let event = ProgressEvent {
+            token: 1.into(),
+            progress: Num(2.0),
+            total: Some(Num(4.0)),
+            message: Some("half".into()),
+            tool: Some("t".into()),
+            timestamp: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"token":1,"progress":2,"total":4,"message":"half","tool":"t"}"#
+        );
+    }
+
+    #[test]
+    fn bad_states_and_timestamps_say_what_is_wrong() {
+        let e = serde_json::from_str::<Published<'_>>(
+            r#"{"type":"call","token":1,"tool":"t","state":"paused"}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("\"paused\" is not started"), "{e}");
+        let e = serde_json::from_str::<Published<'_>>(
+            r#"{"type":"progress","token":1,"progress":1,"timestamp":"yesterday"}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("bad timestamp \"yesterday\""), "{e}");
+    }
+
+    #[test]
+    fn error_texts_have_one_rule_and_one_cap() {
+        assert_eq!(
+            rpc_error_text(r#"{"code":-32000,"message":"boom"}"#),
+            "boom"
+        );
+        assert_eq!(rpc_error_text(r#"{"code":-32000}"#), "error -32000");
+        assert_eq!(rpc_error_text(r#""gateway says no""#), "gateway says no");
+        assert_eq!(rpc_error_text("[]"), "error");
+        let long = "x".repeat(10_000);
+        let raw = format!(r#"{{"isError":true,"content":[{{"type":"text","text":"{long}"}}]}}"#);
+        let text = tool_error_text(&raw).unwrap();
+        assert!(
+            text.len() <= MAX_TEXT && text.ends_with('…'),
+            "{}",
+            text.len()
+        );
+        assert_eq!(tool_error_text(r#"{"content":[]}"#), None);
+        assert_eq!(
+            tool_error_text(r#"{"isError":true,"content":[{"type":"image"}]}"#).as_deref(),
+            Some("the tool reported an error")
+        );
+    }
+
+    #[test]
+    fn server_names_from_initialize_and_discover() {
+        assert_eq!(
+            server_name(r#"{"serverInfo":{"name":"everything","version":"2.0"}}"#).as_deref(),
+            Some("everything 2.0")
+        );
+        assert_eq!(server_name(r#"{"serverInfo":{"name":" "}}"#), None);
+        assert_eq!(server_name("3"), None);
+    }
+}
