@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use super::progress::{publish_call, publish_progress, Num};
+use super::progress::{publish_call, publish_call_message, publish_progress, Num};
 use super::session::Session;
 use super::tools::{self, Outcome, ToolContext};
 use crate::wire::CallState;
@@ -107,6 +107,38 @@ pub struct CallRequest {
     pub event_token: EventToken,
     /// Whether `event: call` lifecycle events are published.
     pub lifecycle: bool,
+    /// The least severe log level sent as `notifications/message` on the response; none
+    /// sends no log lines.
+    pub log_level: Option<LogLevel>,
+}
+
+/// The syslog levels of MCP logging, least severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Notice,
+    Warning,
+    Error,
+    Critical,
+    Alert,
+    Emergency,
+}
+
+impl LogLevel {
+    pub fn parse(s: &str) -> Option<LogLevel> {
+        Some(match s {
+            "debug" => LogLevel::Debug,
+            "info" => LogLevel::Info,
+            "notice" => LogLevel::Notice,
+            "warning" => LogLevel::Warning,
+            "error" => LogLevel::Error,
+            "critical" => LogLevel::Critical,
+            "alert" => LogLevel::Alert,
+            "emergency" => LogLevel::Emergency,
+            _ => return None,
+        })
+    }
 }
 
 /// Starts the call in its own task; its messages go to `log`.
@@ -123,6 +155,7 @@ async fn run(call: CallRequest, log: Arc<StreamLog>) {
         response_token,
         event_token,
         lifecycle,
+        log_level,
     } = call;
     let (event_token, _claim) = match event_token {
         EventToken::Fixed(token) => (token, None),
@@ -168,14 +201,38 @@ async fn run(call: CallRequest, log: Arc<StreamLog>) {
             publish_progress(&session, &event_token, &tool, progress, total, message);
         }
     };
+    let log_line = {
+        let session = Arc::clone(&session);
+        let log = Arc::clone(&log);
+        let tool = tool.clone();
+        let event_token = event_token.clone();
+        move |level: &str, message: &str| {
+            let wanted = LogLevel::parse(level)
+                .zip(log_level)
+                .is_some_and(|(level, least)| level >= least);
+            if wanted {
+                let note = json!({
+                    "jsonrpc": "2.0",
+                    "method": "notifications/message",
+                    "params": { "level": level, "logger": tool, "data": message },
+                });
+                log.push(note.to_string());
+            }
+            if lifecycle {
+                // The monitor shows a call's log lines among its messages.
+                publish_call_message(&session, &event_token, &tool, message);
+            }
+        }
+    };
     let ctx = ToolContext {
         report: Box::new(report),
+        log: Box::new(log_line),
         cancel,
     };
     let outcome = tools::run(&tool, &arguments, &ctx).await;
     let duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
     let (state, error) = match &outcome {
-        Outcome::Done(_) => (CallState::Finished, None),
+        Outcome::Done(_) | Outcome::Content(_) => (CallState::Finished, None),
         Outcome::Failed(e) => (CallState::Failed, Some(e.as_str())),
         Outcome::Cancelled => (CallState::Cancelled, Some("cancelled by the client")),
     };
@@ -192,6 +249,13 @@ async fn run(call: CallRequest, log: Arc<StreamLog>) {
                 },
             });
             log.push(result.to_string());
+        }
+        Outcome::Content(result) => {
+            let mut result = result.clone();
+            if let Some(object) = result.as_object_mut() {
+                object.insert("isError".into(), false.into());
+            }
+            log.push(json!({ "jsonrpc": "2.0", "id": request_id, "result": result }).to_string());
         }
         Outcome::Cancelled => {}
     }

@@ -12,6 +12,7 @@
 mod auth;
 mod calls;
 mod events;
+mod fixtures;
 mod guard;
 mod hub;
 mod ingest;
@@ -40,7 +41,7 @@ use tokio_util::sync::CancellationToken;
 pub use hub::RingBudget;
 pub use hub::{EventKind, Published, SessionEvents};
 pub use session::{Session, SessionLimits, SessionSummary, Sessions};
-pub use tools::TOOL_NAMES;
+pub use tools::{names as tool_names, TOOL_NAMES};
 
 use crate::time::Time;
 

@@ -59,6 +59,20 @@ pub fn publish_call(
     }
 }
 
+/// A running call's log line or status, as a `working` call event with a message.
+pub fn publish_call_message(session: &Session, token: &Value, tool: &str, message: &str) {
+    let now = Time::now();
+    let tool = crate::sanitize::cut(tool, super::MAX_NAME);
+    let event = CallEvent {
+        timestamp: Some(now),
+        message: Some(crate::sanitize::cut(message, super::MAX_TEXT)),
+        ..CallEvent::new(token.clone(), tool, CallState::Working)
+    };
+    if let Ok(json) = serde_json::to_string(&event) {
+        session.publish(EventKind::Call, json, now);
+    }
+}
+
 /// `event: lagged` with how many events this subscriber lost.
 pub fn write_lagged_sse(out: &mut String, missed: u64) {
     encode::write_event(

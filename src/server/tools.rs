@@ -27,31 +27,42 @@ pub const TOOL_NAMES: &[&str] = &[
 
 /// Receives `(progress, total, message)` for each report.
 pub type Reporter = Box<dyn Fn(f64, Option<f64>, Option<&str>) + Send + Sync>;
+/// Receives `(level, message)` for each log line (`notifications/message`).
+pub type Logger = Box<dyn Fn(&str, &str) + Send + Sync>;
 
-/// What a tool's run needs: a way to report progress and a cancellation signal.
+/// What a tool's run needs: a way to report progress and to log, and a cancellation
+/// signal.
 pub struct ToolContext {
     pub report: Reporter,
+    pub log: Logger,
     pub cancel: CancellationToken,
 }
 
 /// How a call ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
+    /// A text result.
     Done(String),
+    /// A result of its own (`{"content": [...]}` with any content types).
+    Content(Value),
     /// The tool ran and failed: an `isError` result.
     Failed(String),
     Cancelled,
 }
 
-struct Cancelled;
+pub(super) struct Cancelled;
 
 impl ToolContext {
+    pub(super) fn log(&self, level: &str, message: &str) {
+        (self.log)(level, message);
+    }
+
     fn progress(&self, progress: f64, total: Option<f64>, message: impl AsRef<str>) {
         let message = message.as_ref();
         (self.report)(progress, total, (!message.is_empty()).then_some(message));
     }
 
-    async fn sleep(&self, d: Duration) -> Result<(), Cancelled> {
+    pub(super) async fn sleep(&self, d: Duration) -> Result<(), Cancelled> {
         tokio::select! {
             _ = self.cancel.cancelled() => Err(Cancelled),
             _ = tokio::time::sleep(d) => Ok(()),
@@ -74,7 +85,7 @@ pub fn list() -> Value {
         json!({ "type": "object", "properties": properties })
     };
     let tool = |name: &str, description: &str, extra: Value| json!({ "name": name, "description": description, "inputSchema": schema(extra) });
-    json!([
+    let mut tools = json!([
         tool("test_tool_with_progress", "Reports progress 0, 50 and 100 of 100, about 50 ms apart, then returns", json!({})),
         tool("test_reconnection", "Closes its response stream after the priming event and finishes a moment later; the result is delivered on resume (GET with Last-Event-ID)", json!({})),
         tool("test_error_handling", "Always returns an error result", json!({})),
@@ -86,16 +97,33 @@ pub fn list() -> Value {
         tool("build_project", "A long build with steady progress", json!({})),
         tool("fetch_url", "Two steps, like Construct's notion tool: sending request, response received", json!({ "url": { "type": "string" } })),
         tool("bulk_index", "A burst: many progress reports as fast as possible", json!({ "events": { "type": "integer", "minimum": 1 } })),
-    ])
+    ]);
+    if let Some(list) = tools.as_array_mut() {
+        list.extend(super::fixtures::list());
+    }
+    tools
+}
+
+/// Every tool's name, in the order `tools/list` gives them.
+pub fn names() -> Vec<&'static str> {
+    TOOL_NAMES
+        .iter()
+        .chain(super::fixtures::NAMES)
+        .copied()
+        .collect()
 }
 
 pub fn exists(name: &str) -> bool {
-    TOOL_NAMES.contains(&name)
+    TOOL_NAMES.contains(&name) || super::fixtures::exists(name)
 }
 
 /// Runs a tool to its end (or its cancellation).
 pub async fn run(name: &str, args: &Value, ctx: &ToolContext) -> Outcome {
-    match run_inner(name, args, ctx).await {
+    let ran = match super::fixtures::run(name, args, ctx).await {
+        Some(ran) => ran,
+        None => run_inner(name, args, ctx).await,
+    };
+    match ran {
         Ok(outcome) => outcome,
         Err(Cancelled) => Outcome::Cancelled,
     }

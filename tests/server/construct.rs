@@ -218,7 +218,7 @@ async fn mcp_in_construct_dialect() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, mcptop::server::TOOL_NAMES);
+    assert_eq!(names, mcptop::server::tool_names());
 
     let r: Value = construct_mcp(
         &server,

@@ -285,3 +285,100 @@ async fn older_clients_get_no_priming_event() {
     let result = json(&events[0].data);
     assert_eq!(result["result"]["isError"], true);
 }
+
+#[tokio::test]
+async fn fixtures_return_every_content_type_and_log_lines_reach_client_and_monitor() {
+    let server = start(|_| {}).await;
+    let mut client = Client::new(&server);
+    client.initialize("2025-11-25").await;
+    let session_id = client.session.clone().unwrap();
+    let mut events = SseReader::new(
+        http()
+            .get(format!("{}/session/{session_id}/events", server.base_url()))
+            .bearer_auth(server.admin_token())
+            .send()
+            .await
+            .unwrap(),
+    );
+    let call = |id: u64, name: &str| {
+        client.post(&json!({"jsonrpc":"2.0","id":id,"method":"tools/call",
+            "params":{"name":name,"arguments":{}}}))
+    };
+    let result_of = |events: Vec<mcptop::sse::Event>| {
+        events
+            .iter()
+            .filter(|e| !e.data.is_empty())
+            .map(|e| json(&e.data))
+            .find(|m| m.get("result").is_some())
+            .unwrap()["result"]
+            .clone()
+    };
+    let types = |result: &Value| -> Vec<String> {
+        result["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["type"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let r = result_of(
+        SseReader::new(call(2, "test_multiple_content_types").send().await.unwrap())
+            .rest()
+            .await,
+    );
+    assert_eq!(types(&r), ["text", "image", "resource"]);
+    assert_eq!(r["content"][1]["mimeType"], "image/png");
+    let r = result_of(
+        SseReader::new(call(3, "test_audio_content").send().await.unwrap())
+            .rest()
+            .await,
+    );
+    assert_eq!(r["content"][0]["mimeType"], "audio/wav");
+
+    // Logging: below the level set, nothing; at it, every line, in order.
+    let set = |level: &str| {
+        client.post(
+            &json!({"jsonrpc":"2.0","id":9,"method":"logging/setLevel","params":{"level":level}}),
+        )
+    };
+    let answer: Value = set("warning").send().await.unwrap().json().await.unwrap();
+    assert_eq!(answer["result"], json!({}));
+    let quiet = SseReader::new(call(4, "test_tool_with_logging").send().await.unwrap())
+        .rest()
+        .await;
+    assert!(quiet
+        .iter()
+        .all(|e| !e.data.contains("notifications/message")));
+    set("debug").send().await.unwrap();
+    let logged = SseReader::new(call(5, "test_tool_with_logging").send().await.unwrap())
+        .rest()
+        .await;
+    let lines: Vec<Value> = logged
+        .iter()
+        .filter(|e| !e.data.is_empty())
+        .map(|e| json(&e.data))
+        .filter(|m| m["method"] == "notifications/message")
+        .map(|m| m["params"]["data"].clone())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "Tool execution started",
+            "Tool processing data",
+            "Tool execution completed"
+        ]
+    );
+    let bad: Value = set("loud").send().await.unwrap().json().await.unwrap();
+    assert_eq!(bad["error"]["code"], -32602);
+    // The monitor's stream carries the log lines as the running call's messages.
+    let mut messages = Vec::new();
+    while messages.len() < 3 {
+        let e = events.next_event().await.unwrap();
+        let v = json(&e.data);
+        if e.event_type == "call" && v["state"] == "working" {
+            assert_eq!(v["tool"], "test_tool_with_logging");
+            messages.push(v["message"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(messages[0], "Tool execution started");
+}
