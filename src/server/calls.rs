@@ -110,6 +110,10 @@ pub struct CallRequest {
     /// The least severe log level sent as `notifications/message` on the response; none
     /// sends no log lines.
     pub log_level: Option<LogLevel>,
+    /// Where a call that runs as a task asks its client for input.
+    pub input: Option<Arc<tools::InputSlot>>,
+    /// What the result object carries beside the tool's (`resultType`, `_meta`).
+    pub result_extra: Option<Value>,
 }
 
 /// The syslog levels of MCP logging, least severe first.
@@ -146,7 +150,9 @@ pub fn spawn(call: CallRequest, log: Arc<StreamLog>) {
     tokio::spawn(run(call, log));
 }
 
-async fn run(call: CallRequest, log: Arc<StreamLog>) {
+/// Runs the call to its end: its messages go to `log` (the last one its response), its
+/// progress and lifecycle to the session's stream; returns how it ended.
+pub async fn run(call: CallRequest, log: Arc<StreamLog>) -> Outcome {
     let CallRequest {
         session,
         request_id,
@@ -156,6 +162,8 @@ async fn run(call: CallRequest, log: Arc<StreamLog>) {
         event_token,
         lifecycle,
         log_level,
+        input,
+        result_extra,
     } = call;
     let (event_token, _claim) = match event_token {
         EventToken::Fixed(token) => (token, None),
@@ -228,41 +236,66 @@ async fn run(call: CallRequest, log: Arc<StreamLog>) {
         report: Box::new(report),
         log: Box::new(log_line),
         cancel,
+        input,
     };
     let outcome = tools::run(&tool, &arguments, &ctx).await;
     let duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
     let (state, error) = match &outcome {
         Outcome::Done(_) | Outcome::Content(_) => (CallState::Finished, None),
-        Outcome::Failed(e) => (CallState::Failed, Some(e.as_str())),
+        Outcome::Failed(e) | Outcome::Error { message: e, .. } => {
+            (CallState::Failed, Some(e.as_str()))
+        }
         Outcome::Cancelled => (CallState::Cancelled, Some("cancelled by the client")),
     };
     // A cancelled request gets no response (MCP: the receiver does not answer it).
     match &outcome {
-        Outcome::Done(text) | Outcome::Failed(text) => {
-            let is_error = matches!(outcome, Outcome::Failed(_));
-            let result = json!({
+        Outcome::Error { code, message } => log.push(
+            json!({
                 "jsonrpc": "2.0",
                 "id": request_id,
-                "result": {
-                    "content": [{ "type": "text", "text": text }],
-                    "isError": is_error,
-                },
-            });
-            log.push(result.to_string());
-        }
-        Outcome::Content(result) => {
-            let mut result = result.clone();
-            if let Some(object) = result.as_object_mut() {
-                object.insert("isError".into(), false.into());
+                "error": { "code": code, "message": message },
+            })
+            .to_string(),
+        ),
+        Outcome::Cancelled => {}
+        done => {
+            let mut result = tool_result(done).unwrap_or_default();
+            if let (Some(object), Some(Value::Object(extra))) =
+                (result.as_object_mut(), &result_extra)
+            {
+                object.extend(extra.clone());
             }
             log.push(json!({ "jsonrpc": "2.0", "id": request_id, "result": result }).to_string());
         }
-        Outcome::Cancelled => {}
     }
     if lifecycle {
         publish_call(&session, &event_token, &tool, state, duration_ms, error);
     }
     log.finish();
+    outcome
+}
+
+/// The `CallToolResult` of a call that ran (done or failed); none for an error or a
+/// cancellation.
+pub fn tool_result(outcome: &Outcome) -> Option<Value> {
+    match outcome {
+        Outcome::Done(text) => Some(json!({
+            "content": [{ "type": "text", "text": text }],
+            "isError": false,
+        })),
+        Outcome::Failed(text) => Some(json!({
+            "content": [{ "type": "text", "text": text }],
+            "isError": true,
+        })),
+        Outcome::Content(result) => {
+            let mut result = result.clone();
+            if let Some(object) = result.as_object_mut() {
+                object.insert("isError".into(), false.into());
+            }
+            Some(result)
+        }
+        Outcome::Error { .. } | Outcome::Cancelled => None,
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,48 @@ pub const NAMES: &[&str] = &[
     "test_tool_with_logging",
     "json_schema_2020_12_tool",
     "test_header_echo",
+    "test_missing_capability",
+    "test_streaming_elicitation",
+    "test_logging_tool",
+    "greet",
+    "slow_compute",
+    "failing_job",
+    "protocol_error_job",
+    "confirm_delete",
 ];
+
+/// How a tool may run as an MCP task (`execution.taskSupport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSupport {
+    Forbidden,
+    Optional,
+    Required,
+}
+
+impl TaskSupport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskSupport::Forbidden => "forbidden",
+            TaskSupport::Optional => "optional",
+            TaskSupport::Required => "required",
+        }
+    }
+}
+
+/// The fixtures' task support (the other tools': see `tools::task_support`).
+pub fn task_support(name: &str) -> Option<TaskSupport> {
+    Some(match name {
+        "slow_compute" | "protocol_error_job" | "confirm_delete" => TaskSupport::Optional,
+        "failing_job" => TaskSupport::Required,
+        n if exists(n) => TaskSupport::Forbidden,
+        _ => return None,
+    })
+}
+
+/// A client capability the tool cannot run without (MCP 2026-07-28 checks it).
+pub fn required_capability(name: &str) -> Option<&'static str> {
+    (name == "test_missing_capability").then_some("sampling")
+}
 
 /// Their `tools/list` entries.
 pub fn list() -> Vec<Value> {
@@ -73,6 +114,40 @@ pub fn list() -> Vec<Value> {
                 "additionalProperties": false
             }
         }),
+        tool(
+            "test_missing_capability",
+            "Needs the client's sampling capability (MCP 2026-07-28: refused without it)",
+        ),
+        tool(
+            "test_streaming_elicitation",
+            "Streams a progress notification, then its result",
+        ),
+        tool(
+            "test_logging_tool",
+            "Logs a line at info level (sent only when the request sets a log level)",
+        ),
+        json!({
+            "name": "greet",
+            "description": "Says hello; never runs as a task",
+            "inputSchema": { "type": "object", "properties": { "name": { "type": "string" } } }
+        }),
+        json!({
+            "name": "slow_compute",
+            "description": "Sleeps `seconds` (0 for an immediate answer), then returns; runs as a task when the client can",
+            "inputSchema": { "type": "object", "properties": { "seconds": { "type": "number", "minimum": 0 } } }
+        }),
+        tool(
+            "failing_job",
+            "A task that fails as a tool after about a second",
+        ),
+        tool(
+            "protocol_error_job",
+            "A task that breaks: a JSON-RPC error, not a tool result",
+        ),
+        tool(
+            "confirm_delete",
+            "Asks the client to confirm (input_required), then deletes or keeps",
+        ),
         json!({
             "name": "test_header_echo",
             "description": "Echoes its region; the region travels in the Mcp-Param-Region header too (x-mcp-header)",
@@ -145,6 +220,68 @@ pub async fn run(
         "test_header_echo" => {
             let region = args.get("region").and_then(Value::as_str).unwrap_or("");
             Outcome::Done(format!("region: {region}"))
+        }
+        "test_missing_capability" => Outcome::Done("the client can sample".to_owned()),
+        "test_streaming_elicitation" => {
+            ctx.progress(1.0, Some(1.0), "streamed");
+            Outcome::Done("test_streaming_elicitation completed".to_owned())
+        }
+        "test_logging_tool" => {
+            ctx.log("info", "test_logging_tool ran");
+            Outcome::Done("test_logging_tool completed".to_owned())
+        }
+        "greet" => {
+            let name = args.get("name").and_then(Value::as_str).unwrap_or("world");
+            Outcome::Done(format!("Hello, {name}!"))
+        }
+        "slow_compute" => {
+            let seconds = args
+                .get("seconds")
+                .and_then(Value::as_f64)
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .unwrap_or(1.0)
+                .min(3600.0);
+            let whole = Duration::from_millis((seconds * 1000.0) as u64);
+            let steps = 10u32;
+            for i in 1..=steps {
+                if let Err(c) = ctx.sleep(whole / steps).await {
+                    return Some(Err(c));
+                }
+                ctx.progress(f64::from(i), Some(f64::from(steps)), "");
+            }
+            Outcome::Done(format!("computed for {seconds} s"))
+        }
+        "failing_job" => {
+            if let Err(c) = ctx.sleep(Duration::from_secs(1)).await {
+                return Some(Err(c));
+            }
+            Outcome::Failed("failing_job failed, as it always does".to_owned())
+        }
+        "protocol_error_job" => Outcome::Error {
+            code: -32603,
+            message: "Internal error: protocol_error_job broke".to_owned(),
+        },
+        "confirm_delete" => {
+            let question = json!({
+                "method": "elicitation/create",
+                "params": {
+                    "mode": "form",
+                    "message": "Delete the file?",
+                    "requestedSchema": {
+                        "type": "object",
+                        "properties": { "confirm": { "type": "boolean" } },
+                        "required": ["confirm"]
+                    }
+                }
+            });
+            match ctx.ask("confirm", question).await {
+                Err(c) => return Some(Err(c)),
+                Ok(None) => Outcome::Done("not deleted: confirmation needs a task".to_owned()),
+                Ok(Some(answer)) => {
+                    let yes = answer["action"] == "accept" && answer["content"]["confirm"] == true;
+                    Outcome::Done(if yes { "deleted" } else { "kept" }.to_owned())
+                }
+            }
         }
         _ => return None,
     }))

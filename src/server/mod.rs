@@ -21,6 +21,7 @@ mod mcp;
 mod progress;
 pub mod replay;
 mod session;
+mod tasks;
 mod tools;
 pub mod workload;
 mod ws;

@@ -4,6 +4,7 @@
 mod construct;
 mod events;
 mod mcp;
+mod modern;
 mod websocket;
 mod workload;
 

@@ -93,6 +93,8 @@ pub(super) fn construct_post(state: &Arc<AppState>, headers: &HeaderMap, body: &
                     event_token,
                     lifecycle: extensions,
                     log_level: None,
+                    input: None,
+                    result_extra: None,
                 },
                 Arc::clone(&log),
             );

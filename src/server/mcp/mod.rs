@@ -22,6 +22,7 @@ use super::{auth, text, tools, AppState, Compat, CONSTRUCT_PROTOCOL_VERSION};
 use crate::sse::encode;
 
 mod construct;
+mod modern;
 mod standard;
 
 use construct::construct_post;
@@ -38,6 +39,8 @@ const KEPT_STREAMS: usize = 64;
 #[derive(Default)]
 pub struct McpSessions {
     by_id: RwLock<HashMap<String, Arc<McpSession>>>,
+    /// The 2026-07-28 dialect's clients and tasks.
+    modern: modern::Modern,
 }
 
 pub struct McpSession {
@@ -167,6 +170,8 @@ pub async fn post_mcp(
 ) -> Response {
     if state.config.compat == Compat::Construct || construct_session_header(&headers).is_some() {
         construct_post(&state, &headers, &body)
+    } else if modern::is_modern(&headers, &body) {
+        modern::modern_post(&state, &headers, &body)
     } else {
         standard_post(&state, &headers, &body)
     }

@@ -202,6 +202,8 @@ fn standard_call(
             event_token,
             lifecycle: state.extensions(),
             log_level: Some(mcp.log_level()),
+            input: None,
+            result_extra: None,
         },
         Arc::clone(&log),
     );

@@ -1,0 +1,220 @@
+//! The MCP tasks the daemon runs: the 2026-07-28 extension `io.modelcontextprotocol/tasks`
+//! (a `tools/call` answered with a task handle, `tasks/get` with the result or error
+//! inlined, `tasks/update` for input, `tasks/cancel`, `notifications/tasks`).
+//!
+//! A task is a tool call like any other on the daemon's events stream: the monitor shows
+//! it running with its progress until the task ends. A task lives for its ttl from its
+//! creation (never less), then is forgotten; at most [`MAX_TASKS`] are held.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+
+use super::session::Session;
+use super::tools::InputSlot;
+use crate::time::Time;
+
+/// Tasks held at once; past it the oldest ended task goes, and with none ended a new one
+/// is refused.
+pub const MAX_TASKS: usize = 10_000;
+/// How long a task is kept after it was created.
+pub const TTL: Duration = Duration::from_secs(600);
+/// How often a client should poll.
+pub const POLL_INTERVAL_MS: u64 = 250;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Working,
+    /// The tool's result (a `CallToolResult`, `isError` or not).
+    Completed(Value),
+    /// A JSON-RPC error object.
+    Failed(Value),
+    Cancelled,
+}
+
+impl Status {
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, Status::Working)
+    }
+}
+
+struct State {
+    status: Status,
+    message: Option<String>,
+    updated: Time,
+}
+
+pub struct Task {
+    pub id: String,
+    created: Time,
+    /// Where it expires (monotonic).
+    expires: std::time::Instant,
+    state: Mutex<State>,
+    /// Its questions to the client.
+    pub input: Arc<InputSlot>,
+    /// The daemon session it runs in and its call's key there (to cancel it).
+    pub session: Arc<Session>,
+    pub call_key: String,
+}
+
+impl Task {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn status(&self) -> Status {
+        self.lock().status.clone()
+    }
+
+    /// The task as `tasks/get` and `notifications/tasks` give it (a DetailedTask, without
+    /// `resultType`).
+    pub fn detailed(&self) -> Value {
+        let state = self.lock();
+        let pending = match state.status {
+            Status::Working => self.input.pending(),
+            _ => None,
+        };
+        let status = match (&state.status, &pending) {
+            (Status::Working, Some(_)) => "input_required",
+            (Status::Working, None) => "working",
+            (Status::Completed(_), _) => "completed",
+            (Status::Failed(_), _) => "failed",
+            (Status::Cancelled, _) => "cancelled",
+        };
+        let mut task = json!({
+            "taskId": self.id,
+            "status": status,
+            "createdAt": self.created.to_rfc3339_nanos(),
+            "lastUpdatedAt": state.updated.to_rfc3339_nanos(),
+            "ttlMs": u64::try_from(TTL.as_millis()).unwrap_or(u64::MAX),
+            "pollIntervalMs": POLL_INTERVAL_MS,
+        });
+        let message = match (&state.status, &pending) {
+            (Status::Working, Some(_)) => Some("waiting for the client's input"),
+            _ => state.message.as_deref(),
+        };
+        if let (Some(m), Some(object)) = (message, task.as_object_mut()) {
+            object.insert("statusMessage".into(), m.into());
+        }
+        if let Some(object) = task.as_object_mut() {
+            match &state.status {
+                Status::Completed(result) => {
+                    object.insert("result".into(), result.clone());
+                }
+                Status::Failed(error) => {
+                    object.insert("error".into(), error.clone());
+                }
+                _ => {}
+            }
+            if let Some(requests) = pending {
+                object.insert("inputRequests".into(), requests);
+            }
+        }
+        task
+    }
+}
+
+/// Every task, by id.
+pub struct TaskStore {
+    by_id: Mutex<HashMap<String, Arc<Task>>>,
+    /// The id of each task whose status changed (for `notifications/tasks`).
+    changes: broadcast::Sender<String>,
+}
+
+impl Default for TaskStore {
+    fn default() -> Self {
+        TaskStore {
+            by_id: Mutex::new(HashMap::new()),
+            changes: broadcast::channel(1024).0,
+        }
+    }
+}
+
+/// No room for another task.
+#[derive(Debug)]
+pub struct Full;
+
+impl TaskStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Task>>> {
+        self.by_id.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A new working task, held (so `tasks/get` finds it) before it is returned.
+    pub fn create(&self, session: Arc<Session>) -> Result<Arc<Task>, Full> {
+        let now = std::time::Instant::now();
+        let mut tasks = self.lock();
+        tasks.retain(|_, t| t.expires > now);
+        if tasks.len() >= MAX_TASKS {
+            let oldest_ended = tasks
+                .values()
+                .filter(|t| t.status().is_terminal())
+                .min_by_key(|t| t.created)
+                .map(|t| t.id.clone());
+            match oldest_ended {
+                Some(id) => {
+                    tasks.remove(&id);
+                }
+                None => return Err(Full),
+            }
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let changes = self.changes.clone();
+        let changed_id = id.clone();
+        let at = Time::now();
+        let task = Arc::new(Task {
+            id: id.clone(),
+            created: at,
+            expires: now + TTL,
+            state: Mutex::new(State {
+                status: Status::Working,
+                message: None,
+                updated: at,
+            }),
+            input: Arc::new(InputSlot::new(Box::new(move || {
+                let _ = changes.send(changed_id.clone());
+            }))),
+            call_key: serde_json::to_string(&format!("task:{id}")).unwrap_or_default(),
+            session,
+        });
+        tasks.insert(id, Arc::clone(&task));
+        Ok(task)
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Task>> {
+        let now = std::time::Instant::now();
+        self.lock().get(id).filter(|t| t.expires > now).cloned()
+    }
+
+    /// Moves a task to `status` unless it already ended (a cancelled task stays cancelled
+    /// whatever its tool does after).
+    pub fn settle(&self, task: &Task, status: Status, message: Option<String>) {
+        {
+            let mut state = task.lock();
+            if state.status.is_terminal() {
+                return;
+            }
+            state.status = status;
+            state.message = message;
+            state.updated = Time::now();
+        }
+        let _ = self.changes.send(task.id.clone());
+    }
+
+    /// Cancels a task that still runs: it is `cancelled` from now on, and its tool is
+    /// told to stop.
+    pub fn cancel(&self, task: &Task) {
+        self.settle(
+            task,
+            Status::Cancelled,
+            Some("cancelled by the client".into()),
+        );
+        task.session.cancel_call(&task.call_key);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.changes.subscribe()
+    }
+}

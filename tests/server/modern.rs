@@ -1,0 +1,359 @@
+//! MCP 2026-07-28 on `/mcp`: stateless requests, the header checks, the new error codes,
+//! and the tasks extension, with every call on the daemon's events stream.
+
+use serde_json::{json, Value};
+
+use super::*;
+
+const TASKS: &str = "io.modelcontextprotocol/tasks";
+
+/// A 2026-07-28 request: `_meta` and the standard headers as a conforming client sends
+/// them; `tasks` declares the tasks extension.
+fn request(
+    server: &RunningServer,
+    id: u64,
+    method: &str,
+    params: Value,
+    tasks: bool,
+) -> reqwest::RequestBuilder {
+    request_with(server, id, method, params, tasks, &[])
+}
+
+/// As [`request`], with some headers given other values.
+fn request_with(
+    server: &RunningServer,
+    id: u64,
+    method: &str,
+    mut params: Value,
+    tasks: bool,
+    headers: &[(&str, &str)],
+) -> reqwest::RequestBuilder {
+    let capabilities = if tasks {
+        json!({ "extensions": { TASKS: {} } })
+    } else {
+        json!({})
+    };
+    let name = params
+        .get("name")
+        .or_else(|| params.get("taskId"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": { "name": "modern-test", "version": "1" },
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+    });
+    let mut r = http()
+        .post(server.mcp_url())
+        .bearer_auth(server.admin_token())
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+    let defaults = [
+        ("mcp-protocol-version", Some("2026-07-28")),
+        ("mcp-method", Some(method)),
+        ("mcp-name", name.as_deref()),
+    ];
+    for (header, value) in defaults {
+        let given = headers.iter().find(|(h, _)| *h == header).map(|(_, v)| *v);
+        if let Some(value) = given.or(value) {
+            r = r.header(header, value);
+        }
+    }
+    r
+}
+
+/// The final JSON-RPC message of an answer (JSON, or the last event of an SSE stream).
+async fn answer(r: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = within("an answer", r.send()).await.unwrap();
+    let status = response.status().as_u16();
+    let sse = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/event-stream"));
+    if sse {
+        let events = SseReader::new(response).rest().await;
+        let last = events.iter().rev().find(|e| !e.data.is_empty()).unwrap();
+        (status, json(&last.data))
+    } else {
+        (status, response.json().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn discover_and_the_header_checks_need_no_session() {
+    let server = start(|_| {}).await;
+    let (status, d) = answer(request(&server, 1, "server/discover", json!({}), false)).await;
+    assert_eq!(status, 200);
+    let result = &d["result"];
+    assert_eq!(result["resultType"], "complete");
+    assert!(result["supportedVersions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("2026-07-28")));
+    assert!(result["capabilities"]["extensions"][TASKS].is_object());
+    assert_eq!(
+        result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        "mcptop"
+    );
+
+    // The version header must say what the body says; an unknown version is refused
+    // with the versions there are.
+    let (status, e) = answer(request_with(
+        &server,
+        2,
+        "tools/list",
+        json!({}),
+        false,
+        &[("mcp-protocol-version", "2025-01-01")],
+    ))
+    .await;
+    assert_eq!(
+        (status, e["id"].clone(), e["error"]["code"].clone()),
+        (400, json!(2), json!(-32020))
+    );
+    let (status, e) = answer(
+        http()
+            .post(server.mcp_url())
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2099-01-01")
+            .header("mcp-method", "tools/list")
+            .json(
+                &json!({"jsonrpc":"2.0","id":8,"method":"tools/list","params":{"_meta":{
+                "io.modelcontextprotocol/protocolVersion":"2099-01-01",
+                "io.modelcontextprotocol/clientCapabilities":{}}}}),
+            ),
+    )
+    .await;
+    assert_eq!((status, e["error"]["code"].clone()), (400, json!(-32022)));
+    assert_eq!(e["error"]["data"]["requested"], "2099-01-01");
+    assert!(e["error"]["data"]["supported"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("2026-07-28")));
+    let (status, e) = answer(request_with(
+        &server,
+        3,
+        "tools/list",
+        json!({}),
+        false,
+        &[("mcp-method", "prompts/list")],
+    ))
+    .await;
+    assert_eq!(
+        (status, e["id"].clone(), e["error"]["code"].clone()),
+        (400, json!(3), json!(-32020))
+    );
+    let (status, e) = answer(request_with(
+        &server,
+        4,
+        "tools/call",
+        json!({ "name": "greet" }),
+        false,
+        &[("mcp-name", "other")],
+    ))
+    .await;
+    assert_eq!((status, e["error"]["code"].clone()), (400, json!(-32020)));
+    // Two values of one header are refused too.
+    let (status, e) = answer(
+        request(&server, 7, "tools/list", json!({}), false).header("mcp-method", "tools/list"),
+    )
+    .await;
+    assert_eq!((status, e["error"]["code"].clone()), (400, json!(-32020)));
+    // Removed methods are not found, with the request's id.
+    let (status, e) = answer(request(&server, 5, "ping", json!({}), false)).await;
+    assert_eq!(
+        (status, e["id"].clone(), e["error"]["code"].clone()),
+        (404, json!(5), json!(-32601))
+    );
+    // Lists carry caching hints.
+    let (_, l) = answer(request(&server, 6, "tools/list", json!({}), false)).await;
+    assert_eq!(l["result"]["cacheScope"], "public");
+    assert!(l["result"]["ttlMs"].as_u64().is_some());
+    // A sessioned client of 2025-11-25 is still served as before.
+    let r = http()
+        .post(server.mcp_url())
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc":"2.0","id":1,"method":"initialize",
+            "params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"old","version":"1"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("mcp-session-id").is_some());
+}
+
+#[tokio::test]
+async fn a_task_runs_to_its_end_and_the_monitor_sees_the_whole_call() {
+    let server = start(|_| {}).await;
+    let mut events = SseReader::new(
+        http()
+            .get(format!("{}/session/*/events", server.base_url()))
+            .bearer_auth(server.admin_token())
+            .send()
+            .await
+            .unwrap(),
+    );
+    // Without the extension the same tool runs synchronously.
+    let (_, sync) = answer(request(
+        &server,
+        1,
+        "tools/call",
+        json!({ "name": "slow_compute", "arguments": { "seconds": 0 } }),
+        false,
+    ))
+    .await;
+    assert_eq!(sync["result"]["resultType"], "complete");
+    assert!(sync["result"]["content"].is_array());
+
+    let (_, created) = answer(request(
+        &server,
+        2,
+        "tools/call",
+        json!({ "name": "slow_compute", "arguments": { "seconds": 0.4 } }),
+        true,
+    ))
+    .await;
+    let task = &created["result"];
+    assert_eq!(task["resultType"], "task");
+    assert_eq!(task["status"], "working");
+    let id = task["taskId"].as_str().unwrap().to_owned();
+    let get = |n: u64| request(&server, n, "tasks/get", json!({ "taskId": id }), true);
+    let (_, now) = answer(get(3)).await;
+    assert_eq!(now["result"]["status"], "working");
+    let mut done = Value::Null;
+    for n in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (_, polled) = answer(get(10 + n)).await;
+        if polled["result"]["status"] != "working" {
+            done = polled;
+            break;
+        }
+    }
+    assert_eq!(done["result"]["status"], "completed", "{done}");
+    assert_eq!(done["result"]["result"]["isError"], false);
+    // The events stream: the task's call started, progressed and finished, its duration
+    // the task's.
+    let mut ends = Vec::new();
+    while ends.len() < 2 {
+        let e = within("the task's end", events.next_event()).await.unwrap();
+        let v = json(&e.data);
+        if e.event_type == "call" && v["tool"] == "slow_compute" && v["state"] == "finished" {
+            ends.push(v);
+        }
+    }
+    let finished = &ends[1];
+    assert!(
+        finished["duration_ms"].as_u64().unwrap() >= 350,
+        "{finished}"
+    );
+
+    // Input: the task asks, the client answers with tasks/update.
+    let (_, asked) = answer(request(
+        &server,
+        200,
+        "tools/call",
+        json!({ "name": "confirm_delete" }),
+        true,
+    ))
+    .await;
+    let id = asked["result"]["taskId"].as_str().unwrap().to_owned();
+    let mut waiting = Value::Null;
+    for n in 0..100 {
+        let (_, polled) = answer(request(
+            &server,
+            300 + n,
+            "tasks/get",
+            json!({ "taskId": id }),
+            true,
+        ))
+        .await;
+        if polled["result"]["status"] == "input_required" {
+            waiting = polled;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        waiting["result"]["inputRequests"]["confirm"]["method"],
+        "elicitation/create"
+    );
+    let (_, ack) = answer(request(
+        &server,
+        400,
+        "tasks/update",
+        json!({ "taskId": id, "inputResponses": { "confirm": { "action": "accept", "content": { "confirm": true } } } }),
+        true,
+    ))
+    .await;
+    assert_eq!(ack["result"]["resultType"], "complete");
+    let mut outcome = Value::Null;
+    for n in 0..100 {
+        let (_, polled) = answer(request(
+            &server,
+            500 + n,
+            "tasks/get",
+            json!({ "taskId": id }),
+            true,
+        ))
+        .await;
+        if polled["result"]["status"] == "completed" {
+            outcome = polled;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(outcome["result"]["result"]["content"][0]["text"], "deleted");
+
+    // Cancel: the next tasks/get says cancelled; an unknown task is invalid params.
+    let (_, long) = answer(request(
+        &server,
+        600,
+        "tools/call",
+        json!({ "name": "slow_compute", "arguments": { "seconds": 30 } }),
+        true,
+    ))
+    .await;
+    let id = long["result"]["taskId"].as_str().unwrap().to_owned();
+    let (_, ack) = answer(request(
+        &server,
+        601,
+        "tasks/cancel",
+        json!({ "taskId": id }),
+        true,
+    ))
+    .await;
+    assert_eq!(
+        ack["result"],
+        json!({ "resultType": "complete", "_meta": ack["result"]["_meta"] })
+    );
+    let (_, after) = answer(request(
+        &server,
+        602,
+        "tasks/get",
+        json!({ "taskId": id }),
+        true,
+    ))
+    .await;
+    assert_eq!(after["result"]["status"], "cancelled");
+    let (_, unknown) = answer(request(
+        &server,
+        603,
+        "tasks/get",
+        json!({ "taskId": "nope" }),
+        true,
+    ))
+    .await;
+    assert_eq!(unknown["error"]["code"], -32602);
+    // Without the extension the task methods are refused.
+    let (status, refused) = answer(request(
+        &server,
+        604,
+        "tasks/get",
+        json!({ "taskId": id }),
+        false,
+    ))
+    .await;
+    assert_eq!(
+        (status, refused["error"]["code"].clone()),
+        (400, json!(-32021))
+    );
+}
