@@ -23,7 +23,6 @@ pub const NAMES: &[&str] = &[
     "test_multiple_content_types",
     "test_tool_with_logging",
     "json_schema_2020_12_tool",
-    "test_header_echo",
     "test_missing_capability",
     "test_streaming_elicitation",
     "test_logging_tool",
@@ -32,6 +31,7 @@ pub const NAMES: &[&str] = &[
     "failing_job",
     "protocol_error_job",
     "confirm_delete",
+    "test_header_echo",
 ];
 
 /// How a tool may run as an MCP task (`execution.taskSupport`).
@@ -285,4 +285,16 @@ pub async fn run(
         }
         _ => return None,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_names_are_the_listed_tools_in_order() {
+        let listed: Vec<String> = super::list()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(listed, super::NAMES);
+    }
 }
