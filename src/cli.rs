@@ -510,6 +510,12 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = mcptop::server::Compat::Mcptop)]
     pub compat: mcptop::server::Compat,
 
+    /// The newest MCP revision /mcp speaks: 2026-07-28 (stateless, with the tasks
+    /// extension, beside the sessioned revisions) or 2025-11-25 (sessions only, like a
+    /// server of before 2026-07-28).
+    #[arg(long, value_name = "VERSION", default_value = "2026-07-28", value_parser = ["2026-07-28", "2025-11-25"])]
+    pub mcp_max_version: String,
+
     /// Require this gateway token on the WebSocket route (header, `bearer.` subprotocol
     /// or `?token=`).
     #[arg(long, env = "MCPTOP_GATEWAY_TOKEN", hide_env_values = true)]

@@ -31,6 +31,7 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         broadcast_capacity: usize::try_from(args.broadcast_capacity).unwrap_or(usize::MAX),
         replay_capacity: usize::try_from(args.replay_ring).unwrap_or(usize::MAX),
         compat: args.compat,
+        mcp_2026: args.mcp_max_version == "2026-07-28",
         gateway_token: super::secret(
             &args.gateway_token,
             &args.gateway_token_file,

@@ -84,6 +84,9 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// How long a client may take to send a request's headers.
     pub header_timeout: Duration,
+    /// Whether `/mcp` speaks MCP 2026-07-28 (and the tasks extension) beside the
+    /// sessioned revisions; without it the server is like one of before 2026-07-28.
+    pub mcp_2026: bool,
 }
 
 impl Default for ServerConfig {
@@ -100,6 +103,7 @@ impl Default for ServerConfig {
             limits: SessionLimits::default(),
             max_connections: 512,
             header_timeout: Duration::from_secs(10),
+            mcp_2026: true,
         }
     }
 }

@@ -329,7 +329,7 @@ pub async fn run(
         };
         let began = tokio::time::Instant::now();
         let ended = tokio::select! {
-            _ = stop.cancelled() => return Stop::Fatal("stopped".into()),
+            _ = stop.cancelled() => None,
             ended = async {
                 match options.transport {
                     Transport::Sse => super::sse::run(&client, &attempt, &mut resume, &tx).await,
@@ -338,7 +338,22 @@ pub async fn run(
                         super::mcp::run(&client, &attempt, &mut resume, &mut mcp_session, &tx).await
                     }
                 }
-            } => ended,
+            } => Some(ended),
+        };
+        let ended = match ended {
+            Some(Ended::Closed) | None => {
+                // Stopping: the MCP session this source made ends with it.
+                super::mcp::end_session(&client, &attempt, &mcp_session).await;
+                return Stop::Fatal(
+                    if ended.is_none() {
+                        "stopped"
+                    } else {
+                        "the consumer went away"
+                    }
+                    .into(),
+                );
+            }
+            Some(ended) => ended,
         };
         // Did this attempt get through to the stream, and was it worth it: it delivered
         // something and lived a while?

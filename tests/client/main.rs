@@ -423,7 +423,12 @@ async fn a_silent_link_is_dead_after_the_idle_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standard_mcp_stream_is_followed_and_its_session_renewed() {
-    let server = start(|c| c.keepalive = Duration::from_millis(300)).await;
+    // A server of before 2026-07-28: sessions and the GET stream.
+    let server = start(|c| {
+        c.keepalive = Duration::from_millis(300);
+        c.mcp_2026 = false;
+    })
+    .await;
     let relay = Relay::new(server.addr()).await;
     let mut watch = Watch::start(
         format!("http://{}/mcp", relay.addr),
@@ -468,6 +473,43 @@ async fn a_standard_mcp_stream_is_followed_and_its_session_renewed() {
         })
         .await;
     assert_eq!(renewed["resumed"], false);
+    let renewed_id = renewed["session_id"].as_str().unwrap().to_owned();
+    assert!(server.state().sessions.get(&renewed_id).is_some());
+    watch.stop().await;
+    assert!(
+        server.state().sessions.get(&renewed_id).is_none(),
+        "the source ended the MCP session it made"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2026_07_28_server_is_followed_with_subscriptions_listen() {
+    let server = start(|c| c.keepalive = Duration::from_millis(300)).await;
+    let mut watch = Watch::start(
+        server.mcp_url(),
+        "",
+        "",
+        LiveOptions {
+            transport: Transport::Mcp,
+            keepalive: Duration::from_millis(300),
+            ..quick()
+        },
+    );
+    let connected = watch
+        .until("connected", |v| v["state"] == "connected")
+        .await;
+    assert_eq!(connected["session_id"], "subscriptions/listen");
+    let hint = watch
+        .feed
+        .model
+        .stream()
+        .quiet_hint
+        .clone()
+        .unwrap_or_default();
+    assert!(hint.contains("mcptop proxy --upstream"), "{hint}");
+    assert_eq!(server.state().mcp_session_count(), 0, "no session was made");
+    // It stays: keep-alives come, no error.
+    tokio::time::sleep(Duration::from_millis(800)).await;
     watch.stop().await;
 }
 

@@ -4,7 +4,8 @@ Usage: python python_progress.py http://127.0.0.1:PORT/mcp
 
 Calls `test_tool_with_progress` with a progress callback (the SDK sends its own
 progress token) and checks that the progress notifications arrived in order and the
-result came back; then a simulated tool with a string of messages. Exits non-zero with
+result came back; then a simulated tool with a string of messages; then the same
+progress tool again in MCP 2026-07-28 mode (server/discover, stateless requests). Exits non-zero with
 one line saying what went wrong.
 """
 
@@ -51,6 +52,28 @@ async def main(url: str) -> None:
             assert [p for p, _, _ in steps] == [1, 2, 3, 4, 5], f"progress: {steps}"
             assert steps[-1][2].startswith("test 5/5: "), f"messages: {steps}"
             print(f"run_tests: {len(steps)} progress notifications with messages")
+
+    # MCP 2026-07-28: no initialize, no session; server/discover, then stateless calls.
+    async with streamable_http_client(url) as streams:
+        read, write = streams[0], streams[1]
+        async with ClientSession(read, write) as session:
+            found = await session.discover()
+            assert "2026-07-28" in found.supported_versions, f"discover: {found}"
+            print(f"discovered: protocol {session.protocol_version}, "
+                  f"versions {found.supported_versions}")
+            names = [t.name for t in (await session.list_tools()).tools]
+            assert "test_tool_with_progress" in names, f"tools/list lacks the tool: {names}"
+            seen = []
+
+            async def on_modern_progress(progress, total, message):
+                seen.append((progress, total, message))
+
+            result = await session.call_tool(
+                "test_tool_with_progress", {}, progress_callback=on_modern_progress
+            )
+            assert not result.is_error, f"the tool failed: {result}"
+            assert [p for p, _, _ in seen] == [0, 50, 100], f"progress: {seen}"
+            print(f"2026-07-28 test_tool_with_progress: {len(seen)} progress notifications")
 
 
 if __name__ == "__main__":

@@ -170,7 +170,7 @@ pub async fn post_mcp(
 ) -> Response {
     if state.config.compat == Compat::Construct || construct_session_header(&headers).is_some() {
         construct_post(&state, &headers, &body)
-    } else if modern::is_modern(&headers, &body) {
+    } else if state.config.mcp_2026 && modern::is_modern(&headers, &body) {
         modern::modern_post(&state, &headers, &body)
     } else {
         standard_post(&state, &headers, &body)
