@@ -10,7 +10,10 @@ every interface. It starts its own `mcptop serve` (in a temporary HOME) and `mcp
     the same call made directly to the server);
   - the monitor shows the call start, every progress step and its finish with a duration;
   - a call without a progress token shows as running, then done with its duration;
-  - with --request-progress the monitor shows progress the client never sees.
+  - with --request-progress the monitor shows progress the client never sees;
+  - a task-backed call (MCP 2025-11-25 tasks: `simulate-research-query` with `task`)
+    shows running until its task completes, with the task's duration; a cancelled task
+    shows cancelled; a task waiting on the client shows waiting for input.
 Exits non-zero with one line saying what went wrong.
 """
 
@@ -84,6 +87,17 @@ def updates(tail, session, tool, state, timeout=20):
     return json.loads(tail.wait_for(f"{session}/{tool} {state}", match, timeout))["call"]
 
 
+def call_where(tail, what, pred, timeout=20):
+    """The first `tail --json` call update that `pred` accepts."""
+    def match(line):
+        try:
+            c = json.loads(line).get("call")
+        except ValueError:
+            return False
+        return bool(c) and pred(c)
+    return json.loads(tail.wait_for(what, match, timeout))["call"]
+
+
 def progress_seen(tail, session, tool):
     values = []
     for line in tail.seen:
@@ -139,6 +153,68 @@ async def exercise(session, label, tail, expect_result):
     return text
 
 
+RESEARCH = "simulate-research-query"
+
+
+async def raw(session, method, params):
+    """A request the SDK has no typed call for (2025-11-25 tasks), answered raw."""
+    return await session._dispatcher.send_raw_request(method, params, {})  # noqa: SLF001
+
+
+async def poll_task(session, task_id, until, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        task = await raw(session, "tasks/get", {"taskId": task_id})
+        if task.get("status") in until:
+            return task
+        await anyio.sleep(0.2)
+    raise AssertionError(f"task {task_id} never reached {until}")
+
+
+async def exercise_tasks(session, label, tail):
+    """Task-backed calls through a tap: the row follows the task, not its creation."""
+    names = [t.name for t in (await session.list_tools()).tools]
+    assert RESEARCH in names, f"{label}: tools/list lacks {RESEARCH}: {names}"
+    created = await raw(session, "tools/call", {
+        "name": RESEARCH, "arguments": {"topic": "tides"}, "task": {"ttl": 60000}})
+    task_id = created["task"]["taskId"]
+    started = time.time()
+    def this_task(state):
+        return lambda c: (c.get("session") == label and c.get("task") == task_id
+                          and c.get("state") == state)
+
+    call_where(tail, f"{label}: {RESEARCH} running as task {task_id}", this_task("running"))
+    await poll_task(session, task_id, {"completed"})
+    await raw(session, "tasks/result", {"taskId": task_id})
+    done = call_where(tail, f"{label}: task {task_id} done", this_task("done"))
+    assert done["elapsed_s"] >= 3.0, f"{label}: the task ran {time.time() - started:.1f} s, the row says {done['elapsed_s']}"
+    print(f"{label}: a task-backed call ran {done['elapsed_s']} s on the monitor (the task's time)")
+
+    created = await raw(session, "tools/call", {
+        "name": RESEARCH, "arguments": {"topic": "cancel me"}, "task": {"ttl": 60000}})
+    task_id = created["task"]["taskId"]
+    await anyio.sleep(0.5)
+    await raw(session, "tasks/cancel", {"taskId": task_id})
+    cancelled = call_where(tail, f"{label}: task {task_id} cancelled", this_task("cancelled"))
+    print(f"{label}: a cancelled task shows cancelled ({cancelled.get('error')!r})")
+
+    created = await raw(session, "tools/call", {
+        "name": RESEARCH, "arguments": {"topic": "python", "ambiguous": True},
+        "task": {"ttl": 60000}})
+    task_id = created["task"]["taskId"]
+    await poll_task(session, task_id, {"input_required"})
+    waiting = call_where(tail, f"{label}: task {task_id} waiting", this_task("waiting"))
+    assert waiting.get("waiting_for") == "input", f"{label}: {waiting}"
+    await raw(session, "tasks/cancel", {"taskId": task_id})
+    call_where(tail, f"{label}: task {task_id} cancelled", this_task("cancelled"))
+    print(f"{label}: a task waiting on the client shows waiting for input")
+
+
+async def decline(context, params):
+    """Declares the elicitation capability (server-everything asks only clients that do)."""
+    return types.ElicitResult(action="decline")
+
+
 async def direct_stdio(node, everything, env):
     params = StdioServerParameters(command=node, args=[everything, "stdio"], env=env)
     async with stdio_client(params) as (read, write):
@@ -156,10 +232,13 @@ async def through_wrap(mcptop, node, everything, env, tail, label, extra, notifi
         notifications.append(message)
 
     async with stdio_client(params) as (read, write):
-        async with ClientSession(read, write, message_handler=on_message) as session:
+        async with ClientSession(read, write, message_handler=on_message,
+                                 elicitation_callback=decline) as session:
             await session.initialize()
             if not extra:
-                return await exercise(session, label, tail, await direct_stdio(node, everything, env))
+                text = await exercise(session, label, tail, await direct_stdio(node, everything, env))
+                await exercise_tasks(session, label, tail)
+                return text
             # --request-progress: a call without a token.
             result = await session.call_tool(TOOL, ARGS)
             assert not result.is_error, f"{label}: {result}"
@@ -177,9 +256,10 @@ async def through_proxy(url, tail, label, direct_url):
             await session.initialize()
             direct = (await session.call_tool(TOOL, ARGS)).content[0].text
     async with streamable_http_client(url) as streams:
-        async with ClientSession(streams[0], streams[1]) as session:
+        async with ClientSession(streams[0], streams[1], elicitation_callback=decline) as session:
             await session.initialize()
             await exercise(session, label, tail, direct)
+            await exercise_tasks(session, label, tail)
 
 
 def free_port():
