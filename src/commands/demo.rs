@@ -34,6 +34,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             pace: args.pace,
             bursts: !args.no_bursts,
             max_calls: None,
+            modern_agents: true,
         };
         let agents = {
             let (base, session, stop) = (running.base_url(), session.clone(), stop.clone());

@@ -100,6 +100,8 @@ async fn serve(args: &ServeArgs) -> Result<()> {
             pace: args.pace,
             bursts: !args.no_bursts,
             max_calls: None,
+            modern_agents: args.compat == mcptop::server::Compat::Mcptop
+                && args.mcp_max_version == "2026-07-28",
         };
         let base = running.base_url();
         let stop = stop.clone();

@@ -1,6 +1,9 @@
-//! The MCP tasks the daemon runs: the 2026-07-28 extension `io.modelcontextprotocol/tasks`
-//! (a `tools/call` answered with a task handle, `tasks/get` with the result or error
-//! inlined, `tasks/update` for input, `tasks/cancel`, `notifications/tasks`).
+//! The MCP tasks the daemon runs, in both generations:
+//! - the 2026-07-28 extension `io.modelcontextprotocol/tasks` (a `tools/call` answered
+//!   with a task handle, `tasks/get` with the result or error inlined, `tasks/update` for
+//!   input, `tasks/cancel`, `notifications/tasks`);
+//! - MCP 2025-11-25 tasks (a `tools/call` with `task`, `tasks/get`, `tasks/result` that
+//!   waits for the end, `tasks/list`, `tasks/cancel`), held per MCP session.
 //!
 //! A task is a tool call like any other on the daemon's events stream: the monitor shows
 //! it running with its progress until the task ends. A task lives for its ttl from its
@@ -58,9 +61,45 @@ pub struct Task {
     /// The daemon session it runs in and its call's key there (to cancel it).
     pub session: Arc<Session>,
     pub call_key: String,
+    /// The MCP session that may see it (2025-11-25); empty for anyone with its id.
+    pub owner: String,
+    /// The ttl it was given, in milliseconds.
+    ttl_ms: u64,
 }
 
 impl Task {
+    /// The task as MCP 2025-11-25 gives it (`ttl`, `pollInterval`; no result inlined).
+    pub fn v1(&self) -> Value {
+        let mut task = self.detailed();
+        if let Some(object) = task.as_object_mut() {
+            object.remove("result");
+            object.remove("error");
+            object.remove("inputRequests");
+            if let Some(ttl) = object.remove("ttlMs") {
+                object.insert("ttl".into(), ttl);
+            }
+            if let Some(poll) = object.remove("pollIntervalMs") {
+                object.insert("pollInterval".into(), poll);
+            }
+        }
+        task
+    }
+
+    /// Waits (up to the task's life) for it to end; its status then.
+    pub async fn ended(&self, changes: &mut broadcast::Receiver<String>) -> Status {
+        let deadline = tokio::time::Instant::from_std(self.expires);
+        loop {
+            let status = self.status();
+            if status.is_terminal() {
+                return status;
+            }
+            match tokio::time::timeout_at(deadline, changes.recv()).await {
+                Err(_) | Ok(Err(broadcast::error::RecvError::Closed)) => return self.status(),
+                Ok(_) => {}
+            }
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -89,7 +128,7 @@ impl Task {
             "status": status,
             "createdAt": self.created.to_rfc3339_nanos(),
             "lastUpdatedAt": state.updated.to_rfc3339_nanos(),
-            "ttlMs": u64::try_from(TTL.as_millis()).unwrap_or(u64::MAX),
+            "ttlMs": self.ttl_ms,
             "pollIntervalMs": POLL_INTERVAL_MS,
         });
         let message = match (&state.status, &pending) {
@@ -142,8 +181,16 @@ impl TaskStore {
         self.by_id.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A new working task, held (so `tasks/get` finds it) before it is returned.
-    pub fn create(&self, session: Arc<Session>) -> Result<Arc<Task>, Full> {
+    /// A new working task, held (so `tasks/get` finds it) before it is returned; `owner`
+    /// is the MCP session that may see it ("" for anyone with its id), `ttl` its life
+    /// (at most [`TTL`]).
+    pub fn create(
+        &self,
+        session: Arc<Session>,
+        owner: &str,
+        ttl: Option<Duration>,
+    ) -> Result<Arc<Task>, Full> {
+        let ttl = ttl.unwrap_or(TTL).min(TTL);
         let now = std::time::Instant::now();
         let mut tasks = self.lock();
         tasks.retain(|_, t| t.expires > now);
@@ -167,7 +214,9 @@ impl TaskStore {
         let task = Arc::new(Task {
             id: id.clone(),
             created: at,
-            expires: now + TTL,
+            expires: now + ttl,
+            ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
+            owner: owner.to_owned(),
             state: Mutex::new(State {
                 status: Status::Working,
                 message: None,
@@ -186,6 +235,24 @@ impl TaskStore {
     pub fn get(&self, id: &str) -> Option<Arc<Task>> {
         let now = std::time::Instant::now();
         self.lock().get(id).filter(|t| t.expires > now).cloned()
+    }
+
+    /// The task `id` as `owner` may see it.
+    pub fn get_for(&self, id: &str, owner: &str) -> Option<Arc<Task>> {
+        self.get(id).filter(|t| t.owner == owner)
+    }
+
+    /// `owner`'s tasks, oldest first.
+    pub fn list_for(&self, owner: &str) -> Vec<Arc<Task>> {
+        let now = std::time::Instant::now();
+        let mut tasks: Vec<Arc<Task>> = self
+            .lock()
+            .values()
+            .filter(|t| t.owner == owner && t.expires > now)
+            .cloned()
+            .collect();
+        tasks.sort_by_key(|t| t.created);
+        tasks
     }
 
     /// Moves a task to `status` unless it already ended (a cancelled task stays cancelled

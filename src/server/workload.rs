@@ -1,6 +1,9 @@
 //! A realistic workload: simulated agents calling the daemon's tools through real HTTP
 //! `tools/call` requests in one session, concurrently, with think time between calls and
 //! an occasional burst that overflows a slow subscriber (so lag is visible).
+//!
+//! Two agents in three speak Construct's dialect; the third speaks MCP 2026-07-28 and
+//! declares the tasks extension, so its long calls run as tasks it polls to their end.
 
 use std::time::Duration;
 
@@ -22,6 +25,9 @@ pub struct WorkloadConfig {
     pub bursts: bool,
     /// Stop after this many calls in all (none: run until stopped).
     pub max_calls: Option<u64>,
+    /// One agent in three speaks MCP 2026-07-28 and runs its long calls as tasks (the
+    /// daemon must speak it: not with `--compat construct`).
+    pub modern_agents: bool,
 }
 
 impl Default for WorkloadConfig {
@@ -31,6 +37,7 @@ impl Default for WorkloadConfig {
             pace: 1.0,
             bursts: true,
             max_calls: None,
+            modern_agents: true,
         }
     }
 }
@@ -162,15 +169,35 @@ pub async fn drive(
                     1 => json!({ "progressToken": format!("agent{agent}-{request_id}") }),
                     _ => json!({}),
                 };
-                let body = json!({
-                    "jsonrpc": "2.0",
-                    "id": request_id,
-                    "method": "tools/call",
-                    "params": { "name": planned.tool, "arguments": arguments, "_meta": meta },
-                });
+                let modern = config.modern_agents && agent % 3 == 2;
+                let body = if modern {
+                    json!({
+                        "jsonrpc": "2.0",
+                        "id": request_id,
+                        "method": "tools/call",
+                        "params": { "name": planned.tool, "arguments": arguments, "_meta": {
+                            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                            "io.modelcontextprotocol/clientInfo": { "name": "mcptop workload", "version": env!("CARGO_PKG_VERSION") },
+                            "io.modelcontextprotocol/clientCapabilities": { "extensions": { "io.modelcontextprotocol/tasks": {} } },
+                        } },
+                    })
+                } else {
+                    json!({
+                        "jsonrpc": "2.0",
+                        "id": request_id,
+                        "method": "tools/call",
+                        "params": { "name": planned.tool, "arguments": arguments, "_meta": meta },
+                    })
+                };
                 tokio::select! {
                     _ = stop.cancelled() => return Ok(done),
-                    result = call(&client, &url, &session, &body) => result?,
+                    result = async {
+                        if modern {
+                            call_modern(&client, &url, &session, &body).await
+                        } else {
+                            call(&client, &url, &session, &body).await
+                        }
+                    } => result?,
                 }
                 done += 1;
                 let think =
@@ -194,6 +221,95 @@ async fn sleep_or_stop(d: Duration, stop: &CancellationToken) -> bool {
         _ = stop.cancelled() => true,
         _ = tokio::time::sleep(d) => false,
     }
+}
+
+/// One `tools/call` in MCP 2026-07-28, in the workload's session (`Mcptop-Session`): a
+/// task is polled with `tasks/get` until it ends.
+async fn call_modern(
+    client: &reqwest::Client,
+    url: &str,
+    session: &WorkloadSession,
+    body: &Value,
+) -> anyhow::Result<()> {
+    let post = |body: &Value, name: &str| {
+        client
+            .post(url)
+            .bearer_auth(&session.token)
+            .header("Mcptop-Session", &session.session_id)
+            .header("Accept", "application/json, text/event-stream")
+            .header("MCP-Protocol-Version", "2026-07-28")
+            .header("Mcp-Method", body["method"].as_str().unwrap_or_default())
+            .header("Mcp-Name", name)
+            .json(body)
+    };
+    let name = body["params"]["name"].as_str().unwrap_or_default();
+    let response = post(body, name)
+        .send()
+        .await
+        .context("a workload call could not reach the daemon")?;
+    if !response.status().is_success() {
+        bail!("a workload call was refused: {}", response.status());
+    }
+    let answer = final_message(response).await?;
+    let result = &answer["result"];
+    if result["resultType"] != "task" {
+        return Ok(());
+    }
+    let task_id = result["taskId"].as_str().unwrap_or_default().to_owned();
+    let pause = Duration::from_millis(
+        result["pollIntervalMs"]
+            .as_u64()
+            .unwrap_or(250)
+            .clamp(50, 5_000),
+    );
+    let get = json!({
+        "jsonrpc": "2.0",
+        "id": body["id"],
+        "method": "tasks/get",
+        "params": { "taskId": task_id, "_meta": body["params"]["_meta"] },
+    });
+    // Bounded: a task lives at most its ttl.
+    for _ in 0..100_000 {
+        tokio::time::sleep(pause).await;
+        let response = post(&get, &task_id)
+            .send()
+            .await
+            .context("a workload poll could not reach the daemon")?;
+        let polled = final_message(response).await?;
+        match polled["result"]["status"].as_str() {
+            Some("working" | "input_required") => {}
+            Some(_) => return Ok(()),
+            None => bail!("a workload task is gone: {}", polled["error"]["message"]),
+        }
+    }
+    bail!("a workload task never ended")
+}
+
+/// The last JSON-RPC message of an answer, JSON or SSE.
+async fn final_message(response: reqwest::Response) -> anyhow::Result<Value> {
+    let sse = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/event-stream"));
+    let body = response
+        .bytes()
+        .await
+        .context("a workload answer broke off")?;
+    if !sse {
+        return serde_json::from_slice(&body).context("a workload answer is not JSON");
+    }
+    let mut last = None;
+    Decoder::new(Limits::default()).feed(&body, &mut |item| {
+        if let Item::Event(e) = item {
+            if let Ok(v) = serde_json::from_str::<Value>(e.data) {
+                if v.get("result").is_some() || v.get("error").is_some() {
+                    last = Some(v);
+                }
+            }
+        }
+    });
+    last.context("a workload answer had no response")
 }
 
 /// One `tools/call` over Construct's dialect, read to the final response.

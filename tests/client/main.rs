@@ -309,6 +309,7 @@ async fn sse_and_websocket_see_the_same_calls() {
         pace: 200.0,
         bursts: false,
         max_calls: Some(6),
+        modern_agents: true,
     };
     mcptop::server::workload::drive(
         &server.base_url(),

@@ -382,3 +382,111 @@ async fn fixtures_return_every_content_type_and_log_lines_reach_client_and_monit
     }
     assert_eq!(messages[0], "Tool execution started");
 }
+
+#[tokio::test]
+async fn tasks_of_2025_11_25_run_on_and_answer_tasks_result_when_they_end() {
+    let server = start(|_| {}).await;
+    let mut client = Client::new(&server);
+    let (_, init) = client.initialize("2025-11-25").await;
+    assert!(init["result"]["capabilities"]["tasks"]["requests"]["tools"]["call"].is_object());
+    let send = |body: Value| client.post(&body).send();
+    let last_message = |events: Vec<mcptop::sse::Event>| {
+        json(
+            &events
+                .iter()
+                .rev()
+                .find(|e| !e.data.is_empty())
+                .unwrap()
+                .data,
+        )
+    };
+    let created: Value = send(json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
+        "params":{"name":"slow_compute","arguments":{"seconds":0.3},"task":{"ttl":60000}}}))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let task = &created["result"]["task"];
+    assert_eq!(task["status"], "working");
+    assert_eq!(task["ttl"], 60000);
+    let id = task["taskId"].as_str().unwrap().to_owned();
+    let got: Value =
+        send(json!({"jsonrpc":"2.0","id":2,"method":"tasks/get","params":{"taskId":id}}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(got["result"]["taskId"], id.as_str());
+    // tasks/result waits for the end, and says which task it was.
+    let started = std::time::Instant::now();
+    let result = last_message(
+        SseReader::new(
+            send(json!({"jsonrpc":"2.0","id":3,"method":"tasks/result","params":{"taskId":id}}))
+                .await
+                .unwrap(),
+        )
+        .rest()
+        .await,
+    );
+    assert!(started.elapsed() >= Duration::from_millis(200), "it waited");
+    assert_eq!(result["result"]["isError"], false);
+    assert_eq!(
+        result["result"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+        id.as_str()
+    );
+    let list: Value = send(json!({"jsonrpc":"2.0","id":4,"method":"tasks/list"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["result"]["tasks"][0]["status"], "completed");
+    // Cancel a long one; a second cancel is invalid; tools say whether they run as tasks.
+    let long: Value = send(json!({"jsonrpc":"2.0","id":5,"method":"tools/call",
+        "params":{"name":"slow_compute","arguments":{"seconds":30},"task":{}}}))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let long_id = long["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cancel =
+        json!({"jsonrpc":"2.0","id":6,"method":"tasks/cancel","params":{"taskId":long_id}});
+    let cancelled: Value = send(cancel.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(cancelled["result"]["status"], "cancelled");
+    let again: Value = send(cancel).await.unwrap().json().await.unwrap();
+    assert_eq!(again["error"]["code"], -32602);
+    let sync_only: Value = send(json!({"jsonrpc":"2.0","id":7,"method":"tools/call",
+        "params":{"name":"greet","task":{}}}))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(sync_only["error"]["code"], -32601);
+    let task_only: Value = send(json!({"jsonrpc":"2.0","id":8,"method":"tools/call",
+        "params":{"name":"failing_job"}}))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(task_only["error"]["code"], -32601);
+    // Another MCP session does not see these tasks.
+    let mut other = Client::new(&server);
+    other.initialize("2025-11-25").await;
+    let hidden: Value = other
+        .post(&json!({"jsonrpc":"2.0","id":9,"method":"tasks/get","params":{"taskId":id}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hidden["error"]["code"], -32602);
+}

@@ -195,11 +195,44 @@ fn parse_message(value: &Value) -> Option<Message<'_>> {
 }
 
 fn initialize_result(protocol_version: &str) -> Value {
+    let mut capabilities = json!({ "tools": { "listChanged": false }, "logging": {} });
+    if protocol_version >= "2025-11-25" {
+        capabilities["tasks"] = json!({
+            "list": {},
+            "cancel": {},
+            "requests": { "tools": { "call": {} } },
+        });
+    }
     json!({
-        "capabilities": { "tools": { "listChanged": false }, "logging": {} },
+        "capabilities": capabilities,
         "protocolVersion": protocol_version,
         "serverInfo": { "name": "mcptop", "version": env!("CARGO_PKG_VERSION") },
     })
+}
+
+/// Runs `request` as `task` in the background and settles the task with how it ended.
+fn spawn_task(state: &Arc<AppState>, task: Arc<super::tasks::Task>, request: CallRequest) {
+    use super::tasks::Status;
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        let outcome = calls::run(request, StreamLog::new()).await;
+        let status = match &outcome {
+            tools::Outcome::Cancelled => Status::Cancelled,
+            tools::Outcome::Error { code, message } => {
+                Status::Failed(json!({ "code": code, "message": message }))
+            }
+            done => Status::Completed(calls::tool_result(done).unwrap_or_default()),
+        };
+        let message = match &status {
+            Status::Failed(e) => e["message"].as_str().map(str::to_owned),
+            _ => None,
+        };
+        state
+            .mcp_sessions
+            .modern
+            .tasks
+            .settle(&task, status, message);
+    });
 }
 
 fn cancel_from(session: &Session, params: &Value) {

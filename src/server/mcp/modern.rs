@@ -11,7 +11,7 @@ use base64::Engine;
 
 use super::*;
 use crate::server::fixtures::TaskSupport;
-use crate::server::tasks::{self, Status, TaskStore};
+use crate::server::tasks::{self, TaskStore};
 
 /// The revision this dialect speaks.
 pub const VERSION: &str = "2026-07-28";
@@ -27,6 +27,7 @@ const LIST_TTL_MS: u64 = 60_000;
 #[derive(Default)]
 pub struct Modern {
     sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// Every task the daemon runs, of both generations.
     pub tasks: TaskStore,
 }
 
@@ -318,7 +319,7 @@ pub(super) fn modern_post(state: &Arc<AppState>, headers: &HeaderMap, body: &[u8
             if !request.has_tasks() {
                 return missing_capability(id, json!({ "extensions": { TASKS: {} } }));
             }
-            let Some(task) = named.and_then(|t| modern.tasks.get(t)) else {
+            let Some(task) = named.and_then(|t| modern.tasks.get_for(t, "")) else {
                 return error(StatusCode::OK, id, -32602, "Invalid params: no such task");
             };
             match method {
@@ -383,12 +384,29 @@ fn discover() -> Value {
     }))
 }
 
-/// The daemon session of the client a request comes from (made on its first call).
+/// The daemon session a request's calls show in: the one its `Mcptop-Session` header
+/// names (with that session's token, or the admin token, as its bearer), else the
+/// client's own (by its `clientInfo`, made on its first call).
 fn client_session(
     state: &Arc<AppState>,
     headers: &HeaderMap,
     request: &Request<'_>,
 ) -> Result<Arc<Session>, Response> {
+    if let Some(named) = auth::header_str(headers, "mcptop-session") {
+        let token = auth::bearer(headers).unwrap_or_default();
+        return match state.sessions.get(named) {
+            Some(s) if s.token_matches(token) || state.is_admin(token) => {
+                s.touch();
+                Ok(s)
+            }
+            _ => Err(error(
+                StatusCode::UNAUTHORIZED,
+                request.id,
+                -32000,
+                "Mcptop-Session names no session this token opens",
+            )),
+        };
+    }
     let info = request.meta.get("io.modelcontextprotocol/clientInfo");
     let name = info.and_then(|i| i.get("name")).and_then(Value::as_str);
     let version = info.and_then(|i| i.get("version")).and_then(Value::as_str);
@@ -566,7 +584,7 @@ fn start_task(
     token: Option<Value>,
 ) -> Response {
     let modern = &state.mcp_sessions.modern;
-    let Ok(task) = modern.tasks.create(Arc::clone(&session)) else {
+    let Ok(task) = modern.tasks.create(Arc::clone(&session), "", None) else {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             id,
@@ -586,24 +604,7 @@ fn start_task(
         input: Some(Arc::clone(&task.input)),
         result_extra: None,
     };
-    let state_for_task = Arc::clone(state);
-    let running = Arc::clone(&task);
-    tokio::spawn(async move {
-        let outcome = calls::run(request, StreamLog::new()).await;
-        let tasks = &state_for_task.mcp_sessions.modern.tasks;
-        let status = match &outcome {
-            tools::Outcome::Cancelled => Status::Cancelled,
-            tools::Outcome::Error { code, message } => {
-                Status::Failed(json!({ "code": code, "message": message }))
-            }
-            done => Status::Completed(calls::tool_result(done).unwrap_or_default()),
-        };
-        let message = match &status {
-            Status::Failed(e) => e["message"].as_str().map(str::to_owned),
-            _ => None,
-        };
-        tasks.settle(&running, status, message);
-    });
+    spawn_task(state, Arc::clone(&task), request);
     let mut created = task.detailed();
     if let Some(object) = created.as_object_mut() {
         object.insert("resultType".into(), "task".into());

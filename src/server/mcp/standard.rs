@@ -88,6 +88,11 @@ pub(super) fn standard_post(state: &Arc<AppState>, headers: &HeaderMap, body: &[
             &rpc_result(id, json!({ "tools": tools::list() })),
         ),
         "tools/call" => standard_call(state, &mcp, id, message.params),
+        "tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel"
+            if mcp.protocol_version.as_str() >= "2025-11-25" =>
+        {
+            task_method(state, &mcp, id, method, message.params)
+        }
         "logging/setLevel" => {
             let level = message
                 .params
@@ -187,6 +192,31 @@ fn standard_call(
         .and_then(|m| m.get("progressToken"))
         .filter(|t| t.is_string() || t.is_i64() || t.is_u64());
     let session = &mcp.session;
+    // MCP 2025-11-25 tasks: `task` asks for one; the tool says whether it may.
+    if mcp.protocol_version.as_str() >= "2025-11-25" {
+        use crate::server::fixtures::TaskSupport;
+        let task = params.get("task").filter(|t| t.is_object());
+        match (task, tools::task_support(name)) {
+            (Some(_), TaskSupport::Forbidden) => {
+                return json_response(
+                    StatusCode::OK,
+                    &rpc_error(id, -32601, &format!("{name} does not run as a task")),
+                )
+            }
+            (None, TaskSupport::Required) => {
+                return json_response(
+                    StatusCode::OK,
+                    &rpc_error(
+                        id,
+                        -32601,
+                        &format!("{name} runs only as a task: call it with `task`"),
+                    ),
+                )
+            }
+            (Some(task), _) => return start_task_v1(state, mcp, id, name, params, task, given),
+            (None, _) => {}
+        }
+    }
     let event_token = EventToken::Unique(given.cloned());
     let (stream_id, log) = mcp.new_stream();
     calls::spawn(
@@ -224,6 +254,121 @@ fn standard_call(
         tokio::spawn(follow(log, from, prelude, tx, stops(state, session)));
     }
     sse_response(body)
+}
+
+/// A `tools/call` with `task` (MCP 2025-11-25): the answer is the task; the call runs on.
+fn start_task_v1(
+    state: &Arc<AppState>,
+    mcp: &Arc<McpSession>,
+    id: &Value,
+    name: &str,
+    params: &Value,
+    task: &Value,
+    token: Option<&Value>,
+) -> Response {
+    let ttl = task
+        .get("ttl")
+        .and_then(Value::as_u64)
+        .map(std::time::Duration::from_millis);
+    let tasks = &state.mcp_sessions.modern.tasks;
+    let Ok(task) = tasks.create(Arc::clone(&mcp.session), &mcp.session.id, ttl) else {
+        return json_response(
+            StatusCode::OK,
+            &rpc_error(id, -32000, "too many tasks held: try again later"),
+        );
+    };
+    let request = CallRequest {
+        session: Arc::clone(&mcp.session),
+        request_id: Value::String(format!("task:{}", task.id)),
+        tool: name.to_owned(),
+        arguments: params
+            .get("arguments")
+            .cloned()
+            .unwrap_or_else(|| json!({})),
+        // The progress token stays valid for the task's life.
+        response_token: None,
+        event_token: EventToken::Unique(token.cloned()),
+        lifecycle: state.extensions(),
+        log_level: None,
+        input: None,
+        result_extra: None,
+    };
+    spawn_task(state, Arc::clone(&task), request);
+    json_response(
+        StatusCode::OK,
+        &rpc_result(id, json!({ "task": task.v1() })),
+    )
+}
+
+/// `tasks/get`, `tasks/result`, `tasks/list` and `tasks/cancel` of MCP 2025-11-25, for
+/// the tasks of this MCP session.
+fn task_method(
+    state: &Arc<AppState>,
+    mcp: &Arc<McpSession>,
+    id: &Value,
+    method: &str,
+    params: &Value,
+) -> Response {
+    use crate::server::tasks::Status;
+    let tasks = &state.mcp_sessions.modern.tasks;
+    let owner = mcp.session.id.as_str();
+    if method == "tasks/list" {
+        let list: Vec<Value> = tasks.list_for(owner).iter().map(|t| t.v1()).collect();
+        return json_response(StatusCode::OK, &rpc_result(id, json!({ "tasks": list })));
+    }
+    let Some(task) = params
+        .get("taskId")
+        .and_then(Value::as_str)
+        .and_then(|t| tasks.get_for(t, owner))
+    else {
+        return json_response(
+            StatusCode::OK,
+            &rpc_error(id, -32602, "Invalid params: no such task"),
+        );
+    };
+    match method {
+        "tasks/get" => json_response(StatusCode::OK, &rpc_result(id, task.v1())),
+        "tasks/cancel" => {
+            if task.status().is_terminal() {
+                return json_response(
+                    StatusCode::OK,
+                    &rpc_error(id, -32602, "Invalid params: the task already ended"),
+                );
+            }
+            tasks.cancel(&task);
+            json_response(StatusCode::OK, &rpc_result(id, task.v1()))
+        }
+        _ => {
+            // tasks/result: what the call would have answered, once the task ends.
+            let (tx, body) = channel_body();
+            let id = id.clone();
+            let mut changes = tasks.subscribe();
+            let shutdown = state.shutdown.clone();
+            tokio::spawn(async move {
+                let status = tokio::select! {
+                    status = task.ended(&mut changes) => status,
+                    _ = shutdown.cancelled() => return,
+                };
+                let related =
+                    json!({ "io.modelcontextprotocol/related-task": { "taskId": task.id } });
+                let answer = match status {
+                    Status::Completed(mut result) => {
+                        if let Some(object) = result.as_object_mut() {
+                            object.insert("_meta".into(), related);
+                        }
+                        rpc_result(&id, result)
+                    }
+                    Status::Failed(error) => json!({ "jsonrpc": "2.0", "id": id, "error": error }),
+                    Status::Cancelled => rpc_error(&id, -32603, "the task was cancelled"),
+                    Status::Working => rpc_error(&id, -32603, "the task expired before it ended"),
+                };
+                let mut out = String::new();
+                encode::write_event(&mut out, None, None, &answer.to_string());
+                let _ = flush(&tx, &mut out).await;
+            });
+            sse_response(body)
+        }
+    }
 }
 
 /// `GET /mcp`: resume a response stream (`Last-Event-ID: <stream>-<n>`) or open the
