@@ -272,6 +272,59 @@ fn the_selection_stays_on_its_call_and_enter_opens_it() {
 }
 
 #[test]
+fn a_task_waiting_for_input_says_so_and_its_row_shows_the_agents_token() {
+    let mut app = app();
+    for e in [
+        event(
+            1300,
+            "call",
+            13,
+            r#"{"token":"5@s1","tool":"research","state":"started","progress_token":"pt-9"}"#,
+        ),
+        event(
+            1400,
+            "call",
+            14,
+            r#"{"token":"5@s1","tool":"research","state":"working","task":"task-1"}"#,
+        ),
+        event(
+            1500,
+            "call",
+            15,
+            r#"{"token":"5@s1","tool":"research","state":"waiting","waiting_for":"input","message":"which branch?"}"#,
+        ),
+    ] {
+        app.ingest(&e);
+    }
+    let screen = render(&mut app, 120, 30, t(2000));
+    let row = screen
+        .lines()
+        .find(|l| l.contains("research"))
+        .unwrap_or_else(|| panic!("no research row: {screen}"));
+    assert!(row.contains("waiting for input: which branch?"), "{row}");
+    assert!(
+        row.contains("pt-9") && !row.contains("5@s1"),
+        "the agent's token: {row}"
+    );
+    assert!(
+        row.trim_start().starts_with('?'),
+        "the waiting glyph: {row}"
+    );
+    assert!(
+        screen.contains("1 waiting"),
+        "the header counts it: {screen}"
+    );
+    app.ingest(&event(
+        1600,
+        "call",
+        16,
+        r#"{"token":"5@s1","tool":"research","state":"finished","duration_ms":300}"#,
+    ));
+    let screen = render(&mut app, 120, 30, t(2000));
+    assert!(!screen.contains("waiting for input"), "{screen}");
+}
+
+#[test]
 fn help_explains_keys_and_glyphs() {
     let mut app = app();
     app.handle_key(Key::Char('?'), t(0));

@@ -60,6 +60,14 @@ const STATES: &[(DisplayState, &str)] = &[
         "stalled: running, but quiet for much longer than its own update cadence",
     ),
     (
+        DisplayState::Waiting(crate::wire::Wait::Input),
+        "waiting for input: the server asked the client something (an MCP task's input_required)",
+    ),
+    (
+        DisplayState::Waiting(crate::wire::Wait::Permission),
+        "waiting for permission: the agent asks its user whether the tool may run",
+    ),
+    (
         DisplayState::Done,
         "done (progress reached its total, or the server said so)",
     ),
