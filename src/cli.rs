@@ -510,6 +510,18 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = mcptop::server::Compat::Mcptop)]
     pub compat: mcptop::server::Compat,
 
+    /// Serve Construct's gateway on this port (0: a free one) beside the MCP port: the
+    /// WebSocket route moves there and needs a pairing token (`POST /pair` with the
+    /// printed `X-Pairing-Code`), as with the real Construct daemon.
+    #[arg(long, value_name = "PORT")]
+    pub gateway_port: Option<u16>,
+
+    /// Like stock Construct, the tools called through Construct's dialect publish no
+    /// progress on the session stream (with `--compat construct`, the stream then
+    /// carries only keep-alives).
+    #[arg(long)]
+    pub stock_tools: bool,
+
     /// The newest MCP revision /mcp speaks: 2026-07-28 (stateless, with the tasks
     /// extension, beside the sessioned revisions) or 2025-11-25 (sessions only, like a
     /// server of before 2026-07-28).

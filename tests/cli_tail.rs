@@ -517,3 +517,164 @@ fn a_quiet_construct_stream_is_explained_once() {
     server.terminate();
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// Construct as its users meet it: the WebSocket route on a gateway port of its own that
+/// wants a pairing token, and stock tools that publish nothing on the session stream.
+#[test]
+fn the_gateway_wants_pairing_and_stock_tools_publish_nothing() {
+    let home = temp_dir("tail-gateway");
+    let file = home.join(".construct").join("mcp.json");
+    let (mut server, url) = serve(
+        &home,
+        &[
+            "--compat",
+            "construct",
+            "--stock-tools",
+            "--gateway-port",
+            "0",
+            "--keepalive",
+            "0.3",
+            "--discovery-file",
+            file.to_str().unwrap(),
+        ],
+    );
+    let gateway = server
+        .lines
+        .iter()
+        .find_map(|l| l.strip_prefix("gateway on "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the gateway's address")
+        .to_owned();
+    let code = server
+        .lines
+        .iter()
+        .find_map(|l| l.split("pairing code ").nth(1))
+        .map(|c| c.trim_end_matches(')').to_owned())
+        .expect("the pairing code");
+    let port = gateway.rsplit(':').next().unwrap();
+    std::fs::write(
+        home.join(".construct").join("config.toml"),
+        format!("[gateway]\nport = {port}\n"),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let created: Value = rt.block_on(async {
+        client
+            .post(format!("{url}/session"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let session = created["session_id"].as_str().unwrap().to_owned();
+    let token_file = home.join("token");
+    std::fs::write(&token_file, created["token"].as_str().unwrap()).unwrap();
+    // The MCP port has no WebSocket route; the gateway wants its own token.
+    let status = rt.block_on(async {
+        client
+            .get(format!("{url}/ws/mcp/events"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 404);
+    let tail_ws = |extra: &[&str]| {
+        let mut args = vec![
+            "tail",
+            "--transport",
+            "ws",
+            "--discovery-file",
+            file.to_str().unwrap(),
+            "--session",
+            &session,
+            "--token-file",
+            token_file.to_str().unwrap(),
+            "--for",
+            "1s",
+        ];
+        args.extend_from_slice(extra);
+        run(&home, &args)
+    };
+    let refused = tail_ws(&[]);
+    let stderr = stderr_of(&refused);
+    assert_eq!(refused.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("POST /pair"), "{stderr}");
+    // Pairing: a wrong code is refused, the printed one gives a token.
+    let (wrong, paired): (reqwest::StatusCode, Value) = rt.block_on(async {
+        let wrong = client
+            .post(format!("{gateway}/pair"))
+            .header("X-Pairing-Code", "000000x")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let paired = client
+            .post(format!("{gateway}/pair"))
+            .header("X-Pairing-Code", &code)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (wrong, paired)
+    });
+    assert_eq!(wrong, 403);
+    let pairing_token = paired["token"].as_str().unwrap();
+    assert!(pairing_token.starts_with("zc_"), "{paired}");
+    let gateway_token_file = home.join("gateway-token");
+    std::fs::write(&gateway_token_file, pairing_token).unwrap();
+    let followed = tail_ws(&["--gateway-token-file", gateway_token_file.to_str().unwrap()]);
+    assert!(followed.status.success(), "{}", stderr_of(&followed));
+
+    // Stock tools: the caller gets its progress, the session stream nothing.
+    let mut tail = Running::spawn(
+        &home,
+        &[
+            "tail",
+            "--json",
+            "--discovery-file",
+            file.to_str().unwrap(),
+            "--session",
+            &session,
+            "--token-file",
+            token_file.to_str().unwrap(),
+        ],
+    );
+    tail.line_matching("connected", |l| l.contains("\"connected\""));
+    let answer = rt.block_on(async {
+        client
+            .post(format!("{url}/mcp"))
+            .bearer_auth(created["token"].as_str().unwrap())
+            .header("X-Construct-Session", &session)
+            .json(&serde_json::json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
+                "params":{"name":"test_tool_with_progress","arguments":{},"_meta":{"progressToken":5}}}))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        answer.matches("notifications/progress").count(),
+        3,
+        "{answer}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    tail.signal(libc::SIGINT);
+    let lines = tail.rest();
+    assert!(
+        lines.iter().all(|l| !l.contains("test_tool_with_progress")),
+        "the stream carried the stock tool's progress: {lines:?}"
+    );
+    server.terminate();
+    std::fs::remove_dir_all(&home).unwrap();
+}

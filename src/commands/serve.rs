@@ -49,6 +49,8 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         },
         max_connections: size(args.max_connections),
         header_timeout: args.header_timeout,
+        gateway_addr: args.gateway_port.map(|p| SocketAddr::new(args.host, p)),
+        stock_tools: args.stock_tools,
         ..ServerConfig::default()
     };
     let addr = config.addr;
@@ -57,6 +59,13 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on {}", running.base_url())?;
+    if let (Some(gateway), Some(code)) = (running.gateway_url(), running.pairing_code()) {
+        writeln!(out, "gateway on {gateway} (the WebSocket route)")?;
+        writeln!(
+            out,
+            "  pair: curl -X POST -H 'X-Pairing-Code: {code}' {gateway}/pair  (pairing code {code})"
+        )?;
+    }
     if !args.host.is_loopback() {
         eprintln!(
             "mcptop: warning: listening on {} exposes every session to the network",

@@ -107,6 +107,9 @@ pub struct CallRequest {
     pub event_token: EventToken,
     /// Whether `event: call` lifecycle events are published.
     pub lifecycle: bool,
+    /// Whether progress is published on the session's stream (not by stock Construct's
+    /// tools).
+    pub publish_progress: bool,
     /// The least severe log level sent as `notifications/message` on the response; none
     /// sends no log lines.
     pub log_level: Option<LogLevel>,
@@ -161,6 +164,7 @@ pub async fn run(call: CallRequest, log: Arc<StreamLog>) -> Outcome {
         response_token,
         event_token,
         lifecycle,
+        publish_progress: publishes,
         log_level,
         input,
         result_extra,
@@ -206,7 +210,9 @@ pub async fn run(call: CallRequest, log: Arc<StreamLog>) -> Outcome {
                 });
                 log.push(note.to_string());
             }
-            publish_progress(&session, &event_token, &tool, progress, total, message);
+            if publishes {
+                publish_progress(&session, &event_token, &tool, progress, total, message);
+            }
         }
     };
     let log_line = {

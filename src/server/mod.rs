@@ -13,6 +13,7 @@ mod auth;
 mod calls;
 mod events;
 mod fixtures;
+mod gateway;
 mod guard;
 mod hub;
 mod ingest;
@@ -87,6 +88,12 @@ pub struct ServerConfig {
     /// Whether `/mcp` speaks MCP 2026-07-28 (and the tasks extension) beside the
     /// sessioned revisions; without it the server is like one of before 2026-07-28.
     pub mcp_2026: bool,
+    /// Serve Construct's gateway (the WebSocket route, with pairing) on this address
+    /// instead of the WebSocket route on the main port.
+    pub gateway_addr: Option<SocketAddr>,
+    /// Like stock Construct, tools called through Construct's dialect publish no
+    /// progress on the session stream.
+    pub stock_tools: bool,
 }
 
 impl Default for ServerConfig {
@@ -104,6 +111,8 @@ impl Default for ServerConfig {
             max_connections: 512,
             header_timeout: Duration::from_secs(10),
             mcp_2026: true,
+            gateway_addr: None,
+            stock_tools: false,
         }
     }
 }
@@ -120,6 +129,8 @@ pub struct AppState {
     local_addr: SocketAddr,
     /// Cancelled on shutdown: every open stream ends.
     pub shutdown: CancellationToken,
+    /// The gateway's pairing, when it runs (`--gateway-port`).
+    pairing: Option<gateway::Pairing>,
 }
 
 impl AppState {
@@ -142,6 +153,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     state: Arc<AppState>,
     task: JoinHandle<std::io::Result<()>>,
+    gateway: Option<(SocketAddr, JoinHandle<std::io::Result<()>>)>,
 }
 
 impl RunningServer {
@@ -163,6 +175,18 @@ impl RunningServer {
         &self.state.admin_token
     }
 
+    /// `http://127.0.0.1:PORT` of the gateway, when it runs.
+    pub fn gateway_url(&self) -> Option<String> {
+        self.gateway
+            .as_ref()
+            .map(|(addr, _)| format!("http://{addr}"))
+    }
+
+    /// The code `POST /pair` wants, when the gateway runs.
+    pub fn pairing_code(&self) -> Option<&str> {
+        self.state.pairing.as_ref().map(gateway::Pairing::code)
+    }
+
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
     }
@@ -170,6 +194,9 @@ impl RunningServer {
     /// Ends every stream and stops serving.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         self.state.shutdown.cancel();
+        if let Some((_, gateway)) = self.gateway {
+            let _ = tokio::time::timeout(Duration::from_secs(5), gateway).await;
+        }
         match tokio::time::timeout(Duration::from_secs(5), self.task).await {
             Ok(joined) => Ok(joined??),
             Err(_) => anyhow::bail!("the server did not stop within 5 s"),
@@ -186,6 +213,10 @@ impl RunningServer {
 pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
+    let gateway_listener = match config.gateway_addr {
+        Some(at) => Some(tokio::net::TcpListener::bind(at).await?),
+        None => None,
+    };
     let admin_token = config
         .admin_token
         .clone()
@@ -203,6 +234,7 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         started: Instant::now(),
         local_addr: addr,
         shutdown: CancellationToken::new(),
+        pairing: gateway_listener.as_ref().map(|_| gateway::Pairing::new()),
         config,
     });
     spawn_reaper(&state);
@@ -220,18 +252,43 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         max_connections,
         header_timeout: state.config.header_timeout,
     };
+    let gateway = match gateway_listener {
+        Some(listener) => {
+            let at = listener.local_addr()?;
+            let app = gateway::router(Arc::clone(&state));
+            let limits = listen::ConnectionLimits {
+                max_connections,
+                header_timeout: state.config.header_timeout,
+            };
+            let shutdown = state.shutdown.clone();
+            Some((
+                at,
+                tokio::spawn(listen::serve(listener, app, limits, shutdown)),
+            ))
+        }
+        None => None,
+    };
     let task = tokio::spawn(listen::serve(listener, app, limits, shutdown));
-    Ok(RunningServer { addr, state, task })
+    Ok(RunningServer {
+        addr,
+        state,
+        task,
+        gateway,
+    })
 }
 
 fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let mut routes = Router::new()
         .route("/health", get(health))
         .route("/session", post(create_session))
         .route("/sessions", get(list_sessions))
         .route("/session/{id}/events", get(events::session_events))
-        .route("/session/{id}/publish", post(ingest::publish))
-        .route("/ws/mcp/events", get(ws::ws_events))
+        .route("/session/{id}/publish", post(ingest::publish));
+    // With a gateway, the WebSocket route lives there (as Construct's does).
+    if state.pairing.is_none() {
+        routes = routes.route("/ws/mcp/events", get(ws::ws_events));
+    }
+    routes
         .route(
             "/mcp",
             post(mcp::post_mcp)

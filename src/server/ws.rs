@@ -33,12 +33,21 @@ pub async fn ws_events(
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
-    if let Some(expected) = &state.config.gateway_token {
+    // A token is needed when one is configured, and always on a gateway (its pairing
+    // token, or the configured one).
+    if state.config.gateway_token.is_some() || state.pairing.is_some() {
         let offered = auth::bearer(&headers)
             .or_else(|| bearer_subprotocol(&headers))
             .or(params.token.as_deref());
-        let ok = offered.is_some_and(|t| auth::constant_time_eq(t.as_bytes(), expected.as_bytes()));
-        if !ok {
+        let configured = |t: &str| {
+            state
+                .config
+                .gateway_token
+                .as_ref()
+                .is_some_and(|e| auth::constant_time_eq(t.as_bytes(), e.as_bytes()))
+        };
+        let paired = |t: &str| state.pairing.as_ref().is_some_and(|p| p.is_paired(t));
+        if !offered.is_some_and(|t| configured(t) || paired(t)) {
             return text(StatusCode::UNAUTHORIZED, "Unauthorized");
         }
     }

@@ -92,6 +92,7 @@ pub(super) fn construct_post(state: &Arc<AppState>, headers: &HeaderMap, body: &
                     response_token,
                     event_token,
                     lifecycle: extensions,
+                    publish_progress: !state.config.stock_tools,
                     log_level: None,
                     input: None,
                     result_extra: None,
