@@ -154,6 +154,13 @@ pub enum Command {
     /// Requests, responses and event streams pass through unchanged (headers included;
     /// tokens are never logged); every `tools/call` is published like `wrap` does.
     Proxy(ProxyArgs),
+
+    /// A Claude Code hook: shows every tool call of the agent (Bash, Read, Edit, …) on the
+    /// monitor. Claude Code runs it with each hook event's JSON on standard input; install
+    /// it with `mcptop setup claude-code --hooks`. It writes nothing to standard output,
+    /// never delays the agent and always exits 0 (trouble goes to ~/.mcptop/hook.log).
+    Hook(HookArgs),
+
     /// Print a shell completion script: `mcptop completions bash > ~/.local/share/bash-completion/completions/mcptop`.
     Completions {
         /// The shell to complete for.
@@ -702,4 +709,19 @@ mod tests {
         walk(&command, "mcptop", &mut missing);
         assert!(missing.is_empty(), "flags without help: {missing:?}");
     }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HookArgs {
+    /// Whose hook events these are (`claude-code`).
+    #[arg(long, value_name = "AGENT", default_value = "claude-code", value_parser = ["claude-code"])]
+    pub agent: String,
+
+    /// The daemon's discovery file (default ~/.mcptop/mcp.json).
+    #[arg(long, value_name = "PATH")]
+    pub discovery_file: Option<PathBuf>,
+
+    /// Leave out MCP tools (`mcp__*`): their calls show through `mcptop wrap` already.
+    #[arg(long)]
+    pub skip_mcp: bool,
 }

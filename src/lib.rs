@@ -7,9 +7,11 @@
 pub mod discovery;
 pub mod event;
 pub mod feed;
+pub mod hook;
 pub mod hostcheck;
 pub mod model;
 pub mod recording;
+pub mod redact;
 pub mod report;
 pub mod sanitize;
 pub mod server;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod hook;
 pub mod replay;
 pub mod serve;
 pub mod sessions;

@@ -419,12 +419,16 @@ impl Model {
                     }
                 }
                 let id = self.new_call(key, at);
+                let history = self.config.history;
                 if let Some(call) = self.calls.get_mut(&id) {
                     call.started_unseen = false;
                     call.progress_requested = progress_requested;
                     call.session_label = label;
                     call.shown_token = c.progress_token;
                     call.task = c.task;
+                    if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
+                        call.record_message(at, m, &history);
+                    }
                 }
                 Change::NewCall(id)
             }

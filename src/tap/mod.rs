@@ -7,3 +7,5 @@ pub mod proxy;
 pub mod publish;
 pub mod relay;
 pub mod wrap;
+
+pub(crate) use publish::start_daemon;

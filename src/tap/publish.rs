@@ -446,7 +446,7 @@ fn kept_variable(name: &str) -> bool {
 /// `mcptop serve --discovery-file PATH`, detached: its own session (no terminal, no
 /// signals from ours), no inherited standard streams (the agent reads our stdout), a
 /// clean environment, the home directory as its cwd, and no descriptor but 0-2.
-fn start_daemon(path: &Path) -> Result<(), String> {
+pub(crate) fn start_daemon(path: &Path) -> Result<(), String> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find mcptop itself: {e}"))?;
     let log = path.with_file_name("daemon.log");

@@ -24,6 +24,31 @@ pub struct Config {
     pub calls: CallsConfig,
     /// Action name → its keys.
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
+    pub redaction: RedactionConfig,
+}
+
+/// What the taps and the hook replace with `<redacted>` before publishing.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedactionConfig {
+    /// More key names whose values are secrets (beside token, secret, password, …).
+    pub keys: Vec<String>,
+    /// Redact nothing (for a machine whose traffic holds no secrets).
+    pub off: bool,
+}
+
+/// The redaction rules of the default config file (the built-in ones when it is missing
+/// or unreadable: a bad file must not leak secrets).
+pub fn load_redaction() -> crate::redact::Rules {
+    let config = default_path()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|text| toml::from_str::<Config>(&text).ok())
+        .map(|c| c.redaction)
+        .unwrap_or_default();
+    crate::redact::Rules {
+        extra_keys: config.keys,
+        off: config.off,
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -276,6 +301,10 @@ pub fn default_text() -> String {
          [calls]\n\
          # retention = \"5m\"    # how long a finished call stays on the table\n\
          # max_calls = 2000    # calls held at most (the oldest finished go first)\n\n\
+         [redaction]\n\
+         # keys = []           # more argument names whose values are secrets (beside token,\n\
+         #                     # secret, password, api_key, authorization, cookie, …)\n\
+         # off = false         # true: redact nothing\n\n\
          [keys]\n\
          # Each action and its keys: one character, or space, enter, esc, up, down, left,\n\
          # right, pgup, pgdn, home, end, backspace. Naming an action replaces its keys.\n",

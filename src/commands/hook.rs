@@ -1,0 +1,40 @@
+//! `mcptop hook`: one Claude Code hook event from standard input onto the monitor.
+
+use std::io::{IsTerminal, Read};
+
+use crate::cli::HookArgs;
+
+/// Never fails and never writes to standard output: Claude Code reads it.
+pub fn run(args: &HookArgs) {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!(
+            "mcptop hook reads a Claude Code hook event on standard input; install it with \
+             `mcptop setup claude-code --hooks`"
+        );
+        return;
+    }
+    let mut input = Vec::new();
+    let _ = stdin
+        .lock()
+        .take(mcptop::hook::MAX_INPUT)
+        .read_to_end(&mut input);
+    let discovery_file = match &args.discovery_file {
+        Some(p) => p.clone(),
+        None => match mcptop::discovery::default_path() {
+            Ok(p) => p,
+            Err(_) => return,
+        },
+    };
+    if args.skip_mcp {
+        let is_mcp = serde_json::from_slice::<serde_json::Value>(&input)
+            .ok()
+            .and_then(|v| v["tool_name"].as_str().map(|t| t.starts_with("mcp__")))
+            .unwrap_or(false);
+        if is_mcp {
+            return;
+        }
+    }
+    let rules = mcptop::ui::config::load_redaction();
+    mcptop::hook::run(&input, &discovery_file, &rules);
+}

@@ -1,0 +1,730 @@
+//! `mcptop hook`: Claude Code's hooks as calls on the monitor. Claude Code runs the
+//! command for each hook event with the event's JSON on standard input; every built-in
+//! tool call (Bash, Read, Edit, Write, Grep, Glob, WebFetch, Task, …) becomes a row in the
+//! agent's own daemon session (`claude-code · <project dir>`): `PreToolUse` starts it,
+//! `PostToolUse` finishes it, `PostToolUseFailure` fails it, `PermissionRequest` makes it
+//! wait for permission; `Notification` shows as a waiting row, `Stop` and `SessionEnd`
+//! end what is still open.
+//!
+//! It must never delay or break the agent: it reads at most [`MAX_INPUT`] bytes, speaks
+//! plain HTTP/1.1 to the loopback daemon with short timeouts, writes nothing to standard
+//! output, at most one line to `~/.mcptop/hook.log`, and always exits 0. State between
+//! invocations (the daemon session, the open calls) is a small private file per agent
+//! session under `~/.mcptop/hooks/`.
+//!
+//! [`plan`] is the pure part: an event and the state in, what to publish out.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::redact::Rules;
+use crate::time::Time;
+use crate::wire::schema::{CallEvent, Published};
+use crate::wire::CallState;
+
+/// The most of standard input read.
+pub const MAX_INPUT: u64 = 1 << 20;
+/// Connect, read and write limits for the daemon (loopback: anything slower is broken).
+const NET_TIMEOUT: Duration = Duration::from_millis(250);
+/// Open calls remembered per agent session (the oldest go first).
+const MAX_OPEN: usize = 256;
+/// The longest "what" of a call.
+const MAX_WHAT: usize = 200;
+
+/// The fields of a hook event mcptop reads; any of them may be missing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct HookInput {
+    pub hook_event_name: Option<String>,
+    pub session_id: Option<String>,
+    pub transcript_path: Option<String>,
+    pub cwd: Option<String>,
+    pub tool_name: Option<String>,
+    pub tool_input: Option<Value>,
+    pub tool_use_id: Option<String>,
+    pub tool_response: Option<Value>,
+    pub error: Option<Value>,
+    pub message: Option<String>,
+    pub notification_type: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// What one agent session's hooks remember between invocations.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HookState {
+    /// The daemon and the session of it this agent session publishes into.
+    pub daemon_url: Option<String>,
+    pub daemon_pid: Option<u32>,
+    pub session_id: Option<String>,
+    pub session_token: Option<String>,
+    /// Calls started and not ended: (token, tool), oldest first.
+    pub open: Vec<(String, String)>,
+    /// Per tool: calls started without a `tool_use_id` (their tokens are `Tool#n`).
+    pub unnamed: BTreeMap<String, u64>,
+    /// The notification row on screen, if any.
+    pub notice: Option<String>,
+    pub notices: u64,
+}
+
+fn call(token: &str, tool: &str, state: CallState, at: Time) -> CallEvent<'static> {
+    CallEvent {
+        timestamp: Some(at),
+        ..CallEvent::new(Value::String(token.to_owned()), tool.to_owned(), state)
+    }
+}
+
+/// The key input of a tool call, as a person would name it: Bash's command, the file of
+/// Read/Edit/Write, the pattern of Grep/Glob, the URL of WebFetch, Task's description;
+/// else the first short string argument. Redacted and cut.
+pub fn what(tool: &str, input: &Value, rules: &Rules) -> Option<String> {
+    let field = |k: &str| input.get(k).and_then(Value::as_str);
+    let text = match tool {
+        "Bash" | "BashOutput" => field("command"),
+        "Read" | "Edit" | "Write" | "MultiEdit" => field("file_path"),
+        "NotebookEdit" | "NotebookRead" => field("notebook_path"),
+        "Grep" | "Glob" => field("pattern"),
+        "WebFetch" => field("url"),
+        "WebSearch" => field("query"),
+        "Task" | "Agent" => field("description").or_else(|| field("subagent_type")),
+        "TodoWrite" => {
+            let n = input
+                .get("todos")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            return Some(format!("{n} todo{}", if n == 1 { "" } else { "s" }));
+        }
+        _ => None,
+    }
+    .map(str::to_owned)
+    .or_else(|| {
+        input.as_object().and_then(|o| {
+            o.iter().find_map(|(k, v)| {
+                v.as_str()
+                    .filter(|s| s.len() <= 120)
+                    .map(|s| format!("{k}={s}"))
+            })
+        })
+    })?;
+    let text = text.replace(['\n', '\r'], " ");
+    let text = rules.text(&text).unwrap_or(text);
+    Some(crate::sanitize::cut(&text, MAX_WHAT).into_owned())
+}
+
+/// A failure's text: `error` as a string or an object's message, else the response's.
+fn error_text(input: &HookInput, rules: &Rules) -> String {
+    let from = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o
+            .get("message")
+            .or_else(|| o.get("error"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    };
+    let text = input
+        .error
+        .as_ref()
+        .and_then(from)
+        .or_else(|| input.tool_response.as_ref().and_then(from))
+        .unwrap_or_else(|| "the tool failed".to_owned());
+    let text = rules.text(&text).unwrap_or(text);
+    crate::sanitize::cut(&text, crate::wire::schema::MAX_TEXT).into_owned()
+}
+
+/// What an event means: the items to publish, with `state` updated. Pure.
+pub fn plan(
+    input: &HookInput,
+    state: &mut HookState,
+    rules: &Rules,
+    at: Time,
+) -> Vec<Published<'static>> {
+    let mut out = Vec::new();
+    let event = input.hook_event_name.as_deref().unwrap_or_default();
+    let tool = input
+        .tool_name
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("?");
+    // Anything the agent does ends a notification on screen (it was seen to).
+    if event != "Notification" {
+        if let Some(token) = state.notice.take() {
+            out.push(Published::Call(call(
+                &token,
+                "notification",
+                CallState::Finished,
+                at,
+            )));
+        }
+    }
+    match event {
+        "PreToolUse" => {
+            let token = match &input.tool_use_id {
+                Some(id) if !id.is_empty() => id.clone(),
+                _ => {
+                    let n = state.unnamed.entry(tool.to_owned()).or_insert(0);
+                    *n += 1;
+                    format!("{tool}#{n}")
+                }
+            };
+            let mut started = call(&token, tool, CallState::Started, at);
+            // Built-in tools report no progress: an empty bar is expected, not a fault.
+            started.progress_requested = Some(false);
+            started.message = input
+                .tool_input
+                .as_ref()
+                .and_then(|i| what(tool, i, rules))
+                .map(Into::into);
+            out.push(Published::Call(started));
+            if state.open.len() >= MAX_OPEN {
+                state.open.remove(0);
+            }
+            state.open.push((token, tool.to_owned()));
+        }
+        "PermissionRequest" => {
+            if let Some(token) = find_open(state, input, tool, false) {
+                let mut waiting = call(&token, tool, CallState::Waiting, at);
+                waiting.waiting_for = Some("permission".into());
+                waiting.message = input
+                    .tool_input
+                    .as_ref()
+                    .and_then(|i| what(tool, i, rules))
+                    .map(Into::into);
+                out.push(Published::Call(waiting));
+            }
+        }
+        "PostToolUse" | "PostToolUseFailure" => {
+            let token = find_open(state, input, tool, true).unwrap_or_else(|| {
+                input
+                    .tool_use_id
+                    .clone()
+                    .unwrap_or_else(|| format!("{tool}#?"))
+            });
+            let ended = if event == "PostToolUse" {
+                call(&token, tool, CallState::Finished, at)
+            } else {
+                CallEvent {
+                    error: Some(error_text(input, rules).into()),
+                    ..call(&token, tool, CallState::Failed, at)
+                }
+            };
+            out.push(Published::Call(ended));
+        }
+        "Notification" => {
+            if let Some(old) = state.notice.take() {
+                out.push(Published::Call(call(
+                    &old,
+                    "notification",
+                    CallState::Finished,
+                    at,
+                )));
+            }
+            state.notices += 1;
+            let token = format!("notice#{}", state.notices);
+            let mut row = call(&token, "notification", CallState::Started, at);
+            row.progress_requested = Some(false);
+            out.push(Published::Call(row));
+            let mut waiting = call(&token, "notification", CallState::Waiting, at);
+            let permission = input.notification_type.as_deref() == Some("permission_prompt")
+                || input
+                    .message
+                    .as_deref()
+                    .is_some_and(|m| m.to_ascii_lowercase().contains("permission"));
+            waiting.waiting_for = Some(if permission { "permission" } else { "input" }.into());
+            waiting.message = input.message.as_deref().map(|m| {
+                let m = rules.text(m).unwrap_or_else(|| m.to_owned());
+                crate::sanitize::cut(&m, MAX_WHAT).into_owned().into()
+            });
+            out.push(Published::Call(waiting));
+            state.notice = Some(token);
+        }
+        "Stop" | "SessionEnd" => {
+            let why = if event == "Stop" {
+                "the agent's turn ended before the tool did (permission denied?)"
+            } else {
+                "the agent's session ended"
+            };
+            for (token, tool) in state.open.drain(..) {
+                out.push(Published::Call(CallEvent {
+                    error: Some(why.into()),
+                    ..call(&token, &tool, CallState::Cancelled, at)
+                }));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The open call an event is about: by `tool_use_id`, else the oldest (on an end) or
+/// newest (on a permission request) open call of the tool. `remove` takes it out.
+fn find_open(state: &mut HookState, input: &HookInput, tool: &str, remove: bool) -> Option<String> {
+    let at = match input.tool_use_id.as_deref().filter(|i| !i.is_empty()) {
+        Some(id) => state.open.iter().position(|(t, _)| t == id),
+        None if remove => state.open.iter().position(|(_, t)| t == tool),
+        None => state.open.iter().rposition(|(_, t)| t == tool),
+    };
+    match (at, remove) {
+        (Some(i), true) => Some(state.open.remove(i).0),
+        (Some(i), false) => Some(state.open[i].0.clone()),
+        (None, _) => input.tool_use_id.clone().filter(|i| !i.is_empty()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The edge: files and the daemon.
+
+/// Runs one hook invocation with `input` (standard input's bytes). Never fails: what
+/// went wrong goes to the log, at most one line.
+pub fn run(input: &[u8], discovery_file: &Path, rules: &Rules) {
+    if let Err(why) = run_inner(input, discovery_file, rules) {
+        log_line(discovery_file, &why);
+    }
+}
+
+fn run_inner(input: &[u8], discovery_file: &Path, rules: &Rules) -> Result<(), String> {
+    let input: HookInput = serde_json::from_slice(input)
+        .map_err(|e| format!("the hook's input is not its JSON: {e}"))?;
+    let agent_session = input
+        .session_id
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into());
+    let state_path = state_path(discovery_file, &agent_session);
+    let mut state = read_state(&state_path);
+    let before = state.clone();
+    let items = plan(&input, &mut state, rules, Time::now());
+    let ended = input.hook_event_name.as_deref() == Some("SessionEnd");
+    if !items.is_empty() || state.session_id.is_none() {
+        publish(&mut state, &input, &items, discovery_file)?;
+    }
+    if ended {
+        let _ = std::fs::remove_file(&state_path);
+    } else if state != before {
+        write_state(&state_path, &state)
+            .map_err(|e| format!("cannot keep the hook's state: {e}"))?;
+    }
+    Ok(())
+}
+
+fn publish(
+    state: &mut HookState,
+    input: &HookInput,
+    items: &[Published<'static>],
+    discovery_file: &Path,
+) -> Result<(), String> {
+    let body = serde_json::to_vec(items).map_err(|e| e.to_string())?;
+    for attempt in 0..2 {
+        let alive = state.daemon_pid.is_some_and(crate::discovery::pid_alive);
+        if state.session_id.is_none() || !alive || attempt == 1 {
+            open_session(state, input, discovery_file)?;
+        }
+        let (Some(url), Some(id), Some(token)) =
+            (&state.daemon_url, &state.session_id, &state.session_token)
+        else {
+            return Err("no daemon session".into());
+        };
+        if items.is_empty() {
+            return Ok(());
+        }
+        match http(
+            url,
+            "POST",
+            &format!("/session/{id}/publish"),
+            Some(token),
+            &body,
+        ) {
+            Ok((200, _)) => return Ok(()),
+            // The session is gone (the daemon restarted or ended it): a new one, once.
+            Ok((401 | 404, _)) if attempt == 0 => state.session_id = None,
+            Ok((status, _)) => {
+                return Err(format!("the daemon refused the hook's events ({status})"))
+            }
+            Err(e) if attempt == 0 => {
+                state.session_id = None;
+                let _ = e;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err("the daemon refused the hook's events".into())
+}
+
+/// A session of the live daemon for this agent session, `claude-code · <project dir>`;
+/// starts the daemon (in the background) when none runs.
+fn open_session(
+    state: &mut HookState,
+    input: &HookInput,
+    discovery_file: &Path,
+) -> Result<(), String> {
+    let file = crate::discovery::read(discovery_file)
+        .filter(|f| f.pid.is_some_and(crate::discovery::pid_alive));
+    let Some(file) = file else {
+        make_private_dir(discovery_file);
+        crate::tap::start_daemon(discovery_file)?;
+        return Err("no daemon was running: started one; this event was not shown".into());
+    };
+    let admin = file.admin_token.clone().unwrap_or_default();
+    let base = file.url.trim_end_matches("/mcp").to_owned();
+    let dir = input
+        .cwd
+        .as_deref()
+        .map(Path::new)
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
+        .unwrap_or("claude-code");
+    let body = serde_json::json!({
+        "label": format!("claude-code · {dir}"),
+        "cwd": input.cwd,
+    });
+    let (status, answer) = http(
+        &base,
+        "POST",
+        "/session",
+        (!admin.is_empty()).then_some(admin.as_str()),
+        body.to_string().as_bytes(),
+    )?;
+    if status != 200 {
+        return Err(format!("the daemon refused a session ({status})"));
+    }
+    let answer: Value = serde_json::from_slice(&answer)
+        .map_err(|_| "the daemon's session answer is not JSON".to_owned())?;
+    state.daemon_url = Some(base);
+    state.daemon_pid = file.pid;
+    state.session_id = answer["session_id"].as_str().map(str::to_owned);
+    state.session_token = answer["token"].as_str().map(str::to_owned);
+    state.open.clear();
+    Ok(())
+}
+
+/// One HTTP/1.1 request to a loopback daemon (`base` is `http://127.0.0.1:PORT`): status
+/// and body. Plain and short-lived: a hook has milliseconds, and a TLS-capable client
+/// costs more to build than the whole exchange.
+fn http(
+    base: &str,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: &[u8],
+) -> Result<(u16, Vec<u8>), String> {
+    let host = base
+        .strip_prefix("http://")
+        .ok_or_else(|| {
+            format!(
+                "not a loopback http URL: {}",
+                crate::sanitize::redact_urls(base)
+            )
+        })?
+        .trim_end_matches('/');
+    let addr: std::net::SocketAddr = host
+        .parse()
+        .map_err(|_| format!("not a loopback address: {host}"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!("not a loopback address: {host}"));
+    }
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, NET_TIMEOUT)
+        .map_err(|e| format!("the daemon at {host}: {e}"))?;
+    let _ = stream.set_read_timeout(Some(NET_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(NET_TIMEOUT));
+    let _ = stream.set_nodelay(true);
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    if let Some(token) = bearer {
+        request.push_str("Authorization: Bearer ");
+        request.push_str(token);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    stream
+        .write_all(&bytes)
+        .map_err(|e| format!("the daemon at {host}: {e}"))?;
+    let mut answer = Vec::new();
+    stream
+        .take(64 * 1024)
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("the daemon at {host}: {e}"))?;
+    let head_end =
+        memchr::memmem::find(&answer, b"\r\n\r\n").ok_or("the daemon's answer has no head")?;
+    let status = std::str::from_utf8(&answer[..head_end])
+        .ok()
+        .and_then(|h| h.split_whitespace().nth(1))
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or("the daemon's answer has no status")?;
+    let head = String::from_utf8_lossy(&answer[..head_end]).to_ascii_lowercase();
+    let mut body = answer[head_end + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    Ok((status, body))
+}
+
+/// A chunked body's data (best effort; the daemon's answers are small).
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = memchr::memmem::find(data, b"\r\n") {
+        let size = std::str::from_utf8(&data[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = line_end + 2;
+        let Some(chunk) = data.get(start..start + size) else {
+            break;
+        };
+        out.extend_from_slice(chunk);
+        data = data.get(start + size + 2..).unwrap_or_default();
+    }
+    out
+}
+
+/// `~/.mcptop/hooks/<agent session>.json`, the id reduced to safe characters.
+fn state_path(discovery_file: &Path, agent_session: &str) -> PathBuf {
+    let name: String = agent_session
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(128)
+        .collect();
+    let name = if name.is_empty() {
+        "unknown".to_owned()
+    } else {
+        name
+    };
+    discovery_file
+        .with_file_name("hooks")
+        .join(format!("{name}.json"))
+}
+
+fn read_state(path: &Path) -> HookState {
+    std::fs::read(path)
+        .ok()
+        .filter(|b| b.len() < 1 << 20)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn write_state(path: &Path, state: &HookState) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let tmp = path.with_extension(format!("json.{}", std::process::id()));
+    {
+        let mut file = crate::discovery::create_private(&tmp)?;
+        serde_json::to_writer(&mut file, state)?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// The discovery file's directory, private, when it is missing.
+fn make_private_dir(discovery_file: &Path) {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(dir) = discovery_file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        let _ = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir);
+    }
+}
+
+/// One line to `~/.mcptop/hook.log` (private, appended; never a token).
+fn log_line(discovery_file: &Path, what: &str) {
+    make_private_dir(discovery_file);
+    let path = discovery_file.with_file_name("hook.log");
+    if let Ok(mut file) = crate::discovery::open_private_append(&path) {
+        let what = crate::sanitize::terminal(what);
+        let _ = writeln!(file, "{} mcptop hook: {what}", Time::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(json: &str) -> HookInput {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn states(items: &[Published<'_>]) -> Vec<(String, &'static str)> {
+        items
+            .iter()
+            .map(|p| match p {
+                Published::Call(c) => (
+                    c.token.as_str().unwrap_or_default().to_owned(),
+                    c.state.as_str(),
+                ),
+                Published::Progress(_) => ("progress".into(), "progress"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_tool_call_starts_waits_for_permission_and_finishes() {
+        let rules = Rules::default();
+        let mut state = HookState::default();
+        let at = Time::now();
+        let pre = input(
+            r#"{"hook_event_name":"PreToolUse","session_id":"s","cwd":"/home/me/shop","tool_name":"Bash","tool_input":{"command":"curl -H 'Authorization: Bearer sk-abcdefghijklmnop' https://x","description":"fetch"},"tool_use_id":"toolu_1"}"#,
+        );
+        let items = plan(&pre, &mut state, &rules, at);
+        assert_eq!(states(&items), [("toolu_1".into(), "started")]);
+        let Published::Call(started) = &items[0] else {
+            panic!()
+        };
+        let what = started.message.as_deref().unwrap();
+        assert!(
+            what.starts_with("curl -H 'Authorization: Bearer <redacted>'"),
+            "{what}"
+        );
+        assert_eq!(started.progress_requested, Some(false));
+        let asked = input(
+            r#"{"hook_event_name":"PermissionRequest","session_id":"s","tool_name":"Bash","tool_input":{"command":"rm -rf build"}}"#,
+        );
+        let items = plan(&asked, &mut state, &rules, at);
+        let Published::Call(waiting) = &items[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (waiting.state, waiting.waiting_for.as_deref()),
+            (CallState::Waiting, Some("permission"))
+        );
+        assert_eq!(waiting.token, "toolu_1");
+        let post = input(
+            r#"{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_use_id":"toolu_1","tool_response":{"stdout":"ok"}}"#,
+        );
+        assert_eq!(
+            states(&plan(&post, &mut state, &rules, at)),
+            [("toolu_1".into(), "finished")]
+        );
+        assert!(state.open.is_empty());
+    }
+
+    #[test]
+    fn without_ids_calls_pair_up_in_order_per_tool_and_failures_say_why() {
+        let rules = Rules::default();
+        let mut state = HookState::default();
+        let at = Time::now();
+        for path in ["a.rs", "b.rs"] {
+            plan(
+                &input(&format!(
+                    r#"{{"hook_event_name":"PreToolUse","tool_name":"Read","tool_input":{{"file_path":"{path}"}}}}"#
+                )),
+                &mut state,
+                &rules,
+                at,
+            );
+        }
+        let items = plan(
+            &input(
+                r#"{"hook_event_name":"PostToolUseFailure","tool_name":"Read","error":"No such file"}"#,
+            ),
+            &mut state,
+            &rules,
+            at,
+        );
+        assert_eq!(states(&items), [("Read#1".into(), "failed")]);
+        let Published::Call(failed) = &items[0] else {
+            panic!()
+        };
+        assert_eq!(failed.error.as_deref(), Some("No such file"));
+        // The turn ends with one still open: it is cancelled, not left running.
+        let items = plan(
+            &input(r#"{"hook_event_name":"Stop"}"#),
+            &mut state,
+            &rules,
+            at,
+        );
+        assert_eq!(states(&items), [("Read#2".into(), "cancelled")]);
+    }
+
+    #[test]
+    fn a_notification_waits_until_the_agent_moves_on_and_garbage_is_harmless() {
+        let rules = Rules::default();
+        let mut state = HookState::default();
+        let at = Time::now();
+        let items = plan(
+            &input(
+                r#"{"hook_event_name":"Notification","message":"Claude needs your permission to use Bash","notification_type":"permission_prompt"}"#,
+            ),
+            &mut state,
+            &rules,
+            at,
+        );
+        assert_eq!(
+            states(&items),
+            [
+                ("notice#1".into(), "started"),
+                ("notice#1".into(), "waiting")
+            ]
+        );
+        let items = plan(
+            &input(r#"{"hook_event_name":"UserPromptSubmit","prompt":"go on"}"#),
+            &mut state,
+            &rules,
+            at,
+        );
+        assert_eq!(states(&items), [("notice#1".into(), "finished")]);
+        for junk in [
+            r#"{}"#,
+            r#"{"hook_event_name":"PostToolUse"}"#,
+            r#"{"hook_event_name":"Surprise","tool_name":7}"#,
+        ] {
+            if let Ok(i) = serde_json::from_str::<HookInput>(junk) {
+                plan(&i, &mut state, &rules, at);
+            }
+        }
+        assert!(serde_json::from_str::<HookInput>("not json").is_err());
+    }
+
+    #[test]
+    fn the_what_of_each_builtin_tool() {
+        let rules = Rules::default();
+        let cases = [
+            ("Bash", r#"{"command":"cargo test"}"#, "cargo test"),
+            ("Read", r#"{"file_path":"/src/main.rs"}"#, "/src/main.rs"),
+            (
+                "Edit",
+                r#"{"file_path":"/src/lib.rs","old_string":"a","new_string":"b"}"#,
+                "/src/lib.rs",
+            ),
+            ("Grep", r#"{"pattern":"fn main","path":"src"}"#, "fn main"),
+            ("Glob", r#"{"pattern":"**/*.rs"}"#, "**/*.rs"),
+            (
+                "WebFetch",
+                r#"{"url":"https://example.com","prompt":"x"}"#,
+                "https://example.com",
+            ),
+            (
+                "Task",
+                r#"{"description":"explore the repo","prompt":"..."}"#,
+                "explore the repo",
+            ),
+            ("TodoWrite", r#"{"todos":[{},{}]}"#, "2 todos"),
+            (
+                "mcp__github__search",
+                r#"{"query":"is:open"}"#,
+                "query=is:open",
+            ),
+        ];
+        for (tool, args, expected) in cases {
+            let v: Value = serde_json::from_str(args).unwrap();
+            assert_eq!(what(tool, &v, &rules).as_deref(), Some(expected), "{tool}");
+        }
+    }
+}

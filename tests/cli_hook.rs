@@ -1,0 +1,166 @@
+//! `mcptop hook` as Claude Code runs it: one process per hook event, the event's JSON on
+//! standard input, nothing on standard output, exit 0 whatever happens; the calls show in
+//! `mcptop tail --json`.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use common::process::{command, serve, temp_dir, Running};
+use serde_json::Value;
+
+/// Runs `mcptop hook` with `input` on standard input.
+fn hook(home: &Path, input: &str) -> Output {
+    let mut child = command(home, &["hook"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(out.stdout.is_empty(), "nothing on stdout: {out:?}");
+    out
+}
+
+fn update(tail: &mut Running, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let line = tail.line_matching(what, |l| {
+        serde_json::from_str::<Value>(l)
+            .ok()
+            .is_some_and(|v| pred(&v["call"]))
+    });
+    serde_json::from_str::<Value>(&line).unwrap()["call"].clone()
+}
+
+const BASE: &str = r#""session_id":"cc-1","transcript_path":"/tmp/t.jsonl","cwd":"/home/me/shop","permission_mode":"default""#;
+
+#[test]
+fn every_builtin_tool_call_shows_with_what_it_does_and_no_secret() {
+    let home = temp_dir("hook");
+    let (mut server, _url) = serve(&home, &[]);
+    let mut tail = Running::spawn(&home, &["tail", "--json"]);
+    tail.line_matching("connected", |l| l.contains("\"connected\""));
+
+    hook(
+        &home,
+        &format!(r#"{{"hook_event_name":"SessionStart",{BASE},"source":"startup"}}"#),
+    );
+    hook(
+        &home,
+        &format!(
+            r#"{{"hook_event_name":"PreToolUse",{BASE},"tool_name":"Bash","tool_input":{{"command":"curl -H 'Authorization: Bearer sk-secret-0123456789' https://api","description":"call the api"}},"tool_use_id":"toolu_01"}}"#
+        ),
+    );
+    let running = update(&mut tail, "Bash running", |c| {
+        c["tool"] == "Bash" && c["state"] == "running"
+    });
+    assert_eq!(running["session"], "claude-code · shop", "{running}");
+    let message = running["message"].as_str().unwrap();
+    assert!(message.contains("Bearer <redacted>"), "{message}");
+    hook(
+        &home,
+        &format!(
+            r#"{{"hook_event_name":"PermissionRequest",{BASE},"tool_name":"Bash","tool_input":{{"command":"curl"}}}}"#
+        ),
+    );
+    let waiting = update(&mut tail, "Bash waiting", |c| {
+        c["tool"] == "Bash" && c["state"] == "waiting"
+    });
+    assert_eq!(waiting["waiting_for"], "permission", "{waiting}");
+    hook(
+        &home,
+        &format!(
+            r#"{{"hook_event_name":"PostToolUse",{BASE},"tool_name":"Bash","tool_input":{{}},"tool_use_id":"toolu_01","tool_response":{{"stdout":"ok"}}}}"#
+        ),
+    );
+    update(&mut tail, "Bash done", |c| {
+        c["tool"] == "Bash" && c["state"] == "done"
+    });
+    // A failure, without a tool_use_id: paired by order, its error shown.
+    hook(
+        &home,
+        &format!(
+            r#"{{"hook_event_name":"PreToolUse",{BASE},"tool_name":"Read","tool_input":{{"file_path":"/etc/shadow","api_key":"sk-other-0123456789"}}}}"#
+        ),
+    );
+    hook(
+        &home,
+        &format!(
+            r#"{{"hook_event_name":"PostToolUseFailure",{BASE},"tool_name":"Read","error":"Permission denied"}}"#
+        ),
+    );
+    let failed = update(&mut tail, "Read failed", |c| {
+        c["tool"] == "Read" && c["state"] == "failed"
+    });
+    assert_eq!(failed["error"], "Permission denied");
+    assert_eq!(failed["message"], "/etc/shadow");
+    // Garbage and an unknown event change nothing and still exit 0 quietly.
+    hook(&home, "this is not json");
+    hook(
+        &home,
+        r#"{"hook_event_name":"FutureEvent","session_id":"cc-1"}"#,
+    );
+    hook(
+        &home,
+        &format!(r#"{{"hook_event_name":"SessionEnd",{BASE},"reason":"exit"}}"#),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    tail.signal(libc::SIGINT);
+    let everything = tail.lines.join("\n") + &tail.rest().join("\n");
+    for secret in ["sk-secret", "sk-other"] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} leaked: {everything}"
+        );
+    }
+    let log = std::fs::read_to_string(home.join(".mcptop/hook.log")).unwrap_or_default();
+    assert_eq!(log.lines().count(), 1, "one line for the garbage: {log}");
+    server.terminate();
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
+fn with_no_daemon_the_hook_starts_one_and_still_exits_at_once() {
+    let home = temp_dir("hook-nodaemon");
+    let started = std::time::Instant::now();
+    hook(
+        &home,
+        &format!(
+            r#"{{"hook_event_name":"PreToolUse",{BASE},"tool_name":"Grep","tool_input":{{"pattern":"x"}},"tool_use_id":"t"}}"#
+        ),
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "the hook waited for the daemon"
+    );
+    // The daemon it started comes up in the background.
+    let file = home.join(".mcptop/mcp.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !file.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let discovery: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let log = std::fs::read_to_string(home.join(".mcptop/hook.log")).unwrap();
+    assert!(log.contains("started one"), "{log}");
+    // The next event reaches it.
+    hook(
+        &home,
+        &format!(
+            r#"{{"hook_event_name":"PostToolUse",{BASE},"tool_name":"Grep","tool_use_id":"t"}}"#
+        ),
+    );
+    let pid = discovery["pid"].as_i64().unwrap() as i32;
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::fs::remove_dir_all(&home).unwrap();
+}
