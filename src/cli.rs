@@ -161,6 +161,12 @@ pub enum Command {
     /// never delays the agent and always exits 0 (trouble goes to ~/.mcptop/hook.log).
     Hook(HookArgs),
 
+    /// Beside the agent in one command: wrap every stdio MCP server of a coding agent's
+    /// configuration with `mcptop wrap` (claude-code, claude-desktop, cursor, vscode,
+    /// codex, gemini), and with `--hooks` install `mcptop hook` as Claude Code's hook.
+    /// With no agent: what each agent's configuration holds. `--undo` takes it out.
+    Setup(SetupArgs),
+
     /// Print a shell completion script: `mcptop completions bash > ~/.local/share/bash-completion/completions/mcptop`.
     Completions {
         /// The shell to complete for.
@@ -724,4 +730,31 @@ pub struct HookArgs {
     /// Leave out MCP tools (`mcp__*`): their calls show through `mcptop wrap` already.
     #[arg(long)]
     pub skip_mcp: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SetupArgs {
+    /// claude-code, claude-desktop, cursor, vscode, codex or gemini (none: list what is found).
+    pub agent: Option<String>,
+
+    /// The project whose configuration to change (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+
+    /// Print the diff; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Take out what setup put in (exactly what was there, where nothing else changed).
+    #[arg(long)]
+    pub undo: bool,
+
+    /// Claude Code: install `mcptop hook` for its hook events (in the project's
+    /// .claude/settings.json, or ~/.claude/settings.json with --user).
+    #[arg(long)]
+    pub hooks: bool,
+
+    /// With --hooks: the user's settings, not the project's.
+    #[arg(long, requires = "hooks")]
+    pub user: bool,
 }

@@ -15,6 +15,7 @@ pub mod redact;
 pub mod report;
 pub mod sanitize;
 pub mod server;
+pub mod setup;
 pub mod source;
 pub mod sse;
 pub mod tap;

@@ -71,6 +71,7 @@ fn run(command: &cli::Command) -> anyhow::Result<()> {
         cli::Command::Session(cli::SessionCommand::New(args)) => commands::sessions::new(args),
         cli::Command::Wrap(args) => commands::tap::wrap(args),
         cli::Command::Proxy(args) => commands::tap::proxy(args),
+        cli::Command::Setup(args) => commands::setup::run(args),
         cli::Command::Hook(args) => {
             commands::hook::run(args);
             Ok(())

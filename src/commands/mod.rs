@@ -5,6 +5,7 @@ pub mod hook;
 pub mod replay;
 pub mod serve;
 pub mod sessions;
+pub mod setup;
 pub mod sse_dump;
 pub mod tail;
 pub mod tap;

@@ -1,0 +1,242 @@
+//! `mcptop setup [AGENT]`: wrap a coding agent's MCP servers with `mcptop wrap`, install
+//! Claude Code's hook, or (`--undo`) take it all out again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::SetupArgs;
+use mcptop::setup::{self, Agent, Location};
+
+pub fn run(args: &SetupArgs) -> Result<()> {
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .context("$HOME is not set: mcptop setup edits files under it")?;
+    let project = match &args.project {
+        Some(p) => p.clone(),
+        None => std::env::current_dir()
+            .context("cannot tell the current directory; give --project DIR")?,
+    };
+    let project = std::fs::canonicalize(&project).unwrap_or(project);
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .context("cannot find mcptop itself")?;
+    let exe = exe.to_string_lossy().into_owned();
+    let Some(name) = &args.agent else {
+        return survey(&home, &project, &exe);
+    };
+    let Some(agent) = Agent::parse(name) else {
+        bail!(
+            "unknown agent {name:?}: say one of {}",
+            Agent::ALL.map(Agent::name).join(", ")
+        );
+    };
+    if args.hooks && agent != Agent::ClaudeCode {
+        bail!("--hooks is for claude-code (its hooks show its built-in tools' calls)");
+    }
+    let locations = setup::locations(agent, &home, &project);
+    let mut wrapped_any = false;
+    let mut changed_any = false;
+    // Locations that share a file are applied one after the other to its text.
+    let mut by_path: BTreeMap<PathBuf, Vec<&Location>> = BTreeMap::new();
+    for location in &locations {
+        by_path
+            .entry(location.path.clone())
+            .or_default()
+            .push(location);
+    }
+    // Every file is planned first: one that does not parse stops the run before any is
+    // written.
+    let mut edits = Vec::new();
+    let mut reports = Vec::new();
+    for (path, locations) in &by_path {
+        let Ok(before) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let mut text = before.clone();
+        let mut entries = BTreeMap::new();
+        let record = setup::read_record(&home, path);
+        if args.undo {
+            text = match &record {
+                Some(r) if r.written == before => r.original.clone(),
+                _ => {
+                    for location in locations {
+                        text = setup::undo(location, &text, record.as_ref())?;
+                    }
+                    text
+                }
+            };
+        } else {
+            for location in locations {
+                let plan = setup::plan(location, &text, &exe)?;
+                wrapped_any |= !plan.wrapped.is_empty() || !plan.already.is_empty();
+                entries.extend(
+                    plan.entries
+                        .iter()
+                        .map(|(k, v)| (format!("{}:{k}", location.scope), v.clone())),
+                );
+                text = plan.after.clone();
+                reports.push(((*location).clone(), plan));
+            }
+        }
+        edits.push((path.clone(), before, text, entries));
+    }
+    let mut found = edits.len();
+    for (location, plan) in &reports {
+        report(location, plan);
+    }
+    for (path, before, after, entries) in edits {
+        changed_any |= apply(&home, &path, &before, &after, entries, args)?;
+    }
+    if args.hooks {
+        let location = setup::hooks_location(&home, &project, args.user);
+        let before = std::fs::read_to_string(&location.path).unwrap_or_default();
+        let after = if args.undo {
+            match setup::read_record(&home, &location.path) {
+                Some(r) if r.written == before => r.original,
+                _ => setup::remove_hooks(&location, &before)?,
+            }
+        } else {
+            // MCP tools' calls already show through the wrapped servers: once is enough.
+            let skip = if wrapped_any { " --skip-mcp" } else { "" };
+            let command = format!("{} hook{skip}", shell_word(&exe));
+            setup::install_hooks(&location, &before, &command)?
+        };
+        changed_any |= apply(
+            &home,
+            &location.path,
+            &before,
+            &after,
+            BTreeMap::new(),
+            args,
+        )?;
+        found += 1;
+    }
+    if found == 0 {
+        let looked: Vec<String> = locations
+            .iter()
+            .map(|l| l.path.display().to_string())
+            .collect();
+        println!(
+            "no {} configuration found (looked at {}); nothing to do",
+            agent.name(),
+            looked.join(", ")
+        );
+    } else if !changed_any {
+        println!("nothing to change");
+    }
+    Ok(())
+}
+
+/// A path as one shell word (Claude Code runs hook commands with a shell).
+fn shell_word(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Writes `after` over `path` (a backup of `before` beside it first), or prints the diff
+/// with `--dry-run`; true when something changed.
+fn apply(
+    home: &Path,
+    path: &Path,
+    before: &str,
+    after: &str,
+    entries: BTreeMap<String, (String, String)>,
+    args: &SetupArgs,
+) -> Result<bool> {
+    if before == after {
+        return Ok(false);
+    }
+    if args.dry_run {
+        print!("{}", setup::diff(path, before, after));
+        return Ok(true);
+    }
+    if path.exists() {
+        let backup = backup_path(path);
+        std::fs::copy(path, &backup)
+            .with_context(|| format!("cannot write the backup {}", backup.display()))?;
+    }
+    setup::write_atomically(path, after)?;
+    if args.undo {
+        setup::forget_record(home, path);
+        println!(
+            "{}: restored (backup of what it was: {})",
+            path.display(),
+            backup_path(path).display()
+        );
+    } else {
+        setup::save_record(home, path, before, after, entries)?;
+        println!(
+            "{}: updated (backup: {}; `mcptop setup … --undo` takes it out)",
+            path.display(),
+            backup_path(path).display()
+        );
+    }
+    Ok(true)
+}
+
+fn backup_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".mcptop-backup");
+    path.with_file_name(name)
+}
+
+fn report(location: &Location, plan: &setup::Plan) {
+    let where_ = format!(
+        "{} ({}, {})",
+        location.path.display(),
+        location.agent.name(),
+        location.scope
+    );
+    for name in &plan.wrapped {
+        println!("{where_}: {name}: wrapped with `mcptop wrap`");
+    }
+    for name in &plan.already {
+        println!("{where_}: {name}: already wrapped");
+    }
+    for (name, url) in &plan.http {
+        println!(
+            "{where_}: {name}: an HTTP server, not rewritten: run `mcptop proxy --upstream {}` and point the agent at the address it prints",
+            mcptop::sanitize::redact_urls(url)
+        );
+    }
+}
+
+/// `mcptop setup` with no agent: what each agent's configuration holds, and what setup
+/// would change.
+fn survey(home: &Path, project: &Path, exe: &str) -> Result<()> {
+    let mut any = false;
+    for agent in Agent::ALL {
+        for location in setup::locations(agent, home, project) {
+            let Ok(text) = std::fs::read_to_string(&location.path) else {
+                continue;
+            };
+            any = true;
+            match setup::plan(&location, &text, exe) {
+                Ok(plan)
+                    if plan.wrapped.is_empty()
+                        && plan.already.is_empty()
+                        && plan.http.is_empty() => {}
+                Ok(plan) => report(&location, &plan),
+                Err(e) => println!("{e}"),
+            }
+        }
+    }
+    if any {
+        println!("`mcptop setup AGENT` makes these changes (--dry-run shows the diff first)");
+    } else {
+        println!(
+            "no agent configuration found here or in {} (agents: {})",
+            home.display(),
+            Agent::ALL.map(Agent::name).join(", ")
+        );
+    }
+    Ok(())
+}
