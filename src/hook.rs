@@ -175,6 +175,7 @@ pub fn plan(
             let mut started = call(&token, tool, CallState::Started, at);
             // Built-in tools report no progress: an empty bar is expected, not a fault.
             started.progress_requested = Some(false);
+            started.origin = Some("hook".into());
             started.message = input
                 .tool_input
                 .as_ref()
@@ -228,6 +229,7 @@ pub fn plan(
             let token = format!("notice#{}", state.notices);
             let mut row = call(&token, "notification", CallState::Started, at);
             row.progress_requested = Some(false);
+            row.origin = Some("hook".into());
             out.push(Published::Call(row));
             let mut waiting = call(&token, "notification", CallState::Waiting, at);
             let permission = input.notification_type.as_deref() == Some("permission_prompt")
@@ -398,7 +400,6 @@ fn open_session(
     state.daemon_pid = file.pid;
     state.session_id = answer["session_id"].as_str().map(str::to_owned);
     state.session_token = answer["token"].as_str().map(str::to_owned);
-    state.open.clear();
     Ok(())
 }
 

@@ -314,6 +314,16 @@ fn a_task_waiting_for_input_says_so_and_its_row_shows_the_agents_token() {
         screen.contains("1 waiting"),
         "the header counts it: {screen}"
     );
+    assert!(!screen.contains("waits for input"), "not at once: {screen}");
+    let later = render(&mut app, 120, 30, t(8000));
+    assert!(
+        later.contains("research #pt-9 waits for input the server asked for"),
+        "after a while the header says what it waits for: {later}"
+    );
+    assert!(
+        !later.contains("research stalled"),
+        "waiting is not stalling: {later}"
+    );
     app.ingest(&event(
         1600,
         "call",

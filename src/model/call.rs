@@ -224,6 +224,8 @@ pub struct Call {
     pub shown_token: Option<crate::wire::Token>,
     /// The MCP task the call runs as.
     pub task: Option<String>,
+    /// Seen by an agent's hooks: a built-in tool, which reports no progress.
+    pub from_hook: bool,
 }
 
 /// Floats that differ in their last bits are the same number here: a server that adds up
@@ -275,6 +277,7 @@ impl Call {
             waiting: None,
             shown_token: None,
             task: None,
+            from_hook: false,
         }
     }
 

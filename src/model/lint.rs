@@ -29,6 +29,8 @@ pub enum FindingKind {
     /// Connected and alive, but the daemon's tools publish nothing (stock Construct).
     QuietDaemon,
     // Call findings.
+    /// Waiting on someone: a permission prompt, or input a task asked for.
+    Waiting,
     Stalled,
     NotIncreasing,
     PastTotal,
@@ -41,6 +43,7 @@ impl FindingKind {
     /// Lower is worse: the order the findings are listed in.
     pub fn severity(self) -> u8 {
         match self {
+            FindingKind::Waiting => 0,
             FindingKind::Stalled => 0,
             FindingKind::ServerLoss => 1,
             FindingKind::IdGap => 2,
@@ -61,6 +64,7 @@ impl FindingKind {
     /// What several calls with this finding have in common, for a grouped line.
     fn group_phrase(self) -> Option<&'static str> {
         Some(match self {
+            FindingKind::Waiting => "waiting",
             FindingKind::Stalled => "stalled",
             FindingKind::NotIncreasing => "report progress that does not increase",
             FindingKind::PastTotal => "report progress past their total",
@@ -80,6 +84,7 @@ impl FindingKind {
             FindingKind::LateDelivery => "late-delivery",
             FindingKind::Reconnected => "reconnected",
             FindingKind::QuietDaemon => "quiet-daemon",
+            FindingKind::Waiting => "waiting",
             FindingKind::Stalled => "stalled",
             FindingKind::NotIncreasing => "progress-not-increasing",
             FindingKind::PastTotal => "progress-past-total",
@@ -144,6 +149,7 @@ pub trait StreamLint {
 }
 
 pub(crate) const CALL_LINTS: &[&dyn CallLint] = &[
+    &Waiting,
     &Stalled,
     &NotIncreasing,
     &PastTotal,
@@ -206,7 +212,7 @@ pub fn compact(ms: i64) -> String {
 
 fn tool_name(call: &Call) -> String {
     let tool = call.key.tool.as_deref().unwrap_or("call");
-    match &call.key.token {
+    match call.token_shown() {
         Some(t) => format!("{tool} #{t}"),
         None => tool.to_owned(),
     }
@@ -225,13 +231,39 @@ pub fn stall_threshold(call: &Call, config: &ModelConfig) -> Option<TimeDelta> {
     }
 }
 
+/// How long a call may wait before the header says so: the most common reason an agent
+/// looks stuck is a permission prompt nobody has seen.
+pub const WAITING_NOTICE_SECS: i64 = 5;
+
+/// A running call that waits for permission or input.
+pub struct Waiting;
+impl CallLint for Waiting {
+    fn kind(&self) -> FindingKind {
+        FindingKind::Waiting
+    }
+    fn check(&self, call: &Call, now: Time, _: &ModelConfig) -> Verdict {
+        let Some(wait) = call.waiting.filter(|_| call.status == Status::Running) else {
+            return Verdict::Ok;
+        };
+        let waited = call.since_update(now);
+        if waited < chrono::TimeDelta::seconds(WAITING_NOTICE_SECS) {
+            return Verdict::NotEnoughData;
+        }
+        let what = match wait {
+            crate::wire::Wait::Permission => "waits for permission: answer the agent's prompt",
+            crate::wire::Wait::Input => "waits for input the server asked for",
+        };
+        Verdict::Warn(format!("{} {what} ({})", tool_name(call), human(waited)))
+    }
+}
+
 pub struct Stalled;
 impl CallLint for Stalled {
     fn kind(&self) -> FindingKind {
         FindingKind::Stalled
     }
     fn check(&self, call: &Call, now: Time, config: &ModelConfig) -> Verdict {
-        if call.status != Status::Running {
+        if call.status != Status::Running || call.waiting.is_some() {
             return Verdict::Ok;
         }
         if call.progress_requested == Some(false) && call.updates == 0 {
@@ -332,6 +364,10 @@ impl CallLint for NoProgressToken {
         FindingKind::NoProgressToken
     }
     fn check(&self, call: &Call, _: Time, _: &ModelConfig) -> Verdict {
+        if call.from_hook {
+            // An agent's own tool: no progress is possible, so none is missing.
+            return Verdict::NotEnoughData;
+        }
         match call.progress_requested {
             Some(false) if call.status == Status::Running && call.progress.is_none() => {
                 Verdict::Warn(format!(

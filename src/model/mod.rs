@@ -426,6 +426,7 @@ impl Model {
                     call.session_label = label;
                     call.shown_token = c.progress_token;
                     call.task = c.task;
+                    call.from_hook = c.from_hook;
                     if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
                         call.record_message(at, m, &history);
                     }

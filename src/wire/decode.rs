@@ -95,6 +95,8 @@ struct Raw<'a> {
     task: Option<Cow<'a, str>>,
     #[serde(borrow)]
     waiting_for: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    origin: Option<Cow<'a, str>>,
 }
 
 /// Every known field, whichever path read it. Ambiguous fields hold their raw JSON text.
@@ -126,6 +128,7 @@ pub(super) struct Fields<'a> {
     pub progress_token: Option<&'a str>,
     pub task: Option<Cow<'a, str>>,
     pub waiting_for: Option<Cow<'a, str>>,
+    pub origin: Option<Cow<'a, str>>,
 }
 
 impl<'a> From<Raw<'a>> for Fields<'a> {
@@ -157,6 +160,7 @@ impl<'a> From<Raw<'a>> for Fields<'a> {
             progress_token: r.progress_token.map(RawValue::get),
             task: r.task,
             waiting_for: r.waiting_for,
+            origin: r.origin,
         }
     }
 }
@@ -249,6 +253,7 @@ fn classify<'a>(event_type: &str, raw: &mut Fields<'a>, depth: u8) -> Frame<'a> 
                     progress_token: raw.progress_token.and_then(token),
                     task: raw.task.take().map(Cow::into_owned),
                     waiting_for: raw.waiting_for.as_deref().and_then(Wait::parse),
+                    from_hook: raw.origin.as_deref() == Some("hook"),
                     session: raw.session.take(),
                     session_label: raw.session_label.take(),
                 }),

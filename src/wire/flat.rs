@@ -145,6 +145,7 @@ enum Field {
     ProgressToken,
     Task,
     WaitingFor,
+    Origin,
 }
 
 /// The known field named by `b[key]`, the contents of a string without escapes (so
@@ -194,6 +195,7 @@ fn field(b: &[u8], key: (usize, usize)) -> Option<Field> {
     const SESSION: u64 = word(b"session");
     const TASK: u64 = word(b"task");
     const WAITING_: u64 = word(b"waiting_");
+    const ORIGIN: u64 = word(b"origin");
     Some(match (len, head) {
         (5, TOKEN) => Field::Token,
         (8, PROGRESS) => Field::Progress,
@@ -221,6 +223,7 @@ fn field(b: &[u8], key: (usize, usize)) -> Option<Field> {
         (14, PROGRESS) if tail == b"_token" => Field::ProgressToken,
         (4, TASK) => Field::Task,
         (11, WAITING_) if tail == b"for" => Field::WaitingFor,
+        (6, ORIGIN) => Field::Origin,
         _ => return None,
     })
 }
@@ -264,6 +267,7 @@ fn assign<'a>(f: &mut Fields<'a>, field: Field, value: Value, raw: &'a str) -> O
         Field::SessionLabel => f.session_label = text(value, raw)?,
         Field::Task => f.task = text(value, raw)?,
         Field::WaitingFor => f.waiting_for = text(value, raw)?,
+        Field::Origin => f.origin = text(value, raw)?,
         Field::ProgressRequested => {
             f.progress_requested = match value {
                 Value::Null => None,
@@ -436,7 +440,7 @@ fn json_number(b: &[u8], mut i: usize) -> Option<usize> {
 mod tests {
     use super::{field, float, Field};
 
-    const NAMES: [(&str, Field); 26] = [
+    const NAMES: [(&str, Field); 27] = [
         ("token", Field::Token),
         ("progress", Field::Progress),
         ("total", Field::Total),
@@ -463,6 +467,7 @@ mod tests {
         ("progress_token", Field::ProgressToken),
         ("task", Field::Task),
         ("waiting_for", Field::WaitingFor),
+        ("origin", Field::Origin),
     ];
 
     /// The name looked up as the scan does, inside an object (`{"name":…`, with bytes after

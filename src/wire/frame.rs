@@ -133,6 +133,8 @@ pub struct CallFrame<'a> {
     pub task: Option<String>,
     /// On `waiting`: what for.
     pub waiting_for: Option<Wait>,
+    /// `hook`: an agent's own tool, seen by its hooks (no progress will come).
+    pub from_hook: bool,
     pub session: Option<Cow<'a, str>>,
     pub session_label: Option<Cow<'a, str>>,
 }
@@ -214,6 +216,7 @@ impl Frame<'_> {
                 progress_token: c.progress_token,
                 task: c.task,
                 waiting_for: c.waiting_for,
+                from_hook: c.from_hook,
                 session: own(c.session),
                 session_label: own(c.session_label),
             }),

@@ -129,6 +129,9 @@ pub struct CallEvent<'a> {
     /// The id of the MCP task the call runs as.
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub task: Option<Cow<'a, str>>,
+    /// Who saw the call: `hook` for an agent's own tools (they report no progress).
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Cow<'a, str>>,
 }
 
 impl<'a> CallEvent<'a> {
@@ -146,6 +149,7 @@ impl<'a> CallEvent<'a> {
             message: None,
             waiting_for: None,
             task: None,
+            origin: None,
         }
     }
 }
