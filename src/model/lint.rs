@@ -149,8 +149,8 @@ pub trait StreamLint {
 }
 
 pub(crate) const CALL_LINTS: &[&dyn CallLint] = &[
-    &Waiting,
     &Stalled,
+    &Waiting,
     &NotIncreasing,
     &PastTotal,
     &AfterCompletion,

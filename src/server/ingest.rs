@@ -35,7 +35,7 @@ pub const MAX_BATCH: usize = 10_000;
 enum Batch<'a> {
     #[serde(borrow)]
     Many(Vec<Published<'a>>),
-    One(Published<'a>),
+    One(Box<Published<'a>>),
 }
 
 pub async fn publish(
@@ -59,7 +59,7 @@ pub async fn publish(
     }
     let items = match serde_json::from_slice::<Batch>(&body) {
         Ok(Batch::Many(items)) => items,
-        Ok(Batch::One(item)) => vec![item],
+        Ok(Batch::One(item)) => vec![*item],
         Err(_) => {
             // The untagged error says nothing useful; find the first bad item's reason.
             let reason = match serde_json::from_slice::<Vec<Value>>(&body) {

@@ -8,8 +8,10 @@ use crate::time::Time;
 use crate::wire::schema::{CallEvent, Num, ProgressEvent, Published};
 use crate::wire::{CallState, Wait};
 
-/// Something to publish.
+/// Something to publish. (Events are the common case and are not boxed: they move
+/// through a channel one by one, and a box would add an allocation to each.)
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
     /// A call or progress event, as the daemon's `POST /session/{id}/publish` takes it.
     Event(Published<'static>),
