@@ -167,6 +167,10 @@ pub enum Command {
     /// With no agent: what each agent's configuration holds. `--undo` takes it out.
     Setup(SetupArgs),
 
+    /// Assertions about a recording (or a raw SSE capture), for CI: exit 0 when all
+    /// hold, 1 with one line per violation otherwise.
+    Check(CheckArgs),
+
     /// Print a shell completion script: `mcptop completions bash > ~/.local/share/bash-completion/completions/mcptop`.
     Completions {
         /// The shell to complete for.
@@ -757,4 +761,36 @@ pub struct SetupArgs {
     /// With --hooks: the user's settings, not the project's.
     #[arg(long, requires = "hooks")]
     pub user: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// A recording made with --record, or a raw SSE capture.
+    pub file: PathBuf,
+
+    /// No call longer than this (`30s`), or no call of TOOL longer (`TOOL=30s`); repeat
+    /// for several tools.
+    #[arg(long, value_name = "[TOOL=]DURATION")]
+    pub max_duration: Vec<String>,
+
+    /// This tool was called at least once (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub expect_tool: Vec<String>,
+
+    /// This tool was never called (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub forbid_tool: Vec<String>,
+
+    /// At most N calls failed.
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<usize>,
+
+    /// No stall, no progress that did not increase or went past its total, no loss, at
+    /// any point of the recording.
+    #[arg(long)]
+    pub no_findings: bool,
+
+    /// The result as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
 }

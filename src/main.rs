@@ -23,7 +23,10 @@ fn main() -> ExitCode {
             // Never a password or token of a URL in it either.
             let message = format!("{e:#}");
             let message = mcptop::sanitize::redact_urls(&message);
-            eprintln!("mcptop: {}", mcptop::sanitize::terminal(&message));
+            // An exit that said everything already (on standard output) says no more.
+            if !message.is_empty() {
+                eprintln!("mcptop: {}", mcptop::sanitize::terminal(&message));
+            }
             match e.downcast_ref::<commands::Exit>() {
                 Some(exit) => ExitCode::from(exit.code),
                 None => ExitCode::FAILURE,
@@ -72,6 +75,7 @@ fn run(command: &cli::Command) -> anyhow::Result<()> {
         cli::Command::Wrap(args) => commands::tap::wrap(args),
         cli::Command::Proxy(args) => commands::tap::proxy(args),
         cli::Command::Setup(args) => commands::setup::run(args),
+        cli::Command::Check(args) => commands::check::run(args),
         cli::Command::Hook(args) => {
             commands::hook::run(args);
             Ok(())

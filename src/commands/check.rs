@@ -1,0 +1,57 @@
+//! `mcptop check RECORDING`: CI assertions about a recorded session.
+
+use anyhow::Result;
+
+use super::Exit;
+use crate::cli::CheckArgs;
+use mcptop::check::Checks;
+
+pub fn run(args: &CheckArgs) -> Result<()> {
+    let mut checks = Checks {
+        expect_tools: args.expect_tool.clone(),
+        forbid_tools: args.forbid_tool.clone(),
+        max_failures: args.max_failures,
+        no_findings: args.no_findings,
+        ..Checks::default()
+    };
+    for limit in &args.max_duration {
+        let (tool, duration) = match limit.split_once('=') {
+            Some((tool, d)) => (Some(tool), d),
+            None => (None, limit.as_str()),
+        };
+        let duration = crate::cli::parse_duration(duration)
+            .map_err(|e| Exit::new(2, format!("--max-duration {limit:?}: {e}")))?;
+        match tool {
+            Some(tool) => {
+                checks.max_duration_of.insert(tool.to_owned(), duration);
+            }
+            None => checks.max_duration = Some(duration),
+        }
+    }
+    let recording = mcptop::recording::open(&args.file).map_err(|e| Exit::new(2, e.to_string()))?;
+    if recording.tape.is_empty() {
+        return Err(Exit::new(2, format!("{} holds nothing to check", args.file.display())).into());
+    }
+    let report = mcptop::check::run(recording, &checks);
+    if args.json {
+        println!(
+            "{}",
+            mcptop::sanitize::json_string(&serde_json::to_value(&report)?)
+        );
+    } else if report.ok {
+        println!(
+            "ok: {} calls of {} tools, every check holds",
+            report.calls,
+            report.tools.len()
+        );
+    } else {
+        for v in &report.violations {
+            println!("{}: {}", v.check, v.message);
+        }
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        Err(Exit::new(1, String::new()).into())
+    }
+}
