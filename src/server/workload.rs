@@ -296,20 +296,7 @@ async fn final_message(response: reqwest::Response) -> anyhow::Result<Value> {
         .bytes()
         .await
         .context("a workload answer broke off")?;
-    if !sse {
-        return serde_json::from_slice(&body).context("a workload answer is not JSON");
-    }
-    let mut last = None;
-    Decoder::new(Limits::default()).feed(&body, &mut |item| {
-        if let Item::Event(e) = item {
-            if let Ok(v) = serde_json::from_str::<Value>(e.data) {
-                if v.get("result").is_some() || v.get("error").is_some() {
-                    last = Some(v);
-                }
-            }
-        }
-    });
-    last.context("a workload answer had no response")
+    crate::wire::schema::rpc_answer(&body, sse).context("a workload answer had no response")
 }
 
 /// One `tools/call` over Construct's dialect, read to the final response.

@@ -382,15 +382,7 @@ fn plan_codex(location: &Location, text: &str, exe: &str) -> Result<Plan, SetupE
         else {
             continue;
         };
-        let args: Vec<String> = table
-            .get("args")
-            .and_then(|a| a.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let args = toml_args(table);
         if is_wrapped(&command, &args) {
             plan.already.push(name);
             continue;
@@ -408,6 +400,19 @@ fn plan_codex(location: &Location, text: &str, exe: &str) -> Result<Plan, SetupE
     }
     plan.after = doc.to_string();
     Ok(plan)
+}
+
+/// The string arguments of a Codex server table.
+fn toml_args(table: &dyn toml_edit::TableLike) -> Vec<String> {
+    table
+        .get("args")
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Sets `key` of `table` to `value`, keeping the key (and the comments before it) and the
@@ -483,15 +488,7 @@ pub fn undo(
                         .and_then(|c| c.as_str())
                         .unwrap_or_default()
                         .to_owned();
-                    let args: Vec<String> = table
-                        .get("args")
-                        .and_then(|a| a.as_array())
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|v| v.as_str().map(str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let args = toml_args(table);
                     if !is_wrapped(&command, &args) {
                         continue;
                     }

@@ -16,7 +16,6 @@ use tokio::sync::mpsc;
 use super::connect::{Attempt, Ended, Resume};
 use super::sse::{describe, read_events};
 use super::{Status, Timed, Transport};
-use crate::sse::{Decoder, Item, Limits};
 
 const VERSION: &str = "2025-11-25";
 
@@ -101,22 +100,7 @@ async fn speaks_modern(client: &reqwest::Client, attempt: &Attempt<'_>) -> bool 
     let Ok(body) = response.bytes().await else {
         return false;
     };
-    let answer = if is_sse {
-        let mut found = None;
-        Decoder::new(Limits::default()).feed(&body, &mut |item| {
-            if let Item::Event(e) = item {
-                if found.is_none() {
-                    found = serde_json::from_str::<Value>(e.data)
-                        .ok()
-                        .filter(|v| v.get("result").is_some());
-                }
-            }
-        });
-        found
-    } else {
-        serde_json::from_slice::<Value>(&body).ok()
-    };
-    answer
+    crate::wire::schema::rpc_answer(&body, is_sse)
         .and_then(|a| a["result"]["supportedVersions"].as_array().cloned())
         .is_some_and(|versions| versions.iter().any(|v| v == MODERN))
 }
@@ -278,22 +262,7 @@ async fn initialize(
         .bytes()
         .await
         .map_err(|e| Ended::Dropped(describe(&e)))?;
-    let result = if is_sse {
-        // The answer is the first event that carries a JSON-RPC result.
-        let mut found = None;
-        Decoder::new(Limits::default()).feed(&body, &mut |item| {
-            if let Item::Event(e) = item {
-                if found.is_none() {
-                    found = serde_json::from_str::<Value>(e.data)
-                        .ok()
-                        .filter(|v| v.get("result").is_some());
-                }
-            }
-        });
-        found
-    } else {
-        serde_json::from_slice::<Value>(&body).ok()
-    };
+    let result = crate::wire::schema::rpc_answer(&body, is_sse);
     let Some(result) = result.and_then(|v| v.get("result").cloned()) else {
         return Err(Ended::Refused {
             status,

@@ -259,6 +259,26 @@ pub fn server_name(result: &str) -> Option<String> {
     })
 }
 
+/// The JSON-RPC answer (a message with a `result` or an `error`) in an HTTP body: the
+/// body itself, or, for an event stream (`sse`), the last event that is one.
+pub fn rpc_answer(body: &[u8], sse: bool) -> Option<Value> {
+    let is_answer = |v: &Value| v.get("result").is_some() || v.get("error").is_some();
+    if !sse {
+        return serde_json::from_slice::<Value>(body).ok().filter(is_answer);
+    }
+    let mut last = None;
+    crate::sse::Decoder::new(crate::sse::Limits::default()).feed(body, &mut |item| {
+        if let crate::sse::Item::Event(e) = item {
+            if let Ok(v) = serde_json::from_str::<Value>(e.data) {
+                if is_answer(&v) {
+                    last = Some(v);
+                }
+            }
+        }
+    });
+    last
+}
+
 fn capped(text: String) -> String {
     match crate::sanitize::cut(&text, MAX_TEXT) {
         Cow::Borrowed(_) => text,

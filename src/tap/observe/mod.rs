@@ -560,16 +560,7 @@ impl Observer {
             self.task_update(scope, &task, now, out);
             return;
         }
-        let error = match (peek.error, peek.result) {
-            (Some(e), _) => Some(rpc_error_text(e.get())),
-            (None, Some(r)) => tool_error_text(r.get()),
-            (None, None) => None,
-        };
-        let state = if error.is_some() {
-            CallState::Failed
-        } else {
-            CallState::Finished
-        };
+        let (state, error) = outcome(peek.error, peek.result);
         self.end(scope, call, state, error, instant, at, out);
     }
 
@@ -612,16 +603,7 @@ impl Observer {
                     .and_then(|r| related_task(r.get()))
                     .unwrap_or_else(|| task_id.to_owned());
                 if let Some(call) = self.tasks.remove(&(scope.into(), task_id.into())) {
-                    let error = match (error, result) {
-                        (Some(e), _) => Some(rpc_error_text(e.get())),
-                        (None, Some(r)) => tool_error_text(r.get()),
-                        (None, None) => None,
-                    };
-                    let state = if error.is_some() {
-                        CallState::Failed
-                    } else {
-                        CallState::Finished
-                    };
+                    let (state, error) = outcome(error, result);
                     self.end(scope, call, state, error, instant, at, out);
                 }
             }
@@ -865,6 +847,22 @@ fn event_token(scope: u32, id: &RawValue) -> Value {
         format!("{id_text}@s{scope}")
     }
     .into()
+}
+
+/// How a call's answer ends it: a JSON-RPC error or a tool result with `isError` fails
+/// it (with their text), anything else finishes it.
+fn outcome(error: Option<&RawValue>, result: Option<&RawValue>) -> (CallState, Option<String>) {
+    let error = match (error, result) {
+        (Some(e), _) => Some(rpc_error_text(e.get())),
+        (None, Some(r)) => tool_error_text(r.get()),
+        (None, None) => None,
+    };
+    let state = if error.is_some() {
+        CallState::Failed
+    } else {
+        CallState::Finished
+    };
+    (state, error)
 }
 
 /// Whether a JSON text is a valid progress token: a string or an integer.
