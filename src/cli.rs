@@ -290,6 +290,10 @@ pub struct OutputArgs {
     /// Print a table of every call at the end.
     #[arg(long)]
     pub summary: bool,
+
+    /// Leave calls' arguments and result summaries (from the taps) out of --json.
+    #[arg(long)]
+    pub no_args: bool,
 }
 
 #[derive(Debug, Clone, clap::Args)]

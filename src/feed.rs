@@ -14,6 +14,8 @@ pub struct Feed {
     pub model: Model,
     /// The link dropped since the last connection (for "possible loss").
     dropped: bool,
+    /// Calls' arguments and result summaries are left out of the updates (`--no-args`).
+    pub hide_details: bool,
 }
 
 /// One thing a person or a script wants to know, already normalized.
@@ -34,6 +36,7 @@ impl Feed {
         Feed {
             model: Model::new(config),
             dropped: false,
+            hide_details: false,
         }
     }
 
@@ -97,11 +100,19 @@ impl Feed {
     pub fn ingest(&mut self, timed: &Timed) -> Vec<Update> {
         let at = timed.at;
         let mut out = Vec::new();
+        let hide = self.hide_details;
         self.ingest_with(timed, |model, emitted| {
             let mut json = match emitted {
                 Emitted::Json(json) => json,
                 Emitted::Call(call) => {
-                    json!({ "type": "call", "call": call_json(model, call, at) })
+                    let mut c = call_json(model, call, at);
+                    if hide {
+                        if let Some(object) = c.as_object_mut() {
+                            object.remove("arguments");
+                            object.remove("result");
+                        }
+                    }
+                    json!({ "type": "call", "call": c })
                 }
             };
             if let Some(object) = json.as_object_mut() {
@@ -279,6 +290,14 @@ pub fn call_json(model: &Model, call: &Call, now: Time) -> Value {
         }
         if let Some(wait) = call.waiting.filter(|_| !call.status.is_finished()) {
             object.insert("waiting_for".into(), wait.as_str().into());
+        }
+        for (key, detail) in [("arguments", &call.arguments), ("result", &call.result)] {
+            if let Some(v) = detail
+                .as_deref()
+                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            {
+                object.insert(key.into(), v);
+            }
         }
     }
     value

@@ -23,6 +23,7 @@ impl Feed {
         let at = timed.at;
         let mut calls = 0;
         let mut stamp: Option<String> = None;
+        let details = !self.hide_details;
         self.ingest_with(timed, |model, emitted| {
             let at_text = stamp.get_or_insert_with(|| at.to_rfc3339_nanos());
             match emitted {
@@ -34,7 +35,7 @@ impl Feed {
                 }
                 Emitted::Call(call) => {
                     calls += 1;
-                    write_call_line(out, model, call, at, at_text);
+                    write_call_line(out, model, call, at, at_text, details);
                 }
             }
             out.push(b'\n');
@@ -46,7 +47,14 @@ impl Feed {
 /// `{"at":…,"call":{…},"type":"call"}`: the keys in the order serde_json's map keeps them
 /// (sorted), each value written by serde_json itself, so the line is byte for byte what
 /// `call_json` gives.
-fn write_call_line(out: &mut Vec<u8>, model: &Model, call: &Call, now: Time, at: &str) {
+fn write_call_line(
+    out: &mut Vec<u8>,
+    model: &Model,
+    call: &Call,
+    now: Time,
+    at: &str,
+    details: bool,
+) {
     fn put<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, key: &str, value: &T) {
         out.push(b'"');
         out.extend_from_slice(key.as_bytes());
@@ -54,9 +62,17 @@ fn write_call_line(out: &mut Vec<u8>, model: &Model, call: &Call, now: Time, at:
         let _ = sanitize::write_json(&mut *out, value);
         out.push(b',');
     }
+    let detail = |text: &Option<String>| {
+        text.as_deref()
+            .filter(|_| details)
+            .and_then(|t| serde_json::from_str::<Value>(t).ok())
+    };
     out.extend_from_slice(b"{");
     put(out, "at", at);
     out.extend_from_slice(b"\"call\":{");
+    if let Some(arguments) = detail(&call.arguments) {
+        put(out, "arguments", &arguments);
+    }
     put(
         out,
         "elapsed_s",
@@ -83,6 +99,9 @@ fn write_call_line(out: &mut Vec<u8>, model: &Model, call: &Call, now: Time, at:
         put(out, "progress_token", &crate::feed::token_json(Some(shown)));
     }
     put(out, "rate", &call.rate.map(round3));
+    if let Some(result) = detail(&call.result) {
+        put(out, "result", &result);
+    }
     if let Some(label) = &call.session_label {
         put(out, "session", label);
     }

@@ -515,3 +515,53 @@ fn the_proxy_follows_an_upstream_that_moves() {
     let _ = proxy.terminate();
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+#[test]
+fn arguments_and_results_show_with_their_secrets_redacted() {
+    let home = temp_dir("wrap-args");
+    let script = fake_server(&home);
+    let (_server, _url) = serve(&home, &[]);
+    let recording = home.join("calls.jsonl");
+    let mut tail = Running::spawn(
+        &home,
+        &["tail", "--json", "--record", recording.to_str().unwrap()],
+    );
+    tail.line_matching("connected", |l| l.contains("\"connected\""));
+    let mut bare = Running::spawn(&home, &["tail", "--json", "--no-args"]);
+    bare.line_matching("connected", |l| l.contains("\"connected\""));
+    let mut wrap = Running::spawn_piped(&home, &["wrap", "--", "sh", script.to_str().unwrap()]);
+    wrap.send(&initialize(0));
+    wrap.line_matching("initialize", |_| true);
+    wrap.send(
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"src/main.rs","api_key":"sk-live-0123456789abcdef","headers":{"Authorization":"Bearer abcdefghijklmnop"}}}}"#,
+    );
+    wrap.line_matching("the result", |l| l.contains(r#""id":1"#));
+    let running = update(&mut tail, "read_file", "running");
+    let args = &running["call"]["arguments"];
+    assert_eq!(args["path"], "src/main.rs", "{running}");
+    assert_eq!(args["api_key"], "<redacted>", "{running}");
+    assert_eq!(args["headers"]["Authorization"], "<redacted>", "{running}");
+    assert_eq!(running["call"]["message"].as_str(), None);
+    let done = update(&mut tail, "read_file", "done");
+    let result = &done["call"]["result"];
+    assert_eq!(result["types"][0], "text", "{done}");
+    assert_eq!(result["text"], "done é", "{done}");
+    assert!(result["bytes"].as_u64().unwrap() > 0);
+    let plain = update(&mut bare, "read_file", "done");
+    assert!(
+        plain["call"].get("arguments").is_none() && plain["call"].get("result").is_none(),
+        "{plain}"
+    );
+    wrap.send(r#"{"jsonrpc":"2.0","id":5,"method":"exit"}"#);
+    wrap.wait();
+    for t in [&mut tail, &mut bare] {
+        t.signal(libc::SIGINT);
+    }
+    let everything = tail.lines.join("\n") + &tail.rest().join("\n") + &bare.rest().join("\n");
+    let recorded = std::fs::read_to_string(&recording).unwrap();
+    for secret in ["sk-live", "abcdefghijklmnop"] {
+        assert!(!everything.contains(secret), "{secret} on tail's output");
+        assert!(!recorded.contains(secret), "{secret} in the recording");
+    }
+    std::fs::remove_dir_all(&home).unwrap();
+}

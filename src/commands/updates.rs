@@ -28,6 +28,7 @@ pub async fn consume(
     run_for: Option<Duration>,
 ) -> Result<Ended> {
     let mut feed = Feed::default();
+    feed.hide_details = output.no_args;
     let mut printer = PlainPrinter::default();
     let mut said_quiet = false;
     let mut calls_seen = 0u64;

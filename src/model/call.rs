@@ -226,6 +226,9 @@ pub struct Call {
     pub task: Option<String>,
     /// Seen by an agent's hooks: a built-in tool, which reports no progress.
     pub from_hook: bool,
+    /// Its arguments and a summary of its result (JSON texts, bounded), from a tap.
+    pub arguments: Option<String>,
+    pub result: Option<String>,
 }
 
 /// Floats that differ in their last bits are the same number here: a server that adds up
@@ -278,6 +281,8 @@ impl Call {
             shown_token: None,
             task: None,
             from_hook: false,
+            arguments: None,
+            result: None,
         }
     }
 

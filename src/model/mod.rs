@@ -297,6 +297,12 @@ impl Model {
                 if let Some(t) = &mut c.task {
                     bound_string(t, MAX_NAME);
                 }
+                for detail in [&mut c.arguments, &mut c.result].into_iter().flatten() {
+                    if detail.len() > MAX_DETAIL {
+                        // Cut JSON is no JSON: keep a note of it instead.
+                        *detail = format!("\"(cut: {} bytes)\"", detail.len());
+                    }
+                }
                 self.apply_call(c, at)
             }
             Frame::Lagged { missed } => {
@@ -427,6 +433,7 @@ impl Model {
                     call.shown_token = c.progress_token;
                     call.task = c.task;
                     call.from_hook = c.from_hook;
+                    call.arguments = c.arguments;
                     if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
                         call.record_message(at, m, &history);
                     }
@@ -513,6 +520,9 @@ impl Model {
                 } else {
                     at
                 };
+                if c.result.is_some() {
+                    call.result = c.result;
+                }
                 call.finish(status, end, c.error);
                 call.end_reported = true;
                 if fresh {
@@ -824,6 +834,8 @@ impl Model {
 
 /// The most the model keeps of a tool name, token or session label (bytes).
 pub const MAX_NAME: usize = 256;
+/// The longest arguments or result summary kept for a call (bytes of JSON).
+pub const MAX_DETAIL: usize = 8192;
 /// The most the model keeps of one message or error (bytes).
 pub const MAX_MESSAGE: usize = 2048;
 

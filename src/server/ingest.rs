@@ -143,6 +143,16 @@ fn encode(item: Published<'_>, cut: &mut u64) -> Result<(EventKind, String, Time
             let at = *event.timestamp.get_or_insert_with(Time::now);
             event.tool = capped(Some(event.tool), MAX_NAME, cut).unwrap_or_default();
             event.error = capped(event.error, MAX_TEXT, cut);
+            for detail in [&mut event.arguments, &mut event.result] {
+                if let Some(value) = detail.take() {
+                    let before = value.to_string().len();
+                    let kept = crate::wire::schema::bounded_detail(value);
+                    if kept.to_string().len() < before {
+                        *cut += 1;
+                    }
+                    *detail = Some(kept);
+                }
+            }
             let json = serde_json::to_string(&event).map_err(|e| e.to_string())?;
             Ok((EventKind::Call, json, at))
         }

@@ -141,7 +141,10 @@ pub async fn start(options: ProxyOptions) -> Result<RunningProxy, ProxyError> {
         origin: std::sync::RwLock::new(origin),
         upstream_discovery: options.upstream_discovery.clone(),
         client,
-        observer: Mutex::new(Observer::new(options.request_progress)),
+        observer: Mutex::new(
+            Observer::new(options.request_progress)
+                .with_redaction(crate::ui::config::load_redaction()),
+        ),
         publisher,
         rewrite: options.request_progress,
         shutdown: CancellationToken::new(),

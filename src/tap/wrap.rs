@@ -52,7 +52,9 @@ pub async fn run(options: WrapOptions) -> Result<i32, WrapError> {
         })?;
     let pid = child.id();
     let (publisher, publishing) = Publisher::start(options.target.clone());
-    let observer = Arc::new(Mutex::new(Observer::new(options.request_progress)));
+    let observer = Arc::new(Mutex::new(
+        Observer::new(options.request_progress).with_redaction(crate::ui::config::load_redaction()),
+    ));
     let relay = |direction| Relay {
         direction,
         observer: Arc::clone(&observer),

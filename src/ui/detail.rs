@@ -57,6 +57,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
     if let Some(task) = &call.task {
         facts.push(Line::raw(format!("runs as MCP task {}", safe(task))));
     }
+    for (name, detail) in [("arguments", &call.arguments), ("result", &call.result)] {
+        let Some(value) = detail
+            .as_deref()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        else {
+            continue;
+        };
+        facts.push(Line::styled(format!("{name}:"), theme.hint()));
+        let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+        for line in pretty.lines().take(40) {
+            facts.push(Line::raw(format!("  {}", safe(line))));
+        }
+    }
     if let Some(instance) = &call.instance {
         facts.push(Line::styled(
             format!("from the daemon run {}", safe(instance)),

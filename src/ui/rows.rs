@@ -95,7 +95,7 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
         message: match (state, call.error.as_deref().or_else(|| call.message())) {
             (DisplayState::Waiting(_), Some(m)) => format!("{}: {}", state.label(), safe(m)),
             (DisplayState::Waiting(_), None) => state.label().to_owned(),
-            (_, m) => m.map(safe).unwrap_or_else(|| {
+            (_, m) => m.map(safe).or_else(|| what(call)).unwrap_or_else(|| {
                 let tokenless = !call.from_hook
                     && call.progress_requested == Some(false)
                     && state == DisplayState::Running
@@ -116,6 +116,27 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
         elapsed_secs: call.elapsed(now).as_seconds_f64(),
         since_secs: call.since_update(now).as_seconds_f64(),
     }
+}
+
+/// What a call works on, from its arguments: its first short string values
+/// (`path=src/main.rs query="select …"`), for a row that has no message of its own.
+pub fn what(call: &Call) -> Option<String> {
+    let args: serde_json::Value = serde_json::from_str(call.arguments.as_deref()?).ok()?;
+    let parts: Vec<String> = args
+        .as_object()?
+        .iter()
+        .filter_map(|(k, v)| {
+            let s = v.as_str()?;
+            let s = crate::sanitize::fit(s, 40);
+            Some(if s.contains(' ') {
+                format!("{k}=\"{s}\"")
+            } else {
+                format!("{k}={s}")
+            })
+        })
+        .take(3)
+        .collect();
+    (!parts.is_empty()).then(|| safe(&parts.join(" ")))
 }
 
 /// A percentage rounded to the nearest, except that 100 % shows only when progress

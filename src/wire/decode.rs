@@ -97,6 +97,8 @@ struct Raw<'a> {
     waiting_for: Option<Cow<'a, str>>,
     #[serde(borrow)]
     origin: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    arguments: Option<&'a RawValue>,
 }
 
 /// Every known field, whichever path read it. Ambiguous fields hold their raw JSON text.
@@ -129,6 +131,7 @@ pub(super) struct Fields<'a> {
     pub task: Option<Cow<'a, str>>,
     pub waiting_for: Option<Cow<'a, str>>,
     pub origin: Option<Cow<'a, str>>,
+    pub arguments: Option<&'a str>,
 }
 
 impl<'a> From<Raw<'a>> for Fields<'a> {
@@ -161,6 +164,7 @@ impl<'a> From<Raw<'a>> for Fields<'a> {
             task: r.task,
             waiting_for: r.waiting_for,
             origin: r.origin,
+            arguments: r.arguments.map(RawValue::get),
         }
     }
 }
@@ -254,6 +258,11 @@ fn classify<'a>(event_type: &str, raw: &mut Fields<'a>, depth: u8) -> Frame<'a> 
                     task: raw.task.take().map(Cow::into_owned),
                     waiting_for: raw.waiting_for.as_deref().and_then(Wait::parse),
                     from_hook: raw.origin.as_deref() == Some("hook"),
+                    arguments: raw.arguments.filter(|a| *a != "null").map(str::to_owned),
+                    result: raw
+                        .result
+                        .filter(|r| r.trim_start().starts_with('{'))
+                        .map(str::to_owned),
                     session: raw.session.take(),
                     session_label: raw.session_label.take(),
                 }),

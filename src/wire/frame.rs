@@ -135,6 +135,10 @@ pub struct CallFrame<'a> {
     pub waiting_for: Option<Wait>,
     /// `hook`: an agent's own tool, seen by its hooks (no progress will come).
     pub from_hook: bool,
+    /// The call's arguments (JSON text), when a tap saw them.
+    pub arguments: Option<String>,
+    /// A summary of its result (JSON text: `{"bytes", "types", "text"}`).
+    pub result: Option<String>,
     pub session: Option<Cow<'a, str>>,
     pub session_label: Option<Cow<'a, str>>,
 }
@@ -217,6 +221,8 @@ impl Frame<'_> {
                 task: c.task,
                 waiting_for: c.waiting_for,
                 from_hook: c.from_hook,
+                arguments: c.arguments,
+                result: c.result,
                 session: own(c.session),
                 session_label: own(c.session_label),
             }),

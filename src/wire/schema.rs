@@ -132,6 +132,54 @@ pub struct CallEvent<'a> {
     /// Who saw the call: `hook` for an agent's own tools (they report no progress).
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Cow<'a, str>>,
+    /// On `started`: the call's arguments as a tap saw them, secrets redacted, at most
+    /// [`MAX_DETAIL`] bytes of JSON (a longer value is cut to a string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Value>,
+    /// At the end: what the result was (`{"bytes", "types", "text"}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+}
+
+/// The most bytes of arguments or of a result summary a call event carries.
+pub const MAX_DETAIL: usize = 4096;
+
+/// `value` if its JSON is at most [`MAX_DETAIL`] bytes, else its JSON text cut to a string.
+pub fn bounded_detail(value: Value) -> Value {
+    let text = value.to_string();
+    if text.len() <= MAX_DETAIL {
+        return value;
+    }
+    Value::String(crate::sanitize::cut(&text, MAX_DETAIL).into_owned())
+}
+
+/// A tool result in short: its size, its content types and the start of its text.
+pub fn result_summary(result: &str) -> Value {
+    let parsed: Value = serde_json::from_str(result).unwrap_or(Value::Null);
+    let content = parsed.get("content").and_then(Value::as_array);
+    let types: Vec<&str> = content
+        .map(|c| {
+            c.iter()
+                .filter_map(|i| i.get("type").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    let text: String = content
+        .map(|c| {
+            c.iter()
+                .filter_map(|i| i.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    let mut summary = serde_json::json!({ "bytes": result.len(), "types": types });
+    if !text.is_empty() {
+        summary["text"] = Value::String(crate::sanitize::cut(&text, 1024).into_owned());
+    }
+    if parsed.get("structuredContent").is_some() {
+        summary["structured"] = Value::Bool(true);
+    }
+    summary
 }
 
 impl<'a> CallEvent<'a> {
@@ -150,6 +198,8 @@ impl<'a> CallEvent<'a> {
             waiting_for: None,
             task: None,
             origin: None,
+            arguments: None,
+            result: None,
         }
     }
 }
@@ -202,6 +252,8 @@ pub struct CallParams<'a> {
     /// Task-augmented execution (MCP 2025-11-25): `{"ttl": …}`.
     #[serde(borrow, default)]
     pub task: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub arguments: Option<&'a RawValue>,
 }
 
 /// A request's `_meta`.

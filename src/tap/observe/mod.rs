@@ -183,6 +183,8 @@ pub struct Observer {
     scopes: HashMap<Box<str>, u32>,
     /// The earliest ttl deadline of a task (so most messages skip the expiry check).
     next_deadline: Option<Instant>,
+    /// What is redacted from arguments and results before they are published.
+    redaction: crate::redact::Rules,
     /// Messages that were not JSON-RPC (passed on untouched, not observed).
     pub unreadable: u64,
 }
@@ -200,8 +202,15 @@ impl Observer {
             next_token: 1,
             scopes: HashMap::default(),
             next_deadline: None,
+            redaction: crate::redact::Rules::default(),
             unreadable: 0,
         }
+    }
+
+    /// The same observer, redacting by `rules` (the config file's `[redaction]`).
+    pub fn with_redaction(mut self, rules: crate::redact::Rules) -> Observer {
+        self.redaction = rules;
+        self
     }
 
     /// Calls started and not yet ended (tasks included).
@@ -443,13 +452,25 @@ impl Observer {
                 Slot::Request(request.1.clone()),
             );
         }
-        out.push(Item::started(
+        let arguments = params
+            .as_ref()
+            .and_then(|p| p.arguments)
+            .and_then(|a| serde_json::from_str::<Value>(a.get()).ok())
+            .map(|mut a| {
+                self.redaction.value(&mut a);
+                crate::wire::schema::bounded_detail(a)
+            });
+        let mut started = Item::started(
             event_token.clone(),
             tool.clone(),
             at,
             progress_token.is_some(),
             shown,
-        ));
+        );
+        if let Item::Event(crate::wire::schema::Published::Call(c)) = &mut started {
+            c.arguments = arguments;
+        }
+        out.push(started);
         if self.pending() >= MAX_PENDING {
             self.evict_oldest(at, out);
         }
@@ -562,6 +583,19 @@ impl Observer {
         }
         let (state, error) = outcome(peek.error, peek.result);
         self.end(scope, call, state, error, instant, at, out);
+        self.summarize_result(peek.result, out);
+    }
+
+    /// Puts a summary of `result` (redacted) on the end event just pushed.
+    fn summarize_result(&self, result: Option<&RawValue>, out: &mut [Item]) {
+        let Some(result) = result else {
+            return;
+        };
+        let mut summary = crate::wire::schema::result_summary(result.get());
+        self.redaction.value(&mut summary);
+        if let Some(Item::Event(crate::wire::schema::Published::Call(c))) = out.last_mut() {
+            c.result = Some(summary);
+        }
     }
 
     /// The answer to a `tasks/get`, `tasks/result` or `tasks/cancel` about a task we follow.
@@ -605,6 +639,7 @@ impl Observer {
                 if let Some(call) = self.tasks.remove(&(scope.into(), task_id.into())) {
                     let (state, error) = outcome(error, result);
                     self.end(scope, call, state, error, instant, at, out);
+                    self.summarize_result(result, out);
                 }
             }
             _ => {}
