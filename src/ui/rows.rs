@@ -126,7 +126,7 @@ pub fn what(call: &Call) -> Option<String> {
         .as_object()?
         .iter()
         .filter_map(|(k, v)| {
-            let s = v.as_str()?;
+            let s = v.as_str().filter(|s| *s != crate::redact::REDACTED)?;
             let s = crate::sanitize::fit(s, 40);
             Some(if s.contains(' ') {
                 format!("{k}=\"{s}\"")
