@@ -417,6 +417,72 @@ pub fn summary(model: &Model, now: Time) -> String {
     for finding in model.findings(now) {
         let _ = writeln!(out, "warning: {}", sanitize::terminal(&finding.message));
     }
+    out.push_str(&tool_table(model, now));
+    out
+}
+
+/// Per tool: calls, running, failures (and the last error), p50/p95/max duration and the
+/// mean rate (`--summary`'s second table).
+pub fn tool_table(model: &Model, now: Time) -> String {
+    let stats = crate::model::stats::tool_stats(model, now);
+    if stats.is_empty() {
+        return String::new();
+    }
+    let dur =
+        |d: Option<chrono::TimeDelta>| d.map_or("-".to_owned(), |d| seconds(d.as_seconds_f64()));
+    let rows: Vec<[String; 8]> = stats
+        .iter()
+        .map(|s| {
+            [
+                sanitize::fit(&sanitize::terminal(&s.tool), 32),
+                s.calls.to_string(),
+                s.running.to_string(),
+                match s.failure_percent() {
+                    Some(p) if s.failed > 0 => format!("{} ({p:.0}%)", s.failed),
+                    _ => s.failed.to_string(),
+                },
+                dur(s.p50),
+                dur(s.p95),
+                dur(s.max),
+                s.mean_rate.map_or("-".to_owned(), |r| format!("{r:.2}/s")),
+            ]
+        })
+        .collect();
+    let head = [
+        "tool", "calls", "running", "failed", "p50", "p95", "max", "rate",
+    ];
+    let widths: Vec<usize> = (0..8)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(head[i].len())
+        })
+        .collect();
+    let mut out = String::from("\n");
+    let line = |cells: [&str; 8]| {
+        let mut l = format!("{:<w$}", cells[0], w = widths[0]);
+        for i in 1..8 {
+            l.push_str(&format!(" {:>w$}", cells[i], w = widths[i]));
+        }
+        l
+    };
+    let _ = writeln!(out, "{}", line(head));
+    for (r, s) in rows.iter().zip(&stats) {
+        let cells = [
+            &*r[0], &*r[1], &*r[2], &*r[3], &*r[4], &*r[5], &*r[6], &*r[7],
+        ];
+        let _ = write!(out, "{}", line(cells));
+        if let Some(e) = &s.last_error {
+            let _ = write!(
+                out,
+                "  last error: {}",
+                sanitize::fit(&sanitize::terminal(e), 60)
+            );
+        }
+        out.push('\n');
+    }
     out
 }
 

@@ -335,6 +335,37 @@ fn a_task_waiting_for_input_says_so_and_its_row_shows_the_agents_token() {
 }
 
 #[test]
+fn t_opens_per_tool_statistics_and_a_tall_pane_shows_them_below_the_table() {
+    let mut app = app();
+    let now = t(2000);
+    let tall = render(&mut app, 120, 30, now);
+    assert!(
+        tall.contains(" Per tool, over the calls shown (T)"),
+        "{tall}"
+    );
+    let deploy = tall
+        .lines()
+        .find(|l| l.starts_with("deploy "))
+        .unwrap_or_else(|| panic!("{tall}"));
+    assert!(
+        deploy.contains("1 100%") && deploy.contains("health check failed: 503"),
+        "{deploy}"
+    );
+    // A short pane has no room: the table alone.
+    assert!(!render(&mut app, 80, 15, now).contains("Per tool"));
+    app.handle_key(Key::Char('T'), now);
+    let full = render(&mut app, 60, 15, now);
+    assert!(
+        full.contains("tool") && full.contains("calls") && full.contains("run_tests"),
+        "{full}"
+    );
+    insta::assert_snapshot!("stats_120x30", render(&mut app, 120, 30, now));
+    insta::assert_snapshot!("stats_80x24", render(&mut app, 80, 24, now));
+    app.handle_key(Key::Esc, now);
+    assert!(render(&mut app, 120, 30, now).contains("tool       token"));
+}
+
+#[test]
 fn help_explains_keys_and_glyphs() {
     let mut app = app();
     app.handle_key(Key::Char('?'), t(0));
@@ -847,8 +878,9 @@ fn a_restarted_daemon_leaves_lost_calls_not_ghosts() {
     insta::assert_snapshot!("lost_after_restart_120x30", screen);
     insta::assert_snapshot!("lost_after_restart_80x24", render(&mut app, 80, 24, now));
     // The new run's call on token 7 is its own row, running.
+    let table = screen.split(" Per tool").next().unwrap_or_default();
     assert_eq!(
-        screen.lines().filter(|l| l.contains("run_tests")).count(),
+        table.lines().filter(|l| l.contains("run_tests")).count(),
         2,
         "{screen}"
     );

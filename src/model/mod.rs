@@ -6,6 +6,7 @@
 
 mod call;
 mod lint;
+pub mod stats;
 mod stream;
 
 use std::borrow::Cow;

@@ -25,6 +25,8 @@ pub enum Screen {
     Help,
     /// `C`: which columns show, toggled live.
     Columns,
+    /// `T`: per-tool statistics.
+    Stats,
 }
 
 /// A key, as the app understands it (the event loop maps terminal keys to these).
@@ -640,6 +642,16 @@ impl App {
             return;
         }
         match self.screen {
+            Screen::Stats => {
+                match (key, action) {
+                    (Key::Esc | Key::Enter, _) | (_, Some(Action::Stats)) => {
+                        self.screen = Screen::Table;
+                    }
+                    (_, Some(Action::Help)) => self.screen = Screen::Help,
+                    _ => {}
+                }
+                return;
+            }
             Screen::Help => {
                 match (key, action) {
                     (Key::Esc | Key::Enter, _) | (_, Some(Action::Help)) => {
@@ -794,6 +806,9 @@ impl App {
             }
             Action::Columns => {
                 self.screen = Screen::Columns;
+            }
+            Action::Stats => {
+                self.screen = Screen::Stats;
             }
             Action::Dismiss => {
                 self.dismiss_findings();

@@ -54,6 +54,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             "x dismiss",
         ],
         Screen::Detail(_) => &["Esc back", "q quit", "j/k scroll", "? help"],
+        Screen::Stats => &["Esc back", "T back", "q quit", "? help"],
         Screen::Columns => &["Space toggle", "j/k move", "Esc back", "q quit"],
         Screen::Help => &["Esc back", "q quit"],
     };

@@ -37,6 +37,7 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::CopyJson, "copy the selected call as JSON"),
     (Action::ClearDone, "clear finished and lost calls"),
     (Action::Columns, "choose the columns (Space toggles, live)"),
+    (Action::Stats, "per-tool statistics: calls, failures, p50/p95/max, rate"),
     (Action::Dismiss, "dismiss the findings shown until something new happens"),
     (Action::Help, "this help (Esc back)"),
 ];

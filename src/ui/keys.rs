@@ -29,6 +29,7 @@ pub enum Action {
     ClearDone,
     Columns,
     Dismiss,
+    Stats,
 }
 
 impl Action {
@@ -55,6 +56,7 @@ impl Action {
         (Action::ClearDone, "clear_done", &["c"]),
         (Action::Columns, "columns", &["C"]),
         (Action::Dismiss, "dismiss_findings", &["x"]),
+        (Action::Stats, "statistics", &["T"]),
     ];
 
     pub fn name(self) -> &'static str {

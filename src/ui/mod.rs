@@ -13,6 +13,7 @@ mod help;
 pub mod keys;
 pub mod player;
 pub mod rows;
+pub mod stats;
 pub mod table;
 pub mod theme;
 pub mod view;
@@ -46,9 +47,29 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme
                 let text = waiting_text(app, now);
                 frame.render_widget(ratatui::widgets::Paragraph::new(text), main);
             } else {
-                table::draw(frame, main, app, now, tick, theme);
+                // A tall pane's spare rows show the statistics below the table.
+                // (Only when every call fits: the number of calls bounds the rows.)
+                let calls = app.model().len();
+                let fits = calls + 2 < usize::from(main.height);
+                let tools = if fits && main.height >= 20 {
+                    stats::tool_count(app)
+                } else {
+                    usize::MAX / 4
+                };
+                let wanted = u16::try_from(calls + 2).unwrap_or(u16::MAX);
+                let panel = u16::try_from(tools + 2).unwrap_or(u16::MAX);
+                if main.height >= 20 && wanted.saturating_add(panel) <= main.height {
+                    let [t, s] =
+                        Layout::vertical([Constraint::Length(wanted), Constraint::Min(panel)])
+                            .areas(main);
+                    table::draw(frame, t, app, now, tick, theme);
+                    stats::draw(frame, s, app, now, theme);
+                } else {
+                    table::draw(frame, main, app, now, tick, theme);
+                }
             }
         }
+        Screen::Stats => stats::draw(frame, main, app, now, theme),
         Screen::Detail(id) => detail::draw(frame, main, app, id, now, theme),
         Screen::Help => {
             app.help_scroll = help::draw(frame, main, app.help_scroll, theme, &app.keys)
