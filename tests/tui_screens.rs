@@ -366,6 +366,37 @@ fn t_opens_per_tool_statistics_and_a_tall_pane_shows_them_below_the_table() {
 }
 
 #[test]
+fn the_what_column_shows_what_a_tapped_call_works_on() {
+    let mut app = app();
+    app.ingest(&event(
+        1300,
+        "call",
+        13,
+        r#"{"token":"1@s1","tool":"read_file","state":"started","progress_token":"","arguments":{"path":"src/main.rs","api_key":"<redacted>","limit":5}}"#,
+    ));
+    let screen = render(&mut app, 120, 30, t(2000));
+    assert!(
+        screen.contains("what"),
+        "the column has its title: {screen}"
+    );
+    let row = screen
+        .lines()
+        .find(|l| l.contains("read_file"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(row.contains("path=src/main.rs"), "{row}");
+    assert!(
+        !row.contains("redacted"),
+        "redacted values are left out: {row}"
+    );
+    // Without arguments anywhere the column takes no room.
+    let plain = render(&mut self::app(), 120, 30, t(2000));
+    assert!(
+        !plain.lines().nth(2).unwrap_or_default().contains(" what "),
+        "{plain}"
+    );
+}
+
+#[test]
 fn help_explains_keys_and_glyphs() {
     let mut app = app();
     app.handle_key(Key::Char('?'), t(0));
@@ -1022,7 +1053,7 @@ fn the_column_chooser_and_a_rebound_key() {
         app.handle_key(Key::Char('C'), now);
         insta::assert_snapshot!(format!("columns_{size}"), render(&mut app, w, h, now));
         // Down to `message`, hide it.
-        for _ in 0..10 {
+        for _ in 0..11 {
             app.handle_key(Key::Char('j'), now);
         }
         app.handle_key(Key::Char(' '), now);

@@ -12,6 +12,8 @@ pub struct RowView {
     /// The session's label, on an all-sessions stream; empty otherwise.
     pub session: String,
     pub token: String,
+    /// What the call works on, from its arguments (empty without).
+    pub what: String,
     /// `p/total`, or the count alone when the total is unknown.
     pub progress: String,
     /// 0..=1 when the total is known.
@@ -81,6 +83,7 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
         tool: safe(call.key.tool.as_deref().unwrap_or("?")),
         session: safe(call.session_label.as_deref().unwrap_or_default()),
         token: safe(&token_text(call.token_shown())),
+        what: what(call).unwrap_or_default(),
         progress,
         ratio,
         percent: call.percent().map(percent_text).unwrap_or_default(),
@@ -95,7 +98,7 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
         message: match (state, call.error.as_deref().or_else(|| call.message())) {
             (DisplayState::Waiting(_), Some(m)) => format!("{}: {}", state.label(), safe(m)),
             (DisplayState::Waiting(_), None) => state.label().to_owned(),
-            (_, m) => m.map(safe).or_else(|| what(call)).unwrap_or_else(|| {
+            (_, m) => m.map(safe).unwrap_or_else(|| {
                 let tokenless = !call.from_hook
                     && call.progress_requested == Some(false)
                     && state == DisplayState::Running

@@ -24,16 +24,19 @@ pub enum Column {
     Rate,
     Eta,
     Token,
+    /// What the call works on, from its arguments (`path=src/main.rs`).
+    What,
     Message,
 }
 
 impl Column {
     /// Every column in its default display order.
-    pub const DEFAULT: [Column; 11] = [
+    pub const DEFAULT: [Column; 12] = [
         Column::State,
         Column::Session,
         Column::Tool,
         Column::Token,
+        Column::What,
         Column::Progress,
         Column::Percent,
         Column::Rate,
@@ -56,6 +59,7 @@ impl Column {
             Column::Rate => "rate",
             Column::Eta => "eta",
             Column::Token => "token",
+            Column::What => "what",
             Column::Message => "message",
         }
     }
@@ -76,6 +80,7 @@ impl Column {
             Column::Rate => "rate",
             Column::Eta => "eta",
             Column::Token => "token",
+            Column::What => "what",
             Column::Message => "message",
         }
     }
@@ -100,6 +105,9 @@ impl Column {
             Column::Rate => 8,
             Column::Eta => 7,
             Column::Token => longest(|r| &r.token, 5, 16),
+            // Only where a tap saw arguments.
+            Column::What if rows.iter().all(|r| r.what.is_empty()) => 0,
+            Column::What => longest(|r| &r.what, 8, 32),
             Column::Message => 20, // the least; it takes what is left
         }
     }
@@ -137,11 +145,13 @@ fn columns_of(width: u16, rows: &[RowView], shown: &[(Column, bool)]) -> Vec<(Co
     // State, tool, bar, percent, elapsed and message outlive the rest.
     let priority = if repeated {
         [
-            State, Tool, Progress, Percent, Elapsed, Message, Token, Session, Eta, Rate, Since,
+            State, Tool, Progress, Percent, Elapsed, Message, What, Token, Session, Eta, Rate,
+            Since,
         ]
     } else {
         [
-            State, Tool, Progress, Percent, Elapsed, Message, Session, Eta, Rate, Since, Token,
+            State, Tool, Progress, Percent, Elapsed, Message, What, Session, Eta, Rate, Since,
+            Token,
         ]
     };
     let order: Vec<Column> = shown.iter().map(|&(c, _)| c).collect();
@@ -300,6 +310,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
                 Column::Tool => fit(&row.tool, width_of(Column::Tool)),
                 Column::Session => fit(&row.session, width_of(Column::Session)),
                 Column::Token => fit(&row.token, width_of(Column::Token)),
+                Column::What => fit(&row.what, width_of(Column::What)),
                 Column::Progress => bar(row, tick, theme),
                 Column::Percent => row.percent.clone(),
                 Column::Rate => row.rate.clone(),
@@ -310,7 +321,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
             };
             match c {
                 Column::State => Cell::from(Line::from(Span::styled(text, theme.state(row.state)))),
-                Column::Tool | Column::Session | Column::Message => {
+                Column::Tool | Column::Session | Column::What | Column::Message => {
                     Cell::from(highlighted(text, &terms, theme))
                 }
                 _ => Cell::from(text),
@@ -389,6 +400,7 @@ pub fn draw_chooser(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 Column::Eta => "time left at this rate",
                 Column::Elapsed => "how long it has run",
                 Column::Since => "time since its last update",
+                Column::What => "what it works on, from its arguments (taps)",
                 Column::Message => "what the call says now",
             }
         );
@@ -413,6 +425,7 @@ mod tests {
             tool: tool.into(),
             session: String::new(),
             token: "1000001".into(),
+            what: String::new(),
             progress: progress.into(),
             ratio: Some(0.5),
             percent: "50%".into(),
