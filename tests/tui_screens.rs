@@ -397,6 +397,49 @@ fn the_what_column_shows_what_a_tapped_call_works_on() {
 }
 
 #[test]
+fn w_opens_the_timeline_with_a_bar_per_call_zoom_and_the_shared_selection() {
+    let mut app = app();
+    let now = t(6000);
+    app.handle_key(Key::Char('W'), now);
+    let screen = render(&mut app, 120, 30, now);
+    assert!(screen.contains(" Timeline · 4 calls"), "{screen}");
+    for tool in ["run_tests", "index_repo", "fetch_url", "deploy"] {
+        let row = screen
+            .lines()
+            .find(|l| l.contains(tool))
+            .unwrap_or_else(|| panic!("{tool}: {screen}"));
+        assert!(row.contains('█'), "{tool} has a bar: {row}");
+    }
+    // The running call's bar reaches now, at the right edge.
+    let run_tests = screen.lines().find(|l| l.contains("run_tests")).unwrap();
+    assert!(run_tests.trim_end().ends_with('█'), "{run_tests}");
+    insta::assert_snapshot!("timeline_120x30", screen);
+    insta::assert_snapshot!("timeline_80x24", render(&mut app, 80, 24, now));
+    let title = |s: &str| {
+        s.lines()
+            .find(|l| l.contains(" Timeline"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    app.handle_key(Key::Char('+'), now);
+    let zoomed = render(&mut app, 120, 30, now);
+    assert!(title(&screen).contains("the last 13.9s"), "{screen}");
+    assert!(
+        title(&zoomed).contains("the last 6.9s"),
+        "the span halves: {zoomed}"
+    );
+    // j/k select in start order; Enter opens the selected call.
+    app.handle_key(Key::Char('k'), now);
+    app.handle_key(Key::Enter, now);
+    assert!(
+        matches!(app.screen, mcptop::ui::app::Screen::Detail(_)),
+        "{:?}",
+        app.screen
+    );
+    app.handle_key(Key::Esc, now);
+}
+
+#[test]
 fn help_explains_keys_and_glyphs() {
     let mut app = app();
     app.handle_key(Key::Char('?'), t(0));

@@ -27,6 +27,8 @@ pub enum Screen {
     Columns,
     /// `T`: per-tool statistics.
     Stats,
+    /// `W`: the calls as bars on a time axis.
+    Timeline,
 }
 
 /// A key, as the app understands it (the event loop maps terminal keys to these).
@@ -99,6 +101,8 @@ pub struct App {
     pub screen: Screen,
     /// The selected call: selection follows the call, not a row number.
     pub selected: Option<CallId>,
+    /// The timeline's zoom: each step halves the time it spans (0: every call).
+    pub timeline_zoom: u8,
     pub paused: Option<Paused>,
     pub quit: bool,
     /// The link's state, for the header.
@@ -170,6 +174,7 @@ impl App {
             source,
             screen: Screen::Table,
             selected: None,
+            timeline_zoom: 0,
             paused: None,
             quit: false,
             connection: LinkState::Connecting,
@@ -642,6 +647,38 @@ impl App {
             return;
         }
         match self.screen {
+            Screen::Timeline => {
+                match (key, action) {
+                    (Key::Esc, _) | (_, Some(Action::Timeline)) => self.screen = Screen::Table,
+                    (Key::Char('+'), _) => self.timeline_zoom = (self.timeline_zoom + 1).min(12),
+                    (Key::Char('-'), _) => {
+                        self.timeline_zoom = self.timeline_zoom.saturating_sub(1)
+                    }
+                    (_, Some(Action::Down | Action::Up)) => {
+                        let order = super::timeline::order(&self.feed.model);
+                        let at = self
+                            .selected
+                            .and_then(|id| order.iter().position(|c| *c == id));
+                        let next = match (action, at) {
+                            (Some(Action::Down), Some(i)) => {
+                                (i + 1).min(order.len().saturating_sub(1))
+                            }
+                            (_, Some(i)) => i.saturating_sub(1),
+                            (_, None) => order.len().saturating_sub(1),
+                        };
+                        self.selected = order.get(next).copied();
+                        self.follow = false;
+                    }
+                    (Key::Enter, _) | (_, Some(Action::Detail)) => {
+                        if let Some(id) = self.selected {
+                            self.screen = Screen::Detail(id);
+                        }
+                    }
+                    (_, Some(Action::Help)) => self.screen = Screen::Help,
+                    _ => {}
+                }
+                return;
+            }
             Screen::Stats => {
                 match (key, action) {
                     (Key::Esc | Key::Enter, _) | (_, Some(Action::Stats)) => {
@@ -809,6 +846,9 @@ impl App {
             }
             Action::Stats => {
                 self.screen = Screen::Stats;
+            }
+            Action::Timeline => {
+                self.screen = Screen::Timeline;
             }
             Action::Dismiss => {
                 self.dismiss_findings();

@@ -55,6 +55,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ],
         Screen::Detail(_) => &["Esc back", "q quit", "j/k scroll", "? help"],
         Screen::Stats => &["Esc back", "T back", "q quit", "? help"],
+        Screen::Timeline => &[
+            "Esc back",
+            "+/- zoom",
+            "j/k select",
+            "Enter detail",
+            "q quit",
+        ],
         Screen::Columns => &["Space toggle", "j/k move", "Esc back", "q quit"],
         Screen::Help => &["Esc back", "q quit"],
     };

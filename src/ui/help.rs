@@ -38,6 +38,7 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::ClearDone, "clear finished and lost calls"),
     (Action::Columns, "choose the columns (Space toggles, live)"),
     (Action::Stats, "per-tool statistics: calls, failures, p50/p95/max, rate"),
+    (Action::Timeline, "timeline: each call a bar in time (+/- zoom, j/k select)"),
     (Action::Dismiss, "dismiss the findings shown until something new happens"),
     (Action::Help, "this help (Esc back)"),
 ];

@@ -30,6 +30,7 @@ pub enum Action {
     Columns,
     Dismiss,
     Stats,
+    Timeline,
 }
 
 impl Action {
@@ -57,6 +58,7 @@ impl Action {
         (Action::Columns, "columns", &["C"]),
         (Action::Dismiss, "dismiss_findings", &["x"]),
         (Action::Stats, "statistics", &["T"]),
+        (Action::Timeline, "timeline", &["W"]),
     ];
 
     pub fn name(self) -> &'static str {

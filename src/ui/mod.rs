@@ -16,6 +16,7 @@ pub mod rows;
 pub mod stats;
 pub mod table;
 pub mod theme;
+pub mod timeline;
 pub mod view;
 
 use std::time::Duration;
@@ -70,6 +71,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme
             }
         }
         Screen::Stats => stats::draw(frame, main, app, now, theme),
+        Screen::Timeline => timeline::draw(frame, main, app, now, theme),
         Screen::Detail(id) => detail::draw(frame, main, app, id, now, theme),
         Screen::Help => {
             app.help_scroll = help::draw(frame, main, app.help_scroll, theme, &app.keys)

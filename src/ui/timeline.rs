@@ -1,0 +1,114 @@
+//! `W`: the calls as bars on a time axis, a waterfall: when each started and ended (or runs
+//! on), coloured by state, so concurrency, gaps and the long pole show at a glance. The
+//! selection is the table's; `+`/`-` zoom in on the latest stretch of time.
+
+use chrono::TimeDelta;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::app::App;
+use super::theme::Theme;
+use crate::model::{CallId, Model};
+use crate::time::Time;
+
+/// The calls by start, oldest first.
+pub fn order(model: &Model) -> Vec<CallId> {
+    let mut calls: Vec<(Time, CallId)> = model.calls().map(|c| (c.first_seen, c.id)).collect();
+    calls.sort_unstable();
+    calls.into_iter().map(|(_, id)| id).collect()
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
+    if area.height < 3 || area.width < 20 {
+        return;
+    }
+    let model = app.model();
+    let order = order(model);
+    let rows = usize::from(area.height) - 2;
+    // The window of rows: the newest calls, or around the selection.
+    let selected = app
+        .selected
+        .and_then(|id| order.iter().position(|c| *c == id));
+    let end_row = match selected {
+        Some(i) => (i + 1).max(rows.min(order.len())),
+        None => order.len(),
+    };
+    let start_row = end_row.saturating_sub(rows);
+    let shown = &order[start_row..end_row.min(order.len())];
+    // Time: from the earliest start shown to now, halved per zoom step (keeping the end).
+    let earliest = shown
+        .iter()
+        .filter_map(|id| model.call(*id))
+        .map(|c| c.first_seen)
+        .min()
+        .unwrap_or(now);
+    let full = (now - earliest).max(TimeDelta::milliseconds(100));
+    let span = full / 2i32.pow(u32::from(app.timeline_zoom.min(12)));
+    let span = span.max(TimeDelta::milliseconds(10));
+    let from = now - span;
+    let label_width = 18usize.min(usize::from(area.width) / 3);
+    let bar_width = usize::from(area.width)
+        .saturating_sub(label_width + 1)
+        .max(1);
+    let column_of = |t: Time| -> usize {
+        let secs = t.secs_since(from) / span.as_seconds_f64();
+        ((secs * bar_width as f64).floor().max(0.0) as usize).min(bar_width)
+    };
+    let mut lines = vec![Line::styled(
+        crate::sanitize::fit(
+            &format!(
+                " Timeline · {} calls · the last {} (+/- zoom)",
+                order.len(),
+                crate::model::human(span)
+            ),
+            usize::from(area.width),
+        ),
+        theme.title(),
+    )];
+    // The axis: its start and end.
+    let left = format!("-{}", crate::model::human(span));
+    let axis = format!(
+        "{:label_width$} {left}{:>pad$}",
+        "",
+        "now",
+        pad = bar_width.saturating_sub(left.chars().count()).max(3)
+    );
+    lines.push(Line::styled(
+        crate::sanitize::fit(&axis, usize::from(area.width)),
+        theme.hint(),
+    ));
+    let (full_cell, _, _) = theme.bar_cells();
+    for id in shown {
+        let Some(call) = model.call(*id) else {
+            continue;
+        };
+        let state = model.display_state(call, now);
+        let end = call.ended_at.unwrap_or(now);
+        let (a, b) = (column_of(call.first_seen), column_of(end));
+        let tool = crate::sanitize::terminal(call.key.tool.as_deref().unwrap_or("?")).into_owned();
+        let label = format!(
+            "{} {}",
+            theme.glyph(state),
+            crate::sanitize::fit(&tool, label_width.saturating_sub(2))
+        );
+        let mut spans = vec![Span::raw(format!("{label:<label_width$} "))];
+        if end < from {
+            spans.push(Span::styled("‹", theme.hint()));
+        } else {
+            spans.push(Span::raw(" ".repeat(a)));
+            let len = b
+                .saturating_sub(a)
+                .max(1)
+                .min(bar_width - a.min(bar_width - 1));
+            spans.push(Span::styled(full_cell.repeat(len), theme.state(state)));
+        }
+        let mut line = Line::from(spans);
+        if Some(*id) == app.selected {
+            line = line.style(theme.selected());
+        }
+        lines.push(line);
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
