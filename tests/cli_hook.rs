@@ -164,3 +164,28 @@ fn with_no_daemon_the_hook_starts_one_and_still_exits_at_once() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+#[test]
+fn a_daemon_that_refuses_more_connections_does_not_hold_up_the_hook() {
+    let home = temp_dir("hook-full");
+    let (mut server, url) = serve(&home, &["--max-connections", "1"]);
+    // One connection held open: the daemon is full.
+    let addr = url.trim_start_matches("http://").to_owned();
+    let _held = std::net::TcpStream::connect(&addr).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    hook(
+        &home,
+        &format!(
+            r#"{{"hook_event_name":"PreToolUse",{BASE},"tool_name":"Bash","tool_input":{{"command":"ls"}},"tool_use_id":"t"}}"#
+        ),
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "it did not wait"
+    );
+    let log = std::fs::read_to_string(home.join(".mcptop/hook.log")).unwrap();
+    assert_eq!(log.lines().count(), 1, "{log}");
+    server.terminate();
+    std::fs::remove_dir_all(&home).unwrap();
+}
