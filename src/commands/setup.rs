@@ -189,22 +189,24 @@ fn backup_path(path: &Path) -> PathBuf {
 }
 
 fn report(location: &Location, plan: &setup::Plan) {
+    let safe = |s: &str| mcptop::sanitize::terminal(s).into_owned();
     let where_ = format!(
         "{} ({}, {})",
-        location.path.display(),
+        safe(&location.path.display().to_string()),
         location.agent.name(),
         location.scope
     );
-    for name in &plan.wrapped {
+    for name in plan.wrapped.iter().map(|n| safe(n)) {
         println!("{where_}: {name}: wrapped with `mcptop wrap`");
     }
-    for name in &plan.already {
+    for name in plan.already.iter().map(|n| safe(n)) {
         println!("{where_}: {name}: already wrapped");
     }
     for (name, url) in &plan.http {
+        let name = safe(name);
         println!(
             "{where_}: {name}: an HTTP server, not rewritten: run `mcptop proxy --upstream {}` and point the agent at the address it prints",
-            mcptop::sanitize::redact_urls(url)
+            safe(&mcptop::sanitize::redact_urls(url))
         );
     }
 }

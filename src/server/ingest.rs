@@ -145,11 +145,8 @@ fn encode(item: Published<'_>, cut: &mut u64) -> Result<(EventKind, String, Time
             event.error = capped(event.error, MAX_TEXT, cut);
             for detail in [&mut event.arguments, &mut event.result] {
                 if let Some(value) = detail.take() {
-                    let before = value.to_string().len();
-                    let kept = crate::wire::schema::bounded_detail(value);
-                    if kept.to_string().len() < before {
-                        *cut += 1;
-                    }
+                    let (kept, was_cut) = crate::wire::schema::bounded_detail(value);
+                    *cut += u64::from(was_cut);
                     *detail = Some(kept);
                 }
             }

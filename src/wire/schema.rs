@@ -144,13 +144,17 @@ pub struct CallEvent<'a> {
 /// The most bytes of arguments or of a result summary a call event carries.
 pub const MAX_DETAIL: usize = 4096;
 
-/// `value` if its JSON is at most [`MAX_DETAIL`] bytes, else its JSON text cut to a string.
-pub fn bounded_detail(value: Value) -> Value {
+/// `value` if its JSON is at most [`MAX_DETAIL`] bytes, else its JSON text cut to a
+/// string; and whether it was cut.
+pub fn bounded_detail(value: Value) -> (Value, bool) {
     let text = value.to_string();
     if text.len() <= MAX_DETAIL {
-        return value;
+        return (value, false);
     }
-    Value::String(crate::sanitize::cut(&text, MAX_DETAIL).into_owned())
+    (
+        Value::String(crate::sanitize::cut(&text, MAX_DETAIL).into_owned()),
+        true,
+    )
 }
 
 /// A tool result in short: its size, its content types and the start of its text.

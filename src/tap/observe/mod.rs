@@ -458,7 +458,7 @@ impl Observer {
             .and_then(|a| serde_json::from_str::<Value>(a.get()).ok())
             .map(|mut a| {
                 self.redaction.value(&mut a);
-                crate::wire::schema::bounded_detail(a)
+                crate::wire::schema::bounded_detail(a).0
             });
         let mut started = Item::started(
             event_token.clone(),
