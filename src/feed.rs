@@ -160,6 +160,12 @@ impl Feed {
                 if let Some(note) = note {
                     emit(&self.model, Emitted::Json(note));
                 }
+                if change == Change::Server {
+                    if let Some(server) = self.model.servers().last() {
+                        let json = server_json(server);
+                        emit(&self.model, Emitted::Json(json));
+                    }
+                }
                 if let Change::NewCall(call) | Change::Updated(call) | Change::Finished(call) =
                     change
                 {
@@ -301,4 +307,18 @@ pub fn call_json(model: &Model, call: &Call, now: Time) -> Value {
         }
     }
     value
+}
+
+/// A `server` update: what a session's server said of itself.
+pub fn server_json(server: &crate::model::Server) -> serde_json::Value {
+    let mut json = json!({ "type": "server", "server": server.info });
+    if let Some(object) = json.as_object_mut() {
+        if let Some(session) = &server.session {
+            object.insert("session".into(), json!(session));
+        }
+        if let Some(label) = &server.session_label {
+            object.insert("session_label".into(), json!(label));
+        }
+    }
+    json
 }

@@ -571,6 +571,7 @@ mod tests {
                     c.state.as_str(),
                 ),
                 Published::Progress(_) => ("progress".into(), "progress"),
+                Published::Server(_) => ("server".into(), "server"),
             })
             .collect()
     }

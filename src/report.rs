@@ -222,6 +222,29 @@ fn plain_line_raw(update: &Update) -> String {
             s("at_id")
         ),
         "error" => format!("{time}  !! server error: {} {}", s("error"), s("detail")),
+        "server" => {
+            let server = &v["server"];
+            let text = |key: &str| server[key].as_str().unwrap_or("");
+            let mut line = format!("{time}  -- server {}", text("name"));
+            for key in ["version", "protocol"] {
+                if !text(key).is_empty() {
+                    line.push(' ');
+                    line.push_str(text(key));
+                }
+            }
+            let tools = server["tools"].as_array().map_or(0, Vec::len) as u64
+                + server["tools_cut"].as_u64().unwrap_or(0);
+            if tools > 0 {
+                line.push_str(&format!(
+                    ": {tools} tool{}",
+                    if tools == 1 { "" } else { "s" }
+                ));
+            }
+            if !s("session_label").is_empty() {
+                line.push_str(&format!(" (session {})", s("session_label")));
+            }
+            line
+        }
         _ => format!("{time}  {}", sanitize::json_string(v)),
     }
 }

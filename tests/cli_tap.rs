@@ -26,6 +26,8 @@ while IFS= read -r line; do
       printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"taskId":"'"$tid"'","status":"cancelled","statusMessage":"The task was cancelled by request.",'"$task"'}}' ;;
     *'"method":"initialize"'*)
       printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"fake-sh","version":"0.1"}}}' ;;
+    *'"method":"tools/list"'*)
+      printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"tools":[{"name":"index","description":"Indexes the repository"},{"name":"grep","execution":{"taskSupport":"optional"}}]}}' ;;
     *'"method":"tools/call"'*'"name":"fail"'*)
       printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"isError":true,"content":[{"type":"text","text":"disk full"}]}}' ;;
     *'"method":"tools/call"'*)
@@ -119,6 +121,20 @@ fn wrap_relays_every_byte_and_the_monitor_sees_each_call() {
     assert!(
         done["call"]["elapsed_s"].as_f64().unwrap() >= 0.15,
         "{done}"
+    );
+    // What the server is and the tools it lists, as `server` updates.
+    wrap.send(r#"{"jsonrpc":"2.0","id":10,"method":"tools/list"}"#);
+    wrap.line_matching("tools/list", |l| l.contains(r#""id":10"#));
+    let listed = tail.line_matching("the server's tools", |l| {
+        l.contains(r#""type":"server""#) && l.contains(r#""tools""#)
+    });
+    let listed = json(&listed);
+    assert_eq!(listed["server"]["name"], "fake-sh", "{listed}");
+    assert_eq!(listed["server"]["protocol"], "2025-06-18", "{listed}");
+    assert_eq!(listed["server"]["tools"][0]["name"], "index", "{listed}");
+    assert_eq!(
+        listed["server"]["tools"][1]["tasks"], "optional",
+        "{listed}"
     );
 
     // Without a token: a running row that says why its bar is empty, then its duration.

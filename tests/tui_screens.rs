@@ -1005,13 +1005,63 @@ fn help_is_bounded_and_the_detail_scrolls_its_messages() {
         first.contains("step 39") && !first.contains("step 00"),
         "{first}"
     );
-    assert!(first.contains("of 40 (j/k scroll)"), "{first}");
+    assert!(first.contains("messages, newest first (40):"), "{first}");
+    assert!(first.contains("(j/k scroll · / search)"), "{first}");
     app.handle_key(Key::Char('G'), now);
     let last = render(&mut app, 80, 24, t(5_500));
     assert!(
-        last.contains("step 00") && !last.contains("step 39"),
+        last.contains("step 00") && !last.contains("  step 39"),
         "{last}"
     );
+    // `/` searches the detail as it is typed; n/N step through the matches.
+    app.handle_key(Key::Char('/'), now);
+    for c in "STEP 1".chars() {
+        app.handle_key(Key::Char(c), now);
+    }
+    let typing = render(&mut app, 80, 24, t(5_500));
+    assert!(typing.contains("search: STEP 1▏"), "{typing}");
+    app.handle_key(Key::Enter, now);
+    let found = render(&mut app, 80, 24, t(5_500));
+    assert!(
+        found.contains("\"STEP 1\": match 1 of 10"),
+        "case-insensitive, steps 10-19: {found}"
+    );
+    assert!(found.contains("step 19"), "the first match shows: {found}");
+    // The matches are marked (underlined) where they are, and nothing else is.
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|f| mcptop::ui::draw(f, &mut app, t(5_500), 0, Theme::plain()))
+        .unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let marked: Vec<String> = (0..24)
+        .map(|y| {
+            (0..80)
+                .filter(|x| {
+                    buffer[(*x, y)]
+                        .modifier
+                        .contains(ratatui::style::Modifier::UNDERLINED)
+                })
+                .map(|x| buffer[(x, y)].symbol().to_owned())
+                .collect::<String>()
+        })
+        .filter(|m| !m.is_empty())
+        .collect();
+    assert!(
+        !marked.is_empty() && marked.iter().all(|m| m == "step 1"),
+        "{marked:?}"
+    );
+    app.handle_key(Key::Char('N'), now);
+    let wrapped = render(&mut app, 80, 24, t(5_500));
+    assert!(
+        wrapped.contains("match 10 of 10") && wrapped.contains("step 10"),
+        "N from the first goes round to the last: {wrapped}"
+    );
+    app.handle_key(Key::Char('n'), now);
+    assert!(render(&mut app, 80, 24, t(5_500)).contains("match 1 of 10"));
+    // Esc clears the search first, then leaves.
+    app.handle_key(Key::Esc, now);
+    assert!(matches!(app.screen, mcptop::ui::app::Screen::Detail(_)));
+    assert!(!render(&mut app, 80, 24, t(5_500)).contains("match"));
     assert_eq!(
         app.selected,
         Some(long),
@@ -1238,4 +1288,61 @@ fn many_long_calls_keep_running_ones_in_view() {
         }
         insta::assert_snapshot!(format!("many_long_{size}"), screen);
     }
+}
+
+#[test]
+fn i_opens_the_servers_and_their_tools_and_the_views_keys_move_between_views() {
+    let mut app = app();
+    let now = t(6000);
+    app.handle_key(Key::Char('I'), now);
+    let empty = render(&mut app, 80, 24, now);
+    assert!(empty.contains("no server seen yet"), "{empty}");
+    app.ingest(&event(
+        1400,
+        "server",
+        0,
+        r#"{"session":"s1","session_label":"wrap everything","name":"everything","version":"2.0.0","protocol":"2025-11-25","capabilities":["tools","logging","resources"],"tools":[{"name":"echo","description":"Echoes back the input"},{"name":"get-sum","description":"Returns the sum of two numbers"},{"name":"simulate-research-query","description":"Simulates a deep research query with\nstatus updates","tasks":"required"},{"name":"evil\u001b[2J","description":"\u001b]52;c;AAAA\u0007steals the clipboard"}],"tools_cut":3}"#,
+    ));
+    let screen = render(&mut app, 120, 30, now);
+    assert!(
+        screen.contains("everything 2.0.0 · protocol 2025-11-25"),
+        "{screen}"
+    );
+    assert!(screen.contains("session wrap everything"), "{screen}");
+    assert!(
+        screen.contains("capabilities: tools, logging, resources"),
+        "{screen}"
+    );
+    assert!(screen.contains("7 tools"), "listed and cut: {screen}");
+    let research = screen
+        .lines()
+        .find(|l| l.contains("simulate-research-query"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(
+        research.contains("task ") && research.contains("with status updates"),
+        "task support, the description on one line: {research}"
+    );
+    assert!(screen.contains("… and 3 more"), "{screen}");
+    assert!(
+        !screen.contains('\u{1b}') && !screen.contains('\u{7}'),
+        "nothing raw reaches the terminal: {screen}"
+    );
+    insta::assert_snapshot!("servers_120x30", screen);
+    insta::assert_snapshot!("servers_80x24", render(&mut app, 80, 24, now));
+    // The views' keys move between them; a view's own key goes back to the table.
+    app.handle_key(Key::Char('T'), now);
+    assert_eq!(app.screen, mcptop::ui::app::Screen::Stats);
+    app.handle_key(Key::Char('W'), now);
+    assert_eq!(app.screen, mcptop::ui::app::Screen::Timeline);
+    app.handle_key(Key::Char('W'), now);
+    assert_eq!(app.screen, mcptop::ui::app::Screen::Table);
+    // In the timeline, Enter with nothing selected says how to select.
+    app.handle_key(Key::Char('W'), now);
+    app.selected = None;
+    app.handle_key(Key::Enter, now);
+    assert_eq!(app.screen, mcptop::ui::app::Screen::Timeline);
+    assert!(
+        render(&mut app, 120, 30, now).contains("j/k to select a call first"),
+        "the flash says what to do"
+    );
 }

@@ -125,6 +125,8 @@ pub enum Change {
     Finished(CallId),
     /// Stream-level news (loss report, error frame, …) or nothing visible.
     Stream,
+    /// A session's server said something new of itself (see [`Model::servers`]).
+    Server,
     Ignored,
 }
 
@@ -193,7 +195,32 @@ pub struct Model {
     pub evicted: u64,
     /// The last error frame the server sent.
     pub last_error: Option<(String, Option<String>)>,
+    /// What each session's server is, as its tap saw it (newest last).
+    servers: Vec<Server>,
 }
+
+/// The server behind one session: its name, revision, capabilities and tools.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Server {
+    pub session: Option<String>,
+    pub session_label: Option<String>,
+    pub info: crate::wire::schema::ServerEvent,
+    /// When it was last told.
+    pub seen_at: Time,
+}
+
+impl Server {
+    /// What the server said, without when.
+    fn untimed(info: &crate::wire::schema::ServerEvent) -> crate::wire::schema::ServerEvent {
+        crate::wire::schema::ServerEvent {
+            timestamp: None,
+            ..info.clone()
+        }
+    }
+}
+
+/// Servers the model keeps (one per session); past it the least recently told goes.
+pub const MAX_SERVERS: usize = 256;
 
 impl Default for Model {
     fn default() -> Self {
@@ -215,7 +242,38 @@ impl Model {
             stream: StreamState::default(),
             evicted: 0,
             last_error: None,
+            servers: Vec::new(),
         }
+    }
+
+    /// The servers behind the sessions, the least recently told first.
+    pub fn servers(&self) -> &[Server] {
+        &self.servers
+    }
+
+    fn apply_server(&mut self, frame: crate::wire::ServerFrame, at: Time) -> Change {
+        let crate::wire::ServerFrame {
+            server,
+            session,
+            session_label,
+        } = frame;
+        if let Some(i) = self.servers.iter().position(|s| s.session == session) {
+            let old = self.servers.remove(i);
+            if old.info == Server::untimed(&server) && old.session_label == session_label {
+                self.servers.push(Server { seen_at: at, ..old });
+                return Change::Stream;
+            }
+        }
+        if self.servers.len() >= MAX_SERVERS {
+            self.servers.remove(0);
+        }
+        self.servers.push(Server {
+            session,
+            session_label,
+            info: Server::untimed(&server),
+            seen_at: at,
+        });
+        Change::Server
     }
 
     pub fn config(&self) -> &ModelConfig {
@@ -306,6 +364,7 @@ impl Model {
                 }
                 self.apply_call(c, at)
             }
+            Frame::Server(server) => self.apply_server(*server, at),
             Frame::Lagged { missed } => {
                 self.stream.server_missed = self.stream.server_missed.saturating_add(missed);
                 self.stream.unexplained_loss = self.stream.unexplained_loss.saturating_add(missed);

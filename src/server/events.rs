@@ -38,8 +38,14 @@ pub async fn session_events(
         None
     };
     let subscription = session.events.subscribe(after);
+    let servers = if state.extensions() {
+        state.sessions.server_events(&session)
+    } else {
+        Vec::new()
+    };
     let body = sse_body(
         subscription,
+        servers,
         state.extensions(),
         state.config.keepalive,
         [session.closed.clone(), state.shutdown.clone()],
@@ -108,17 +114,19 @@ pub fn channel_body() -> (mpsc::Sender<Bytes>, Body) {
 
 fn sse_body(
     subscription: Subscription,
+    servers: Vec<String>,
     extensions: bool,
     keepalive: Duration,
     stop: [CancellationToken; 2],
 ) -> Body {
     let (tx, body) = channel_body();
-    tokio::spawn(pump(subscription, tx, extensions, keepalive, stop));
+    tokio::spawn(pump(subscription, servers, tx, extensions, keepalive, stop));
     body
 }
 
 async fn pump(
     subscription: Subscription,
+    servers: Vec<String>,
     tx: mpsc::Sender<Bytes>,
     extensions: bool,
     keepalive: Duration,
@@ -132,6 +140,11 @@ async fn pump(
     let mut out = String::new();
     if extensions && missed > 0 {
         write_lagged_sse(&mut out, missed);
+    }
+    // What the session's server is, without an id: it is the state now, not an event
+    // of the stream, so it neither moves a client's resume point nor looks like a gap.
+    for data in &servers {
+        crate::sse::encode::write_event(&mut out, Some("server"), None, data);
     }
     for event in &replay {
         out.push_str(&event.sse);

@@ -19,6 +19,8 @@ pub enum EventKind {
     Progress,
     /// `event: call`, the lifecycle extension.
     Call,
+    /// `event: server`: what a tap saw of its server (mcptop extension).
+    Server,
 }
 
 impl EventKind {
@@ -27,6 +29,7 @@ impl EventKind {
         match self {
             EventKind::Progress => None,
             EventKind::Call => Some("call"),
+            EventKind::Server => Some("server"),
         }
     }
 }

@@ -153,5 +153,11 @@ fn encode(item: Published<'_>, cut: &mut u64) -> Result<(EventKind, String, Time
             let json = serde_json::to_string(&event).map_err(|e| e.to_string())?;
             Ok((EventKind::Call, json, at))
         }
+        Published::Server(mut event) => {
+            let at = *event.timestamp.get_or_insert_with(Time::now);
+            *cut += event.bound();
+            let json = serde_json::to_string(&event).map_err(|e| e.to_string())?;
+            Ok((EventKind::Server, json, at))
+        }
     }
 }

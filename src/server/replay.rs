@@ -48,6 +48,7 @@ pub fn load(path: &Path) -> Result<Vec<ReplayEvent>, ReplayError> {
                 let kind = match event_type.as_str() {
                     "message" => EventKind::Progress,
                     "call" => EventKind::Call,
+                    "server" => EventKind::Server,
                     _ => return None,
                 };
                 // A priming event or a keep-alive sent as an empty event: nothing to publish.

@@ -43,24 +43,24 @@ pub struct Session {
     touched: std::sync::atomic::AtomicI64,
     /// Fields of published events cut to their caps (counted, said in `GET /sessions`).
     pub cut_fields: AtomicU64,
+    /// The latest `server` event's JSON: sent first to every new subscriber.
+    server: Mutex<Option<Arc<str>>>,
 }
 
 impl Session {
     /// Publishes one event on this session's stream (and, tagged, on the all-sessions
     /// stream); returns its id in this session.
     pub fn publish(&self, kind: super::hub::EventKind, data: String, now: Time) -> u64 {
+        if kind == super::hub::EventKind::Server {
+            *self.server.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some(data.as_str().into());
+        }
         let everyone = self
             .everyone
             .as_ref()
             .filter(|e| e.events.subscribers() > 0);
         if self.all.is_some() || everyone.is_some() {
-            let rest = data.strip_prefix('{').unwrap_or("}");
-            let mut tagged = String::with_capacity(self.tag.len() + rest.len());
-            tagged.push_str(&self.tag);
-            if rest.trim_start().starts_with('}') {
-                tagged.pop(); // no field follows the tag: drop its comma
-            }
-            tagged.push_str(rest);
+            let tagged = self.tagged(&data);
             match (&self.all, everyone) {
                 (Some(all), Some(everyone)) => {
                     everyone.events.publish(kind, tagged.clone(), now);
@@ -73,6 +73,33 @@ impl Session {
             }
         }
         self.events.publish(kind, data, now)
+    }
+
+    /// `data` (a JSON object) with this session's id and label in front.
+    fn tagged(&self, data: &str) -> String {
+        let rest = data.strip_prefix('{').unwrap_or("}");
+        let mut tagged = String::with_capacity(self.tag.len() + rest.len());
+        tagged.push_str(&self.tag);
+        if rest.trim_start().starts_with('}') {
+            tagged.pop(); // no field follows the tag: drop its comma
+        }
+        tagged.push_str(rest);
+        tagged
+    }
+
+    /// The latest `server` event's JSON, tagged with the session when `tagged` (for the
+    /// all-sessions streams).
+    pub fn server_event(&self, tagged: bool) -> Option<String> {
+        let data = self
+            .server
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()?;
+        Some(if tagged {
+            self.tagged(&data)
+        } else {
+            data.as_ref().to_owned()
+        })
     }
 
     /// How many more events can be published before the slowest subscriber, of this
@@ -256,6 +283,7 @@ impl Session {
             running: Mutex::new(HashMap::new()),
             tokens_in_use: Mutex::new(HashSet::new()),
             closed: CancellationToken::new(),
+            server: Mutex::new(None),
         }
     }
 }
@@ -458,6 +486,32 @@ impl Sessions {
             tracing::info!(sessions = expired.len(), "idle sessions ended");
         }
         expired
+    }
+
+    /// The `server` events a new subscriber of `stream` gets first: the session's own, or,
+    /// for an all-sessions stream, every session's on it, tagged.
+    pub fn server_events(&self, stream: &Session) -> Vec<String> {
+        let everyone = self
+            .everyone
+            .as_ref()
+            .is_some_and(|e| std::ptr::eq(&**e, stream));
+        let all = self
+            .all
+            .as_ref()
+            .is_some_and(|a| std::ptr::eq(&**a, stream));
+        if !everyone && !all {
+            return stream.server_event(false).into_iter().collect();
+        }
+        let by_id = self.by_id.read().unwrap_or_else(PoisonError::into_inner);
+        let mut sessions: Vec<&Arc<Session>> = by_id
+            .values()
+            .filter(|s| everyone || !s.anonymous)
+            .collect();
+        sessions.sort_by_key(|s| s.created_at);
+        sessions
+            .into_iter()
+            .filter_map(|s| s.server_event(true))
+            .collect()
     }
 
     /// Creates a session whatever the limits (the daemon's own sessions).

@@ -80,8 +80,13 @@ pub async fn ws_events(
             match session {
                 Some(session) => {
                     let subscription = session.events.subscribe(None);
+                    let servers = if state.extensions() {
+                        state.sessions.server_events(&session)
+                    } else {
+                        Vec::new()
+                    };
                     let stop = [session.closed.clone(), state.shutdown.clone()];
-                    stream_events(socket, subscription, &state, stop).await;
+                    stream_events(socket, subscription, servers, &state, stop).await;
                 }
                 None => refuse(socket).await,
             }
@@ -108,6 +113,7 @@ async fn refuse(mut socket: WebSocket) {
 async fn stream_events(
     socket: WebSocket,
     subscription: Subscription,
+    servers: Vec<String>,
     state: &AppState,
     [closed, shutdown]: [tokio_util::sync::CancellationToken; 2],
 ) {
@@ -115,6 +121,15 @@ async fn stream_events(
     let keepalive = state.config.keepalive;
     let mut live = subscription.live;
     let (mut sink, mut incoming) = socket.split();
+    for data in &servers {
+        if sink
+            .send(Message::Text(ws_server(data).into()))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
     loop {
         let outgoing = tokio::select! {
             biased;
@@ -128,6 +143,12 @@ async fn stream_events(
             next = tokio::time::timeout(keepalive, live.recv()) => match next {
                 Err(_idle) if extensions => Message::Ping(Default::default()),
                 Err(_idle) => continue,
+                Ok(Ok(event)) if event.kind == super::hub::EventKind::Server => {
+                    if !extensions {
+                        continue;
+                    }
+                    Message::Text(ws_server(&event.data).into())
+                }
                 Ok(Ok(event)) => Message::Text(event.data.as_ref().into()),
                 Ok(Err(broadcast::error::RecvError::Lagged(n))) if extensions => {
                     Message::Text(ws_lagged(n).into())
@@ -141,4 +162,9 @@ async fn stream_events(
         }
     }
     let _ = sink.send(Message::Close(None)).await;
+}
+
+/// A `server` event on the WebSocket, which carries no event types: in an envelope.
+fn ws_server(data: &str) -> String {
+    format!("{{\"type\":\"server\",\"data\":{data}}}")
 }

@@ -29,6 +29,8 @@ pub enum Screen {
     Stats,
     /// `W`: the calls as bars on a time axis.
     Timeline,
+    /// `I`: the servers behind the sessions and their tools.
+    Servers,
 }
 
 /// A key, as the app understands it (the event loop maps terminal keys to these).
@@ -103,6 +105,8 @@ pub struct App {
     pub selected: Option<CallId>,
     /// The timeline's zoom: each step halves the time it spans (0: every call).
     pub timeline_zoom: u8,
+    /// How far the servers view is scrolled (the draw holds it to the end).
+    pub servers_scroll: usize,
     pub paused: Option<Paused>,
     pub quit: bool,
     /// The link's state, for the header.
@@ -135,6 +139,14 @@ pub struct App {
     pub help_scroll: u16,
     /// Messages the detail view is scrolled down (held to its end when drawn).
     pub detail_scroll: usize,
+    /// What `/` searches for in the detail view (matches are highlighted).
+    pub detail_query: String,
+    /// While the search is typed: the query before it (Esc puts it back).
+    pub detail_search_edit: Option<String>,
+    /// Which match `n`/`N` stepped to (taken modulo the matches by the draw).
+    pub detail_match: i64,
+    /// The next draw scrolls to the current match.
+    pub detail_jump: bool,
     /// The model's findings, refreshed at most once a second (or at once after news
     /// about the stream), so a frame never re-checks ten thousand calls.
     pub findings: Vec<crate::model::Finding>,
@@ -175,6 +187,7 @@ impl App {
             screen: Screen::Table,
             selected: None,
             timeline_zoom: 0,
+            servers_scroll: 0,
             paused: None,
             quit: false,
             connection: LinkState::Connecting,
@@ -193,6 +206,10 @@ impl App {
             flash: None,
             help_scroll: 0,
             detail_scroll: 0,
+            detail_query: String::new(),
+            detail_search_edit: None,
+            detail_match: 0,
+            detail_jump: false,
             findings: Vec::new(),
             findings_at: None,
             findings_due: true,
@@ -630,6 +647,28 @@ impl App {
     pub fn handle_key(&mut self, key: Key, now: Time) {
         use super::keys::Action;
         self.dirty = true;
+        if let Some(before) = &self.detail_search_edit {
+            match key {
+                Key::CtrlC => self.quit = true,
+                Key::Char(c) => {
+                    self.detail_query.push(c);
+                    self.detail_match = 0;
+                    self.detail_jump = true;
+                }
+                Key::Backspace => {
+                    self.detail_query.pop();
+                    self.detail_match = 0;
+                    self.detail_jump = true;
+                }
+                Key::Enter => self.detail_search_edit = None,
+                Key::Esc => {
+                    self.detail_query = before.clone();
+                    self.detail_search_edit = None;
+                }
+                _ => {}
+            }
+            return;
+        }
         if self.editing.is_some() {
             if key == Key::CtrlC {
                 self.quit = true;
@@ -647,9 +686,28 @@ impl App {
             return;
         }
         match self.screen {
+            Screen::Timeline | Screen::Stats | Screen::Servers
+                if matches!(
+                    action,
+                    Some(Action::Stats | Action::Timeline | Action::Servers)
+                ) =>
+            {
+                // The views' keys move between them; a view's own key goes back.
+                let target = match action {
+                    Some(Action::Stats) => Screen::Stats,
+                    Some(Action::Timeline) => Screen::Timeline,
+                    _ => Screen::Servers,
+                };
+                self.screen = if self.screen == target {
+                    Screen::Table
+                } else {
+                    target
+                };
+                return;
+            }
             Screen::Timeline => {
                 match (key, action) {
-                    (Key::Esc, _) | (_, Some(Action::Timeline)) => self.screen = Screen::Table,
+                    (Key::Esc, _) => self.screen = Screen::Table,
                     (Key::Char('+'), _) => self.timeline_zoom = (self.timeline_zoom + 1).min(12),
                     (Key::Char('-'), _) => {
                         self.timeline_zoom = self.timeline_zoom.saturating_sub(1)
@@ -669,11 +727,12 @@ impl App {
                         self.selected = order.get(next).copied();
                         self.follow = false;
                     }
-                    (Key::Enter, _) | (_, Some(Action::Detail)) => {
-                        if let Some(id) = self.selected {
-                            self.screen = Screen::Detail(id);
+                    (Key::Enter, _) | (_, Some(Action::Detail)) => match self.selected {
+                        Some(id) => self.screen = Screen::Detail(id),
+                        None => {
+                            self.flash = Some(("j/k to select a call first".into(), now));
                         }
-                    }
+                    },
                     (_, Some(Action::Help)) => self.screen = Screen::Help,
                     _ => {}
                 }
@@ -681,9 +740,33 @@ impl App {
             }
             Screen::Stats => {
                 match (key, action) {
-                    (Key::Esc | Key::Enter, _) | (_, Some(Action::Stats)) => {
+                    (Key::Esc | Key::Enter, _) => {
                         self.screen = Screen::Table;
                     }
+                    (_, Some(Action::Help)) => self.screen = Screen::Help,
+                    _ => {}
+                }
+                return;
+            }
+            Screen::Servers => {
+                match (key, action) {
+                    (Key::Esc | Key::Enter, _) => {
+                        self.screen = Screen::Table;
+                        self.servers_scroll = 0;
+                    }
+                    (Key::PageDown, _) | (_, Some(Action::PageDown)) => {
+                        self.servers_scroll = self.servers_scroll.saturating_add(10);
+                    }
+                    (Key::PageUp, _) | (_, Some(Action::PageUp)) => {
+                        self.servers_scroll = self.servers_scroll.saturating_sub(10);
+                    }
+                    (_, Some(Action::Down)) => {
+                        self.servers_scroll = self.servers_scroll.saturating_add(1);
+                    }
+                    (_, Some(Action::Up)) => {
+                        self.servers_scroll = self.servers_scroll.saturating_sub(1);
+                    }
+                    (_, Some(Action::First)) => self.servers_scroll = 0,
                     (_, Some(Action::Help)) => self.screen = Screen::Help,
                     _ => {}
                 }
@@ -731,9 +814,24 @@ impl App {
                 // The detail's own keys: its messages scroll, the hidden table stays put.
                 let page = self.page.max(1);
                 match (key, action) {
+                    (Key::Esc, _) if !self.detail_query.is_empty() => {
+                        self.detail_query.clear();
+                    }
                     (Key::Esc | Key::Enter | Key::Char('h'), _) | (_, Some(Action::Detail)) => {
                         self.screen = Screen::Table;
                         self.detail_scroll = 0;
+                        self.detail_query.clear();
+                    }
+                    (_, Some(Action::Filter)) => {
+                        self.detail_search_edit = Some(std::mem::take(&mut self.detail_query));
+                    }
+                    (Key::Char('n'), _) if !self.detail_query.is_empty() => {
+                        self.detail_match = self.detail_match.saturating_add(1);
+                        self.detail_jump = true;
+                    }
+                    (Key::Char('N'), _) if !self.detail_query.is_empty() => {
+                        self.detail_match = self.detail_match.saturating_sub(1);
+                        self.detail_jump = true;
                     }
                     (_, Some(Action::Down)) => self.detail_scroll += 1,
                     (_, Some(Action::Up)) => {
@@ -849,6 +947,10 @@ impl App {
             }
             Action::Timeline => {
                 self.screen = Screen::Timeline;
+            }
+            Action::Servers => {
+                self.screen = Screen::Servers;
+                self.servers_scroll = 0;
             }
             Action::Dismiss => {
                 self.dismiss_findings();

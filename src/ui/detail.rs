@@ -2,6 +2,7 @@
 //! its findings in sentences, and the raw facts the model keeps.
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 use ratatui::Frame;
@@ -57,19 +58,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
     if let Some(task) = &call.task {
         facts.push(Line::raw(format!("runs as MCP task {}", safe(task))));
     }
-    for (name, detail) in [("arguments", &call.arguments), ("result", &call.result)] {
-        let Some(value) = detail
-            .as_deref()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
-        else {
-            continue;
-        };
-        facts.push(Line::styled(format!("{name}:"), theme.hint()));
-        let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
-        for line in pretty.lines().take(40) {
-            facts.push(Line::raw(format!("  {}", safe(line))));
-        }
-    }
     if let Some(instance) = &call.instance {
         facts.push(Line::styled(
             format!("from the daemon run {}", safe(instance)),
@@ -81,33 +69,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
             "started before the monitor saw it: elapsed counts from its first report",
         ));
     }
-    if let Some(error) = &call.error {
-        facts.push(Line::styled(
-            format!("error: {}", safe(error)),
-            theme.warning(),
-        ));
-    }
-    for finding in model.call_findings(call, now) {
-        facts.push(Line::styled(
-            format!("! {}", safe(&finding.message)),
-            theme.warning(),
-        ));
-    }
-    if let Some((event_type, data)) = app.raw.get(&id) {
-        facts.push(Line::styled(
-            format!("last frame ({}): {}", safe(event_type), safe(data)),
-            theme.hint(),
-        ));
-    }
-    // Wrapped lines take more than one row (the raw frame wraps whole).
     let facts = Paragraph::new(facts).wrap(Wrap { trim: false });
     let facts_height = u16::try_from(facts.line_count(area.width.max(1))).unwrap_or(u16::MAX);
-    // The messages keep at least a few rows (and their title) however long the facts
-    // are: on a small pane the end of the raw frame is what gives way.
-    let facts_height = facts_height.min((area.height / 2).max(3));
-    let [top, spark, messages] = Layout::vertical([
+    let facts_height = facts_height.min((area.height / 3).max(2));
+    let [top, spark, body_area] = Layout::vertical([
         Constraint::Length(facts_height),
-        Constraint::Length(if area.height > 12 { 4 } else { 0 }),
+        Constraint::Length(if area.height > 14 { 4 } else { 0 }),
         Constraint::Min(1),
     ])
     .areas(area);
@@ -129,39 +96,135 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
             spark,
         );
     }
-    let lines: Vec<Line> = call
-        .messages
-        .iter()
-        .rev()
-        .map(|m| {
-            Line::raw(format!(
-                "{}  {}",
-                m.at.to_datetime().format("%H:%M:%S%.3f"),
-                safe(m.text)
-            ))
-        })
-        .collect();
-    // The messages scroll (j/k, PgUp/PgDn, g/G), never past their end.
-    let shown = usize::from(messages.height.saturating_sub(1)).max(1);
-    let total = lines.len();
+    // Everything else is one document, wrapped to the width here so that a row is a
+    // line: it scrolls (j/k, PgUp/PgDn, g/G) and `/` searches it.
+    let width = usize::from(body_area.width.max(1));
+    let rows = wrap(&body(app, call, now, theme), width);
+    let shown = usize::from(body_area.height.saturating_sub(1)).max(1);
+    let total = rows.len();
+    let query = app.detail_query.to_lowercase();
+    let matches: Vec<usize> = if query.is_empty() {
+        Vec::new()
+    } else {
+        rows.iter()
+            .enumerate()
+            .filter(|(_, (text, _))| text.to_lowercase().contains(&query))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let current = (!matches.is_empty()).then(|| {
+        let len = i64::try_from(matches.len()).unwrap_or(i64::MAX);
+        usize::try_from(app.detail_match.rem_euclid(len)).unwrap_or(0)
+    });
+    if app.detail_jump {
+        app.detail_jump = false;
+        if let Some(i) = current {
+            // The match a few rows down, so what leads to it shows too.
+            app.detail_scroll = matches[i].saturating_sub(2);
+        }
+    }
     let max = total.saturating_sub(shown);
     app.detail_scroll = app.detail_scroll.min(max);
     let first = app.detail_scroll;
-    let title = if total > shown {
+    let mut title = if total > shown {
         format!(
-            "messages, newest first: {}–{} of {total} (j/k scroll)",
+            "details {}–{} of {total} (j/k scroll · / search)",
             first + 1,
             (first + shown).min(total)
         )
     } else {
-        "messages, newest first".to_owned()
+        "details (/ search)".to_owned()
     };
-    let lines: Vec<Line> = lines.into_iter().skip(first).collect();
-    let title = crate::sanitize::fit(&theme.text(&title), usize::from(area.width));
+    if app.detail_search_edit.is_some() {
+        title = format!(
+            "search: {}▏ (Enter keeps · Esc cancels)",
+            safe(&app.detail_query)
+        );
+    } else if !query.is_empty() {
+        title = match current {
+            Some(i) => format!(
+                "\"{}\": match {} of {} (n/N step · Esc clears) · {title}",
+                safe(&app.detail_query),
+                i + 1,
+                matches.len()
+            ),
+            None => format!("\"{}\": no match (Esc clears)", safe(&app.detail_query)),
+        };
+    }
+    let terms = [query];
+    let lines: Vec<Line> = rows
+        .into_iter()
+        .skip(first)
+        .take(shown)
+        .map(|(text, style)| super::table::highlighted_in(text, &terms, theme, style))
+        .collect();
+    let title = crate::sanitize::fit(&theme.text(&title), width);
     frame.render_widget(
-        Paragraph::new(lines)
-            .block(Block::default().borders(Borders::TOP).title(title))
-            .wrap(Wrap { trim: false }),
-        messages,
+        Paragraph::new(lines).block(Block::default().borders(Borders::TOP).title(title)),
+        body_area,
     );
+}
+
+/// The call's document: its error in full, its findings, its arguments and its result
+/// (pretty JSON), its messages newest first (a task's status history among them), and
+/// the raw last frame. Every line is safe for the terminal.
+fn body(app: &App, call: &crate::model::Call, now: Time, theme: Theme) -> Vec<(String, Style)> {
+    let model = app.model();
+    let mut out: Vec<(String, Style)> = Vec::new();
+    if let Some(error) = &call.error {
+        out.push((format!("error: {}", safe(error)), theme.warning()));
+    }
+    for finding in model.call_findings(call, now) {
+        out.push((format!("! {}", safe(&finding.message)), theme.warning()));
+    }
+    for (name, detail) in [("arguments", &call.arguments), ("result", &call.result)] {
+        let Some(value) = detail
+            .as_deref()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        else {
+            continue;
+        };
+        out.push((format!("{name}:"), theme.hint()));
+        let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+        for line in pretty.lines() {
+            out.push((format!("  {}", safe(line)), Style::default()));
+        }
+    }
+    let count = call.messages.iter().len();
+    if count > 0 {
+        out.push((format!("messages, newest first ({count}):"), theme.hint()));
+    }
+    for m in call.messages.iter().rev() {
+        out.push((
+            format!(
+                "{}  {}",
+                m.at.to_datetime().format("%H:%M:%S%.3f"),
+                safe(m.text)
+            ),
+            Style::default(),
+        ));
+    }
+    if let Some((event_type, data)) = app.raw.get(&call.id) {
+        out.push((
+            format!("last frame ({}): {}", safe(event_type), safe(data)),
+            theme.hint(),
+        ));
+    }
+    out
+}
+
+/// Lines cut into rows of at most `width` characters.
+fn wrap(lines: &[(String, Style)], width: usize) -> Vec<(String, Style)> {
+    let mut rows = Vec::with_capacity(lines.len());
+    for (text, style) in lines {
+        if text.chars().count() <= width {
+            rows.push((text.clone(), *style));
+            continue;
+        }
+        let chars: Vec<char> = text.chars().collect();
+        for chunk in chars.chunks(width.max(1)) {
+            rows.push((chunk.iter().collect(), *style));
+        }
+    }
+    rows
 }

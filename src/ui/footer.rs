@@ -53,15 +53,28 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             "C columns",
             "x dismiss",
         ],
-        Screen::Detail(_) => &["Esc back", "q quit", "j/k scroll", "? help"],
-        Screen::Stats => &["Esc back", "T back", "q quit", "? help"],
+        Screen::Detail(_) if app.detail_search_edit.is_some() => {
+            &["type to search", "Enter keep", "Esc cancel"]
+        }
+        Screen::Detail(_) if !app.detail_query.is_empty() => &[
+            "n/N next/previous match",
+            "Esc clear search",
+            "/ search",
+            "j/k scroll",
+            "q quit",
+        ],
+        Screen::Detail(_) => &["Esc back", "q quit", "j/k scroll", "/ search", "? help"],
+        Screen::Stats => &["Esc back", "W timeline", "I servers", "q quit", "? help"],
         Screen::Timeline => &[
             "Esc back",
             "+/- zoom",
             "j/k select",
             "Enter detail",
+            "T stats",
+            "I servers",
             "q quit",
         ],
+        Screen::Servers => &["Esc back", "j/k scroll", "T stats", "W timeline", "q quit"],
         Screen::Columns => &["Space toggle", "j/k move", "Esc back", "q quit"],
         Screen::Help => &["Esc back", "q quit"],
     };

@@ -22,7 +22,7 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::Last, "last call"),
     (Action::PageDown, "a page down"),
     (Action::PageUp, "a page up"),
-    (Action::Detail, "the selected call in detail (Esc back; j/k scroll its messages)"),
+    (Action::Detail, "the selected call in detail: arguments, result, error, messages (Esc back; j/k scroll; / search, n/N step)"),
     (
         Action::Pause,
         "pause the screen (data keeps arriving; again to resume)",
@@ -39,6 +39,7 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::Columns, "choose the columns (Space toggles, live)"),
     (Action::Stats, "per-tool statistics: calls, failures, p50/p95/max, rate"),
     (Action::Timeline, "timeline: each call a bar in time (+/- zoom, j/k select)"),
+    (Action::Servers, "servers: name, version, protocol, capabilities and tools, from the taps"),
     (Action::Dismiss, "dismiss the findings shown until something new happens"),
     (Action::Help, "this help (Esc back)"),
 ];

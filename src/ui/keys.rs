@@ -31,6 +31,7 @@ pub enum Action {
     Dismiss,
     Stats,
     Timeline,
+    Servers,
 }
 
 impl Action {
@@ -59,6 +60,7 @@ impl Action {
         (Action::Dismiss, "dismiss_findings", &["x"]),
         (Action::Stats, "statistics", &["T"]),
         (Action::Timeline, "timeline", &["W"]),
+        (Action::Servers, "servers", &["I"]),
     ];
 
     pub fn name(self) -> &'static str {

@@ -13,6 +13,7 @@ mod help;
 pub mod keys;
 pub mod player;
 pub mod rows;
+pub mod servers;
 pub mod stats;
 pub mod table;
 pub mod theme;
@@ -72,6 +73,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme
         }
         Screen::Stats => stats::draw(frame, main, app, now, theme),
         Screen::Timeline => timeline::draw(frame, main, app, now, theme),
+        Screen::Servers => app.servers_scroll = servers::draw(frame, main, app, theme),
         Screen::Detail(id) => detail::draw(frame, main, app, id, now, theme),
         Screen::Help => {
             app.help_scroll = help::draw(frame, main, app.help_scroll, theme, &app.keys)

@@ -228,17 +228,27 @@ fn bar(row: &RowView, tick: u64, theme: Theme) -> String {
 
 /// `text` with every match of the filter's words highlighted.
 fn highlighted(text: String, terms: &[String], theme: Theme) -> Line<'static> {
-    if terms.is_empty() {
-        return Line::raw(text);
+    highlighted_in(text, terms, theme, ratatui::style::Style::default())
+}
+
+/// `text` in `style`, with every match of `terms` (lower case) highlighted.
+pub(super) fn highlighted_in(
+    text: String,
+    terms: &[String],
+    theme: Theme,
+    style: ratatui::style::Style,
+) -> Line<'static> {
+    if terms.iter().all(String::is_empty) {
+        return Line::styled(text, style);
     }
     let lower = text.to_lowercase();
     // Byte ranges of matches; lower-casing keeps byte offsets only for ASCII, so other
     // text is matched but not marked.
     if lower.len() != text.len() {
-        return Line::raw(text);
+        return Line::styled(text, style);
     }
     let mut marks = vec![false; text.len()];
-    for term in terms {
+    for term in terms.iter().filter(|t| !t.is_empty()) {
         let mut from = 0;
         while let Some(i) = lower[from..].find(term.as_str()) {
             let start = from + i;
@@ -255,9 +265,9 @@ fn highlighted(text: String, terms: &[String], theme: Theme) -> Line<'static> {
             if text.is_char_boundary(start) && text.is_char_boundary(i) {
                 let piece = text[start..i].to_owned();
                 spans.push(if marks[start] {
-                    Span::styled(piece, theme.highlight())
+                    Span::styled(piece, style.patch(theme.highlight()))
                 } else {
-                    Span::raw(piece)
+                    Span::styled(piece, style)
                 });
             }
             start = i;

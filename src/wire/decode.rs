@@ -173,11 +173,37 @@ impl<'a> From<Raw<'a>> for Fields<'a> {
 const MAX_DEPTH: u8 = 2;
 
 fn decode_payload<'a>(event_type: &str, json: &'a str, depth: u8) -> Frame<'a> {
+    if event_type == "server" {
+        return server_frame(json);
+    }
     let mut fields = Fields::default();
     if flat::scan(json, &mut fields) {
         classify(event_type, &mut fields, depth)
     } else {
         decode_general(event_type, json, depth)
+    }
+}
+
+/// `event: server`: an object of [`super::schema::ServerEvent`]'s fields, held to its caps.
+fn server_frame(json: &str) -> Frame<'static> {
+    if !json.trim_start().starts_with('{') {
+        return Frame::Unknown(Unknown::Shape);
+    }
+    match serde_json::from_str::<super::frame::ServerFrame>(json) {
+        Ok(mut frame) => {
+            frame.server.bound();
+            for s in [&mut frame.session, &mut frame.session_label]
+                .into_iter()
+                .flatten()
+            {
+                if let Cow::Owned(kept) = crate::sanitize::cut(s, schema::MAX_NAME) {
+                    *s = kept;
+                }
+            }
+            Frame::Server(Box::new(frame))
+        }
+        Err(e) if e.is_syntax() || e.is_eof() => Frame::Unknown(Unknown::NotJson),
+        Err(_) => Frame::Unknown(Unknown::Shape),
     }
 }
 
@@ -310,7 +336,7 @@ fn classify<'a>(event_type: &str, raw: &mut Fields<'a>, depth: u8) -> Frame<'a> 
             .find(|v| v.trim_start().starts_with('{'));
         if let Some(inner) = inner {
             let kind = raw.kind.as_deref().unwrap_or("message");
-            let inner_type = if kind == "lagged" || kind == "call" {
+            let inner_type = if kind == "lagged" || kind == "call" || kind == "server" {
                 kind
             } else {
                 "message"

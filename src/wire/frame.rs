@@ -143,6 +143,17 @@ pub struct CallFrame<'a> {
     pub session_label: Option<Cow<'a, str>>,
 }
 
+/// `event: server` — what a tap saw of the server behind it (mcptop extension).
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
+pub struct ServerFrame {
+    #[serde(flatten)]
+    pub server: super::schema::ServerEvent,
+    #[serde(default)]
+    pub session: Option<String>,
+    #[serde(default)]
+    pub session_label: Option<String>,
+}
+
 /// A JSON-RPC response: the end of a request (and of its progress).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResponseFrame {
@@ -169,6 +180,7 @@ pub enum Unknown {
 pub enum Frame<'a> {
     Progress(ProgressFrame<'a>),
     Call(CallFrame<'a>),
+    Server(Box<ServerFrame>),
     /// The server says this subscriber lost `missed` events.
     Lagged {
         missed: u64,
@@ -226,6 +238,7 @@ impl Frame<'_> {
                 session: own(c.session),
                 session_label: own(c.session_label),
             }),
+            Frame::Server(s) => Frame::Server(s),
             Frame::Lagged { missed } => Frame::Lagged { missed },
             Frame::Connected { session_id } => Frame::Connected { session_id },
             Frame::Error { error, detail } => Frame::Error { error, detail },

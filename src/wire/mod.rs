@@ -12,4 +12,6 @@ mod frame;
 pub mod schema;
 
 pub use decode::{decode_event, decode_event_general, decode_text, parse_timestamp};
-pub use frame::{CallFrame, CallState, Frame, ProgressFrame, ResponseFrame, Token, Unknown, Wait};
+pub use frame::{
+    CallFrame, CallState, Frame, ProgressFrame, ResponseFrame, ServerFrame, Token, Unknown, Wait,
+};

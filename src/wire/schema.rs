@@ -215,6 +215,164 @@ impl<'a> CallEvent<'a> {
 pub enum Published<'a> {
     Progress(#[serde(borrow)] ProgressEvent<'a>),
     Call(#[serde(borrow)] CallEvent<'a>),
+    Server(ServerEvent),
+}
+
+/// `event: server` (mcptop extension): what a tap saw of the server behind it, in
+/// `initialize` (or `server/discover`) and `tools/list`. Each one replaces the last; the
+/// daemon keeps the latest per session and sends it first to every new subscriber.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ServerEvent {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The protocol revision in use (`initialize`), or the newest offered (`server/discover`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// The server's capability names (`tools`, `resources`, `prompts`, `logging`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
+    /// The tools of `tools/list`, every page, at most [`MAX_TOOLS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolInfo>,
+    /// Tools listed beyond [`MAX_TOOLS`], not carried.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tools_cut: u64,
+    #[serde(default, with = "stamp", skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Time>,
+}
+
+/// One tool a server offers.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ToolInfo {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `execution.taskSupport`: `required`, `optional` or `forbidden`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<String>,
+}
+
+/// Tools a server event carries.
+pub const MAX_TOOLS: usize = 256;
+/// Bytes of a tool's description a server event carries.
+pub const MAX_DESCRIPTION: usize = 240;
+/// Capability names a server event carries.
+pub const MAX_CAPABILITIES: usize = 32;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl ServerEvent {
+    /// Holds every field to its cap (names to [`MAX_NAME`], descriptions to
+    /// [`MAX_DESCRIPTION`], at most [`MAX_TOOLS`] tools); returns how many it cut.
+    pub fn bound(&mut self) -> u64 {
+        let mut cut = 0u64;
+        let mut cap = |s: &mut String, max: usize| {
+            if let std::borrow::Cow::Owned(kept) = crate::sanitize::cut(s, max) {
+                *s = kept;
+                cut += 1;
+            }
+        };
+        cap(&mut self.name, MAX_NAME);
+        for s in [&mut self.version, &mut self.protocol]
+            .into_iter()
+            .flatten()
+        {
+            cap(s, MAX_NAME);
+        }
+        self.capabilities.truncate(MAX_CAPABILITIES);
+        for c in &mut self.capabilities {
+            cap(c, MAX_NAME);
+        }
+        if self.tools.len() > MAX_TOOLS {
+            let extra = (self.tools.len() - MAX_TOOLS) as u64;
+            self.tools_cut = self.tools_cut.saturating_add(extra);
+            self.tools.truncate(MAX_TOOLS);
+        }
+        for t in &mut self.tools {
+            cap(&mut t.name, MAX_NAME);
+            if let Some(d) = &mut t.description {
+                cap(d, MAX_DESCRIPTION);
+            }
+            if let Some(s) = &mut t.tasks {
+                cap(s, 16);
+            }
+        }
+        cut
+    }
+
+    /// Takes what an `initialize` or `server/discover` result says.
+    pub fn read_hello(&mut self, result: &str) {
+        let Ok(hello) = serde_json::from_str::<Hello>(result) else {
+            return;
+        };
+        if let Some(info) = hello.server_info {
+            self.name = info.name.unwrap_or_default();
+            self.version = info.version;
+        }
+        self.protocol = hello.protocol_version.or_else(|| {
+            hello
+                .supported_versions
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .max()
+        });
+        if let Some(Value::Object(caps)) = hello.capabilities {
+            self.capabilities = caps.keys().take(MAX_CAPABILITIES).cloned().collect();
+        }
+        self.bound();
+    }
+
+    /// Takes one page of a `tools/list` result; `first` when it was asked without a
+    /// cursor (a new listing replaces the old one).
+    pub fn read_tools(&mut self, result: &str, first: bool) {
+        let Ok(list) = serde_json::from_str::<ToolList>(result) else {
+            return;
+        };
+        if first {
+            self.tools.clear();
+            self.tools_cut = 0;
+        }
+        for tool in list.tools {
+            if self.tools.len() >= MAX_TOOLS {
+                self.tools_cut = self.tools_cut.saturating_add(1);
+                continue;
+            }
+            let Some(name) = tool.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+            self.tools.push(ToolInfo {
+                name: name.to_owned(),
+                description: text(tool.get("description")).or_else(|| text(tool.get("title"))),
+                tasks: text(tool.pointer("/execution/taskSupport")),
+            });
+        }
+        self.bound();
+    }
+}
+
+#[derive(Deserialize)]
+struct Hello {
+    #[serde(rename = "serverInfo", default)]
+    server_info: Option<ServerInfo>,
+    #[serde(rename = "protocolVersion", default)]
+    protocol_version: Option<String>,
+    #[serde(rename = "supportedVersions", default)]
+    supported_versions: Option<Vec<Value>>,
+    #[serde(default)]
+    capabilities: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ToolList {
+    #[serde(default)]
+    tools: Vec<Value>,
 }
 
 /// Whether a value can be a token or request id on the wire: a string of at most

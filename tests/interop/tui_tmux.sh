@@ -72,6 +72,8 @@ while IFS= read -r line; do
   case "$line" in
     *'"method":"initialize"'*)
       printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"serverInfo":{"name":"notes","version":"1.0"}}}' ;;
+    *'"method":"tools/list"'*)
+      printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"tools":[{"name":"search_notes","description":"Searches the notes"},{"name":"list_notes","description":"Lists the notes","execution":{"taskSupport":"optional"}}]}}' ;;
     *'"method":"tools/call"'*)
       sleep 3
       printf '%s\n' '{"jsonrpc":"2.0","id":'"$id"',"result":{"content":[]}}' ;;
@@ -83,6 +85,7 @@ server_pid=$!
 for _ in $(seq 1 100); do grep -q '^discovery file' "$home/serve.out" && break; sleep 0.1; done
 agent() { # $1 label, $2 tool
     { printf '%s\n' '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}'
+      printf '%s\n' '{"jsonrpc":"2.0","id":5,"method":"tools/list","params":{}}'
       sleep 0.5
       printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"'"$2"'"}}'
       sleep 8; } | HOME="$home" "$bin" wrap --label "$1" -- sh "$home/server.sh" >/dev/null
@@ -103,6 +106,19 @@ for size in 120x30 60x15; do
         wait_for "the session column ($size)" "notes A"
     fi
     wait_for "the calls finishing ($size)" "✓ .*search_notes"
+    # The other views: the servers and their tools, the statistics, the timeline.
+    t send-keys -t e2e I
+    wait_for "the servers view ($size)" "Servers and their tools"
+    wait_for "the wrapped server's name ($size)" "notes 1.0"
+    wait_for "a listed tool ($size)" "search_notes *Searches the notes"
+    t send-keys -t e2e T
+    wait_for "the statistics ($size)" "Per tool"
+    wait_for "a tool's row in the statistics ($size)" "search_notes"
+    t send-keys -t e2e W
+    wait_for "the timeline ($size)" "Timeline"
+    wait_for "a bar on the timeline ($size)" "█"
+    t send-keys -t e2e Escape
+    wait_for "back on the table ($size)" "✓ .*search_notes"
     t send-keys -t e2e q
     wait_for "a clean exit ($size)" "EXITED 0"
     wait "$agent_a" "$agent_b"

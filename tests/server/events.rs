@@ -173,3 +173,87 @@ async fn a_replay_at_full_speed_loses_nothing_to_a_slow_reader_and_loops() {
     );
     assert_eq!(session.events.count(), published);
 }
+
+async fn publish_items(server: &RunningServer, s: &NewSession, items: Value) {
+    let response = http()
+        .post(format!("{}/session/{}/publish", server.base_url(), s.id))
+        .bearer_auth(&s.token)
+        .json(&items)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+}
+
+/// A tap's `server` item is kept: every later subscriber, of the session or of the
+/// all-sessions stream, gets it first, without an id (it is state, not a numbered event).
+#[tokio::test]
+async fn the_server_a_tap_saw_is_sent_first_to_every_new_subscriber() {
+    let server = start(|_| {}).await;
+    let s = new_session(&server).await;
+    let server_item = serde_json::json!({
+        "type": "server", "name": "everything", "version": "2.0.0",
+        "protocol": "2025-11-25", "capabilities": ["tools"],
+        "tools": [{"name": "echo", "description": "Echoes back the input"},
+                  {"name": "slow", "tasks": "required"}],
+    });
+    publish_items(
+        &server,
+        &s,
+        serde_json::json!([{"type":"call","token":"1","tool":"echo","state":"started"}, server_item]),
+    )
+    .await;
+    // A subscriber that comes later gets the server before anything live.
+    let mut events = subscribe(&server, &s, None).await;
+    let first = events.next_event().await.unwrap();
+    assert_eq!(first.event_type, "server");
+    assert_eq!(first.last_event_id, "", "no id on the kept server event");
+    let data = json(&first.data);
+    assert_eq!(data["name"], "everything");
+    assert_eq!(data["tools"][1]["tasks"], "required");
+    publish_items(
+        &server,
+        &s,
+        serde_json::json!({"type":"call","token":"1","tool":"echo","state":"finished"}),
+    )
+    .await;
+    let next = events.next_event().await.unwrap();
+    assert_eq!(
+        (next.event_type.as_str(), next.last_event_id.as_str()),
+        ("call", "3")
+    );
+
+    // The stream of every session (this one was made without the admin token): every
+    // session's server, tagged with its session.
+    let response = http()
+        .get(format!("{}/session/**/events", server.base_url()))
+        .bearer_auth(server.admin_token())
+        .send()
+        .await
+        .unwrap();
+    let mut all = SseReader::new(response);
+    let first = all.next_event().await.unwrap();
+    assert_eq!(first.event_type, "server");
+    let data = json(&first.data);
+    assert_eq!(
+        (data["session"].as_str(), data["name"].as_str()),
+        (Some(s.id.as_str()), Some("everything"))
+    );
+
+    // A new listing replaces the kept one, live and for later subscribers.
+    publish_items(
+        &server,
+        &s,
+        serde_json::json!({"type":"server","name":"everything","tools":[{"name":"only"}]}),
+    )
+    .await;
+    let live = events.next_event().await.unwrap();
+    assert_eq!(live.event_type, "server");
+    assert_eq!(
+        live.last_event_id, "4",
+        "live, it is a numbered event of the stream"
+    );
+    let mut later = subscribe(&server, &s, None).await;
+    let kept = json(&later.next_event().await.unwrap().data);
+    assert_eq!(kept["tools"].as_array().map(Vec::len), Some(1));
+}

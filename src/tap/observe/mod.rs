@@ -178,6 +178,10 @@ pub struct Observer {
     injected: HashSet<Key>,
     /// Pending `initialize` and `server/discover` request ids.
     initializing: HashSet<Key>,
+    /// Pending `tools/list` request ids, and whether each asked for a later page.
+    listing: HashMap<Key, bool>,
+    /// What the server said of itself so far (published whole on every change).
+    server: crate::wire::schema::ServerEvent,
     next_token: u64,
     /// A short number for each MCP session seen, to qualify its request ids.
     scopes: HashMap<Box<str>, u32>,
@@ -199,6 +203,8 @@ impl Observer {
             by_progress: HashMap::default(),
             injected: HashSet::default(),
             initializing: HashSet::default(),
+            listing: HashMap::default(),
+            server: crate::wire::schema::ServerEvent::default(),
             next_token: 1,
             scopes: HashMap::default(),
             next_deadline: None,
@@ -331,7 +337,23 @@ impl Observer {
                 self.call_request(scope, id, peek, text, now, out)
             }
             (Direction::ToServer, Some("initialize" | "server/discover"), Some(id)) => {
+                if self.initializing.len() >= MAX_PENDING {
+                    self.initializing.clear();
+                }
                 self.initializing.insert(key(id));
+                Verdict::Forward
+            }
+            (Direction::ToServer, Some("tools/list"), Some(id)) => {
+                if self.listing.len() >= MAX_PENDING {
+                    self.listing.clear();
+                }
+                let later_page = peek.params.is_some_and(|p| {
+                    serde_json::from_str::<Value>(p.get())
+                        .ok()
+                        .and_then(|v| v.get("cursor").cloned())
+                        .is_some_and(|c| !c.is_null())
+                });
+                self.listing.insert(key(id), later_page);
                 Verdict::Forward
             }
             (
@@ -542,8 +564,19 @@ impl Observer {
     ) {
         let (instant, at) = now;
         if self.initializing.remove(&request) {
-            if let Some(name) = peek.result.and_then(|r| server_name(r.get())) {
-                out.push(Item::ServerName(name));
+            if let Some(result) = peek.result {
+                if let Some(name) = server_name(result.get()) {
+                    out.push(Item::ServerName(name));
+                }
+                self.server.read_hello(result.get());
+                self.publish_server(at, out);
+            }
+            return;
+        }
+        if let Some(later_page) = self.listing.remove(&request) {
+            if let Some(result) = peek.result {
+                self.server.read_tools(result.get(), !later_page);
+                self.publish_server(at, out);
             }
             return;
         }
@@ -584,6 +617,16 @@ impl Observer {
         let (state, error) = outcome(peek.error, peek.result);
         self.end(scope, call, state, error, instant, at, out);
         self.summarize_result(peek.result, out);
+    }
+
+    /// Publishes what is known of the server now.
+    fn publish_server(&self, at: Time, out: &mut Vec<Item>) {
+        out.push(Item::Event(crate::wire::schema::Published::Server(
+            crate::wire::schema::ServerEvent {
+                timestamp: Some(at),
+                ..self.server.clone()
+            },
+        )));
     }
 
     /// Puts a summary of `result` (redacted) on the end event just pushed.

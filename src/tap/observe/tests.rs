@@ -226,10 +226,11 @@ fn initialize_and_discover_name_the_server_and_junk_is_passed_on() {
             1,
         );
         assert_eq!(
-            items,
-            vec![Item::ServerName("everything 2.0.0".into())],
+            items[0],
+            Item::ServerName("everything 2.0.0".into()),
             "{method}"
         );
+        assert_eq!(items.len(), 2, "{method}: {items:?}");
         let (v, items) = see(&mut o, Direction::ToClient, "not json at all", 2);
         assert_eq!((v, items.len(), o.unreadable), (Verdict::Forward, 0, 1));
     }
@@ -508,4 +509,134 @@ fn tasks_result_ends_a_task_and_an_expired_task_fails() {
     );
     assert_eq!(states(&items)[0].0, "failed");
     assert_eq!(o.pending(), 0);
+}
+
+fn server_of(items: &[Item]) -> &crate::wire::schema::ServerEvent {
+    items
+        .iter()
+        .find_map(|i| match i {
+            Item::Event(crate::wire::schema::Published::Server(s)) => Some(s),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no server item in {items:?}"))
+}
+
+#[test]
+fn the_server_its_revision_and_its_tools_page_by_page_are_published() {
+    let mut o = Observer::new(false);
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#,
+        0,
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{},"logging":{}},"serverInfo":{"name":"everything","version":"2.0.0"}}}"#,
+        1,
+    );
+    let server = server_of(&items);
+    assert_eq!(
+        (
+            server.name.as_str(),
+            server.version.as_deref(),
+            server.protocol.as_deref()
+        ),
+        ("everything", Some("2.0.0"), Some("2025-11-25"))
+    );
+    assert_eq!(server.capabilities, vec!["logging", "tools"]);
+    assert!(server.tools.is_empty());
+    // Two pages of tools/list: the second adds to the first.
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+        2,
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo","description":"Echoes back the input"},{"name":"slow","execution":{"taskSupport":"required"}}],"nextCursor":"2"}}"#,
+        3,
+    );
+    assert_eq!(server_of(&items).tools.len(), 2);
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"cursor":"2"}}"#,
+        4,
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"get-sum","title":"Adds two numbers"},{"description":"no name: skipped"}]}}"#,
+        5,
+    );
+    let server = server_of(&items);
+    let tools: Vec<(&str, Option<&str>, Option<&str>)> = server
+        .tools
+        .iter()
+        .map(|t| {
+            (
+                t.name.as_str(),
+                t.description.as_deref(),
+                t.tasks.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tools,
+        vec![
+            ("echo", Some("Echoes back the input"), None),
+            ("slow", None, Some("required")),
+            ("get-sum", Some("Adds two numbers"), None),
+        ]
+    );
+    assert_eq!(
+        server.name, "everything",
+        "the listing keeps what initialize said"
+    );
+    let json = items.iter().find_map(Item::to_json).unwrap_or_default();
+    assert_eq!(json["type"], "server");
+    // A new listing from the start replaces the old one.
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{}}"#,
+        6,
+    );
+    let (_, items) = see(
+        &mut o,
+        Direction::ToClient,
+        r#"{"jsonrpc":"2.0","id":3,"result":{"tools":[{"name":"only"}]}}"#,
+        7,
+    );
+    assert_eq!(server_of(&items).tools.len(), 1);
+}
+
+#[test]
+fn a_huge_tool_list_is_held_to_its_caps() {
+    let mut o = Observer::new(false);
+    see(
+        &mut o,
+        Direction::ToServer,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+        0,
+    );
+    let tools: Vec<serde_json::Value> = (0..1000)
+        .map(|i| serde_json::json!({"name": format!("t{i}"), "description": "d".repeat(10_000)}))
+        .collect();
+    let answer = serde_json::json!({"jsonrpc":"2.0","id":1,"result":{"tools":tools}}).to_string();
+    let (_, items) = see(&mut o, Direction::ToClient, &answer, 1);
+    let server = server_of(&items);
+    assert_eq!(server.tools.len(), crate::wire::schema::MAX_TOOLS);
+    assert_eq!(
+        server.tools_cut,
+        1000 - crate::wire::schema::MAX_TOOLS as u64
+    );
+    assert!(server.tools.iter().all(|t| t
+        .description
+        .as_ref()
+        .is_some_and(|d| d.len() <= crate::wire::schema::MAX_DESCRIPTION)));
 }
