@@ -73,6 +73,16 @@ fn bench(c: &mut Criterion) {
                 .expect("draw");
         });
     });
+    // `W`: the same calls as bars on a time axis.
+    app.handle_key(mcptop::ui::app::Key::Char('W'), now);
+    group.bench_function("timeline_10000_calls", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|f| mcptop::ui::draw(f, &mut app, now, 0, theme))
+                .expect("draw");
+        });
+    });
+    app.handle_key(mcptop::ui::app::Key::Esc, now);
     // The findings are refreshed at most once a second, not per frame: their cost here
     // (all 10,000 calls stalled, the worst case) is paid once a second.
     group.bench_function("findings_10000_stalled_calls", |b| {

@@ -175,6 +175,8 @@ pub struct App {
     /// The model's display order and how many of its first calls run, for the model
     /// generation it was made at: a frame reuses it until calls come, end or go.
     order: (u64, usize, Vec<CallId>),
+    /// The timeline's order (calls by start) for the model generation it was made at.
+    timeline: (u64, Vec<CallId>),
     counts_at: Option<Time>,
     counts_due: bool,
 }
@@ -227,6 +229,7 @@ impl App {
             dismissed_at: (0, 0, 0, 0),
             counts: crate::model::StateCounts::default(),
             order: (0, 0, Vec::new()),
+            timeline: (0, Vec::new()),
             counts_at: None,
             counts_due: true,
         }
@@ -493,6 +496,21 @@ impl App {
     /// The rows that fit in `visible` lines, scrolled so the selection shows, with the
     /// selection's index among them. With the plain view only those rows are built, so a
     /// frame costs the same with ten calls or ten thousand.
+    /// The calls by start, oldest first (the timeline's rows), cached until the model's
+    /// generation changes (a call's start never moves).
+    pub fn timeline_order(&mut self) -> &[CallId] {
+        let generation = self.feed.model.generation();
+        if self.timeline.0 != generation {
+            self.timeline = (generation, super::timeline::order(&self.feed.model));
+        }
+        &self.timeline.1
+    }
+
+    /// The timeline's order as last refreshed by [`App::timeline_order`].
+    pub fn timeline_ids(&self) -> &[CallId] {
+        &self.timeline.1
+    }
+
     /// [`Model::display_order`], cached until the model's generation changes.
     fn refresh_order(&mut self) {
         let generation = self.feed.model.generation();
@@ -713,7 +731,7 @@ impl App {
                         self.timeline_zoom = self.timeline_zoom.saturating_sub(1)
                     }
                     (_, Some(Action::Down | Action::Up)) => {
-                        let order = super::timeline::order(&self.feed.model);
+                        let order = self.timeline_order().to_vec();
                         let at = self
                             .selected
                             .and_then(|id| order.iter().position(|c| *c == id));

@@ -4,7 +4,7 @@
 
 use chrono::TimeDelta;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
@@ -20,12 +20,14 @@ pub fn order(model: &Model) -> Vec<CallId> {
     calls.into_iter().map(|(_, id)| id).collect()
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, theme: Theme) {
     if area.height < 3 || area.width < 20 {
         return;
     }
+    app.timeline_order();
+    let app: &App = app;
     let model = app.model();
-    let order = order(model);
+    let order = app.timeline_ids();
     let rows = usize::from(area.height) - 2;
     // The window of rows: the newest calls, or around the selection.
     let selected = app
@@ -80,9 +82,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
         theme.hint(),
     ));
     let (full_cell, _, _) = theme.bar_cells();
-    for id in shown {
+    let head = Rect {
+        height: 2.min(area.height),
+        ..area
+    };
+    frame.render_widget(Paragraph::new(lines), head);
+    // The rows are written cell by cell: a bar is one symbol repeated, and the blank
+    // before it is the cleared buffer, so no text is laid out for it.
+    let buffer = frame.buffer_mut();
+    let label_cells = u16::try_from(label_width + 1).unwrap_or(u16::MAX);
+    for (row, id) in shown.iter().enumerate() {
         let Some(call) = model.call(*id) else {
             continue;
+        };
+        let Some(y) = u16::try_from(row + 2)
+            .ok()
+            .and_then(|r| area.y.checked_add(r))
+            .filter(|y| *y < area.bottom())
+        else {
+            break;
         };
         let state = model.display_state(call, now);
         let end = call.ended_at.unwrap_or(now);
@@ -93,22 +111,43 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
             theme.glyph(state),
             crate::sanitize::fit(&tool, label_width.saturating_sub(2))
         );
-        let mut spans = vec![Span::raw(format!("{label:<label_width$} "))];
+        buffer.set_stringn(
+            area.x,
+            y,
+            &label,
+            label_width,
+            ratatui::style::Style::default(),
+        );
+        let bar_x = area.x.saturating_add(label_cells);
         if end < from {
-            spans.push(Span::styled("‹", theme.hint()));
+            buffer.set_stringn(bar_x, y, "‹", 1, theme.hint());
         } else {
-            spans.push(Span::raw(" ".repeat(a)));
             let len = b
                 .saturating_sub(a)
                 .max(1)
                 .min(bar_width - a.min(bar_width - 1));
-            spans.push(Span::styled(full_cell.repeat(len), theme.state(state)));
+            let style = theme.state(state);
+            for x in a..a + len {
+                let Some(x) = u16::try_from(x)
+                    .ok()
+                    .and_then(|x| bar_x.checked_add(x))
+                    .filter(|x| *x < area.right())
+                else {
+                    break;
+                };
+                buffer[(x, y)].set_symbol(full_cell).set_style(style);
+            }
         }
-        let mut line = Line::from(spans);
         if Some(*id) == app.selected {
-            line = line.style(theme.selected());
+            buffer.set_style(
+                Rect {
+                    x: area.x,
+                    y,
+                    width: area.width,
+                    height: 1,
+                },
+                theme.selected(),
+            );
         }
-        lines.push(line);
     }
-    frame.render_widget(Paragraph::new(lines), area);
 }
