@@ -182,6 +182,8 @@ pub struct Observer {
     listing: HashMap<Key, bool>,
     /// What the server said of itself so far (published whole on every change).
     server: crate::wire::schema::ServerEvent,
+    /// A hash of the last first page of `tools/list` read.
+    last_listing: Option<u64>,
     next_token: u64,
     /// A short number for each MCP session seen, to qualify its request ids.
     scopes: HashMap<Box<str>, u32>,
@@ -205,6 +207,7 @@ impl Observer {
             initializing: HashSet::default(),
             listing: HashMap::default(),
             server: crate::wire::schema::ServerEvent::default(),
+            last_listing: None,
             next_token: 1,
             scopes: HashMap::default(),
             next_deadline: None,
@@ -575,8 +578,23 @@ impl Observer {
         }
         if let Some(later_page) = self.listing.remove(&request) {
             if let Some(result) = peek.result {
+                // An agent may list the tools before every call: the same first page
+                // again is neither read nor published again.
+                let hash = {
+                    use std::hash::{BuildHasher, Hasher};
+                    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+                    h.write(result.get().as_bytes());
+                    h.finish()
+                };
+                if !later_page && self.last_listing == Some(hash) {
+                    return;
+                }
+                self.last_listing = (!later_page).then_some(hash);
+                let before = self.server.clone();
                 self.server.read_tools(result.get(), !later_page);
-                self.publish_server(at, out);
+                if self.server != before {
+                    self.publish_server(at, out);
+                }
             }
             return;
         }

@@ -640,3 +640,26 @@ fn a_huge_tool_list_is_held_to_its_caps() {
         .as_ref()
         .is_some_and(|d| d.len() <= crate::wire::schema::MAX_DESCRIPTION)));
 }
+
+#[test]
+fn the_same_listing_again_publishes_nothing() {
+    let mut o = Observer::new(false);
+    let answer = r#"{"jsonrpc":"2.0","id":ID,"result":{"tools":[{"name":"echo"}]}}"#;
+    let mut published = 0;
+    for id in 1..=3 {
+        see(
+            &mut o,
+            Direction::ToServer,
+            &format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#),
+            id,
+        );
+        let (_, items) = see(
+            &mut o,
+            Direction::ToClient,
+            &answer.replace("ID", &id.to_string()),
+            id,
+        );
+        published += items.len();
+    }
+    assert_eq!(published, 1, "one server item for three equal listings");
+}
