@@ -123,6 +123,39 @@ impl Time {
     }
 }
 
+/// Writes times exactly as [`Time::to_rfc3339_nanos`] does, formatting the date and the
+/// time of day once per second and only the nanoseconds per call: for a publisher that
+/// stamps every event.
+#[derive(Debug, Default)]
+pub struct StampWriter {
+    second: Option<i64>,
+    /// `YYYY-MM-DDTHH:MM:SS` of that second.
+    head: String,
+}
+
+impl StampWriter {
+    pub fn write(&mut self, t: Time, out: &mut String) {
+        const NANOS: i64 = 1_000_000_000;
+        let second = t.0.div_euclid(NANOS);
+        if self.second != Some(second) {
+            let full = t.to_rfc3339_nanos();
+            // What follows the head: `.` and 9 digits, then `+00:00`.
+            self.head = full[..full.len().saturating_sub(16)].to_owned();
+            self.second = Some(second);
+        }
+        let mut digits = [b'0'; 9];
+        let mut n = t.0.rem_euclid(NANOS);
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        out.push_str(&self.head);
+        out.push('.');
+        out.push_str(std::str::from_utf8(&digits).unwrap_or("000000000"));
+        out.push_str("+00:00");
+    }
+}
+
 impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -344,6 +377,27 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn the_stamp_writer_writes_what_to_rfc3339_nanos_does() {
+        let mut w = StampWriter::default();
+        let base = 1_776_420_000_123_456_789i64;
+        for step in [
+            0i64,
+            1,
+            999,
+            1_000_000_000,
+            7_000_000_001,
+            -3_000_000_000,
+            86_400_000_000_000,
+        ] {
+            for t in [base + step, base + step + 1, base - step] {
+                let mut out = String::new();
+                w.write(Time::from_unix_nanos(t), &mut out);
+                assert_eq!(out, Time::from_unix_nanos(t).to_rfc3339_nanos(), "{t}");
+            }
+        }
+    }
 
     #[test]
     fn arithmetic_and_display() {

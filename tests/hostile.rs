@@ -234,7 +234,7 @@ async fn the_daemon_holds_its_sessions_and_fields_to_their_bounds() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let event = sub.live.recv().await.unwrap();
-    let data: Value = serde_json::from_str(&event.data).unwrap();
+    let data: Value = serde_json::from_str(event.data()).unwrap();
     let message = data["message"].as_str().unwrap();
     assert!(
         message.len() <= 4096 && message.ends_with('…'),
@@ -728,7 +728,7 @@ async fn a_call_whose_upstream_dies_mid_stream_fails_through_the_proxy() {
             .await
             .unwrap_or_else(|_| panic!("the call never ended: {states:?}"))
             .unwrap();
-        let data: Value = serde_json::from_str(&event.data).unwrap();
+        let data: Value = serde_json::from_str(event.data()).unwrap();
         if let Some(state) = data["state"].as_str() {
             states.push(state.to_owned());
             if state == "failed" {

@@ -11,6 +11,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
 use futures_util::stream;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -137,19 +138,23 @@ async fn pump(
         missed,
         mut live,
     } = subscription;
-    let mut out = String::new();
+    // The batch being written. Its allocation is reused: once the body has sent the
+    // last chunk on, `reserve` takes the same buffer back.
+    let mut out = BytesMut::with_capacity(BATCH_BYTES * 2);
+    let mut note = String::new();
     if extensions && missed > 0 {
-        write_lagged_sse(&mut out, missed);
+        write_lagged_sse(&mut note, missed);
     }
     // What the session's server is, without an id: it is the state now, not an event
     // of the stream, so it neither moves a client's resume point nor looks like a gap.
     for data in &servers {
-        crate::sse::encode::write_event(&mut out, Some("server"), None, data);
+        crate::sse::encode::write_event(&mut note, Some("server"), None, data);
     }
+    out.extend_from_slice(note.as_bytes());
     for event in &replay {
-        out.push_str(&event.sse);
+        out.extend_from_slice(event.sse().as_bytes());
     }
-    if !flush(&tx, &mut out).await {
+    if !send_batch(&tx, &mut out).await {
         return;
     }
     loop {
@@ -160,33 +165,44 @@ async fn pump(
             _ = tx.closed() => return,
             next = tokio::time::timeout(keepalive, live.recv()) => next,
         };
+        let lagged = |out: &mut BytesMut, n: u64| {
+            if extensions {
+                let mut text = String::new();
+                write_lagged_sse(&mut text, n);
+                out.extend_from_slice(text.as_bytes());
+            }
+        };
         match next {
-            Err(_idle) => out.push_str(":\n\n"),
+            Err(_idle) => out.extend_from_slice(b":\n\n"),
             Ok(Ok(event)) => {
-                out.push_str(&event.sse);
+                out.extend_from_slice(event.sse().as_bytes());
                 // Take whatever else is already waiting, so a burst is one write.
                 while out.len() < BATCH_BYTES {
                     match live.try_recv() {
-                        Ok(event) => out.push_str(&event.sse),
-                        Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                            if extensions {
-                                write_lagged_sse(&mut out, n);
-                            }
-                        }
+                        Ok(event) => out.extend_from_slice(event.sse().as_bytes()),
+                        Err(broadcast::error::TryRecvError::Lagged(n)) => lagged(&mut out, n),
                         Err(_) => break,
                     }
                 }
             }
-            Ok(Err(broadcast::error::RecvError::Lagged(n))) => {
-                // Construct loses the overflow silently; mcptop says how much.
-                if extensions {
-                    write_lagged_sse(&mut out, n);
-                }
-            }
+            // Construct loses the overflow silently; mcptop says how much.
+            Ok(Err(broadcast::error::RecvError::Lagged(n))) => lagged(&mut out, n),
             Ok(Err(broadcast::error::RecvError::Closed)) => return,
         }
-        if !flush(&tx, &mut out).await {
+        if !send_batch(&tx, &mut out).await {
             return;
         }
     }
+}
+
+/// Sends the batch as one body chunk (nothing when empty) and makes room for the next;
+/// false once the client has gone away.
+async fn send_batch(tx: &mpsc::Sender<Bytes>, out: &mut BytesMut) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    let chunk = out.split().freeze();
+    let sent = tx.send(chunk).await.is_ok();
+    out.reserve(BATCH_BYTES * 2);
+    sent
 }

@@ -34,14 +34,98 @@ impl EventKind {
     }
 }
 
-/// One published event: its id in the session, its kind, its JSON text, and its SSE
-/// block, encoded once here rather than once per subscriber.
+/// One published event: its id in the session, its kind, and its SSE block, encoded once
+/// here rather than once per subscriber; its JSON text is the block's `data:` value (or,
+/// for data of more than one line, a copy of its own).
 #[derive(Debug)]
 pub struct Published {
     pub id: u64,
     pub kind: EventKind,
-    pub data: Box<str>,
-    pub sse: Box<str>,
+    sse: Box<str>,
+    data: Data,
+}
+
+#[derive(Debug)]
+enum Data {
+    /// Where in the SSE block the one-line data is.
+    In(u32, u32),
+    Own(Box<str>),
+}
+
+impl Published {
+    /// The event as SSE: `id:` (mcptop framing), `event:` (when not the default type),
+    /// `data:` lines and the blank line.
+    pub fn sse(&self) -> &str {
+        &self.sse
+    }
+
+    /// The event's JSON text.
+    pub fn data(&self) -> &str {
+        match &self.data {
+            Data::In(from, to) => self
+                .sse
+                .get(*from as usize..*to as usize)
+                .unwrap_or_default(),
+            Data::Own(data) => data,
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        let own = match &self.data {
+            Data::In(..) => 0,
+            Data::Own(d) => d.len(),
+        };
+        self.sse.len() + own + std::mem::size_of::<Published>()
+    }
+
+    /// Encodes an event: exactly the bytes [`encode::write_event`] writes, in one
+    /// allocation for the common one-line data.
+    fn render(
+        id: u64,
+        kind: EventKind,
+        event_type: Option<&str>,
+        numbered: bool,
+        data: &str,
+    ) -> Published {
+        let mut number = itoa::Buffer::new();
+        let number = number.format(id);
+        let one_line = memchr::memchr2(b'\r', b'\n', data.as_bytes()).is_none();
+        let capacity = number.len() + 5 + event_type.map_or(0, |t| t.len() + 8) + data.len() + 8;
+        let mut sse = String::with_capacity(capacity);
+        if numbered {
+            sse.push_str("id: ");
+            sse.push_str(number);
+            sse.push('\n');
+        }
+        let data = match (one_line, u32::try_from(data.len())) {
+            (true, Ok(_)) => {
+                if let Some(t) = event_type {
+                    sse.push_str("event: ");
+                    sse.push_str(t);
+                    sse.push('\n');
+                }
+                sse.push_str("data: ");
+                let from = sse.len();
+                sse.push_str(data);
+                let to = sse.len();
+                sse.push_str("\n\n");
+                match (u32::try_from(from), u32::try_from(to)) {
+                    (Ok(from), Ok(to)) => Data::In(from, to),
+                    _ => Data::Own(data.into()),
+                }
+            }
+            _ => {
+                encode::write_event(&mut sse, event_type, None, data);
+                Data::Own(data.into())
+            }
+        };
+        Published {
+            id,
+            kind,
+            sse: sse.into_boxed_str(),
+            data,
+        }
+    }
 }
 
 /// What a new subscriber gets: the events it asked to be replayed, how many of those the
@@ -92,7 +176,7 @@ impl Default for RingBudget {
 }
 
 fn event_bytes(event: &Published) -> usize {
-    event.data.len() + event.sse.len() + std::mem::size_of::<Published>()
+    event.bytes()
 }
 
 /// The event stream of one session.
@@ -147,38 +231,26 @@ impl SessionEvents {
     }
 
     /// Publishes one event and returns its id.
-    pub fn publish(&self, kind: EventKind, data: impl Into<Box<str>>, now: Time) -> u64 {
-        // Encode outside the lock; only the id line needs the number the lock hands out.
-        let data: Box<str> = data.into();
-        let mut body = String::with_capacity(data.len() + 32);
+    pub fn publish(&self, kind: EventKind, data: impl AsRef<str>, now: Time) -> u64 {
+        let data = data.as_ref();
         let event_type = if self.extensions {
             kind.sse_type()
         } else {
             None
         };
-        encode::write_event(&mut body, event_type, None, &data);
+        // The id is handed out and the event encoded under the lock, so ids, the ring and
+        // the broadcast keep one order; it is one copy of the data.
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
         let id = ring.next_id;
         ring.next_id += 1;
         ring.last_event_at = Some(now);
-        let sse = if self.extensions {
-            let mut number = itoa::Buffer::new();
-            let number = number.format(id);
-            let mut sse = String::with_capacity(body.len() + number.len() + 5);
-            sse.push_str("id: ");
-            sse.push_str(number);
-            sse.push('\n');
-            sse.push_str(&body);
-            sse
-        } else {
-            body
-        };
-        let event = Arc::new(Published {
+        let event = Arc::new(Published::render(
             id,
             kind,
+            event_type,
+            self.extensions,
             data,
-            sse: sse.into(),
-        });
+        ));
         if self.capacity > 0 {
             use std::sync::atomic::Ordering::Relaxed;
             let size = event_bytes(&event);
@@ -203,6 +275,19 @@ impl SessionEvents {
         // No receiver is not an error: the ring still has the event for a later resume.
         let _ = self.tx.send(event);
         id
+    }
+
+    /// Whether publishing here serves anyone: a subscriber to send to, or a ring to keep.
+    pub fn wanted(&self) -> bool {
+        self.capacity > 0 || self.tx.receiver_count() > 0
+    }
+
+    /// Counts an event nobody can ever read (no subscriber, no ring): its id is used, so
+    /// a later subscriber's `Last-Event-ID` still tells what it missed.
+    pub fn skip(&self, now: Time) {
+        let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        ring.next_id += 1;
+        ring.last_event_at = Some(now);
     }
 
     /// Subscribes from now on, or, with `after` (a client's `Last-Event-ID`), from the
@@ -267,6 +352,48 @@ mod tests {
 
     fn ids(events: &[Arc<Published>]) -> Vec<u64> {
         events.iter().map(|e| e.id).collect()
+    }
+
+    #[test]
+    fn an_event_is_encoded_as_write_event_would_and_its_data_read_back() {
+        for data in ["{\"a\":1}", "", "two\nlines\r\nhere", " lead"] {
+            for (kind, ext) in [
+                (EventKind::Progress, true),
+                (EventKind::Call, true),
+                (EventKind::Call, false),
+            ] {
+                let hub = SessionEvents::new(8, 4, ext);
+                let mut live = hub.subscribe(None).live;
+                let id = hub.publish(kind, data, Time::from_unix_nanos(1));
+                let event = live.try_recv().unwrap();
+                let mut want = String::new();
+                let id_text = id.to_string();
+                encode::write_event(
+                    &mut want,
+                    if ext { kind.sse_type() } else { None },
+                    ext.then_some(id_text.as_str()),
+                    data,
+                );
+                assert_eq!(event.sse(), want, "{data:?} {kind:?} {ext}");
+                assert_eq!(event.data(), data);
+            }
+        }
+    }
+
+    #[test]
+    fn skipped_events_use_their_ids() {
+        let hub = SessionEvents::new(8, 0, true);
+        assert!(!hub.wanted(), "no ring, no subscriber");
+        hub.skip(Time::from_unix_nanos(1));
+        hub.skip(Time::from_unix_nanos(2));
+        let sub = hub.subscribe(None);
+        assert!(hub.wanted());
+        assert_eq!(
+            hub.publish(EventKind::Progress, "{}", Time::from_unix_nanos(3)),
+            3
+        );
+        drop(sub);
+        assert_eq!(hub.last_event_at(), Some(Time::from_unix_nanos(3)));
     }
 
     #[test]

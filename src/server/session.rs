@@ -50,26 +50,29 @@ pub struct Session {
 impl Session {
     /// Publishes one event on this session's stream (and, tagged, on the all-sessions
     /// stream); returns its id in this session.
-    pub fn publish(&self, kind: super::hub::EventKind, data: String, now: Time) -> u64 {
+    pub fn publish(&self, kind: super::hub::EventKind, data: impl AsRef<str>, now: Time) -> u64 {
+        let data = data.as_ref();
         if kind == super::hub::EventKind::Server {
-            *self.server.lock().unwrap_or_else(PoisonError::into_inner) =
-                Some(data.as_str().into());
+            *self.server.lock().unwrap_or_else(PoisonError::into_inner) = Some(data.into());
         }
         let everyone = self
             .everyone
             .as_ref()
             .filter(|e| e.events.subscribers() > 0);
-        if self.all.is_some() || everyone.is_some() {
-            let tagged = self.tagged(&data);
-            match (&self.all, everyone) {
-                (Some(all), Some(everyone)) => {
-                    everyone.events.publish(kind, tagged.clone(), now);
-                    all.events.publish(kind, tagged, now);
-                }
-                (Some(one), None) | (None, Some(one)) => {
-                    one.events.publish(kind, tagged, now);
-                }
-                (None, None) => {}
+        // The all-sessions stream when nobody follows it and it keeps no ring: only its
+        // numbering moves, so the copy is not made for nobody.
+        let all = match &self.all {
+            Some(all) if all.events.wanted() => Some(all),
+            Some(all) => {
+                all.events.skip(now);
+                None
+            }
+            None => None,
+        };
+        if all.is_some() || everyone.is_some() {
+            let tagged = self.tagged(data);
+            for stream in [everyone, all].into_iter().flatten() {
+                stream.events.publish(kind, &tagged, now);
             }
         }
         self.events.publish(kind, data, now)

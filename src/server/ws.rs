@@ -147,9 +147,9 @@ async fn stream_events(
                     if !extensions {
                         continue;
                     }
-                    Message::Text(ws_server(&event.data).into())
+                    Message::Text(ws_server(event.data()).into())
                 }
-                Ok(Ok(event)) => Message::Text(event.data.as_ref().into()),
+                Ok(Ok(event)) => Message::Text(event.data().into()),
                 Ok(Err(broadcast::error::RecvError::Lagged(n))) if extensions => {
                     Message::Text(ws_lagged(n).into())
                 }
