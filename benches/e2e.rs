@@ -22,8 +22,14 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcptop");
 
+#[path = "support/peer.rs"]
+mod peer;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if peer::run_if_asked(&args) {
+        return;
+    }
     let value = |name: &str| {
         args.iter()
             .position(|a| a == name)
@@ -37,6 +43,11 @@ fn main() {
     } else {
         let events = env_or("MCPTOP_BENCH_EVENTS", 1_000_000);
         let rounds = env_or("MCPTOP_BENCH_ROUNDS", 3);
+        daemons(&home, events, env_or("MCPTOP_BENCH_DAEMON_ROUNDS", 7));
+        if std::env::var_os("MCPTOP_BENCH_DAEMONS_ONLY").is_some() {
+            let _ = std::fs::remove_dir_all(&home);
+            return;
+        }
         throughput(&home, events, rounds);
         latency();
         true
@@ -281,6 +292,197 @@ fn throughput(home: &Path, events: u64, rounds: u64) {
         );
     }
     println!();
+}
+
+/// A process that serves `GET /session/{id}/events`: `mcptop serve`, the peer daemon or
+/// the raw sender.
+struct Contender {
+    child: Child,
+    url: String,
+    session: String,
+    token: String,
+}
+
+impl Drop for Contender {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The bench binary itself as a peer daemon or a raw sender (`flag` CORPUS).
+fn baseline(flag: &str, corpus: &Path) -> Contender {
+    let mut child = Command::new(std::env::current_exe().expect("the bench binary"))
+        .arg(flag)
+        .arg(corpus)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn a baseline");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+        .expect("the baseline's address");
+    std::thread::spawn(move || for _ in lines {});
+    Contender {
+        child,
+        url,
+        session: "s".into(),
+        token: "x".into(),
+    }
+}
+
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command's name in parentheses: state is field 3; utime and stime 14, 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// `curl -sN` reading `events` events from a contender: (events/s, the contender's CPU
+/// seconds per million events).
+fn curl_round(c: &Contender, events: u64) -> (f64, f64) {
+    let cpu_before = cpu_seconds(c.child.id());
+    let d = Daemon {
+        child: Command::new("true").spawn().unwrap(),
+        url: c.url.clone(),
+        session: c.session.clone(),
+        admin: c.token.clone(),
+        discovery: PathBuf::new(),
+    };
+    let (first, done) = curl(&d, events).join().unwrap();
+    let cpu = cpu_seconds(c.child.id()) - cpu_before;
+    (
+        events as f64 / (done - first).as_secs_f64(),
+        cpu / events as f64 * 1e6,
+    )
+}
+
+/// `mcptop tail --json --count N` reading from a contender: events/s from its first update.
+fn tail_round(c: &Contender, events: u64) -> f64 {
+    let d = Daemon {
+        child: Command::new("true").spawn().unwrap(),
+        url: c.url.clone(),
+        session: c.session.clone(),
+        admin: c.token.clone(),
+        discovery: PathBuf::new(),
+    };
+    let started = Instant::now();
+    let (done, first) = tail(&d, events, "sse").join().unwrap();
+    events as f64 / (done - first.unwrap_or(started)).as_secs_f64()
+}
+
+/// `mcptop serve` against the plain design and the raw-bytes floor, in the same rounds
+/// (the order turning each round), into `curl -sN`; then `mcptop tail --json` from
+/// `mcptop serve` and from the raw sender.
+fn daemons(home: &Path, events: u64, rounds: u64) {
+    let file = home.join("daemons.sse");
+    corpus(&file, events, Duration::from_micros(50));
+    let serve_with = |ring: &str| {
+        let d = serve(
+            home,
+            &[
+                "--replay",
+                file.to_str().unwrap(),
+                "--speed",
+                "max",
+                "--wait-subscribers",
+                "1",
+                "--broadcast-capacity",
+                "65536",
+                "--replay-ring",
+                ring,
+            ],
+        );
+        let child = Command::new("true").spawn().unwrap();
+        let mut d = d;
+        let real = std::mem::replace(&mut d.child, child);
+        Contender {
+            child: real,
+            url: d.url.clone(),
+            session: d.session.clone(),
+            token: d.admin.clone(),
+        }
+    };
+    type Start<'a> = Box<dyn Fn() -> Contender + 'a>;
+    let contenders: Vec<(&str, Start)> = vec![
+        (
+            "plain axum daemon (peer)",
+            Box::new(|| baseline("--peer-daemon", &file)),
+        ),
+        ("mcptop serve, no replay ring", Box::new(|| serve_with("0"))),
+        (
+            "mcptop serve, 1,024-event ring",
+            Box::new(|| serve_with("1024")),
+        ),
+        (
+            "raw bytes (floor)",
+            Box::new(|| baseline("--raw-sender", &file)),
+        ),
+    ];
+    println!(
+        "daemons into curl -sN > /dev/null: {events} progress events, {rounds} rounds, the order turning\n"
+    );
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    for round in 0..rounds as usize {
+        let mut this = vec![0.0; contenders.len()];
+        for k in 0..contenders.len() {
+            let i = (k + round) % contenders.len();
+            let c = (contenders[i].1)();
+            let (rate, cpu) = curl_round(&c, events);
+            this[i] = rate;
+            rates[i].push(rate);
+            cpus[i].push(cpu);
+        }
+        for (i, rate) in this.iter().enumerate() {
+            ratios[i].push(rate / this[0]);
+        }
+    }
+    println!("| daemon | events/s (median) | ÷ peer, median (min–max) | CPU s per million events (median) |");
+    println!("|---|---:|---:|---:|");
+    for (i, (name, _)) in contenders.iter().enumerate() {
+        let (lo, hi) = min_max(&ratios[i]);
+        println!(
+            "| {name} | {:.0} | {:.2}× ({lo:.2}–{hi:.2}) | {:.3} |",
+            median(&mut rates[i].clone()),
+            median(&mut ratios[i].clone()),
+            median(&mut cpus[i].clone()),
+        );
+    }
+    println!();
+    let mut from_serve = Vec::new();
+    let mut from_raw = Vec::new();
+    for _ in 0..rounds.min(3) {
+        from_serve.push(tail_round(&serve_with("0"), events));
+        from_raw.push(tail_round(&baseline("--raw-sender", &file), events));
+    }
+    println!(
+        "| mcptop tail --json > /dev/null | events/s (median of {}) |",
+        from_serve.len()
+    );
+    println!("|---|---:|");
+    println!("| from mcptop serve | {:.0} |", median(&mut from_serve));
+    println!("| from the raw sender | {:.0} |", median(&mut from_raw));
+    println!();
+}
+
+fn min_max(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(*x), hi.max(*x))
+        })
 }
 
 fn median(v: &mut [f64]) -> f64 {

@@ -176,11 +176,18 @@ async fn pump(
             Err(_idle) => out.extend_from_slice(b":\n\n"),
             Ok(Ok(event)) => {
                 out.extend_from_slice(event.sse().as_bytes());
-                // Take whatever else is already waiting, so a burst is one write.
+                // Take whatever else is already waiting, so a burst is one write; when
+                // the queue runs dry early, let the publisher run once or twice first, so
+                // a stream at full speed is not woken (and written) event by event.
+                let mut yields = 0;
                 while out.len() < BATCH_BYTES {
                     match live.try_recv() {
                         Ok(event) => out.extend_from_slice(event.sse().as_bytes()),
                         Err(broadcast::error::TryRecvError::Lagged(n)) => lagged(&mut out, n),
+                        Err(broadcast::error::TryRecvError::Empty) if yields < 2 => {
+                            yields += 1;
+                            tokio::task::yield_now().await;
+                        }
                         Err(_) => break,
                     }
                 }
