@@ -5,11 +5,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// mimalloc: events are made on one thread and freed on another (the publisher and a
-/// subscriber's pump), which glibc's allocator pays for on every event.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let monitor = cli.command.is_none();
