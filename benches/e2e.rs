@@ -233,6 +233,26 @@ fn tail(
     })
 }
 
+/// `mcptop serve` replaying `file` at full speed once one reader follows (lossless: it
+/// publishes as fast as the reader takes events), with a replay ring of `ring` events.
+fn replay_daemon(home: &Path, file: &Path, ring: &str) -> Daemon {
+    serve(
+        home,
+        &[
+            "--replay",
+            file.to_str().unwrap(),
+            "--speed",
+            "max",
+            "--wait-subscribers",
+            "1",
+            "--broadcast-capacity",
+            "65536",
+            "--replay-ring",
+            ring,
+        ],
+    )
+}
+
 fn throughput(home: &Path, events: u64, rounds: u64) {
     let file = home.join("corpus.sse");
     corpus(&file, events, Duration::from_micros(50));
@@ -243,23 +263,6 @@ fn throughput(home: &Path, events: u64, rounds: u64) {
     );
     println!("| transport | round | tail events/s | curl -N events/s (SSE) | tail / curl |");
     println!("|---|---:|---:|---:|---:|");
-    let daemon = |file: &Path| {
-        serve(
-            home,
-            &[
-                "--replay",
-                file.to_str().unwrap(),
-                "--speed",
-                "max",
-                "--wait-subscribers",
-                "1",
-                "--broadcast-capacity",
-                "65536",
-                "--replay-ring",
-                "0",
-            ],
-        )
-    };
     for transport in ["sse", "ws"] {
         let mut ratios = Vec::new();
         let mut rates = Vec::new();
@@ -267,12 +270,12 @@ fn throughput(home: &Path, events: u64, rounds: u64) {
             // The replay starts when the one reader attaches; it publishes as fast as
             // that reader takes the events, so each reader sets its own pace.
             let (start, done) = {
-                let d = daemon(&file);
+                let d = replay_daemon(home, &file, "0");
                 curl(&d, events).join().unwrap()
             };
             let c = events as f64 / (done - start).as_secs_f64();
             let t = {
-                let d = daemon(&file);
+                let d = replay_daemon(home, &file, "0");
                 let started = Instant::now();
                 let (done, first) = tail(&d, events, transport).join().unwrap();
                 // From the first byte the daemon sent (the replay's start), as for curl.
@@ -294,24 +297,8 @@ fn throughput(home: &Path, events: u64, rounds: u64) {
     println!();
 }
 
-/// A process that serves `GET /session/{id}/events`: `mcptop serve`, the peer daemon or
-/// the raw sender.
-struct Contender {
-    child: Child,
-    url: String,
-    session: String,
-    token: String,
-}
-
-impl Drop for Contender {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The bench binary itself as a peer daemon or a raw sender (`flag` CORPUS).
-fn baseline(flag: &str, corpus: &Path) -> Contender {
+fn baseline(flag: &str, corpus: &Path) -> Daemon {
     let mut child = Command::new(std::env::current_exe().expect("the bench binary"))
         .arg(flag)
         .arg(corpus)
@@ -326,11 +313,12 @@ fn baseline(flag: &str, corpus: &Path) -> Contender {
         .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
         .expect("the baseline's address");
     std::thread::spawn(move || for _ in lines {});
-    Contender {
+    Daemon {
         child,
         url,
         session: "s".into(),
-        token: "x".into(),
+        admin: "x".into(),
+        discovery: PathBuf::new(),
     }
 }
 
@@ -349,36 +337,22 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// `curl -sN` reading `events` events from a contender: (events/s, the contender's CPU
+/// `curl -sN` reading `events` events from a daemon: (events/s, the daemon's CPU
 /// seconds per million events).
-fn curl_round(c: &Contender, events: u64) -> (f64, f64) {
-    let cpu_before = cpu_seconds(c.child.id());
-    let d = Daemon {
-        child: Command::new("true").spawn().unwrap(),
-        url: c.url.clone(),
-        session: c.session.clone(),
-        admin: c.token.clone(),
-        discovery: PathBuf::new(),
-    };
-    let (first, done) = curl(&d, events).join().unwrap();
-    let cpu = cpu_seconds(c.child.id()) - cpu_before;
+fn curl_round(d: &Daemon, events: u64) -> (f64, f64) {
+    let cpu_before = cpu_seconds(d.child.id());
+    let (first, done) = curl(d, events).join().unwrap();
+    let cpu = cpu_seconds(d.child.id()) - cpu_before;
     (
         events as f64 / (done - first).as_secs_f64(),
         cpu / events as f64 * 1e6,
     )
 }
 
-/// `mcptop tail --json --count N` reading from a contender: events/s from its first update.
-fn tail_round(c: &Contender, events: u64) -> f64 {
-    let d = Daemon {
-        child: Command::new("true").spawn().unwrap(),
-        url: c.url.clone(),
-        session: c.session.clone(),
-        admin: c.token.clone(),
-        discovery: PathBuf::new(),
-    };
+/// `mcptop tail --json --count N` reading from a daemon: events/s from its first update.
+fn tail_round(d: &Daemon, events: u64) -> f64 {
     let started = Instant::now();
-    let (done, first) = tail(&d, events, "sse").join().unwrap();
+    let (done, first) = tail(d, events, "sse").join().unwrap();
     events as f64 / (done - first.unwrap_or(started)).as_secs_f64()
 }
 
@@ -388,33 +362,8 @@ fn tail_round(c: &Contender, events: u64) -> f64 {
 fn daemons(home: &Path, events: u64, rounds: u64) {
     let file = home.join("daemons.sse");
     corpus(&file, events, Duration::from_micros(50));
-    let serve_with = |ring: &str| {
-        let d = serve(
-            home,
-            &[
-                "--replay",
-                file.to_str().unwrap(),
-                "--speed",
-                "max",
-                "--wait-subscribers",
-                "1",
-                "--broadcast-capacity",
-                "65536",
-                "--replay-ring",
-                ring,
-            ],
-        );
-        let child = Command::new("true").spawn().unwrap();
-        let mut d = d;
-        let real = std::mem::replace(&mut d.child, child);
-        Contender {
-            child: real,
-            url: d.url.clone(),
-            session: d.session.clone(),
-            token: d.admin.clone(),
-        }
-    };
-    type Start<'a> = Box<dyn Fn() -> Contender + 'a>;
+    let serve_with = |ring: &str| replay_daemon(home, &file, ring);
+    type Start<'a> = Box<dyn Fn() -> Daemon + 'a>;
     let contenders: Vec<(&str, Start)> = vec![
         (
             "plain axum daemon (peer)",

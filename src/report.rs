@@ -232,8 +232,8 @@ fn plain_line_raw(update: &Update) -> String {
                     line.push_str(text(key));
                 }
             }
-            let tools = server["tools"].as_array().map_or(0, Vec::len) as u64
-                + server["tools_cut"].as_u64().unwrap_or(0);
+            let tools = (server["tools"].as_array().map_or(0, Vec::len) as u64)
+                .saturating_add(server["tools_cut"].as_u64().unwrap_or(0));
             if tools > 0 {
                 line.push_str(&format!(
                     ": {tools} tool{}",

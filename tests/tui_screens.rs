@@ -1329,6 +1329,17 @@ fn i_opens_the_servers_and_their_tools_and_the_views_keys_move_between_views() {
     );
     insta::assert_snapshot!("servers_120x30", screen);
     insta::assert_snapshot!("servers_80x24", render(&mut app, 80, 24, now));
+    // A server's numbers cannot overflow the view's sums.
+    let mut hostile = self::app();
+    hostile.ingest(&event(
+        1400,
+        "server",
+        0,
+        r#"{"session":"s9","name":"x","tools":[{"name":"a"}],"tools_cut":18446744073709551615}"#,
+    ));
+    hostile.handle_key(Key::Char('I'), now);
+    let big = render(&mut hostile, 80, 24, now);
+    assert!(big.contains("18446744073709551615 tools"), "{big}");
     // The views' keys move between them; a view's own key goes back to the table.
     app.handle_key(Key::Char('T'), now);
     assert_eq!(app.screen, mcptop::ui::app::Screen::Stats);

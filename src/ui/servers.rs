@@ -84,7 +84,7 @@ pub fn lines(app: &App, width: usize, theme: Theme) -> Vec<Line<'static>> {
                 width,
             )));
         }
-        let listed = info.tools.len() as u64 + info.tools_cut;
+        let listed = (info.tools.len() as u64).saturating_add(info.tools_cut);
         if listed == 0 {
             out.push(Line::styled(
                 fit("   no tools listed yet (tools/list)", width),
