@@ -152,7 +152,7 @@ async fn pump(
     }
     out.extend_from_slice(note.as_bytes());
     for event in &replay {
-        out.extend_from_slice(event.sse().as_bytes());
+        out.extend_from_slice(event.sse());
     }
     if !send_batch(&tx, &mut out).await {
         return;
@@ -175,14 +175,14 @@ async fn pump(
         match next {
             Err(_idle) => out.extend_from_slice(b":\n\n"),
             Ok(Ok(event)) => {
-                out.extend_from_slice(event.sse().as_bytes());
+                out.extend_from_slice(event.sse());
                 // Take whatever else is already waiting, so a burst is one write; when
                 // the queue runs dry early, let the publisher run once or twice first, so
                 // a stream at full speed is not woken (and written) event by event.
                 let mut yields = 0;
                 while out.len() < BATCH_BYTES {
                     match live.try_recv() {
-                        Ok(event) => out.extend_from_slice(event.sse().as_bytes()),
+                        Ok(event) => out.extend_from_slice(event.sse()),
                         Err(broadcast::error::TryRecvError::Lagged(n)) => lagged(&mut out, n),
                         Err(broadcast::error::TryRecvError::Empty) if yields < 2 => {
                             yields += 1;

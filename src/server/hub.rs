@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use bytes::{Bytes, BytesMut};
 use tokio::sync::broadcast;
 
 use crate::sse::encode;
@@ -36,113 +37,175 @@ impl EventKind {
 
 /// One published event: its id in the session, its kind, and its SSE block, encoded once
 /// here rather than once per subscriber; its JSON text is the block's `data:` value (or,
-/// for data of more than one line, a copy of its own).
-#[derive(Debug)]
+/// for data of more than one line, a copy of its own right after the block).
+///
+/// The block is a slice of a chunk the stream's events share ([`CHUNK`]), so publishing
+/// allocates once per chunk rather than once per event, and a subscriber on another thread
+/// frees a chunk, not each event: cloning or dropping an event moves one reference count.
+#[derive(Debug, Clone)]
 pub struct Published {
     pub id: u64,
     pub kind: EventKind,
-    sse: Box<str>,
-    data: Data,
+    block: Bytes,
+    sse_len: u32,
+    data: (u32, u32),
 }
 
-#[derive(Debug)]
-enum Data {
-    /// Where in the SSE block the one-line data is.
-    In(u32, u32),
-    Own(Box<str>),
-}
+/// The size of the chunks events are written into. An event of more than a quarter of it
+/// gets a block of its own, so a chunk wastes little and a big event pins nothing else.
+pub const CHUNK: usize = 16 * 1024;
 
 impl Published {
     /// The event as SSE: `id:` (mcptop framing), `event:` (when not the default type),
     /// `data:` lines and the blank line.
-    pub fn sse(&self) -> &str {
-        &self.sse
+    pub fn sse(&self) -> &[u8] {
+        self.block.get(..self.sse_len as usize).unwrap_or_default()
     }
 
     /// The event's JSON text.
     pub fn data(&self) -> &str {
-        match &self.data {
-            Data::In(from, to) => self
-                .sse
-                .get(*from as usize..*to as usize)
-                .unwrap_or_default(),
-            Data::Own(data) => data,
-        }
+        let (from, to) = (self.data.0 as usize, self.data.1 as usize);
+        // Written from a `&str` below, so this never fails.
+        std::str::from_utf8(self.block.get(from..to).unwrap_or_default()).unwrap_or_default()
     }
 
     fn bytes(&self) -> usize {
-        let own = match &self.data {
-            Data::In(..) => 0,
-            Data::Own(d) => d.len(),
-        };
-        self.sse.len() + own + std::mem::size_of::<Published>()
+        self.block.len() + std::mem::size_of::<Published>()
     }
 
-    /// Encodes an event: exactly the bytes [`encode::write_event`] writes, in one
-    /// allocation for the common one-line data.
+    /// Encodes an event, `data` being the concatenation of `parts`: exactly the bytes
+    /// [`encode::write_event`] writes, into `arena`. `None` when the event is too big to
+    /// describe with 32-bit offsets (4 GiB; the daemon's body limits are far below).
     fn render(
+        arena: &mut BytesMut,
         id: u64,
         kind: EventKind,
         event_type: Option<&str>,
         numbered: bool,
-        data: &str,
-    ) -> Published {
+        parts: &[&str],
+    ) -> Option<Published> {
         let mut number = itoa::Buffer::new();
         let number = number.format(id);
-        let one_line = memchr::memchr2(b'\r', b'\n', data.as_bytes()).is_none();
-        let capacity = number.len() + 5 + event_type.map_or(0, |t| t.len() + 8) + data.len() + 8;
-        let mut sse = String::with_capacity(capacity);
-        if numbered {
-            sse.push_str("id: ");
-            sse.push_str(number);
-            sse.push('\n');
+        let one_line = parts
+            .iter()
+            .all(|p| memchr::memchr2(b'\r', b'\n', p.as_bytes()).is_none());
+        // Data of several lines (rare) is framed by the general encoder first.
+        let mut framed = String::new();
+        let mut joined = String::new();
+        if !one_line {
+            joined = parts.concat();
+            encode::write_event(&mut framed, event_type, None, &joined);
         }
-        let data = match (one_line, u32::try_from(data.len())) {
-            (true, Ok(_)) => {
-                if let Some(t) = event_type {
-                    sse.push_str("event: ");
-                    sse.push_str(t);
-                    sse.push('\n');
-                }
-                sse.push_str("data: ");
-                let from = sse.len();
-                sse.push_str(data);
-                let to = sse.len();
-                sse.push_str("\n\n");
-                match (u32::try_from(from), u32::try_from(to)) {
-                    (Ok(from), Ok(to)) => Data::In(from, to),
-                    _ => Data::Own(data.into()),
-                }
+        let data_len: usize = parts.iter().map(|p| p.len()).sum();
+        let needed =
+            number.len() + 5 + event_type.map_or(0, |t| t.len() + 8) + data_len + 8 + framed.len();
+        u32::try_from(needed).ok()?;
+        let mut own = None;
+        let out = if needed > CHUNK / 4 {
+            own.insert(BytesMut::with_capacity(needed))
+        } else {
+            if arena.capacity() - arena.len() < needed {
+                *arena = BytesMut::with_capacity(CHUNK);
             }
-            _ => {
-                encode::write_event(&mut sse, event_type, None, data);
-                Data::Own(data.into())
-            }
+            arena
         };
-        Published {
+        if numbered {
+            out.extend_from_slice(b"id: ");
+            out.extend_from_slice(number.as_bytes());
+            out.extend_from_slice(b"\n");
+        }
+        let (sse_len, data) = if one_line {
+            if let Some(t) = event_type {
+                out.extend_from_slice(b"event: ");
+                out.extend_from_slice(t.as_bytes());
+                out.extend_from_slice(b"\n");
+            }
+            out.extend_from_slice(b"data: ");
+            let from = out.len();
+            for part in parts {
+                out.extend_from_slice(part.as_bytes());
+            }
+            let to = out.len();
+            out.extend_from_slice(b"\n\n");
+            (out.len(), (from, to))
+        } else {
+            out.extend_from_slice(framed.as_bytes());
+            let sse_len = out.len();
+            out.extend_from_slice(joined.as_bytes());
+            (sse_len, (sse_len, out.len()))
+        };
+        let block = out.split().freeze();
+        Some(Published {
             id,
             kind,
-            sse: sse.into_boxed_str(),
-            data,
-        }
+            block,
+            sse_len: u32::try_from(sse_len).ok()?,
+            data: (u32::try_from(data.0).ok()?, u32::try_from(data.1).ok()?),
+        })
     }
 }
 
 /// What a new subscriber gets: the events it asked to be replayed, how many of those the
 /// ring no longer holds, and a receiver for everything after.
 pub struct Subscription {
-    pub replay: Vec<Arc<Published>>,
+    pub replay: Vec<Published>,
     /// Events after the client's `Last-Event-ID` that fell out of the ring.
     pub missed: u64,
-    pub live: broadcast::Receiver<Arc<Published>>,
+    pub live: broadcast::Receiver<Published>,
+}
+
+/// An event a ring keeps.
+#[derive(Debug, Clone)]
+enum Kept {
+    Ready(Published),
+    /// The copy for a fan-out stream that nobody followed when it was published: the
+    /// session's event and its tag, rendered only if a `Last-Event-ID` asks for it.
+    Tagged {
+        id: u64,
+        source: Published,
+        tag: Arc<str>,
+    },
+}
+
+impl Kept {
+    fn id(&self) -> u64 {
+        match self {
+            Kept::Ready(e) => e.id,
+            Kept::Tagged { id, .. } => *id,
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Kept::Ready(e) => e.bytes(),
+            Kept::Tagged { source, tag, .. } => {
+                source.bytes() + tag.len() + std::mem::size_of::<Kept>()
+            }
+        }
+    }
+}
+
+/// `data` (a JSON object) with a session's tag (`{"session":…,`) in front, as the pieces
+/// to write one after the other.
+pub fn tag_parts<'a>(tag: &'a str, data: &'a str) -> [&'a str; 2] {
+    let rest = data.strip_prefix('{').unwrap_or("}");
+    let tag = if rest.trim_start().starts_with('}') {
+        // No field follows the tag: drop its comma.
+        tag.strip_suffix(',').unwrap_or(tag)
+    } else {
+        tag
+    };
+    [tag, rest]
 }
 
 struct Ring {
     next_id: u64,
-    events: VecDeque<Arc<Published>>,
+    events: VecDeque<Kept>,
     last_event_at: Option<Time>,
     /// Bytes of the events the ring holds (their JSON and SSE text).
     bytes: usize,
+    /// The chunk the next events are written into.
+    arena: BytesMut,
 }
 
 /// The bytes the replay rings may hold: each ring, and all rings together.
@@ -175,17 +238,13 @@ impl Default for RingBudget {
     }
 }
 
-fn event_bytes(event: &Published) -> usize {
-    event.bytes()
-}
-
 /// The event stream of one session.
 pub struct SessionEvents {
     ring: Mutex<Ring>,
     capacity: usize,
     /// mcptop framing (`id:` and `event:` fields) or Construct's (`data:` only).
     extensions: bool,
-    tx: broadcast::Sender<Arc<Published>>,
+    tx: broadcast::Sender<Published>,
     broadcast: usize,
     budget: RingBudget,
 }
@@ -221,6 +280,7 @@ impl SessionEvents {
                 events: VecDeque::with_capacity(replay.min(4096)),
                 last_event_at: None,
                 bytes: 0,
+                arena: BytesMut::new(),
             }),
             capacity: replay,
             extensions,
@@ -232,62 +292,105 @@ impl SessionEvents {
 
     /// Publishes one event and returns its id.
     pub fn publish(&self, kind: EventKind, data: impl AsRef<str>, now: Time) -> u64 {
-        let data = data.as_ref();
-        let event_type = if self.extensions {
-            kind.sse_type()
-        } else {
-            None
-        };
+        self.publish_parts(kind, &[data.as_ref()], now)
+    }
+
+    /// Publishes one event whose data is the concatenation of `parts`, and returns its id.
+    pub fn publish_parts(&self, kind: EventKind, parts: &[&str], now: Time) -> u64 {
+        self.publish_event(kind, parts, now).0
+    }
+
+    /// As [`SessionEvents::publish_parts`], also returning the event (`None` when it was
+    /// too big to encode and only its id was used).
+    pub fn publish_event(
+        &self,
+        kind: EventKind,
+        parts: &[&str],
+        now: Time,
+    ) -> (u64, Option<Published>) {
         // The id is handed out and the event encoded under the lock, so ids, the ring and
         // the broadcast keep one order; it is one copy of the data.
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
         let id = ring.next_id;
         ring.next_id += 1;
         ring.last_event_at = Some(now);
-        let event = Arc::new(Published::render(
-            id,
-            kind,
-            event_type,
-            self.extensions,
-            data,
-        ));
-        if self.capacity > 0 {
-            use std::sync::atomic::Ordering::Relaxed;
-            let size = event_bytes(&event);
-            ring.bytes += size;
-            self.budget.used.fetch_add(size, Relaxed);
-            ring.events.push_back(Arc::clone(&event));
-            // Oldest first, until the ring fits its count, its bytes and its share of
-            // the bytes of all rings (the newest event always stays).
-            while ring.events.len() > self.capacity
-                || (ring.events.len() > 1
-                    && (ring.bytes > self.budget.per_ring
-                        || self.budget.used.load(Relaxed) > self.budget.total))
-            {
-                let Some(old) = ring.events.pop_front() else {
-                    break;
-                };
-                let size = event_bytes(&old);
-                ring.bytes -= size;
-                self.budget.used.fetch_sub(size, Relaxed);
-            }
-        }
+        let Some(event) = self.render(&mut ring.arena, id, kind, parts) else {
+            // Beyond 4 GiB: no body limit lets one through; its id counts it as lost.
+            return (id, None);
+        };
+        self.keep(&mut ring, Kept::Ready(event.clone()));
         // No receiver is not an error: the ring still has the event for a later resume.
-        let _ = self.tx.send(event);
-        id
+        let _ = self.tx.send(event.clone());
+        (id, Some(event))
     }
 
-    /// Whether publishing here serves anyone: a subscriber to send to, or a ring to keep.
-    pub fn wanted(&self) -> bool {
-        self.capacity > 0 || self.tx.receiver_count() > 0
-    }
-
-    /// Counts an event nobody can ever read (no subscriber, no ring): its id is used, so
-    /// a later subscriber's `Last-Event-ID` still tells what it missed.
-    pub fn skip(&self, now: Time) {
+    /// Publishes `source`, an event of the session `tag` names, tagged with it (the
+    /// all-sessions streams). With nobody following, nothing is encoded: the ring keeps
+    /// the source and the tag, rendered if a resume asks for them, and without a ring only
+    /// the id is used, so a later `Last-Event-ID` still counts the loss.
+    pub fn publish_tagged(&self, source: &Published, tag: &Arc<str>, now: Time) {
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = ring.next_id;
         ring.next_id += 1;
         ring.last_event_at = Some(now);
+        // Decided under the lock `subscribe` takes too, so no new subscriber misses it.
+        if self.tx.receiver_count() > 0 {
+            let parts = tag_parts(tag, source.data());
+            if let Some(event) = self.render(&mut ring.arena, id, source.kind, &parts) {
+                self.keep(&mut ring, Kept::Ready(event.clone()));
+                let _ = self.tx.send(event);
+            }
+        } else {
+            self.keep(
+                &mut ring,
+                Kept::Tagged {
+                    id,
+                    source: source.clone(),
+                    tag: Arc::clone(tag),
+                },
+            );
+        }
+    }
+
+    fn render(
+        &self,
+        arena: &mut BytesMut,
+        id: u64,
+        kind: EventKind,
+        parts: &[&str],
+    ) -> Option<Published> {
+        let event_type = if self.extensions {
+            kind.sse_type()
+        } else {
+            None
+        };
+        Published::render(arena, id, kind, event_type, self.extensions, parts)
+    }
+
+    /// Keeps an event in the ring (when it keeps any), then drops the oldest until the
+    /// ring fits its count, its bytes and its share of the bytes of all rings (the newest
+    /// event always stays).
+    fn keep(&self, ring: &mut Ring, event: Kept) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.capacity == 0 {
+            return;
+        }
+        let size = event.bytes();
+        ring.bytes += size;
+        self.budget.used.fetch_add(size, Relaxed);
+        ring.events.push_back(event);
+        while ring.events.len() > self.capacity
+            || (ring.events.len() > 1
+                && (ring.bytes > self.budget.per_ring
+                    || self.budget.used.load(Relaxed) > self.budget.total))
+        {
+            let Some(old) = ring.events.pop_front() else {
+                break;
+            };
+            let size = old.bytes();
+            ring.bytes -= size;
+            self.budget.used.fetch_sub(size, Relaxed);
+        }
     }
 
     /// Subscribes from now on, or, with `after` (a client's `Last-Event-ID`), from the
@@ -300,13 +403,20 @@ impl SessionEvents {
             // An id from the future (another server instance): nothing can be replayed
             // truthfully, and nothing is known to be lost in this instance.
             Some(after) if after < last => {
-                let oldest = ring.events.front().map_or(ring.next_id, |e| e.id);
+                let oldest = ring.events.front().map_or(ring.next_id, Kept::id);
                 let missed = oldest.saturating_sub(after + 1);
+                let mut arena = BytesMut::new();
                 let replay = ring
                     .events
                     .iter()
-                    .filter(|e| e.id > after)
-                    .cloned()
+                    .filter(|e| e.id() > after)
+                    .filter_map(|e| match e {
+                        Kept::Ready(e) => Some(e.clone()),
+                        Kept::Tagged { id, source, tag } => {
+                            let parts = tag_parts(tag, source.data());
+                            self.render(&mut arena, *id, source.kind, &parts)
+                        }
+                    })
                     .collect();
                 (replay, missed)
             }
@@ -350,7 +460,7 @@ impl SessionEvents {
 mod tests {
     use super::*;
 
-    fn ids(events: &[Arc<Published>]) -> Vec<u64> {
+    fn ids(events: &[Published]) -> Vec<u64> {
         events.iter().map(|e| e.id).collect()
     }
 
@@ -374,26 +484,80 @@ mod tests {
                     ext.then_some(id_text.as_str()),
                     data,
                 );
-                assert_eq!(event.sse(), want, "{data:?} {kind:?} {ext}");
+                assert_eq!(event.sse(), want.as_bytes(), "{data:?} {kind:?} {ext}");
                 assert_eq!(event.data(), data);
             }
         }
     }
 
     #[test]
-    fn skipped_events_use_their_ids() {
-        let hub = SessionEvents::new(8, 0, true);
-        assert!(!hub.wanted(), "no ring, no subscriber");
-        hub.skip(Time::from_unix_nanos(1));
-        hub.skip(Time::from_unix_nanos(2));
-        let sub = hub.subscribe(None);
-        assert!(hub.wanted());
+    fn tagged_copies_nobody_follows_use_their_ids_and_replay_as_if_live() {
+        let tag: Arc<str> = Arc::from("{\"session\":\"s1\",");
+        let source_stream = SessionEvents::new(8, 0, true);
+        let mut sources = Vec::new();
+        for (i, data) in ["{\"a\":1}", "{}", "{\"b\":\"x\ny\"}"].iter().enumerate() {
+            let (_, event) = source_stream.publish_event(
+                EventKind::Call,
+                &[data],
+                Time::from_unix_nanos(i as i64),
+            );
+            sources.push(event.unwrap());
+        }
+        // No ring, nobody following: only the ids move.
+        let bare = SessionEvents::new(8, 0, true);
+        bare.publish_tagged(&sources[0], &tag, Time::from_unix_nanos(1));
+        bare.publish_tagged(&sources[1], &tag, Time::from_unix_nanos(2));
+        assert_eq!(bare.count(), 2);
+        assert_eq!(bare.last_event_at(), Some(Time::from_unix_nanos(2)));
+        let mut live = bare.subscribe(None).live;
+        bare.publish_tagged(&sources[0], &tag, Time::from_unix_nanos(3));
+        let event = live.try_recv().unwrap();
         assert_eq!(
-            hub.publish(EventKind::Progress, "{}", Time::from_unix_nanos(3)),
-            3
+            event.sse(),
+            b"id: 3\nevent: call\ndata: {\"session\":\"s1\",\"a\":1}\n\n"
         );
-        drop(sub);
-        assert_eq!(hub.last_event_at(), Some(Time::from_unix_nanos(3)));
+        // With a ring and nobody following, a resume renders the same bytes a live
+        // subscriber gets.
+        let kept = SessionEvents::new(8, 16, true);
+        let followed = SessionEvents::new(8, 16, true);
+        let mut live = followed.subscribe(None).live;
+        for source in &sources {
+            kept.publish_tagged(source, &tag, Time::from_unix_nanos(4));
+            followed.publish_tagged(source, &tag, Time::from_unix_nanos(4));
+        }
+        let replayed = kept.subscribe(Some(0)).replay;
+        assert_eq!(ids(&replayed), vec![1, 2, 3]);
+        for event in &replayed {
+            let got = live.try_recv().unwrap();
+            assert_eq!(event.sse(), got.sse());
+            assert_eq!(event.data(), got.data());
+        }
+        assert_eq!(replayed[1].data(), "{\"session\":\"s1\"}");
+        assert_eq!(replayed[2].data(), "{\"session\":\"s1\",\"b\":\"x\ny\"}");
+    }
+
+    #[test]
+    fn events_share_chunks_and_a_big_one_has_its_own() {
+        let hub = SessionEvents::new(8, 0, true);
+        let mut live = hub.subscribe(None).live;
+        let small = "s".repeat(100);
+        let big = "b".repeat(CHUNK);
+        hub.publish(EventKind::Progress, &small, Time::from_unix_nanos(1));
+        hub.publish(EventKind::Progress, &small, Time::from_unix_nanos(2));
+        hub.publish(EventKind::Progress, &big, Time::from_unix_nanos(3));
+        let (a, b, c) = (
+            live.try_recv().unwrap(),
+            live.try_recv().unwrap(),
+            live.try_recv().unwrap(),
+        );
+        let end = a.sse().as_ptr_range().end;
+        assert_eq!(
+            end,
+            b.sse().as_ptr(),
+            "the second follows the first in one chunk"
+        );
+        assert_eq!(c.data(), big);
+        assert_eq!(c.block.len(), c.sse().len());
     }
 
     #[test]
@@ -453,6 +617,6 @@ mod tests {
         assert_eq!(ids(&sub.replay), vec![1]);
         let next = sub.live.try_recv().expect("live event");
         assert_eq!((next.id, next.kind), (2, EventKind::Call));
-        assert_eq!(&*next.sse, "id: 2\nevent: call\ndata: b\n\n");
+        assert_eq!(next.sse(), b"id: 2\nevent: call\ndata: b\n\n");
     }
 }

@@ -30,7 +30,7 @@ pub struct Session {
     /// somebody follows it.
     everyone: Option<Arc<Session>>,
     /// `{"session":"<id>","session_label":"<label>",`: the start of the tagged copy.
-    tag: Box<str>,
+    tag: Arc<str>,
     /// Progress tokens minted for calls that gave none (mcptop mode): unique per session.
     next_token: AtomicU64,
     /// Running calls by JSON-RPC request id (its JSON text), for `notifications/cancelled`.
@@ -55,39 +55,23 @@ impl Session {
         if kind == super::hub::EventKind::Server {
             *self.server.lock().unwrap_or_else(PoisonError::into_inner) = Some(data.into());
         }
-        let everyone = self
-            .everyone
-            .as_ref()
-            .filter(|e| e.events.subscribers() > 0);
-        // The all-sessions stream when nobody follows it and it keeps no ring: only its
-        // numbering moves, so the copy is not made for nobody.
-        let all = match &self.all {
-            Some(all) if all.events.wanted() => Some(all),
-            Some(all) => {
-                all.events.skip(now);
-                None
-            }
-            None => None,
-        };
-        if all.is_some() || everyone.is_some() {
-            let tagged = self.tagged(data);
-            for stream in [everyone, all].into_iter().flatten() {
-                stream.events.publish(kind, &tagged, now);
+        let (id, event) = self.events.publish_event(kind, &[data], now);
+        if let Some(event) = event {
+            // The stream of every session is fed only while somebody follows it.
+            let everyone = self
+                .everyone
+                .as_ref()
+                .filter(|e| e.events.subscribers() > 0);
+            for stream in [everyone, self.all.as_ref()].into_iter().flatten() {
+                stream.events.publish_tagged(&event, &self.tag, now);
             }
         }
-        self.events.publish(kind, data, now)
+        id
     }
 
     /// `data` (a JSON object) with this session's id and label in front.
     fn tagged(&self, data: &str) -> String {
-        let rest = data.strip_prefix('{').unwrap_or("}");
-        let mut tagged = String::with_capacity(self.tag.len() + rest.len());
-        tagged.push_str(&self.tag);
-        if rest.trim_start().starts_with('}') {
-            tagged.pop(); // no field follows the tag: drop its comma
-        }
-        tagged.push_str(rest);
-        tagged
+        super::hub::tag_parts(&self.tag, data).concat()
     }
 
     /// The latest `server` event's JSON, tagged with the session when `tagged` (for the
