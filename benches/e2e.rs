@@ -44,6 +44,11 @@ fn main() {
         let events = env_or("MCPTOP_BENCH_EVENTS", 1_000_000);
         let rounds = env_or("MCPTOP_BENCH_ROUNDS", 3);
         daemons(&home, events, env_or("MCPTOP_BENCH_DAEMON_ROUNDS", 7));
+        publishing(
+            env_or("MCPTOP_BENCH_PUBLISH_EVENTS", 200_000),
+            env_or("MCPTOP_BENCH_PUBLISH_BATCH", 200),
+            env_or("MCPTOP_BENCH_DAEMON_ROUNDS", 7),
+        );
         if std::env::var_os("MCPTOP_BENCH_DAEMONS_ONLY").is_some() {
             let _ = std::fs::remove_dir_all(&home);
             return;
@@ -115,6 +120,12 @@ impl Drop for Daemon {
 }
 
 fn serve(home: &Path, args: &[&str]) -> Daemon {
+    serve_with_session(home, args, true)
+}
+
+/// `mcptop serve` with `args`; with `session`, waits for the session it announces (a
+/// replay's or a workload's), else creates one with the admin token.
+fn serve_with_session(home: &Path, args: &[&str], announced: bool) -> Daemon {
     let file = home.join("mcp.json");
     let _ = std::fs::remove_file(&file);
     let mut child = Command::new(BIN)
@@ -135,7 +146,7 @@ fn serve(home: &Path, args: &[&str]) -> Daemon {
         if let Some(rest) = line.strip_prefix("session ") {
             session = rest.split(' ').next().unwrap_or("").to_owned();
         }
-        if !url.is_empty() && !session.is_empty() {
+        if !url.is_empty() && (!session.is_empty() || !announced) {
             break;
         }
     }
@@ -144,6 +155,9 @@ fn serve(home: &Path, args: &[&str]) -> Daemon {
     let discovery: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).expect("discovery file")).unwrap();
     let admin = discovery["admin_token"].as_str().unwrap().to_owned();
+    if !announced {
+        session = create_session(&url, &admin);
+    }
     assert!(
         !url.is_empty() && !session.is_empty(),
         "serve did not start"
@@ -425,6 +439,124 @@ fn daemons(home: &Path, events: u64, rounds: u64) {
     println!("| from mcptop serve | {:.0} |", median(&mut from_serve));
     println!("| from the raw sender | {:.0} |", median(&mut from_raw));
     println!();
+}
+
+/// `POST /session` with the admin token: the new session's id.
+fn create_session(url: &str, admin: &str) -> String {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-H",
+        ])
+        .arg(format!("Authorization: Bearer {admin}"))
+        .args(["-d", r#"{"label":"bench"}"#])
+        .arg(format!("{url}/session"))
+        .output()
+        .expect("curl (install it to run this bench)");
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a session");
+    answer["session_id"]
+        .as_str()
+        .expect("session_id")
+        .to_owned()
+}
+
+/// Live publishing: one publisher posting `batch` progress events a request to `POST
+/// /session/{id}/publish` over one keep-alive connection, one `curl -sN` subscriber, on
+/// `mcptop serve` (its default ring) and on the plain peer, in the same rounds.
+fn publishing(events: u64, batch: u64, rounds: u64) {
+    let bodies: Vec<String> = (0..events / batch)
+        .map(|b| {
+            let items: Vec<String> = (0..batch)
+                .map(|i| {
+                    let n = b * batch + i;
+                    let total = 100 + n % 7;
+                    let progress = (n / 64) % total;
+                    format!(
+                        r#"{{"type":"progress","token":{},"progress":{progress},"total":{total},"message":"build: step {progress} of {total}","tool":"build","timestamp":"2026-04-17T10:00:00.000000000+00:00"}}"#,
+                        n % 64
+                    )
+                })
+                .collect();
+            format!("[{}]", items.join(","))
+        })
+        .collect();
+    let events = bodies.len() as u64 * batch;
+    let home = std::env::temp_dir().join(format!("mcptop-e2e-publish-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    type Start<'a> = Box<dyn Fn() -> Daemon + 'a>;
+    let contenders: Vec<(&str, Start)> = vec![
+        (
+            "plain axum daemon (peer)",
+            Box::new(|| baseline("--peer-publish", Path::new("-"))),
+        ),
+        (
+            "mcptop serve (1,024-event ring)",
+            Box::new(|| serve_with_session(&home, &["--broadcast-capacity", "65536"], false)),
+        ),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "live publishing: {events} progress events posted {batch} a request by one publisher, one curl -sN subscriber, {rounds} rounds\n"
+    );
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    for round in 0..rounds as usize {
+        let mut this = vec![0.0; contenders.len()];
+        for k in 0..contenders.len() {
+            let i = (k + round) % contenders.len();
+            let d = (contenders[i].1)();
+            let reader = curl(&d, events);
+            // Let the subscriber attach before the first post.
+            std::thread::sleep(Duration::from_millis(300));
+            let cpu_before = cpu_seconds(d.child.id());
+            runtime.block_on(async {
+                let client = reqwest::Client::new();
+                let to = format!("{}/session/{}/publish", d.url, d.session);
+                for body in &bodies {
+                    let answer = client
+                        .post(&to)
+                        .bearer_auth(&d.admin)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .expect("publish");
+                    assert!(answer.status().is_success(), "publish: {}", answer.status());
+                    let _ = answer.bytes().await;
+                }
+            });
+            let (first, done) = reader.join().unwrap();
+            let cpu = cpu_seconds(d.child.id()) - cpu_before;
+            let rate = events as f64 / (done - first).as_secs_f64();
+            this[i] = rate;
+            rates[i].push(rate);
+            cpus[i].push(cpu / events as f64 * 1e6);
+        }
+        for (i, rate) in this.iter().enumerate() {
+            ratios[i].push(rate / this[0]);
+        }
+    }
+    println!("| daemon | events/s (median) | ÷ peer, median (min–max) | CPU s per million events (median) |");
+    println!("|---|---:|---:|---:|");
+    for (i, (name, _)) in contenders.iter().enumerate() {
+        let (lo, hi) = min_max(&ratios[i]);
+        println!(
+            "| {name} | {:.0} | {:.2}× ({lo:.2}–{hi:.2}) | {:.3} |",
+            median(&mut rates[i].clone()),
+            median(&mut ratios[i].clone()),
+            median(&mut cpus[i].clone()),
+        );
+    }
+    println!();
+    let _ = std::fs::remove_dir_all(&home);
 }
 
 fn min_max(v: &[f64]) -> (f64, f64) {

@@ -16,6 +16,8 @@ pub struct Feed {
     dropped: bool,
     /// Calls' arguments and result summaries are left out of the updates (`--no-args`).
     pub hide_details: bool,
+    /// `at` of the JSON lines, its date and time of day formatted once a second.
+    pub(crate) stamps: crate::time::StampWriter,
 }
 
 /// One thing a person or a script wants to know, already normalized.
@@ -37,6 +39,7 @@ impl Feed {
             model: Model::new(config),
             dropped: false,
             hide_details: false,
+            stamps: crate::time::StampWriter::default(),
         }
     }
 

@@ -24,8 +24,13 @@ impl Feed {
         let mut calls = 0;
         let mut stamp: Option<String> = None;
         let details = !self.hide_details;
+        let mut stamps = std::mem::take(&mut self.stamps);
         self.ingest_with(timed, |model, emitted| {
-            let at_text = stamp.get_or_insert_with(|| at.to_rfc3339_nanos());
+            let at_text = stamp.get_or_insert_with(|| {
+                let mut text = String::with_capacity(36);
+                stamps.write(at, &mut text);
+                text
+            });
             match emitted {
                 Emitted::Json(mut json) => {
                     if let Some(object) = json.as_object_mut() {
@@ -40,6 +45,7 @@ impl Feed {
             }
             out.push(b'\n');
         });
+        self.stamps = stamps;
         calls
     }
 }
@@ -55,11 +61,25 @@ fn write_call_line(
     at: &str,
     details: bool,
 ) {
+    #[inline(always)]
     fn put<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, key: &str, value: &T) {
-        out.push(b'"');
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"\":");
+        put_key(out, key);
         let _ = sanitize::write_json(&mut *out, value);
+        out.push(b',');
+    }
+    #[inline(always)]
+    fn put_str(out: &mut Vec<u8>, key: &str, value: &str) {
+        put_key(out, key);
+        json_str(out, value);
+        out.push(b',');
+    }
+    #[inline(always)]
+    fn put_f64(out: &mut Vec<u8>, key: &str, value: Option<f64>) {
+        put_key(out, key);
+        match value {
+            Some(v) => json_f64(out, v),
+            None => out.extend_from_slice(b"null"),
+        }
         out.push(b',');
     }
     let detail = |text: &Option<String>| {
@@ -68,44 +88,43 @@ fn write_call_line(
             .and_then(|t| serde_json::from_str::<Value>(t).ok())
     };
     out.extend_from_slice(b"{");
-    put(out, "at", at);
+    put_str(out, "at", at);
     out.extend_from_slice(b"\"call\":{");
     if let Some(arguments) = detail(&call.arguments) {
         put(out, "arguments", &arguments);
     }
-    put(
+    put_f64(
         out,
         "elapsed_s",
-        &round3(call.elapsed(now).as_seconds_f64()),
+        Some(round3(call.elapsed(now).as_seconds_f64())),
     );
     put(out, "error", &call.error);
-    put(
-        out,
-        "eta_s",
-        &call.eta().map(|d| round3(d.as_seconds_f64())),
-    );
+    put_f64(out, "eta_s", call.eta().map(|d| round3(d.as_seconds_f64())));
     put(out, "id", &call.id.0);
-    put(out, "message", &call.message());
-    put(
+    match call.message() {
+        Some(message) => put_str(out, "message", message),
+        None => put(out, "message", &()),
+    }
+    put_f64(
         out,
         "percent",
-        &call.percent().map(|p| (p * 10.0).round() / 10.0),
+        call.percent().map(|p| (p * 10.0).round() / 10.0),
     );
-    put(out, "progress", &call.progress);
+    put_f64(out, "progress", call.progress);
     if call.progress_requested == Some(false) {
         put(out, "progress_requested", &false);
     }
     if let Some(shown) = &call.shown_token {
         put(out, "progress_token", &crate::feed::token_json(Some(shown)));
     }
-    put(out, "rate", &call.rate.map(round3));
+    put_f64(out, "rate", call.rate.map(round3));
     if let Some(result) = detail(&call.result) {
         put(out, "result", &result);
     }
     if let Some(label) = &call.session_label {
         put(out, "session", label);
     }
-    put(out, "state", model.display_state(call, now).as_str());
+    put_str(out, "state", model.display_state(call, now).as_str());
     if let Some(task) = &call.task {
         put(out, "task", task);
     }
@@ -114,16 +133,89 @@ fn write_call_line(
             Ok(n) => put(out, "token", &n),
             Err(_) => put(out, "token", &n.to_string()),
         },
-        Some(Token::Str(s)) => put(out, "token", s),
+        Some(Token::Str(s)) => put_str(out, "token", s),
         None => put(out, "token", &()),
     }
-    put(out, "tool", &call.key.tool);
-    put(out, "total", &call.total);
+    match &call.key.tool {
+        Some(tool) => put_str(out, "tool", tool),
+        None => put(out, "tool", &()),
+    }
+    put_f64(out, "total", call.total);
     if let Some(wait) = call.waiting.filter(|_| !call.status.is_finished()) {
         put(out, "waiting_for", wait.as_str());
     }
     out.pop(); // the last comma
     out.extend_from_slice(b"},\"type\":\"call\"}");
+}
+
+#[inline(always)]
+fn put_key(out: &mut Vec<u8>, key: &str) {
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// A JSON string exactly as [`sanitize::write_json`] writes it; text of printable ASCII
+/// without quotes or backslashes (nearly all of it) is copied as it is.
+fn json_str(out: &mut Vec<u8>, value: &str) {
+    let plain = value
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = sanitize::write_json(&mut *out, value);
+    }
+}
+
+/// A number exactly as serde_json writes an `f64` (its shortest round-trip form; `null`
+/// when not finite). A value that is a whole number of thousandths below 10^12 (rounded
+/// rates and times, counts) is written from its integer thousandths: that decimal has at
+/// most 15 significant digits, so it is the shortest form that reads back as the value.
+fn json_f64(out: &mut Vec<u8>, v: f64) {
+    if v == 0.0 {
+        out.extend_from_slice(if v.is_sign_negative() {
+            b"-0.0"
+        } else {
+            b"0.0"
+        });
+        return;
+    }
+    let thousandths = (v * 1000.0).round();
+    let exact = thousandths.abs() < 1e15 && thousandths / 1000.0 == v;
+    if !exact {
+        let _ = sanitize::write_json(&mut *out, &v);
+        return;
+    }
+    // In range and whole, so the conversion is exact.
+    let k = thousandths as i64;
+    if k < 0 {
+        out.push(b'-');
+    }
+    let k = k.unsigned_abs();
+    let mut digits = itoa::Buffer::new();
+    out.extend_from_slice(digits.format(k / 1000).as_bytes());
+    out.push(b'.');
+    let frac = k % 1000;
+    if frac == 0 {
+        out.push(b'0');
+    } else {
+        let text = [
+            b'0' + (frac / 100) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+        ];
+        let len = if !frac.is_multiple_of(10) {
+            3
+        } else if !frac.is_multiple_of(100) {
+            2
+        } else {
+            1
+        };
+        out.extend_from_slice(&text[..len]);
+    }
 }
 
 /// One readable line for an update (`--plain`), safe for a terminal: every unsafe
@@ -512,6 +604,72 @@ pub fn tool_table(model: &Model, now: Time) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_and_strings_are_written_as_serde_json_writes_them() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.001,
+            0.1,
+            0.5,
+            2.25,
+            99.9,
+            1e11 + 0.125,
+            999_999_999_999.999,
+            1e12,
+            1e15,
+            1e16,
+            1e-7,
+            0.000_5,
+            1.0 / 3.0,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let scale = [1.0, 1e3, 1e6, 1e9, 1e12][(x % 5) as usize];
+            let v = (x >> 11) as f64 / (1u64 << 53) as f64 * scale;
+            values.extend([
+                v,
+                round3(v),
+                -round3(v),
+                (v * 10.0).round() / 10.0,
+                v.round(),
+            ]);
+        }
+        for v in values {
+            let mut fast = Vec::new();
+            json_f64(&mut fast, v);
+            let want = sanitize::json_string(&v);
+            assert_eq!(String::from_utf8(fast).unwrap(), want, "{v:e}");
+        }
+        for text in [
+            "plain",
+            "",
+            "q\"uote",
+            "back\\slash",
+            "tab\t",
+            "é",
+            "\u{202e}x",
+            "\x7f",
+        ] {
+            let mut fast = Vec::new();
+            json_str(&mut fast, text);
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                sanitize::json_string(text),
+                "{text:?}"
+            );
+        }
+    }
     use crate::event::{SourceEvent, Timed};
 
     fn event(ms: i64, event_type: &str, id: &str, data: &str) -> Timed {

@@ -10,6 +10,10 @@
 //! - the raw sender: the same events' bytes, rendered before the first subscriber comes,
 //!   written to the socket in 64 KiB writes: the floor of loopback and HTTP.
 //!
+//! - the peer with `--peer-publish`: the same daemon publishing what is posted to
+//!   `POST /session/{id}/publish` (a JSON array of progress events, deserialized into the
+//!   struct, each serialized again for the subscribers), for the live-publishing table.
+//!
 //! Each prints `listening on http://127.0.0.1:PORT` and serves `GET /session/{id}/events`.
 
 use std::convert::Infallible;
@@ -48,7 +52,11 @@ pub fn run_if_asked(args: &[String]) -> bool {
             .and_then(|i| args.get(i + 1))
     };
     if let Some(corpus) = at("--peer-daemon") {
-        peer_daemon(Path::new(corpus));
+        peer_daemon(Some(Path::new(corpus)));
+        return true;
+    }
+    if args.iter().any(|a| a == "--peer-publish") {
+        peer_daemon(None);
         return true;
     }
     if let Some(corpus) = at("--raw-sender") {
@@ -60,8 +68,8 @@ pub fn run_if_asked(args: &[String]) -> bool {
 
 type Subscribers = Arc<Mutex<Vec<mpsc::Sender<String>>>>;
 
-fn peer_daemon(corpus: &Path) {
-    let events = load(corpus);
+fn peer_daemon(corpus: Option<&Path>) {
+    let events = corpus.map(load);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -83,6 +91,23 @@ fn peer_daemon(corpus: &Path) {
                     },
                 ),
             )
+            .route(
+                "/session/{id}/publish",
+                axum::routing::post(
+                    |axum::extract::State(subs): axum::extract::State<Subscribers>,
+                     axum::Json(items): axum::Json<Vec<ProgressEvent>>| async move {
+                        let published = items.len();
+                        for event in items {
+                            let json = serde_json::to_string(&event).expect("json");
+                            let subs: Vec<mpsc::Sender<String>> = subs.lock().await.clone();
+                            for tx in subs {
+                                let _ = tx.send(json.clone()).await;
+                            }
+                        }
+                        axum::Json(serde_json::json!({ "published": published }))
+                    },
+                ),
+            )
             .with_state(Arc::clone(&subscribers));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -92,6 +117,7 @@ fn peer_daemon(corpus: &Path) {
             listener.local_addr().expect("address")
         );
         tokio::spawn(async move {
+            let Some(events) = events else { return };
             // Publish once somebody follows.
             loop {
                 if !subscribers.lock().await.is_empty() {

@@ -97,6 +97,7 @@ pub(super) async fn read_events(
     let mut decoder = Decoder::new(Limits::default());
     decoder.set_last_event_id(&resume.last_id);
     resume.start_connection();
+    let mut out = Vec::new();
     loop {
         let chunk = match tokio::time::timeout(attempt.idle_timeout, response.chunk()).await {
             Err(_) => {
@@ -109,7 +110,9 @@ pub(super) async fn read_events(
             Ok(Ok(None)) => return Ended::Dropped("the server ended the stream".into()),
             Ok(Ok(Some(chunk))) => chunk,
         };
-        let mut out = Vec::new();
+        // The events of one chunk arrived together: one clock reading serves them all.
+        let at = now_us();
+        out.clear();
         decoder.feed(&chunk, &mut |item| match item {
             Item::Event(e) => {
                 if resume.accept(e.last_event_id) {
@@ -126,11 +129,11 @@ pub(super) async fn read_events(
                 reason: discard_reason(&dropped),
             }),
         });
-        for event in out {
+        for event in out.drain(..) {
             if matches!(event, SourceEvent::Event { .. } | SourceEvent::KeepAlive) {
                 attempt.delivered_one();
             }
-            if send(tx, event).await.is_err() {
+            if tx.send(Timed { at, event }).await.is_err() {
                 return Ended::Closed;
             }
         }
