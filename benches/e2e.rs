@@ -152,6 +152,11 @@ fn serve_with_session(home: &Path, args: &[&str], announced: bool) -> Daemon {
     }
     // Keep reading (and dropping) what it prints, so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
+    // The discovery file is written just after the address is printed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !file.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let discovery: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).expect("discovery file")).unwrap();
     let admin = discovery["admin_token"].as_str().unwrap().to_owned();

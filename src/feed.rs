@@ -253,8 +253,30 @@ pub(crate) enum Emitted<'a> {
     Call(&'a Call),
 }
 
+/// Exactly `f64::round` (half away from zero), without the library call it is on a CPU
+/// baseline without SSE4.1: below 2^52 the fraction is split off exactly; from there up
+/// every `f64` is a whole number already.
+#[inline]
+pub(crate) fn round_half_away(t: f64) -> f64 {
+    if t.abs() < 4_503_599_627_370_496.0 {
+        let whole = t as i64; // toward zero; exact in this range
+        let fraction = t - whole as f64;
+        let rounded = if fraction >= 0.5 {
+            whole + 1
+        } else if fraction <= -0.5 {
+            whole - 1
+        } else {
+            whole
+        };
+        // `as` gives +0.0 for a negative value that rounds to zero; `round` keeps the sign.
+        (rounded as f64).copysign(t)
+    } else {
+        t
+    }
+}
+
 pub(crate) fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
+    round_half_away(v * 1000.0) / 1000.0
 }
 
 pub(crate) fn token_json(token: Option<&Token>) -> Value {
@@ -276,7 +298,7 @@ pub fn call_json(model: &Model, call: &Call, now: Time) -> Value {
         "state": model.display_state(call, now).as_str(),
         "progress": call.progress,
         "total": call.total,
-        "percent": call.percent().map(|p| (p * 10.0).round() / 10.0),
+        "percent": call.percent().map(|p| round_half_away(p * 10.0) / 10.0),
         "message": call.message(),
         "elapsed_s": round3(call.elapsed(now).as_seconds_f64()),
         "rate": call.rate.map(round3),

@@ -108,7 +108,8 @@ fn write_call_line(
     put_f64(
         out,
         "percent",
-        call.percent().map(|p| (p * 10.0).round() / 10.0),
+        call.percent()
+            .map(|p| crate::feed::round_half_away(p * 10.0) / 10.0),
     );
     put_f64(out, "progress", call.progress);
     if call.progress_requested == Some(false) {
@@ -158,10 +159,7 @@ fn put_key(out: &mut Vec<u8>, key: &str) {
 /// A JSON string exactly as [`sanitize::write_json`] writes it; text of printable ASCII
 /// without quotes or backslashes (nearly all of it) is copied as it is.
 fn json_str(out: &mut Vec<u8>, value: &str) {
-    let plain = value
-        .bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
-    if plain {
+    if plain_ascii(value.as_bytes()) {
         out.push(b'"');
         out.extend_from_slice(value.as_bytes());
         out.push(b'"');
@@ -183,14 +181,10 @@ fn json_f64(out: &mut Vec<u8>, v: f64) {
         });
         return;
     }
-    let thousandths = (v * 1000.0).round();
-    let exact = thousandths.abs() < 1e15 && thousandths / 1000.0 == v;
-    if !exact {
+    let Some(k) = thousandths(v) else {
         let _ = sanitize::write_json(&mut *out, &v);
         return;
-    }
-    // In range and whole, so the conversion is exact.
-    let k = thousandths as i64;
+    };
     if k < 0 {
         out.push(b'-');
     }
@@ -216,6 +210,47 @@ fn json_f64(out: &mut Vec<u8>, v: f64) {
         };
         out.extend_from_slice(&text[..len]);
     }
+}
+
+/// `v` as a whole number `k` of thousandths below 10^15 in size, when `k / 1000` is
+/// exactly `v`.
+#[inline]
+fn thousandths(v: f64) -> Option<i64> {
+    let t = v * 1000.0;
+    if t.is_nan() || t.abs() >= 1e15 {
+        return None; // too big, or not a number
+    }
+    let whole = t as i64; // toward zero: `k` is this or one away from it
+    [whole, whole + 1, whole - 1]
+        .into_iter()
+        .find(|&k| k as f64 / 1000.0 == v)
+}
+
+/// Whether a string needs no escape in JSON nor in [`sanitize::SafeJson`]: printable
+/// ASCII without `"` or `\\`, checked eight bytes at a time.
+#[inline]
+fn plain_ascii(text: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let mut words = text.chunks_exact(8);
+    for word in words.by_ref() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let x = u64::from_le_bytes(bytes);
+        // Non-ASCII or DEL (0x7f + 1 carries into the high bit); below 0x20; `"`; `\\`.
+        let odd = (x | x.wrapping_add(ONES)) & HIGH != 0
+            || x.wrapping_sub(0x2020_2020_2020_2020) & !x & HIGH != 0
+            || has_zero(x ^ (ONES * u64::from(b'"')))
+            || has_zero(x ^ (ONES * u64::from(b'\\')));
+        if odd {
+            return false;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
 }
 
 /// One readable line for an update (`--plain`), safe for a terminal: every unsafe
@@ -651,7 +686,34 @@ mod tests {
             let want = sanitize::json_string(&v);
             assert_eq!(String::from_utf8(fast).unwrap(), want, "{v:e}");
         }
-        for text in [
+        for t in [
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.499_999_999_999_999_94,
+            -0.0,
+            -0.2,
+            4.5e15,
+            -7e300,
+            1e-300,
+        ] {
+            assert_eq!(
+                crate::feed::round_half_away(t).to_bits(),
+                t.round().to_bits(),
+                "{t:e}"
+            );
+        }
+        for v in [0.3, -2.675, 1e6 + 0.0005, 123.4565] {
+            let t = v * 1000.0;
+            assert_eq!(
+                crate::feed::round_half_away(t).to_bits(),
+                t.round().to_bits()
+            );
+        }
+        let long = "0123456789abcdefghijklmnopqrstuvwxyz ~!#$%&'()*+,-./:;<=>?@[]^_`{|}";
+        let mut texts: Vec<String> = [
             "plain",
             "",
             "q\"uote",
@@ -660,7 +722,20 @@ mod tests {
             "é",
             "\u{202e}x",
             "\x7f",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        for bad in [
+            "\"", "\\", "\x7f", "\x1f", "\x00", "é", "\u{200b}", "\u{85}",
         ] {
+            for at in [0, 7, 8, 15, 30, long.len()] {
+                texts.push(format!("{}{bad}{}", &long[..at], &long[at..]));
+            }
+        }
+        texts.push(long.into());
+        for text in &texts {
+            let text = text.as_str();
             let mut fast = Vec::new();
             json_str(&mut fast, text);
             assert_eq!(

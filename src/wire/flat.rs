@@ -287,9 +287,9 @@ fn number(value: Value, raw: &str) -> Option<Option<f64>> {
     }
 }
 
-/// A JSON number as f64. Progress and totals are nearly always small integers: those (up to
-/// 15 digits, so exact in an f64) are read directly; anything else goes to `str::parse`.
-/// Both give the same value, bit for bit.
+/// A JSON number as f64. Progress and totals are nearly always small integers or short
+/// decimals: those (up to 15 digits) are read directly; anything else (exponents, long
+/// digit strings) goes to `str::parse`. Both give the same value, bit for bit.
 #[inline]
 fn float(raw: &str) -> Option<f64> {
     let b = raw.as_bytes();
@@ -297,11 +297,28 @@ fn float(raw: &str) -> Option<f64> {
         Some((b'-', rest)) => (true, rest),
         _ => (false, b),
     };
-    if !digits.is_empty() && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
-        let n = digits
+    // `37`, and `37.5` or `100.0` as serializers of an f64 write them: with at most 15
+    // digits in all, the digits are an integer below 2^53 and the power of ten exact, so
+    // one division, correctly rounded, is the correctly rounded value (Clinger's fast path).
+    let (whole, fraction) = match memchr::memchr(b'.', digits) {
+        Some(dot) => (&digits[..dot], Some(&digits[dot + 1..])),
+        None => (digits, None),
+    };
+    let fraction_len = fraction.map_or(0, <[u8]>::len);
+    if !whole.is_empty()
+        && fraction != Some(&[])
+        && whole.len() + fraction_len <= 15
+        && whole.iter().all(u8::is_ascii_digit)
+        && fraction.is_none_or(|f| f.iter().all(u8::is_ascii_digit))
+    {
+        const POWERS: [f64; 16] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+        ];
+        let n = whole
             .iter()
+            .chain(fraction.unwrap_or_default())
             .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
-        let v = n as f64;
+        let v = n as f64 / POWERS[fraction_len];
         return Some(if negative { -v } else { v });
     }
     // serde_json rejects numbers beyond f64's range where `parse` gives infinity: let the
@@ -439,6 +456,57 @@ fn json_number(b: &[u8], mut i: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::{field, float, Field};
+
+    #[test]
+    fn short_decimals_read_as_parse_reads_them() {
+        let mut texts: Vec<String> = [
+            "0",
+            "-0",
+            "0.0",
+            "-0.0",
+            "37.0",
+            "100.0",
+            "0.1",
+            "0.3",
+            "2.675",
+            "-1.5",
+            "999999999999999",
+            "99999999999999.9",
+            "0.000000000000001",
+            "1234567.891",
+            "9007199254740993",
+            "1e3",
+            "12.50",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..50_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = (x % 17) as usize;
+            let n = (x >> 8) % 10u64.pow(digits.min(16) as u32).max(1);
+            let text = n.to_string();
+            let dot = (x >> 4) as usize % (text.len() + 1);
+            texts.push(if dot == 0 {
+                text
+            } else {
+                format!("{}.{}", &text[..dot], &text[dot..])
+                    .trim_end_matches('.')
+                    .to_owned()
+            });
+        }
+        for text in texts {
+            let want = text.parse::<f64>().unwrap();
+            assert_eq!(
+                float(&text).map(f64::to_bits),
+                Some(want.to_bits()),
+                "{text}"
+            );
+        }
+    }
 
     const NAMES: [(&str, Field); 27] = [
         ("token", Field::Token),
