@@ -43,7 +43,9 @@ fn main() {
     } else {
         let events = env_or("MCPTOP_BENCH_EVENTS", 1_000_000);
         let rounds = env_or("MCPTOP_BENCH_ROUNDS", 3);
-        daemons(&home, events, env_or("MCPTOP_BENCH_DAEMON_ROUNDS", 7));
+        if std::env::var_os("MCPTOP_BENCH_PUBLISH_ONLY").is_none() {
+            daemons(&home, events, env_or("MCPTOP_BENCH_DAEMON_ROUNDS", 7));
+        }
         publishing(
             env_or("MCPTOP_BENCH_PUBLISH_EVENTS", 200_000),
             env_or("MCPTOP_BENCH_PUBLISH_BATCH", 200),

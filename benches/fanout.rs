@@ -1,7 +1,7 @@
 //! Fan-out of `mcptop serve`: one publisher at full speed, 1 / 10 / 100 SSE subscribers.
 //!
 //! `cargo bench --bench fanout` (add `-- --seconds S` to publish longer than 2 s,
-//! `-- --capacity N` for another broadcast capacity than the default 64).
+//! `-- --capacity N` for another broadcast capacity than the default 1024).
 //!
 //! Two tables: the publisher at full speed (every subscriber falls behind; what matters
 //! is that each is told exactly how much it lost, and what the server spends), then the
@@ -47,7 +47,7 @@ fn main() {
         .position(|a| a == "--capacity")
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(64);
+        .unwrap_or(1024);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -519,7 +519,7 @@ pub struct ServeArgs {
     pub keepalive: f64,
 
     /// Events a subscriber may fall behind before it loses some (and is told so).
-    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub broadcast_capacity: u64,
 
     /// Events per session kept to answer `Last-Event-ID` (0 keeps none).

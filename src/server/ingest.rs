@@ -57,9 +57,15 @@ pub async fn publish(
             "Expected request with `Content-Type: application/json`",
         );
     }
-    let items = match serde_json::from_slice::<Batch>(&body) {
-        Ok(Batch::Many(items)) => items,
-        Ok(Batch::One(item)) => vec![*item],
+    let parsed = match parse_batch(&body) {
+        Some(items) => Ok(items),
+        None => serde_json::from_slice::<Batch>(&body).map(|batch| match batch {
+            Batch::Many(items) => items,
+            Batch::One(item) => vec![*item],
+        }),
+    };
+    let items = match parsed {
+        Ok(items) => items,
         Err(_) => {
             // The untagged error says nothing useful; find the first bad item's reason.
             let reason = match serde_json::from_slice::<Vec<Value>>(&body) {
@@ -111,6 +117,41 @@ pub async fn publish(
     Json(serde_json::json!({ "published": published })).into_response()
 }
 
+/// The items of a body, read without serde's buffering of untagged and internally tagged
+/// enums (which copies the whole body into a tree first): each item is found as raw text,
+/// its `"type"` read, and the item read straight into its own type. `None` when that does
+/// not work out; the general path then decides, and says what is wrong.
+fn parse_batch(body: &[u8]) -> Option<Vec<Published<'_>>> {
+    use serde_json::value::RawValue;
+    #[derive(Deserialize)]
+    struct Tag<'a> {
+        #[serde(borrow, rename = "type")]
+        kind: Cow<'a, str>,
+    }
+    fn item(raw: &RawValue) -> Option<Published<'_>> {
+        let text = raw.get();
+        let tag: Tag<'_> = serde_json::from_str(text).ok()?;
+        Some(match tag.kind.as_ref() {
+            "progress" => Published::Progress(serde_json::from_str(text).ok()?),
+            "call" => Published::Call(serde_json::from_str(text).ok()?),
+            "server" => Published::Server(serde_json::from_str(text).ok()?),
+            _ => return None,
+        })
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    match text.trim_start().as_bytes().first()? {
+        b'[' => {
+            let raws: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+            if raws.len() > MAX_BATCH {
+                return None;
+            }
+            raws.into_iter().map(item).collect()
+        }
+        b'{' => Some(vec![item(serde_json::from_str(text).ok()?)?]),
+        _ => None,
+    }
+}
+
 /// The event an item becomes: its kind, its JSON and when it happened.
 /// Fields longer than their caps are cut with `…` and counted in `cut`.
 fn encode(item: Published<'_>, cut: &mut u64) -> Result<(EventKind, String, Time), String> {
@@ -159,5 +200,44 @@ fn encode(item: Published<'_>, cut: &mut u64) -> Result<(EventKind, String, Time
             let json = serde_json::to_string(&event).map_err(|e| e.to_string())?;
             Ok((EventKind::Server, json, at))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast reading of a body gives what serde's general path gives, or leaves the
+    /// body to it.
+    #[test]
+    fn bodies_read_fast_read_as_the_general_path_reads_them() {
+        let bodies = [
+            r#"[{"type":"progress","token":"7","progress":3,"total":10,"message":"m","tool":"t"}]"#,
+            r#"{"type":"call","token":7,"tool":"search","state":"started","progress_requested":false}"#,
+            r#" [ {"progress":1,"type":"progress","token":1,"extra":{"a":[1]}} ,
+                 {"type":"server","name":"s","tools":[{"name":"x"}]} ] "#,
+            r#"[{"type":"call","tool":"t","token":"a\"b","state":"finished","arguments":{"q":"é"}}]"#,
+            r#"[]"#,
+            r#"[{"type":"nope"}]"#,
+            r#"[{"type":"progress","type":"call","token":1,"progress":1}]"#,
+            r#"[{"token":1,"progress":1}]"#,
+            r#"{"type":"progress","token":1,"progress":"x"}"#,
+            r#"[1]"#,
+            r#"nonsense"#,
+        ];
+        for body in bodies {
+            let general = serde_json::from_slice::<Batch>(body.as_bytes())
+                .ok()
+                .map(|b| match b {
+                    Batch::Many(items) => items,
+                    Batch::One(item) => vec![*item],
+                });
+            // `None` leaves the body to the general path.
+            if let Some(fast) = parse_batch(body.as_bytes()) {
+                assert_eq!(Some(fast), general, "{body}");
+            }
+        }
+        assert!(parse_batch(bodies[0].as_bytes()).is_some());
+        assert!(parse_batch(bodies[2].as_bytes()).is_some());
     }
 }

@@ -101,7 +101,7 @@ impl Default for ServerConfig {
         ServerConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             keepalive: Duration::from_secs(15),
-            broadcast_capacity: 64,
+            broadcast_capacity: 1024,
             replay_capacity: 1024,
             compat: Compat::Mcptop,
             gateway_token: None,

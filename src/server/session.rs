@@ -224,6 +224,10 @@ impl Drop for RunningCall {
     }
 }
 
+/// How far a subscriber of an anonymous session may fall behind, whatever
+/// `--broadcast-capacity` says: 256 anonymous sessions × 64 events of at most ~16 KiB.
+pub const ANONYMOUS_BROADCAST: usize = 64;
+
 /// The session id that names the all-sessions stream: every owner's session.
 pub const ALL: &str = "*";
 /// The session id that names the stream of every session, anonymous ones included.
@@ -509,7 +513,13 @@ impl Sessions {
             label,
             cwd,
             SessionEvents::with_budget(
-                self.broadcast_capacity,
+                if anonymous {
+                    // Any local user can make one and follow it without reading: the
+                    // events a subscriber has not taken stay held, so less of them.
+                    self.broadcast_capacity.min(ANONYMOUS_BROADCAST)
+                } else {
+                    self.broadcast_capacity
+                },
                 self.replay_capacity,
                 self.extensions,
                 self.limits.ring_budget.clone(),
@@ -592,5 +602,22 @@ impl Sessions {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_anonymous_session_holds_fewer_unread_events_per_subscriber() {
+        let sessions = Sessions::new(1024, 16, true);
+        let owner = sessions.create(None, "/".into(), false);
+        let anonymous = sessions.create(None, "/".into(), true);
+        assert_eq!(owner.events.backlog().1, 1024);
+        assert_eq!(anonymous.events.backlog().1, ANONYMOUS_BROADCAST);
+        // A smaller capacity asked for is kept for both.
+        let small = Sessions::new(8, 16, true);
+        assert_eq!(small.create(None, "/".into(), true).events.backlog().1, 8);
     }
 }
