@@ -311,6 +311,27 @@ impl SessionEvents {
         // The id is handed out and the event encoded under the lock, so ids, the ring and
         // the broadcast keep one order; it is one copy of the data.
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        self.publish_locked(&mut ring, kind, parts, now)
+    }
+
+    /// Publishes events one after the other under one lock, so their ids follow each
+    /// other and a subscriber finds them together; returns each one (as
+    /// [`SessionEvents::publish_event`]).
+    pub fn publish_batch(&self, items: &[(EventKind, &str, Time)]) -> Vec<Option<Published>> {
+        let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        items
+            .iter()
+            .map(|&(kind, data, now)| self.publish_locked(&mut ring, kind, &[data], now).1)
+            .collect()
+    }
+
+    fn publish_locked(
+        &self,
+        ring: &mut Ring,
+        kind: EventKind,
+        parts: &[&str],
+        now: Time,
+    ) -> (u64, Option<Published>) {
         let id = ring.next_id;
         ring.next_id += 1;
         ring.last_event_at = Some(now);
@@ -318,7 +339,7 @@ impl SessionEvents {
             // Beyond 4 GiB: no body limit lets one through; its id counts it as lost.
             return (id, None);
         };
-        self.keep(&mut ring, Kept::Ready(event.clone()));
+        self.keep(ring, Kept::Ready(event.clone()));
         // No receiver is not an error: the ring still has the event for a later resume.
         let _ = self.tx.send(event.clone());
         (id, Some(event))

@@ -111,9 +111,11 @@ pub async fn publish(
             .fetch_add(cut, std::sync::atomic::Ordering::Relaxed);
     }
     let published = ready.len();
-    for (kind, json, at) in ready {
-        session.publish(kind, json, at);
-    }
+    let items: Vec<(EventKind, &str, Time)> = ready
+        .iter()
+        .map(|(kind, json, at)| (*kind, json.as_str(), *at))
+        .collect();
+    session.publish_batch(&items);
     Json(serde_json::json!({ "published": published })).into_response()
 }
 
@@ -128,9 +130,22 @@ fn parse_batch(body: &[u8]) -> Option<Vec<Published<'_>>> {
         #[serde(borrow, rename = "type")]
         kind: Cow<'a, str>,
     }
+    /// The type of an item that starts with it (as taps write them) and names it once.
+    fn leading_type(text: &str) -> Option<&str> {
+        let rest = text.strip_prefix("{\"type\":\"")?;
+        let (kind, after) = rest.split_once('"')?;
+        let once = after.starts_with([',', '}'])
+            && memchr::memmem::find(after.as_bytes(), b"\"type\"").is_none();
+        once.then_some(kind)
+    }
     fn item(raw: &RawValue) -> Option<Published<'_>> {
         let text = raw.get();
-        let tag: Tag<'_> = serde_json::from_str(text).ok()?;
+        let tag: Tag<'_> = match leading_type(text) {
+            Some(kind) => Tag {
+                kind: Cow::Borrowed(kind),
+            },
+            None => serde_json::from_str(text).ok()?,
+        };
         Some(match tag.kind.as_ref() {
             "progress" => Published::Progress(serde_json::from_str(text).ok()?),
             "call" => Published::Call(serde_json::from_str(text).ok()?),
@@ -222,6 +237,10 @@ mod tests {
             r#"[{"type":"progress","type":"call","token":1,"progress":1}]"#,
             r#"[{"token":1,"progress":1}]"#,
             r#"{"type":"progress","token":1,"progress":"x"}"#,
+            r#"[{"type":"call","token":1,"tool":"t","state":"started","arguments":{"type":"x"}}]"#,
+            r#"[{"type":"call","token":1,"tool":"t","state":"started","type":"progress"}]"#,
+            r#"[{"type":"progress" ,"token":1,"progress":1}]"#,
+            r#"[{"type":"progress\u0022,"token":1,"progress":1}]"#,
             r#"[1]"#,
             r#"nonsense"#,
         ];

@@ -69,6 +69,28 @@ impl Session {
         id
     }
 
+    /// Publishes events in order, as [`Session::publish`] does each, the session's own
+    /// under one lock (a batch from `POST /publish` reaches a subscriber in one go).
+    pub fn publish_batch(&self, items: &[(super::hub::EventKind, &str, Time)]) {
+        for (kind, data, _) in items {
+            if *kind == super::hub::EventKind::Server {
+                *self.server.lock().unwrap_or_else(PoisonError::into_inner) = Some((*data).into());
+            }
+        }
+        let events = self.events.publish_batch(items);
+        let everyone = self
+            .everyone
+            .as_ref()
+            .filter(|e| e.events.subscribers() > 0);
+        for stream in [everyone, self.all.as_ref()].into_iter().flatten() {
+            for (event, (_, _, now)) in events.iter().zip(items) {
+                if let Some(event) = event {
+                    stream.events.publish_tagged(event, &self.tag, *now);
+                }
+            }
+        }
+    }
+
     /// `data` (a JSON object) with this session's id and label in front.
     fn tagged(&self, data: &str) -> String {
         super::hub::tag_parts(&self.tag, data).concat()
@@ -608,6 +630,34 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_is_published_in_order_on_the_session_and_tagged_on_all_sessions() {
+        use super::super::hub::EventKind;
+        let sessions = Sessions::new(64, 16, true);
+        let session = sessions.create(Some("l".into()), "/".into(), false);
+        let mut own = session.events.subscribe(None).live;
+        let all = sessions.all.clone().unwrap();
+        let mut tagged = all.events.subscribe(None).live;
+        let now = Time::from_unix_nanos(5);
+        session.publish_batch(&[
+            (EventKind::Progress, r#"{"token":1,"progress":1}"#, now),
+            (EventKind::Call, r#"{"token":1,"state":"finished"}"#, now),
+            (EventKind::Server, r#"{"name":"s"}"#, now),
+        ]);
+        let ids: Vec<u64> = (0..3).map(|_| own.try_recv().unwrap().id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        let first = tagged.try_recv().unwrap();
+        assert!(first
+            .data()
+            .starts_with(&format!("{{\"session\":\"{}\"", session.id)));
+        assert_eq!(tagged.try_recv().unwrap().kind, EventKind::Call);
+        assert_eq!(tagged.try_recv().unwrap().kind, EventKind::Server);
+        assert_eq!(
+            session.server_event(false).as_deref(),
+            Some(r#"{"name":"s"}"#)
+        );
+    }
 
     #[test]
     fn an_anonymous_session_holds_fewer_unread_events_per_subscriber() {
