@@ -33,7 +33,13 @@ impl Time {
 
     /// The current wall-clock time.
     pub fn now() -> Time {
-        Time::from(Utc::now())
+        // Straight from the system clock: no calendar date is worked out on the way.
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        match since {
+            Ok(d) => Time(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+            // A clock set before 1970: chrono says how far.
+            Err(_) => Time::from(Utc::now()),
+        }
     }
 
     pub fn to_datetime(self) -> DateTime<Utc> {
@@ -151,7 +157,7 @@ impl StampWriter {
         }
         out.push_str(&self.head);
         out.push('.');
-        out.push_str(std::str::from_utf8(&digits).unwrap_or("000000000"));
+        out.extend(digits.iter().map(|&d| char::from(d)));
         out.push_str("+00:00");
     }
 }
@@ -377,6 +383,17 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn now_reads_the_same_clock_as_chrono() {
+        let before = Time::from(Utc::now());
+        let now = Time::now();
+        let after = Time::from(Utc::now());
+        assert!(
+            before <= now && now <= after,
+            "{before:?} {now:?} {after:?}"
+        );
+    }
 
     #[test]
     fn the_stamp_writer_writes_what_to_rfc3339_nanos_does() {

@@ -206,7 +206,14 @@ struct Ring {
     bytes: usize,
     /// The chunk the next events are written into.
     arena: BytesMut,
+    /// Bytes this ring gained (or lost) that the shared budget does not count yet: it is
+    /// told in steps of [`BUDGET_STEP`], not on every event.
+    unflushed: isize,
 }
+
+/// How far a ring's bytes may drift from what the shared budget counts of them: every
+/// ring may overshoot the total by this much (4 MiB for 1,024 sessions).
+const BUDGET_STEP: isize = 4096;
 
 /// The bytes the replay rings may hold: each ring, and all rings together.
 #[derive(Debug, Clone)]
@@ -252,9 +259,12 @@ pub struct SessionEvents {
 impl Drop for SessionEvents {
     fn drop(&mut self) {
         let ring = self.ring.get_mut().unwrap_or_else(PoisonError::into_inner);
-        self.budget
-            .used
-            .fetch_sub(ring.bytes, std::sync::atomic::Ordering::Relaxed);
+        // What the budget counts of this ring: its bytes but the ones not told yet.
+        let counted = ring.bytes as isize - ring.unflushed;
+        self.budget.used.fetch_sub(
+            counted.max(0) as usize,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 }
 
@@ -281,6 +291,7 @@ impl SessionEvents {
                 last_event_at: None,
                 bytes: 0,
                 arena: BytesMut::new(),
+                unflushed: 0,
             }),
             capacity: replay,
             extensions,
@@ -398,19 +409,31 @@ impl SessionEvents {
         }
         let size = event.bytes();
         ring.bytes += size;
-        self.budget.used.fetch_add(size, Relaxed);
+        ring.unflushed += size as isize;
         ring.events.push_back(event);
+        let over_total = |ring: &Ring| {
+            let used = self.budget.used.load(Relaxed) as isize + ring.unflushed;
+            used > self.budget.total as isize
+        };
         while ring.events.len() > self.capacity
-            || (ring.events.len() > 1
-                && (ring.bytes > self.budget.per_ring
-                    || self.budget.used.load(Relaxed) > self.budget.total))
+            || (ring.events.len() > 1 && (ring.bytes > self.budget.per_ring || over_total(ring)))
         {
             let Some(old) = ring.events.pop_front() else {
                 break;
             };
             let size = old.bytes();
             ring.bytes -= size;
-            self.budget.used.fetch_sub(size, Relaxed);
+            ring.unflushed -= size as isize;
+        }
+        if ring.unflushed.abs() >= BUDGET_STEP {
+            if ring.unflushed > 0 {
+                self.budget.used.fetch_add(ring.unflushed as usize, Relaxed);
+            } else {
+                self.budget
+                    .used
+                    .fetch_sub(ring.unflushed.unsigned_abs(), Relaxed);
+            }
+            ring.unflushed = 0;
         }
     }
 

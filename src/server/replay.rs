@@ -67,19 +67,22 @@ pub fn load(path: &Path) -> Result<Vec<ReplayEvent>, ReplayError> {
 
 /// Where the value of the first `"timestamp"` string is (inside its quotes).
 fn stamp_span(finder: &memchr::memmem::Finder<'_>, data: &str) -> Option<(usize, usize)> {
-    let key = finder.find(data.as_bytes())?;
-    let after_key = key + "\"timestamp\"".len();
-    let rest = &data[after_key..];
-    let colon = rest.find(':')?;
-    if !rest[..colon].trim().is_empty() {
+    let b = data.as_bytes();
+    let skip_ws = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    };
+    let colon = skip_ws(finder.find(b)? + "\"timestamp\"".len());
+    if b.get(colon) != Some(&b':') {
         return None;
     }
-    let value_start = after_key + colon + 1;
-    let open = value_start + data[value_start..].find('"')?;
-    if !data[value_start..open].trim().is_empty() {
+    let open = skip_ws(colon + 1);
+    if b.get(open) != Some(&b'"') {
         return None;
     }
-    let close = open + 1 + data[open + 1..].find('"')?;
+    let close = open + 1 + memchr::memchr(b'"', b.get(open + 1..)?)?;
     Some((open + 1, close))
 }
 
@@ -128,11 +131,16 @@ pub async fn publish(
     let mut published: u64 = 0;
     // Each event is stamped with the time it goes out, written into one reused buffer.
     let finder = memchr::memmem::Finder::new(b"\"timestamp\"");
+    // Where each event's stamp goes, found once (a loop goes over them again and again).
+    let spans: Vec<Option<(usize, usize)>> = events
+        .iter()
+        .map(|e| stamp_span(&finder, &e.data))
+        .collect();
     let mut stamps = crate::time::StampWriter::default();
     let mut stamped = String::with_capacity(1024);
     let mut round: u32 = 0;
     loop {
-        for event in &events {
+        for (event, span) in events.iter().zip(&spans) {
             match options.speed {
                 Speed::Factor(f) => {
                     let due = start + (pass * round + event.at).div_f64(f);
@@ -152,7 +160,7 @@ pub async fn publish(
                 }
             }
             let now = Time::now();
-            match stamp_span(&finder, &event.data) {
+            match *span {
                 Some((from, to)) => {
                     stamped.clear();
                     stamped.push_str(&event.data[..from]);
@@ -205,5 +213,13 @@ mod tests {
             r#"{"token":7,"progress":1,"timestamp": "NOW","tool":"x"}"#
         );
         assert_eq!(restamp(r#"{"a":1}"#, "NOW"), None);
+        assert_eq!(
+            restamp("{\"timestamp\" :\n \"t\"}", "NOW").unwrap(),
+            "{\"timestamp\" :\n \"NOW\"}"
+        );
+        assert_eq!(restamp(r#"{"timestamp":1}"#, "NOW"), None);
+        assert_eq!(restamp(r#"{"timestamp" x:"a"}"#, "NOW"), None);
+        assert_eq!(restamp(r#"{"timestamp":"open"#, "NOW"), None);
+        assert_eq!(restamp(r#"{"timestamp":"#, "NOW"), None);
     }
 }
