@@ -439,7 +439,7 @@ fn daemons(home: &Path, events: u64, rounds: u64) {
         from_raw.push(tail_round(&baseline("--raw-sender", &file), events));
     }
     println!(
-        "| mcptop tail --json > /dev/null | events/s (median of {}) |",
+        "| mcptop tail --json, its output read through a pipe | events/s (median of {}) |",
         from_serve.len()
     );
     println!("|---|---:|");
