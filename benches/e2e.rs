@@ -49,6 +49,7 @@ fn main() {
         publishing(
             env_or("MCPTOP_BENCH_PUBLISH_EVENTS", 200_000),
             env_or("MCPTOP_BENCH_PUBLISH_BATCH", 200),
+            env_or("MCPTOP_BENCH_PUBLISHERS", 1).max(1) as usize,
             env_or("MCPTOP_BENCH_DAEMON_ROUNDS", 7),
         );
         if std::env::var_os("MCPTOP_BENCH_DAEMONS_ONLY").is_some() {
@@ -471,10 +472,11 @@ fn create_session(url: &str, admin: &str) -> String {
         .to_owned()
 }
 
-/// Live publishing: one publisher posting `batch` progress events a request to `POST
-/// /session/{id}/publish` over one keep-alive connection, one `curl -sN` subscriber, on
-/// `mcptop serve` (its default ring) and on the plain peer, in the same rounds.
-fn publishing(events: u64, batch: u64, rounds: u64) {
+/// Live publishing: `publishers` concurrent publishers, each posting `batch` progress
+/// events a request to `POST /session/{id}/publish` over a keep-alive connection, one
+/// `curl -sN` subscriber, on `mcptop serve` (its default ring) and on the plain peer, in
+/// the same rounds.
+fn publishing(events: u64, batch: u64, publishers: usize, rounds: u64) {
     let bodies: Vec<String> = (0..events / batch)
         .map(|b| {
             let items: Vec<String> = (0..batch)
@@ -510,7 +512,7 @@ fn publishing(events: u64, batch: u64, rounds: u64) {
         .build()
         .unwrap();
     println!(
-        "live publishing: {events} progress events posted {batch} a request by one publisher, one curl -sN subscriber, {rounds} rounds\n"
+        "live publishing: {events} progress events posted {batch} a request by {publishers} publisher(s), one curl -sN subscriber, {rounds} rounds\n"
     );
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
     let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
@@ -527,18 +529,26 @@ fn publishing(events: u64, batch: u64, rounds: u64) {
             runtime.block_on(async {
                 let client = reqwest::Client::new();
                 let to = format!("{}/session/{}/publish", d.url, d.session);
-                for body in &bodies {
-                    let answer = client
-                        .post(&to)
-                        .bearer_auth(&d.admin)
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await
-                        .expect("publish");
-                    assert!(answer.status().is_success(), "publish: {}", answer.status());
-                    let _ = answer.bytes().await;
-                }
+                // Each publisher posts every `publishers`-th body, one request at a time.
+                let posts = (0..publishers).map(|p| {
+                    let (client, to, admin) = (&client, &to, &d.admin);
+                    let bodies = &bodies;
+                    async move {
+                        for body in bodies.iter().skip(p).step_by(publishers) {
+                            let answer = client
+                                .post(to)
+                                .bearer_auth(admin)
+                                .header("content-type", "application/json")
+                                .body(body.clone())
+                                .send()
+                                .await
+                                .expect("publish");
+                            assert!(answer.status().is_success(), "publish: {}", answer.status());
+                            let _ = answer.bytes().await;
+                        }
+                    }
+                });
+                futures_util::future::join_all(posts).await;
             });
             let (first, done) = reader.join().unwrap();
             let cpu = cpu_seconds(d.child.id()) - cpu_before;
