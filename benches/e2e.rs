@@ -404,35 +404,8 @@ fn daemons(home: &Path, events: u64, rounds: u64) {
     println!(
         "daemons into curl -sN > /dev/null: {events} progress events, {rounds} rounds, the order turning\n"
     );
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for round in 0..rounds as usize {
-        let mut this = vec![0.0; contenders.len()];
-        for k in 0..contenders.len() {
-            let i = (k + round) % contenders.len();
-            let c = (contenders[i].1)();
-            let (rate, cpu) = curl_round(&c, events);
-            this[i] = rate;
-            rates[i].push(rate);
-            cpus[i].push(cpu);
-        }
-        for (i, rate) in this.iter().enumerate() {
-            ratios[i].push(rate / this[0]);
-        }
-    }
-    println!("| daemon | events/s (median) | ÷ peer, median (min–max) | CPU s per million events (median) |");
-    println!("|---|---:|---:|---:|");
-    for (i, (name, _)) in contenders.iter().enumerate() {
-        let (lo, hi) = min_max(&ratios[i]);
-        println!(
-            "| {name} | {:.0} | {:.2}× ({lo:.2}–{hi:.2}) | {:.3} |",
-            median(&mut rates[i].clone()),
-            median(&mut ratios[i].clone()),
-            median(&mut cpus[i].clone()),
-        );
-    }
-    println!();
+    let names: Vec<&str> = contenders.iter().map(|(name, _)| *name).collect();
+    paired_rounds(&names, rounds, |i| curl_round(&(contenders[i].1)(), events));
     let mut from_serve = Vec::new();
     let mut from_raw = Vec::new();
     for _ in 0..rounds.min(3) {
@@ -514,48 +487,65 @@ fn publishing(events: u64, batch: u64, publishers: usize, rounds: u64) {
     println!(
         "live publishing: {events} progress events posted {batch} a request by {publishers} publisher(s), one curl -sN subscriber, {rounds} rounds\n"
     );
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for round in 0..rounds as usize {
-        let mut this = vec![0.0; contenders.len()];
-        for k in 0..contenders.len() {
-            let i = (k + round) % contenders.len();
-            let d = (contenders[i].1)();
-            let reader = curl(&d, events);
-            // Let the subscriber attach before the first post.
-            std::thread::sleep(Duration::from_millis(300));
-            let cpu_before = cpu_seconds(d.child.id());
-            runtime.block_on(async {
-                let client = reqwest::Client::new();
-                let to = format!("{}/session/{}/publish", d.url, d.session);
-                // Each publisher posts every `publishers`-th body, one request at a time.
-                let posts = (0..publishers).map(|p| {
-                    let (client, to, admin) = (&client, &to, &d.admin);
-                    let bodies = &bodies;
-                    async move {
-                        for body in bodies.iter().skip(p).step_by(publishers) {
-                            let answer = client
-                                .post(to)
-                                .bearer_auth(admin)
-                                .header("content-type", "application/json")
-                                .body(body.clone())
-                                .send()
-                                .await
-                                .expect("publish");
-                            assert!(answer.status().is_success(), "publish: {}", answer.status());
-                            let _ = answer.bytes().await;
-                        }
+    let names: Vec<&str> = contenders.iter().map(|(name, _)| *name).collect();
+    paired_rounds(&names, rounds, |i| {
+        let d = (contenders[i].1)();
+        let reader = curl(&d, events);
+        // Let the subscriber attach before the first post.
+        std::thread::sleep(Duration::from_millis(300));
+        let cpu_before = cpu_seconds(d.child.id());
+        runtime.block_on(async {
+            let client = reqwest::Client::new();
+            let to = format!("{}/session/{}/publish", d.url, d.session);
+            // Each publisher posts every `publishers`-th body, one request at a time.
+            let posts = (0..publishers).map(|p| {
+                let (client, to, admin) = (&client, &to, &d.admin);
+                let bodies = &bodies;
+                async move {
+                    for body in bodies.iter().skip(p).step_by(publishers) {
+                        let answer = client
+                            .post(to)
+                            .bearer_auth(admin)
+                            .header("content-type", "application/json")
+                            .body(body.clone())
+                            .send()
+                            .await
+                            .expect("publish");
+                        assert!(answer.status().is_success(), "publish: {}", answer.status());
+                        let _ = answer.bytes().await;
                     }
-                });
-                futures_util::future::join_all(posts).await;
+                }
             });
-            let (first, done) = reader.join().unwrap();
-            let cpu = cpu_seconds(d.child.id()) - cpu_before;
-            let rate = events as f64 / (done - first).as_secs_f64();
+            futures_util::future::join_all(posts).await;
+        });
+        let (first, done) = reader.join().unwrap();
+        let cpu = cpu_seconds(d.child.id()) - cpu_before;
+        (
+            events as f64 / (done - first).as_secs_f64(),
+            cpu / events as f64 * 1e6,
+        )
+    });
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+/// Measures each contender once a round, the order turning between rounds, with
+/// `measure(i)` giving contender `i`'s (events/s, CPU s per million events); then prints
+/// the medians and each one's ratio to the first contender of the same round.
+fn paired_rounds(names: &[&str], rounds: u64, mut measure: impl FnMut(usize) -> (f64, f64)) {
+    let n = names.len();
+    let (mut rates, mut cpus, mut ratios) = (
+        vec![Vec::new(); n],
+        vec![Vec::new(); n],
+        vec![Vec::new(); n],
+    );
+    for round in 0..rounds as usize {
+        let mut this = vec![0.0; n];
+        for k in 0..n {
+            let i = (k + round) % n;
+            let (rate, cpu) = measure(i);
             this[i] = rate;
             rates[i].push(rate);
-            cpus[i].push(cpu / events as f64 * 1e6);
+            cpus[i].push(cpu);
         }
         for (i, rate) in this.iter().enumerate() {
             ratios[i].push(rate / this[0]);
@@ -563,17 +553,16 @@ fn publishing(events: u64, batch: u64, publishers: usize, rounds: u64) {
     }
     println!("| daemon | events/s (median) | ÷ peer, median (min–max) | CPU s per million events (median) |");
     println!("|---|---:|---:|---:|");
-    for (i, (name, _)) in contenders.iter().enumerate() {
+    for (i, name) in names.iter().enumerate() {
         let (lo, hi) = min_max(&ratios[i]);
         println!(
             "| {name} | {:.0} | {:.2}× ({lo:.2}–{hi:.2}) | {:.3} |",
-            median(&mut rates[i].clone()),
-            median(&mut ratios[i].clone()),
-            median(&mut cpus[i].clone()),
+            median(&mut rates[i]),
+            median(&mut ratios[i]),
+            median(&mut cpus[i]),
         );
     }
     println!();
-    let _ = std::fs::remove_dir_all(&home);
 }
 
 fn min_max(v: &[f64]) -> (f64, f64) {

@@ -52,19 +52,10 @@ impl Session {
     /// stream); returns its id in this session.
     pub fn publish(&self, kind: super::hub::EventKind, data: impl AsRef<str>, now: Time) -> u64 {
         let data = data.as_ref();
-        if kind == super::hub::EventKind::Server {
-            *self.server.lock().unwrap_or_else(PoisonError::into_inner) = Some(data.into());
-        }
+        self.remember_server(kind, data);
         let (id, event) = self.events.publish_event(kind, &[data], now);
         if let Some(event) = event {
-            // The stream of every session is fed only while somebody follows it.
-            let everyone = self
-                .everyone
-                .as_ref()
-                .filter(|e| e.events.subscribers() > 0);
-            for stream in [everyone, self.all.as_ref()].into_iter().flatten() {
-                stream.events.publish_tagged(&event, &self.tag, now);
-            }
+            self.fan_out(std::iter::once((&event, now)));
         }
         id
     }
@@ -73,20 +64,30 @@ impl Session {
     /// under one lock (a batch from `POST /publish` reaches a subscriber in one go).
     pub fn publish_batch(&self, items: &[(super::hub::EventKind, &str, Time)]) {
         for (kind, data, _) in items {
-            if *kind == super::hub::EventKind::Server {
-                *self.server.lock().unwrap_or_else(PoisonError::into_inner) = Some((*data).into());
-            }
+            self.remember_server(*kind, data);
         }
         let events = self.events.publish_batch(items);
+        let published = events.iter().zip(items);
+        self.fan_out(published.filter_map(|(e, (_, _, now))| Some((e.as_ref()?, *now))));
+    }
+
+    /// A `server` event is also the state new subscribers are sent first.
+    fn remember_server(&self, kind: super::hub::EventKind, data: &str) {
+        if kind == super::hub::EventKind::Server {
+            *self.server.lock().unwrap_or_else(PoisonError::into_inner) = Some(data.into());
+        }
+    }
+
+    /// The tagged copies of this session's events on the all-sessions streams; the stream
+    /// of every session is fed only while somebody follows it.
+    fn fan_out<'e>(&self, events: impl Iterator<Item = (&'e super::hub::Published, Time)> + Clone) {
         let everyone = self
             .everyone
             .as_ref()
             .filter(|e| e.events.subscribers() > 0);
         for stream in [everyone, self.all.as_ref()].into_iter().flatten() {
-            for (event, (_, _, now)) in events.iter().zip(items) {
-                if let Some(event) = event {
-                    stream.events.publish_tagged(event, &self.tag, *now);
-                }
+            for (event, now) in events.clone() {
+                stream.events.publish_tagged(event, &self.tag, now);
             }
         }
     }
