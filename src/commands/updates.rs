@@ -21,6 +21,16 @@ pub enum Ended {
     Source(Stop),
 }
 
+/// How many events are taken from the source's channel at once.
+const BATCH: usize = 256;
+
+/// The next events waiting in the channel (at least one, unless it closed: none).
+async fn recv_batch(rx: &mut mpsc::Receiver<Timed>) -> Vec<Timed> {
+    let mut taken = Vec::with_capacity(BATCH);
+    rx.recv_many(&mut taken, BATCH).await;
+    taken
+}
+
 pub async fn consume(
     mut rx: mpsc::Receiver<Timed>,
     output: &OutputArgs,
@@ -40,23 +50,34 @@ pub async fn consume(
     // pipe sees each update at once when they trickle, and a burst costs few writes.
     let mut stdout = io::BufWriter::with_capacity(64 << 10, io::stdout().lock());
     let mut line = Vec::with_capacity(1024);
+    // Taken from the channel in batches (one wake-up and one release of its room each).
+    let mut batch = Vec::new().into_iter();
     let ended = loop {
-        let timed = match rx.try_recv() {
-            Ok(t) => t,
-            Err(_) => {
-                if let Err(e) = stdout.flush() {
-                    if e.kind() == io::ErrorKind::BrokenPipe {
-                        return Ok(Ended::Done);
+        let timed = match batch.next() {
+            Some(t) => t,
+            None => {
+                if rx.is_empty() {
+                    if let Err(e) = stdout.flush() {
+                        if e.kind() == io::ErrorKind::BrokenPipe {
+                            return Ok(Ended::Done);
+                        }
+                        return Err(e).context("cannot write to standard output");
                     }
-                    return Err(e).context("cannot write to standard output");
                 }
                 tokio::select! {
+                    biased;
                     _ = &mut ctrl_c => break Ended::Done,
                     _ = &mut deadline => break Ended::Done,
-                    timed = rx.recv() => match timed {
-                        Some(t) => t,
-                        None => break Ended::Source(Stop::Fatal("the source ended".into())),
-                    },
+                    taken = recv_batch(&mut rx) => {
+                        if taken.is_empty() {
+                            break Ended::Source(Stop::Fatal("the source ended".into()));
+                        }
+                        batch = taken.into_iter();
+                        match batch.next() {
+                            Some(t) => t,
+                            None => continue,
+                        }
+                    }
                 }
             }
         };

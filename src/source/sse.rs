@@ -129,15 +129,34 @@ pub(super) async fn read_events(
                 reason: discard_reason(&dropped),
             }),
         });
-        for event in out.drain(..) {
+        if hand_over(tx, at, &mut out, attempt).await.is_err() {
+            return Ended::Closed;
+        }
+    }
+}
+
+/// Sends a chunk's events in order, taking the channel's room for as many as fit at once
+/// (one wait and one wake-up of the consumer per batch, not per event).
+pub(super) async fn hand_over(
+    tx: &mpsc::Sender<Timed>,
+    at: crate::time::Time,
+    out: &mut Vec<SourceEvent>,
+    attempt: &Attempt<'_>,
+) -> Result<(), ()> {
+    let mut events = out.drain(..);
+    let mut left = events.len();
+    while left > 0 {
+        let n = left.min(tx.max_capacity());
+        let permits = tx.reserve_many(n).await.map_err(|_| ())?;
+        for (permit, event) in permits.zip(events.by_ref()) {
             if matches!(event, SourceEvent::Event { .. } | SourceEvent::KeepAlive) {
                 attempt.delivered_one();
             }
-            if tx.send(Timed { at, event }).await.is_err() {
-                return Ended::Closed;
-            }
+            permit.send(Timed { at, event });
         }
+        left -= n;
     }
+    Ok(())
 }
 
 /// Why the decoder dropped an event, in the units a person reads.
