@@ -228,6 +228,81 @@ pub(super) fn percent_encode(segment: &str) -> String {
 }
 
 #[cfg(test)]
+mod hand_over_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_chunk_larger_than_the_channel_goes_over_whole_and_in_order() {
+        let (tx, mut rx) = mpsc::channel::<Timed>(3);
+        let attempt = Attempt {
+            base_url: "http://127.0.0.1:1",
+            session_id: "s".into(),
+            token: "",
+            gateway_token: None,
+            keepalive: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+            delivered: Default::default(),
+        };
+        let mut out: Vec<SourceEvent> = (0..10)
+            .map(|n| SourceEvent::Event {
+                event_type: String::new(),
+                data: n.to_string(),
+                id: String::new(),
+            })
+            .collect();
+        out.insert(4, SourceEvent::KeepAlive);
+        out.push(SourceEvent::Discarded {
+            reason: "too long".into(),
+        });
+        let at = now_us();
+        let reader = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while let Some(timed) = rx.recv().await {
+                seen.push(timed.event);
+            }
+            seen
+        });
+        hand_over(&tx, at, &mut out, &attempt).await.unwrap();
+        drop(tx);
+        let seen = reader.await.unwrap();
+        assert!(out.is_empty());
+        assert_eq!(seen.len(), 12);
+        let datas: Vec<&str> = seen
+            .iter()
+            .filter_map(|e| match e {
+                SourceEvent::Event { data, .. } => Some(data.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(datas, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+        assert!(matches!(seen[4], SourceEvent::KeepAlive));
+        assert!(matches!(seen[11], SourceEvent::Discarded { .. }));
+        // Events and keep-alives count as delivered; a discarded event does not.
+        assert_eq!(
+            attempt.delivered.load(std::sync::atomic::Ordering::Relaxed),
+            11
+        );
+    }
+
+    #[tokio::test]
+    async fn a_closed_consumer_ends_the_hand_over() {
+        let (tx, rx) = mpsc::channel::<Timed>(2);
+        drop(rx);
+        let attempt = Attempt {
+            base_url: "http://127.0.0.1:1",
+            session_id: "s".into(),
+            token: "",
+            gateway_token: None,
+            keepalive: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(1),
+            delivered: Default::default(),
+        };
+        let mut out = vec![SourceEvent::KeepAlive; 5];
+        assert!(hand_over(&tx, now_us(), &mut out, &attempt).await.is_err());
+    }
+}
+
+#[cfg(test)]
 mod words_tests {
     #[test]
     fn a_cut_stream_is_said_in_plain_words() {
