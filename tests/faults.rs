@@ -363,7 +363,10 @@ async fn a_100_mb_line_is_discarded_once_and_the_stream_goes_on() {
     assert!(
         findings
             .iter()
-            .any(|f| f.message == "1 event discarded unread: an event with a line over 16 MiB"),
+            // A finding older than a second says its age ("· 1.2s ago") on a slow machine.
+            .any(|f| f
+                .message
+                .starts_with("1 event discarded unread: an event with a line over 16 MiB")),
         "{findings:?}"
     );
     watch.stop().await;
