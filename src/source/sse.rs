@@ -231,10 +231,8 @@ pub(super) fn percent_encode(segment: &str) -> String {
 mod hand_over_tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_chunk_larger_than_the_channel_goes_over_whole_and_in_order() {
-        let (tx, mut rx) = mpsc::channel::<Timed>(3);
-        let attempt = Attempt {
+    fn attempt() -> Attempt<'static> {
+        Attempt {
             base_url: "http://127.0.0.1:1",
             session_id: "s".into(),
             token: "",
@@ -242,7 +240,13 @@ mod hand_over_tests {
             keepalive: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
             delivered: Default::default(),
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_chunk_larger_than_the_channel_goes_over_whole_and_in_order() {
+        let (tx, mut rx) = mpsc::channel::<Timed>(3);
+        let attempt = attempt();
         let mut out: Vec<SourceEvent> = (0..10)
             .map(|n| SourceEvent::Event {
                 event_type: String::new(),
@@ -288,15 +292,7 @@ mod hand_over_tests {
     async fn a_closed_consumer_ends_the_hand_over() {
         let (tx, rx) = mpsc::channel::<Timed>(2);
         drop(rx);
-        let attempt = Attempt {
-            base_url: "http://127.0.0.1:1",
-            session_id: "s".into(),
-            token: "",
-            gateway_token: None,
-            keepalive: Duration::from_secs(1),
-            idle_timeout: Duration::from_secs(1),
-            delivered: Default::default(),
-        };
+        let attempt = attempt();
         let mut out = vec![SourceEvent::KeepAlive; 5];
         assert!(hand_over(&tx, now_us(), &mut out, &attempt).await.is_err());
     }
