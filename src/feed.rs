@@ -9,6 +9,41 @@ use crate::model::{Call, Change, Connection, Model, ModelConfig};
 use crate::time::Time;
 use crate::wire::{decode_event, Frame, Token};
 
+self_cell::self_cell!(
+    /// Source events taken together, each event's frame decoded from its data (which the
+    /// frame borrows): the decoding can run on one thread and the feed on another, as
+    /// `tail` runs them. [`Decoded::with_dependent_mut`] hands out each event with its
+    /// frame, to be taken (`Option::take`) by [`Feed::ingest_decoded`].
+    pub struct Decoded {
+        owner: Vec<Timed>,
+        #[covariant]
+        dependent: Frames,
+    }
+);
+
+/// The frames of a [`Decoded`] batch, one per source event (`None` for what is not an
+/// event, or once taken).
+pub type Frames<'a> = Vec<Option<Frame<'a>>>;
+
+impl Decoded {
+    /// Decodes the frame of every event of `batch`.
+    pub fn decode(batch: Vec<Timed>) -> Decoded {
+        Decoded::new(batch, |batch| {
+            batch
+                .iter()
+                .map(|timed| match &timed.event {
+                    SourceEvent::Event {
+                        event_type,
+                        data,
+                        id,
+                    } => Some(decode_event(event_type, data, id)),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+}
+
 /// Source events into the model, updates out.
 pub struct Feed {
     pub model: Model,
@@ -101,10 +136,16 @@ impl Feed {
 
     /// Applies one source event; returns the updates it makes.
     pub fn ingest(&mut self, timed: &Timed) -> Vec<Update> {
+        self.ingest_decoded(timed, None)
+    }
+
+    /// As [`Feed::ingest`], with the event's frame decoded already (see [`Decoded`]);
+    /// `None` decodes it here.
+    pub fn ingest_decoded(&mut self, timed: &Timed, frame: Option<Frame<'_>>) -> Vec<Update> {
         let at = timed.at;
         let mut out = Vec::new();
         let hide = self.hide_details;
-        self.ingest_with(timed, |model, emitted| {
+        self.ingest_frame(timed, frame, |model, emitted| {
             let mut json = match emitted {
                 Emitted::Json(json) => json,
                 Emitted::Call(call) => {
@@ -126,8 +167,14 @@ impl Feed {
         out
     }
 
-    /// The one place that turns a source event into updates.
-    pub(crate) fn ingest_with(&mut self, timed: &Timed, mut emit: impl FnMut(&Model, Emitted<'_>)) {
+    /// The one place that turns a source event into updates; an event's `frame` is
+    /// decoded here unless it comes decoded.
+    pub(crate) fn ingest_frame(
+        &mut self,
+        timed: &Timed,
+        frame: Option<Frame<'_>>,
+        mut emit: impl FnMut(&Model, Emitted<'_>),
+    ) {
         let at = timed.at;
         match &timed.event {
             SourceEvent::KeepAlive => self.model.keepalive(at),
@@ -144,7 +191,7 @@ impl Feed {
                 id,
             } => {
                 let gaps_before = self.model.stream().id_gap_events;
-                let frame = decode_event(event_type, data, id);
+                let frame = frame.unwrap_or_else(|| decode_event(event_type, data, id));
                 let note = match &frame {
                     Frame::Lagged { missed } => Some(json!({ "type": "lagged", "missed": missed })),
                     Frame::Error { error, detail } => {

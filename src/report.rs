@@ -20,12 +20,23 @@ impl Feed {
     /// line `update.json.to_string()` gives), call updates without building a `Value`:
     /// what `tail --json` does at full speed. Returns how many call updates it wrote.
     pub fn ingest_json_lines(&mut self, timed: &Timed, out: &mut Vec<u8>) -> u64 {
+        self.ingest_json_lines_decoded(timed, None, out)
+    }
+
+    /// As [`Feed::ingest_json_lines`], with the event's frame decoded already (see
+    /// [`crate::feed::Decoded`]); `None` decodes it here.
+    pub fn ingest_json_lines_decoded(
+        &mut self,
+        timed: &Timed,
+        frame: Option<crate::wire::Frame<'_>>,
+        out: &mut Vec<u8>,
+    ) -> u64 {
         let at = timed.at;
         let mut calls = 0;
         let mut stamp: Option<String> = None;
         let details = !self.hide_details;
         let mut stamps = std::mem::take(&mut self.stamps);
-        self.ingest_with(timed, |model, emitted| {
+        self.ingest_frame(timed, frame, |model, emitted| {
             let at_text = stamp.get_or_insert_with(|| {
                 let mut text = String::with_capacity(36);
                 stamps.write(at, &mut text);
@@ -756,6 +767,94 @@ mod tests {
                 id: id.into(),
             },
         }
+    }
+
+    #[test]
+    fn frames_decoded_beforehand_give_the_same_lines() {
+        use crate::event::Status;
+        let mut events = vec![
+            Timed {
+                at: Time::from_unix_nanos(1_800_000_000_000_000_000),
+                event: SourceEvent::Status(Status::Connecting { attempt: 1 }),
+            },
+            event(
+                1,
+                "message",
+                "1",
+                r#"{"token":1,"tool":"t","progress":1,"total":4}"#,
+            ),
+            event(
+                2,
+                "message",
+                "3",
+                r#"{"token":1,"progress":2,"message":"a\nb"}"#,
+            ),
+            event(
+                3,
+                "call",
+                "4",
+                r#"{"token":2,"tool":"u","state":"started"}"#,
+            ),
+            event(4, "lagged", "4", r#"{"missed":3}"#),
+            event(5, "message", "5", "not json"),
+            event(6, "message", "6", ""),
+            event(
+                7,
+                "call",
+                "7",
+                r#"{"token":2,"state":"failed","error":"boom"}"#,
+            ),
+        ];
+        events.push(Timed {
+            at: Time::from_unix_nanos(1_800_000_000_008_000_000),
+            event: SourceEvent::KeepAlive,
+        });
+        let mut here = (Feed::default(), Vec::new());
+        for e in &events {
+            here.0.ingest_json_lines(e, &mut here.1);
+        }
+        let mut before = (Feed::default(), Vec::new());
+        let mut batch = crate::feed::Decoded::decode(events.clone());
+        batch.with_dependent_mut(|events, frames| {
+            assert_eq!(frames.iter().filter(|f| f.is_some()).count(), 7);
+            for (e, frame) in events.iter().zip(frames.iter_mut()) {
+                before
+                    .0
+                    .ingest_json_lines_decoded(e, frame.take(), &mut before.1);
+            }
+        });
+        let text = String::from_utf8(before.1).unwrap();
+        assert_eq!(String::from_utf8(here.1).unwrap(), text);
+        // Every kind of line came: calls, the gap, the loss, the bad frame.
+        for kind in ["call", "gap", "lagged"] {
+            assert!(
+                text.contains(&format!(r#""type":"{kind}""#)),
+                "{kind}: {text}"
+            );
+        }
+        let mut plain = Feed::default();
+        let updates: Vec<_> = events.iter().flat_map(|e| plain.ingest(e)).collect();
+        let mut plain_before = Feed::default();
+        let mut batch = crate::feed::Decoded::decode(events);
+        let decoded: Vec<_> = batch.with_dependent_mut(|events, frames| {
+            events
+                .iter()
+                .zip(frames.iter_mut())
+                .flat_map(|(e, f)| plain_before.ingest_decoded(e, f.take()))
+                .collect()
+        });
+        assert_eq!(updates, decoded);
+        // The frame given is the one applied (the event's data is not decoded again).
+        let mut feed = Feed::default();
+        let mut out = Vec::new();
+        let other = r#"{"token":9,"tool":"other","progress":3}"#;
+        feed.ingest_json_lines_decoded(
+            &event(1, "message", "1", r#"{"token":1,"tool":"t","progress":1}"#),
+            Some(crate::wire::decode_event("message", other, "1")),
+            &mut out,
+        );
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains(r#""tool":"other""#), "{out}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
 use crate::cli::OutputArgs;
+use mcptop::feed::Decoded;
 use mcptop::recording::Recorder;
 use mcptop::report::{summary, Feed, PlainPrinter};
 use mcptop::source::{SourceEvent, Status, Stop, Timed};
@@ -24,108 +25,169 @@ pub enum Ended {
 /// How many events are taken from the source's channel at once.
 const BATCH: usize = 256;
 
-/// The next events waiting in the channel (at least one, unless it closed: none).
-async fn recv_batch(rx: &mut mpsc::Receiver<Timed>) -> Vec<Timed> {
-    let mut taken = Vec::with_capacity(BATCH);
+/// How many decoded batches may wait for the printer.
+const WAITING_BATCHES: usize = 8;
+
+/// The next events waiting in the channel, into `taken` (empty on entry): at least one,
+/// unless it closed (none).
+async fn recv_batch(rx: &mut mpsc::Receiver<Timed>, mut taken: Vec<Timed>) -> Vec<Timed> {
     rx.recv_many(&mut taken, BATCH).await;
     taken
 }
 
+/// Two stages on two threads: here, beside the source, the events are taken in batches
+/// and their frames decoded; on a thread of its own the printer applies them to the model
+/// and writes the updates. At full speed each stage has a core.
 pub async fn consume(
     mut rx: mpsc::Receiver<Timed>,
     output: &OutputArgs,
-    mut recorder: Option<Recorder>,
+    recorder: Option<Recorder>,
     run_for: Option<Duration>,
 ) -> Result<Ended> {
+    let (to_printer, batches) = mpsc::channel::<Decoded>(WAITING_BATCHES);
+    // The printer hands each batch back when done with it, to be dropped (and its room
+    // used again) on the thread that made its events: glibc frees a block faster on the
+    // thread that took it.
+    let (hand_back, spent) = std::sync::mpsc::channel::<Vec<Timed>>();
+    let mut spare: Vec<Vec<Timed>> = Vec::new();
+    let printer = {
+        let output = output.clone();
+        std::thread::Builder::new()
+            .name("mcptop-printer".into())
+            .spawn(move || print(batches, hand_back, &output, recorder))
+            .context("cannot start the printer thread")?
+    };
+    let deadline = tokio::time::sleep(run_for.unwrap_or(Duration::from_secs(u64::MAX / 4)));
+    tokio::pin!(deadline);
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let source_ended = loop {
+        while let Ok(mut done) = spent.try_recv() {
+            done.clear();
+            if spare.len() <= WAITING_BATCHES {
+                spare.push(done);
+            }
+        }
+        let room = spare.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
+        tokio::select! {
+            biased;
+            _ = &mut ctrl_c => break false,
+            _ = &mut deadline => break false,
+            // The printer is done (its count reached, its pipe closed).
+            _ = to_printer.closed() => break false,
+            taken = recv_batch(&mut rx, room) => {
+                if taken.is_empty() {
+                    break true;
+                }
+                if to_printer.send(Decoded::decode(taken)).await.is_err() {
+                    break false;
+                }
+            }
+        }
+    };
+    // The printer writes what it was given, then ends.
+    drop(to_printer);
+    let printed = printer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the printer thread failed"))??;
+    Ok(match printed {
+        Some(ended) => ended,
+        None if source_ended => Ended::Source(Stop::Fatal("the source ended".into())),
+        None => Ended::Done,
+    })
+}
+
+/// The printer: decoded batches into the model, updates to standard output, until its
+/// input ends (`None`) or it ends by itself (a count reached, the output closed, the
+/// source stopped).
+fn print(
+    mut batches: mpsc::Receiver<Decoded>,
+    hand_back: std::sync::mpsc::Sender<Vec<Timed>>,
+    output: &OutputArgs,
+    mut recorder: Option<Recorder>,
+) -> Result<Option<Ended>> {
     let mut feed = Feed::default();
     feed.hide_details = output.no_args;
     let mut printer = PlainPrinter::default();
     let mut said_quiet = false;
     let mut calls_seen = 0u64;
-    let deadline = tokio::time::sleep(run_for.unwrap_or(Duration::from_secs(u64::MAX / 4)));
-    tokio::pin!(deadline);
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    // Buffered, and flushed whenever the source has nothing more waiting: a reader of the
-    // pipe sees each update at once when they trickle, and a burst costs few writes.
+    // Buffered, and flushed whenever nothing more is waiting: a reader of the pipe sees
+    // each update at once when they trickle, and a burst costs few writes.
     let mut stdout = io::BufWriter::with_capacity(64 << 10, io::stdout().lock());
-    let mut line = Vec::with_capacity(1024);
-    // Taken from the channel in batches (one wake-up and one release of its room each).
-    let mut batch = Vec::new().into_iter();
-    let ended = loop {
-        let timed = match batch.next() {
-            Some(t) => t,
-            None => {
-                if rx.is_empty() {
-                    if let Err(e) = stdout.flush() {
-                        if e.kind() == io::ErrorKind::BrokenPipe {
-                            return Ok(Ended::Done);
-                        }
-                        return Err(e).context("cannot write to standard output");
-                    }
-                }
-                tokio::select! {
-                    biased;
-                    _ = &mut ctrl_c => break Ended::Done,
-                    _ = &mut deadline => break Ended::Done,
-                    taken = recv_batch(&mut rx) => {
-                        if taken.is_empty() {
-                            break Ended::Source(Stop::Fatal("the source ended".into()));
-                        }
-                        batch = taken.into_iter();
-                        match batch.next() {
-                            Some(t) => t,
-                            None => continue,
-                        }
-                    }
-                }
-            }
-        };
-        if let Some(recorder) = &mut recorder {
-            recorder.record(&timed)?;
+    let write_failed = |e: io::Error| -> Result<Option<Ended>> {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Ok(Some(Ended::Done));
         }
-        let written = if output.json {
-            line.clear();
-            calls_seen += feed.ingest_json_lines(&timed, &mut line);
-            stdout.write_all(&line)
-        } else {
-            let mut result = Ok(());
-            for update in feed.ingest(&timed) {
-                if update.json["type"] == "call" {
-                    calls_seen += 1;
-                }
-                for text in printer.lines(&update) {
-                    result = result.and_then(|()| writeln!(stdout, "{text}"));
-                }
-            }
-            result
-        };
-        if let Err(e) = written {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                return Ok(Ended::Done);
-            }
-            return Err(e).context("cannot write to standard output");
-        }
-        // A daemon whose tools publish nothing (stock Construct): said once, on stderr.
-        if !said_quiet {
-            let stream = feed.model.stream();
-            if let (Some(hint), 0, Some(_)) =
-                (&stream.quiet_hint, stream.events, stream.last_keepalive)
-            {
-                let _ = stdout.flush();
-                eprintln!("mcptop: {}", mcptop::sanitize::terminal(hint));
-                said_quiet = true;
-            }
-        }
-        let reached = output.count.is_some_and(|n| calls_seen >= n);
-        if reached {
-            let _ = stdout.flush();
-            break Ended::Done;
-        }
-        if let SourceEvent::Status(Status::Stopped(stop)) = timed.event {
-            break Ended::Source(stop);
-        }
+        Err(e).context("cannot write to standard output")
     };
+    // A batch's JSON lines, written at once.
+    let mut lines = Vec::with_capacity(64 << 10);
+    let mut ended = None;
+    while ended.is_none() {
+        if batches.is_empty() {
+            if let Err(e) = stdout.flush() {
+                ended = write_failed(e)?;
+                break;
+            }
+        }
+        let Some(mut batch) = batches.blocking_recv() else {
+            break;
+        };
+        let step = batch.with_dependent_mut(|events, frames| -> Result<Option<Ended>> {
+            for (timed, frame) in events.iter().zip(frames.iter_mut()) {
+                if let Some(recorder) = &mut recorder {
+                    recorder.record(timed)?;
+                }
+                if output.json {
+                    calls_seen += feed.ingest_json_lines_decoded(timed, frame.take(), &mut lines);
+                } else {
+                    for update in feed.ingest_decoded(timed, frame.take()) {
+                        if update.json["type"] == "call" {
+                            calls_seen += 1;
+                        }
+                        for text in printer.lines(&update) {
+                            lines.extend_from_slice(text.as_bytes());
+                            lines.push(b'\n');
+                        }
+                    }
+                }
+                // A daemon whose tools publish nothing (stock Construct): said once, on stderr.
+                if !said_quiet {
+                    let stream = feed.model.stream();
+                    if let (Some(hint), 0, Some(_)) =
+                        (&stream.quiet_hint, stream.events, stream.last_keepalive)
+                    {
+                        if let Err(e) = put(&mut stdout, &mut lines).and_then(|()| stdout.flush()) {
+                            return write_failed(e);
+                        }
+                        eprintln!("mcptop: {}", mcptop::sanitize::terminal(hint));
+                        said_quiet = true;
+                    }
+                }
+                let ended = if output.count.is_some_and(|n| calls_seen >= n) {
+                    Some(Ended::Done)
+                } else if let SourceEvent::Status(Status::Stopped(stop)) = &timed.event {
+                    Some(Ended::Source(stop.clone()))
+                } else {
+                    None
+                };
+                if ended.is_some() || lines.len() >= 64 << 10 {
+                    if let Err(e) = put(&mut stdout, &mut lines) {
+                        return write_failed(e);
+                    }
+                }
+                if ended.is_some() {
+                    return Ok(ended);
+                }
+            }
+            match put(&mut stdout, &mut lines) {
+                Ok(()) => Ok(None),
+                Err(e) => write_failed(e),
+            }
+        });
+        ended = step?;
+        let _ = hand_back.send(batch.into_owner());
+    }
     if !output.json {
         for text in printer.finish() {
             let _ = writeln!(stdout, "{text}");
@@ -142,4 +204,11 @@ pub async fn consume(
         let _ = stdout.flush();
     }
     Ok(ended)
+}
+
+/// Writes out and empties `lines`.
+fn put(stdout: &mut impl Write, lines: &mut Vec<u8>) -> io::Result<()> {
+    let written = stdout.write_all(lines);
+    lines.clear();
+    written
 }
