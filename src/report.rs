@@ -33,15 +33,11 @@ impl Feed {
     ) -> u64 {
         let at = timed.at;
         let mut calls = 0;
-        let mut stamp: Option<String> = None;
         let details = !self.hide_details;
         let mut stamps = std::mem::take(&mut self.stamps);
+        // The events of a chunk share their time: its text is made once.
+        let at_text = stamps.stamp(at);
         self.ingest_frame(timed, frame, |model, emitted| {
-            let at_text = stamp.get_or_insert_with(|| {
-                let mut text = String::with_capacity(36);
-                stamps.write(at, &mut text);
-                text
-            });
             match emitted {
                 Emitted::Json(mut json) => {
                     if let Some(object) = json.as_object_mut() {
@@ -84,6 +80,15 @@ fn write_call_line(
         json_str(out, value);
         out.push(b',');
     }
+    /// Text known to need no escape (a stamp, a state's name).
+    #[inline(always)]
+    fn put_plain(out: &mut Vec<u8>, key: &str, value: &str) {
+        debug_assert!(plain_ascii(value.as_bytes()));
+        put_key(out, key);
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\",");
+    }
     #[inline(always)]
     fn put_f64(out: &mut Vec<u8>, key: &str, value: Option<f64>) {
         put_key(out, key);
@@ -93,78 +98,103 @@ fn write_call_line(
         }
         out.push(b',');
     }
+    #[inline(always)]
+    fn put_plain_null(out: &mut Vec<u8>, key: &str) {
+        put_key(out, key);
+        out.extend_from_slice(b"null,");
+    }
     let detail = |text: &Option<String>| {
         text.as_deref()
             .filter(|_| details)
             .and_then(|t| serde_json::from_str::<Value>(t).ok())
     };
-    out.extend_from_slice(b"{");
-    put_str(out, "at", at);
+    out.push(b'{');
+    put_plain(out, key!("at"), at);
     out.extend_from_slice(b"\"call\":{");
     if let Some(arguments) = detail(&call.arguments) {
-        put(out, "arguments", &arguments);
+        put(out, key!("arguments"), &arguments);
     }
     put_f64(
         out,
-        "elapsed_s",
+        key!("elapsed_s"),
         Some(round3(call.elapsed(now).as_seconds_f64())),
     );
-    put(out, "error", &call.error);
-    put_f64(out, "eta_s", call.eta().map(|d| round3(d.as_seconds_f64())));
-    put(out, "id", &call.id.0);
-    match call.message() {
-        Some(message) => put_str(out, "message", message),
-        None => put(out, "message", &()),
+    match &call.error {
+        Some(error) => put_str(out, key!("error"), error),
+        None => put_plain_null(out, key!("error")),
     }
     put_f64(
         out,
-        "percent",
+        key!("eta_s"),
+        call.eta().map(|d| round3(d.as_seconds_f64())),
+    );
+    put_key(out, key!("id"));
+    out.extend_from_slice(itoa::Buffer::new().format(call.id.0).as_bytes());
+    out.push(b',');
+    match call.message() {
+        Some(message) => put_str(out, key!("message"), message),
+        None => put_plain_null(out, key!("message")),
+    }
+    put_f64(
+        out,
+        key!("percent"),
         call.percent()
             .map(|p| crate::feed::round_half_away(p * 10.0) / 10.0),
     );
-    put_f64(out, "progress", call.progress);
+    put_f64(out, key!("progress"), call.progress);
     if call.progress_requested == Some(false) {
-        put(out, "progress_requested", &false);
+        put(out, key!("progress_requested"), &false);
     }
     if let Some(shown) = &call.shown_token {
-        put(out, "progress_token", &crate::feed::token_json(Some(shown)));
+        put(
+            out,
+            key!("progress_token"),
+            &crate::feed::token_json(Some(shown)),
+        );
     }
-    put_f64(out, "rate", call.rate.map(round3));
+    put_f64(out, key!("rate"), call.rate.map(round3));
     if let Some(result) = detail(&call.result) {
-        put(out, "result", &result);
+        put(out, key!("result"), &result);
     }
     if let Some(label) = &call.session_label {
-        put(out, "session", label);
+        put(out, key!("session"), label);
     }
-    put_str(out, "state", model.display_state(call, now).as_str());
+    put_plain(out, key!("state"), model.display_state(call, now).as_str());
     if let Some(task) = &call.task {
-        put(out, "task", task);
+        put(out, key!("task"), task);
     }
     match call.key.token.as_ref() {
         Some(Token::Int(n)) => match i64::try_from(*n) {
-            Ok(n) => put(out, "token", &n),
-            Err(_) => put(out, "token", &n.to_string()),
+            Ok(n) => put(out, key!("token"), &n),
+            Err(_) => put(out, key!("token"), &n.to_string()),
         },
-        Some(Token::Str(s)) => put_str(out, "token", s),
-        None => put(out, "token", &()),
+        Some(Token::Str(s)) => put_str(out, key!("token"), s),
+        None => put_plain_null(out, key!("token")),
     }
     match &call.key.tool {
-        Some(tool) => put_str(out, "tool", tool),
-        None => put(out, "tool", &()),
+        Some(tool) => put_str(out, key!("tool"), tool),
+        None => put_plain_null(out, key!("tool")),
     }
-    put_f64(out, "total", call.total);
+    put_f64(out, key!("total"), call.total);
     if let Some(wait) = call.waiting.filter(|_| !call.status.is_finished()) {
-        put(out, "waiting_for", wait.as_str());
+        put(out, key!("waiting_for"), wait.as_str());
     }
     out.pop(); // the last comma
     out.extend_from_slice(b"},\"type\":\"call\"}");
 }
 
+/// `"name":`, as one piece of text.
+macro_rules! key {
+    ($name:literal) => {
+        concat!("\"", $name, "\":")
+    };
+}
+use key;
+
+/// A key, given with its quotes and colon (`key!`).
 #[inline(always)]
 fn put_key(out: &mut Vec<u8>, key: &str) {
-    out.push(b'"');
     out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
 }
 
 /// A JSON string exactly as [`sanitize::write_json`] writes it; text of printable ASCII
@@ -190,6 +220,13 @@ fn json_f64(out: &mut Vec<u8>, v: f64) {
         } else {
             b"0.0"
         });
+        return;
+    }
+    // A whole number (a count, most progress and totals): its digits and `.0`.
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        let whole = v as i64;
+        out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
+        out.extend_from_slice(b".0");
         return;
     }
     let Some(k) = thousandths(v) else {

@@ -134,31 +134,38 @@ impl Time {
 /// stamps every event.
 #[derive(Debug, Default)]
 pub struct StampWriter {
-    second: Option<i64>,
-    /// `YYYY-MM-DDTHH:MM:SS` of that second.
-    head: String,
+    /// The time last written, and its text.
+    last: Option<Time>,
+    text: String,
 }
 
 impl StampWriter {
     pub fn write(&mut self, t: Time, out: &mut String) {
+        out.push_str(self.stamp(t));
+    }
+
+    /// `t` as [`Time::to_rfc3339_nanos`] gives it: the text of the last time when it is
+    /// the same one, its nanoseconds rewritten when it is in the same second.
+    pub fn stamp(&mut self, t: Time) -> &str {
         const NANOS: i64 = 1_000_000_000;
-        let second = t.0.div_euclid(NANOS);
-        if self.second != Some(second) {
-            let full = t.to_rfc3339_nanos();
-            // What follows the head: `.` and 9 digits, then `+00:00`.
-            self.head = full[..full.len().saturating_sub(16)].to_owned();
-            self.second = Some(second);
+        match self.last {
+            Some(last) if last == t => {}
+            Some(last) if last.0.div_euclid(NANOS) == t.0.div_euclid(NANOS) => {
+                let mut digits = [b'0'; 9];
+                let mut n = t.0.rem_euclid(NANOS);
+                for d in digits.iter_mut().rev() {
+                    *d = b'0' + (n % 10) as u8;
+                    n /= 10;
+                }
+                // The text ends with `.`, 9 digits and `+00:00`.
+                let end = self.text.len().saturating_sub(6);
+                let text = std::str::from_utf8(&digits).unwrap_or("000000000");
+                self.text.replace_range(end.saturating_sub(9)..end, text);
+            }
+            _ => self.text = t.to_rfc3339_nanos(),
         }
-        let mut digits = [b'0'; 9];
-        let mut n = t.0.rem_euclid(NANOS);
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        out.push_str(&self.head);
-        out.push('.');
-        out.extend(digits.iter().map(|&d| char::from(d)));
-        out.push_str("+00:00");
+        self.last = Some(t);
+        &self.text
     }
 }
 
@@ -412,6 +419,8 @@ mod tests {
                 let mut out = String::new();
                 w.write(Time::from_unix_nanos(t), &mut out);
                 assert_eq!(out, Time::from_unix_nanos(t).to_rfc3339_nanos(), "{t}");
+                // The same time again: the text kept.
+                assert_eq!(w.stamp(Time::from_unix_nanos(t)), out, "{t}");
             }
         }
     }
