@@ -150,3 +150,151 @@ pub fn now_us() -> Time {
     let ns = Time::now().unix_nanos();
     Time::from_unix_nanos(ns - ns.rem_euclid(1000))
 }
+
+/// Spent events handed back to the source that made them, whose text it fills again
+/// instead of allocating three strings per event (and freeing them on another thread).
+/// Shared by a consumer and its source; it keeps at most [`Recycler::KEPT`] events, of
+/// small text only.
+#[derive(Debug, Clone, Default)]
+pub struct Recycler(std::sync::Arc<std::sync::Mutex<Vec<Timed>>>);
+
+/// The text of one spent event, to be filled again.
+#[derive(Debug, Default)]
+pub struct Spare {
+    pub event_type: String,
+    pub data: String,
+    pub id: String,
+}
+
+impl Recycler {
+    /// Events kept for reuse, at most.
+    pub const KEPT: usize = 4096;
+    /// Text longer than this is freed, not kept.
+    const LARGEST: usize = 4096;
+
+    /// Hands back spent events (emptying `spent`); what does not fit is dropped.
+    pub fn give(&self, spent: &mut Vec<Timed>) {
+        let Ok(mut kept) = self.0.lock() else {
+            spent.clear();
+            return;
+        };
+        let room = Self::KEPT.saturating_sub(kept.len());
+        kept.extend(
+            spent
+                .drain(..)
+                .filter(|t| match &t.event {
+                    SourceEvent::Event { data, .. } => data.capacity() <= Self::LARGEST,
+                    _ => false,
+                })
+                .take(room),
+        );
+        spent.clear();
+    }
+
+    /// Moves the kept events' text into `pool` (up to [`Recycler::KEPT`] in all).
+    pub fn take_into(&self, pool: &mut Vec<Spare>) {
+        let Ok(mut kept) = self.0.lock() else {
+            return;
+        };
+        let room = Self::KEPT.saturating_sub(pool.len());
+        let take = kept.len().min(room);
+        let from = kept.len() - take;
+        pool.extend(kept.drain(from..).filter_map(|t| match t.event {
+            SourceEvent::Event {
+                event_type,
+                data,
+                id,
+            } => Some(Spare {
+                event_type,
+                data,
+                id,
+            }),
+            _ => None,
+        }));
+        kept.clear();
+    }
+}
+
+impl Spare {
+    /// An event of this text, in the spare's buffers (or new ones when there is none).
+    pub fn fill(spare: Option<Spare>, event_type: &str, data: &str, id: &str) -> SourceEvent {
+        let mut s = spare.unwrap_or_default();
+        for (to, from) in [
+            (&mut s.event_type, event_type),
+            (&mut s.data, data),
+            (&mut s.id, id),
+        ] {
+            to.clear();
+            to.push_str(from);
+        }
+        SourceEvent::Event {
+            event_type: s.event_type,
+            data: s.data,
+            id: s.id,
+        }
+    }
+}
+
+#[cfg(test)]
+mod recycler_tests {
+    use super::*;
+
+    fn event(data: String) -> Timed {
+        Timed {
+            at: Time::from_unix_nanos(0),
+            event: SourceEvent::Event {
+                event_type: "message".into(),
+                data,
+                id: "1".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn spent_events_come_back_as_buffers_and_stay_bounded() {
+        let recycler = Recycler::default();
+        let mut spent: Vec<Timed> = (0..Recycler::KEPT + 10)
+            .map(|i| event(format!("{{\"n\":{i}}}")))
+            .collect();
+        spent.push(event("x".repeat(10_000))); // too large to keep
+        spent.push(Timed {
+            at: Time::from_unix_nanos(0),
+            event: SourceEvent::KeepAlive,
+        });
+        recycler.give(&mut spent);
+        assert!(spent.is_empty());
+        let mut pool = Vec::new();
+        recycler.take_into(&mut pool);
+        assert_eq!(pool.len(), Recycler::KEPT);
+        assert!(pool.iter().all(|s| s.data.capacity() <= 4096));
+        // Taken once: nothing is left to take.
+        let mut more = Vec::new();
+        recycler.take_into(&mut more);
+        assert!(more.is_empty());
+        // A buffer filled again holds exactly the new text, in the spare's room.
+        let spare = pool.pop();
+        let room = spare.as_ref().map(|s| s.data.as_ptr());
+        let filled = Spare::fill(spare, "call", "{}", "9");
+        let SourceEvent::Event {
+            event_type,
+            data,
+            id,
+        } = filled
+        else {
+            panic!("not an event");
+        };
+        assert_eq!(
+            (event_type.as_str(), data.as_str(), id.as_str()),
+            ("call", "{}", "9")
+        );
+        assert_eq!(Some(data.as_ptr()), room);
+        assert_eq!(
+            Spare::fill(None, "message", "d", ""),
+            SourceEvent::Event {
+                event_type: "message".into(),
+                data: "d".into(),
+                id: String::new(),
+            }
+        );
+    }
+}

@@ -64,7 +64,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
             tx,
             stop.clone(),
         ));
-        let ended = consume(rx, &args.output, None, None).await;
+        let ended = consume(rx, &args.output, None, None, None).await;
         stop.cancel();
         let _ = player.await;
         if args.output.summary && skipped > 0 {

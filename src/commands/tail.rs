@@ -202,8 +202,13 @@ async fn follow(
 ) -> Result<()> {
     let recorder = recorder_for(args, &daemon, &chosen, &options)?;
     let stop = CancellationToken::new();
+    let recycler = mcptop::event::Recycler::default();
+    let options = LiveOptions {
+        recycler: Some(recycler.clone()),
+        ..options
+    };
     let (rx, source) = spawn_source(daemon, chosen, options, stop.clone());
-    let ended = consume(rx, &args.output, recorder, args.for_).await;
+    let ended = consume(rx, &args.output, recorder, args.for_, Some(recycler)).await;
     stop.cancel();
     let _ = source.await;
     match ended? {

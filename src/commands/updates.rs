@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
 use crate::cli::OutputArgs;
+use mcptop::event::Recycler;
 use mcptop::feed::Decoded;
 use mcptop::recording::Recorder;
 use mcptop::report::{summary, Feed, PlainPrinter};
@@ -43,6 +44,7 @@ pub async fn consume(
     output: &OutputArgs,
     recorder: Option<Recorder>,
     run_for: Option<Duration>,
+    recycler: Option<Recycler>,
 ) -> Result<Ended> {
     let (to_printer, batches) = mpsc::channel::<Decoded>(WAITING_BATCHES);
     // The printer hands each batch back when done with it, to be dropped (and its room
@@ -63,7 +65,10 @@ pub async fn consume(
     tokio::pin!(ctrl_c);
     let source_ended = loop {
         while let Ok(mut done) = spent.try_recv() {
-            done.clear();
+            match &recycler {
+                Some(recycler) => recycler.give(&mut done),
+                None => done.clear(),
+            }
             if spare.len() <= WAITING_BATCHES {
                 spare.push(done);
             }

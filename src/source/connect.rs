@@ -36,6 +36,8 @@ pub struct LiveOptions {
     /// A named session that died with its daemon: make a fresh one on the new daemon (its
     /// open `POST /session`) and follow it (`--new-session`).
     pub new_session: bool,
+    /// Where the consumer hands back spent events, whose text the source fills again.
+    pub recycler: Option<crate::event::Recycler>,
 }
 
 impl Default for LiveOptions {
@@ -49,6 +51,7 @@ impl Default for LiveOptions {
             backoff_max: Duration::from_secs(10),
             rediscover: None,
             new_session: false,
+            recycler: None,
         }
     }
 }
@@ -64,6 +67,8 @@ pub(super) struct Attempt<'a> {
     /// Events and keep-alives this connection delivered (a connection that delivers
     /// nothing before it ends is a failure, however it ended).
     pub delivered: std::sync::atomic::AtomicU64,
+    /// Spent events to fill again, if the consumer hands them back.
+    pub recycler: Option<&'a crate::event::Recycler>,
 }
 
 impl Attempt<'_> {
@@ -330,6 +335,7 @@ pub async fn run(
             keepalive: options.keepalive,
             idle_timeout,
             delivered: Default::default(),
+            recycler: options.recycler.as_ref(),
         };
         let began = tokio::time::Instant::now();
         let ended = tokio::select! {

@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 
 use super::connect::{Attempt, Ended, Resume};
 use super::{now_us, SourceEvent, Status, Timed, Transport};
+use crate::event::Spare;
 use crate::sse::{Decoder, Item, Limits};
 
 pub(super) async fn run(
@@ -98,6 +99,8 @@ pub(super) async fn read_events(
     decoder.set_last_event_id(&resume.last_id);
     resume.start_connection();
     let mut out = Vec::new();
+    // Text buffers of spent events, filled again for new ones.
+    let mut pool = Vec::new();
     loop {
         let chunk = match tokio::time::timeout(attempt.idle_timeout, response.chunk()).await {
             Err(_) => {
@@ -113,14 +116,20 @@ pub(super) async fn read_events(
         // The events of one chunk arrived together: one clock reading serves them all.
         let at = now_us();
         out.clear();
+        if let Some(recycler) = attempt.recycler {
+            if pool.len() < 256 {
+                recycler.take_into(&mut pool);
+            }
+        }
         decoder.feed(&chunk, &mut |item| match item {
             Item::Event(e) => {
                 if resume.accept(e.last_event_id) {
-                    out.push(SourceEvent::Event {
-                        event_type: e.event_type.to_owned(),
-                        data: e.data.to_owned(),
-                        id: e.last_event_id.to_owned(),
-                    });
+                    out.push(Spare::fill(
+                        pool.pop(),
+                        e.event_type,
+                        e.data,
+                        e.last_event_id,
+                    ));
                 }
             }
             Item::Comment => out.push(SourceEvent::KeepAlive),
@@ -240,6 +249,7 @@ mod hand_over_tests {
             keepalive: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(1),
             delivered: Default::default(),
+            recycler: None,
         }
     }
 

@@ -300,7 +300,8 @@ fn float(raw: &str) -> Option<f64> {
     // `37`, and `37.5` or `100.0` as serializers of an f64 write them: with at most 15
     // digits in all, the digits are an integer below 2^53 and the power of ten exact, so
     // one division, correctly rounded, is the correctly rounded value (Clinger's fast path).
-    let (whole, fraction) = match memchr::memchr(b'.', digits) {
+    // A short search: a call of `memchr` costs more than the few bytes of a number.
+    let (whole, fraction) = match digits.iter().position(|&c| c == b'.') {
         Some(dot) => (&digits[..dot], Some(&digits[dot + 1..])),
         None => (digits, None),
     };
