@@ -129,7 +129,7 @@ fn write_call_line(
         call.eta().map(|d| round3(d.as_seconds_f64())),
     );
     put_key(out, key!("id"));
-    out.extend_from_slice(itoa::Buffer::new().format(call.id.0).as_bytes());
+    push_int(out, call.id.0);
     out.push(b',');
     match call.message() {
         Some(message) => put_str(out, key!("message"), message),
@@ -224,8 +224,10 @@ fn json_f64(out: &mut Vec<u8>, v: f64) {
     }
     // A whole number (a count, most progress and totals): its digits and `.0`.
     if v.fract() == 0.0 && v.abs() < 1e15 {
-        let whole = v as i64;
-        out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
+        if v < 0.0 {
+            out.push(b'-');
+        }
+        push_int(out, v.abs() as u64);
         out.extend_from_slice(b".0");
         return;
     }
@@ -237,8 +239,7 @@ fn json_f64(out: &mut Vec<u8>, v: f64) {
         out.push(b'-');
     }
     let k = k.unsigned_abs();
-    let mut digits = itoa::Buffer::new();
-    out.extend_from_slice(digits.format(k / 1000).as_bytes());
+    push_int(out, k / 1000);
     out.push(b'.');
     let frac = k % 1000;
     if frac == 0 {
@@ -249,14 +250,29 @@ fn json_f64(out: &mut Vec<u8>, v: f64) {
             b'0' + (frac / 10 % 10) as u8,
             b'0' + (frac % 10) as u8,
         ];
-        let len = if !frac.is_multiple_of(10) {
-            3
-        } else if !frac.is_multiple_of(100) {
-            2
-        } else {
-            1
-        };
-        out.extend_from_slice(&text[..len]);
+        out.push(text[0]);
+        if !frac.is_multiple_of(100) {
+            out.push(text[1]);
+            if !frac.is_multiple_of(10) {
+                out.push(text[2]);
+            }
+        }
+    }
+}
+
+/// The decimal digits of `n`: below 1,000 (most counts, percents and seconds) byte by
+/// byte, where a copy of a formatted buffer would cost a `memcpy` call.
+#[inline]
+fn push_int(out: &mut Vec<u8>, n: u64) {
+    let digit = |d: u64| b'0' + (d % 10) as u8;
+    if n < 10 {
+        out.push(digit(n));
+    } else if n < 100 {
+        out.extend_from_slice(&[digit(n / 10), digit(n)]);
+    } else if n < 1000 {
+        out.extend_from_slice(&[digit(n / 100), digit(n / 10), digit(n)]);
+    } else {
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     }
 }
 
