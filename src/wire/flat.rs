@@ -300,27 +300,40 @@ fn float(raw: &str) -> Option<f64> {
     // `37`, and `37.5` or `100.0` as serializers of an f64 write them: with at most 15
     // digits in all, the digits are an integer below 2^53 and the power of ten exact, so
     // one division, correctly rounded, is the correctly rounded value (Clinger's fast path).
-    // A short search: a call of `memchr` costs more than the few bytes of a number.
-    let (whole, fraction) = match digits.iter().position(|&c| c == b'.') {
-        Some(dot) => (&digits[..dot], Some(&digits[dot + 1..])),
-        None => (digits, None),
-    };
-    let fraction_len = fraction.map_or(0, <[u8]>::len);
-    if !whole.is_empty()
-        && fraction != Some(&[])
-        && whole.len() + fraction_len <= 15
-        && whole.iter().all(u8::is_ascii_digit)
-        && fraction.is_none_or(|f| f.iter().all(u8::is_ascii_digit))
-    {
-        const POWERS: [f64; 16] = [
-            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-        ];
-        let n = whole
-            .iter()
-            .chain(fraction.unwrap_or_default())
-            .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
-        let v = n as f64 / POWERS[fraction_len];
-        return Some(if negative { -v } else { v });
+    // One pass reads the digits and finds the dot; anything else (an exponent, a second
+    // dot, no digit on one side of it, too many digits) takes `parse`.
+    if digits.len() <= 16 {
+        let mut n = 0i64;
+        let mut count = 0usize;
+        let mut dot = None;
+        let mut plain = true;
+        for (at, &c) in digits.iter().enumerate() {
+            match c {
+                b'0'..=b'9' => {
+                    n = n * 10 + i64::from(c - b'0');
+                    count += 1;
+                }
+                b'.' if dot.is_none() => dot = Some(at),
+                _ => {
+                    plain = false;
+                    break;
+                }
+            }
+        }
+        let fraction_len = dot.map_or(0, |d| digits.len() - d - 1);
+        if plain
+            && count <= 15
+            && dot != Some(0)
+            && (dot.is_none() || fraction_len > 0)
+            && count > 0
+        {
+            const POWERS: [f64; 16] = [
+                1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+                1e15,
+            ];
+            let v = n as f64 / POWERS[fraction_len];
+            return Some(if negative { -v } else { v });
+        }
     }
     // serde_json rejects numbers beyond f64's range where `parse` gives infinity: let the
     // general path decide.
