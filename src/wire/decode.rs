@@ -132,6 +132,9 @@ pub(super) struct Fields<'a> {
     pub waiting_for: Option<Cow<'a, str>>,
     pub origin: Option<Cow<'a, str>>,
     pub arguments: Option<&'a str>,
+    /// Filled by the flat scan, which takes no string with an escape: every string's
+    /// text is the bytes between its quotes.
+    pub unescaped: bool,
 }
 
 impl<'a> From<Raw<'a>> for Fields<'a> {
@@ -165,6 +168,7 @@ impl<'a> From<Raw<'a>> for Fields<'a> {
             waiting_for: r.waiting_for,
             origin: r.origin,
             arguments: r.arguments.map(RawValue::get),
+            unescaped: false,
         }
     }
 }
@@ -310,7 +314,15 @@ fn classify<'a>(event_type: &str, raw: &mut Fields<'a>, depth: u8) -> Frame<'a> 
             token: raw.token.and_then(token),
             progress,
             total: raw.total,
-            message: raw.message.and_then(text_cow),
+            message: raw.message.and_then(|m| {
+                if raw.unescaped {
+                    m.strip_prefix('"')
+                        .and_then(|m| m.strip_suffix('"'))
+                        .map(Cow::Borrowed)
+                } else {
+                    text_cow(m)
+                }
+            }),
             tool: raw.tool.take(),
             timestamp: raw.timestamp.as_deref().and_then(parse_timestamp),
             session: raw.session.take(),

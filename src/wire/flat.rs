@@ -71,6 +71,7 @@ fn scan_into<'a>(json: &'a str, fields: &mut Fields<'a>) -> Option<()> {
     if skip_ws(b, i) != b.len() {
         return None;
     }
+    fields.unescaped = true;
     Some(())
 }
 
