@@ -11,6 +11,7 @@ pub mod feed;
 pub mod hook;
 pub mod hostcheck;
 pub mod model;
+pub mod pipe;
 pub mod recording;
 pub mod redact;
 pub mod report;

@@ -41,6 +41,7 @@ pub fn run(args: &SseDumpArgs) -> Result<()> {
     let started = Instant::now();
 
     let stdout = io::stdout();
+    let _ = mcptop::pipe::widen(&stdout);
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut write_error: Option<io::Error> = None;
     let mut offset: u64 = 0;

@@ -117,7 +117,9 @@ fn print(
     let mut said_quiet = false;
     let mut calls_seen = 0u64;
     // Buffered, and flushed whenever nothing more is waiting: a reader of the pipe sees
-    // each update at once when they trickle, and a burst costs few writes.
+    // each update at once when they trickle, and a burst costs few writes, each taken by
+    // a pipe with room for many batches.
+    let _ = mcptop::pipe::widen(&io::stdout());
     let mut stdout = io::BufWriter::with_capacity(64 << 10, io::stdout().lock());
     let write_failed = |e: io::Error| -> Result<Option<Ended>> {
         if e.kind() == io::ErrorKind::BrokenPipe {
