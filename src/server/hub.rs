@@ -350,7 +350,11 @@ impl SessionEvents {
             // Beyond 4 GiB: no body limit lets one through; its id counts it as lost.
             return (id, None);
         };
-        self.keep(ring, Kept::Ready(event.clone()));
+        // A ring that keeps nothing takes no reference either (each one is an atomic
+        // count on the chunk that the subscribers' threads touch too).
+        if self.capacity > 0 {
+            self.keep(ring, Kept::Ready(event.clone()));
+        }
         // No receiver is not an error: the ring still has the event for a later resume.
         let _ = self.tx.send(event.clone());
         (id, Some(event))
@@ -360,7 +364,7 @@ impl SessionEvents {
     /// all-sessions streams). With nobody following, nothing is encoded: the ring keeps
     /// the source and the tag, rendered if a resume asks for them, and without a ring only
     /// the id is used, so a later `Last-Event-ID` still counts the loss.
-    pub fn publish_tagged(&self, source: &Published, tag: &Arc<str>, now: Time) {
+    pub fn publish_tagged(&self, source: Published, tag: &Arc<str>, now: Time) {
         let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
         let id = ring.next_id;
         ring.next_id += 1;
@@ -369,15 +373,17 @@ impl SessionEvents {
         if self.tx.receiver_count() > 0 {
             let parts = tag_parts(tag, source.data());
             if let Some(event) = self.render(&mut ring.arena, id, source.kind, &parts) {
-                self.keep(&mut ring, Kept::Ready(event.clone()));
+                if self.capacity > 0 {
+                    self.keep(&mut ring, Kept::Ready(event.clone()));
+                }
                 let _ = self.tx.send(event);
             }
-        } else {
+        } else if self.capacity > 0 {
             self.keep(
                 &mut ring,
                 Kept::Tagged {
                     id,
-                    source: source.clone(),
+                    source,
                     tag: Arc::clone(tag),
                 },
             );
@@ -549,12 +555,12 @@ mod tests {
         }
         // No ring, nobody following: only the ids move.
         let bare = SessionEvents::new(8, 0, true);
-        bare.publish_tagged(&sources[0], &tag, Time::from_unix_nanos(1));
-        bare.publish_tagged(&sources[1], &tag, Time::from_unix_nanos(2));
+        bare.publish_tagged(sources[0].clone(), &tag, Time::from_unix_nanos(1));
+        bare.publish_tagged(sources[1].clone(), &tag, Time::from_unix_nanos(2));
         assert_eq!(bare.count(), 2);
         assert_eq!(bare.last_event_at(), Some(Time::from_unix_nanos(2)));
         let mut live = bare.subscribe(None).live;
-        bare.publish_tagged(&sources[0], &tag, Time::from_unix_nanos(3));
+        bare.publish_tagged(sources[0].clone(), &tag, Time::from_unix_nanos(3));
         let event = live.try_recv().unwrap();
         assert_eq!(
             event.sse(),
@@ -566,8 +572,8 @@ mod tests {
         let followed = SessionEvents::new(8, 16, true);
         let mut live = followed.subscribe(None).live;
         for source in &sources {
-            kept.publish_tagged(source, &tag, Time::from_unix_nanos(4));
-            followed.publish_tagged(source, &tag, Time::from_unix_nanos(4));
+            kept.publish_tagged(source.clone(), &tag, Time::from_unix_nanos(4));
+            followed.publish_tagged(source.clone(), &tag, Time::from_unix_nanos(4));
         }
         let replayed = kept.subscribe(Some(0)).replay;
         assert_eq!(ids(&replayed), vec![1, 2, 3]);

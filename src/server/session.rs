@@ -55,7 +55,7 @@ impl Session {
         self.remember_server(kind, data);
         let (id, event) = self.events.publish_event(kind, &[data], now);
         if let Some(event) = event {
-            self.fan_out(std::iter::once((&event, now)));
+            self.fan_out([(event, now)]);
         }
         id
     }
@@ -67,8 +67,8 @@ impl Session {
             self.remember_server(*kind, data);
         }
         let events = self.events.publish_batch(items);
-        let published = events.iter().zip(items);
-        self.fan_out(published.filter_map(|(e, (_, _, now))| Some((e.as_ref()?, *now))));
+        let published = events.into_iter().zip(items);
+        self.fan_out(published.filter_map(|(e, (_, _, now))| Some((e?, *now))));
     }
 
     /// A `server` event is also the state new subscribers are sent first.
@@ -79,15 +79,27 @@ impl Session {
     }
 
     /// The tagged copies of this session's events on the all-sessions streams; the stream
-    /// of every session is fed only while somebody follows it.
-    fn fan_out<'e>(&self, events: impl Iterator<Item = (&'e super::hub::Published, Time)> + Clone) {
+    /// of every session is fed only while somebody follows it. The last stream takes each
+    /// event itself, not a copy.
+    fn fan_out(&self, events: impl IntoIterator<Item = (super::hub::Published, Time)>) {
         let everyone = self
             .everyone
             .as_ref()
             .filter(|e| e.events.subscribers() > 0);
-        for stream in [everyone, self.all.as_ref()].into_iter().flatten() {
-            for (event, now) in events.clone() {
-                stream.events.publish_tagged(event, &self.tag, now);
+        let all = self.all.as_ref();
+        if everyone.is_none() && all.is_none() {
+            return;
+        }
+        for (event, now) in events {
+            match (everyone, all) {
+                (Some(first), Some(last)) => {
+                    first.events.publish_tagged(event.clone(), &self.tag, now);
+                    last.events.publish_tagged(event, &self.tag, now);
+                }
+                (Some(only), None) | (None, Some(only)) => {
+                    only.events.publish_tagged(event, &self.tag, now);
+                }
+                (None, None) => {}
             }
         }
     }
