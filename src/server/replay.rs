@@ -1,6 +1,7 @@
 //! `mcptop serve --replay FILE`: publishes a recording, or a raw SSE capture, into a
 //! session as if it were live: with its original pacing (scaled by `--speed`) or as fast
-//! as possible, each event's timestamp moved to the moment it is published.
+//! as possible, each event's timestamp moved to the moment it is published (at full
+//! speed, to the moment its block of at most 64 events is).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -139,6 +140,7 @@ pub async fn publish(
     let mut stamps = crate::time::StampWriter::default();
     let mut stamped = String::with_capacity(1024);
     let mut round: u32 = 0;
+    let mut now = Time::now();
     loop {
         for (event, span) in events.iter().zip(&spans) {
             match options.speed {
@@ -150,16 +152,19 @@ pub async fn publish(
                             _ = tokio::time::sleep_until(due) => {}
                         }
                     }
+                    now = Time::now();
                 }
+                // At full speed the events whose room was checked together go out within
+                // microseconds of each other: they share one reading of the clock.
                 Speed::Max => {
-                    if published.is_multiple_of(headroom)
-                        && !wait_for_readers(&session, headroom, &stop).await
-                    {
-                        return published;
+                    if published.is_multiple_of(headroom) {
+                        if !wait_for_readers(&session, headroom, &stop).await {
+                            return published;
+                        }
+                        now = Time::now();
                     }
                 }
             }
-            let now = Time::now();
             match *span {
                 Some((from, to)) => {
                     stamped.clear();
