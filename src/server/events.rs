@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use futures_util::stream;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::hub::Subscription;
@@ -180,11 +180,16 @@ async fn pump(
                 // the queue runs dry early, let the publisher run once or twice first, so
                 // a stream at full speed is not woken (and written) event by event.
                 let mut yields = 0;
+                // The waiting events are copied in place, under one lock.
                 while out.len() < BATCH_BYTES {
-                    match live.try_recv() {
-                        Ok(event) => out.extend_from_slice(event.sse()),
-                        Err(broadcast::error::TryRecvError::Lagged(n)) => lagged(&mut out, n),
-                        Err(broadcast::error::TryRecvError::Empty) if yields < 2 => {
+                    let taken = live.try_recv_each(|event| {
+                        out.extend_from_slice(event.sse());
+                        out.len() < BATCH_BYTES
+                    });
+                    match taken {
+                        Ok(_) => {}
+                        Err(super::bus::TryRecvError::Lagged(n)) => lagged(&mut out, n),
+                        Err(super::bus::TryRecvError::Empty) if yields < 2 => {
                             yields += 1;
                             tokio::task::yield_now().await;
                         }
@@ -193,8 +198,8 @@ async fn pump(
                 }
             }
             // Construct loses the overflow silently; mcptop says how much.
-            Ok(Err(broadcast::error::RecvError::Lagged(n))) => lagged(&mut out, n),
-            Ok(Err(broadcast::error::RecvError::Closed)) => return,
+            Ok(Err(super::bus::RecvError::Lagged(n))) => lagged(&mut out, n),
+            Ok(Err(super::bus::RecvError::Closed)) => return,
         }
         if !send_batch(&tx, &mut out).await {
             return;

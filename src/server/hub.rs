@@ -7,8 +7,8 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::bus;
 use bytes::{Bytes, BytesMut};
-use tokio::sync::broadcast;
 
 use crate::sse::encode;
 use crate::time::Time;
@@ -151,7 +151,7 @@ pub struct Subscription {
     pub replay: Vec<Published>,
     /// Events after the client's `Last-Event-ID` that fell out of the ring.
     pub missed: u64,
-    pub live: broadcast::Receiver<Published>,
+    pub live: bus::Receiver<Published>,
 }
 
 /// An event a ring keeps.
@@ -251,7 +251,7 @@ pub struct SessionEvents {
     capacity: usize,
     /// mcptop framing (`id:` and `event:` fields) or Construct's (`data:` only).
     extensions: bool,
-    tx: broadcast::Sender<Published>,
+    tx: bus::Sender<Published>,
     broadcast: usize,
     budget: RingBudget,
 }
@@ -283,7 +283,7 @@ impl SessionEvents {
         extensions: bool,
         budget: RingBudget,
     ) -> SessionEvents {
-        let (tx, _) = broadcast::channel(broadcast.max(1));
+        let tx = bus::channel(broadcast.max(1));
         SessionEvents {
             ring: Mutex::new(Ring {
                 next_id: 1,
@@ -502,7 +502,7 @@ impl SessionEvents {
     /// Events some subscriber has not taken yet, and how many fit before the slowest
     /// one starts losing them.
     pub fn backlog(&self) -> (usize, usize) {
-        (self.tx.len(), self.broadcast)
+        (self.tx.backlog(), self.broadcast)
     }
 }
 

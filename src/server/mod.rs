@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod bus;
 mod calls;
 mod events;
 mod fixtures;

@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::sync::broadcast;
 
 use super::hub::Subscription;
 use super::progress::ws_lagged;
@@ -150,11 +149,11 @@ async fn stream_events(
                     Message::Text(ws_server(event.data()).into())
                 }
                 Ok(Ok(event)) => Message::Text(event.data().into()),
-                Ok(Err(broadcast::error::RecvError::Lagged(n))) if extensions => {
+                Ok(Err(super::bus::RecvError::Lagged(n))) if extensions => {
                     Message::Text(ws_lagged(n).into())
                 }
-                Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
-                Ok(Err(broadcast::error::RecvError::Closed)) => break,
+                Ok(Err(super::bus::RecvError::Lagged(_))) => continue,
+                Ok(Err(super::bus::RecvError::Closed)) => break,
             },
         };
         if sink.send(outgoing).await.is_err() {
