@@ -1,17 +1,17 @@
 //! The fan-out of one stream's events to its subscribers: a bounded queue every receiver
 //! reads at its own pace, the oldest value dropped when a new one finds it full (and a
-//! receiver that had not read it told how many it lost), like `tokio::sync::broadcast`.
+//! receiver that had not read it told how many it lost), like `tokio::sync::broadcast`
+//! and built the same way: a ring of slots, each behind a lock of its own, so a sender and
+//! its receivers rarely wait for each other.
 //!
-//! Unlike tokio's channel, a receiver can take every value waiting in one go and read
-//! them in place ([`Receiver::try_recv_each`]): a subscriber at full speed locks the queue
-//! once per batch, not once per event, and copies an event's bytes without taking a
-//! reference to it (a reference is an atomic count shared with the publisher's thread).
-//! A sender wakes receivers only when one is waiting.
+//! Unlike tokio's channel, a receiver reads values in place ([`Receiver::try_recv_each`]):
+//! a subscriber copies an event's bytes without taking a reference to it (a reference is an
+//! atomic count on a chunk shared with the publisher's thread, one more cache line moving
+//! between cores per event). A sender wakes receivers only when one is waiting.
 //!
 //! The errors are tokio's, so a receiver is used as one of tokio's would be.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
@@ -19,49 +19,63 @@ use tokio::sync::Notify;
 pub use tokio::sync::broadcast::error::{RecvError, SendError, TryRecvError};
 
 struct Shared<T> {
-    state: Mutex<State<T>>,
+    slots: Box<[Mutex<Slot<T>>]>,
+    tail: Mutex<Tail>,
+    /// The sender is gone: once a receiver has read what is held, it is closed.
+    closed: AtomicBool,
     /// Receivers waiting for a value, woken by a send or by the sender's end.
     wake: Notify,
     /// How many receivers wait (or are about to): a send with none skips the wake-up.
     waiting: AtomicUsize,
 }
 
-struct State<T> {
-    /// The values still held, the oldest first; the newest has position `next - 1`.
-    held: VecDeque<T>,
+struct Slot<T> {
+    /// The position of the value held (meaningless while there is none).
+    pos: u64,
+    value: Option<T>,
+}
+
+struct Tail {
     /// The position the next value gets.
     next: u64,
-    capacity: usize,
-    /// Each receiver's next position, by its slot (`None`: a free slot).
-    positions: Vec<Option<u64>>,
-    receivers: usize,
-    /// The sender is gone: once a receiver has read what is held, it is closed.
-    closed: bool,
+    /// Each receiver's next position, moved by the receiver itself.
+    positions: Vec<Arc<AtomicU64>>,
 }
 
-impl<T> State<T> {
-    fn first(&self) -> u64 {
-        self.next - self.held.len() as u64
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<T> Shared<T> {
+    fn slot(&self, pos: u64) -> &Mutex<Slot<T>> {
+        // The length is at least one and the index below it.
+        &self.slots[(pos % self.slots.len() as u64) as usize]
     }
-}
 
-fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, State<T>> {
-    shared.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The oldest position still held.
+    fn oldest(&self, next: u64) -> u64 {
+        next.saturating_sub(self.slots.len() as u64)
+    }
 }
 
 /// A queue holding `capacity` values (at least one) for its receivers, none yet.
 pub fn channel<T>(capacity: usize) -> Sender<T> {
-    let capacity = capacity.max(1);
+    let slots = (0..capacity.max(1))
+        .map(|_| {
+            Mutex::new(Slot {
+                pos: 0,
+                value: None,
+            })
+        })
+        .collect();
     Sender {
         shared: Arc::new(Shared {
-            state: Mutex::new(State {
-                held: VecDeque::with_capacity(capacity.min(4096)),
+            slots,
+            tail: Mutex::new(Tail {
                 next: 0,
-                capacity,
                 positions: Vec::new(),
-                receivers: 0,
-                closed: false,
             }),
+            closed: AtomicBool::new(false),
             wake: Notify::new(),
             waiting: AtomicUsize::new(0),
         }),
@@ -76,22 +90,23 @@ impl<T> Sender<T> {
     /// Queues `value` for every receiver there is now; with none, it is handed back.
     /// Returns how many receivers there are.
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
-        let mut state = lock(&self.shared);
-        if state.receivers == 0 {
+        let mut tail = lock(&self.shared.tail);
+        let receivers = tail.positions.len();
+        if receivers == 0 {
             return Err(SendError(value));
         }
-        let receivers = state.receivers;
-        state.held.push_back(value);
-        state.next += 1;
-        let evicted = if state.held.len() > state.capacity {
-            state.held.pop_front()
-        } else {
-            None
+        let pos = tail.next;
+        tail.next += 1;
+        // Written under the tail's lock, so slots fill in the order of their positions.
+        let evicted = {
+            let mut slot = lock(self.shared.slot(pos));
+            slot.pos = pos;
+            slot.value.replace(value)
         };
-        drop(state);
+        drop(tail);
         drop(evicted);
-        // A receiver counts itself as waiting before it looks at the queue (under the
-        // lock this send held), so either it saw the value or this sees it waiting.
+        // A receiver counts itself as waiting before it looks at the slot (under the
+        // slot's lock this send held), so either it saw the value or this sees it waiting.
         if self.shared.waiting.load(Ordering::SeqCst) > 0 {
             self.shared.wake.notify_waiters();
         }
@@ -100,94 +115,101 @@ impl<T> Sender<T> {
 
     /// A receiver of every value sent from now on.
     pub fn subscribe(&self) -> Receiver<T> {
-        let mut state = lock(&self.shared);
-        let next = state.next;
-        let slot = match state.positions.iter().position(Option::is_none) {
-            Some(free) => {
-                state.positions[free] = Some(next);
-                free
-            }
-            None => {
-                state.positions.push(Some(next));
-                state.positions.len() - 1
-            }
-        };
-        state.receivers += 1;
+        let mut tail = lock(&self.shared.tail);
+        let next = tail.next;
+        let position = Arc::new(AtomicU64::new(next));
+        tail.positions.push(Arc::clone(&position));
         Receiver {
             shared: Arc::clone(&self.shared),
-            slot,
+            position,
             next,
         }
     }
 
     pub fn receiver_count(&self) -> usize {
-        lock(&self.shared).receivers
+        lock(&self.shared.tail).positions.len()
     }
 
     /// Values some receiver has not read yet (and that are still held).
     pub fn backlog(&self) -> usize {
-        let state = lock(&self.shared);
-        let first = state.first();
-        let slowest = state.positions.iter().flatten().min().copied();
-        slowest.map_or(0, |at| (state.next - at.max(first)) as usize)
+        let tail = lock(&self.shared.tail);
+        let oldest = self.shared.oldest(tail.next);
+        let slowest = (tail.positions.iter())
+            .map(|at| at.load(Ordering::Relaxed))
+            .min();
+        slowest.map_or(0, |at| tail.next.saturating_sub(at.max(oldest)) as usize)
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        lock(&self.shared).closed = true;
+        self.shared.closed.store(true, Ordering::SeqCst);
         self.shared.wake.notify_waiters();
     }
 }
 
 pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
-    slot: usize,
+    /// `next`, told to the sender (for its backlog).
+    position: Arc<AtomicU64>,
     /// The position of the next value to read.
     next: u64,
 }
 
+/// The most values a receiver reads in one call: a caller that stops early does not
+/// wait for a long run to end.
+const READ_AT_ONCE: usize = 256;
+
 impl<T> Receiver<T> {
     /// Reads the values waiting, oldest first, in place: `visit` is given each one and
-    /// answers whether it wants the next. Returns how many it read; `Lagged(n)` (reading
-    /// nothing) when `n` values were dropped before this receiver read them, after which
-    /// it reads on from the oldest held; `Empty` or `Closed` when nothing waits.
+    /// answers whether it wants the next. Returns how many it read (at most
+    /// [`READ_AT_ONCE`]: call again for more); `Lagged(n)` (reading nothing) when `n`
+    /// values were dropped before this receiver read them, after which it reads on from
+    /// the oldest held; `Empty` or `Closed` when nothing waits.
     pub fn try_recv_each(
         &mut self,
         mut visit: impl FnMut(&T) -> bool,
     ) -> Result<usize, TryRecvError> {
-        let Receiver { shared, slot, next } = self;
-        let mut state = lock(shared);
-        let first = state.first();
-        let moved_to = |state: &mut State<T>, next: &mut u64, to: u64| {
-            *next = to;
-            if let Some(at) = state.positions.get_mut(*slot) {
-                *at = Some(to);
+        // Read first: once the sender is gone, every value it sent is in its slot.
+        let closed = self.shared.closed.load(Ordering::SeqCst);
+        let mut taken = 0usize;
+        let mut overwritten = false;
+        while taken < READ_AT_ONCE {
+            let slot = lock(self.shared.slot(self.next));
+            match &slot.value {
+                Some(value) if slot.pos == self.next => {
+                    taken += 1;
+                    self.next += 1;
+                    if !visit(value) {
+                        break;
+                    }
+                }
+                Some(_) if slot.pos > self.next => {
+                    overwritten = true;
+                    break;
+                }
+                // Not written yet (it holds an older value, or none).
+                _ => break,
             }
-        };
-        if *next < first {
-            let lost = first - *next;
-            moved_to(&mut state, next, first);
+        }
+        if taken > 0 {
+            self.position.store(self.next, Ordering::Relaxed);
+            // A loss found after some reads is told by the next call.
+            return Ok(taken);
+        }
+        if overwritten {
+            let next = lock(&self.shared.tail).next;
+            let oldest = self.shared.oldest(next);
+            let lost = oldest.saturating_sub(self.next);
+            self.next = self.next.max(oldest);
+            self.position.store(self.next, Ordering::Relaxed);
             return Err(TryRecvError::Lagged(lost));
         }
-        let from = (*next - first) as usize;
-        let mut read = 0usize;
-        for value in state.held.range(from..) {
-            read += 1;
-            if !visit(value) {
-                break;
-            }
-        }
-        if read == 0 {
-            return Err(if state.closed {
-                TryRecvError::Closed
-            } else {
-                TryRecvError::Empty
-            });
-        }
-        let to = *next + read as u64;
-        moved_to(&mut state, next, to);
-        Ok(read)
+        Err(if closed {
+            TryRecvError::Closed
+        } else {
+            TryRecvError::Empty
+        })
     }
 }
 
@@ -228,11 +250,8 @@ impl<T: Clone> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let mut state = lock(&self.shared);
-        if let Some(at) = state.positions.get_mut(self.slot) {
-            *at = None;
-        }
-        state.receivers = state.receivers.saturating_sub(1);
+        let mut tail = lock(&self.shared.tail);
+        tail.positions.retain(|at| !Arc::ptr_eq(at, &self.position));
     }
 }
 
