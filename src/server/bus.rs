@@ -227,23 +227,27 @@ impl<T: Clone> Receiver<T> {
     /// The next value, waiting for one; `Closed` once the sender is gone and everything
     /// held was read. Cancel-safe: a dropped wait takes nothing.
     pub async fn recv(&mut self) -> Result<T, RecvError> {
+        /// What `try_recv` gave as `recv`'s answer (`None`: nothing yet).
+        fn answer<T>(got: Result<T, TryRecvError>) -> Option<Result<T, RecvError>> {
+            match got {
+                Ok(value) => Some(Ok(value)),
+                Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+                Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
+                Err(TryRecvError::Empty) => None,
+            }
+        }
         loop {
-            match self.try_recv() {
-                Ok(value) => return Ok(value),
-                Err(TryRecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
-                Err(TryRecvError::Closed) => return Err(RecvError::Closed),
-                Err(TryRecvError::Empty) => {}
+            if let Some(answer) = answer(self.try_recv()) {
+                return answer;
             }
             let shared = Arc::clone(&self.shared);
             let woken = shared.wake.notified();
             let _waiting = Waiting::new(&shared.waiting);
             // Looked at again now that a send will wake this one.
-            match self.try_recv() {
-                Ok(value) => return Ok(value),
-                Err(TryRecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
-                Err(TryRecvError::Closed) => return Err(RecvError::Closed),
-                Err(TryRecvError::Empty) => woken.await,
+            if let Some(answer) = answer(self.try_recv()) {
+                return answer;
             }
+            woken.await;
         }
     }
 }
