@@ -750,6 +750,30 @@ mod tests {
             let want = sanitize::json_string(&v);
             assert_eq!(String::from_utf8(fast).unwrap(), want, "{v:e}");
         }
+        // Integers, each appended after what a line already holds.
+        let mut ints = vec![
+            0,
+            9,
+            10,
+            99,
+            100,
+            999,
+            1_000,
+            10u64.pow(19) - 1,
+            10u64.pow(19),
+        ];
+        ints.push(u64::MAX);
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ints.push(x >> (x % 64));
+        }
+        for n in ints {
+            let mut fast = b"{\"id\":".to_vec();
+            push_int(&mut fast, n);
+            assert_eq!(String::from_utf8(fast).unwrap(), format!("{{\"id\":{n}"));
+        }
         for t in [
             0.5,
             -0.5,
