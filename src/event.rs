@@ -156,7 +156,7 @@ pub fn now_us() -> Time {
 /// Shared by a consumer and its source; it keeps at most [`Recycler::KEPT`] events, of
 /// small text only.
 #[derive(Debug, Clone, Default)]
-pub struct Recycler(std::sync::Arc<std::sync::Mutex<Vec<Timed>>>);
+pub struct Recycler(std::sync::Arc<std::sync::Mutex<Vec<Spare>>>);
 
 /// The text of one spent event, to be filled again.
 #[derive(Debug, Default)]
@@ -182,9 +182,17 @@ impl Recycler {
         kept.extend(
             spent
                 .drain(..)
-                .filter(|t| match &t.event {
-                    SourceEvent::Event { data, .. } => data.capacity() <= Self::LARGEST,
-                    _ => false,
+                .filter_map(|t| match t.event {
+                    SourceEvent::Event {
+                        event_type,
+                        data,
+                        id,
+                    } if data.capacity() <= Self::LARGEST => Some(Spare {
+                        event_type,
+                        data,
+                        id,
+                    }),
+                    _ => None,
                 })
                 .take(room),
         );
@@ -199,18 +207,7 @@ impl Recycler {
         let room = Self::KEPT.saturating_sub(pool.len());
         let take = kept.len().min(room);
         let from = kept.len() - take;
-        pool.extend(kept.drain(from..).filter_map(|t| match t.event {
-            SourceEvent::Event {
-                event_type,
-                data,
-                id,
-            } => Some(Spare {
-                event_type,
-                data,
-                id,
-            }),
-            _ => None,
-        }));
+        pool.extend(kept.drain(from..));
         kept.clear();
     }
 }
