@@ -58,7 +58,8 @@ impl<T> Shared<T> {
     }
 }
 
-/// A queue holding `capacity` values (at least one) for its receivers, none yet.
+/// A queue holding `capacity` values (at least one; its slots are made at once) for its
+/// receivers, none yet.
 pub fn channel<T>(capacity: usize) -> Sender<T> {
     let slots = (0..capacity.max(1))
         .map(|_| {

@@ -180,7 +180,7 @@ async fn pump(
                 // the queue runs dry early, let the publisher run once or twice first, so
                 // a stream at full speed is not woken (and written) event by event.
                 let mut yields = 0;
-                // The waiting events are copied in place, under one lock.
+                // The waiting events are copied in place, no reference taken to each.
                 while out.len() < BATCH_BYTES {
                     let taken = live.try_recv_each(|event| {
                         out.extend_from_slice(event.sse());

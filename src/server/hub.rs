@@ -350,11 +350,7 @@ impl SessionEvents {
             // Beyond 4 GiB: no body limit lets one through; its id counts it as lost.
             return (id, None);
         };
-        // A ring that keeps nothing takes no reference either (each one is an atomic
-        // count on the chunk that the subscribers' threads touch too).
-        if self.capacity > 0 {
-            self.keep(ring, Kept::Ready(event.clone()));
-        }
+        self.keep(ring, || Kept::Ready(event.clone()));
         // No receiver is not an error: the ring still has the event for a later resume.
         let _ = self.tx.send(event.clone());
         (id, Some(event))
@@ -373,20 +369,15 @@ impl SessionEvents {
         if self.tx.receiver_count() > 0 {
             let parts = tag_parts(tag, source.data());
             if let Some(event) = self.render(&mut ring.arena, id, source.kind, &parts) {
-                if self.capacity > 0 {
-                    self.keep(&mut ring, Kept::Ready(event.clone()));
-                }
+                self.keep(&mut ring, || Kept::Ready(event.clone()));
                 let _ = self.tx.send(event);
             }
-        } else if self.capacity > 0 {
-            self.keep(
-                &mut ring,
-                Kept::Tagged {
-                    id,
-                    source,
-                    tag: Arc::clone(tag),
-                },
-            );
+        } else {
+            self.keep(&mut ring, || Kept::Tagged {
+                id,
+                source,
+                tag: Arc::clone(tag),
+            });
         }
     }
 
@@ -408,11 +399,15 @@ impl SessionEvents {
     /// Keeps an event in the ring (when it keeps any), then drops the oldest until the
     /// ring fits its count, its bytes and its share of the bytes of all rings (the newest
     /// event always stays).
-    fn keep(&self, ring: &mut Ring, event: Kept) {
+    /// `event` is made only when the ring keeps it: a ring that keeps nothing takes no
+    /// reference either (each one is an atomic count on a chunk that the subscribers'
+    /// threads touch too).
+    fn keep(&self, ring: &mut Ring, event: impl FnOnce() -> Kept) {
         use std::sync::atomic::Ordering::Relaxed;
         if self.capacity == 0 {
             return;
         }
+        let event = event();
         let size = event.bytes();
         ring.bytes += size;
         ring.unflushed += size as isize;
