@@ -12,7 +12,9 @@
 //!   `mcptop tail --json > /dev/null` for SECS seconds, tail's RSS sampled every 10 s;
 //!   fails when it grows.
 //!
-//! `cargo bench --bench e2e` (MCPTOP_BENCH_EVENTS, MCPTOP_BENCH_ROUNDS);
+//! `cargo bench --bench e2e` (MCPTOP_BENCH_EVENTS, MCPTOP_BENCH_ROUNDS; the daemons alone:
+//! MCPTOP_BENCH_DAEMONS_ONLY, MCPTOP_BENCH_DAEMON_ROUNDS; of those, only `tail`'s rounds:
+//! MCPTOP_BENCH_TAIL_ONLY, MCPTOP_BENCH_TAIL_ROUNDS);
 //! `cargo bench --bench e2e -- --soak 600` (`--rate N` for another rate).
 
 use std::io::{BufRead, BufReader, Read};
@@ -45,6 +47,10 @@ fn main() {
         let rounds = env_or("MCPTOP_BENCH_ROUNDS", 3);
         if std::env::var_os("MCPTOP_BENCH_PUBLISH_ONLY").is_none() {
             daemons(&home, events, env_or("MCPTOP_BENCH_DAEMON_ROUNDS", 7));
+        }
+        if std::env::var_os("MCPTOP_BENCH_TAIL_ONLY").is_some() {
+            let _ = std::fs::remove_dir_all(&home);
+            return;
         }
         publishing(
             env_or("MCPTOP_BENCH_PUBLISH_EVENTS", 200_000),
@@ -405,10 +411,12 @@ fn daemons(home: &Path, events: u64, rounds: u64) {
         "daemons into curl -sN > /dev/null: {events} progress events, {rounds} rounds, the order turning\n"
     );
     let names: Vec<&str> = contenders.iter().map(|(name, _)| *name).collect();
-    paired_rounds(&names, rounds, |i| curl_round(&(contenders[i].1)(), events));
+    if std::env::var_os("MCPTOP_BENCH_TAIL_ONLY").is_none() {
+        paired_rounds(&names, rounds, |i| curl_round(&(contenders[i].1)(), events));
+    }
     let mut from_serve = Vec::new();
     let mut from_raw = Vec::new();
-    for _ in 0..rounds.min(3) {
+    for _ in 0..env_or("MCPTOP_BENCH_TAIL_ROUNDS", rounds.min(3)) {
         from_serve.push(tail_round(&serve_with("0"), events));
         from_raw.push(tail_round(&baseline("--raw-sender", &file), events));
     }
