@@ -222,12 +222,15 @@ fn json_f64(out: &mut Vec<u8>, v: f64) {
         });
         return;
     }
-    // A whole number (a count, most progress and totals): its digits and `.0`.
-    if v.fract() == 0.0 && v.abs() < 1e15 {
+    // A whole number (a count, most progress and totals): its digits and `.0`. (Below
+    // 10^15 the conversion to an integer is exact for whole numbers, and cheaper than
+    // `fract`, a library call on x86-64's baseline.)
+    let magnitude = v.abs();
+    if magnitude < 1e15 && magnitude as i64 as f64 == magnitude {
         if v < 0.0 {
             out.push(b'-');
         }
-        push_int(out, v.abs() as u64);
+        push_int(out, magnitude as i64 as u64);
         out.extend_from_slice(b".0");
         return;
     }

@@ -201,6 +201,57 @@ fn non_digits(w: u64) -> u64 {
 }
 
 fn fast_rfc3339(b: &[u8]) -> Option<Time> {
+    // The stamps of a stream come in order, many to a second: the seconds of the date and
+    // time of day last read are kept, and a stamp of the same second reads only its
+    // fraction and offset.
+    let head = *b.first_chunk::<19>()?;
+    let civil = match LAST_SECOND.get() {
+        Some((last, civil)) if last == head => civil,
+        _ => {
+            let civil = civil_seconds(b)?;
+            LAST_SECOND.set(Some((head, civil)));
+            civil
+        }
+    };
+    let mut rest = &b[19..];
+    let mut nanos = 0u32;
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let (value, n) = fraction(frac)?;
+        nanos = value * POW10[9 - n];
+        rest = &frac[n..];
+    }
+    let offset = match rest {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (h, m) = (two(rest, 1)?, two(rest, 4)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let secs = i64::from(h * 3600 + m * 60);
+            if *sign == b'-' {
+                -secs
+            } else {
+                secs
+            }
+        }
+        _ => return None,
+    };
+    (civil - offset)
+        .checked_mul(1_000_000_000)?
+        .checked_add(i64::from(nanos))
+        .map(Time)
+}
+
+thread_local! {
+    /// The first 19 bytes (`YYYY-MM-DDTHH:MM:SS`) of the stamp last read on this thread,
+    /// and the seconds they stand for (UTC, before the offset).
+    static LAST_SECOND: std::cell::Cell<Option<([u8; 19], i64)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` at the start of `b`, checked, as seconds since the epoch (before
+/// any offset); `None` when malformed or out of range (or a leap second: chrono decides).
+fn civil_seconds(b: &[u8]) -> Option<i64> {
     // "YYYY-MM-" and "DDTHH:MM": the separators are checked, set to '0' and then every
     // byte must be a digit; the values are read from the digit pairs.
     const SEP0: u64 = 0xFF00_00FF_0000_0000; // bytes 4 and 7
@@ -236,36 +287,10 @@ fn fast_rfc3339(b: &[u8]) -> Option<Time> {
         || min > 59
         || sec > 59
     {
-        return None; // out of range (or a leap second): chrono decides
+        return None;
     }
-    let mut rest = &b[19..];
-    let mut nanos = 0u32;
-    if let Some(frac) = rest.strip_prefix(b".") {
-        let (value, n) = fraction(frac)?;
-        nanos = value * POW10[9 - n];
-        rest = &frac[n..];
-    }
-    let offset = match rest {
-        b"Z" | b"z" => 0,
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let (h, m) = (two(rest, 1)?, two(rest, 4)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let secs = i64::from(h * 3600 + m * 60);
-            if *sign == b'-' {
-                -secs
-            } else {
-                secs
-            }
-        }
-        _ => return None,
-    };
     let days = days_from_civil(i64::from(year), month, day);
-    let secs = days * 86_400 + i64::from(hour * 3600 + min * 60 + sec) - offset;
-    secs.checked_mul(1_000_000_000)?
-        .checked_add(i64::from(nanos))
-        .map(Time)
+    Some(days * 86_400 + i64::from(hour * 3600 + min * 60 + sec))
 }
 
 const POW10: [u32; 10] = [
@@ -444,6 +469,37 @@ mod tests {
             .ok()?
             .timestamp_nanos_opt()
             .map(Time)
+    }
+
+    #[test]
+    fn a_second_read_before_is_remembered_and_still_checked_to_the_end() {
+        // Stamps of one second, one after the other (the memo of the second is used), and
+        // text of the same second that is malformed after it.
+        for s in [
+            "2026-04-17T10:20:33.000000001+00:00",
+            "2026-04-17T10:20:33.5Z",
+            "2026-04-17T10:20:33-07:30",
+            "2026-04-17T10:20:33.999999999+14:00",
+        ] {
+            assert_eq!(fast_rfc3339(s.as_bytes()), chrono(s), "{s}");
+        }
+        for s in [
+            "2026-04-17T10:20:33",
+            "2026-04-17T10:20:33.Z",
+            "2026-04-17T10:20:33.1234567890Z",
+            "2026-04-17T10:20:33+24:00",
+            "2026-04-17T10:20:33Zx",
+        ] {
+            assert_eq!(fast_rfc3339(s.as_bytes()), None, "{s}");
+        }
+        // A malformed head is not remembered: the same bytes fail again.
+        for _ in 0..2 {
+            assert_eq!(fast_rfc3339(b"2026-02-30T10:20:33Z"), None);
+        }
+        // Another second, then the first again.
+        for s in ["2026-04-17T10:20:34.25Z", "2026-04-17T10:20:33.25Z"] {
+            assert_eq!(fast_rfc3339(s.as_bytes()), chrono(s), "{s}");
+        }
     }
 
     #[test]

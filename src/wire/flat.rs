@@ -113,7 +113,8 @@ fn sub(json: &str, start: usize, end: usize) -> &str {
 enum Value {
     /// A string without escapes.
     Str,
-    Num,
+    /// A number, with its value when the scan read it.
+    Num(Option<f64>),
     Bool,
     Null,
 }
@@ -251,7 +252,7 @@ fn assign<'a>(f: &mut Fields<'a>, field: Field, value: Value, raw: &'a str) -> O
         Field::Missed => {
             f.missed = match value {
                 Value::Null => None,
-                Value::Num => Some(raw.parse::<u64>().ok()?),
+                Value::Num(_) => Some(raw.parse::<u64>().ok()?),
                 _ => return None,
             }
         }
@@ -283,7 +284,8 @@ fn assign<'a>(f: &mut Fields<'a>, field: Field, value: Value, raw: &'a str) -> O
 fn number(value: Value, raw: &str) -> Option<Option<f64>> {
     match value {
         Value::Null => Some(None),
-        Value::Num => Some(Some(float(raw)?)),
+        Value::Num(Some(v)) => Some(Some(v)),
+        Value::Num(None) => Some(Some(float(raw)?)),
         _ => None,
     }
 }
@@ -328,10 +330,6 @@ fn float(raw: &str) -> Option<f64> {
             && (dot.is_none() || fraction_len > 0)
             && count > 0
         {
-            const POWERS: [f64; 16] = [
-                1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
-                1e15,
-            ];
             let v = n as f64 / POWERS[fraction_len];
             return Some(if negative { -v } else { v });
         }
@@ -420,53 +418,93 @@ fn value(b: &[u8], i: usize) -> Option<(Value, usize)> {
         b't' if b[i..].starts_with(b"true") => Some((Value::Bool, i + 4)),
         b'f' if b[i..].starts_with(b"false") => Some((Value::Bool, i + 5)),
         b'n' if b[i..].starts_with(b"null") => Some((Value::Null, i + 4)),
-        b'-' | b'0'..=b'9' => Some((Value::Num, json_number(b, i)?)),
+        b'-' | b'0'..=b'9' => {
+            let (end, read) = json_number(b, i)?;
+            Some((Value::Num(read), end))
+        }
         _ => None,
     }
 }
 
-/// The end of a JSON number (RFC 8259 grammar) starting at `i`.
-fn json_number(b: &[u8], mut i: usize) -> Option<usize> {
-    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
-    if b.get(i) == Some(&b'-') {
+/// The end of a JSON number (RFC 8259 grammar) starting at `i`, and its value when the
+/// number is plain and short (no exponent, at most 15 digits: what [`float`] reads
+/// directly, read the same way in the same pass); `None` for the value leaves it to
+/// [`float`].
+#[inline]
+fn json_number(b: &[u8], mut i: usize) -> Option<(usize, Option<f64>)> {
+    let negative = b.get(i) == Some(&b'-');
+    if negative {
         i += 1;
     }
+    // The digits on both sides of the dot as one integer (it wraps past 18 digits, and is
+    // used only up to 15), and how many digits there are in all.
+    let mut n = 0i64;
+    let mut count = 0usize;
+    let mut take = |c: u8, count: &mut usize| {
+        n = n.wrapping_mul(10).wrapping_add(i64::from(c - b'0'));
+        *count += 1;
+    };
     match b.get(i) {
-        Some(b'0') => i += 1,
+        Some(&c @ b'0') => {
+            take(c, &mut count);
+            i += 1;
+        }
         Some(b'1'..=b'9') => {
-            while digit(i) {
+            while let Some(&c @ b'0'..=b'9') = b.get(i) {
+                take(c, &mut count);
                 i += 1;
             }
         }
         _ => return None,
     }
+    let whole_digits = count;
     if b.get(i) == Some(&b'.') {
         i += 1;
-        if !digit(i) {
+        if !b.get(i).is_some_and(u8::is_ascii_digit) {
             return None;
         }
-        while digit(i) {
+        while let Some(&c @ b'0'..=b'9') = b.get(i) {
+            take(c, &mut count);
             i += 1;
         }
     }
+    let fraction_len = count - whole_digits;
+    let mut plain = count <= 15;
     if let Some(b'e' | b'E') = b.get(i) {
+        plain = false;
         i += 1;
         if let Some(b'+' | b'-') = b.get(i) {
             i += 1;
         }
-        if !digit(i) {
+        if !b.get(i).is_some_and(u8::is_ascii_digit) {
             return None;
         }
-        while digit(i) {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
             i += 1;
         }
     }
     // A value must end at a delimiter, or serde would reject the text.
     match b.get(i) {
-        None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') => Some(i),
-        _ => None,
+        None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') => {}
+        _ => return None,
     }
+    // As in `float`: an integer below 2^53 over an exact power of ten, one correctly
+    // rounded division.
+    let value = plain.then(|| {
+        let v = n as f64 / POWERS[fraction_len];
+        if negative {
+            -v
+        } else {
+            v
+        }
+    });
+    Some((i, value))
 }
+
+/// The powers of ten that are exact in an f64 and divide a short decimal's digits.
+const POWERS: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
 
 #[cfg(test)]
 mod tests {
