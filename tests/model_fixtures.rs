@@ -188,6 +188,19 @@ fn stalls_are_judged_against_each_calls_own_cadence() {
         model.display_state(index, at("2026-04-17T10:01:06Z")),
         DisplayState::Stalled
     );
+    // The state a line shows and the finding agree at every moment, before, at and past
+    // each threshold.
+    for call in [tests, index] {
+        for tenth in 0..1_500 {
+            let now = at("2026-04-17T10:00:00Z") + TimeDelta::milliseconds(100 * tenth);
+            let warned = model
+                .call_verdicts(call, now)
+                .iter()
+                .any(|(kind, v)| *kind == FindingKind::Stalled && matches!(v, Verdict::Warn(_)));
+            let shown = model.display_state(call, now) == DisplayState::Stalled;
+            assert_eq!(shown, warned, "{:?} at {now}", call.key.tool);
+        }
+    }
     // Keep-alives keep the stream from looking silent.
     assert!(!kinds(&model, "2026-04-17T10:00:40Z").contains(&FindingKind::SilentStream));
     assert!(kinds(&model, "2026-04-17T10:01:20Z").contains(&FindingKind::SilentStream));

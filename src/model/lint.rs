@@ -271,15 +271,33 @@ impl CallLint for Stalled {
             return Verdict::NotEnoughData;
         }
         let quiet = call.since_update(now);
-        let threshold = stall_threshold(call, config).unwrap_or(config.stall_without_cadence);
-        if quiet > threshold {
+        let threshold = stall_threshold(call, config);
+        if quiet > threshold.unwrap_or(config.stall_without_cadence) {
             Verdict::Warn(format!("{} stalled {}", tool_name(call), human(quiet)))
-        } else if stall_threshold(call, config).is_none() {
+        } else if threshold.is_none() {
             Verdict::NotEnoughData
         } else {
             Verdict::Ok
         }
     }
+}
+
+/// Whether [`Stalled`] warns of `call` now, without the words of its warning: what a
+/// call's state shows (every line of `tail --json` asks).
+pub fn is_stalled(call: &Call, now: Time, config: &ModelConfig) -> bool {
+    if call.status != Status::Running
+        || call.waiting.is_some()
+        || (call.progress_requested == Some(false) && call.updates == 0)
+    {
+        return false;
+    }
+    let quiet = call.since_update(now);
+    // No threshold is below the smaller of these: a call this quiet is not stalled, and
+    // its threshold need not be worked out.
+    if quiet <= config.stall_min.min(config.stall_without_cadence) {
+        return false;
+    }
+    quiet > stall_threshold(call, config).unwrap_or(config.stall_without_cadence)
 }
 
 pub struct NotIncreasing;

@@ -679,10 +679,8 @@ impl Model {
             Status::Running if call.waiting.is_some() => {
                 DisplayState::Waiting(call.waiting.unwrap_or(crate::wire::Wait::Input))
             }
-            Status::Running => match lint::Stalled.check(call, now, &self.config) {
-                Verdict::Warn(_) => DisplayState::Stalled,
-                _ => DisplayState::Running,
-            },
+            Status::Running if lint::is_stalled(call, now, &self.config) => DisplayState::Stalled,
+            Status::Running => DisplayState::Running,
             Status::Done => DisplayState::Done,
             Status::Failed => DisplayState::Failed,
             Status::Cancelled => DisplayState::Cancelled,
