@@ -88,6 +88,73 @@ fn object() -> impl Strategy<Value = String> {
         })
 }
 
+/// Construct's ProgressEvent as Construct writes it (what the decoder reads on a straight
+/// path), its six values from the set above, and now and then one byte put in anywhere.
+fn progress_event() -> impl Strategy<Value = String> {
+    let insert = prop_oneof![
+        Just(' '),
+        Just(','),
+        Just('"'),
+        Just('}'),
+        Just('\\'),
+        Just('x'),
+        Just('1'),
+    ];
+    // Mostly a value of the field's own kind, now and then anything.
+    let number = || {
+        prop_oneof![
+            4 => "-?(0|[1-9][0-9]{0,17})(\\.[0-9]{1,6})?([eE][+-]?[0-9]{1,3})?",
+            1 => Just("null".to_string()),
+            1 => value(),
+        ]
+    };
+    let text = || {
+        prop_oneof![
+            4 => "\"[a-z :→é_0-9]{0,30}\"",
+            1 => Just("null".to_string()),
+            1 => value(),
+        ]
+    };
+    let token = prop_oneof![
+        4 => "(0|[1-9][0-9]{0,6})",
+        2 => "\"[a-z0-9-]{1,8}\"",
+        1 => value(),
+    ];
+    let stamp = prop_oneof![
+        4 => Just("\"2026-04-17T10:20:33.123456789+00:00\"".to_string()),
+        1 => value(),
+    ];
+    (
+        (token, number(), number(), text(), text(), stamp)
+            .prop_map(|(a, b, c, d, e, f)| vec![a, b, c, d, e, f]),
+        prop_oneof![
+            6 => Just(""),
+            1 => Just(" "),
+            1 => Just(" x"),
+            1 => Just(","),
+            1 => Just("}"),
+            1 => Just("\n"),
+        ],
+        prop_oneof![3 => Just(None), 1 => (0usize..400, insert).prop_map(Some)],
+    )
+        .prop_map(|(values, tail, insert)| {
+            let keys = ["token", "progress", "total", "message", "tool", "timestamp"];
+            let body: Vec<String> = keys
+                .iter()
+                .zip(&values)
+                .map(|(k, v)| format!("\"{k}\":{v}"))
+                .collect();
+            let mut json = format!("{{{}}}{tail}", body.join(","));
+            if let Some((at, c)) = insert {
+                let at = at % (json.len() + 1);
+                if json.is_char_boundary(at) {
+                    json.insert(at, c);
+                }
+            }
+            json
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(4000), ..ProptestConfig::default() })]
 
@@ -97,6 +164,11 @@ proptest! {
         event in prop_oneof![Just("message"), Just("call"), Just("lagged"), Just("connected")],
     ) {
         prop_assert_eq!(decode_event(event, &json, "7"), decode_event_general(event, &json, "7"));
+    }
+
+    #[test]
+    fn the_straight_path_for_construct_agrees_with_the_general_one(json in progress_event()) {
+        prop_assert_eq!(decode_event("message", &json, "7"), decode_event_general("message", &json, "7"));
     }
 }
 
@@ -113,6 +185,16 @@ fn real_frames_agree() {
         r#"{"ra\m\\\"#,
         r#"{"token":1,"progress":1e400}"#,
         r#"{"token":1,"progress":-1e400}"#,
+        r#"{"token":7,"progress":1,"total":null,"message":null,"tool":"notion","timestamp":null}"#,
+        r#"{"token":"t-1","progress":37.5,"total":100.0,"message":"a \"quote\"","tool":"x","timestamp":"2026-04-17T10:20:33Z"}"#,
+        r#"{"token":7,"progress":1,"total":2,"message":"m","tool":"t","timestamp":"2026-04-17T10:20:33Z"} "#,
+        r#"{"token":7,"progress":1,"total":2,"message":"m","tool":"t","timestamp":"2026-04-17T10:20:33Z"}x"#,
+        r#"{"token":7,"progress":1,"total":2,"message":"m","tool":"t","timestamp":"2026-04-17T10:20:33Z","tool":"u"}"#,
+        r#"{"token":7,"progress":"1","total":2,"message":"m","tool":"t","timestamp":"2026-04-17T10:20:33Z"}"#,
+        r#"{"token":7,"progress":1,"total":2,"message":"m","tool":7,"timestamp":"2026-04-17T10:20:33Z"}"#,
+        r#"{"token":7,"progress":1,"total":2,"message":{"a":1},"tool":"t","timestamp":"2026-04-17T10:20:33Z"}"#,
+        r#"{"token":7,"progress":1,"total":2,"message":"m","tool":"t","timestamp":"2026-04-17T10:20:33Z""#,
+        r#"{"token":7,"progress":1,"total":2,"message":"m","tool":"t"}"#,
     ] {
         assert_eq!(
             decode_event("message", json, ""),

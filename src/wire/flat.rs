@@ -2,6 +2,9 @@
 //! strings, numbers, booleans or null (Construct's ProgressEvent, `call`, `lagged`, error
 //! frames). It reads the object in one pass without building anything.
 //!
+//! Construct's ProgressEvent, as Construct writes it, takes a straight path first: its six
+//! keys in its order, compared in place, each value read by the same rules.
+//!
 //! It is strict and humble: on anything it does not handle exactly as serde would (nested
 //! values, escapes in keys, duplicate known keys, a field of an unexpected type, control
 //! characters, escapes, a malformed number, trailing bytes) it answers `None` and the caller takes
@@ -14,7 +17,49 @@ use super::decode::Fields;
 /// Fills `fields` (all empty on entry) from a flat JSON object; false asks for the general
 /// path (`fields` is then partly filled and not to be used).
 pub(super) fn scan<'a>(json: &'a str, fields: &mut Fields<'a>) -> bool {
-    scan_into(json, fields).is_some()
+    progress_event(json, fields).is_some() || scan_into(json, fields).is_some()
+}
+
+/// The keys of Construct's ProgressEvent in the order Construct writes them, each with
+/// the byte before it.
+const PROGRESS_EVENT: [(Field, &[u8]); 6] = [
+    (Field::Token, b"{\"token\":"),
+    (Field::Progress, b",\"progress\":"),
+    (Field::Total, b",\"total\":"),
+    (Field::Message, b",\"message\":"),
+    (Field::Tool, b",\"tool\":"),
+    (Field::Timestamp, b",\"timestamp\":"),
+];
+
+/// Construct's ProgressEvent exactly as Construct writes it (its six fields in its order,
+/// no space: `{"token":…,"progress":…,"total":…,"message":…,"tool":…,"timestamp":…}`),
+/// read in one straight pass by the rules of the general scan, which would read it the
+/// same way, key after predicted key. At the first difference (a space, another order
+/// or field, an escape) it answers `None` with `fields` empty again, for the general scan.
+fn progress_event<'a>(json: &'a str, fields: &mut Fields<'a>) -> Option<()> {
+    let b = json.as_bytes();
+    if !starts_at(b, 0, PROGRESS_EVENT[0].1) {
+        return None; // not one: nothing written yet
+    }
+    let read = (|| {
+        let mut i = 0;
+        for (field, key) in PROGRESS_EVENT {
+            if !starts_at(b, i, key) {
+                return None;
+            }
+            i += key.len();
+            let (value, end) = value(b, i)?;
+            assign(fields, field, value, sub(json, i, end))?;
+            i = end;
+        }
+        (b.get(i) == Some(&b'}') && skip_ws(b, i + 1) == b.len()).then_some(())
+    })();
+    if read.is_none() {
+        *fields = Fields::default();
+        return None;
+    }
+    fields.unescaped = true;
+    Some(())
 }
 
 fn scan_into<'a>(json: &'a str, fields: &mut Fields<'a>) -> Option<()> {
