@@ -114,20 +114,19 @@ fn write_call_line(
     if let Some(arguments) = detail(&call.arguments) {
         put(out, key!("arguments"), &arguments);
     }
-    put_f64(
-        out,
-        key!("elapsed_s"),
-        Some(round3(call.elapsed(now).as_seconds_f64())),
-    );
+    put_key(out, key!("elapsed_s"));
+    json_round3(out, call.elapsed(now).as_seconds_f64());
+    out.push(b',');
     match &call.error {
         Some(error) => put_str(out, key!("error"), error),
         None => put_plain_null(out, key!("error")),
     }
-    put_f64(
-        out,
-        key!("eta_s"),
-        call.eta().map(|d| round3(d.as_seconds_f64())),
-    );
+    put_key(out, key!("eta_s"));
+    match call.eta() {
+        Some(eta) => json_round3(out, eta.as_seconds_f64()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b',');
     put_key(out, key!("id"));
     push_int(out, call.id.0);
     out.push(b',');
@@ -152,7 +151,12 @@ fn write_call_line(
             &crate::feed::token_json(Some(shown)),
         );
     }
-    put_f64(out, key!("rate"), call.rate.map(round3));
+    put_key(out, key!("rate"));
+    match call.rate {
+        Some(rate) => json_round3(out, rate),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b',');
     if let Some(result) = detail(&call.result) {
         put(out, key!("result"), &result);
     }
@@ -241,7 +245,28 @@ fn json_f64(out: &mut Vec<u8>, v: f64) {
     if k < 0 {
         out.push(b'-');
     }
-    let k = k.unsigned_abs();
+    write_thousandths(out, k.unsigned_abs());
+}
+
+/// `round3(x)` exactly as [`json_f64`] writes it, from the rounded thousandths as an
+/// integer `k`: below 10^14 thousandths the rounded value is `k / 1000` for one `k` only
+/// (distinct `k` give distinct quotients there), the one `json_f64` would find again.
+fn json_round3(out: &mut Vec<u8>, x: f64) {
+    let t = x * 1000.0;
+    if t.is_nan() || t.abs() >= 1e14 {
+        return json_f64(out, round3(x)); // huge, or not a number
+    }
+    let rounded = crate::feed::round_half_away(t); // whole, its sign kept (-0.0 too)
+    if rounded.is_sign_negative() {
+        out.push(b'-');
+    }
+    write_thousandths(out, (rounded as i64).unsigned_abs());
+}
+
+/// `k` thousandths as `json_f64` writes them after the sign: the whole part, the dot and
+/// the fraction's digits without trailing zeros (`0` when there are none).
+#[inline]
+fn write_thousandths(out: &mut Vec<u8>, k: u64) {
     push_int(out, k / 1000);
     out.push(b'.');
     let frac = k % 1000;
@@ -746,6 +771,36 @@ mod tests {
                 (v * 10.0).round() / 10.0,
                 v.round(),
             ]);
+        }
+        // Times and rates rounded to thousandths, written from their integer thousandths:
+        // what `json_f64` writes of the rounded value (and so serde_json), ties, tiny
+        // negatives that round to -0.0, and values past the integer path included.
+        let halves = (0..2_000).map(|k| (f64::from(k) + 0.5) / 1000.0);
+        let more: Vec<f64> = values
+            .iter()
+            .copied()
+            .chain(halves)
+            .chain([
+                -0.0004,
+                -0.0005,
+                -0.0,
+                1e11 - 0.0005,
+                1e11,
+                1e12 + 0.5,
+                -f64::INFINITY,
+            ])
+            .flat_map(|v| [v, -v, v / 7.0])
+            .collect();
+        for v in more {
+            let (mut direct, mut rounded) = (Vec::new(), Vec::new());
+            json_round3(&mut direct, v);
+            json_f64(&mut rounded, round3(v));
+            assert_eq!(direct, rounded, "{v:e}");
+            assert_eq!(
+                String::from_utf8(direct).unwrap(),
+                sanitize::json_string(&round3(v)),
+                "{v:e}"
+            );
         }
         for v in values {
             let mut fast = Vec::new();
