@@ -113,6 +113,14 @@ pub async fn publish(
     options: ReplayOptions,
     stop: CancellationToken,
 ) -> u64 {
+    // Each event is stamped with the time it goes out, written into one reused buffer.
+    let finder = memchr::memmem::Finder::new(b"\"timestamp\"");
+    // Where each event's stamp goes, found once (a loop goes over them again and again),
+    // before the first subscriber comes: the replay starts the moment it does.
+    let spans: Vec<Option<(usize, usize)>> = events
+        .iter()
+        .map(|e| stamp_span(&finder, &e.data))
+        .collect();
     while session.events.subscribers() < options.wait_subscribers {
         tokio::select! {
             _ = stop.cancelled() => return 0,
@@ -130,13 +138,6 @@ pub async fn publish(
     let headroom = (session.events.backlog().1 as u64 / 2).clamp(1, 64);
     let start = tokio::time::Instant::now();
     let mut published: u64 = 0;
-    // Each event is stamped with the time it goes out, written into one reused buffer.
-    let finder = memchr::memmem::Finder::new(b"\"timestamp\"");
-    // Where each event's stamp goes, found once (a loop goes over them again and again).
-    let spans: Vec<Option<(usize, usize)>> = events
-        .iter()
-        .map(|e| stamp_span(&finder, &e.data))
-        .collect();
     let mut stamps = crate::time::StampWriter::default();
     let mut stamped = String::with_capacity(1024);
     let mut round: u32 = 0;
