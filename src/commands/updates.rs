@@ -3,10 +3,11 @@
 //! source's end.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::cli::OutputArgs;
 use mcptop::event::Recycler;
@@ -23,11 +24,42 @@ pub enum Ended {
     Source(Stop),
 }
 
+/// A decoded batch waiting for the printer, with its share of [`WAITING_BYTES`].
+type Waiting = (Decoded, OwnedSemaphorePermit);
+
 /// How many events are taken from the source's channel at once.
 const BATCH: usize = 256;
 
-/// How many decoded batches may wait for the printer.
-const WAITING_BATCHES: usize = 8;
+/// How many decoded batches may wait for the printer: deep enough that neither stage
+/// waits for the other when both share two cores with a daemon (at 8, `tail` from `mcptop
+/// serve` lost about 6 % of its rate to such waits).
+const WAITING_BATCHES: usize = 64;
+
+/// How many spent batches are kept for their room (their events' text goes to the
+/// recycler, not with them).
+const SPARE_BATCHES: usize = 8;
+
+/// The most bytes of event text the waiting batches may hold, whatever their count: a
+/// stream of large events waits for the printer before it holds more.
+const WAITING_BYTES: usize = 8 << 20;
+
+/// What a batch takes of [`WAITING_BYTES`]: its events' text, at least 1 and at most all
+/// of it (a batch larger than the budget waits for the queue to empty, then goes alone).
+fn queue_cost(batch: &[Timed]) -> u32 {
+    let bytes: usize = batch
+        .iter()
+        .map(|timed| match &timed.event {
+            SourceEvent::Event {
+                event_type,
+                data,
+                id,
+            } => event_type.len() + data.len() + id.len(),
+            _ => 0,
+        })
+        .fold(0, usize::saturating_add);
+    // WAITING_BYTES fits a u32.
+    bytes.clamp(1, WAITING_BYTES) as u32
+}
 
 /// The next events waiting in the channel, into `taken` (empty on entry): at least one,
 /// unless it closed (none).
@@ -46,7 +78,8 @@ pub async fn consume(
     run_for: Option<Duration>,
     recycler: Option<Recycler>,
 ) -> Result<Ended> {
-    let (to_printer, batches) = mpsc::channel::<Decoded>(WAITING_BATCHES);
+    let (to_printer, batches) = mpsc::channel::<Waiting>(WAITING_BATCHES);
+    let queue_room = Arc::new(Semaphore::new(WAITING_BYTES));
     // The printer hands each batch back when done with it, to be dropped (and its room
     // used again) on the thread that made its events: glibc frees a block faster on the
     // thread that took it.
@@ -69,7 +102,7 @@ pub async fn consume(
                 Some(recycler) => recycler.give(&mut done),
                 None => done.clear(),
             }
-            if spare.len() <= WAITING_BATCHES {
+            if spare.len() < SPARE_BATCHES {
                 spare.push(done);
             }
         }
@@ -84,7 +117,11 @@ pub async fn consume(
                 if taken.is_empty() {
                     break true;
                 }
-                if to_printer.send(Decoded::decode(taken)).await.is_err() {
+                let Ok(bytes) = Arc::clone(&queue_room).acquire_many_owned(queue_cost(&taken)).await
+                else {
+                    break false; // never closed
+                };
+                if to_printer.send((Decoded::decode(taken), bytes)).await.is_err() {
                     break false;
                 }
             }
@@ -106,7 +143,7 @@ pub async fn consume(
 /// input ends (`None`) or it ends by itself (a count reached, the output closed, the
 /// source stopped).
 fn print(
-    mut batches: mpsc::Receiver<Decoded>,
+    mut batches: mpsc::Receiver<Waiting>,
     hand_back: std::sync::mpsc::Sender<Vec<Timed>>,
     output: &OutputArgs,
     mut recorder: Option<Recorder>,
@@ -137,7 +174,8 @@ fn print(
                 break;
             }
         }
-        let Some(mut batch) = batches.blocking_recv() else {
+        // The batch's share of the queue's bytes is given back once it is printed.
+        let Some((mut batch, _bytes)) = batches.blocking_recv() else {
             break;
         };
         let step = batch.with_dependent_mut(|events, frames| -> Result<Option<Ended>> {
@@ -218,4 +256,35 @@ fn put(stdout: &mut impl Write, lines: &mut Vec<u8>) -> io::Result<()> {
     let written = stdout.write_all(lines);
     lines.clear();
     written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(bytes: usize) -> Timed {
+        Timed {
+            at: mcptop::time::Time::from_unix_nanos(0),
+            event: SourceEvent::Event {
+                event_type: "message".into(),
+                data: "x".repeat(bytes),
+                id: "7".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_batch_takes_its_text_of_the_queue_and_never_more_than_all_of_it() {
+        assert_eq!(queue_cost(&[event(100), event(50)]), (100 + 8) + (50 + 8));
+        // Keep-alives and news carry no text, yet a batch always takes something.
+        let news = Timed {
+            at: mcptop::time::Time::from_unix_nanos(0),
+            event: SourceEvent::KeepAlive,
+        };
+        assert_eq!(queue_cost(&[news]), 1);
+        assert_eq!(queue_cost(&[]), 1);
+        // Larger than the whole budget: it takes all of it, so it can still go (alone).
+        let big: Vec<Timed> = (0..3).map(|_| event(4 << 20)).collect();
+        assert_eq!(queue_cost(&big) as usize, WAITING_BYTES);
+    }
 }
