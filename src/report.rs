@@ -68,26 +68,17 @@ fn write_call_line(
     at: &str,
     details: bool,
 ) {
+    // Every key after the first is written with the comma before it, as one piece
+    // (`,"name":`): no separate byte per field, and none to take back at the end.
     #[inline(always)]
     fn put<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, key: &str, value: &T) {
         put_key(out, key);
         let _ = sanitize::write_json(&mut *out, value);
-        out.push(b',');
     }
     #[inline(always)]
     fn put_str(out: &mut Vec<u8>, key: &str, value: &str) {
         put_key(out, key);
         json_str(out, value);
-        out.push(b',');
-    }
-    /// Text known to need no escape (a stamp, a state's name).
-    #[inline(always)]
-    fn put_plain(out: &mut Vec<u8>, key: &str, value: &str) {
-        debug_assert!(plain_ascii(value.as_bytes()));
-        put_key(out, key);
-        out.push(b'"');
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\",");
     }
     #[inline(always)]
     fn put_f64(out: &mut Vec<u8>, key: &str, value: Option<f64>) {
@@ -96,43 +87,43 @@ fn write_call_line(
             Some(v) => json_f64(out, v),
             None => out.extend_from_slice(b"null"),
         }
-        out.push(b',');
     }
     #[inline(always)]
-    fn put_plain_null(out: &mut Vec<u8>, key: &str) {
+    fn put_secs(out: &mut Vec<u8>, key: &str, secs: Option<f64>) {
         put_key(out, key);
-        out.extend_from_slice(b"null,");
+        match secs {
+            Some(secs) => json_round3(out, secs),
+            None => out.extend_from_slice(b"null"),
+        }
     }
     let detail = |text: &Option<String>| {
         text.as_deref()
             .filter(|_| details)
             .and_then(|t| serde_json::from_str::<Value>(t).ok())
     };
-    out.push(b'{');
-    put_plain(out, key!("at"), at);
-    out.extend_from_slice(b"\"call\":{");
-    if let Some(arguments) = detail(&call.arguments) {
-        put(out, key!("arguments"), &arguments);
+    // The stamp and a state's name need no escape.
+    debug_assert!(plain_ascii(at.as_bytes()));
+    out.extend_from_slice(b"{\"at\":\"");
+    out.extend_from_slice(at.as_bytes());
+    out.extend_from_slice(b"\",\"call\":{");
+    match detail(&call.arguments) {
+        Some(arguments) => {
+            put(out, "\"arguments\":", &arguments);
+            put_key(out, key!("elapsed_s"));
+        }
+        None => put_key(out, "\"elapsed_s\":"),
     }
-    put_key(out, key!("elapsed_s"));
     json_round3(out, call.elapsed(now).as_seconds_f64());
-    out.push(b',');
     match &call.error {
         Some(error) => put_str(out, key!("error"), error),
-        None => put_plain_null(out, key!("error")),
+        None => put_key(out, concat!(key!("error"), "null")),
     }
-    put_key(out, key!("eta_s"));
-    match call.eta() {
-        Some(eta) => json_round3(out, eta.as_seconds_f64()),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.push(b',');
+    put_secs(out, key!("eta_s"), call.eta().map(|d| d.as_seconds_f64()));
     put_key(out, key!("id"));
     push_int(out, call.id.0);
-    out.push(b',');
     match call.message() {
         Some(message) => put_str(out, key!("message"), message),
-        None => put_plain_null(out, key!("message")),
+        None => put_key(out, concat!(key!("message"), "null")),
     }
     put_f64(
         out,
@@ -142,7 +133,7 @@ fn write_call_line(
     );
     put_f64(out, key!("progress"), call.progress);
     if call.progress_requested == Some(false) {
-        put(out, key!("progress_requested"), &false);
+        put_key(out, concat!(key!("progress_requested"), "false"));
     }
     if let Some(shown) = &call.shown_token {
         put(
@@ -151,19 +142,18 @@ fn write_call_line(
             &crate::feed::token_json(Some(shown)),
         );
     }
-    put_key(out, key!("rate"));
-    match call.rate {
-        Some(rate) => json_round3(out, rate),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.push(b',');
+    put_secs(out, key!("rate"), call.rate);
     if let Some(result) = detail(&call.result) {
         put(out, key!("result"), &result);
     }
     if let Some(label) = &call.session_label {
         put(out, key!("session"), label);
     }
-    put_plain(out, key!("state"), model.display_state(call, now).as_str());
+    let state = model.display_state(call, now).as_str();
+    debug_assert!(plain_ascii(state.as_bytes()));
+    put_key(out, concat!(key!("state"), "\""));
+    out.extend_from_slice(state.as_bytes());
+    out.push(b'"');
     if let Some(task) = &call.task {
         put(out, key!("task"), task);
     }
@@ -173,24 +163,23 @@ fn write_call_line(
             Err(_) => put(out, key!("token"), &n.to_string()),
         },
         Some(Token::Str(s)) => put_str(out, key!("token"), s),
-        None => put_plain_null(out, key!("token")),
+        None => put_key(out, concat!(key!("token"), "null")),
     }
     match &call.key.tool {
         Some(tool) => put_str(out, key!("tool"), tool),
-        None => put_plain_null(out, key!("tool")),
+        None => put_key(out, concat!(key!("tool"), "null")),
     }
     put_f64(out, key!("total"), call.total);
     if let Some(wait) = call.waiting.filter(|_| !call.status.is_finished()) {
         put(out, key!("waiting_for"), wait.as_str());
     }
-    out.pop(); // the last comma
     out.extend_from_slice(b"},\"type\":\"call\"}");
 }
 
-/// `"name":`, as one piece of text.
+/// `,"name":`, as one piece of text: a key after the first of its object.
 macro_rules! key {
     ($name:literal) => {
-        concat!("\"", $name, "\":")
+        concat!(",\"", $name, "\":")
     };
 }
 use key;

@@ -71,6 +71,11 @@ fn every_kind_of_update_is_written_as_the_value_path_writes_it() {
         event(40, "message", "6", r#"{"token":"abc","progress":7}"#.into()),
         event(50, "call", "7", r#"{"token":9,"tool":"search","state":"started","progress_requested":false,"session":"s2","session_label":"agent B"}"#.into()),
         event(60, "call", "8", r#"{"token":9,"tool":"search","state":"failed","error":"boom","session":"s2","session_label":"agent B"}"#.into()),
+        // A call with its details: arguments (the first key of the call's object when
+        // present), a task, a wait, a result.
+        event(62, "call", "8a", r#"{"token":"e-1","tool":"edit","state":"started","arguments":{"path":"a.rs","n":[1,2.5],"q":"\"x\""},"task":"task-7"}"#.into()),
+        event(64, "call", "8b", r#"{"token":"e-1","tool":"edit","state":"waiting","waiting_for":"permission"}"#.into()),
+        event(66, "call", "8c", r#"{"token":"e-1","tool":"edit","state":"finished","result":{"ok":true,"lines":[1]}}"#.into()),
         event(70, "lagged", "8", r#"{"missed":3}"#.into()),
         event(80, "message", "9", r#"{"error":"daemon-unreachable","detail":"x"}"#.into()),
         event(90, "message", "10", r#"{"token":1,"progress":3,"total":3,"tool":"t"}"#.into()),
@@ -94,6 +99,22 @@ fn every_kind_of_update_is_written_as_the_value_path_writes_it() {
         },
     ];
     same_lines(&events).unwrap();
+    // The details are there to compare (not dropped on both paths alike).
+    let mut feed = Feed::default();
+    let lines: Vec<String> = events
+        .iter()
+        .flat_map(|timed| feed.ingest(timed))
+        .map(|update| mcptop::sanitize::json_string(&update.json))
+        .collect();
+    for key in [
+        "\"arguments\":{",
+        "\"task\":\"task-7\"",
+        "\"waiting_for\":\"permission\"",
+        "\"result\":{",
+        "\"progress_requested\":false",
+    ] {
+        assert!(lines.iter().any(|l| l.contains(key)), "{key} in {lines:#?}");
+    }
 }
 
 proptest! {
