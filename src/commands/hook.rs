@@ -1,6 +1,6 @@
 //! `mcptop hook`: one Claude Code hook event from standard input onto the monitor.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 
 use crate::cli::HookArgs;
 
@@ -14,11 +14,8 @@ pub fn run(args: &HookArgs) {
         );
         return;
     }
-    let mut input = Vec::new();
-    let _ = stdin
-        .lock()
-        .take(mcptop::hook::MAX_INPUT)
-        .read_to_end(&mut input);
+    // Any size: a large Write or tool response is cut, never dropped with its call.
+    let input = mcptop::hook::input::read_cut(stdin.lock()).unwrap_or_default();
     let discovery_file = match &args.discovery_file {
         Some(p) => p.clone(),
         None => match mcptop::discovery::default_path() {

@@ -228,7 +228,9 @@ fn html_gist(html: &str) -> String {
 #[derive(Debug, Default)]
 pub(super) struct Resume {
     pub last_id: String,
-    last_numeric: Option<u64>,
+    /// While a resumed connection replays: the numeric `Last-Event-ID` that was sent.
+    /// Ids at or below it are the replay's duplicates; the first other id ends the replay.
+    replay_bound: Option<u64>,
     /// The id in force before the current event, on this connection.
     previous: String,
     /// The server's `retry:`, which sets the first pause after a drop.
@@ -238,15 +240,18 @@ pub(super) struct Resume {
 }
 
 impl Resume {
-    /// Starts a connection: the decoder begins with the last id in force.
+    /// Starts a connection: the decoder begins with the last id in force, and a numeric
+    /// one sent as `Last-Event-ID` bounds what the server may replay.
     pub fn start_connection(&mut self) {
         self.previous = self.last_id.clone();
+        self.replay_bound = self.last_id.parse::<u64>().ok();
     }
 
     /// Whether an event with this id is new. An event that carries the id already in
-    /// force has no `id:` line of its own (a `lagged` report, say) and is new; a new id at
-    /// or below the last one seen is a duplicate a resume replayed; ids that are not
-    /// numbers cannot be compared.
+    /// force has no `id:` line of its own (a `lagged` report, say) and is new. Only the
+    /// head of a resumed connection can hold duplicates: ids at or below the
+    /// `Last-Event-ID` that was sent, before any other id. Past that head every event is
+    /// new, whatever its id: ids that restart, go down or are not numbers lose nothing.
     pub fn accept(&mut self, id: &str) -> bool {
         // Compared from the end, where consecutive ids differ: no call into `memcmp`.
         if id.len() == self.previous.len() && id.bytes().rev().eq(self.previous.bytes().rev()) {
@@ -255,11 +260,11 @@ impl Resume {
         // Into the buffers they had: an event of a stream with ids allocates nothing here.
         self.previous.clear();
         self.previous.push_str(id);
-        if let Ok(n) = id.parse::<u64>() {
-            if self.last_numeric.is_some_and(|last| n <= last) {
+        if let Some(bound) = self.replay_bound {
+            if id.parse::<u64>().is_ok_and(|n| n <= bound) {
                 return false;
             }
-            self.last_numeric = Some(n);
+            self.replay_bound = None;
         }
         self.last_id.clear();
         self.last_id.push_str(id);
@@ -568,6 +573,7 @@ mod tests {
     #[test]
     fn replayed_ids_are_dropped() {
         let mut r = Resume::default();
+        r.start_connection();
         assert!(r.accept("1"));
         assert!(r.accept("2"));
         assert!(r.accept("2"), "no id line: the same id stays in force");
@@ -579,6 +585,30 @@ mod tests {
         assert!(r.accept("")); // no id: cannot tell
         assert!(r.accept("evt-a"));
         assert_eq!(r.last_id, "evt-a");
+    }
+
+    #[test]
+    fn only_a_resumes_replay_is_dropped() {
+        // A hostile or restarted server: a huge id, then lower ones. Every one is new.
+        let mut r = Resume::default();
+        r.start_connection();
+        for id in ["18446744073709551615", "5", "6", "1", "2", "3"] {
+            assert!(r.accept(id), "{id} was dropped");
+        }
+        assert_eq!(r.last_id, "3");
+        // Resumed from 3: the replay of 2 and 3 is dropped, then ids go on from anywhere.
+        r.start_connection();
+        assert!(!r.accept("2"));
+        assert!(!r.accept("3"));
+        assert!(r.accept("4"));
+        assert!(r.accept("1"), "past the replay, a lower id is a new event");
+        assert!(r.accept("0"));
+        // Resumed from a huge id: once a new id came, nothing more is dropped.
+        r.last_id = u64::MAX.to_string();
+        r.start_connection();
+        assert!(r.accept("evt-1"));
+        assert!(r.accept("7"));
+        assert!(r.accept("8"));
     }
 
     #[test]

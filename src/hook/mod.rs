@@ -6,7 +6,8 @@
 //! wait for permission; `Notification` shows as a waiting row, `Stop` and `SessionEnd`
 //! end what is still open.
 //!
-//! It must never delay or break the agent: it reads at most [`MAX_INPUT`] bytes, speaks
+//! It must never delay or break the agent: it keeps a cut copy of any event however large
+//! ([`input::read_cut`]: the call is kept, its bulk is not), speaks
 //! plain HTTP/1.1 to the loopback daemon with short timeouts, writes nothing to standard
 //! output, at most one line to `~/.mcptop/hook.log`, and always exits 0. State between
 //! invocations (the daemon session, the open calls) is a small private file per agent
@@ -27,8 +28,8 @@ use crate::time::Time;
 use crate::wire::schema::{CallEvent, Published};
 use crate::wire::CallState;
 
-/// The most of standard input read.
-pub const MAX_INPUT: u64 = 1 << 20;
+pub mod input;
+
 /// Connect, read and write limits for the daemon (loopback: anything slower is broken).
 const NET_TIMEOUT: Duration = Duration::from_millis(250);
 /// Open calls remembered per agent session (the oldest go first).
