@@ -66,6 +66,9 @@ pub struct HookState {
     pub session_token: Option<String>,
     /// Calls started and not ended: (token, tool), oldest first.
     pub open: Vec<(String, String)>,
+    /// Calls shown waiting for permission (tokens): a denied prompt fires no hook, so
+    /// the agent's next step ends them.
+    pub asking: Vec<String>,
     /// Per tool: calls started without a `tool_use_id` (their tokens are `Tool#n`).
     pub unnamed: BTreeMap<String, u64>,
     /// The notification row on screen, if any.
@@ -163,6 +166,26 @@ pub fn plan(
             )));
         }
     }
+    // A permission prompt that was denied fires no hook: the agent's next step (another
+    // tool, a new prompt, the turn's end) shows it moved on, and the call's end never came.
+    if matches!(
+        event,
+        "PreToolUse" | "UserPromptSubmit" | "Stop" | "SessionEnd"
+    ) {
+        for token in std::mem::take(&mut state.asking) {
+            if let Some(i) = state.open.iter().position(|(t, _)| *t == token) {
+                let (token, tool) = state.open.remove(i);
+                out.push(Published::Call(CallEvent {
+                    error: Some(
+                        "no end came: the agent moved on while this call waited for \
+                         permission (denied?)"
+                            .into(),
+                    ),
+                    ..call(&token, &tool, CallState::Lost, at)
+                }));
+            }
+        }
+    }
     match event {
         "PreToolUse" => {
             let token = match &input.tool_use_id {
@@ -198,6 +221,9 @@ pub fn plan(
                     .and_then(|i| what(tool, i, rules))
                     .map(Into::into);
                 out.push(Published::Call(waiting));
+                if !state.asking.contains(&token) {
+                    state.asking.push(token);
+                }
             }
         }
         "PostToolUse" | "PostToolUseFailure" => {
@@ -215,6 +241,7 @@ pub fn plan(
                     ..call(&token, tool, CallState::Failed, at)
                 }
             };
+            state.asking.retain(|t| *t != token);
             out.push(Published::Call(ended));
         }
         "Notification" => {
@@ -246,16 +273,18 @@ pub fn plan(
             out.push(Published::Call(waiting));
             state.notice = Some(token);
         }
-        "Stop" | "SessionEnd" => {
-            let why = if event == "Stop" {
-                "the agent's turn ended before the tool did (permission denied?)"
-            } else {
-                "the agent's session ended"
+        // A new prompt or the turn's end: nothing of the last turn still runs. What is
+        // still open never ended on any hook, and how it ended cannot be known.
+        "UserPromptSubmit" | "Stop" | "SessionEnd" => {
+            let why = match event {
+                "UserPromptSubmit" => "no end came: the user's next prompt came first",
+                "Stop" => "no end came: the agent's turn ended first (permission denied?)",
+                _ => "no end came: the agent's session ended first",
             };
             for (token, tool) in state.open.drain(..) {
                 out.push(Published::Call(CallEvent {
                     error: Some(why.into()),
-                    ..call(&token, &tool, CallState::Cancelled, at)
+                    ..call(&token, &tool, CallState::Lost, at)
                 }));
             }
         }
@@ -619,6 +648,44 @@ mod tests {
     }
 
     #[test]
+    fn a_denied_permission_ends_when_the_agent_moves_on() {
+        let rules = Rules::default();
+        let mut state = HookState::default();
+        let at = Time::now();
+        let event = |name: &str, id: &str| {
+            input(&format!(
+                r#"{{"hook_event_name":"{name}","session_id":"s","tool_name":"Bash","tool_use_id":"{id}","tool_input":{{"command":"make"}}}}"#
+            ))
+        };
+        plan(&event("PreToolUse", "a"), &mut state, &rules, at);
+        plan(&event("PermissionRequest", "a"), &mut state, &rules, at);
+        // Denied: no hook. The agent's next tool shows it moved on.
+        let items = plan(&event("PreToolUse", "b"), &mut state, &rules, at);
+        assert_eq!(
+            states(&items),
+            [("a".into(), "lost"), ("b".into(), "started")]
+        );
+        let Published::Call(lost) = &items[0] else {
+            panic!()
+        };
+        assert!(lost.error.as_deref().unwrap().contains("permission"));
+        // An allowed one ends as usual and is not ended again.
+        plan(&event("PermissionRequest", "b"), &mut state, &rules, at);
+        let items = plan(&event("PostToolUse", "b"), &mut state, &rules, at);
+        assert_eq!(states(&items), [("b".into(), "finished")]);
+        assert!(state.asking.is_empty() && state.open.is_empty());
+        // A new prompt ends what is still open, whatever it waited for.
+        plan(&event("PreToolUse", "c"), &mut state, &rules, at);
+        let items = plan(
+            &input(r#"{"hook_event_name":"UserPromptSubmit","prompt":"no"}"#),
+            &mut state,
+            &rules,
+            at,
+        );
+        assert_eq!(states(&items), [("c".into(), "lost")]);
+    }
+
+    #[test]
     fn without_ids_calls_pair_up_in_order_per_tool_and_failures_say_why() {
         let rules = Rules::default();
         let mut state = HookState::default();
@@ -646,14 +713,14 @@ mod tests {
             panic!()
         };
         assert_eq!(failed.error.as_deref(), Some("No such file"));
-        // The turn ends with one still open: it is cancelled, not left running.
+        // The turn ends with one still open: its end never came, and it is not left running.
         let items = plan(
             &input(r#"{"hook_event_name":"Stop"}"#),
             &mut state,
             &rules,
             at,
         );
-        assert_eq!(states(&items), [("Read#2".into(), "cancelled")]);
+        assert_eq!(states(&items), [("Read#2".into(), "lost")]);
     }
 
     #[test]

@@ -64,7 +64,8 @@ pub enum Status {
     Done,
     Failed,
     Cancelled,
-    /// Still running when its daemon went away (a restart): its end will never be known.
+    /// Its end will never be known: still running when its daemon went away (a
+    /// restart), or its producer said its end never came (`"state":"lost"`).
     Lost,
 }
 

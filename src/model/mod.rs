@@ -540,6 +540,7 @@ impl Model {
                 let status = match state {
                     CallState::Failed => Status::Failed,
                     CallState::Cancelled => Status::Cancelled,
+                    CallState::Lost => Status::Lost,
                     _ => Status::Done,
                 };
                 // The running call, or one that progress alone ended (reaching its total)

@@ -78,7 +78,7 @@ const STATES: &[(DisplayState, &str)] = &[
     (DisplayState::Cancelled, "cancelled"),
     (
         DisplayState::Lost,
-        "lost: running when its daemon restarted; its end will never be known (c clears)",
+        "lost: its end never came and never will (its daemon restarted, or the agent moved on without it); c clears",
     ),
 ];
 

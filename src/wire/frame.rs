@@ -51,6 +51,9 @@ pub enum CallState {
     Finished,
     Failed,
     Cancelled,
+    /// Over, but how it ended will never be known (its end never came: the agent moved
+    /// on past a permission prompt it denied, or its session ended first).
+    Lost,
 }
 
 impl CallState {
@@ -62,6 +65,7 @@ impl CallState {
             "finished" => Some(CallState::Finished),
             "failed" => Some(CallState::Failed),
             "cancelled" | "canceled" => Some(CallState::Cancelled),
+            "lost" => Some(CallState::Lost),
             _ => None,
         }
     }
@@ -74,6 +78,7 @@ impl CallState {
             CallState::Finished => "finished",
             CallState::Failed => "failed",
             CallState::Cancelled => "cancelled",
+            CallState::Lost => "lost",
         }
     }
 
@@ -81,7 +86,7 @@ impl CallState {
     pub fn is_end(self) -> bool {
         matches!(
             self,
-            CallState::Finished | CallState::Failed | CallState::Cancelled
+            CallState::Finished | CallState::Failed | CallState::Cancelled | CallState::Lost
         )
     }
 }
