@@ -59,7 +59,7 @@ fn setup_wraps_undo_restores_and_hooks_install_beside_the_users_own() {
     let said = text(&dry);
     assert!(
         said.contains("+      \"command\": \"")
-            && said.contains("\"wrap\", \"--label\", \"filesystem\""),
+            && said.contains("\"wrap\", \"--label=filesystem\""),
         "{said}"
     );
     assert_eq!(
@@ -175,4 +175,60 @@ fn setup_wraps_undo_restores_and_hooks_install_beside_the_users_own() {
         "{ \"mcpServers\": "
     );
     std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
+fn setup_never_writes_through_a_link_a_repository_ships_nor_reads_a_huge_file() {
+    let home = temp_dir("setup-link");
+    let project = home.join("cloned");
+    std::fs::create_dir_all(&project).unwrap();
+    let project = std::fs::canonicalize(&project).unwrap();
+    let p = project.to_str().unwrap();
+    // The user's own file, with a secret in a server's env.
+    let claude_json = home.join(".claude.json");
+    let secret = r#"{"mcpServers":{"db":{"command":"db-server","env":{"DB_TOKEN":"s3cr3t-value"}}}}"#;
+    std::fs::write(&claude_json, secret).unwrap();
+    // The repository's .mcp.json is a link to it.
+    let mcp_json = project.join(".mcp.json");
+    std::os::unix::fs::symlink(&claude_json, &mcp_json).unwrap();
+    let out = run(&home, &["setup", "claude-code", "--project", p]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("symbolic link"), "{said}");
+    assert_eq!(said.trim().lines().count(), 1, "one line: {said}");
+    // The link is still a link, no copy of the secret landed in the project.
+    assert!(std::fs::symlink_metadata(&mcp_json)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(&claude_json).unwrap(), secret);
+    for entry in std::fs::read_dir(&project).unwrap() {
+        let path = entry.unwrap().path();
+        if path != mcp_json {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(!text.contains("s3cr3t"), "{}", path.display());
+        }
+    }
+    // A directory link on the way (.claude -> elsewhere) is refused the same way.
+    std::fs::remove_file(&mcp_json).unwrap();
+    let elsewhere = home.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("settings.json"), "{}").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, project.join(".claude")).unwrap();
+    let out = run(&home, &["setup", "claude-code", "--hooks", "--project", p]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("symbolic link"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("settings.json")).unwrap(),
+        "{}"
+    );
+    // A file past the cap is refused before it is read.
+    std::fs::remove_file(project.join(".claude")).unwrap();
+    let huge = std::fs::File::create(&mcp_json).unwrap();
+    huge.set_len(mcptop::setup::MAX_CONFIG + 1).unwrap();
+    let out = run(&home, &["setup", "claude-code", "--project", p]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("over the"), "{said}");
 }

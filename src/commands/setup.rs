@@ -52,7 +52,7 @@ pub fn run(args: &SetupArgs) -> Result<()> {
     let mut edits = Vec::new();
     let mut reports = Vec::new();
     for (path, locations) in &by_path {
-        let Ok(before) = std::fs::read_to_string(path) else {
+        let Some(before) = setup::read_config(path, base_of(path, &home, &project))? else {
             continue;
         };
         let mut text = before.clone();
@@ -92,7 +92,8 @@ pub fn run(args: &SetupArgs) -> Result<()> {
     }
     if args.hooks {
         let location = setup::hooks_location(&home, &project, args.user);
-        let before = std::fs::read_to_string(&location.path).unwrap_or_default();
+        let before = setup::read_config(&location.path, base_of(&location.path, &home, &project))?
+            .unwrap_or_default();
         let after = if args.undo {
             match setup::read_record(&home, &location.path) {
                 Some(r) if r.written == before => r.original,
@@ -130,6 +131,16 @@ pub fn run(args: &SetupArgs) -> Result<()> {
     Ok(())
 }
 
+/// The directory a configuration file belongs to (the project's or the user's): no link
+/// below it is followed.
+fn base_of<'a>(path: &Path, home: &'a Path, project: &'a Path) -> &'a Path {
+    if path.starts_with(project) {
+        project
+    } else {
+        home
+    }
+}
+
 /// A path as one shell word (Claude Code runs hook commands with a shell).
 fn shell_word(s: &str) -> String {
     if s.chars()
@@ -159,8 +170,9 @@ fn apply(
         return Ok(true);
     }
     if path.exists() {
+        // A new file renamed into place, never a write through a link planted there.
         let backup = backup_path(path);
-        std::fs::copy(path, &backup)
+        setup::write_atomically(&backup, before)
             .with_context(|| format!("cannot write the backup {}", backup.display()))?;
     }
     setup::write_atomically(path, after)?;
@@ -217,8 +229,14 @@ fn survey(home: &Path, project: &Path, exe: &str) -> Result<()> {
     let mut any = false;
     for agent in Agent::ALL {
         for location in setup::locations(agent, home, project) {
-            let Ok(text) = std::fs::read_to_string(&location.path) else {
-                continue;
+            let text = match setup::read_config(&location.path, base_of(&location.path, home, project)) {
+                Ok(Some(text)) => text,
+                Ok(None) => continue,
+                Err(e) => {
+                    any = true;
+                    println!("{}", mcptop::sanitize::terminal(&e.to_string()));
+                    continue;
+                }
             };
             any = true;
             match setup::plan(&location, &text, exe) {

@@ -145,6 +145,99 @@ pub enum SetupError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "{path}: {link} is a symbolic link, so it was not touched (mcptop setup never writes \
+         through a link it did not make): edit the file it points to by hand, or replace the \
+         link with a copy of the file and run setup again"
+    )]
+    Link { path: String, link: String },
+    #[error("{path}: not a regular file, so it was not touched")]
+    NotAFile { path: String },
+    #[error(
+        "{path}: {size} bytes, over the {MAX_CONFIG} that setup reads, so it was not touched: \
+         edit it by hand"
+    )]
+    TooLarge { path: String, size: u64 },
+}
+
+/// The largest configuration file setup reads (real ones are a few KiB; a hostile one
+/// must not cost gigabytes).
+pub const MAX_CONFIG: u64 = 16 << 20;
+
+/// The text of the configuration file `path`, or `None` when there is none. Refuses a
+/// file that is, or is reached through, a symbolic link below `base` (a repository can
+/// ship `.mcp.json -> ~/.claude.json`, whose secrets setup would then copy into the
+/// project), anything but a regular file, and a file over [`MAX_CONFIG`].
+pub fn read_config(path: &Path, base: &Path) -> Result<Option<String>, SetupError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let shown = || path.display().to_string();
+    if let Some(link) = link_below(path, base) {
+        return Err(SetupError::Link {
+            path: shown(),
+            link: link.display().to_string(),
+        });
+    }
+    let io = |source| SetupError::Io {
+        path: shown(),
+        source,
+    };
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        // O_NOFOLLOW on a link that appeared since the look: ELOOP.
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(SetupError::Link {
+                path: shown(),
+                link: shown(),
+            })
+        }
+        Err(e) => return Err(io(e)),
+    };
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(SetupError::NotAFile { path: shown() });
+    }
+    if meta.len() > MAX_CONFIG {
+        return Err(SetupError::TooLarge {
+            path: shown(),
+            size: meta.len(),
+        });
+    }
+    let mut text = String::new();
+    file.take(MAX_CONFIG + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() as u64 > MAX_CONFIG {
+        return Err(SetupError::TooLarge {
+            path: shown(),
+            size: text.len() as u64,
+        });
+    }
+    Ok(Some(text))
+}
+
+/// The first symbolic link on the way from `base` (exclusive) to `path` (inclusive), when
+/// `path` lies below `base`; for a path elsewhere, whether `path` itself is a link.
+pub fn link_below(path: &Path, base: &Path) -> Option<PathBuf> {
+    let is_link = |p: &Path| {
+        std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+    };
+    let Ok(rest) = path.strip_prefix(base) else {
+        return is_link(path).then(|| path.to_owned());
+    };
+    let mut at = base.to_owned();
+    for part in rest.components() {
+        at.push(part);
+        if is_link(&at) {
+            return Some(at);
+        }
+    }
+    None
 }
 
 /// What setup sees in (and would do to) one file.
@@ -209,10 +302,10 @@ fn wrap_json_entry(
     if is_wrapped(&command, &args) {
         return None;
     }
+    // `--label=NAME` in one word: a server named like a flag stays a label.
     let mut new_args = vec![
         json_str("wrap"),
-        json_str("--label"),
-        json_str(name),
+        json_str(&format!("--label={name}")),
         json_str("--"),
     ];
     new_args.push(text[command_span.clone()].to_owned());
@@ -388,7 +481,7 @@ fn plan_codex(location: &Location, text: &str, exe: &str) -> Result<Plan, SetupE
             continue;
         }
         let mut new_args = toml_edit::Array::new();
-        for a in ["wrap", "--label", &name, "--", &command] {
+        for a in ["wrap", &format!("--label={name}"), "--", &command] {
             new_args.push(a);
         }
         for a in &args {
@@ -549,6 +642,13 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), SetupError> {
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    // A link that appeared since the file was read is not replaced either.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(SetupError::Link {
+            path: path.display().to_string(),
+            link: path.display().to_string(),
+        });
     }
     let mode = std::fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o777)

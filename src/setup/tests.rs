@@ -115,8 +115,8 @@ fn every_agent_format_round_trips() {
                 .map(|a| a.as_str().unwrap())
                 .collect();
             assert_eq!(
-                &args[..4],
-                ["wrap", "--label", name.as_str(), "--"],
+                &args[..3],
+                ["wrap", format!("--label={name}").as_str(), "--"],
                 "{file}"
             );
         }
@@ -127,7 +127,7 @@ fn every_agent_format_round_trips() {
             for key in ["env", "cwd", "type", "timeout"] {
                 assert_eq!(b.get(key), a.get(key), "{file} {name} {key}");
             }
-            let args: Vec<Value> = a["args"].as_array().unwrap()[4..].to_vec();
+            let args: Vec<Value> = a["args"].as_array().unwrap()[3..].to_vec();
             let mut expected = vec![b["command"].clone()];
             expected.extend(b["args"].as_array().cloned().unwrap_or_default());
             assert_eq!(
@@ -201,8 +201,7 @@ fn codex_toml_keeps_its_comments_and_round_trips() {
         args,
         [
             "wrap",
-            "--label",
-            "docs",
+            "--label=docs",
             "--",
             "docs-server",
             "--port",
