@@ -67,6 +67,75 @@ pub fn pid_alive(pid: u32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// When process `pid` started (clock ticks since boot, from `/proc`): with the pid, it
+/// names one process, not whichever later gets the same number. `None` where `/proc` has
+/// no answer.
+pub fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name in parentheses may hold spaces: fields count from its end.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the TCP socket listening at `addr` belongs to this user, read from
+/// `/proc/net/tcp` and `tcp6` (a listener on the wildcard address of the same port counts).
+/// `None` where that cannot be told (no `/proc`, or no listener found).
+pub fn listener_is_ours(addr: std::net::SocketAddr) -> Option<bool> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let table = match addr {
+        std::net::SocketAddr::V4(_) => "/proc/net/tcp",
+        std::net::SocketAddr::V6(_) => "/proc/net/tcp6",
+    };
+    let text = std::fs::read_to_string(table).ok()?;
+    let mut found = None;
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(state), Some(uid)) = (fields.get(1), fields.get(3), fields.get(7))
+        else {
+            continue;
+        };
+        // 0A: LISTEN.
+        if *state != "0A" {
+            continue;
+        }
+        let Some((ip_hex, port_hex)) = local.split_once(':') else {
+            continue;
+        };
+        if u16::from_str_radix(port_hex, 16).ok() != Some(addr.port()) {
+            continue;
+        }
+        let Some(ip) = proc_net_ip(ip_hex) else {
+            continue;
+        };
+        if ip != addr.ip() && !ip.is_unspecified() {
+            continue;
+        }
+        let owner = uid.parse::<u32>().ok()?;
+        if owner != me {
+            return Some(false);
+        }
+        found = Some(true);
+    }
+    found
+}
+
+/// An address as `/proc/net/tcp{,6}` writes it: 32-bit words in host (little-endian) order.
+fn proc_net_ip(hex: &str) -> Option<std::net::IpAddr> {
+    let words: Option<Vec<u32>> = (0..hex.len() / 8)
+        .map(|i| hex.get(i * 8..i * 8 + 8).and_then(|w| u32::from_str_radix(w, 16).ok()))
+        .collect();
+    let bytes: Vec<u8> = words?.iter().flat_map(|w| w.to_le_bytes()).collect();
+    match bytes.len() {
+        4 => Some(std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).into()),
+        16 => {
+            let octets: [u8; 16] = bytes.try_into().ok()?;
+            Some(std::net::Ipv6Addr::from(octets).into())
+        }
+        _ => None,
+    }
+}
+
 /// The base URL of a discovery `url`: a trailing `/` and one trailing `/mcp` removed.
 pub fn base_url(url: &str) -> &str {
     let url = url.trim_end_matches('/');
@@ -395,4 +464,30 @@ mod tests {
         assert_eq!(read(&path).unwrap().pid, None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn proc_net_addresses_and_our_own_listener() {
+        assert_eq!(
+            proc_net_ip("0100007F"),
+            Some("127.0.0.1".parse().unwrap())
+        );
+        assert_eq!(
+            proc_net_ip("00000000000000000000000001000000"),
+            Some("::1".parse().unwrap())
+        );
+        assert_eq!(proc_net_ip("zz"), None);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        if std::path::Path::new("/proc/net/tcp").exists() {
+            assert_eq!(listener_is_ours(addr), Some(true));
+            drop(listener);
+            assert_eq!(listener_is_ours(addr), None);
+        }
+        let me = std::process::id();
+        if std::path::Path::new("/proc/self/stat").exists() {
+            assert!(process_start(me).is_some());
+            assert_eq!(process_start(me), process_start(me));
+        }
+    }
+
 }

@@ -189,3 +189,93 @@ fn a_daemon_that_refuses_more_connections_does_not_hold_up_the_hook() {
     server.terminate();
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+#[test]
+fn a_huge_event_keeps_its_call() {
+    let home = temp_dir("hook-huge");
+    let (mut server, _url) = serve(&home, &[]);
+    let mut tail = Running::spawn(&home, &["tail", "--json"]);
+    tail.line_matching("connected", |l| l.contains("\"connected\""));
+    // A Write of a 3 MiB file, then its PostToolUse echoing it back.
+    let content = "x".repeat(3 << 20);
+    hook(
+        &home,
+        &format!(
+            r#"{{"hook_event_name":"PreToolUse",{BASE},"tool_name":"Write","tool_input":{{"file_path":"/home/me/shop/big.txt","content":"{content}"}},"tool_use_id":"toolu_big"}}"#
+        ),
+    );
+    let started = update(&mut tail, "the huge Write started", |c| {
+        c["token"] == "toolu_big" && c["state"] == "running"
+    });
+    assert_eq!(started["message"], "/home/me/shop/big.txt");
+    hook(
+        &home,
+        &format!(
+            r#"{{"hook_event_name":"PostToolUse",{BASE},"tool_name":"Write","tool_input":{{"file_path":"/home/me/shop/big.txt","content":"{content}"}},"tool_response":{{"filePath":"/home/me/shop/big.txt","content":"{content}"}},"tool_use_id":"toolu_big"}}"#
+        ),
+    );
+    update(&mut tail, "the huge Write finished", |c| {
+        c["token"] == "toolu_big" && c["state"] == "done"
+    });
+    tail.signal(libc::SIGINT);
+    server.terminate();
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
+fn a_port_squatter_gets_nothing_from_the_hook() {
+    use std::io::Read;
+    for health in [
+        r#"{"status":"ok"}"#.to_owned(),
+        r#"{"server":"mcptop","pid":1}"#.to_owned(),
+    ] {
+        let home = temp_dir("hook-squatter");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let log = std::sync::Arc::clone(&seen);
+        let body = health.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(300)));
+                let mut buf = [0u8; 65536];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                log.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        // The file names a live pid (this test's own) and holds an admin token.
+        std::fs::create_dir_all(home.join(".mcptop")).unwrap();
+        std::fs::write(
+            home.join(".mcptop/mcp.json"),
+            serde_json::json!({
+                "url": format!("http://127.0.0.1:{port}/mcp"),
+                "pid": std::process::id(),
+                "admin_token": "ADMIN-SECRET-42",
+            })
+            .to_string(),
+        )
+        .unwrap();
+        hook(
+            &home,
+            &format!(
+                r#"{{"hook_event_name":"PreToolUse",{BASE},"tool_name":"Bash","tool_input":{{"command":"deploy --token TOOL-INPUT-7"}},"tool_use_id":"toolu_s"}}"#
+            ),
+        );
+        let requests = seen.lock().unwrap().clone();
+        assert!(requests.contains("GET /health"), "{health}: {requests}");
+        for secret in ["ADMIN-SECRET-42", "TOOL-INPUT-7", "POST"] {
+            assert!(!requests.contains(secret), "{health}: {secret}: {requests}");
+        }
+        let log = std::fs::read_to_string(home.join(".mcptop/hook.log")).unwrap();
+        assert!(log.contains("nothing was sent to it"), "{log}");
+        assert!(!log.contains("ADMIN-SECRET-42"), "{log}");
+        std::fs::remove_dir_all(&home).unwrap();
+    }
+}

@@ -62,6 +62,9 @@ pub struct HookState {
     /// The daemon and the session of it this agent session publishes into.
     pub daemon_url: Option<String>,
     pub daemon_pid: Option<u32>,
+    /// When that daemon's process started: the pid names it, not a later process that
+    /// got the same number.
+    pub daemon_since: Option<u64>,
     pub session_id: Option<String>,
     pub session_token: Option<String>,
     /// Calls started and not ended: (token, tool), oldest first.
@@ -352,8 +355,18 @@ fn publish(
 ) -> Result<(), String> {
     let body = serde_json::to_vec(items).map_err(|e| e.to_string())?;
     for attempt in 0..2 {
-        let alive = state.daemon_pid.is_some_and(crate::discovery::pid_alive);
-        if state.session_id.is_none() || !alive || attempt == 1 {
+        // The daemon checked when the session was opened still runs and still holds its
+        // port: the check is not made again (a hook has milliseconds).
+        let same = state.daemon_pid.is_some_and(|pid| {
+            crate::discovery::pid_alive(pid)
+                && crate::discovery::process_start(pid) == state.daemon_since
+                && state
+                    .daemon_url
+                    .as_deref()
+                    .and_then(|url| loopback_addr(url).ok())
+                    .is_some_and(|a| crate::discovery::listener_is_ours(a) != Some(false))
+        });
+        if state.session_id.is_none() || !same || attempt == 1 {
             open_session(state, input, discovery_file)?;
         }
         let (Some(url), Some(id), Some(token)) =
@@ -403,6 +416,8 @@ fn open_session(
     };
     let admin = file.admin_token.clone().unwrap_or_default();
     let base = file.url.trim_end_matches("/mcp").to_owned();
+    // Nothing (the admin token least of all) goes to a program that is not the daemon.
+    check_daemon(&base, &file)?;
     let dir = input
         .cwd
         .as_deref()
@@ -428,21 +443,38 @@ fn open_session(
         .map_err(|_| "the daemon's session answer is not JSON".to_owned())?;
     state.daemon_url = Some(base);
     state.daemon_pid = file.pid;
+    state.daemon_since = file.pid.and_then(crate::discovery::process_start);
     state.session_id = answer["session_id"].as_str().map(str::to_owned);
     state.session_token = answer["token"].as_str().map(str::to_owned);
     Ok(())
 }
 
-/// One HTTP/1.1 request to a loopback daemon (`base` is `http://127.0.0.1:PORT`): status
-/// and body. Plain and short-lived: a hook has milliseconds, and a TLS-capable client
-/// costs more to build than the whole exchange.
-fn http(
-    base: &str,
-    method: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: &[u8],
-) -> Result<(u16, Vec<u8>), String> {
+/// Whether the program at `base` is the daemon `file` names, the way `tail` checks it: its
+/// `/health` names the file's pid (and says it is mcptop when the file holds an admin
+/// token), and on Linux its listening socket is this user's.
+fn check_daemon(base: &str, file: &crate::discovery::DiscoveryFile) -> Result<(), String> {
+    let addr = loopback_addr(base)?;
+    if crate::discovery::listener_is_ours(addr) == Some(false) {
+        return Err(format!(
+            "the program listening on {addr} belongs to another user, not to the daemon \
+             the discovery file names: nothing was sent to it (restart the daemon with \
+             `mcptop serve`)"
+        ));
+    }
+    let (status, body) = http(base, "GET", "/health", None, b"")?;
+    if status != 200 {
+        return Err(format!(
+            "the program on {addr} answered /health with {status}: not the daemon, nothing \
+             was sent to it"
+        ));
+    }
+    let health: crate::discovery::Health = serde_json::from_slice(&body).unwrap_or_default();
+    crate::discovery::verify(file, &health)
+        .map_err(|e| format!("{e}: nothing was sent to it"))
+}
+
+/// The loopback address of `base` (`http://127.0.0.1:PORT`).
+fn loopback_addr(base: &str) -> Result<std::net::SocketAddr, String> {
     let host = base
         .strip_prefix("http://")
         .ok_or_else(|| {
@@ -458,6 +490,21 @@ fn http(
     if !addr.ip().is_loopback() {
         return Err(format!("not a loopback address: {host}"));
     }
+    Ok(addr)
+}
+
+/// One HTTP/1.1 request to a loopback daemon (`base` is `http://127.0.0.1:PORT`): status
+/// and body. Plain and short-lived: a hook has milliseconds, and a TLS-capable client
+/// costs more to build than the whole exchange.
+fn http(
+    base: &str,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: &[u8],
+) -> Result<(u16, Vec<u8>), String> {
+    let addr = loopback_addr(base)?;
+    let host = addr.to_string();
     let mut stream = std::net::TcpStream::connect_timeout(&addr, NET_TIMEOUT)
         .map_err(|e| format!("the daemon at {host}: {e}"))?;
     let _ = stream.set_read_timeout(Some(NET_TIMEOUT));
