@@ -27,11 +27,72 @@ const SECRET_KEYS: &[&str] = &[
     "privatekey",
 ];
 
-/// Which keys are secret, beside the built-in list; `off` redacts nothing.
+/// What stands for every argument and result while the config file cannot be read: its
+/// extra secret keys are unknown, so nothing is published that they might name.
+pub const WITHHELD: &str = "<withheld: the config file's [redaction] cannot be read>";
+
+/// Which keys are secret, beside the built-in list; `off` redacts nothing; `withhold`
+/// publishes no text at all (the user's own rules could not be read).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rules {
     pub extra_keys: Vec<String>,
     pub off: bool,
+    pub withhold: bool,
+}
+
+/// The `[redaction]` section of the config file: what the taps and the hook replace with
+/// `<redacted>` before publishing.
+#[derive(Debug, Clone, Default, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedactionConfig {
+    /// More key names whose values are secrets (beside token, secret, password, …).
+    pub keys: Vec<String>,
+    /// Redact nothing (for a machine whose traffic holds no secrets).
+    pub off: bool,
+}
+
+/// The rules of the config file at `path` (`None`: no config file), and a line to show
+/// when it could not be used. Only its `[redaction]` section counts here: a typo
+/// elsewhere (a key binding, say) does not cost the user's secret keys. When that section
+/// or the file itself cannot be read, nothing is published that they might name.
+pub fn load_rules(path: Option<&std::path::Path>) -> (Rules, Option<String>) {
+    let Some(path) = path else {
+        return (Rules::default(), None);
+    };
+    let refuse = |why: String| {
+        let rules = Rules {
+            withhold: true,
+            ..Rules::default()
+        };
+        let line = format!(
+            "{}: {why}: arguments and results are withheld until it is fixed (mcptop config \
+             --default prints a good file)",
+            path.display()
+        );
+        (rules, Some(crate::sanitize::terminal(&line).into_owned()))
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Rules::default(), None),
+        Err(e) => return refuse(format!("cannot read it ({e})")),
+    };
+    let table: toml::Table = match toml::from_str(&text) {
+        Ok(t) => t,
+        Err(e) => return refuse(format!("not valid TOML ({})", e.message().trim())),
+    };
+    let config = match table.get("redaction") {
+        None => RedactionConfig::default(),
+        Some(section) => match section.clone().try_into::<RedactionConfig>() {
+            Ok(c) => c,
+            Err(e) => return refuse(format!("[redaction]: {}", e.message().trim())),
+        },
+    };
+    let rules = Rules {
+        extra_keys: config.keys,
+        off: config.off,
+        withhold: false,
+    };
+    (rules, None)
 }
 
 fn normalize(key: &str) -> String {
@@ -53,6 +114,12 @@ impl Rules {
 
     /// `value` with every secret replaced (in place).
     pub fn value(&self, value: &mut Value) {
+        if self.withhold {
+            if !value.is_null() {
+                *value = Value::String(WITHHELD.into());
+            }
+            return;
+        }
         if self.off {
             return;
         }
@@ -78,6 +145,9 @@ impl Rules {
 
     /// `text` with secret-shaped words replaced; `None` when there was none.
     pub fn text(&self, text: &str) -> Option<String> {
+        if self.withhold {
+            return Some(WITHHELD.into());
+        }
         if self.off {
             return None;
         }
@@ -234,9 +304,36 @@ mod tests {
         let mut v = json!({ "session_ref": "x" });
         Rules {
             extra_keys: vec!["session-ref".into()],
-            off: false,
+            ..Rules::default()
         }
         .value(&mut v);
         assert_eq!(v["session_ref"], REDACTED);
     }
+
+    #[test]
+    fn the_config_files_redaction_is_kept_or_everything_is_withheld() {
+        let dir = std::env::temp_dir().join(format!("mcptop-redact-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        assert_eq!(load_rules(Some(&path)), (Rules::default(), None), "no file");
+        // A typo elsewhere: the redaction section still applies, nothing to say.
+        std::fs::write(&path, "[keys]\nquit = 7\n[redaction]\nkeys = [\"ticket\"]\n").unwrap();
+        let (rules, said) = load_rules(Some(&path));
+        assert_eq!(said, None);
+        assert_eq!(rules.text("ticket=abc123").as_deref(), Some("ticket=<redacted>"));
+        // Not TOML, or a redaction section that does not parse: said, and withheld.
+        for bad in ["[redaction\nkeys = 1", "[redaction]\nkeys = \"ticket\"\n", "[redaction]\nkey = []\n"] {
+            std::fs::write(&path, bad).unwrap();
+            let (rules, said) = load_rules(Some(&path));
+            let said = said.expect("said");
+            assert!(said.contains("withheld") && said.contains("config.toml"), "{said}");
+            assert!(rules.withhold);
+            let mut v = serde_json::json!({"query": "select 1"});
+            rules.value(&mut v);
+            assert_eq!(v, Value::String(WITHHELD.into()));
+            assert_eq!(rules.text("ls").as_deref(), Some(WITHHELD));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
 }

@@ -13,7 +13,13 @@ use serde_json::Value;
 
 /// Runs `mcptop hook` with `input` on standard input.
 fn hook(home: &Path, input: &str) -> Output {
-    let mut child = command(home, &["hook"])
+    hook_with(home, input, command(home, &["hook"]))
+}
+
+/// Runs `mcptop hook` as `cmd` (its environment set) with `input` on standard input.
+fn hook_with(home: &Path, input: &str, mut cmd: std::process::Command) -> Output {
+    let _ = home;
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -278,4 +284,47 @@ fn a_port_squatter_gets_nothing_from_the_hook() {
         assert!(!log.contains("ADMIN-SECRET-42"), "{log}");
         std::fs::remove_dir_all(&home).unwrap();
     }
+}
+
+#[test]
+fn a_config_file_with_a_typo_keeps_its_redaction_and_a_broken_one_withholds() {
+    let home = temp_dir("hook-config");
+    let (mut server, _url) = serve(&home, &[]);
+    let mut tail = Running::spawn(&home, &["tail", "--json"]);
+    tail.line_matching("connected", |l| l.contains("\"connected\""));
+    let config_dir = home.join("xdg");
+    std::fs::create_dir_all(config_dir.join("mcptop")).unwrap();
+    let config = config_dir.join("mcptop/config.toml");
+    let run_hook = |id: &str, command_line: &str| {
+        let mut cmd = command(&home, &["hook"]);
+        cmd.env("XDG_CONFIG_HOME", &config_dir);
+        hook_with(
+            &home,
+            &format!(
+                r#"{{"hook_event_name":"PreToolUse",{BASE},"tool_name":"Bash","tool_input":{{"command":"{command_line}"}},"tool_use_id":"{id}"}}"#
+            ),
+            cmd,
+        )
+    };
+    // A typo in the key bindings: the user's extra secret key still applies.
+    std::fs::write(
+        &config,
+        "[keys]\nquit = 7\n[redaction]\nkeys = [\"ticket\"]\n",
+    )
+    .unwrap();
+    run_hook("t1", "deploy ticket=TICKET-SECRET-1");
+    let call = update(&mut tail, "the first call", |c| c["token"] == "t1");
+    assert_eq!(call["message"], "deploy ticket=<redacted>");
+    // A file that is not TOML: the call shows, its text is withheld, the log says why.
+    std::fs::write(&config, "[redaction\nkeys = [\"ticket\"]\n").unwrap();
+    run_hook("t2", "deploy ticket=TICKET-SECRET-2");
+    let call = update(&mut tail, "the second call", |c| c["token"] == "t2");
+    assert_eq!(call["message"], mcptop::redact::WITHHELD);
+    let log = std::fs::read_to_string(home.join(".mcptop/hook.log")).unwrap();
+    assert!(log.contains("config.toml") && log.contains("withheld"), "{log}");
+    tail.signal(libc::SIGINT);
+    let everything = tail.lines.join("\n") + &tail.rest().join("\n");
+    assert!(!everything.contains("TICKET-SECRET"), "{everything}");
+    server.terminate();
+    std::fs::remove_dir_all(&home).unwrap();
 }

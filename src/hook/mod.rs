@@ -316,9 +316,15 @@ fn find_open(state: &mut HookState, input: &HookInput, tool: &str, remove: bool)
 
 /// Runs one hook invocation with `input` (standard input's bytes). Never fails: what
 /// went wrong goes to the log, at most one line.
-pub fn run(input: &[u8], discovery_file: &Path, rules: &Rules) {
-    if let Err(why) = run_inner(input, discovery_file, rules) {
-        log_line(discovery_file, &why);
+/// `config_problem`: why the config file's redaction rules could not be used (the
+/// rules then withhold all text), said in the log with what else went wrong.
+pub fn run(input: &[u8], discovery_file: &Path, rules: &Rules, config_problem: Option<&str>) {
+    let result = run_inner(input, discovery_file, rules);
+    match (config_problem, result) {
+        (Some(problem), Err(why)) => log_line(discovery_file, &format!("{problem}; {why}")),
+        (Some(problem), Ok(())) => log_line(discovery_file, problem),
+        (None, Err(why)) => log_line(discovery_file, &why),
+        (None, Ok(())) => {}
     }
 }
 
@@ -625,6 +631,10 @@ fn make_private_dir(discovery_file: &Path) {
 fn log_line(discovery_file: &Path, what: &str) {
     make_private_dir(discovery_file);
     let path = discovery_file.with_file_name("hook.log");
+    // Kept to about a MiB: the last full log is kept once, as hook.log.old.
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.len() > 1 << 20) {
+        let _ = std::fs::rename(&path, path.with_extension("log.old"));
+    }
     if let Ok(mut file) = crate::discovery::open_private_append(&path) {
         let what = crate::sanitize::terminal(what);
         let _ = writeln!(file, "{} mcptop hook: {what}", Time::now());

@@ -143,7 +143,7 @@ pub async fn start(options: ProxyOptions) -> Result<RunningProxy, ProxyError> {
         client,
         observer: Mutex::new(
             Observer::new(options.request_progress)
-                .with_redaction(crate::ui::config::load_redaction()),
+                .with_redaction(super::wrap::redaction_said()),
         ),
         publisher,
         rewrite: options.request_progress,

@@ -53,7 +53,7 @@ pub async fn run(options: WrapOptions) -> Result<i32, WrapError> {
     let pid = child.id();
     let (publisher, publishing) = Publisher::start(options.target.clone());
     let observer = Arc::new(Mutex::new(
-        Observer::new(options.request_progress).with_redaction(crate::ui::config::load_redaction()),
+        Observer::new(options.request_progress).with_redaction(redaction_said()),
     ));
     let relay = |direction| Relay {
         direction,
@@ -163,4 +163,14 @@ async fn forward_signals(pid: Option<u32>) {
             libc::kill(pid, number);
         }
     }
+}
+
+/// The user's redaction rules; a config file they cannot come from is said on stderr
+/// (the agent's log of this server), and arguments are then withheld.
+pub(crate) fn redaction_said() -> crate::redact::Rules {
+    let (rules, problem) = crate::ui::config::load_redaction();
+    if let Some(line) = problem {
+        eprintln!("mcptop: {line}");
+    }
+    rules
 }

@@ -24,31 +24,13 @@ pub struct Config {
     pub calls: CallsConfig,
     /// Action name → its keys.
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
-    pub redaction: RedactionConfig,
+    pub redaction: crate::redact::RedactionConfig,
 }
 
-/// What the taps and the hook replace with `<redacted>` before publishing.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct RedactionConfig {
-    /// More key names whose values are secrets (beside token, secret, password, …).
-    pub keys: Vec<String>,
-    /// Redact nothing (for a machine whose traffic holds no secrets).
-    pub off: bool,
-}
-
-/// The redaction rules of the default config file (the built-in ones when it is missing
-/// or unreadable: a bad file must not leak secrets).
-pub fn load_redaction() -> crate::redact::Rules {
-    let config = default_path()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|text| toml::from_str::<Config>(&text).ok())
-        .map(|c| c.redaction)
-        .unwrap_or_default();
-    crate::redact::Rules {
-        extra_keys: config.keys,
-        off: config.off,
-    }
+/// The redaction rules of the default config file, and a line to show when it could not
+/// be used (see [`crate::redact::load_rules`]).
+pub fn load_redaction() -> (crate::redact::Rules, Option<String>) {
+    crate::redact::load_rules(default_path().as_deref())
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
