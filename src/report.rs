@@ -356,11 +356,8 @@ fn plain_line_raw(update: &Update) -> String {
             if !text("session").is_empty() {
                 let _ = write!(line, "[{}] ", text("session"));
             }
-            let _ = write!(
-                line,
-                "{:<18} ",
-                format!("{} {}", or_dash(text("tool")), token_text(&c["token"]))
-            );
+            let who = format!("{} {}", or_dash(text("tool")), token_text(&c["token"]));
+            let _ = write!(line, "{} ", sanitize::pad(&who, 18));
             let _ = write!(line, "{:<9}", text("state"));
             match (c["progress"].as_f64(), c["total"].as_f64()) {
                 (Some(p), Some(t)) => {
@@ -609,7 +606,7 @@ pub fn summary(model: &Model, now: Time) -> String {
         .collect();
     let width = |f: fn(&Row) -> &str, title: &str| {
         rows.iter()
-            .map(|r| f(r).chars().count())
+            .map(|r| crate::sanitize::width(f(r)))
             .max()
             .unwrap_or(0)
             .max(title.len())
@@ -629,8 +626,13 @@ pub fn summary(model: &Model, now: Time) -> String {
     for r in &rows {
         let _ = writeln!(
             out,
-            "{:<wt$} {:<wk$} {:<ws$} {:>wp$} {:>we$}  {}",
-            r.tool, r.token, r.state, r.progress, r.elapsed, r.message
+            "{} {} {:<ws$} {:>wp$} {:>we$}  {}",
+            sanitize::pad(&r.tool, wt),
+            sanitize::pad(&r.token, wk),
+            r.state,
+            r.progress,
+            r.elapsed,
+            r.message
         );
     }
     let stream = model.stream();
@@ -685,7 +687,7 @@ pub fn tool_table(model: &Model, now: Time) -> String {
     let widths: Vec<usize> = (0..8)
         .map(|i| {
             rows.iter()
-                .map(|r| r[i].chars().count())
+                .map(|r| crate::sanitize::width(&r[i]))
                 .max()
                 .unwrap_or(0)
                 .max(head[i].len())
@@ -693,7 +695,7 @@ pub fn tool_table(model: &Model, now: Time) -> String {
         .collect();
     let mut out = String::from("\n");
     let line = |cells: [&str; 8]| {
-        let mut l = format!("{:<w$}", cells[0], w = widths[0]);
+        let mut l = crate::sanitize::pad(cells[0], widths[0]);
         for i in 1..8 {
             l.push_str(&format!(" {:>w$}", cells[i], w = widths[i]));
         }

@@ -170,18 +170,73 @@ fn looks_secret(key: &str) -> bool {
     .any(|k| key.contains(k))
 }
 
-/// `text` cut to `width` characters (columns, for the text a monitor shows), ending in
-/// `…` when cut. [`cut`] is the same by bytes, for storage.
+/// The columns `text` takes on a terminal (a CJK character or an emoji takes two).
+pub fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// The columns one character takes (control characters, which never reach here raw, none).
+pub fn char_width(c: char) -> usize {
+    unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)
+}
+
+/// `text` cut to `width` terminal columns, ending in `…` when cut. A cut never falls
+/// inside a number (`of 1…` would read as a smaller one): the number goes whole, or not
+/// at all. [`cut`] is the same by bytes, for storage.
 pub fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
+    if self::width(text) <= width {
         return text.to_owned();
     }
     if width == 0 {
         return String::new();
     }
-    let mut out: String = text.chars().take(width - 1).collect();
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        let w = char_width(c);
+        if used + w > width - 1 {
+            break;
+        }
+        used += w;
+        end = i + c.len_utf8();
+    }
+    let (kept, rest) = text.split_at(end);
+    let mut kept = kept;
+    if inside_number(kept, rest) {
+        let start = kept
+            .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ',')
+            .len();
+        kept = kept[..start].trim_end();
+    }
+    let mut out = String::with_capacity(kept.len() + 3);
+    out.push_str(kept);
     out.push('…');
     out
+}
+
+/// `text` padded with spaces to `width` terminal columns (`format!`'s `{:<w$}` counts
+/// characters, which misaligns CJK and emoji).
+pub fn pad(text: &str, width: usize) -> String {
+    let fill = width.saturating_sub(self::width(text));
+    let mut out = String::with_capacity(text.len() + fill);
+    out.push_str(text);
+    out.extend(std::iter::repeat_n(' ', fill));
+    out
+}
+
+/// Whether a cut between `kept` and `rest` splits a number (`35 of 1|00`, `3.|5`).
+fn inside_number(kept: &str, rest: &str) -> bool {
+    let before = kept.chars().next_back();
+    let mut after = rest.chars();
+    let next = after.next();
+    let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+    match (before, next) {
+        (b, n) if digit(b) && digit(n) => true,
+        // A separator between digits: `3|.5`, `3.|5`, `1,|000`.
+        (b, Some('.' | ',')) if digit(b) => digit(after.next()),
+        (Some('.' | ','), n) if digit(n) => digit(kept.chars().rev().nth(1)),
+        _ => false,
+    }
 }
 
 /// A serde_json formatter that also escapes C1, bidi and zero-width characters as
@@ -315,6 +370,19 @@ mod tests {
         assert!(cut(&"x".repeat(10_000), 256).len() <= 256);
         assert_eq!(cut("abcdef", 2), "");
         assert_eq!(fit("ééééé", 3), "éé…");
+        // Display width, not characters: CJK and emoji take two columns.
+        assert_eq!(fit("日本語のテキスト", 7), "日本語…");
+        assert_eq!(width(&fit("日本語のテキスト", 8)), 7);
+        assert_eq!(fit("ok 🚀🚀🚀", 6), "ok 🚀…");
+        // Never inside a number.
+        assert_eq!(fit("compiling crate 35 of 100", 20), "compiling crate 35 …");
+        assert_eq!(fit("compiling crate 35 of 100", 24), "compiling crate 35 of…");
+        assert_eq!(fit("compiling crate 35 of 100", 18), "compiling crate…");
+        assert_eq!(fit("41.9 MB of 93.0 MB", 4), "…");
+        assert_eq!(fit("41.9 MB of 93.0 MB", 6), "41.9 …");
+        assert_eq!(fit("1,000,000 rows", 5), "…");
+        assert_eq!(fit("step 12", 6), "step …");
+        assert_eq!(fit("step 12", 7), "step 12");
         assert_eq!(fit("abc", 3), "abc");
         assert_eq!(fit("abc", 0), "");
     }

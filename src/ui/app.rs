@@ -166,6 +166,8 @@ pub struct App {
     pub columns: Vec<(super::table::Column, bool)>,
     /// The column chooser's cursor.
     pub column_cursor: usize,
+    /// The table's own state between frames.
+    pub table: super::table::TableState,
     /// Findings dismissed with `x`: their kind and call, and the stream's loss counters
     /// then (a stream finding comes back when they grow).
     dismissed: Vec<(crate::model::FindingKind, Option<CallId>)>,
@@ -225,6 +227,7 @@ impl App {
                 .map(|&c| (c, true))
                 .collect(),
             column_cursor: 0,
+            table: Default::default(),
             dismissed: Vec::new(),
             dismissed_at: (0, 0, 0, 0),
             counts: crate::model::StateCounts::default(),
@@ -952,6 +955,7 @@ impl App {
             }
             Action::ClearDone => {
                 self.feed.model.clear_finished();
+                self.table.reset();
                 if let Some(p) = &mut self.paused {
                     p.rows.retain(|r| !r.finished);
                 }

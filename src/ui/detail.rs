@@ -26,9 +26,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
     let mut facts = vec![
         Line::styled(
             format!(
-                "{} {}  token {}  {}",
+                "{} {} #{}  token {}  {}",
                 theme.glyph(state),
                 safe(call.key.tool.as_deref().unwrap_or("?")),
+                call.id.0,
                 safe(&token_text(call.token_shown())),
                 state.label()
             ),
@@ -213,17 +214,28 @@ fn body(app: &App, call: &crate::model::Call, now: Time, theme: Theme) -> Vec<(S
     out
 }
 
-/// Lines cut into rows of at most `width` characters.
+/// Lines cut into rows of at most `width` terminal columns.
 fn wrap(lines: &[(String, Style)], width: usize) -> Vec<(String, Style)> {
+    let width = width.max(2);
     let mut rows = Vec::with_capacity(lines.len());
     for (text, style) in lines {
-        if text.chars().count() <= width {
+        if crate::sanitize::width(text) <= width {
             rows.push((text.clone(), *style));
             continue;
         }
-        let chars: Vec<char> = text.chars().collect();
-        for chunk in chars.chunks(width.max(1)) {
-            rows.push((chunk.iter().collect(), *style));
+        let mut row = String::new();
+        let mut used = 0;
+        for c in text.chars() {
+            let w = crate::sanitize::char_width(c);
+            if used + w > width {
+                rows.push((std::mem::take(&mut row), *style));
+                used = 0;
+            }
+            row.push(c);
+            used += w;
+        }
+        if !row.is_empty() {
+            rows.push((row, *style));
         }
     }
     rows

@@ -85,7 +85,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         } else {
             hint.len() + 3
         };
-        if text.chars().count() + extra > area.width as usize {
+        if crate::sanitize::width(&text) + extra > area.width as usize {
             break;
         }
         if !text.is_empty() {

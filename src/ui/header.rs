@@ -34,7 +34,7 @@ fn link_line(app: &App, width: usize, ascii: bool) -> Option<String> {
         // The way out stays in view however narrow the pane: the reason is what is cut.
         let tail = format!(" {dot} q to quit");
         let head = format!(" {stop_mark} stopped: ");
-        let room = width.saturating_sub(head.chars().count() + tail.chars().count());
+        let room = width.saturating_sub(crate::sanitize::width(&head) + crate::sanitize::width(&tail));
         return Some(format!("{head}{}{tail}", fit(&safe(stop), room)));
     }
     let what = if app.connection == super::app::LinkState::Waiting {
@@ -78,7 +78,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
     // long text) is cut with `…` rather than lose its end silently.
     let width = usize::from(area.width);
     let link = app.connection.words(now);
-    let mut used = " mcptop ".len() + 1 + link.chars().count();
+    let mut used = " mcptop ".len() + 1 + crate::sanitize::width(&link);
     let mut head = vec![
         Span::styled(" mcptop ", theme.badge()),
         Span::raw(" "),
@@ -86,7 +86,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
     ];
     let mut push = |head: &mut Vec<Span<'static>>, text: String, style, cut: bool| {
         let room = width.saturating_sub(used + 2);
-        let len = text.chars().count();
+        let len = crate::sanitize::width(&text);
         if len <= room {
             used += len + 2;
             head.push(Span::raw("  "));
@@ -128,7 +128,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
         if i + 1 == shown && findings.len() > shown {
             more = format!("  (+{} more)", findings.len() - shown);
         }
-        let room = width.saturating_sub(more.chars().count());
+        let room = width.saturating_sub(crate::sanitize::width(&more));
         let text = fit(&theme.text(&format!(" ! {}", safe(&finding.message))), room) + &more;
         lines.push(Line::styled(text, theme.warning()));
     }

@@ -99,7 +99,7 @@ pub fn lines(app: &App, width: usize, theme: Theme) -> Vec<Line<'static>> {
         let name_width = info
             .tools
             .iter()
-            .map(|t| terminal(&t.name).chars().count())
+            .map(|t| crate::sanitize::width(&terminal(&t.name)))
             .max()
             .unwrap_or(4)
             .clamp(4, 28);

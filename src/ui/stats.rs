@@ -91,7 +91,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
         .map(|i| {
             let w = rows
                 .iter()
-                .map(|r| r[i].chars().count())
+                .map(|r| crate::sanitize::width(&r[i]))
                 .max()
                 .unwrap_or(0)
                 .max(names[i].len());

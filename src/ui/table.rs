@@ -55,7 +55,7 @@ impl Column {
             Column::Progress => "progress",
             Column::Percent => "percent",
             Column::Elapsed => "elapsed",
-            Column::Since => "since",
+            Column::Since => "last",
             Column::Rate => "rate",
             Column::Eta => "eta",
             Column::Token => "token",
@@ -65,7 +65,16 @@ impl Column {
     }
 
     pub fn from_name(name: &str) -> Option<Column> {
+        // `since` was the name of `last` before it was called as it is titled.
+        let name = if name == "since" { "last" } else { name };
         Column::DEFAULT.iter().copied().find(|c| c.name() == name)
+    }
+
+    fn index(self) -> usize {
+        Column::DEFAULT
+            .iter()
+            .position(|&c| c == self)
+            .unwrap_or(0)
     }
 
     fn title(self) -> &'static str {
@@ -88,7 +97,7 @@ impl Column {
     /// The width a column wants, from what its rows hold (within bounds).
     fn width(self, rows: &[RowView]) -> u16 {
         let longest = |f: fn(&RowView) -> &str, min: usize, max: usize| {
-            let n = rows.iter().map(|r| f(r).chars().count()).max().unwrap_or(0);
+            let n = rows.iter().map(|r| crate::sanitize::width(f(r))).max().unwrap_or(0);
             n.max(self.title().len()).clamp(min, max) as u16
         };
         match self {
@@ -96,7 +105,20 @@ impl Column {
             // One session (or none): the header names it; no column needed.
             Column::Session if single_session(rows) => 0,
             Column::Session => longest(|r| &r.session, 7, 20),
-            Column::Tool => longest(|r| &r.tool, 6, 28),
+            // A tool another row shares is shown with its call's number.
+            Column::Tool => {
+                let twins = twins(rows);
+                let n = rows
+                    .iter()
+                    .zip(&twins)
+                    .map(|(r, &twin)| {
+                        let number = if twin { format!(" #{}", r.id.0).len() } else { 0 };
+                        crate::sanitize::width(&r.tool) + number
+                    })
+                    .max()
+                    .unwrap_or(0);
+                n.max(self.title().len()).clamp(6, 28) as u16
+            }
             // The count, a space and a bar of 10.
             Column::Progress => longest(|r| &r.progress, 3, 21) + 11,
             Column::Percent => 4,
@@ -108,7 +130,7 @@ impl Column {
             // Only where a tap saw arguments.
             Column::What if rows.iter().all(|r| r.what.is_empty()) => 0,
             Column::What => longest(|r| &r.what, 8, 32),
-            Column::Message => 20, // the least; it takes what is left
+            Column::Message => MIN_MESSAGE, // the least; it takes what is left
         }
     }
 }
@@ -116,6 +138,57 @@ impl Column {
 fn single_session(rows: &[RowView]) -> bool {
     let first = rows.first().map_or("", |r| r.session.as_str());
     rows.iter().all(|r| r.session == first)
+}
+
+/// What the table keeps between frames: the widest each column has been (so columns do
+/// not come and go as tool names on screen change width) and the columns last drawn (the
+/// chooser says which of the enabled ones had no room).
+#[derive(Debug, Clone, Default)]
+pub struct TableState {
+    widths: [u16; Column::DEFAULT.len()],
+    pub drawn: Vec<Column>,
+    /// Enabled columns with nothing to show (one session, no arguments).
+    pub empty: Vec<Column>,
+}
+
+impl TableState {
+    /// The width of `column` for `rows`: never narrower than it has been.
+    fn width(&mut self, column: Column, rows: &[RowView]) -> u16 {
+        let w = column.width(rows);
+        if w == 0 {
+            return 0;
+        }
+        let seen = &mut self.widths[column.index()];
+        *seen = (*seen).max(w);
+        *seen
+    }
+
+    /// Forgets the widths seen (the calls were cleared).
+    pub fn reset(&mut self) {
+        self.widths = Default::default();
+    }
+}
+
+/// The rows in `rows` whose session and tool another row shares: their tool is shown
+/// with the call's number (`download_artifact #2`) so that no two rows read the same.
+pub fn twins(rows: &[RowView]) -> Vec<bool> {
+    rows.iter()
+        .map(|r| {
+            rows.iter()
+                .filter(|o| o.tool == r.tool && o.session == r.session)
+                .nth(1)
+                .is_some()
+        })
+        .collect()
+}
+
+/// `name` and `suffix` in `width` columns: the name gives way, the suffix stays whole.
+pub fn fit_label(name: &str, suffix: &str, width: usize) -> String {
+    let room = width.saturating_sub(crate::sanitize::width(suffix));
+    if suffix.is_empty() || room < 2 {
+        return crate::sanitize::fit(&format!("{name}{suffix}"), width);
+    }
+    format!("{}{suffix}", crate::sanitize::fit(name, room))
 }
 
 /// Text cut to `width` columns, with `…` when something was cut.
@@ -128,62 +201,58 @@ fn fit(text: &str, width: u16) -> String {
 #[cfg(test)]
 fn columns(width: u16, rows: &[RowView]) -> Vec<(Column, u16)> {
     let all: Vec<(Column, bool)> = Column::DEFAULT.iter().map(|&c| (c, true)).collect();
-    columns_of(width, rows, &all)
+    columns_of(width, rows, &all, &mut TableState::default())
 }
 
 /// As [`columns`], with only the columns `shown` enables, in its order.
-fn columns_of(width: u16, rows: &[RowView], shown: &[(Column, bool)]) -> Vec<(Column, u16)> {
+fn columns_of(
+    width: u16,
+    rows: &[RowView],
+    shown: &[(Column, bool)],
+    state: &mut TableState,
+) -> Vec<(Column, u16)> {
     let enabled = |c: Column| shown.iter().any(|&(k, on)| k == c && on);
     use Column::*;
-    // Most important first.
-    // When a tool appears on several rows, its token is what tells them apart.
-    let repeated = {
-        let mut tools: Vec<&str> = rows.iter().map(|r| r.tool.as_str()).collect();
-        tools.sort_unstable();
-        tools.windows(2).any(|w| w[0] == w[1])
-    };
-    // State, tool, bar, percent, elapsed and message outlive the rest.
-    let priority = if repeated {
-        [
-            State, Tool, Progress, Percent, Elapsed, Message, What, Token, Session, Eta, Rate,
-            Since,
-        ]
-    } else {
-        [
-            State, Tool, Progress, Percent, Elapsed, Message, What, Session, Eta, Rate, Since,
-            Token,
-        ]
-    };
+    // Most important first: what the call is and how far it got, how long it has run
+    // and how long it has been quiet (quiet or stuck?), what it says; then the rest.
+    // Rows of the same tool are told apart by their number, not by the token.
+    let priority = [
+        State, Tool, Progress, Percent, Elapsed, Since, Message, Session, What, Rate, Eta, Token,
+    ];
     let order: Vec<Column> = shown.iter().map(|&(c, _)| c).collect();
     let essential = State.width(rows) + Progress.width(rows) + 3;
     let mut chosen: Vec<(Column, u16)> = Vec::new();
     let mut used = 0u16;
+    state.empty.clear();
     for column in priority {
         if !enabled(column) {
             continue;
         }
-        let mut w = column.width(rows);
+        let mut w = state.width(column, rows);
         if w == 0 {
+            state.empty.push(column);
             continue;
         }
         if column == Tool {
             if width < 90 {
                 w = w.min(20); // leave room for what tells the rows apart
             }
+            if width < 70 {
+                w = w.min(14);
+            }
             w = w.min(width.saturating_sub(essential).max(6));
         }
-        if column == Message && width < 80 {
-            w = 6; // a narrow pane still shows the start of what the call says
+        if column == Message {
+            // The least that says something (it takes what is left): a narrower
+            // message is dropped, not cut to a few useless characters.
+            w = MIN_MESSAGE;
         }
-        // Once the message is in, what comes after must leave it room to say something.
+        // Once the message is in, what comes after must leave it room to say more.
         let reserve = if column != Message && chosen.iter().any(|(c, _)| *c == Message) {
-            14
+            MIN_MESSAGE
         } else {
             0
         };
-        if column == Tool && width < 70 {
-            w = w.min(14);
-        }
         if used + w + reserve < width || matches!(column, State | Tool) {
             chosen.push((column, w));
             used += w + 1;
@@ -194,6 +263,9 @@ fn columns_of(width: u16, rows: &[RowView], shown: &[(Column, bool)]) -> Vec<(Co
         .filter_map(|c| chosen.iter().find(|(k, _)| *k == c).copied())
         .collect()
 }
+
+/// The narrowest message column drawn: fewer columns say nothing useful.
+const MIN_MESSAGE: u16 = 12;
 
 /// A bar of 10 cells, then the count: bars line up whatever the counts.
 fn bar(row: &RowView, tick: u64, theme: Theme) -> String {
@@ -297,8 +369,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
         return;
     }
     let terms = app.view.highlight_terms();
-    let layout = columns_of(area.width, &rows, &app.columns);
+    let layout = columns_of(area.width, &rows, &app.columns, &mut app.table);
     let columns: Vec<Column> = layout.iter().map(|(c, _)| *c).collect();
+    app.table.drawn.clone_from(&columns);
+    let twins = twins(&rows);
     let width_of = |column: Column| {
         layout
             .iter()
@@ -317,6 +391,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
         let cells = columns.iter().map(|c| {
             let text = match c {
                 Column::State => theme.glyph(row.state).to_string(),
+                Column::Tool if twins[i] => fit_label(
+                    &row.tool,
+                    &format!(" #{}", row.id.0),
+                    usize::from(width_of(Column::Tool)),
+                ),
                 Column::Tool => fit(&row.tool, width_of(Column::Tool)),
                 Column::Session => fit(&row.session, width_of(Column::Session)),
                 Column::Token => fit(&row.token, width_of(Column::Token)),
@@ -391,12 +470,20 @@ pub fn draw_chooser(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ("☑", "☐")
     };
     let mut lines = vec![Line::styled(
-        " Columns (Space shows or hides; the narrowest panes drop some anyway)",
+        " Columns (Space shows or hides; a narrow pane drops some: \"no room\")",
         theme.title(),
     )];
     for (i, (column, shown)) in app.columns.iter().enumerate() {
+        // Enabled, but not in the table as last drawn: why.
+        let why = if !*shown || app.table.drawn.is_empty() || app.table.drawn.contains(column) {
+            ""
+        } else if app.table.empty.contains(column) {
+            " (nothing to show)"
+        } else {
+            " (no room)"
+        };
         let text = format!(
-            " {} {:<9} {}",
+            " {} {:<9} {}{}",
             if *shown { on } else { off },
             column.name(),
             match column {
@@ -412,7 +499,8 @@ pub fn draw_chooser(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 Column::Since => "time since its last update",
                 Column::What => "what it works on, from its arguments (taps)",
                 Column::Message => "what the call says now",
-            }
+            },
+            why
         );
         let style = if i == app.column_cursor {
             theme.selected()
@@ -458,24 +546,48 @@ mod tests {
         let names = |width| -> Vec<Column> { columns(width, &rows).iter().map(|c| c.0).collect() };
         assert_eq!(names(200).len(), 10);
         use Column::*;
-        // The most useful outlive token, rate, ETA and time since the last update.
+        // The most useful outlive token, rate and ETA; the time since the last update
+        // (quiet or stuck?) outlives them too, and a message too narrow to say anything
+        // is left out.
         assert_eq!(
             names(80),
-            vec![State, Tool, Progress, Percent, Elapsed, Message]
+            vec![State, Tool, Progress, Percent, Elapsed, Since, Message]
         );
         assert_eq!(
             names(60),
-            vec![State, Tool, Progress, Percent, Elapsed, Message]
+            vec![State, Tool, Progress, Percent, Elapsed, Since]
         );
         assert_eq!(names(40), vec![State, Tool, Progress]);
         assert_eq!(
             names(120),
-            vec![State, Tool, Progress, Percent, Rate, Eta, Elapsed, Since, Message]
+            vec![State, Tool, Token, Progress, Percent, Rate, Eta, Elapsed, Since, Message]
         );
         for width in [40u16, 60, 80, 120] {
             let used: u16 = columns(width, &rows).iter().map(|c| c.1 + 1).sum();
             assert!(used <= width + 1, "{width}: {used}");
         }
+    }
+
+    #[test]
+    fn columns_stay_as_tool_names_change_and_twins_are_told_apart() {
+        let mut state = TableState::default();
+        let all: Vec<(Column, bool)> = Column::DEFAULT.iter().map(|&c| (c, true)).collect();
+        let long = [row("download_artifact_from_store", "24.25/48.5")];
+        let short = [row("ls", "1/2")];
+        let wide = columns_of(100, &long, &all, &mut state);
+        // The long name went: the columns stay as they were.
+        assert_eq!(columns_of(100, &short, &all, &mut state), wide);
+        state.reset();
+        assert_ne!(columns_of(100, &short, &all, &mut state), wide);
+        // Two rows of one tool: each shows its number, even when the name is cut.
+        let mut a = row("download_artifact", "1/2");
+        let mut b = a.clone();
+        a.id = crate::model::CallId(7);
+        b.id = crate::model::CallId(12);
+        let c = row("build", "1/2");
+        assert_eq!(twins(&[a, b, c]), [true, true, false]);
+        assert_eq!(fit_label("download_artifact", " #12", 14), "download_… #12");
+        assert_eq!(fit_label("ls", " #3", 14), "ls #3");
     }
 
     #[test]

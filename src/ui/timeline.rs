@@ -75,7 +75,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, theme: Them
         "{:label_width$} {left}{:>pad$}",
         "",
         "now",
-        pad = bar_width.saturating_sub(left.chars().count()).max(3)
+        pad = bar_width.saturating_sub(crate::sanitize::width(&left)).max(3)
     );
     lines.push(Line::styled(
         crate::sanitize::fit(&axis, usize::from(area.width)),
@@ -91,6 +91,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, theme: Them
     // before it is the cleared buffer, so no text is laid out for it.
     let buffer = frame.buffer_mut();
     let label_cells = u16::try_from(label_width + 1).unwrap_or(u16::MAX);
+    // Calls of the same tool and session are told apart by their number, as in the table.
+    let key = |id: &CallId| {
+        model
+            .call(*id)
+            .map(|c| (c.key.tool.clone(), c.session_label.clone()))
+    };
+    let keys: Vec<_> = shown.iter().map(key).collect();
+    let twin = |row: usize| keys.iter().filter(|k| **k == keys[row]).nth(1).is_some();
     for (row, id) in shown.iter().enumerate() {
         let Some(call) = model.call(*id) else {
             continue;
@@ -106,10 +114,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, theme: Them
         let end = call.ended_at.unwrap_or(now);
         let (a, b) = (column_of(call.first_seen), column_of(end));
         let tool = crate::sanitize::terminal(call.key.tool.as_deref().unwrap_or("?")).into_owned();
+        let suffix = if twin(row) {
+            format!(" #{}", call.id.0)
+        } else {
+            String::new()
+        };
         let label = format!(
             "{} {}",
             theme.glyph(state),
-            crate::sanitize::fit(&tool, label_width.saturating_sub(2))
+            super::table::fit_label(&tool, &suffix, label_width.saturating_sub(2))
         );
         buffer.set_stringn(
             area.x,
