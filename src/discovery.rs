@@ -123,7 +123,10 @@ pub fn listener_is_ours(addr: std::net::SocketAddr) -> Option<bool> {
 /// An address as `/proc/net/tcp{,6}` writes it: 32-bit words in host (little-endian) order.
 fn proc_net_ip(hex: &str) -> Option<std::net::IpAddr> {
     let words: Option<Vec<u32>> = (0..hex.len() / 8)
-        .map(|i| hex.get(i * 8..i * 8 + 8).and_then(|w| u32::from_str_radix(w, 16).ok()))
+        .map(|i| {
+            hex.get(i * 8..i * 8 + 8)
+                .and_then(|w| u32::from_str_radix(w, 16).ok())
+        })
         .collect();
     let bytes: Vec<u8> = words?.iter().flat_map(|w| w.to_le_bytes()).collect();
     match bytes.len() {
@@ -467,10 +470,7 @@ mod tests {
 
     #[test]
     fn proc_net_addresses_and_our_own_listener() {
-        assert_eq!(
-            proc_net_ip("0100007F"),
-            Some("127.0.0.1".parse().unwrap())
-        );
+        assert_eq!(proc_net_ip("0100007F"), Some("127.0.0.1".parse().unwrap()));
         assert_eq!(
             proc_net_ip("00000000000000000000000001000000"),
             Some("::1".parse().unwrap())
@@ -489,5 +489,4 @@ mod tests {
             assert_eq!(process_start(me), process_start(me));
         }
     }
-
 }

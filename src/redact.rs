@@ -317,16 +317,30 @@ mod tests {
         let path = dir.join("config.toml");
         assert_eq!(load_rules(Some(&path)), (Rules::default(), None), "no file");
         // A typo elsewhere: the redaction section still applies, nothing to say.
-        std::fs::write(&path, "[keys]\nquit = 7\n[redaction]\nkeys = [\"ticket\"]\n").unwrap();
+        std::fs::write(
+            &path,
+            "[keys]\nquit = 7\n[redaction]\nkeys = [\"ticket\"]\n",
+        )
+        .unwrap();
         let (rules, said) = load_rules(Some(&path));
         assert_eq!(said, None);
-        assert_eq!(rules.text("ticket=abc123").as_deref(), Some("ticket=<redacted>"));
+        assert_eq!(
+            rules.text("ticket=abc123").as_deref(),
+            Some("ticket=<redacted>")
+        );
         // Not TOML, or a redaction section that does not parse: said, and withheld.
-        for bad in ["[redaction\nkeys = 1", "[redaction]\nkeys = \"ticket\"\n", "[redaction]\nkey = []\n"] {
+        for bad in [
+            "[redaction\nkeys = 1",
+            "[redaction]\nkeys = \"ticket\"\n",
+            "[redaction]\nkey = []\n",
+        ] {
             std::fs::write(&path, bad).unwrap();
             let (rules, said) = load_rules(Some(&path));
             let said = said.expect("said");
-            assert!(said.contains("withheld") && said.contains("config.toml"), "{said}");
+            assert!(
+                said.contains("withheld") && said.contains("config.toml"),
+                "{said}"
+            );
             assert!(rules.withhold);
             let mut v = serde_json::json!({"query": "select 1"});
             rules.value(&mut v);
@@ -335,5 +349,4 @@ mod tests {
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
-
 }

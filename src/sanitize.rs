@@ -376,7 +376,10 @@ mod tests {
         assert_eq!(fit("ok 🚀🚀🚀", 6), "ok 🚀…");
         // Never inside a number.
         assert_eq!(fit("compiling crate 35 of 100", 20), "compiling crate 35 …");
-        assert_eq!(fit("compiling crate 35 of 100", 24), "compiling crate 35 of…");
+        assert_eq!(
+            fit("compiling crate 35 of 100", 24),
+            "compiling crate 35 of…"
+        );
         assert_eq!(fit("compiling crate 35 of 100", 18), "compiling crate…");
         assert_eq!(fit("41.9 MB of 93.0 MB", 4), "…");
         assert_eq!(fit("41.9 MB of 93.0 MB", 6), "41.9 …");

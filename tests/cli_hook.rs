@@ -321,7 +321,10 @@ fn a_config_file_with_a_typo_keeps_its_redaction_and_a_broken_one_withholds() {
     let call = update(&mut tail, "the second call", |c| c["token"] == "t2");
     assert_eq!(call["message"], mcptop::redact::WITHHELD);
     let log = std::fs::read_to_string(home.join(".mcptop/hook.log")).unwrap();
-    assert!(log.contains("config.toml") && log.contains("withheld"), "{log}");
+    assert!(
+        log.contains("config.toml") && log.contains("withheld"),
+        "{log}"
+    );
     tail.signal(libc::SIGINT);
     let everything = tail.lines.join("\n") + &tail.rest().join("\n");
     assert!(!everything.contains("TICKET-SECRET"), "{everything}");

@@ -186,7 +186,8 @@ fn setup_never_writes_through_a_link_a_repository_ships_nor_reads_a_huge_file() 
     let p = project.to_str().unwrap();
     // The user's own file, with a secret in a server's env.
     let claude_json = home.join(".claude.json");
-    let secret = r#"{"mcpServers":{"db":{"command":"db-server","env":{"DB_TOKEN":"s3cr3t-value"}}}}"#;
+    let secret =
+        r#"{"mcpServers":{"db":{"command":"db-server","env":{"DB_TOKEN":"s3cr3t-value"}}}}"#;
     std::fs::write(&claude_json, secret).unwrap();
     // The repository's .mcp.json is a link to it.
     let mcp_json = project.join(".mcp.json");

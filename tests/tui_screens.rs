@@ -220,10 +220,24 @@ fn pause_freezes_the_table_but_counts_what_arrives() {
         Some(24.0),
         "test 10/24 ok",
     ));
+    // A new call while paused: neither its row nor its count shows until resumed.
+    app.ingest(&progress(
+        6_100,
+        32,
+        12,
+        "lint",
+        1.0,
+        Some(5.0),
+        "linting",
+    ));
     let screen = render(&mut app, 120, 30, t(17_000));
     assert!(
-        screen.contains("PAUSED 12.0s · 2 new events · p to resume"),
+        screen.contains("PAUSED 12.0s · 3 new events · p to resume"),
         "{screen}"
+    );
+    assert!(
+        screen.lines().next().unwrap().contains("2 running") && !screen.contains("lint"),
+        "frozen counts: {screen}"
     );
     assert!(
         screen.contains("8/24") && !screen.contains("10/24"),
@@ -235,6 +249,33 @@ fn pause_freezes_the_table_but_counts_what_arrives() {
         !screen.contains("PAUSED") && screen.contains("10/24"),
         "{screen}"
     );
+    assert!(
+        screen.contains("lint") && screen.lines().next().unwrap().contains("stalled"),
+        "live again: {screen}"
+    );
+}
+
+#[test]
+fn the_header_keeps_the_counts_and_a_filter_in_view_at_every_width() {
+    let mut app = app();
+    for (width, height) in [(120, 30), (80, 24), (60, 15), (40, 12)] {
+        let head = render(&mut app, width, height, t(4_500));
+        let head = head.lines().next().unwrap().to_owned();
+        assert!(head.contains("2 running"), "{width}: {head}");
+    }
+    app.handle_key(Key::Char('/'), t(4_500));
+    for c in "state:running".chars() {
+        app.handle_key(Key::Char(c), t(4_500));
+    }
+    app.handle_key(Key::Enter, t(4_500));
+    for (width, height) in [(120, 30), (80, 24), (60, 15), (40, 12)] {
+        let screen = render(&mut app, width, height, t(4_500));
+        let head = screen.lines().next().unwrap();
+        assert!(
+            head.contains("2 running") && head.contains("[filter"),
+            "{width}: {screen}"
+        );
+    }
 }
 
 #[test]
@@ -256,7 +297,10 @@ fn the_selection_stays_on_its_call_and_enter_opens_it() {
     assert_eq!(app.selected, selected);
     app.handle_key(Key::Enter, t(4_700));
     let screen = render(&mut app, 120, 30, t(4_700));
-    assert!(screen.contains("index_repo #2  token 8  running"), "{screen}");
+    assert!(
+        screen.contains("index_repo #2  token 8  running"),
+        "{screen}"
+    );
     assert!(screen.contains("indexed src/module_120.rs"), "{screen}");
     assert!(
         screen.contains(r#"last frame (message): {"token":8,"progress":120,"#),

@@ -229,15 +229,16 @@ fn survey(home: &Path, project: &Path, exe: &str) -> Result<()> {
     let mut any = false;
     for agent in Agent::ALL {
         for location in setup::locations(agent, home, project) {
-            let text = match setup::read_config(&location.path, base_of(&location.path, home, project)) {
-                Ok(Some(text)) => text,
-                Ok(None) => continue,
-                Err(e) => {
-                    any = true;
-                    println!("{}", mcptop::sanitize::terminal(&e.to_string()));
-                    continue;
-                }
-            };
+            let text =
+                match setup::read_config(&location.path, base_of(&location.path, home, project)) {
+                    Ok(Some(text)) => text,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        any = true;
+                        println!("{}", mcptop::sanitize::terminal(&e.to_string()));
+                        continue;
+                    }
+                };
             any = true;
             match setup::plan(&location, &text, exe) {
                 Ok(plan)

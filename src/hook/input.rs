@@ -232,7 +232,11 @@ mod tests {
     #[test]
     fn escapes_are_never_cut_in_half() {
         for pad in 0..8 {
-            let s = format!("{}{}", "a".repeat(MAX_STRING - pad), "\\\"\u{1}\u{e9}x".repeat(4));
+            let s = format!(
+                "{}{}",
+                "a".repeat(MAX_STRING - pad),
+                "\\\"\u{1}\u{e9}x".repeat(4)
+            );
             let kept = through(&json!({ "k": s }));
             let k = kept["k"].as_str().unwrap();
             assert!(k.ends_with('…'));

@@ -475,8 +475,7 @@ fn check_daemon(base: &str, file: &crate::discovery::DiscoveryFile) -> Result<()
         ));
     }
     let health: crate::discovery::Health = serde_json::from_slice(&body).unwrap_or_default();
-    crate::discovery::verify(file, &health)
-        .map_err(|e| format!("{e}: nothing was sent to it"))
+    crate::discovery::verify(file, &health).map_err(|e| format!("{e}: nothing was sent to it"))
 }
 
 /// The loopback address of `base` (`http://127.0.0.1:PORT`).

@@ -96,6 +96,38 @@ pub struct StateCounts {
 }
 
 impl StateCounts {
+    /// As [`StateCounts::describe`], with only as many states as fit in `width` columns,
+    /// the ones that need the user first (running, stalled, waiting, failed, lost); the
+    /// first always, so the count of running calls never gives way to anything else.
+    pub fn describe_within(&self, separator: &str, width: usize) -> String {
+        let full = self.describe(separator);
+        if crate::sanitize::width(&full) <= width {
+            return full;
+        }
+        let parts = [
+            (self.running, "running"),
+            (self.stalled, "stalled"),
+            (self.waiting, "waiting"),
+            (self.failed, "failed"),
+            (self.lost, "lost"),
+            (self.cancelled, "cancelled"),
+            (self.done, "done"),
+        ];
+        let mut out = String::new();
+        for (n, name) in parts.iter().filter(|(n, _)| *n > 0) {
+            let part = format!("{n} {name}");
+            let sep = if out.is_empty() { "" } else { separator };
+            if !out.is_empty()
+                && crate::sanitize::width(&out) + sep.len() + crate::sanitize::width(&part) > width
+            {
+                break;
+            }
+            out.push_str(sep);
+            out.push_str(&part);
+        }
+        out
+    }
+
     /// `4 running · 1 stalled · 37 done · 2 failed`: the states that have calls.
     pub fn describe(&self, separator: &str) -> String {
         let parts = [

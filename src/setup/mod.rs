@@ -224,9 +224,7 @@ pub fn read_config(path: &Path, base: &Path) -> Result<Option<String>, SetupErro
 /// The first symbolic link on the way from `base` (exclusive) to `path` (inclusive), when
 /// `path` lies below `base`; for a path elsewhere, whether `path` itself is a link.
 pub fn link_below(path: &Path, base: &Path) -> Option<PathBuf> {
-    let is_link = |p: &Path| {
-        std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
-    };
+    let is_link = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
     let Ok(rest) = path.strip_prefix(base) else {
         return is_link(path).then(|| path.to_owned());
     };

@@ -142,8 +142,7 @@ pub async fn start(options: ProxyOptions) -> Result<RunningProxy, ProxyError> {
         upstream_discovery: options.upstream_discovery.clone(),
         client,
         observer: Mutex::new(
-            Observer::new(options.request_progress)
-                .with_redaction(super::wrap::redaction_said()),
+            Observer::new(options.request_progress).with_redaction(super::wrap::redaction_said()),
         ),
         publisher,
         rewrite: options.request_progress,

@@ -94,6 +94,8 @@ impl LinkState {
 pub struct Paused {
     pub since: Time,
     pub rows: Vec<RowView>,
+    /// The header's counts as they were: the header holds still with the rows.
+    pub counts: crate::model::StateCounts,
     pub events_at_pause: u64,
 }
 
@@ -921,6 +923,7 @@ impl App {
                     None => Some(Paused {
                         since: now,
                         rows: rows(&self.feed.model, now),
+                        counts: self.feed.model.counts(now),
                         events_at_pause: self.feed.model.stream().events,
                     }),
                 };

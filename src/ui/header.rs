@@ -34,7 +34,8 @@ fn link_line(app: &App, width: usize, ascii: bool) -> Option<String> {
         // The way out stays in view however narrow the pane: the reason is what is cut.
         let tail = format!(" {dot} q to quit");
         let head = format!(" {stop_mark} stopped: ");
-        let room = width.saturating_sub(crate::sanitize::width(&head) + crate::sanitize::width(&tail));
+        let room =
+            width.saturating_sub(crate::sanitize::width(&head) + crate::sanitize::width(&tail));
         return Some(format!("{head}{}{tail}", fit(&safe(stop), room)));
     }
     let what = if app.connection == super::app::LinkState::Waiting {
@@ -66,7 +67,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(dot);
-    let counts = app.counts.describe(dot);
+    // Paused, the counts hold still with the rows.
+    let counts = app.paused.as_ref().map_or(&app.counts, |p| &p.counts);
     let keepalive = app
         .model()
         .stream()
@@ -74,8 +76,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
         .map(|k| format!("keep-alive {} ago", human(now - k)));
     let view = app.view.describe();
     let follow = app.follow.then(|| "[follow]".to_owned());
-    // What matters most first; what does not fit is left out, and the place (the one
-    // long text) is cut with `…` rather than lose its end silently.
+    // What matters most first: the counts, then a filter or sort (it hides or moves
+    // rows, so it never goes unsaid), then the place (cut with `…` rather than lose its
+    // end silently), the rate and the keep-alive, left out when they do not fit.
     let width = usize::from(area.width);
     let link = app.connection.words(now);
     let mut used = " mcptop ".len() + 1 + crate::sanitize::width(&link);
@@ -84,38 +87,52 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
         Span::raw(" "),
         Span::styled(link, theme.title()),
     ];
-    let mut push = |head: &mut Vec<Span<'static>>, text: String, style, cut: bool| {
-        let room = width.saturating_sub(used + 2);
+    // Adds `text` when it fits (cut with `…` when `cut` allows), keeping count of the
+    // columns used.
+    let push = |head: &mut Vec<Span<'static>>, used: &mut usize, text: String, style, cut: bool| {
+        let room = width.saturating_sub(*used + 2);
         let len = crate::sanitize::width(&text);
         if len <= room {
-            used += len + 2;
+            *used += len + 2;
             head.push(Span::raw("  "));
             head.push(Span::styled(text, style));
-        } else if cut && room >= 8 {
-            let shown: String = text.chars().take(room - 1).collect::<String>() + "…";
-            used += room + 2;
+        } else if cut && room >= 6 {
+            let shown = fit(&text, room);
+            if shown == "…" {
+                return; // nothing of it would be left to read
+            }
+            *used += crate::sanitize::width(&shown) + 2;
             head.push(Span::raw("  "));
             head.push(Span::styled(shown, style));
         }
     };
+    let counts = counts.describe_within(dot, width.saturating_sub(used + 2));
     if !counts.is_empty() {
-        push(&mut head, counts, theme.title(), false);
+        push(&mut head, &mut used, counts, theme.title(), true);
     }
-    push(&mut head, place, Style::default(), true);
+    if !view.is_empty() {
+        // Cut, the bracket still closes: `[filter: bui…]`.
+        let room = width.saturating_sub(used + 2);
+        let text = if crate::sanitize::width(&view) + 2 <= room {
+            format!("[{view}]")
+        } else {
+            format!("[{}]", fit(&view, room.saturating_sub(2).max(1)))
+        };
+        push(&mut head, &mut used, text, theme.title(), true);
+    }
+    if let Some(f) = follow {
+        push(&mut head, &mut used, f, theme.title(), false);
+    }
+    push(&mut head, &mut used, place, Style::default(), true);
     push(
         &mut head,
+        &mut used,
         format!("{:.0} ev/s", app.rate),
         Style::default(),
         false,
     );
     if let Some(k) = keepalive {
-        push(&mut head, k, theme.hint(), false);
-    }
-    if !view.is_empty() {
-        push(&mut head, format!("[{view}]"), theme.title(), true);
-    }
-    if let Some(f) = follow {
-        push(&mut head, f, theme.title(), false);
+        push(&mut head, &mut used, k, theme.hint(), false);
     }
     lines.push(Line::from(head));
     if let Some(text) = link_line(app, width, theme.ascii) {

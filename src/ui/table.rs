@@ -71,10 +71,7 @@ impl Column {
     }
 
     fn index(self) -> usize {
-        Column::DEFAULT
-            .iter()
-            .position(|&c| c == self)
-            .unwrap_or(0)
+        Column::DEFAULT.iter().position(|&c| c == self).unwrap_or(0)
     }
 
     fn title(self) -> &'static str {
@@ -97,7 +94,11 @@ impl Column {
     /// The width a column wants, from what its rows hold (within bounds).
     fn width(self, rows: &[RowView]) -> u16 {
         let longest = |f: fn(&RowView) -> &str, min: usize, max: usize| {
-            let n = rows.iter().map(|r| crate::sanitize::width(f(r))).max().unwrap_or(0);
+            let n = rows
+                .iter()
+                .map(|r| crate::sanitize::width(f(r)))
+                .max()
+                .unwrap_or(0);
             n.max(self.title().len()).clamp(min, max) as u16
         };
         match self {
@@ -112,7 +113,11 @@ impl Column {
                     .iter()
                     .zip(&twins)
                     .map(|(r, &twin)| {
-                        let number = if twin { format!(" #{}", r.id.0).len() } else { 0 };
+                        let number = if twin {
+                            format!(" #{}", r.id.0).len()
+                        } else {
+                            0
+                        };
                         crate::sanitize::width(&r.tool) + number
                     })
                     .max()

@@ -75,7 +75,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, theme: Them
         "{:label_width$} {left}{:>pad$}",
         "",
         "now",
-        pad = bar_width.saturating_sub(crate::sanitize::width(&left)).max(3)
+        pad = bar_width
+            .saturating_sub(crate::sanitize::width(&left))
+            .max(3)
     );
     lines.push(Line::styled(
         crate::sanitize::fit(&axis, usize::from(area.width)),
