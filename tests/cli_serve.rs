@@ -52,11 +52,17 @@ fn get(url: &str, bearer: Option<&str>) -> (u16, String) {
 #[test]
 fn writes_a_private_discovery_file_and_removes_it_on_sigterm() {
     let home = temp_dir("serve-disc");
-    let mut server = serve(&home, &[], 2);
+    let mut server = serve(&home, &[], 3);
     let file = home.join(".mcptop/mcp.json");
     assert_eq!(
         server.lines[1],
         format!("discovery file: {} (holds the admin token)", file.display())
+    );
+    // The next step is mcptop itself, not curl.
+    assert!(
+        server.lines[2].contains("watch it: run `mcptop`"),
+        "{:?}",
+        server.lines
     );
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -137,7 +143,7 @@ fn replays_a_capture_into_a_session() {
         4,
     );
     assert!(
-        server.lines[2].starts_with("session "),
+        server.lines[3].starts_with("session "),
         "{:?}",
         server.lines
     );

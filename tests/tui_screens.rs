@@ -221,15 +221,7 @@ fn pause_freezes_the_table_but_counts_what_arrives() {
         "test 10/24 ok",
     ));
     // A new call while paused: neither its row nor its count shows until resumed.
-    app.ingest(&progress(
-        6_100,
-        32,
-        12,
-        "lint",
-        1.0,
-        Some(5.0),
-        "linting",
-    ));
+    app.ingest(&progress(6_100, 32, 12, "lint", 1.0, Some(5.0), "linting"));
     let screen = render(&mut app, 120, 30, t(17_000));
     assert!(
         screen.contains("PAUSED 12.0s · 3 new events · p to resume"),
@@ -518,6 +510,11 @@ fn an_empty_stream_says_it_is_alive() {
         ),
         "{screen}"
     );
+    // And what to do next, at every size.
+    for (w, h) in [(120, 30), (40, 12)] {
+        let screen = render(&mut app, w, h, t(20_000));
+        assert!(screen.contains("`mcptop setup"), "{screen}");
+    }
 }
 
 /// A link going down, then the source stopping for good, over a table with rows: the

@@ -91,6 +91,14 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         } else {
             writeln!(out, "discovery file: {}", path.display())?;
         }
+        let file = match &args.discovery_file {
+            Some(p) => format!(" --discovery-file {}", p.display()),
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "  watch it: run `mcptop{file}` in another terminal (`mcptop setup AGENT` sends an agent's calls here)"
+        )?;
         Some(guard)
     };
     out.flush()?;
@@ -103,7 +111,7 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         let session =
             workload::create_session(&running.base_url(), &label, Some(running.admin_token()))
                 .await?;
-        announce_session(&running, &session.session_id, &label);
+        announce_session(&session.session_id, &label);
         let config = workload::WorkloadConfig {
             agents: usize::try_from(args.agents).unwrap_or(3),
             pace: args.pace,
@@ -131,7 +139,7 @@ async fn serve(args: &ServeArgs) -> Result<()> {
                 .state()
                 .sessions
                 .create(Some(label.clone()), path.display().to_string(), false);
-        announce_session(&running, &session.id, &label);
+        announce_session(&session.id, &label);
         let options = replay::ReplayOptions {
             speed: args.speed,
             looped: args.loop_replay,
@@ -161,12 +169,9 @@ fn size(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-fn announce_session(running: &server::RunningServer, id: &str, label: &str) {
+fn announce_session(id: &str, label: &str) {
     println!("session {id} ({label})");
-    println!(
-        "  tail it: curl -N -H \"Authorization: Bearer <admin token>\" {}/session/{id}/events",
-        running.base_url()
-    );
+    println!("  watch it: mcptop --session {id}   (or `mcptop tail --session {id}` for lines)");
 }
 
 /// Ctrl-C or SIGTERM.

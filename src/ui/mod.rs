@@ -47,7 +47,11 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme
         Screen::Table => {
             if app.model().is_empty() && app.paused.is_none() {
                 let text = waiting_text(app, now);
-                frame.render_widget(ratatui::widgets::Paragraph::new(text), main);
+                frame.render_widget(
+                    ratatui::widgets::Paragraph::new(text)
+                        .wrap(ratatui::widgets::Wrap { trim: false }),
+                    main,
+                );
             } else {
                 // A tall pane's spare rows show the statistics below the table.
                 // (Only when every call fits: the number of calls bounds the rows.)
@@ -96,18 +100,21 @@ fn scrub(buffer: &mut ratatui::buffer::Buffer) {
     }
 }
 
-/// What an empty table says: never a blank screen that looks frozen.
+/// What an empty table says: never a blank screen that looks frozen, and the next step.
 fn waiting_text(app: &App, now: Time) -> String {
+    const NEXT: &str = "\n\n Nothing to watch yet? `mcptop setup claude-code` (or codex, gemini, \
+                        cursor, …) puts your agent's tool calls here; `mcptop demo` shows a \
+                        sample workload.";
     if let Some(stop) = &app.last_stop {
-        return format!(" {}", crate::sanitize::terminal(&stop.to_string()));
+        return format!(" {}{NEXT}", crate::sanitize::terminal(&stop.to_string()));
     }
     let stream = app.model().stream();
     match stream.last_keepalive {
         Some(k) => format!(
-            " Connected, no tool call has reported yet. The stream is alive: last keep-alive {} ago.",
+            " Connected, no tool call has reported yet. The stream is alive: last keep-alive {} ago.{NEXT}",
             crate::model::human(now - k)
         ),
-        None => " Waiting for the first tool call…".into(),
+        None => format!(" Waiting for the first tool call…{NEXT}"),
     }
 }
 

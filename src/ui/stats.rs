@@ -75,7 +75,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
         "p50",
         "p95",
         "max",
-        "rate",
+        "prog/s",
         "last error",
     ];
     // Narrow panes drop the right-hand columns first; the tool and its counts stay.
