@@ -328,9 +328,13 @@ pub(crate) fn round3(v: f64) -> f64 {
 
 pub(crate) fn token_json(token: Option<&Token>) -> Value {
     match token {
-        Some(Token::Int(n)) => {
-            i64::try_from(*n).map_or_else(|_| json!(n.to_string()), |n| json!(n))
-        }
+        // An integer token stays a number whatever its size within 64 bits (signed or
+        // not); past that no JSON reader holds it exactly, and it is its digits' string.
+        Some(Token::Int(n)) => match (i64::try_from(*n), u64::try_from(*n)) {
+            (Ok(n), _) => json!(n),
+            (_, Ok(n)) => json!(n),
+            _ => json!(n.to_string()),
+        },
         Some(Token::Str(s)) => json!(s),
         None => Value::Null,
     }
@@ -393,4 +397,20 @@ pub fn server_json(server: &crate::model::Server) -> serde_json::Value {
         }
     }
     json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_integer_token_is_a_number_within_64_bits_signed_or_not() {
+        let int = |n: i128| token_json(Some(&Token::Int(n)));
+        assert_eq!(int(7), json!(7));
+        assert_eq!(int(-7), json!(-7));
+        assert_eq!(int(i128::from(u64::MAX)), json!(u64::MAX));
+        assert!(int(i128::from(i64::MAX) + 1).is_u64());
+        assert_eq!(int(i128::from(u64::MAX) + 1), json!("18446744073709551616"));
+        assert_eq!(token_json(Some(&Token::Str("7".into()))), json!("7"));
+    }
 }

@@ -158,9 +158,11 @@ fn write_call_line(
         put(out, key!("task"), task);
     }
     match call.key.token.as_ref() {
-        Some(Token::Int(n)) => match i64::try_from(*n) {
-            Ok(n) => put(out, key!("token"), &n),
-            Err(_) => put(out, key!("token"), &n.to_string()),
+        // As `token_json`: a number within 64 bits, signed or not.
+        Some(Token::Int(n)) => match (i64::try_from(*n), u64::try_from(*n)) {
+            (Ok(n), _) => put(out, key!("token"), &n),
+            (_, Ok(n)) => put(out, key!("token"), &n),
+            _ => put(out, key!("token"), &n.to_string()),
         },
         Some(Token::Str(s)) => put_str(out, key!("token"), s),
         None => put_key(out, concat!(key!("token"), "null")),

@@ -1325,6 +1325,14 @@ fn many_long_calls_keep_running_ones_in_view() {
         }
         insta::assert_snapshot!(format!("many_long_{size}"), screen);
     }
+    // The selection goes down into the finished rows: what still runs is counted above.
+    for _ in 0..20 {
+        app.handle_key(Key::Char('j'), now);
+    }
+    let screen = render(&mut app, 60, 15, now);
+    let running_rows = screen.lines().filter(|l| l.starts_with('▶')).count();
+    assert_eq!(running_rows, 0, "scrolled past them:\n{screen}");
+    assert!(screen.contains("↑ 3 running above"), "{screen}");
 }
 
 #[test]

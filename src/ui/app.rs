@@ -162,6 +162,8 @@ pub struct App {
     pub raw: std::collections::HashMap<CallId, (String, String)>,
     /// Rows below the table's window at the last draw, and how many of them run.
     pub below: (usize, usize),
+    /// Running calls above the table's window at the last draw (scrolled past).
+    pub running_above: usize,
     /// What each key does (the config file's `[keys]` over the defaults).
     pub keys: super::keys::KeyMap,
     /// The table's columns in display order, each shown or not (`C` toggles them).
@@ -223,6 +225,7 @@ impl App {
             follow: false,
             raw: std::collections::HashMap::new(),
             below: (0, 0),
+            running_above: 0,
             keys: super::keys::KeyMap::default(),
             columns: super::table::Column::DEFAULT
                 .iter()
@@ -579,6 +582,15 @@ impl App {
         } else {
             let rest = &all[from..];
             (rest.len(), rest.iter().filter(|r| running(&r.id)).count())
+        };
+        // A selection followed down into finished rows must not hide what still runs.
+        self.running_above = if plain {
+            self.order.1.min(self.scroll)
+        } else {
+            all[..self.scroll.min(all.len())]
+                .iter()
+                .filter(|r| running(&r.id))
+                .count()
         };
         let window: Vec<RowView> = if plain {
             let model = &self.feed.model;

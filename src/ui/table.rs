@@ -444,12 +444,26 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
         area,
     );
     let (below, running) = app.below;
-    if below > 0 && area.height >= 2 {
-        let arrow = if theme.ascii { "v" } else { "↓" };
-        let mut text = format!("{arrow} {below} more");
-        if running > 0 {
-            text.push_str(&format!(" ({running} running)"));
+    let above = app.running_above;
+    if (below > 0 || above > 0) && area.height >= 2 {
+        let (up, down) = if theme.ascii {
+            ("^", "v")
+        } else {
+            ("↑", "↓")
+        };
+        let mut parts = Vec::new();
+        if above > 0 {
+            parts.push(format!("{up} {above} running above"));
         }
+        if below > 0 {
+            let mut text = format!("{down} {below} more");
+            if running > 0 {
+                text.push_str(&format!(" ({running} running)"));
+            }
+            parts.push(text);
+        }
+        let text = parts.join(" · ");
+        let running = running + above;
         let line = Rect {
             y: area.y + area.height - 1,
             height: 1,
