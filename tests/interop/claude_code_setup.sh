@@ -28,7 +28,7 @@ cp "$home/.claude.json" "$home/original.json"
 (cd "$project" && HOME="$home" "$bin" setup claude-code --project "$project") >"$home/setup.out"
 grep -q "everything: wrapped" "$home/setup.out" || { echo "setup did not wrap: $(cat "$home/setup.out")"; exit 1; }
 listed=$(cd "$project" && HOME="$home" timeout 120 "$claude" mcp list 2>&1 || true)
-echo "$listed" | grep -E "^everything: .*mcptop wrap --label everything -- .* (✔|✓) Connected" >/dev/null || {
+echo "$listed" | grep -E "^everything: .*mcptop wrap --label[ =]everything -- .* (✔|✓) Connected" >/dev/null || {
     echo "claude mcp list does not show the wrapped server connected:"; echo "$listed" | sed 's/^/    /'; exit 1; }
 echo "claude-code: claude mcp list shows the wrapped server connected"
 (cd "$project" && HOME="$home" "$bin" setup claude-code --project "$project" --undo) >/dev/null
