@@ -476,8 +476,20 @@ impl PlainPrinter {
         if v["type"] == "call" {
             let c = &v["call"];
             let id = c["id"].as_u64().unwrap_or(0);
+            // A finished call's duration is part of what was said: the end the server
+            // reports after progress completed the call can bring the time it measured,
+            // and the last line about a call must give the duration every report gives.
+            let running = matches!(
+                c["state"].as_str(),
+                Some("running" | "stalled" | "waiting") | None
+            );
+            let duration = if running {
+                String::new()
+            } else {
+                seconds(c["elapsed_s"].as_f64().unwrap_or(0.0))
+            };
             let what = format!(
-                "{}|{}|{}|{}|{}",
+                "{}|{}|{}|{}|{}|{duration}",
                 c["state"], c["progress"], c["total"], c["message"], c["error"]
             );
             if self.shown.get(&id) == Some(&what) {
@@ -1033,6 +1045,49 @@ mod tests {
             lines.last().is_some_and(|l| l.contains(" u ")),
             "{lines:#?}"
         );
+    }
+
+    #[test]
+    fn a_call_reads_one_duration_in_plain_lines_and_the_summary() {
+        let mut feed = Feed::default();
+        let mut printer = PlainPrinter::default();
+        let mut lines = Vec::new();
+        // Progress completes the call at 9 s; the server's end at 10 s says it took 10 s.
+        let events = [
+            event(
+                0,
+                "message",
+                "1",
+                r#"{"token":1,"tool":"t","progress":1,"total":2}"#,
+            ),
+            event(
+                9_000,
+                "message",
+                "2",
+                r#"{"token":1,"tool":"t","progress":2,"total":2}"#,
+            ),
+            event(
+                10_000,
+                "call",
+                "3",
+                r#"{"token":1,"tool":"t","state":"finished","duration_ms":10000}"#,
+            ),
+        ];
+        for e in &events {
+            for update in feed.ingest(e) {
+                lines.extend(printer.lines(&update));
+            }
+        }
+        let last = lines.iter().rev().find(|l| l.contains(" t [1]"));
+        assert!(
+            last.is_some_and(|l| l.contains(" done ") && l.contains(" 10.0s")),
+            "{lines:#?}"
+        );
+        let table = summary(
+            &feed.model,
+            Time::from_unix_nanos(1_800_000_000_000_000_000),
+        );
+        assert!(table.contains("10.0s"), "{table}");
     }
 
     #[test]
