@@ -114,11 +114,21 @@ fn every_builtin_tool_call_shows_with_what_it_does_and_no_secret() {
         &home,
         r#"{"hook_event_name":"FutureEvent","session_id":"cc-1"}"#,
     );
+    // A last call, left open: the session's end ends it, and once that is on the stream
+    // every event before it is too.
+    hook(
+        &home,
+        &format!(
+            r#"{{"hook_event_name":"PreToolUse",{BASE},"tool_name":"Glob","tool_input":{{"pattern":"*"}},"tool_use_id":"toolu_09"}}"#
+        ),
+    );
     hook(
         &home,
         &format!(r#"{{"hook_event_name":"SessionEnd",{BASE},"reason":"exit"}}"#),
     );
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    update(&mut tail, "Glob lost at the session's end", |c| {
+        c["tool"] == "Glob" && c["state"] == "lost"
+    });
     tail.signal(libc::SIGINT);
     let everything = tail.lines.join("\n") + &tail.rest().join("\n");
     for secret in ["sk-secret", "sk-other"] {
@@ -135,17 +145,14 @@ fn every_builtin_tool_call_shows_with_what_it_does_and_no_secret() {
 
 #[test]
 fn with_no_daemon_the_hook_starts_one_and_still_exits_at_once() {
+    // How long it takes is measured by `cargo bench --bench hook` ("no daemon"); here,
+    // that it returns while the daemon it started runs on.
     let home = temp_dir("hook-nodaemon");
-    let started = std::time::Instant::now();
     hook(
         &home,
         &format!(
             r#"{{"hook_event_name":"PreToolUse",{BASE},"tool_name":"Grep","tool_input":{{"pattern":"x"}},"tool_use_id":"t"}}"#
         ),
-    );
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(2),
-        "the hook waited for the daemon"
     );
     // The daemon it started comes up in the background.
     let file = home.join(".mcptop/mcp.json");
@@ -157,12 +164,18 @@ fn with_no_daemon_the_hook_starts_one_and_still_exits_at_once() {
     let log = std::fs::read_to_string(home.join(".mcptop/hook.log")).unwrap();
     assert!(log.contains("started one"), "{log}");
     // The next event reaches it.
+    let mut tail = Running::spawn(&home, &["tail", "--json"]);
+    tail.line_matching("connected", |l| l.contains("\"connected\""));
     hook(
         &home,
         &format!(
             r#"{{"hook_event_name":"PostToolUse",{BASE},"tool_name":"Grep","tool_use_id":"t"}}"#
         ),
     );
+    update(&mut tail, "Grep done", |c| {
+        c["tool"] == "Grep" && c["state"] == "done"
+    });
+    let _ = tail.terminate();
     let pid = discovery["pid"].as_i64().unwrap() as i32;
     unsafe {
         libc::kill(pid, libc::SIGTERM);
@@ -178,17 +191,13 @@ fn a_daemon_that_refuses_more_connections_does_not_hold_up_the_hook() {
     // One connection held open: the daemon is full.
     let addr = url.trim_start_matches("http://").to_owned();
     let _held = std::net::TcpStream::connect(&addr).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let started = std::time::Instant::now();
+    // How long it takes is measured by `cargo bench --bench hook` ("daemon full"); here,
+    // that it returns and says why the event did not go.
     hook(
         &home,
         &format!(
             r#"{{"hook_event_name":"PreToolUse",{BASE},"tool_name":"Bash","tool_input":{{"command":"ls"}},"tool_use_id":"t"}}"#
         ),
-    );
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(2),
-        "it did not wait"
     );
     let log = std::fs::read_to_string(home.join(".mcptop/hook.log")).unwrap();
     assert_eq!(log.lines().count(), 1, "{log}");

@@ -11,7 +11,7 @@ use mcptop::server::{self, Compat, EventKind, RunningServer, ServerConfig};
 use mcptop::source::connect::{self, LiveOptions};
 use mcptop::source::discover::Daemon;
 use mcptop::source::select::Chosen;
-use mcptop::source::{Stop, Timed, Transport};
+use mcptop::source::{SourceEvent, Stop, Timed, Transport};
 use mcptop::time::Time;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
@@ -123,6 +123,33 @@ impl Watch {
                 if pred(&update.json) {
                     return update.json;
                 }
+            }
+        }
+    }
+
+    /// Reads until `n` keep-alives have come; panics on the wait or on any update that
+    /// says the link dropped or the source stopped before them.
+    async fn keepalives(&mut self, n: usize) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut seen = 0;
+        while seen < n {
+            let timed = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("{seen} of {n} keep-alives came; got {:#?}", self.updates)
+                })
+                .unwrap_or_else(|| panic!("the source ended after {seen} of {n} keep-alives"));
+            if matches!(timed.event, SourceEvent::KeepAlive) {
+                seen += 1;
+            }
+            for update in self.feed.ingest(&timed) {
+                let state = &update.json["state"];
+                assert!(
+                    update.json["type"] != "status" || state == "connected",
+                    "after {seen} keep-alives: {:#}",
+                    update.json
+                );
+                self.updates.push(update.json.clone());
             }
         }
     }
@@ -509,8 +536,16 @@ async fn a_2026_07_28_server_is_followed_with_subscriptions_listen() {
         .unwrap_or_default();
     assert!(hint.contains("mcptop proxy --upstream"), "{hint}");
     assert_eq!(server.state().mcp_session_count(), 0, "no session was made");
-    // It stays: keep-alives come, no error.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // It stays: keep-alives come (three periods), no drop, no error.
+    watch.keepalives(3).await;
+    assert!(
+        matches!(
+            watch.feed.model.stream().connection,
+            mcptop::model::Connection::Connected { .. }
+        ),
+        "{:?}",
+        watch.feed.model.stream().connection
+    );
     watch.stop().await;
 }
 

@@ -292,6 +292,38 @@ async fn mcp_in_construct_dialect() {
     assert_eq!(r.status(), 415);
 }
 
+/// `--stock-tools` (the conformance suite's tools as Construct has them): the caller gets
+/// its progress, the session's stream nothing. Publishing happens before the answer ends,
+/// so the count after the answer is the whole story (the test above is the other side).
+#[tokio::test]
+async fn stock_tools_answer_their_caller_and_publish_nothing() {
+    let server = start(|c| {
+        c.compat = Compat::Construct;
+        c.stock_tools = true;
+    })
+    .await;
+    let s = new_session(&server).await;
+    let call = construct_mcp(
+        &server,
+        &s,
+        &json!({"jsonrpc":"2.0","id":1,"method":"tools/call",
+                "params":{"name":"test_tool_with_progress","arguments":{},"_meta":{"progressToken":5}}}),
+    )
+    .await;
+    let messages = SseReader::new(call).rest().await;
+    let progress = messages
+        .iter()
+        .filter(|m| m.data.contains("notifications/progress"))
+        .count();
+    assert_eq!(progress, 3, "{messages:?}");
+    let session = server.state().sessions.get(&s.id).unwrap();
+    assert_eq!(
+        session.events.count(),
+        0,
+        "the session's stream carried the call"
+    );
+}
+
 #[tokio::test]
 async fn tools_call_streams_progress_then_the_result_and_publishes_the_call() {
     let server = start(|_| {}).await;

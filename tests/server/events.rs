@@ -111,7 +111,9 @@ async fn streams_end_when_the_server_shuts_down() {
 /// `--speed max` publishes as fast as the slowest subscriber takes events: a reader far
 /// slower than the publisher, behind a capacity of 64, still gets every event, in order;
 /// `--wait-subscribers` holds the start until it is there; `--loop` goes on past the end.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On tokio's paused clock: a sleep returns only once every other task is idle, so the
+/// waiting publisher has had every chance to publish, and the loop's count is exact time.
+#[tokio::test(start_paused = true)]
 async fn a_replay_at_full_speed_loses_nothing_to_a_slow_reader_and_loops() {
     use mcptop::server::replay::{self, ReplayEvent, ReplayOptions, Speed};
     use mcptop::server::EventKind;
@@ -138,6 +140,7 @@ async fn a_replay_at_full_speed_loses_nothing_to_a_slow_reader_and_loops() {
         stop.clone(),
     ));
     tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!publisher.is_finished());
     assert_eq!(session.events.count(), 0, "waits for its subscriber");
     let mut sub = session.events.subscribe(None);
     for i in 0..5000u64 {
@@ -164,12 +167,13 @@ async fn a_replay_at_full_speed_loses_nothing_to_a_slow_reader_and_loops() {
         looped,
         stop.clone(),
     ));
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(650)).await;
     stop.cancel();
     let published = within("the looped publisher", publisher).await.unwrap();
+    // 650 ms of a 100 ms pass: six passes and part of a seventh.
     assert!(
-        published > 10_000,
-        "{published} events in 0.6 s of a 0.1 s loop"
+        (30_000..35_000).contains(&published),
+        "{published} events in 0.65 s of a 0.1 s loop"
     );
     assert_eq!(session.events.count(), published);
 }
