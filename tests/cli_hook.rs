@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 
 use common::process::{command, serve, temp_dir, Running};
+use common::squatter::Squatter;
 use serde_json::Value;
 
 /// Runs `mcptop hook` with `input` on standard input.
@@ -239,51 +240,17 @@ fn a_huge_event_keeps_its_call() {
 
 #[test]
 fn a_port_squatter_gets_nothing_from_the_hook() {
-    use std::io::Read;
-    for health in [
-        r#"{"status":"ok"}"#.to_owned(),
-        r#"{"server":"mcptop","pid":1}"#.to_owned(),
-    ] {
+    for health in [r#"{"status":"ok"}"#, r#"{"server":"mcptop","pid":1}"#] {
         let home = temp_dir("hook-squatter");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let log = std::sync::Arc::clone(&seen);
-        let body = health.clone();
-        std::thread::spawn(move || {
-            for mut stream in listener.incoming().flatten() {
-                let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(300)));
-                let mut buf = [0u8; 65536];
-                let n = stream.read(&mut buf).unwrap_or(0);
-                log.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-        // The file names a live pid (this test's own) and holds an admin token.
-        std::fs::create_dir_all(home.join(".mcptop")).unwrap();
-        std::fs::write(
-            home.join(".mcptop/mcp.json"),
-            serde_json::json!({
-                "url": format!("http://127.0.0.1:{port}/mcp"),
-                "pid": std::process::id(),
-                "admin_token": "ADMIN-SECRET-42",
-            })
-            .to_string(),
-        )
-        .unwrap();
+        let squatter = Squatter::start(health);
+        squatter.plant_discovery(&home, "ADMIN-SECRET-42");
         hook(
             &home,
             &format!(
                 r#"{{"hook_event_name":"PreToolUse",{BASE},"tool_name":"Bash","tool_input":{{"command":"deploy --token TOOL-INPUT-7"}},"tool_use_id":"toolu_s"}}"#
             ),
         );
-        let requests = seen.lock().unwrap().clone();
+        let requests = squatter.requests();
         assert!(requests.contains("GET /health"), "{health}: {requests}");
         for secret in ["ADMIN-SECRET-42", "TOOL-INPUT-7", "POST"] {
             assert!(!requests.contains(secret), "{health}: {secret}: {requests}");

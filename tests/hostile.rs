@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::process::{run, serve, temp_dir, Running, BIN};
+use common::squatter::Squatter;
 use mcptop::server::{self, ServerConfig, SessionLimits};
 use serde_json::{json, Value};
 
@@ -448,45 +449,14 @@ async fn the_proxy_keeps_the_upstreams_dns_rebinding_check() {
 fn a_port_squatter_after_a_crash_gets_no_admin_token() {
     let home = temp_dir("hostile-squatter");
     // A program on the crashed daemon's port that answers 200 to everything.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let log = std::sync::Arc::clone(&seen);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            let _ = stream.set_read_timeout(Some(Duration::from_millis(300)));
-            let mut buf = [0u8; 4096];
-            let n = stream.read(&mut buf).unwrap_or(0);
-            log.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-            let body = r#"{"status":"ok"}"#;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    // The file names a live pid (this test's own) and holds an admin token.
-    std::fs::create_dir_all(home.join(".mcptop")).unwrap();
-    std::fs::write(
-        home.join(".mcptop/mcp.json"),
-        json!({
-            "url": format!("http://127.0.0.1:{port}/mcp"),
-            "pid": std::process::id(),
-            "admin_token": "ADMIN-SECRET-42",
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let squatter = Squatter::start(r#"{"status":"ok"}"#);
+    squatter.plant_discovery(&home, "ADMIN-SECRET-42");
     let out = run(&home, &["sessions"]);
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not an mcptop daemon"), "{stderr}");
     assert!(stderr.contains("nothing was sent to it"), "{stderr}");
-    let requests = seen.lock().unwrap().clone();
+    let requests = squatter.requests();
     assert!(requests.contains("GET /health"), "{requests}");
     assert!(!requests.contains("ADMIN-SECRET-42"), "{requests}");
     std::fs::remove_dir_all(&home).unwrap();

@@ -4,6 +4,7 @@
 pub mod fixture;
 pub mod process;
 pub mod reference;
+pub mod squatter;
 
 use mcptop::sse::{Decoder, Limits, OwnedItem};
 
