@@ -96,53 +96,60 @@ pub struct StateCounts {
 }
 
 impl StateCounts {
-    /// As [`StateCounts::describe`], with only as many states as fit in `width` columns,
-    /// the ones that need the user first (running, stalled, waiting, failed, lost); the
-    /// first always, so the count of running calls never gives way to anything else.
+    /// Each state with its count, in the order they are shown, and how much it needs the
+    /// user (0 first: running, stalled, waiting, failed, lost, cancelled, done).
+    fn parts(&self) -> [(usize, &'static str, u8); 7] {
+        [
+            (self.running, "running", 0),
+            (self.stalled, "stalled", 1),
+            (self.waiting, "waiting", 2),
+            (self.done, "done", 6),
+            (self.failed, "failed", 3),
+            (self.cancelled, "cancelled", 5),
+            (self.lost, "lost", 4),
+        ]
+    }
+
+    /// As [`StateCounts::describe`], with only as many states as fit in `width` columns:
+    /// the ones that need the user the least go first, and the first state shown always
+    /// stays, so the count of running calls never gives way to anything else.
     pub fn describe_within(&self, separator: &str, width: usize) -> String {
-        let full = self.describe(separator);
-        if crate::sanitize::width(&full) <= width {
-            return full;
-        }
-        let parts = [
-            (self.running, "running"),
-            (self.stalled, "stalled"),
-            (self.waiting, "waiting"),
-            (self.failed, "failed"),
-            (self.lost, "lost"),
-            (self.cancelled, "cancelled"),
-            (self.done, "done"),
-        ];
-        let mut out = String::new();
-        for (n, name) in parts.iter().filter(|(n, _)| *n > 0) {
-            let part = format!("{n} {name}");
-            let sep = if out.is_empty() { "" } else { separator };
-            if !out.is_empty()
-                && crate::sanitize::width(&out) + sep.len() + crate::sanitize::width(&part) > width
-            {
+        let mut parts: Vec<(String, u8)> = self
+            .parts()
+            .iter()
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, name, need)| (format!("{n} {name}"), *need))
+            .collect();
+        let join = |parts: &[(String, u8)]| {
+            parts
+                .iter()
+                .map(|(text, _)| text.as_str())
+                .collect::<Vec<_>>()
+                .join(separator)
+        };
+        while parts.len() > 1 && crate::sanitize::width(&join(&parts)) > width {
+            // The state that needs the user the least, never the most pressing one.
+            let most = parts.iter().map(|(_, need)| *need).min().unwrap_or(0);
+            let Some(at) = parts
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, need))| *need != most)
+                .max_by_key(|(_, (_, need))| *need)
+                .map(|(at, _)| at)
+            else {
                 break;
-            }
-            out.push_str(sep);
-            out.push_str(&part);
+            };
+            parts.remove(at);
         }
-        out
+        join(&parts)
     }
 
     /// `4 running · 1 stalled · 37 done · 2 failed`: the states that have calls.
     pub fn describe(&self, separator: &str) -> String {
-        let parts = [
-            (self.running, "running"),
-            (self.stalled, "stalled"),
-            (self.waiting, "waiting"),
-            (self.done, "done"),
-            (self.failed, "failed"),
-            (self.cancelled, "cancelled"),
-            (self.lost, "lost"),
-        ];
-        parts
+        self.parts()
             .iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, name)| format!("{n} {name}"))
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, name, _)| format!("{n} {name}"))
             .collect::<Vec<_>>()
             .join(separator)
     }
@@ -959,5 +966,37 @@ fn session_name(label: Option<&str>, id: Option<&str>) -> Option<String> {
         (Some(l), _) if !l.is_empty() => Some(l.to_owned()),
         (_, Some(id)) => Some(id.chars().take(8).collect()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StateCounts;
+
+    #[test]
+    fn counts_give_way_least_pressing_first_and_keep_their_order() {
+        let counts = StateCounts {
+            running: 3,
+            stalled: 1,
+            done: 120,
+            failed: 2,
+            cancelled: 4,
+            lost: 1,
+            ..StateCounts::default()
+        };
+        let all = "3 running · 1 stalled · 120 done · 2 failed · 4 cancelled · 1 lost";
+        assert_eq!(counts.describe(" · "), all);
+        assert_eq!(counts.describe_within(" · ", 200), all);
+        let fits = |width| counts.describe_within(" · ", width);
+        assert_eq!(fits(50), "3 running · 1 stalled · 2 failed · 1 lost");
+        assert_eq!(fits(30), "3 running · 1 stalled");
+        // The most pressing state stays even when nothing fits.
+        assert_eq!(fits(3), "3 running");
+        let idle = StateCounts {
+            done: 7,
+            failed: 1,
+            ..StateCounts::default()
+        };
+        assert_eq!(idle.describe_within(" · ", 10), "1 failed");
     }
 }

@@ -106,7 +106,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
             head.push(Span::styled(shown, style));
         }
     };
-    let counts = counts.describe_within(dot, width.saturating_sub(used + 2));
+    // A filter or sort keeps room for at least `[filter: b…]` beside the counts.
+    let for_view = if view.is_empty() {
+        0
+    } else {
+        (crate::sanitize::width(&view) + 4).min(16)
+    };
+    let counts = counts.describe_within(dot, width.saturating_sub(used + 2 + for_view));
     if !counts.is_empty() {
         push(&mut head, &mut used, counts, theme.title(), true);
     }
