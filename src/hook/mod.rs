@@ -361,16 +361,12 @@ fn publish(
 ) -> Result<(), String> {
     let body = serde_json::to_vec(items).map_err(|e| e.to_string())?;
     for attempt in 0..2 {
-        // The daemon checked when the session was opened still runs and still holds its
-        // port: the check is not made again (a hook has milliseconds).
+        // The daemon checked when the session was opened, still running (the same pid,
+        // started at the same moment), still holds its port, which nobody else can bind
+        // while it does: the check is not made again (a hook has milliseconds).
         let same = state.daemon_pid.is_some_and(|pid| {
             crate::discovery::pid_alive(pid)
                 && crate::discovery::process_start(pid) == state.daemon_since
-                && state
-                    .daemon_url
-                    .as_deref()
-                    .and_then(|url| loopback_addr(url).ok())
-                    .is_some_and(|a| crate::discovery::listener_is_ours(a) != Some(false))
         });
         if state.session_id.is_none() || !same || attempt == 1 {
             open_session(state, input, discovery_file)?;
