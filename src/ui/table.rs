@@ -501,10 +501,12 @@ pub fn draw_chooser(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         } else {
             " (no room)"
         };
+        // Why first: a narrow pane cuts the end of the line, never the reason.
         let text = format!(
-            " {} {:<9} {}{}",
+            " {} {:<9}{} {}",
             if *shown { on } else { off },
             column.name(),
+            why,
             match column {
                 Column::State => "the state glyph",
                 Column::Session => "the session's label (on an all-sessions stream)",
@@ -519,7 +521,6 @@ pub fn draw_chooser(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 Column::What => "what it works on, from its arguments (taps)",
                 Column::Message => "what the call says now",
             },
-            why
         );
         let style = if i == app.column_cursor {
             theme.selected()
@@ -528,6 +529,13 @@ pub fn draw_chooser(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         };
         lines.push(Line::styled(text, style));
     }
+    // The title stays; the list scrolls so the cursor is always in view.
+    let room = usize::from(area.height).saturating_sub(1).max(1);
+    let skip = app.column_cursor.saturating_sub(room - 1);
+    let title = lines.remove(0);
+    let lines: Vec<Line> = std::iter::once(title)
+        .chain(lines.into_iter().skip(skip))
+        .collect();
     frame.render_widget(ratatui::widgets::Paragraph::new(lines), area);
 }
 
