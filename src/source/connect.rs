@@ -404,7 +404,7 @@ pub async fn run(
             Ended::Dropped(reason) => reason,
             Ended::Unreachable(reason) => {
                 daemon_gone = true;
-                format!("daemon unreachable ({reason}); waiting for it to come back")
+                format!("{reason}, daemon unreachable; waiting for it to come back")
             }
             Ended::Refused { status, .. } if status == 401 || status == 404 => {
                 // Construct answers 401 for an unknown session too, so a 401 on a session

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end: `mcptop demo` in a real terminal (tmux), driven with keys, read back from
-# the pane, at 120x30 and at 60x15. Usage: tui_tmux.sh /path/to/mcptop
+# the pane, at 120x30, 80x24, 60x15 and 40x12. Usage: tui_tmux.sh /path/to/mcptop
 set -euo pipefail
 bin="$1"
 sock="mcptop-e2e-$$"
@@ -23,7 +23,53 @@ wait_for() {
     return 1
 }
 
-for size in 120x30 60x15; do
+# Waits (10 s at most) until the pane no longer shows $2. (A key sent right after Escape
+# would reach the monitor as Alt and that key: the next key waits for this.)
+wait_gone() {
+    local what="$1" pattern="$2"
+    for _ in $(seq 1 100); do
+        if ! t capture-pane -p -t e2e | grep -q -- "$pattern"; then return 0; fi
+        sleep 0.1
+    done
+    echo "tui e2e: $what still on screen:" >&2
+    t capture-pane -p -t e2e >&2
+    return 1
+}
+# Waits (10 s at most) until the header (the pane's first line) shows $2.
+wait_head() {
+    local what="$1" pattern="$2"
+    for _ in $(seq 1 100); do
+        if t capture-pane -p -t e2e | head -n 1 | grep -q -- "$pattern"; then return 0; fi
+        sleep 0.1
+    done
+    echo "tui e2e: the header shows no $what:" >&2
+    t capture-pane -p -t e2e >&2
+    return 1
+}
+# Waits (10 s at most) until the header no longer shows $2.
+wait_head_without() {
+    local what="$1" pattern="$2"
+    for _ in $(seq 1 100); do
+        if ! t capture-pane -p -t e2e | head -n 1 | grep -q -- "$pattern"; then return 0; fi
+        sleep 0.1
+    done
+    echo "tui e2e: the header still shows $what:" >&2
+    t capture-pane -p -t e2e >&2
+    return 1
+}
+# When the header counts running calls, one is in view or counted above or below.
+running_in_view() {
+    local pane
+    pane=$(t capture-pane -p -t e2e)
+    if printf '%s\n' "$pane" | head -n 1 | grep -q "[0-9] running" \
+        && ! printf '%s\n' "$pane" | grep -q -e "^[▶‼] " -e "running)" -e "running above"; then
+        echo "tui e2e: the header counts running calls, but none is in view ($1):" >&2
+        printf '%s\n' "$pane" >&2
+        return 1
+    fi
+}
+
+for size in 120x30 80x24 60x15 40x12; do
     cols=${size%x*}; rows=${size#*x}
     fresh
     t new-session -d -s e2e -x "$cols" -y "$rows" "'$bin' demo --pace 4; echo EXITED \$?; sleep 60"
@@ -39,15 +85,42 @@ for size in 120x30 60x15; do
         t capture-pane -p -t e2e >&2
         exit 1
     fi
+    # The counts come first in the header, at every width.
+    wait_head "the running count first ($size)" "CONNECTED  [0-9][0-9]* running"
     t send-keys -t e2e p
     wait_for "the PAUSED banner ($size)" "PAUSED"
     t send-keys -t e2e p
     t send-keys -t e2e '?'
     wait_for "the help ($size)" "Glyphs"
     t send-keys -t e2e Escape
+    wait_gone "the help ($size)" "Glyphs"
+    # A filter hides rows, so the header says so at every width; Esc takes it away.
+    t send-keys -t e2e / && t send-keys -t e2e -l state:running && t send-keys -t e2e Enter
+    wait_head "the filter ($size)" "\[filter"
+    if t capture-pane -p -t e2e | grep -q "^✓ "; then
+        echo "tui e2e: a finished row passed the filter state:running ($size):" >&2
+        t capture-pane -p -t e2e >&2
+        exit 1
+    fi
+    t send-keys -t e2e Escape
+    wait_head_without "the cleared filter ($size)" "\[filter"
+    # The column chooser: an enabled column a narrow pane cannot draw says why.
+    t send-keys -t e2e C
+    wait_for "the column chooser ($size)" "Columns (Space"
+    if [ "$cols" -le 60 ]; then
+        wait_for "a column without room ($size)" "(no room)"
+    fi
+    t send-keys -t e2e Escape
+    wait_gone "the column chooser ($size)" "Columns (Space"
+    # A call's detail, left open while calls finish: back on the table, the running
+    # calls are in view or counted.
     t send-keys -t e2e Down Enter
     wait_for "the detail view ($size)" "messages, newest first"
-    t send-keys -t e2e Escape q
+    sleep 3
+    t send-keys -t e2e Escape
+    wait_gone "the detail view ($size)" "messages, newest first"
+    running_in_view "after the detail, $size"
+    t send-keys -t e2e q
     wait_for "a clean exit ($size)" "EXITED 0"
     # The terminal is restored: the monitor's screen is gone from the pane.
     if t capture-pane -p -t e2e | grep -q "q quit"; then
@@ -90,7 +163,7 @@ agent() { # $1 label, $2 tool
       printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"'"$2"'"}}'
       sleep 8; } | HOME="$home" "$bin" wrap --label "$1" -- sh "$home/server.sh" >/dev/null
 }
-for size in 120x30 60x15; do
+for size in 120x30 80x24 60x15 40x12; do
     cols=${size%x*}; rows=${size#*x}
     fresh
     t new-session -d -s e2e -x "$cols" -y "$rows" "HOME='$home' '$bin'; echo EXITED \$?; sleep 60"
@@ -135,7 +208,7 @@ start_daemon() {
     server_pid=$!
     for _ in $(seq 1 100); do grep -q '^discovery file' "$home/serve.out" && break; sleep 0.1; done
 }
-for size in 120x30 60x15; do
+for size in 120x30 80x24 60x15 40x12; do
     cols=${size%x*}; rows=${size#*x}
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
@@ -178,13 +251,8 @@ wait_for "the demo's header" "CONNECTED"
 checks=0
 for _ in $(seq 1 45); do
     sleep 2
-    pane=$(t capture-pane -p -t e2e)
-    if printf '%s\n' "$pane" | head -n 1 | grep -q "[0-9] running"; then
-        if ! printf '%s\n' "$pane" | grep -q -e "^[▶‼] " -e "running)"; then
-            echo "tui e2e: the header counts running calls, but none is in view:" >&2
-            printf '%s\n' "$pane" >&2
-            exit 1
-        fi
+    running_in_view "the demo at 80x24"
+    if t capture-pane -p -t e2e | head -n 1 | grep -q "[0-9] running"; then
         checks=$((checks + 1))
     fi
 done
