@@ -1415,3 +1415,40 @@ fn i_opens_the_servers_and_their_tools_and_the_views_keys_move_between_views() {
         "the flash says what to do"
     );
 }
+
+/// The last running calls end within a fifth of a second of each other, and nothing else
+/// arrives: the header's counts and the findings are still owed a refresh, the loop is told
+/// when, and the tick at that moment brings them up to date.
+#[test]
+fn counts_catch_up_when_the_last_calls_end_together() {
+    let mut app = app();
+    let mut at = 5_000;
+    render(&mut app, 80, 24, t(at));
+    for (id, token, tool) in [(20u64, 7u64, "run_tests"), (21, 8, "index_repo")] {
+        app.ingest(&event(
+            at,
+            "call",
+            id,
+            &format!(r#"{{"token":{token},"tool":"{tool}","state":"finished"}}"#),
+        ));
+        let head = render(&mut app, 80, 24, t(at));
+        assert!(head.lines().next().is_some(), "{head}");
+        at += 50;
+    }
+    // The loop wakes when told, ticks, and draws when the tick asks for it; within a
+    // second nothing is owed any more and the header counts no running call.
+    let mut wakes = 0;
+    while let Some(owed) = app.refresh_owed(t(at)) {
+        assert!(owed <= std::time::Duration::from_secs(1), "{owed:?}");
+        at += i64::try_from(owed.as_millis()).unwrap();
+        app.tick(t(at));
+        assert!(app.dirty, "the refresh asks for a frame");
+        render(&mut app, 80, 24, t(at));
+        wakes += 1;
+        assert!(wakes <= 2, "one wake for the counts, one for the findings");
+    }
+    assert!(at <= 6_100, "caught up at {at}");
+    let screen = render(&mut app, 80, 24, t(at));
+    let head = screen.lines().next().unwrap();
+    assert!(!head.contains("running"), "{screen}");
+}

@@ -77,7 +77,7 @@ pub async fn resolve_with(
             Err(e) if wait && e.code == super::NO_DAEMON => {
                 let why = format!(
                     "waiting for a daemon ({}): start `mcptop serve`, or wrap a server with \
-                     `mcptop wrap` (see the README)",
+                     `mcptop wrap` (see docs/guide.md)",
                     e.message
                 );
                 if why != said {

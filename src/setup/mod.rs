@@ -73,7 +73,7 @@ pub struct Location {
     pub format: Format,
 }
 
-/// Where each agent keeps its MCP servers (see the README for the documentation each
+/// Where each agent keeps its MCP servers (see docs/guide.md for the documentation each
 /// comes from), for the user `home` and the project `project`.
 pub fn locations(agent: Agent, home: &Path, project: &Path) -> Vec<Location> {
     let json = |scope, path: PathBuf, key: &[&str]| Location {

@@ -154,6 +154,9 @@ pub struct App {
     pub findings: Vec<crate::model::Finding>,
     findings_at: Option<Time>,
     findings_due: bool,
+    /// A call started or ended since the findings were made: they are refreshed on the
+    /// next second's tick, which the loop wakes for even when nothing else moves.
+    findings_behind: bool,
     /// Replaying a recording instead of watching live.
     pub player: Option<super::player::Player>,
     /// `f`: the selection follows the newest call as calls start.
@@ -221,6 +224,7 @@ impl App {
             findings: Vec::new(),
             findings_at: None,
             findings_due: true,
+            findings_behind: false,
             player: None,
             follow: false,
             raw: std::collections::HashMap::new(),
@@ -334,6 +338,7 @@ impl App {
             crate::model::Change::NewCall(_) | crate::model::Change::Finished(_)
         ) {
             self.counts_due = true;
+            self.findings_behind = true;
         }
         if matches!(
             change,
@@ -390,7 +395,12 @@ impl App {
     /// Once a second or so (and before each frame): smooth the event rate, expire old
     /// calls, refresh the findings when they are due.
     pub fn tick(&mut self, now: Time) {
+        let owed = (self.counts_due, self.findings_behind);
         self.refresh_findings(now);
+        if (owed.0 && !self.counts_due) || (owed.1 && !self.findings_behind) {
+            // Counts or findings caught up with calls that started or ended.
+            self.dirty = true;
+        }
         let events = self.feed.model.stream().events;
         let (since, count) = self.rate_window;
         let secs = (now - since).as_seconds_f64();
@@ -438,6 +448,28 @@ impl App {
         self.findings.clear();
     }
 
+    /// How soon the header's counts or the findings are owed a refresh after calls
+    /// started or ended, when they are: the loop wakes for it though nothing else moves
+    /// (the last calls ending leave no clock on screen to wake it).
+    pub fn refresh_owed(&self, now: Time) -> Option<std::time::Duration> {
+        if self.player.is_some() {
+            // A replay wakes each frame while it plays, and changes nothing while paused.
+            return None;
+        }
+        let until = |at: Option<Time>, after_ms: i64| {
+            at.map_or(std::time::Duration::ZERO, |at| {
+                let left = after_ms - (now - at).num_milliseconds();
+                std::time::Duration::from_millis(u64::try_from(left.max(0)).unwrap_or(0))
+            })
+        };
+        let counts = self.counts_due.then(|| until(self.counts_at, 200));
+        let findings = self.findings_behind.then(|| until(self.findings_at, 1000));
+        match (counts, findings) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Recomputes the findings if news arrived or a second has passed.
     pub fn refresh_findings(&mut self, now: Time) {
         let refresh = self.findings_due
@@ -475,6 +507,7 @@ impl App {
             }
             self.findings_at = Some(now);
             self.findings_due = false;
+            self.findings_behind = false;
         }
     }
 

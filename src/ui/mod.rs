@@ -287,8 +287,14 @@ pub async fn run(
         }
         let next_draw = app.dirty.then(|| last_draw + frame_time);
         // A flash needs one more draw to go away.
-        let wake =
-            next_wake(&app, now, frame_time).or(app.flash.as_ref().map(|_| Duration::from_secs(1)));
+        let wake = [
+            next_wake(&app, now, frame_time),
+            app.flash.as_ref().map(|_| Duration::from_secs(1)),
+            app.refresh_owed(app.clock(now)),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         // A fixed deadline, so a steady stream of events cannot keep pushing it back.
         tick_at = match (wake, tick_at) {
             (None, _) => None,

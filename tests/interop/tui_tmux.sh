@@ -174,11 +174,14 @@ for size in 120x30 80x24 60x15 40x12; do
     agent_b=$!
     wait_for "the first wrapped call ($size)" "▶ .*search_notes"
     wait_for "the second wrapped call ($size)" "list_notes"
-    wait_for "why the bar is empty ($size)" "no progress token"
+    wait_for "why the bar is empty ($size)" "no progress tok"
     if [ "$cols" -ge 100 ]; then
         wait_for "the session column ($size)" "notes A"
     fi
     wait_for "the calls finishing ($size)" "✓ .*search_notes"
+    wait_for "both calls finished ($size)" "✓ .*list_notes"
+    # Nothing else arrives: the header's counts still catch up with the calls' ends.
+    wait_head_without "a running call once both ended ($size)" "[0-9] running"
     # The other views: the servers and their tools, the statistics, the timeline.
     t send-keys -t e2e I
     wait_for "the servers view ($size)" "Servers and their tools"
