@@ -32,6 +32,7 @@ pub struct Cli {
 
 /// How the monitor draws.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "The screen (the monitor)")]
 pub struct ScreenArgs {
     /// The most frames drawn per second (it draws only when something changed) [default:
     /// the config file's, else 20].
@@ -93,94 +94,108 @@ impl ScreenArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Wire an agent to mcptop: wrap its MCP servers, and with --hooks install Claude
+    /// Code's hook.
+    ///
+    /// Wraps every stdio MCP server of a coding agent's configuration with `mcptop wrap`
+    /// (claude-code, claude-desktop, cursor, vscode, codex, gemini), and with `--hooks`
+    /// installs `mcptop hook` as Claude Code's hook. With no agent: what each agent's
+    /// configuration holds. `--undo` takes it out.
+    Setup(SetupArgs),
+
+    /// A daemon, simulated agents and the live monitor, in one command (q quits).
+    ///
     /// The whole thing in one command: a daemon, simulated agents calling its tools, and
-    /// the live monitor watching them. q quits.
+    /// the live monitor watching them.
     Demo(DemoArgs),
 
-    /// Decode a server-sent event stream and print each event as one JSON line.
+    /// Claude Code's hook: its built-in tools and permission prompts on the monitor.
     ///
-    /// Reads FILE, or standard input when FILE is missing or `-`, e.g.
-    /// `curl -N http://127.0.0.1:54500/session/ID/events -H "Authorization: Bearer …" | mcptop sse-dump`.
-    /// Prints `{"type":…,"data":…,"id":…}` per event (`id` is the last event id in force,
-    /// "" if none) and `{"retry":N}` where a retry field is accepted. Warnings (dropped
-    /// events, a stream cut mid-event) go to standard error.
-    SseDump(SseDumpArgs),
+    /// Claude Code runs it with each hook event's JSON on standard input; install it with
+    /// `mcptop setup claude-code --hooks`. It shows every tool call of the agent (Bash,
+    /// Read, Edit, …) on the monitor, writes nothing to standard output, never delays the
+    /// agent and always exits 0 (trouble goes to ~/.mcptop/hook.log).
+    Hook(HookArgs),
 
-    /// Run the embedded daemon: sessions, their events over SSE and WebSocket, and an
-    /// MCP endpoint whose tools report progress.
+    /// Run a stdio MCP server with mcptop in its pipes, so the monitor shows its calls.
     ///
-    /// Speaks Construct's routes (`/health`, `POST /session`, `/session/ID/events`,
-    /// `/mcp` with `X-Construct-Session`, `/ws/mcp/events`) and standard MCP Streamable
-    /// HTTP on `/mcp`. Prints the address it listens on, writes a discovery file
-    /// (mode 0600, with an admin token that opens every session) and removes it on
-    /// Ctrl-C or SIGTERM.
-    Serve(ServeArgs),
+    /// Put it in front of the server's command in the agent's configuration: `"command":
+    /// "mcptop", "args": ["wrap", "--", "npx", "-y", "some-server"]`. Messages pass through
+    /// unchanged (stderr, exit code and signals too); every `tools/call` is published into
+    /// a session of the local mcptop daemon, which is started in the background when none
+    /// is running. Watch with `mcptop`.
+    Wrap(WrapArgs),
 
-    /// Follow a session headlessly: one update per line, for pipes, scripts and CI.
+    /// Put mcptop in front of an HTTP MCP server, so the monitor shows its calls.
+    ///
+    /// Point the agent at the address it prints instead of the server's.
+    ///
+    /// Requests, responses and event streams pass through unchanged (headers included;
+    /// tokens are never logged); every `tools/call` is published like `wrap` does.
+    Proxy(ProxyArgs),
+
+    /// Follow the calls as lines, for pipes, scripts and CI.
     ///
     /// Finds the daemon (--url, $MCPTOP_URL, --discovery, ~/.mcptop/mcp.json,
     /// ~/.construct/mcp.json, ~/.revka/mcp.json), attaches to the named (or labelled)
-    /// session, or else to every session of an mcptop daemon (those created later too),
-    /// and reconnects on its own, resuming where it left off.
+    /// session, or else to every session of an mcptop daemon (those created later too), and
+    /// reconnects on its own, resuming where it left off.
     ///
-    /// Exit status: 0 done (--count, --for, Ctrl-C), 1 error, 2 bad arguments, 3 no
-    /// daemon found, 4 token rejected, 5 session no longer exists, 6 gave up
-    /// (--max-retries).
+    /// Exit status: 0 done (--count, --for, Ctrl-C), 1 error, 2 bad arguments, 3 no daemon
+    /// found, 4 token rejected, 5 session no longer exists, 6 gave up (--max-retries).
     Tail(TailArgs),
 
     /// Play a recording (or a raw SSE capture) through the same pipeline as `tail`.
     Replay(ReplayArgs),
 
-    /// List the daemon's sessions (needs an mcptop daemon's admin token, read from its
-    /// discovery file).
+    /// Assertions about a recording, for CI: exit 1 with one line per violation.
+    ///
+    /// Reads a recording (or a raw SSE capture): exit 0 when all assertions hold, 1 with
+    /// one line per violation otherwise.
+    Check(CheckArgs),
+
+    /// Run the daemon: sessions, their event streams, and an MCP endpoint.
+    ///
+    /// Speaks Construct's routes (`/health`, `POST /session`, `/session/ID/events`, `/mcp`
+    /// with `X-Construct-Session`, `/ws/mcp/events`) and standard MCP Streamable HTTP on
+    /// `/mcp`. Prints the address it listens on, writes a discovery file (mode 0600, with
+    /// an admin token that opens every session) and removes it on Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+
+    /// List the daemon's sessions (with its admin token, from its discovery file).
     Sessions(SessionsArgs),
 
     /// Manage sessions.
     #[command(subcommand)]
     Session(SessionCommand),
 
-    /// Run a stdio MCP server with mcptop in its pipes, so the monitor shows its tool calls.
+    /// Decode a server-sent event stream: one JSON line per event.
     ///
-    /// Put it in front of the server's command in the agent's configuration:
-    /// `"command": "mcptop", "args": ["wrap", "--", "npx", "-y", "some-server"]`.
-    /// Messages pass through unchanged (stderr, exit code and signals too); every
-    /// `tools/call` is published into a session of the local mcptop daemon, which is
-    /// started in the background when none is running. Watch with `mcptop`.
-    Wrap(WrapArgs),
+    /// Reads FILE, or standard input when FILE is missing or `-`, e.g. `curl -N
+    /// http://127.0.0.1:54500/session/ID/events -H "Authorization: Bearer …" | mcptop
+    /// sse-dump`. Prints `{"type":…,"data":…,"id":…}` per event (`id` is the last event id
+    /// in force, "" if none) and `{"retry":N}` where a retry field is accepted. Warnings
+    /// (dropped events, a stream cut mid-event) go to standard error.
+    SseDump(SseDumpArgs),
 
-    /// Put mcptop in front of a Streamable HTTP MCP server, so the monitor shows its tool
-    /// calls: point the agent at the address it prints instead of the server's.
+    /// Print a shell completion script.
     ///
-    /// Requests, responses and event streams pass through unchanged (headers included;
-    /// tokens are never logged); every `tools/call` is published like `wrap` does.
-    Proxy(ProxyArgs),
-
-    /// A Claude Code hook: shows every tool call of the agent (Bash, Read, Edit, …) on the
-    /// monitor. Claude Code runs it with each hook event's JSON on standard input; install
-    /// it with `mcptop setup claude-code --hooks`. It writes nothing to standard output,
-    /// never delays the agent and always exits 0 (trouble goes to ~/.mcptop/hook.log).
-    Hook(HookArgs),
-
-    /// Beside the agent in one command: wrap every stdio MCP server of a coding agent's
-    /// configuration with `mcptop wrap` (claude-code, claude-desktop, cursor, vscode,
-    /// codex, gemini), and with `--hooks` install `mcptop hook` as Claude Code's hook.
-    /// With no agent: what each agent's configuration holds. `--undo` takes it out.
-    Setup(SetupArgs),
-
-    /// Assertions about a recording (or a raw SSE capture), for CI: exit 0 when all
-    /// hold, 1 with one line per violation otherwise.
-    Check(CheckArgs),
-
-    /// Print a shell completion script: `mcptop completions bash > ~/.local/share/bash-completion/completions/mcptop`.
+    /// `mcptop completions bash > ~/.local/share/bash-completion/completions/mcptop`.
     Completions {
         /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `mcptop man > ~/.local/share/man/man1/mcptop.1`.
+
+    /// Print the man page (roff).
+    ///
+    /// `mcptop man > ~/.local/share/man/man1/mcptop.1`.
     Man,
-    /// Check the config file in force and say where it is; `--default` prints one with
-    /// every setting at its default, commented.
+
+    /// Check the config file in force; --default prints one with every setting.
+    ///
+    /// Says where the config file in force is and whether it reads; `--default` prints one
+    /// with every setting at its default, commented.
     Config {
         /// Print a config file with every default instead.
         #[arg(long)]
@@ -257,6 +272,7 @@ pub struct ProxyArgs {
 
 /// Where the daemon is.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Which daemon and session")]
 pub struct DaemonArgs {
     /// The daemon's URL (its base or its /mcp URL).
     #[arg(long, env = "MCPTOP_URL", value_name = "URL")]
@@ -274,6 +290,7 @@ pub struct DaemonArgs {
 
 /// How updates are printed.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Output (tail, and the monitor when not on a terminal)")]
 pub struct OutputArgs {
     /// One JSON object per update and line (for jq).
     #[arg(long, conflicts_with = "plain")]
@@ -303,12 +320,18 @@ pub struct TailArgs {
 
     /// The session to follow (else every session of yours on the daemon, including
     /// those created later).
-    #[arg(long, env = "MCPTOP_SESSION", value_name = "ID")]
+    #[arg(
+        help_heading = "Which daemon and session",
+        long,
+        env = "MCPTOP_SESSION",
+        value_name = "ID"
+    )]
     pub session: Option<String>,
 
     /// The session's token (else the daemon's admin token). Prefer $MCPTOP_TOKEN or
     /// --token-file: every local user can read a command line.
     #[arg(
+        help_heading = "Which daemon and session",
         long,
         env = "MCPTOP_TOKEN",
         value_name = "TOKEN",
@@ -317,44 +340,59 @@ pub struct TailArgs {
     pub token: Option<String>,
 
     /// Read the session's token from this file (its first line).
-    #[arg(long, value_name = "PATH", conflicts_with = "token")]
+    #[arg(
+        help_heading = "Which daemon and session",
+        long,
+        value_name = "PATH",
+        conflicts_with = "token"
+    )]
     pub token_file: Option<PathBuf>,
 
     /// Follow the session with this label (exact, else a part of it).
-    #[arg(long, value_name = "LABEL", conflicts_with = "session")]
+    #[arg(
+        help_heading = "Which daemon and session",
+        long,
+        value_name = "LABEL",
+        conflicts_with = "session"
+    )]
     pub session_label: Option<String>,
 
     /// Also show anonymous sessions: those made without the admin token, which any local
     /// user can create (by default only the owner's sessions show).
-    #[arg(long)]
+    #[arg(help_heading = "Which daemon and session", long)]
     pub include_anonymous: bool,
 
     /// With --session: when the session dies with its daemon (a restart), make a fresh
     /// session on the new daemon and follow it (Construct's open `POST /session`).
-    #[arg(long, requires = "session")]
+    #[arg(help_heading = "Which daemon and session", long, requires = "session")]
     pub new_session: bool,
 
     /// `tail`: when no daemon runs, wait for one instead of exiting with status 3.
-    #[arg(long, conflicts_with = "no_wait")]
+    #[arg(
+        help_heading = "Which daemon and session",
+        long,
+        conflicts_with = "no_wait"
+    )]
     pub wait: bool,
 
     /// The monitor: when no daemon runs, exit with status 3 at once instead of waiting
     /// for one.
-    #[arg(long)]
+    #[arg(help_heading = "Which daemon and session", long)]
     pub no_wait: bool,
 
     /// SSE (`/session/ID/events`) or the gateway's WebSocket route.
-    #[arg(long, value_enum, default_value_t = mcptop::source::Transport::Sse)]
+    #[arg(help_heading = "Other servers: Construct, standard MCP", long, value_enum, default_value_t = mcptop::source::Transport::Sse)]
     pub transport: mcptop::source::Transport,
 
     /// Follow a standard MCP server's own stream instead (its Streamable HTTP endpoint;
     /// --token, if given, is sent as a Bearer token).
-    #[arg(long, value_name = "URL", conflicts_with_all = ["url", "discovery", "session", "session_label"])]
+    #[arg(help_heading = "Other servers: Construct, standard MCP", long, value_name = "URL", conflicts_with_all = ["url", "discovery", "session", "session_label"])]
     pub mcp_url: Option<String>,
 
     /// Gateway token for the WebSocket route (prefer $MCPTOP_GATEWAY_TOKEN or
     /// --gateway-token-file).
     #[arg(
+        help_heading = "Other servers: Construct, standard MCP",
         long,
         env = "MCPTOP_GATEWAY_TOKEN",
         value_name = "TOKEN",
@@ -363,27 +401,40 @@ pub struct TailArgs {
     pub gateway_token: Option<String>,
 
     /// Read the gateway token from this file (its first line).
-    #[arg(long, value_name = "PATH", conflicts_with = "gateway_token")]
+    #[arg(
+        help_heading = "Other servers: Construct, standard MCP",
+        long,
+        value_name = "PATH",
+        conflicts_with = "gateway_token"
+    )]
     pub gateway_token_file: Option<PathBuf>,
 
     /// The daemon's keep-alive interval; no byte for 2.5 times this is a dead link.
-    #[arg(long, value_name = "SECS", default_value_t = 15.0, value_parser = parse_positive_secs)]
+    #[arg(help_heading = "The link, time and recording", long, value_name = "SECS", default_value_t = 15.0, value_parser = parse_positive_secs)]
     pub keepalive: f64,
 
     /// Give up after this many failed attempts in a row (default: never).
-    #[arg(long, value_name = "N")]
+    #[arg(help_heading = "The link, time and recording", long, value_name = "N")]
     pub max_retries: Option<u32>,
 
     /// Stop after this long (e.g. 30s, 5m, 1h).
-    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(help_heading = "The link, time and recording", long = "for", value_name = "DURATION", value_parser = parse_duration)]
     pub for_: Option<std::time::Duration>,
 
     /// Record everything received to FILE (no tokens are written).
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        help_heading = "The link, time and recording",
+        long,
+        value_name = "FILE"
+    )]
     pub record: Option<PathBuf>,
 
     /// Let --record replace an existing file.
-    #[arg(long, requires = "record")]
+    #[arg(
+        help_heading = "The link, time and recording",
+        long,
+        requires = "record"
+    )]
     pub force: bool,
 
     #[command(flatten)]
