@@ -11,52 +11,30 @@ fresh() { t kill-server 2>/dev/null || true; for _ in $(seq 1 50); do t ls >/dev
 cleanup() { t kill-server 2>/dev/null || true; }
 trap cleanup EXIT
 
-# Waits (10 s at most) until the pane shows $2; prints the pane and fails otherwise.
-wait_for() {
-    local what="$1" pattern="$2"
+# Polls the pane (10 s at most) until: $1 is `shows` or `lacks`, $2 `pane` or `head` (its
+# first line), $4 the pattern; $3 says what was awaited. Prints the pane and fails otherwise.
+await_pane() {
+    local want="$1" where="$2" what="$3" pattern="$4" text
     for _ in $(seq 1 100); do
-        if t capture-pane -p -t e2e | grep -q -- "$pattern"; then return 0; fi
+        text=$(t capture-pane -p -t e2e)
+        [ "$where" = head ] && text=$(printf '%s\n' "$text" | head -n 1)
+        if printf '%s\n' "$text" | grep -q -- "$pattern"; then
+            [ "$want" = shows ] && return 0
+        else
+            [ "$want" = lacks ] && return 0
+        fi
         sleep 0.1
     done
-    echo "tui e2e: no $what on screen:" >&2
+    echo "tui e2e: the $where $( [ "$want" = shows ] && echo "shows no" || echo "still shows") $what:" >&2
     t capture-pane -p -t e2e >&2
     return 1
 }
-
-# Waits (10 s at most) until the pane no longer shows $2. (A key sent right after Escape
-# would reach the monitor as Alt and that key: the next key waits for this.)
-wait_gone() {
-    local what="$1" pattern="$2"
-    for _ in $(seq 1 100); do
-        if ! t capture-pane -p -t e2e | grep -q -- "$pattern"; then return 0; fi
-        sleep 0.1
-    done
-    echo "tui e2e: $what still on screen:" >&2
-    t capture-pane -p -t e2e >&2
-    return 1
-}
-# Waits (10 s at most) until the header (the pane's first line) shows $2.
-wait_head() {
-    local what="$1" pattern="$2"
-    for _ in $(seq 1 100); do
-        if t capture-pane -p -t e2e | head -n 1 | grep -q -- "$pattern"; then return 0; fi
-        sleep 0.1
-    done
-    echo "tui e2e: the header shows no $what:" >&2
-    t capture-pane -p -t e2e >&2
-    return 1
-}
-# Waits (10 s at most) until the header no longer shows $2.
-wait_head_without() {
-    local what="$1" pattern="$2"
-    for _ in $(seq 1 100); do
-        if ! t capture-pane -p -t e2e | head -n 1 | grep -q -- "$pattern"; then return 0; fi
-        sleep 0.1
-    done
-    echo "tui e2e: the header still shows $what:" >&2
-    t capture-pane -p -t e2e >&2
-    return 1
-}
+wait_for() { await_pane shows pane "$1" "$2"; }
+# (A key sent right after Escape would reach the monitor as Alt and that key: the next
+# key waits for the screen Escape left to go.)
+wait_gone() { await_pane lacks pane "$1" "$2"; }
+wait_head() { await_pane shows head "$1" "$2"; }
+wait_head_without() { await_pane lacks head "$1" "$2"; }
 # When the header counts running calls, one is in view or counted above or below.
 running_in_view() {
     local pane
