@@ -997,24 +997,35 @@ mod tests {
         assert!(out.contains(r#""tool":"other""#), "{out}");
     }
 
-    #[test]
-    fn plain_lines_say_each_change_once_and_repeats_with_a_count() {
+    /// The `--plain` lines of `events`, and the feed that read them.
+    fn plain_lines(events: &[Timed]) -> (Vec<String>, Feed) {
         let mut feed = Feed::default();
         let mut printer = PlainPrinter::default();
         let mut lines = Vec::new();
-        let events = [
-            event(
-                0,
-                "message",
-                "1",
-                r#"{"token":1,"tool":"t","progress":1,"total":2}"#,
-            ),
-            event(
-                10,
-                "message",
-                "2",
-                r#"{"token":1,"tool":"t","progress":2,"total":2}"#,
-            ),
+        for e in events {
+            for update in feed.ingest(e) {
+                lines.extend(printer.lines(&update));
+            }
+        }
+        lines.extend(printer.finish());
+        (lines, feed)
+    }
+
+    /// Progress `progress` of 2 of tool `t` (token 1), at `ms`.
+    fn step(ms: i64, id: &str, progress: u32) -> Timed {
+        event(
+            ms,
+            "message",
+            id,
+            &format!(r#"{{"token":1,"tool":"t","progress":{progress},"total":2}}"#),
+        )
+    }
+
+    #[test]
+    fn plain_lines_say_each_change_once_and_repeats_with_a_count() {
+        let (lines, _) = plain_lines(&[
+            step(0, "1", 1),
+            step(10, "2", 2),
             event(
                 20,
                 "call",
@@ -1025,13 +1036,7 @@ mod tests {
             event(40, "lagged", "3", r#"{"missed":1}"#),
             event(50, "lagged", "3", r#"{"missed":1}"#),
             event(60, "message", "4", r#"{"token":2,"tool":"u","progress":1}"#),
-        ];
-        for e in &events {
-            for update in feed.ingest(e) {
-                lines.extend(printer.lines(&update));
-            }
-        }
-        lines.extend(printer.finish());
+        ]);
         let done = lines.iter().filter(|l| l.contains(" done ")).count();
         assert_eq!(done, 1, "{lines:#?}");
         let dropped: Vec<&String> = lines.iter().filter(|l| l.contains("dropped")).collect();
@@ -1049,35 +1054,17 @@ mod tests {
 
     #[test]
     fn a_call_reads_one_duration_in_plain_lines_and_the_summary() {
-        let mut feed = Feed::default();
-        let mut printer = PlainPrinter::default();
-        let mut lines = Vec::new();
         // Progress completes the call at 9 s; the server's end at 10 s says it took 10 s.
-        let events = [
-            event(
-                0,
-                "message",
-                "1",
-                r#"{"token":1,"tool":"t","progress":1,"total":2}"#,
-            ),
-            event(
-                9_000,
-                "message",
-                "2",
-                r#"{"token":1,"tool":"t","progress":2,"total":2}"#,
-            ),
+        let (lines, feed) = plain_lines(&[
+            step(0, "1", 1),
+            step(9_000, "2", 2),
             event(
                 10_000,
                 "call",
                 "3",
                 r#"{"token":1,"tool":"t","state":"finished","duration_ms":10000}"#,
             ),
-        ];
-        for e in &events {
-            for update in feed.ingest(e) {
-                lines.extend(printer.lines(&update));
-            }
-        }
+        ]);
         let last = lines.iter().rev().find(|l| l.contains(" t [1]"));
         assert!(
             last.is_some_and(|l| l.contains(" done ") && l.contains(" 10.0s")),
