@@ -35,6 +35,14 @@ wait_for() { await_pane shows pane "$1" "$2"; }
 wait_gone() { await_pane lacks pane "$1" "$2"; }
 wait_head() { await_pane shows head "$1" "$2"; }
 wait_head_without() { await_pane lacks head "$1" "$2"; }
+# Fails at once when the pane shows $2 now ($1 says what that would mean).
+refuse() {
+    if t capture-pane -p -t e2e | grep -q -- "$2"; then
+        echo "tui e2e: $1:" >&2
+        t capture-pane -p -t e2e >&2
+        exit 1
+    fi
+}
 # When the header counts running calls, one is in view or counted above or below.
 running_in_view() {
     local pane
@@ -75,11 +83,7 @@ for size in 120x30 80x24 60x15 40x12; do
     # A filter hides rows, so the header says so at every width; Esc takes it away.
     t send-keys -t e2e / && t send-keys -t e2e -l state:running && t send-keys -t e2e Enter
     wait_head "the filter ($size)" "\[filter"
-    if t capture-pane -p -t e2e | grep -q "^✓ "; then
-        echo "tui e2e: a finished row passed the filter state:running ($size):" >&2
-        t capture-pane -p -t e2e >&2
-        exit 1
-    fi
+    refuse "a finished row passed the filter state:running ($size)" "^✓ "
     t send-keys -t e2e Escape
     wait_head_without "the cleared filter ($size)" "\[filter"
     # The column chooser: an enabled column a narrow pane cannot draw says why.
@@ -101,11 +105,7 @@ for size in 120x30 80x24 60x15 40x12; do
     t send-keys -t e2e q
     wait_for "a clean exit ($size)" "EXITED 0"
     # The terminal is restored: the monitor's screen is gone from the pane.
-    if t capture-pane -p -t e2e | grep -q "q quit"; then
-        echo "tui e2e: the screen was not restored ($size)" >&2
-        t capture-pane -p -t e2e >&2
-        exit 1
-    fi
+    refuse "the screen was not restored ($size)" "q quit"
     t kill-session -t e2e
     echo "tui e2e: $size ok"
 done
@@ -215,11 +215,7 @@ for size in 120x30 80x24 60x15 40x12; do
     wait_for "the reason after the screen ($size)" "mcptop: session no longer exists"
     wait_for "its exit status ($size)" "EXITED 5"
     wait_for "a sane terminal ($size)" "^icanon echo *$"
-    if t capture-pane -p -t e2e | grep -q "q quit"; then
-        echo "tui e2e: the screen was not restored after the fault ($size)" >&2
-        t capture-pane -p -t e2e >&2
-        exit 1
-    fi
+    refuse "the screen was not restored after the fault ($size)" "q quit"
     t kill-session -t e2e
     echo "tui e2e: daemon loss and a vanished session at $size ok"
 done
@@ -267,20 +263,9 @@ new=$(sed -n 's/^listening on http:\/\/\(.*\)$/\1/p' "$home/serve.out")
 wait_for "the new daemon in the header" "CONNECTED.*$new"
 wait_for "the old run's calls, lost" "^◌ "
 wait_for "the lost count" "[0-9] lost"
-if t capture-pane -p -t e2e | grep -q "$old"; then
-    echo "tui e2e: the header still names the old daemon" >&2
-    t capture-pane -p -t e2e >&2
-    exit 1
-fi
+refuse "the header still names the old daemon" "$old"
 t send-keys -t e2e c
-for _ in $(seq 1 30); do
-    t capture-pane -p -t e2e | grep -q "^◌ " || break
-    sleep 0.1
-done
-if t capture-pane -p -t e2e | grep -q "^◌ "; then
-    echo "tui e2e: c did not clear the lost calls" >&2
-    exit 1
-fi
+wait_gone "the lost calls after c" "^◌ "
 t send-keys -t e2e q
 wait_for "a clean exit after the restart" "EXITED 0"
 t kill-session -t e2e
