@@ -520,38 +520,9 @@ pub struct SessionNewArgs {
     pub cwd: Option<String>,
 }
 
-/// `500ms`, `30s`, `5m`, `1h`, `1m30s`, or plain seconds.
+/// A duration as every flag and the config file take it: see [`mcptop::time::parse_duration`].
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let bad = || format!("invalid duration {s:?}: use e.g. 500ms, 30s, 5m, 1h30m");
-    if let Ok(secs) = s.parse::<f64>() {
-        return mcptop::time::duration_from_secs(secs).ok_or_else(bad);
-    }
-    let mut total = 0.0;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let value: f64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += value * scale;
-        rest = &rest[unit_len..];
-    }
-    mcptop::time::duration_from_secs(total)
-        .ok_or_else(|| format!("duration {s:?} is too long (at most 31 years)"))
+    mcptop::time::parse_duration(s)
 }
 
 #[derive(Debug, clap::Args)]

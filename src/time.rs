@@ -386,6 +386,46 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     }
 }
 
+/// `500ms`, `30s`, `1.5m`, `1h`, `1m30s`, or plain seconds; else humantime's spellings
+/// (`5min`, `1h 30m`, `2days`). The one parser of a duration for the flags and the config
+/// file, so a value that works in one works in the other.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    parse_compact(s.trim()).or_else(|e| humantime::parse_duration(s.trim()).map_err(|_| e))
+}
+
+fn parse_compact(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("invalid duration {s:?}: use e.g. 500ms, 30s, 5m, 1h30m");
+    if let Ok(secs) = s.parse::<f64>() {
+        return duration_from_secs(secs).ok_or_else(bad);
+    }
+    let mut total = 0.0;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let value: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += value * scale;
+        rest = &rest[unit_len..];
+    }
+    duration_from_secs(total)
+        .ok_or_else(|| format!("duration {s:?} is too long (at most 31 years)"))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -597,5 +637,30 @@ mod tests {
     fn out_of_range_instants_do_not_parse() {
         assert_eq!(Time::parse_rfc3339("2300-01-01T00:00:00Z"), None);
         assert_eq!(Time::parse_rfc3339("1600-01-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn a_duration_reads_the_same_for_a_flag_and_the_config() {
+        use std::time::Duration;
+        for (text, secs) in [
+            ("1.5m", 90.0),
+            ("90", 90.0),
+            ("500ms", 0.5),
+            ("1h30m", 5400.0),
+            (" 5m ", 300.0),
+            ("5min", 300.0),
+            ("1h 30m", 5400.0),
+            ("2days", 172_800.0),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_secs_f64(secs)),
+                "{text:?}"
+            );
+        }
+        for text in ["", "abc", "5 parsecs", "-3s", "1e400"] {
+            let error = parse_duration(text).expect_err(text);
+            assert!(error.contains("duration"), "{text:?}: {error}");
+        }
     }
 }

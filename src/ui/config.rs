@@ -183,12 +183,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
     };
     let retention = match config.calls.retention.as_deref() {
         None => None,
-        Some(text) => Some(humantime::parse_duration(text).map_err(|e| {
-            bad(
-                "retention",
-                format!("retention = {text:?}: {e} (e.g. 5m, 1h)"),
-            )
-        })?),
+        Some(text) => Some(
+            crate::time::parse_duration(text)
+                .map_err(|e| bad("retention", format!("retention = {text:?}: {e}")))?,
+        ),
     };
     if config.calls.max_calls == Some(0) {
         return Err(bad("max_calls", "max_calls must be at least 1".into()));
@@ -324,6 +322,18 @@ mod tests {
         assert!(settings.columns.iter().all(|&(_, on)| on));
         assert_eq!(settings.keys.action(Key::Char('q')), Some(Action::Quit));
         assert_eq!(settings.retention, Some(Duration::from_secs(300)));
+    }
+
+    #[test]
+    fn the_retention_reads_as_its_flag_does() {
+        let settings = parse("[calls]\nretention = \"1.5m\"\n", Path::new("c.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.retention, Some(Duration::from_secs(90)));
+        let error = parse("[calls]\nretention = \"soon\"\n", Path::new("c.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("retention = \"soon\""), "{error}");
     }
 
     #[test]
