@@ -396,7 +396,7 @@ impl Model {
                     bound_string(t, MAX_NAME);
                 }
                 for detail in [&mut c.arguments, &mut c.result].into_iter().flatten() {
-                    if detail.len() > MAX_DETAIL {
+                    if detail.len() > MAX_KEPT_DETAIL {
                         // Cut JSON is no JSON: keep a note of it instead.
                         *detail = format!("\"(cut: {} bytes)\"", detail.len());
                     }
@@ -932,8 +932,11 @@ impl Model {
 
 /// The most the model keeps of a tool name, token or session label (bytes).
 pub const MAX_NAME: usize = 256;
-/// The longest arguments or result summary kept for a call (bytes of JSON).
-pub const MAX_DETAIL: usize = 8192;
+/// The longest arguments or result summary the model keeps for a call (bytes of JSON, as
+/// it arrived). A tap cuts a longer value to a string of its JSON text of at most
+/// [`crate::wire::schema::MAX_DETAIL`] bytes, whose own JSON escapes at most every byte
+/// (a quote or a backslash) and adds two quotes: that is kept whole here.
+pub const MAX_KEPT_DETAIL: usize = 2 * crate::wire::schema::MAX_DETAIL + 2;
 /// The most the model keeps of one message or error (bytes).
 pub const MAX_MESSAGE: usize = 2048;
 
