@@ -284,12 +284,41 @@ fn write_atomically(path: &Path, file: &DiscoveryFile) -> std::io::Result<()> {
             .mode(0o700)
             .create(dir)?;
     }
-    let text = serde_json::to_string_pretty(file).map_err(std::io::Error::other)?;
+    let mut text = serde_json::to_string_pretty(file).map_err(std::io::Error::other)?;
+    text.push('\n');
+    replace_file(path, text.as_bytes(), 0o600, Durability::Synced)
+}
+
+/// Whether [`replace_file`] waits for the bytes to reach the disk before the rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `fsync` first: after a crash the file is the old one or the new one, whole.
+    Synced,
+    /// No `fsync` (the hook's state, rewritten on every event within milliseconds).
+    Cached,
+}
+
+/// The one way mcptop replaces a file: `bytes` go into a private temporary file beside
+/// `path` (a fresh name, never through a link), which then gets `mode` and is renamed over
+/// `path`, so a reader sees the old file or the new one, never a part. The temporary file
+/// is removed when anything fails. The directory must exist.
+pub fn replace_file(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    durability: Durability,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let (tmp, mut out) = create_private_temp(path)?;
     let result = (|| {
-        out.write_all(text.as_bytes())?;
-        out.write_all(b"\n")?;
-        out.sync_all()?;
+        out.write_all(bytes)?;
+        if mode != 0o600 {
+            out.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        if durability == Durability::Synced {
+            out.sync_all()?;
+        }
+        drop(out);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -340,10 +369,14 @@ pub fn open_private_append(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// A fresh temporary file beside `path`, for an atomic rename over it.
 fn create_private_temp(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut last = None;
     for _ in 0..16 {
-        let tmp = path.with_extension(format!(
-            "json.tmp.{}.{:08x}",
+        let tmp = path.with_file_name(format!(
+            "{name}.tmp.{}.{:08x}",
             std::process::id(),
             fastrand::u32(..)
         ));
@@ -359,6 +392,32 @@ fn create_private_temp(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_replaced_whole_with_its_mode_and_no_leftover() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mcptop-replace-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        for (bytes, mode, durability) in [
+            (&b"first"[..], 0o644, Durability::Synced),
+            (&b"second"[..], 0o600, Durability::Cached),
+        ] {
+            replace_file(&path, bytes, mode, durability).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), bytes);
+            let meta = std::fs::metadata(&path).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o777, mode);
+        }
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["config.toml"], "no temporary file is left");
+        // A directory that is not there: an error, and nothing made.
+        let missing = dir.join("gone/config.toml");
+        assert!(replace_file(&missing, b"x", 0o600, Durability::Cached).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn base_url_strips_one_mcp_suffix() {

@@ -600,12 +600,8 @@ fn write_state(path: &Path, state: &HookState) -> std::io::Result<()> {
             .mode(0o700)
             .create(dir)?;
     }
-    let tmp = path.with_extension(format!("json.{}", std::process::id()));
-    {
-        let mut file = crate::discovery::create_private(&tmp)?;
-        serde_json::to_writer(&mut file, state)?;
-    }
-    std::fs::rename(&tmp, path)
+    let bytes = serde_json::to_vec(state)?;
+    crate::discovery::replace_file(path, &bytes, 0o600, crate::discovery::Durability::Cached)
 }
 
 /// The discovery file's directory, private, when it is missing.

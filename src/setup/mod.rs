@@ -632,7 +632,6 @@ pub fn read_record(home: &Path, path: &Path) -> Option<Record> {
 /// Writes `text` to `path` atomically (a temporary file beside it, then a rename), with
 /// the file's own permissions when it exists (else 0600).
 pub fn write_atomically(path: &Path, text: &str) -> Result<(), SetupError> {
-    use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     let io = |source| SetupError::Io {
         path: path.display().to_string(),
@@ -651,14 +650,13 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), SetupError> {
     let mode = std::fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o777)
         .unwrap_or(0o600);
-    let tmp = path.with_extension(format!("mcptop-tmp.{}", std::process::id()));
-    {
-        let mut file = crate::discovery::create_private(&tmp).map_err(io)?;
-        file.write_all(text.as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
-    }
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::discovery::replace_file(
+        path,
+        text.as_bytes(),
+        mode,
+        crate::discovery::Durability::Synced,
+    )
+    .map_err(io)
 }
 
 /// Keeps what a run wrote to `path` (from `before` to `after`, with its wrapped entries
