@@ -1,0 +1,151 @@
+//! `mcptop check` on a real recording of the demo workload: it passes with sensible
+//! limits, and fails, one line per violation, with a forbidden tool, a tight limit, an
+//! expected tool that never ran and too many failures.
+
+use crate::common;
+
+use common::process::{run, serve, temp_dir, Running};
+use serde_json::Value;
+
+fn out(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn a_workload_recording_passes_sensible_checks_and_fails_strict_ones() {
+    let home = temp_dir("check");
+    let (mut server, _url) = serve(&home, &["--workload", "--pace", "40", "--no-bursts"]);
+    let recording = home.join("run.jsonl");
+    // Read as it comes (a pipe left unread would stop tail once full).
+    let mut tail = Running::spawn(
+        &home,
+        &[
+            "tail",
+            "--record",
+            recording.to_str().unwrap(),
+            "--for",
+            "5s",
+            "--summary",
+        ],
+    );
+    let (code, stderr) = tail.wait();
+    assert_eq!(code, Some(0), "{stderr}");
+    server.terminate();
+    let file = recording.to_str().unwrap();
+
+    let ok = run(
+        &home,
+        &[
+            "check",
+            file,
+            "--max-duration",
+            "10m",
+            "--max-failures",
+            "1000",
+        ],
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", out(&ok));
+    assert!(out(&ok).starts_with("ok: "), "{}", out(&ok));
+
+    // A tool that ran, forbidden: one line naming it, exit 1.
+    let listed = run(&home, &["check", file, "--json"]);
+    let report: Value = serde_json::from_str(out(&listed).trim()).unwrap();
+    let ran = report["tools"][0].as_str().unwrap().to_owned();
+    let forbidden = run(
+        &home,
+        &[
+            "check",
+            file,
+            "--forbid-tool",
+            &ran,
+            "--forbid-tool",
+            "no_such_tool",
+        ],
+    );
+    let said = out(&forbidden);
+    assert_eq!(forbidden.status.code(), Some(1), "{said}");
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(lines.len(), 1, "{said}");
+    assert!(
+        lines[0].starts_with(&format!("forbid-tool: {ran} was called "))
+            && lines[0].ends_with("(forbidden)"),
+        "{said}"
+    );
+    let expected = run(
+        &home,
+        &[
+            "check",
+            file,
+            "--expect-tool",
+            "no_such_tool",
+            "--max-duration",
+            "1ms",
+        ],
+    );
+    let said = out(&expected);
+    assert_eq!(expected.status.code(), Some(1), "{said}");
+    assert!(
+        said.lines()
+            .any(|l| l == "expect-tool: no call of no_such_tool (expected one)"),
+        "{said}"
+    );
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with("max-duration: ") && l.contains("(limit 1ms)")),
+        "{said}"
+    );
+    assert!(
+        String::from_utf8_lossy(&expected.stderr).is_empty(),
+        "the lines say it all"
+    );
+
+    let json = run(&home, &["check", file, "--max-failures", "0", "--json"]);
+    let report: Value = serde_json::from_str(out(&json).trim()).unwrap();
+    assert!(report["calls"].as_u64().unwrap() > 0, "{report}");
+    let failed = report["failed"].as_u64().unwrap();
+    assert_eq!(report["ok"], failed == 0, "{report}");
+    assert_eq!(json.status.code(), Some(if failed == 0 { 0 } else { 1 }));
+
+    let missing = run(&home, &["check", "/no/such/file"]);
+    assert_eq!(missing.status.code(), Some(2));
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+#[test]
+fn no_findings_catches_a_stall_that_recovered() {
+    // A raw SSE capture: a call reports every 100 ms, then is quiet for 20 s, then ends.
+    let home = temp_dir("check-stall");
+    let mut capture = String::new();
+    let mut at = chrono::DateTime::parse_from_rfc3339("2026-04-17T10:00:00+00:00").unwrap();
+    let mut event = |p: u32, at: &chrono::DateTime<chrono::FixedOffset>| {
+        capture.push_str(&format!(
+            "data: {{\"token\":1,\"progress\":{p},\"total\":20,\"tool\":\"build\",\"timestamp\":\"{}\"}}\n\n",
+            at.to_rfc3339()
+        ));
+    };
+    for p in 1..=10 {
+        at += chrono::TimeDelta::milliseconds(100);
+        event(p, &at);
+    }
+    at += chrono::TimeDelta::seconds(20);
+    for p in 11..=20 {
+        at += chrono::TimeDelta::milliseconds(100);
+        event(p, &at);
+    }
+    let file = home.join("capture.sse");
+    std::fs::write(&file, capture).unwrap();
+    let checked = run(&home, &["check", file.to_str().unwrap(), "--no-findings"]);
+    let said = out(&checked);
+    assert_eq!(checked.status.code(), Some(1), "{said}");
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with("stall: build #1 stalled")),
+        "{said}"
+    );
+    let fine = run(
+        &home,
+        &["check", file.to_str().unwrap(), "--expect-tool", "build"],
+    );
+    assert_eq!(fine.status.code(), Some(0), "{}", out(&fine));
+    std::fs::remove_dir_all(&home).unwrap();
+}

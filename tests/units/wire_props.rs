@@ -1,0 +1,205 @@
+//! The fast flat-object path must decode exactly as the general serde path does.
+
+use crate::common;
+
+use common::cases;
+use mcptop::wire::{decode_event, decode_event_general};
+use proptest::prelude::*;
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("token"),
+        Just("progress"),
+        Just("total"),
+        Just("message"),
+        Just("tool"),
+        Just("timestamp"),
+        Just("state"),
+        Just("error"),
+        Just("detail"),
+        Just("missed"),
+        Just("type"),
+        Just("data"),
+        Just("duration_ms"),
+        Just("session_id"),
+        Just("session"),
+        Just("session_label"),
+        Just("progress_requested"),
+        Just("id"),
+        Just("jsonrpc"),
+        Just("result"),
+        Just("method"),
+        Just("other"),
+        // Near misses of known names (same length, same first eight bytes, or a prefix).
+        Just("timestamq"),
+        Just("session_ix"),
+        Just("session_labex"),
+        Just("duration_mx"),
+        Just("progress_requestex"),
+        Just("progressx"),
+        Just("tokens"),
+        Just("toke"),
+        Just("params"),
+        Just("payload"),
+        Just("t\\u006fken"),
+    ]
+    .prop_map(|k| format!("\"{k}\""))
+}
+
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "-?(0|[1-9][0-9]{0,20})(\\.[0-9]{1,6})?([eE][+-]?[0-9]{1,3})?",
+        Just("01".to_string()),
+        Just("1.".to_string()),
+        Just("-".to_string()),
+        Just("+1".to_string()),
+        Just(".5".to_string()),
+        Just("1e".to_string()),
+        Just("18446744073709551616".to_string()),
+        "\"[a-z :→é]{0,12}\"",
+        Just(r#""with \"escape\" and \\ and \u00e9""#.to_string()),
+        Just("\"bad \\x escape\"".to_string()),
+        Just("\"ctl \u{1} char\"".to_string()),
+        Just("\"2026-04-17T10:20:33.123456789+00:00\"".to_string()),
+        Just("\"2026-04-17T10:20:33Z\"".to_string()),
+        Just("\"started\"".to_string()),
+        Just("\"failed\"".to_string()),
+        Just("\"progress\"".to_string()),
+        Just("true".to_string()),
+        Just("false".to_string()),
+        Just("null".to_string()),
+        Just("nul".to_string()),
+        Just("{\"progress\":1}".to_string()),
+        Just("[1,2]".to_string()),
+    ]
+}
+
+fn object() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec((key(), value(), "[ \t\n]{0,2}"), 0..8),
+        prop_oneof![Just(""), Just(" "), Just(" x"), Just(","), Just("}")],
+    )
+        .prop_map(|(pairs, tail)| {
+            let body: Vec<String> = pairs
+                .into_iter()
+                .map(|(k, v, ws)| format!("{ws}{k}{ws}:{ws}{v}{ws}"))
+                .collect();
+            format!("{{{}}}{tail}", body.join(","))
+        })
+}
+
+/// Construct's ProgressEvent as Construct writes it (what the decoder reads on a straight
+/// path), its six values from the set above, and now and then one byte put in anywhere.
+fn progress_event() -> impl Strategy<Value = String> {
+    let insert = prop_oneof![
+        Just(' '),
+        Just(','),
+        Just('"'),
+        Just('}'),
+        Just('\\'),
+        Just('x'),
+        Just('1'),
+    ];
+    // Mostly a value of the field's own kind, now and then anything.
+    let number = || {
+        prop_oneof![
+            4 => "-?(0|[1-9][0-9]{0,17})(\\.[0-9]{1,6})?([eE][+-]?[0-9]{1,3})?",
+            1 => Just("null".to_string()),
+            1 => value(),
+        ]
+    };
+    let text = || {
+        prop_oneof![
+            4 => "\"[a-z :→é_0-9]{0,30}\"",
+            1 => Just("null".to_string()),
+            1 => value(),
+        ]
+    };
+    let token = prop_oneof![
+        4 => "(0|[1-9][0-9]{0,6})",
+        2 => "\"[a-z0-9-]{1,8}\"",
+        1 => value(),
+    ];
+    let stamp = prop_oneof![
+        4 => Just("\"2026-04-17T10:20:33.123456789+00:00\"".to_string()),
+        1 => value(),
+    ];
+    (
+        (token, number(), number(), text(), text(), stamp)
+            .prop_map(|(a, b, c, d, e, f)| vec![a, b, c, d, e, f]),
+        prop_oneof![
+            6 => Just(""),
+            1 => Just(" "),
+            1 => Just(" x"),
+            1 => Just(","),
+            1 => Just("}"),
+            1 => Just("\n"),
+        ],
+        prop_oneof![3 => Just(None), 1 => (0usize..400, insert).prop_map(Some)],
+    )
+        .prop_map(|(values, tail, insert)| {
+            let keys = ["token", "progress", "total", "message", "tool", "timestamp"];
+            let body: Vec<String> = keys
+                .iter()
+                .zip(&values)
+                .map(|(k, v)| format!("\"{k}\":{v}"))
+                .collect();
+            let mut json = format!("{{{}}}{tail}", body.join(","));
+            if let Some((at, c)) = insert {
+                let at = at % (json.len() + 1);
+                if json.is_char_boundary(at) {
+                    json.insert(at, c);
+                }
+            }
+            json
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(4000), ..ProptestConfig::default() })]
+
+    #[test]
+    fn fast_and_general_paths_agree(
+        json in object(),
+        event in prop_oneof![Just("message"), Just("call"), Just("lagged"), Just("connected")],
+    ) {
+        prop_assert_eq!(decode_event(event, &json, "7"), decode_event_general(event, &json, "7"));
+    }
+
+    #[test]
+    fn the_straight_path_for_construct_agrees_with_the_general_one(json in progress_event()) {
+        prop_assert_eq!(decode_event("message", &json, "7"), decode_event_general("message", &json, "7"));
+    }
+}
+
+#[test]
+fn real_frames_agree() {
+    for json in [
+        r#"{"token":7,"progress":1,"total":2,"message":"notion: sending request","tool":"notion","timestamp":"2026-04-17T10:20:33.123456789+00:00"}"#,
+        r#"{"detail":"daemon responded 401 Unauthorized","error":"daemon-unreachable"}"#,
+        r#"{"token":"a","tool":"web_fetch","state":"finished","duration_ms":3000}"#,
+        r#"{"missed": 37}"#,
+        r#"{ "token" : 1 , "progress" : 2.5e0 }  "#,
+        r#"{"progress":1,"progress":2}"#,
+        r#"{"duration_ms":0.1e310}"#,
+        r#"{"ra\m\\\"#,
+        r#"{"token":1,"progress":1e400}"#,
+        r#"{"token":1,"progress":-1e400}"#,
+        r#"{"token":7,"progress":1,"total":null,"message":null,"tool":"notion","timestamp":null}"#,
+        r#"{"token":"t-1","progress":37.5,"total":100.0,"message":"a \"quote\"","tool":"x","timestamp":"2026-04-17T10:20:33Z"}"#,
+        r#"{"token":7,"progress":1,"total":2,"message":"m","tool":"t","timestamp":"2026-04-17T10:20:33Z"} "#,
+        r#"{"token":7,"progress":1,"total":2,"message":"m","tool":"t","timestamp":"2026-04-17T10:20:33Z"}x"#,
+        r#"{"token":7,"progress":1,"total":2,"message":"m","tool":"t","timestamp":"2026-04-17T10:20:33Z","tool":"u"}"#,
+        r#"{"token":7,"progress":"1","total":2,"message":"m","tool":"t","timestamp":"2026-04-17T10:20:33Z"}"#,
+        r#"{"token":7,"progress":1,"total":2,"message":"m","tool":7,"timestamp":"2026-04-17T10:20:33Z"}"#,
+        r#"{"token":7,"progress":1,"total":2,"message":{"a":1},"tool":"t","timestamp":"2026-04-17T10:20:33Z"}"#,
+        r#"{"token":7,"progress":1,"total":2,"message":"m","tool":"t","timestamp":"2026-04-17T10:20:33Z""#,
+        r#"{"token":7,"progress":1,"total":2,"message":"m","tool":"t"}"#,
+    ] {
+        assert_eq!(
+            decode_event("message", json, ""),
+            decode_event_general("message", json, ""),
+            "{json}"
+        );
+    }
+}
