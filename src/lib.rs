@@ -5,6 +5,7 @@
 //! model never touch a socket or a clock.
 
 pub mod check;
+pub mod config;
 pub mod discovery;
 pub mod event;
 pub mod feed;

@@ -32,6 +32,6 @@ pub fn run(args: &HookArgs) {
             return;
         }
     }
-    let (rules, problem) = mcptop::ui::config::load_redaction();
+    let (rules, problem) = mcptop::config::load_redaction();
     mcptop::hook::run(&input, &discovery_file, &rules, problem.as_deref());
 }

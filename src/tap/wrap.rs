@@ -168,7 +168,7 @@ async fn forward_signals(pid: Option<u32>) {
 /// The user's redaction rules; a config file they cannot come from is said on stderr
 /// (the agent's log of this server), and arguments are then withheld.
 pub(crate) fn redaction_said() -> crate::redact::Rules {
-    let (rules, problem) = crate::ui::config::load_redaction();
+    let (rules, problem) = crate::config::load_redaction();
     if let Some(line) = problem {
         eprintln!("mcptop: {line}");
     }

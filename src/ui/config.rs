@@ -27,12 +27,6 @@ pub struct Config {
     pub redaction: crate::redact::RedactionConfig,
 }
 
-/// The redaction rules of the default config file, and a line to show when it could not
-/// be used (see [`crate::redact::load_rules`]).
-pub fn load_redaction() -> (crate::redact::Rules, Option<String>) {
-    crate::redact::load_rules(default_path().as_deref())
-}
-
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScreenConfig {
@@ -83,14 +77,7 @@ pub struct Settings {
     pub keys: KeyMap,
 }
 
-/// Where the config file is looked for: `$XDG_CONFIG_HOME/mcptop/config.toml` (or the
-/// platform's config directory).
-pub fn default_path() -> Option<PathBuf> {
-    use etcetera::BaseStrategy;
-    etcetera::choose_base_strategy()
-        .ok()
-        .map(|s| s.config_dir().join("mcptop").join("config.toml"))
-}
+pub use crate::config::default_path;
 
 /// Reads `path` (`explicit`: given with `--config`, so it must exist); a missing default
 /// file is no config at all.
