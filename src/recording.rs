@@ -224,9 +224,11 @@ fn status_from(value: &Value) -> Option<Status> {
         },
         "connected" => Status::Connected {
             transport: match text("transport").as_str() {
+                "sse" => Transport::Sse,
                 "ws" => Transport::Ws,
                 "mcp" => Transport::Mcp,
-                _ => Transport::Sse,
+                // Not read as one it is not: the line is said and skipped.
+                _ => return None,
             },
             session_id: text("session_id"),
             resumed: value
@@ -354,6 +356,12 @@ fn parse_line(line: &str) -> Line {
         }
         "s" => match status_from(&payload) {
             Some(s) => SourceEvent::Status(s),
+            None if payload.get("state").and_then(Value::as_str) == Some("connected") => {
+                return Line::Bad(format!(
+                    "a connection over an unknown transport {}",
+                    payload.get("transport").unwrap_or(&Value::Null)
+                ));
+            }
             None => return Line::Unknown,
         },
         "m" if payload.get("keepalive").is_some() => SourceEvent::KeepAlive,
@@ -740,6 +748,43 @@ mod tests {
             "http://127.0.0.1:1/ws"
         );
         assert_eq!(redact_url("http://127.0.0.1:1"), "http://127.0.0.1:1");
+    }
+
+    #[test]
+    fn a_connection_over_an_unknown_transport_is_said_not_read_as_sse() {
+        let path = Path::new("r.jsonl");
+        let header = r#"{"format":"mcptop-recording","version":1,"started_at":"2026-12-05T10:00:00Z","source":{}}"#;
+        let line = |transport: &str| {
+            format!(r#"[0.1,"s",{{"state":"connected","transport":{transport},"session_id":"s"}}]"#)
+        };
+        for (transport, read) in [
+            ("\"sse\"", Some(Transport::Sse)),
+            ("\"ws\"", Some(Transport::Ws)),
+            ("\"mcp\"", Some(Transport::Mcp)),
+            ("\"quic\"", None),
+            ("null", None),
+        ] {
+            let text = format!("{header}\n{}\n", line(transport));
+            let recording = parse(&text, path).unwrap();
+            match read {
+                Some(expected) => {
+                    let got = recording.items.first().map(|(_, e)| e.clone());
+                    assert!(
+                        matches!(got, Some(SourceEvent::Status(Status::Connected { transport, .. })) if transport == expected),
+                        "{transport:?}: {got:?}"
+                    );
+                }
+                None => {
+                    assert!(recording.items.is_empty(), "{transport}");
+                    assert_eq!(recording.skipped, 1, "{transport}");
+                    assert!(
+                        recording.notes[0].contains("unknown transport"),
+                        "{:?}",
+                        recording.notes
+                    );
+                }
+            }
+        }
     }
 
     #[test]
