@@ -193,6 +193,7 @@ enum Field {
     Task,
     WaitingFor,
     Origin,
+    Arguments,
 }
 
 /// The known field named by `b[key]`, the contents of a string without escapes (so
@@ -243,6 +244,7 @@ fn field(b: &[u8], key: (usize, usize)) -> Option<Field> {
     const TASK: u64 = word(b"task");
     const WAITING_: u64 = word(b"waiting_");
     const ORIGIN: u64 = word(b"origin");
+    const ARGUMENT: u64 = word(b"argument");
     Some(match (len, head) {
         (5, TOKEN) => Field::Token,
         (8, PROGRESS) => Field::Progress,
@@ -271,6 +273,7 @@ fn field(b: &[u8], key: (usize, usize)) -> Option<Field> {
         (4, TASK) => Field::Task,
         (11, WAITING_) if tail == b"for" => Field::WaitingFor,
         (6, ORIGIN) => Field::Origin,
+        (9, ARGUMENT) if tail == b"s" => Field::Arguments,
         _ => return None,
     })
 }
@@ -290,6 +293,7 @@ fn assign<'a>(f: &mut Fields<'a>, field: Field, value: Value, raw: &'a str) -> O
         Field::Data => f.data = keep,
         Field::Payload => f.payload = keep,
         Field::ProgressToken => f.progress_token = keep,
+        Field::Arguments => f.arguments = keep,
         // Numbers.
         Field::Progress => f.progress = number(value, raw)?,
         Field::Total => f.total = number(value, raw)?,
@@ -606,7 +610,7 @@ mod tests {
         }
     }
 
-    const NAMES: [(&str, Field); 27] = [
+    const NAMES: [(&str, Field); 28] = [
         ("token", Field::Token),
         ("progress", Field::Progress),
         ("total", Field::Total),
@@ -634,6 +638,7 @@ mod tests {
         ("task", Field::Task),
         ("waiting_for", Field::WaitingFor),
         ("origin", Field::Origin),
+        ("arguments", Field::Arguments),
     ];
 
     /// The name looked up as the scan does, inside an object (`{"name":…`, with bytes after

@@ -29,6 +29,11 @@ fn key() -> impl Strategy<Value = String> {
         Just("jsonrpc"),
         Just("result"),
         Just("method"),
+        Just("progress_token"),
+        Just("task"),
+        Just("waiting_for"),
+        Just("origin"),
+        Just("arguments"),
         Just("other"),
         // Near misses of known names (same length, same first eight bytes, or a prefix).
         Just("timestamq"),
@@ -42,6 +47,8 @@ fn key() -> impl Strategy<Value = String> {
         Just("params"),
         Just("payload"),
         Just("t\\u006fken"),
+        Just("argument"),
+        Just("argumentz"),
     ]
     .prop_map(|k| format!("\"{k}\""))
 }
@@ -201,5 +208,136 @@ fn real_frames_agree() {
             decode_event_general("message", json, ""),
             "{json}"
         );
+    }
+}
+
+/// Any call event a producer (the daemon, a tap, the hook) writes with the schema's type.
+fn call_event() -> impl Strategy<Value = mcptop::wire::schema::CallEvent<'static>> {
+    use mcptop::time::Time;
+    use mcptop::wire::schema::CallEvent;
+    use mcptop::wire::CallState;
+    use serde_json::{json, Value};
+    let token = prop_oneof![
+        any::<u32>().prop_map(|n| json!(n)),
+        "[a-z0-9-]{1,12}".prop_map(|s| json!(s)),
+    ];
+    let text = "\\PC{1,40}";
+    let state = prop_oneof![
+        Just(CallState::Started),
+        Just(CallState::Working),
+        Just(CallState::Waiting),
+        Just(CallState::Finished),
+        Just(CallState::Failed),
+        Just(CallState::Cancelled),
+        Just(CallState::Lost),
+    ];
+    let detail = prop_oneof![
+        any::<i32>().prop_map(|n| json!({"n": n})),
+        text.prop_map(|s| json!({"path": s, "flags": [1, 2]})),
+        text.prop_map(Value::String),
+    ];
+    (
+        (token.clone(), "[a-z_]{1,16}", state),
+        (
+            proptest::option::of(0i64..4_000_000_000_000_000_000),
+            proptest::option::of(0u64..1_000_000_000_000),
+            proptest::option::of(text),
+            proptest::option::of(text),
+            proptest::option::of(text),
+        ),
+        (
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(prop_oneof![token, Just(json!(""))]),
+            proptest::option::of(prop_oneof![Just("input"), Just("permission")]),
+            proptest::option::of(Just("hook")),
+            proptest::option::of(detail),
+            // A result is a summary object (schema::result_summary), never a bare value.
+            proptest::option::of(("\\PC{0,40}", 0u64..1_000_000).prop_map(
+                |(text, bytes)| json!({"bytes": bytes, "types": ["text"], "text": text}),
+            )),
+        ),
+    )
+        .prop_map(
+            |(
+                (token, tool, state),
+                (stamp, duration_ms, error, message, task),
+                (progress_requested, progress_token, waiting_for, origin, arguments, result),
+            )| {
+                let mut event = CallEvent::new(token, tool, state);
+                event.timestamp = stamp.map(Time::from_unix_nanos);
+                event.duration_ms = duration_ms;
+                event.error = error.map(Into::into);
+                event.message = message.map(Into::into);
+                event.task = task.map(Into::into);
+                event.progress_requested = progress_requested;
+                event.progress_token = progress_token;
+                event.waiting_for = waiting_for.map(Into::into);
+                event.origin = origin.map(Into::into);
+                event.arguments = arguments;
+                event.result = result;
+                event
+            },
+        )
+}
+
+fn token_of(value: &serde_json::Value) -> Option<mcptop::wire::Token> {
+    use mcptop::wire::Token;
+    match value {
+        serde_json::Value::Number(n) => n.as_i64().map(|n| Token::Int(n.into())),
+        serde_json::Value::String(s) => Some(Token::Str(s.clone())),
+        _ => None,
+    }
+}
+
+fn json_of(text: Option<&str>) -> Option<serde_json::Value> {
+    text.map(|t| serde_json::from_str(t).unwrap_or(serde_json::Value::Null))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(2000), ..ProptestConfig::default() })]
+
+    /// What a producer writes is what the decoder reads: every field of the schema's call
+    /// event arrives in the frame, through the fast path and the general one.
+    #[test]
+    fn a_call_event_as_written_is_the_frame_read(event in call_event()) {
+        use mcptop::wire::{Frame, Wait};
+        let json = serde_json::to_string(&event).unwrap();
+        for (path, frame) in [
+            ("fast", decode_event("call", &json, "")),
+            ("general", decode_event_general("call", &json, "")),
+        ] {
+            let Frame::Call(frame) = frame else {
+                return Err(TestCaseError::fail(format!("{path}: not a call frame: {frame:?} from {json}")));
+            };
+            prop_assert_eq!(frame.token, token_of(&event.token), "{} {}", path, json);
+            prop_assert_eq!(frame.tool.as_deref(), Some(&*event.tool), "{} {}", path, json);
+            prop_assert_eq!(frame.state, event.state, "{} {}", path, json);
+            prop_assert_eq!(frame.timestamp, event.timestamp, "{} {}", path, json);
+            prop_assert_eq!(frame.duration_ms, event.duration_ms.map(|d| d as f64), "{} {}", path, json);
+            // The contract's one rule across fields: a message is what a running call does
+            // now; on an end it is the reason, when no error is given.
+            let (error, message) = if event.state.is_end() {
+                (event.error.as_deref().or(event.message.as_deref()), None)
+            } else {
+                (event.error.as_deref(), event.message.as_deref())
+            };
+            prop_assert_eq!(frame.error.as_deref(), error, "{} {}", path, json);
+            prop_assert_eq!(frame.message.as_deref(), message, "{} {}", path, json);
+            prop_assert_eq!(frame.task.as_deref(), event.task.as_deref(), "{} {}", path, json);
+            prop_assert_eq!(frame.progress_requested, event.progress_requested, "{} {}", path, json);
+            prop_assert_eq!(
+                frame.progress_token,
+                event.progress_token.as_ref().and_then(token_of),
+                "{} {}", path, json
+            );
+            prop_assert_eq!(
+                frame.waiting_for,
+                event.waiting_for.as_deref().and_then(Wait::parse),
+                "{} {}", path, json
+            );
+            prop_assert_eq!(frame.from_hook, event.origin.as_deref() == Some("hook"), "{} {}", path, json);
+            prop_assert_eq!(json_of(frame.arguments.as_deref()), event.arguments.clone(), "{} {}", path, json);
+            prop_assert_eq!(json_of(frame.result.as_deref()), event.result.clone(), "{} {}", path, json);
+        }
     }
 }
