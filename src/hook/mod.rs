@@ -25,8 +25,8 @@ use serde_json::Value;
 
 use crate::redact::Rules;
 use crate::time::Time;
-use crate::wire::schema::{CallEvent, Published};
-use crate::wire::CallState;
+use crate::wire::schema::{CallEvent, Origin, Published};
+use crate::wire::{CallState, Wait};
 
 pub mod input;
 
@@ -202,7 +202,7 @@ pub fn plan(
             let mut started = call(&token, tool, CallState::Started, at);
             // Built-in tools report no progress: an empty bar is expected, not a fault.
             started.progress_requested = Some(false);
-            started.origin = Some("hook".into());
+            started.origin = Some(Origin::Hook);
             started.message = input
                 .tool_input
                 .as_ref()
@@ -217,7 +217,7 @@ pub fn plan(
         "PermissionRequest" => {
             if let Some(token) = find_open(state, input, tool, false) {
                 let mut waiting = call(&token, tool, CallState::Waiting, at);
-                waiting.waiting_for = Some("permission".into());
+                waiting.waiting_for = Some(Wait::Permission);
                 waiting.message = input
                     .tool_input
                     .as_ref()
@@ -260,7 +260,7 @@ pub fn plan(
             let token = format!("notice#{}", state.notices);
             let mut row = call(&token, "notification", CallState::Started, at);
             row.progress_requested = Some(false);
-            row.origin = Some("hook".into());
+            row.origin = Some(Origin::Hook);
             out.push(Published::Call(row));
             let mut waiting = call(&token, "notification", CallState::Waiting, at);
             let permission = input.notification_type.as_deref() == Some("permission_prompt")
@@ -268,7 +268,11 @@ pub fn plan(
                     .message
                     .as_deref()
                     .is_some_and(|m| m.to_ascii_lowercase().contains("permission"));
-            waiting.waiting_for = Some(if permission { "permission" } else { "input" }.into());
+            waiting.waiting_for = Some(if permission {
+                Wait::Permission
+            } else {
+                Wait::Input
+            });
             waiting.message = input.message.as_deref().map(|m| {
                 let m = rules.text(m).unwrap_or_else(|| m.to_owned());
                 crate::sanitize::cut(&m, MAX_WHAT).into_owned().into()
@@ -681,8 +685,8 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            (waiting.state, waiting.waiting_for.as_deref()),
-            (CallState::Waiting, Some("permission"))
+            (waiting.state, waiting.waiting_for),
+            (CallState::Waiting, Some(Wait::Permission))
         );
         assert_eq!(waiting.token, "toolu_1");
         let post = input(

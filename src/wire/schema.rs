@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::frame::CallState;
+use super::frame::{CallState, Wait};
 use crate::time::Time;
 
 /// The longest error or message text that crosses the wire (bytes; cut with `…`).
@@ -58,6 +58,44 @@ impl<'de> Deserialize<'de> for CallState {
                 "state {text:?} is not started, finished, failed or cancelled"
             ))
         })
+    }
+}
+
+impl Serialize for Wait {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Wait {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Wait, D::Error> {
+        let text = Cow::<'de, str>::deserialize(d)?;
+        Wait::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("waiting_for {text:?} is not input or permission"))
+        })
+    }
+}
+
+/// Who saw a call, when it is not a tap (which says nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// An agent's hooks: its own tools, which report no progress.
+    Hook,
+}
+
+/// A word this version does not know reads as none: a newer producer's value never makes
+/// the whole event unreadable. (Another type than a string is still an error.)
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Option::<Value>::deserialize(d)?;
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(serde_json::from_value(Value::String(text)).ok()),
+        Some(other) => Err(serde::de::Error::custom(format!("{other} is not a string"))),
     }
 }
 
@@ -123,15 +161,24 @@ pub struct CallEvent<'a> {
     /// On `working` and `waiting`: what the call does now (a task's status message).
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub message: Option<Cow<'a, str>>,
-    /// On `waiting`: `input` or `permission`.
-    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
-    pub waiting_for: Option<Cow<'a, str>>,
+    /// On `waiting`: `input` or `permission` (another word, from a newer producer, reads
+    /// as none).
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub waiting_for: Option<Wait>,
     /// The id of the MCP task the call runs as.
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub task: Option<Cow<'a, str>>,
     /// Who saw the call: `hook` for an agent's own tools (they report no progress).
-    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<Cow<'a, str>>,
+    #[serde(
+        default,
+        deserialize_with = "lenient",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub origin: Option<Origin>,
     /// On `started`: the call's arguments as a tap saw them, secrets redacted, at most
     /// [`MAX_DETAIL`] bytes of JSON (a longer value is cut to a string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -648,5 +695,24 @@ mod tests {
         );
         assert_eq!(server_name(r#"{"serverInfo":{"name":" "}}"#), None);
         assert_eq!(server_name("3"), None);
+    }
+
+    #[test]
+    fn a_newer_producers_words_read_as_none_and_the_event_stays() {
+        let item = r#"{"type":"call","token":1,"tool":"t","state":"waiting","waiting_for":"approval","origin":"robot"}"#;
+        let Ok(Published::Call(call)) = serde_json::from_str::<Published>(item) else {
+            panic!("{item} did not read");
+        };
+        assert_eq!((call.waiting_for, call.origin), (None, None));
+        let known = r#"{"type":"call","token":1,"tool":"t","state":"waiting","waiting_for":"permission","origin":"hook"}"#;
+        let Ok(Published::Call(call)) = serde_json::from_str::<Published>(known) else {
+            panic!("{known} did not read");
+        };
+        assert_eq!(
+            (call.waiting_for, call.origin),
+            (Some(Wait::Permission), Some(Origin::Hook))
+        );
+        let wrong = r#"{"type":"call","token":1,"tool":"t","state":"waiting","waiting_for":5}"#;
+        assert!(serde_json::from_str::<Published>(wrong).is_err());
     }
 }

@@ -214,8 +214,8 @@ fn real_frames_agree() {
 /// Any call event a producer (the daemon, a tap, the hook) writes with the schema's type.
 fn call_event() -> impl Strategy<Value = mcptop::wire::schema::CallEvent<'static>> {
     use mcptop::time::Time;
-    use mcptop::wire::schema::CallEvent;
-    use mcptop::wire::CallState;
+    use mcptop::wire::schema::{CallEvent, Origin};
+    use mcptop::wire::{CallState, Wait};
     use serde_json::{json, Value};
     let token = prop_oneof![
         any::<u32>().prop_map(|n| json!(n)),
@@ -248,8 +248,8 @@ fn call_event() -> impl Strategy<Value = mcptop::wire::schema::CallEvent<'static
         (
             proptest::option::of(any::<bool>()),
             proptest::option::of(prop_oneof![token, Just(json!(""))]),
-            proptest::option::of(prop_oneof![Just("input"), Just("permission")]),
-            proptest::option::of(Just("hook")),
+            proptest::option::of(prop_oneof![Just(Wait::Input), Just(Wait::Permission)]),
+            proptest::option::of(Just(Origin::Hook)),
             proptest::option::of(detail),
             // A result is a summary object (schema::result_summary), never a bare value.
             proptest::option::of(("\\PC{0,40}", 0u64..1_000_000).prop_map(
@@ -271,8 +271,8 @@ fn call_event() -> impl Strategy<Value = mcptop::wire::schema::CallEvent<'static
                 event.task = task.map(Into::into);
                 event.progress_requested = progress_requested;
                 event.progress_token = progress_token;
-                event.waiting_for = waiting_for.map(Into::into);
-                event.origin = origin.map(Into::into);
+                event.waiting_for = waiting_for;
+                event.origin = origin;
                 event.arguments = arguments;
                 event.result = result;
                 event
@@ -300,7 +300,7 @@ proptest! {
     /// event arrives in the frame, through the fast path and the general one.
     #[test]
     fn a_call_event_as_written_is_the_frame_read(event in call_event()) {
-        use mcptop::wire::{Frame, Wait};
+        use mcptop::wire::Frame;
         let json = serde_json::to_string(&event).unwrap();
         for (path, frame) in [
             ("fast", decode_event("call", &json, "")),
@@ -330,12 +330,12 @@ proptest! {
                 event.progress_token.as_ref().and_then(token_of),
                 "{} {}", path, json
             );
+            prop_assert_eq!(frame.waiting_for, event.waiting_for, "{} {}", path, json);
             prop_assert_eq!(
-                frame.waiting_for,
-                event.waiting_for.as_deref().and_then(Wait::parse),
+                frame.from_hook,
+                event.origin == Some(mcptop::wire::schema::Origin::Hook),
                 "{} {}", path, json
             );
-            prop_assert_eq!(frame.from_hook, event.origin.as_deref() == Some("hook"), "{} {}", path, json);
             prop_assert_eq!(json_of(frame.arguments.as_deref()), event.arguments.clone(), "{} {}", path, json);
             prop_assert_eq!(json_of(frame.result.as_deref()), event.result.clone(), "{} {}", path, json);
         }

@@ -49,10 +49,7 @@ impl Item {
         at: Time,
     ) -> Item {
         let (state, waiting_for) = if waiting {
-            (
-                CallState::Waiting,
-                Some(Cow::Borrowed(Wait::Input.as_str())),
-            )
+            (CallState::Waiting, Some(Wait::Input))
         } else {
             (CallState::Working, None)
         };
