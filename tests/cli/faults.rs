@@ -6,24 +6,18 @@
 //! connection reads the request head, then plays the next script.
 
 use crate::common;
+use common::watch::{Watch, WAIT};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mcptop::report::Feed;
 use mcptop::server::{self, EventKind, ServerConfig};
-use mcptop::source::connect::{self, LiveOptions};
-use mcptop::source::discover::Daemon;
-use mcptop::source::select::Chosen;
-use mcptop::source::{Stop, Timed, Transport};
+use mcptop::source::connect::LiveOptions;
+use mcptop::source::{Stop, Transport};
 use mcptop::time::Time;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-
-const WAIT: Duration = Duration::from_secs(30);
 
 /// One step of a connection's script.
 #[derive(Clone)]
@@ -142,98 +136,9 @@ fn progress(n: u32) -> String {
     format!("id: {n}\ndata: {{\"token\":1,\"progress\":{n},\"total\":10,\"tool\":\"t\"}}\n\n")
 }
 
-/// A live source feeding the model, keeping every update it produced.
-struct Watch {
-    rx: mpsc::Receiver<Timed>,
-    feed: Feed,
-    stop: CancellationToken,
-    source: tokio::task::JoinHandle<Stop>,
-    updates: Vec<Value>,
-}
-
-impl Watch {
-    fn start(base_url: String, options: LiveOptions) -> Watch {
-        Watch::follow(base_url, "s1", "t0k3n-secret", options)
-    }
-
-    fn follow(base_url: String, session_id: &str, token: &str, options: LiveOptions) -> Watch {
-        let (tx, rx) = mpsc::channel(4096);
-        let stop = CancellationToken::new();
-        let daemon = Daemon {
-            base_url,
-            admin_token: None,
-            file: None,
-            instance: None,
-            mcptop: true,
-        };
-        let chosen = Chosen {
-            session_id: session_id.into(),
-            token: token.into(),
-            label: None,
-            explicit: true,
-        };
-        let source = tokio::spawn(connect::run(daemon, chosen, options, tx, stop.clone()));
-        Watch {
-            rx,
-            feed: Feed::default(),
-            stop,
-            source,
-            updates: Vec::new(),
-        }
-    }
-
-    /// Reads until an update matches; panics after the wait or when the source ends.
-    async fn until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let timed = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}; got {:#?}", self.updates))
-                .unwrap_or_else(|| panic!("the source ended before {what}: {:#?}", self.updates));
-            for update in self.feed.ingest(&timed) {
-                self.updates.push(update.json.clone());
-                if pred(&update.json) {
-                    return update.json;
-                }
-            }
-        }
-    }
-
-    /// Waits for the source to stop by itself.
-    async fn stopped(mut self) -> (Stop, Vec<Value>) {
-        let stop = tokio::time::timeout(WAIT, &mut self.source)
-            .await
-            .expect("the source did not stop by itself")
-            .unwrap();
-        while let Ok(timed) = self.rx.try_recv() {
-            for update in self.feed.ingest(&timed) {
-                self.updates.push(update.json);
-            }
-        }
-        (stop, self.updates)
-    }
-
-    async fn stop(self) -> Vec<Value> {
-        self.stop.cancel();
-        let _ = self.source.await;
-        self.updates
-    }
-
-    /// The progress values the calls were seen at, in order.
-    fn progress_seen(&self) -> Vec<f64> {
-        self.updates
-            .iter()
-            .filter(|v| v["type"] == "call")
-            .filter_map(|v| v["call"]["progress"].as_f64())
-            .collect()
-    }
-
-    fn count(&self, kind: &str, state: &str) -> usize {
-        self.updates
-            .iter()
-            .filter(|v| v["type"] == kind && (state.is_empty() || v["state"] == state))
-            .count()
-    }
+/// Follows the fault server's one session.
+fn watch(base_url: String, options: LiveOptions) -> Watch {
+    Watch::follow(base_url, "s1", "t0k3n-secret", options)
 }
 
 fn quick() -> LiveOptions {
@@ -263,7 +168,7 @@ async fn a_disconnect_mid_event_resumes_without_a_phantom_or_a_duplicate() {
         vec![sse_head(), send(&again), Step::Hold],
     ])
     .await;
-    let mut watch = Watch::start(server.url(), quick());
+    let mut watch = watch(server.url(), quick());
     let dropped = watch
         .until("the drop", |v| v["state"] == "disconnected")
         .await;
@@ -304,7 +209,7 @@ async fn slowloris_bytes_keep_the_link_alive_and_the_event_arrives_whole() {
         Step::Hold,
     ]])
     .await;
-    let mut watch = Watch::start(server.url(), quick());
+    let mut watch = watch(server.url(), quick());
     watch
         .until("the trickled event", |v| v["call"]["progress"] == 4.0)
         .await;
@@ -338,7 +243,7 @@ async fn a_100_mb_line_is_discarded_once_and_the_stream_goes_on() {
         Step::Hold,
     ]])
     .await;
-    let mut watch = Watch::start(
+    let mut watch = watch(
         server.url(),
         LiveOptions {
             keepalive: Duration::from_secs(4),
@@ -457,7 +362,7 @@ async fn a_never_ending_line_is_discarded_and_the_link_stays_up_while_bytes_flow
         vec![sse_head(), send(&progress(2)), Step::Hold],
     ])
     .await;
-    let mut watch = Watch::start(server.url(), quick());
+    let mut watch = watch(server.url(), quick());
     watch
         .until("the discard", |v| v["type"] == "discarded")
         .await;
@@ -484,7 +389,7 @@ async fn invalid_utf8_is_replaced_not_fatal() {
         head.extend_from_slice(progress(2).as_bytes());
     }
     let server = Misbehaving::start(vec![vec![bytes, Step::Hold]]).await;
-    let mut watch = Watch::start(server.url(), quick());
+    let mut watch = watch(server.url(), quick());
     let first = watch
         .until("the event with bad bytes", |v| v["type"] == "call")
         .await;
@@ -524,7 +429,7 @@ async fn error_pages_and_wrong_content_types_are_said_in_one_line_and_retried() 
         vec![sse_head(), send(&progress(5)), Step::Hold],
     ])
     .await;
-    let mut watch = Watch::start(server.url(), quick());
+    let mut watch = watch(server.url(), quick());
     watch
         .until("the event once the server behaves", |v| {
             v["call"]["progress"] == 5.0
@@ -557,7 +462,7 @@ async fn error_pages_and_wrong_content_types_are_said_in_one_line_and_retried() 
 /// A server that answers every request with `status`, and what the client made of it.
 async fn refused_with(status: &str, body: &str) -> (Stop, Vec<Value>, usize) {
     let server = Misbehaving::start(vec![vec![answer(status, "text/html", "", body)]]).await;
-    let watch = Watch::start(server.url(), quick());
+    let watch = watch(server.url(), quick());
     let (stop, updates) = watch.stopped().await;
     (stop, updates, server.requests().len())
 }
@@ -586,7 +491,7 @@ async fn refusals_stop_at_once_with_their_own_message_and_server_errors_are_retr
     // 500 and 503 are the server's trouble: retried until --max-retries runs out.
     for status in ["500 Internal Server Error", "503 Service Unavailable"] {
         let server = Misbehaving::start(vec![vec![answer(status, "text/plain", "", "busy")]]).await;
-        let watch = Watch::start(
+        let watch = watch(
             server.url(),
             LiveOptions {
                 max_retries: Some(2),
@@ -713,7 +618,7 @@ async fn websocket_binary_frames_bad_close_codes_and_a_missing_pong() {
         true,
     )
     .await;
-    let mut watch = Watch::start(
+    let mut watch = watch(
         format!("http://{addr}"),
         LiveOptions {
             transport: Transport::Ws,
@@ -807,7 +712,7 @@ async fn a_websocket_server_that_echoes_no_subprotocol_is_met_without_one() {
         false,
     )
     .await;
-    let mut watch = Watch::start(
+    let mut watch = watch(
         format!("http://{addr}"),
         LiveOptions {
             transport: Transport::Ws,
@@ -839,7 +744,7 @@ async fn a_server_that_answers_and_closes_gets_backoff_and_max_retries_holds() {
         ..quick()
     };
     let started = std::time::Instant::now();
-    let (stop, updates) = Watch::start(server.url(), options).stopped().await;
+    let (stop, updates) = watch(server.url(), options).stopped().await;
     assert!(
         matches!(stop, Stop::GaveUp { attempts: 4, .. }),
         "{stop:?} after {:?}",
@@ -870,7 +775,7 @@ async fn a_server_that_sends_one_event_and_closes_counts_as_failing() {
         backoff_min: Duration::from_millis(50),
         ..quick()
     };
-    let (stop, _) = Watch::start(server.url(), options).stopped().await;
+    let (stop, _) = watch(server.url(), options).stopped().await;
     assert!(matches!(stop, Stop::GaveUp { attempts: 3, .. }), "{stop:?}");
     assert_eq!(server.requests().len(), 3);
 }
@@ -891,7 +796,7 @@ async fn websocket_refusals_name_the_gateway_token_and_where_the_route_lives() {
         transport: Transport::Ws,
         ..quick()
     };
-    let (stop, _) = Watch::start(gateway.url(), ws.clone()).stopped().await;
+    let (stop, _) = watch(gateway.url(), ws.clone()).stopped().await;
     assert_eq!(stop, Stop::GatewayTokenRejected { had_token: false });
     assert!(
         stop.message().contains("pairing token"),
@@ -901,7 +806,7 @@ async fn websocket_refusals_name_the_gateway_token_and_where_the_route_lives() {
     assert!(stop.message().contains("POST /pair"), "{}", stop.message());
     let mcp_port =
         Misbehaving::start(vec![vec![answer("404 Not Found", "text/plain", "", "")]]).await;
-    let (stop, _) = Watch::start(mcp_port.url(), ws).stopped().await;
+    let (stop, _) = watch(mcp_port.url(), ws).stopped().await;
     let Stop::Fatal(message) = stop else {
         panic!("{stop:?}");
     };

@@ -1,25 +1,24 @@
 //! The client's live source against the real server over loopback: SSE and WebSocket,
 //! a link cut by a relay, resume, gaps, Construct's framing.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcptop::report::Feed;
+use common::watch::Watch;
 use mcptop::server::{self, Compat, EventKind, RunningServer, ServerConfig};
-use mcptop::source::connect::{self, LiveOptions};
-use mcptop::source::discover::Daemon;
-use mcptop::source::select::Chosen;
-use mcptop::source::{SourceEvent, Stop, Timed, Transport};
+use mcptop::source::connect::LiveOptions;
+use mcptop::source::{Stop, Transport};
 use mcptop::time::Time;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
-
-const WAIT: Duration = Duration::from_secs(15);
 
 async fn start(configure: impl FnOnce(&mut ServerConfig)) -> RunningServer {
     let mut config = ServerConfig::default();
@@ -74,92 +73,6 @@ impl Relay {
     }
 }
 
-/// A live source feeding the model, with the updates it produced.
-struct Watch {
-    rx: mpsc::Receiver<Timed>,
-    feed: Feed,
-    stop: CancellationToken,
-    source: tokio::task::JoinHandle<Stop>,
-    pub updates: Vec<Value>,
-}
-
-impl Watch {
-    fn start(base_url: String, session_id: &str, token: &str, options: LiveOptions) -> Watch {
-        let (tx, rx) = mpsc::channel(4096);
-        let stop = CancellationToken::new();
-        let daemon = Daemon {
-            base_url,
-            admin_token: None,
-            file: None,
-            instance: None,
-            mcptop: true,
-        };
-        let chosen = Chosen {
-            session_id: session_id.to_owned(),
-            token: token.to_owned(),
-            label: None,
-            explicit: true,
-        };
-        let source = tokio::spawn(connect::run(daemon, chosen, options, tx, stop.clone()));
-        Watch {
-            rx,
-            feed: Feed::default(),
-            stop,
-            source,
-            updates: Vec::new(),
-        }
-    }
-
-    /// Reads until an update matches; panics after the wait.
-    async fn until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let timed = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}; got {:#?}", self.updates))
-                .unwrap_or_else(|| panic!("the source ended before {what}"));
-            for update in self.feed.ingest(&timed) {
-                self.updates.push(update.json.clone());
-                if pred(&update.json) {
-                    return update.json;
-                }
-            }
-        }
-    }
-
-    /// Reads until `n` keep-alives have come; panics on the wait or on any update that
-    /// says the link dropped or the source stopped before them.
-    async fn keepalives(&mut self, n: usize) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        let mut seen = 0;
-        while seen < n {
-            let timed = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| {
-                    panic!("{seen} of {n} keep-alives came; got {:#?}", self.updates)
-                })
-                .unwrap_or_else(|| panic!("the source ended after {seen} of {n} keep-alives"));
-            if matches!(timed.event, SourceEvent::KeepAlive) {
-                seen += 1;
-            }
-            for update in self.feed.ingest(&timed) {
-                let state = &update.json["state"];
-                assert!(
-                    update.json["type"] != "status" || state == "connected",
-                    "after {seen} keep-alives: {:#}",
-                    update.json
-                );
-                self.updates.push(update.json.clone());
-            }
-        }
-    }
-
-    async fn stop(self) -> Stop {
-        self.stop.cancel();
-        self.source.await.unwrap()
-    }
-}
-
 fn quick() -> LiveOptions {
     LiveOptions {
         keepalive: Duration::from_millis(400),
@@ -202,7 +115,7 @@ async fn through_relay(
     .await;
     let session = server.state().sessions.create(None, "/".into(), false);
     let relay = Relay::new(server.addr()).await;
-    let mut watch = Watch::start(
+    let mut watch = Watch::follow(
         format!("http://{}", relay.addr),
         &session.id,
         session.token(),
@@ -312,13 +225,13 @@ async fn sse_and_websocket_see_the_same_calls() {
     )
     .await
     .unwrap();
-    let sse = Watch::start(
+    let sse = Watch::follow(
         server.base_url(),
         &session.session_id,
         &session.token,
         quick(),
     );
-    let ws = Watch::start(
+    let ws = Watch::follow(
         server.base_url(),
         &session.session_id,
         &session.token,
@@ -385,7 +298,7 @@ async fn a_wrong_token_stops_with_token_rejected() {
     let server = start(|_| {}).await;
     let session = server.state().sessions.create(None, "/".into(), false);
     for transport in [Transport::Sse, Transport::Ws] {
-        let watch = Watch::start(
+        let watch = Watch::follow(
             server.base_url(),
             &session.id,
             "wrong",
@@ -394,10 +307,7 @@ async fn a_wrong_token_stops_with_token_rejected() {
                 ..quick()
             },
         );
-        let stop = tokio::time::timeout(WAIT, watch.source)
-            .await
-            .unwrap()
-            .unwrap();
+        let (stop, _) = watch.stopped().await;
         assert_eq!(stop, Stop::TokenRejected, "{transport:?}");
     }
 }
@@ -419,7 +329,7 @@ async fn a_silent_link_is_dead_after_the_idle_timeout() {
             });
         }
     });
-    let mut watch = Watch::start(
+    let mut watch = Watch::follow(
         format!("http://{addr}"),
         "s",
         "t",
@@ -458,7 +368,7 @@ async fn a_standard_mcp_stream_is_followed_and_its_session_renewed() {
     })
     .await;
     let relay = Relay::new(server.addr()).await;
-    let mut watch = Watch::start(
+    let mut watch = Watch::follow(
         format!("http://{}/mcp", relay.addr),
         "",
         "",
@@ -513,7 +423,7 @@ async fn a_standard_mcp_stream_is_followed_and_its_session_renewed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_2026_07_28_server_is_followed_with_subscriptions_listen() {
     let server = start(|c| c.keepalive = Duration::from_millis(300)).await;
-    let mut watch = Watch::start(
+    let mut watch = Watch::follow(
         server.mcp_url(),
         "",
         "",

@@ -5,6 +5,7 @@ pub mod fixture;
 pub mod process;
 pub mod reference;
 pub mod squatter;
+pub mod watch;
 
 use mcptop::sse::{Decoder, Limits, OwnedItem};
 
