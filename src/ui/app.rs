@@ -267,13 +267,15 @@ impl App {
 
     /// The replay keys; true when the key was one.
     fn replay_key(&mut self, key: Key) -> bool {
+        // Play and pause follow the pause binding (the config may move it).
+        let pause = self.keys.action(key) == Some(super::keys::Action::Pause);
         let Some(player) = &mut self.player else {
             return false;
         };
         let feed = &mut self.feed;
         let five = std::time::Duration::from_secs(5);
         match key {
-            Key::Char(' ') | Key::Char('p') => player.playing = !player.playing,
+            _ if pause => player.playing = !player.playing,
             Key::Char('.') => player.step(feed),
             Key::Char(',') => player.step_back(feed),
             Key::Right => player.seek(player.position + five, feed),
@@ -290,7 +292,7 @@ impl App {
         }
         // A seek rebuilds the model: the event rate starts over from here, or it would
         // count the jump as events per second.
-        if !matches!(key, Key::Char(' ' | 'p' | '+' | '=' | '-')) {
+        if !pause && !matches!(key, Key::Char('+' | '=' | '-')) {
             self.rate = 0.0;
             self.rate_window = (player.clock(), self.feed.model.stream().events);
         }

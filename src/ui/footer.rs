@@ -6,6 +6,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::app::{App, Screen};
+use super::keys::{Action, KeyMap};
 use super::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
@@ -78,8 +79,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         Screen::Columns => &["Space toggle", "j/k move", "Esc back", "q quit"],
         Screen::Help => &["Esc back", "q quit"],
     };
+    let hints: Vec<String> = hints
+        .iter()
+        .filter_map(|h| as_bound(h, &app.keys))
+        .collect();
     let mut text = String::new();
-    for hint in hints {
+    for hint in &hints {
         let extra = if text.is_empty() {
             hint.len()
         } else {
@@ -94,4 +99,59 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         text.push_str(hint);
     }
     frame.render_widget(Paragraph::new(Line::styled(text, theme.hint())), area);
+}
+
+/// The hints that name a rebindable action, by their default key and their words.
+const BOUND: &[(&str, &str, Action)] = &[
+    ("q", "quit", Action::Quit),
+    ("?", "help", Action::Help),
+    ("p", "pause", Action::Pause),
+    ("p", "resume", Action::Pause),
+    ("Space", "play/pause", Action::Pause),
+    ("/", "filter", Action::Filter),
+    ("Enter", "detail", Action::Detail),
+    ("f", "follow", Action::Follow),
+    ("s", "sort", Action::SortNext),
+    ("F", "findings", Action::Findings),
+    ("y", "copy", Action::CopyRow),
+    ("c", "clear done", Action::ClearDone),
+    ("C", "columns", Action::Columns),
+    ("x", "dismiss", Action::Dismiss),
+    ("T", "stats", Action::Stats),
+    ("W", "timeline", Action::Timeline),
+    ("I", "servers", Action::Servers),
+];
+
+/// `hint` with the key its action has now (the config may move it), or none when the
+/// action has no key left; a hint about a fixed key as it is.
+fn as_bound(hint: &str, keys: &KeyMap) -> Option<String> {
+    let first = |action| {
+        let bound = keys.keys_of(action);
+        bound
+            .split(' ')
+            .next()
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+    };
+    let Some((key, words)) = hint.split_once(' ') else {
+        return Some(hint.to_owned());
+    };
+    if (key, words) == ("j/k", "move") {
+        return Some(match (first(Action::Down), first(Action::Up)) {
+            (Some(down), Some(up)) => format!("{down}/{up} move"),
+            _ => hint.to_owned(),
+        });
+    }
+    match BOUND.iter().find(|(k, w, _)| (*k, *w) == (key, words)) {
+        Some((default, _, action)) => {
+            let bound = keys.keys_of(*action);
+            // The default key, while it still does it; else the first key it has now.
+            if bound.split(' ').any(|k| k == *default) {
+                Some(hint.to_owned())
+            } else {
+                first(*action).map(|k| format!("{k} {words}"))
+            }
+        }
+        None => Some(hint.to_owned()),
+    }
 }

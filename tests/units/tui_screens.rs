@@ -751,6 +751,58 @@ fn replay_plays_seeks_and_steps_back_to_the_same_state() {
     assert!(header.contains("‖"), "paused after a step: {header}");
 }
 
+/// Replay's play and pause follow the pause binding: moved to `P` in the config, `P`
+/// plays and pauses the replay, and `p` no longer does.
+#[test]
+fn replay_pauses_with_the_pause_key_as_bound() {
+    use mcptop::ui::player::Player;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-recording.jsonl");
+    let recording = mcptop::source::replay::load(&path).unwrap();
+    let mut app = App::new(SourceLabel::default(), recording.started_at);
+    let settings = mcptop::ui::config::parse(
+        "[keys]\npause = [\"P\"]\n",
+        std::path::Path::new("config.toml"),
+    )
+    .unwrap();
+    settings.apply(&mut app);
+    app.player = Some(Player::new("demo-recording.jsonl".into(), recording));
+    let playing = |app: &App| app.player.as_ref().is_some_and(|p| p.playing);
+    let before = playing(&app);
+    app.handle_key(Key::Char('p'), t(0));
+    assert_eq!(playing(&app), before, "p is not bound to pause any more");
+    app.handle_key(Key::Char('P'), t(0));
+    assert_eq!(playing(&app), !before, "P plays or pauses");
+    app.handle_key(Key::Char('P'), t(0));
+    assert_eq!(playing(&app), before);
+}
+
+/// The key hints name the keys as bound: moved keys show their new key, and an action
+/// left without a key is not hinted at.
+#[test]
+fn the_footer_names_the_keys_as_bound() {
+    let settings = mcptop::ui::config::parse(
+        "[keys]\nquit = [\"Q\"]\npause = [\"P\"]\nfilter = []\n",
+        std::path::Path::new("config.toml"),
+    )
+    .unwrap();
+    let mut app = app();
+    settings.apply(&mut app);
+    let screen = render(&mut app, 120, 30, t(4_500));
+    let footer = screen.lines().last().unwrap();
+    assert!(
+        footer.contains("Q quit") && footer.contains("P pause"),
+        "{footer}"
+    );
+    assert!(
+        !footer.contains("q quit") && !footer.contains("filter"),
+        "{footer}"
+    );
+    assert!(
+        footer.contains("j/k move") && footer.contains("? help"),
+        "{footer}"
+    );
+}
+
 #[test]
 fn f_follows_each_new_call_until_the_selection_moves() {
     let mut app = app();
