@@ -357,9 +357,11 @@ fn parse_line(line: &str) -> Line {
         "s" => match status_from(&payload) {
             Some(s) => SourceEvent::Status(s),
             None if payload.get("state").and_then(Value::as_str) == Some("connected") => {
+                // The value as JSON (escaped), and no longer than a name.
+                let named = payload.get("transport").unwrap_or(&Value::Null).to_string();
                 return Line::Bad(format!(
                     "a connection over an unknown transport {}",
-                    payload.get("transport").unwrap_or(&Value::Null)
+                    crate::sanitize::cut(&named, 64)
                 ));
             }
             None => return Line::Unknown,
