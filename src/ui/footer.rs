@@ -6,7 +6,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::app::{App, Screen};
-use super::keys::{Action, KeyMap};
+use super::keys::{key_name, parse_key, Action, KeyMap};
 use super::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
@@ -101,25 +101,26 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     frame.render_widget(Paragraph::new(Line::styled(text, theme.hint())), area);
 }
 
-/// The hints that name a rebindable action, by their default key and their words.
-const BOUND: &[(&str, &str, Action)] = &[
-    ("q", "quit", Action::Quit),
-    ("?", "help", Action::Help),
-    ("p", "pause", Action::Pause),
-    ("p", "resume", Action::Pause),
-    ("Space", "play/pause", Action::Pause),
-    ("/", "filter", Action::Filter),
-    ("Enter", "detail", Action::Detail),
-    ("f", "follow", Action::Follow),
-    ("s", "sort", Action::SortNext),
-    ("F", "findings", Action::Findings),
-    ("y", "copy", Action::CopyRow),
-    ("c", "clear done", Action::ClearDone),
-    ("C", "columns", Action::Columns),
-    ("x", "dismiss", Action::Dismiss),
-    ("T", "stats", Action::Stats),
-    ("W", "timeline", Action::Timeline),
-    ("I", "servers", Action::Servers),
+/// The hints that name a rebindable action, by their words (their key is one of the
+/// action's default keys, [`Action::ALL`]).
+const BOUND: &[(&str, Action)] = &[
+    ("quit", Action::Quit),
+    ("help", Action::Help),
+    ("pause", Action::Pause),
+    ("resume", Action::Pause),
+    ("play/pause", Action::Pause),
+    ("filter", Action::Filter),
+    ("detail", Action::Detail),
+    ("follow", Action::Follow),
+    ("sort", Action::SortNext),
+    ("findings", Action::Findings),
+    ("copy", Action::CopyRow),
+    ("clear done", Action::ClearDone),
+    ("columns", Action::Columns),
+    ("dismiss", Action::Dismiss),
+    ("stats", Action::Stats),
+    ("timeline", Action::Timeline),
+    ("servers", Action::Servers),
 ];
 
 /// `hint` with the key its action has now (the config may move it), or none when the
@@ -142,16 +143,25 @@ fn as_bound(hint: &str, keys: &KeyMap) -> Option<String> {
             _ => hint.to_owned(),
         });
     }
-    match BOUND.iter().find(|(k, w, _)| (*k, *w) == (key, words)) {
-        Some((default, _, action)) => {
-            let bound = keys.keys_of(*action);
-            // The default key, while it still does it; else the first key it has now.
-            if bound.split(' ').any(|k| k == *default) {
-                Some(hint.to_owned())
-            } else {
-                first(*action).map(|k| format!("{k} {words}"))
-            }
-        }
-        None => Some(hint.to_owned()),
+    let is_default = |action: Action| {
+        Action::ALL.iter().any(|(a, _, defaults)| {
+            *a == action
+                && defaults
+                    .iter()
+                    .filter_map(|d| parse_key(d))
+                    .any(|k| key_name(k) == key)
+        })
+    };
+    let Some(&(_, action)) = BOUND
+        .iter()
+        .find(|(w, action)| *w == words && is_default(*action))
+    else {
+        return Some(hint.to_owned());
+    };
+    // The hint's key, while it still does the action; else the first key it has now.
+    if keys.keys_of(action).split(' ').any(|k| k == key) {
+        Some(hint.to_owned())
+    } else {
+        first(action).map(|k| format!("{k} {words}"))
     }
 }
