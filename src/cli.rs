@@ -657,6 +657,29 @@ pub struct ServeArgs {
     /// How long a client may take to send a request's headers.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub header_timeout: std::time::Duration,
+
+    /// Receive agents' OpenTelemetry: OTLP/HTTP on 127.0.0.1:4318 and OTLP/gRPC on
+    /// 127.0.0.1:4317 (also `[otlp] receive = true` in the config file). Their tool calls
+    /// become rows; `mcptop setup AGENT --otel` points an agent here.
+    #[arg(long, help_heading = "OpenTelemetry")]
+    pub otlp: bool,
+
+    /// Where to receive OTLP/HTTP (implies --otlp): `PORT`, `HOST:PORT`, or `off`.
+    #[arg(long, value_name = "ADDR|off", value_parser = parse_listen, help_heading = "OpenTelemetry")]
+    pub otlp_http: Option<Listen>,
+
+    /// Where to receive OTLP/gRPC (implies --otlp): `PORT`, `HOST:PORT`, or `off`.
+    #[arg(long, value_name = "ADDR|off", value_parser = parse_listen, help_heading = "OpenTelemetry")]
+    pub otlp_grpc: Option<Listen>,
+}
+
+/// An address to listen on, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen(pub Option<std::net::SocketAddr>);
+
+/// `4318` (on 127.0.0.1), `127.0.0.1:4318`, `[::1]:4318`, or `off`.
+pub fn parse_listen(s: &str) -> Result<Listen, String> {
+    mcptop::config::parse_listen(s).map(Listen)
 }
 
 /// `4096`, `64KiB`, `16MiB`, `1GiB` (also `KB`, `MB`, `GB` as powers of 1,000).

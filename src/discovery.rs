@@ -120,6 +120,36 @@ pub fn listener_is_ours(addr: std::net::SocketAddr) -> Option<bool> {
     found
 }
 
+/// Whether the other end of a connection this process accepted (on `local`, from `peer`)
+/// is a socket of this user: `None` where the system does not say (not Linux, or the
+/// socket is gone).
+pub fn peer_is_ours(local: std::net::SocketAddr, peer: std::net::SocketAddr) -> Option<bool> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let table = match peer {
+        std::net::SocketAddr::V4(_) => "/proc/net/tcp",
+        std::net::SocketAddr::V6(_) => "/proc/net/tcp6",
+    };
+    let text = std::fs::read_to_string(table).ok()?;
+    let endpoint = |field: &str| -> Option<std::net::SocketAddr> {
+        let (ip_hex, port_hex) = field.split_once(':')?;
+        let port = u16::from_str_radix(port_hex, 16).ok()?;
+        Some(std::net::SocketAddr::new(proc_net_ip(ip_hex)?, port))
+    };
+    for line in text.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(from), Some(to), Some(uid)) = (fields.get(1), fields.get(2), fields.get(7))
+        else {
+            continue;
+        };
+        // The peer's own socket: its local end is our peer, its remote end is us.
+        if endpoint(from) == Some(peer) && endpoint(to) == Some(local) {
+            return Some(uid.parse::<u32>().ok()? == me);
+        }
+    }
+    None
+}
+
 /// An address as `/proc/net/tcp{,6}` writes it: 32-bit words in host (little-endian) order.
 fn proc_net_ip(hex: &str) -> Option<std::net::IpAddr> {
     let words: Option<Vec<u32>> = (0..hex.len() / 8)

@@ -12,6 +12,7 @@ pub mod feed;
 pub mod hook;
 pub mod hostcheck;
 pub mod model;
+pub mod otel;
 pub mod pipe;
 pub mod recording;
 pub mod redact;

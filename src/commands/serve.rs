@@ -25,7 +25,20 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         Some(path) => Some(replay::load(path)?),
         None => None,
     };
+    let (otlp_http, otlp_grpc) = otlp_listeners(args)?;
+    let redaction = if otlp_http.is_some() || otlp_grpc.is_some() {
+        let (rules, problem) = mcptop::config::load_redaction();
+        if let Some(line) = problem {
+            eprintln!("mcptop: {line}");
+        }
+        rules
+    } else {
+        mcptop::redact::Rules::default()
+    };
     let config = ServerConfig {
+        otlp_http,
+        otlp_grpc,
+        redaction,
         addr: SocketAddr::new(args.host, args.port),
         keepalive: Duration::from_secs_f64(args.keepalive),
         broadcast_capacity: usize::try_from(args.broadcast_capacity).unwrap_or(usize::MAX),
@@ -54,11 +67,24 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         ..ServerConfig::default()
     };
     let addr = config.addr;
-    let running = server::start(config)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let running = server::start(config).await.map_err(|e| {
+        if e.to_string().contains("OTLP") {
+            anyhow::anyhow!("{e}")
+        } else {
+            anyhow::anyhow!("cannot listen on {addr}: {e}")
+        }
+    })?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on {}", running.base_url())?;
+    match running.otlp_addrs() {
+        (None, None) => {}
+        (http, grpc) => {
+            let http = http.map(|a| format!("OTLP/HTTP on http://{a}"));
+            let grpc = grpc.map(|a| format!("OTLP/gRPC on http://{a}"));
+            let both: Vec<String> = http.into_iter().chain(grpc).collect();
+            writeln!(out, "receiving OpenTelemetry: {}", both.join(", "))?;
+        }
+    }
     if let (Some(gateway), Some(code)) = (running.gateway_url(), running.pairing_code()) {
         writeln!(out, "gateway on {gateway} (the WebSocket route)")?;
         writeln!(
@@ -163,6 +189,35 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     }
     running.shutdown().await?;
     result
+}
+
+/// Where to receive OTLP: the flags, else the config file's `[otlp]`, else nowhere.
+fn otlp_listeners(args: &ServeArgs) -> Result<(Option<SocketAddr>, Option<SocketAddr>)> {
+    use mcptop::config::{OTLP_GRPC, OTLP_HTTP};
+    let file = mcptop::config::load_otlp().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let from_file = |value: Option<&String>, default| -> Result<Option<SocketAddr>> {
+        match value {
+            Some(v) => mcptop::config::parse_listen(v)
+                .map_err(|e| anyhow::anyhow!("the config file's [otlp]: {e}")),
+            None => Ok(Some(default)),
+        }
+    };
+    let wanted = args.otlp
+        || args.otlp_http.is_some()
+        || args.otlp_grpc.is_some()
+        || file.as_ref().is_some_and(|f| f.receive);
+    if !wanted {
+        return Ok((None, None));
+    }
+    let http = match args.otlp_http {
+        Some(listen) => listen.0,
+        None => from_file(file.as_ref().and_then(|f| f.http.as_ref()), OTLP_HTTP)?,
+    };
+    let grpc = match args.otlp_grpc {
+        Some(listen) => listen.0,
+        None => from_file(file.as_ref().and_then(|f| f.grpc.as_ref()), OTLP_GRPC)?,
+    };
+    Ok((http, grpc))
 }
 
 fn size(n: u64) -> usize {

@@ -431,9 +431,17 @@ fn open_session(
         .and_then(Path::file_name)
         .and_then(|n| n.to_str())
         .unwrap_or("claude-code");
+    // The agent session's key: its OpenTelemetry (`mcptop serve --otlp`) lands on the
+    // same daemon session, and a call both report is one row.
+    let agent_session = input
+        .session_id
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("claude-code/{s}"));
     let body = serde_json::json!({
         "label": format!("claude-code · {dir}"),
         "cwd": input.cwd,
+        "agent_session": agent_session,
     });
     let (status, answer) = http(
         &base,

@@ -225,8 +225,9 @@ pub struct Call {
     pub shown_token: Option<crate::wire::Token>,
     /// The MCP task the call runs as.
     pub task: Option<String>,
-    /// Seen by an agent's hooks: a built-in tool, which reports no progress.
-    pub from_hook: bool,
+    /// Who reported it when not a tap: an agent's hooks or its OpenTelemetry (its own
+    /// tools, which report no progress) or its model turns.
+    pub origin: Option<crate::wire::schema::Origin>,
     /// Its arguments and a summary of its result (JSON texts, bounded), from a tap.
     pub arguments: Option<String>,
     pub result: Option<String>,
@@ -281,7 +282,7 @@ impl Call {
             waiting: None,
             shown_token: None,
             task: None,
-            from_hook: false,
+            origin: None,
             arguments: None,
             result: None,
         }

@@ -382,7 +382,7 @@ impl CallLint for NoProgressToken {
         FindingKind::NoProgressToken
     }
     fn check(&self, call: &Call, _: Time, _: &ModelConfig) -> Verdict {
-        if call.from_hook {
+        if call.origin.is_some() {
             // An agent's own tool: no progress is possible, so none is missing.
             return Verdict::NotEnoughData;
         }

@@ -513,6 +513,13 @@ impl Model {
             token: c.token,
         };
         let existing = self.by_key.get(&key).copied();
+        if c.origin == Some(crate::wire::schema::Origin::Otel) {
+            if let Some(id) = existing {
+                if let Some(change) = self.amend(id, &c.state, &c.duration_ms, &c.arguments, &c.error) {
+                    return change;
+                }
+            }
+        }
         match c.state {
             CallState::Started => {
                 if let Some(call) = existing.and_then(|id| self.calls.get_mut(&id)) {
@@ -531,7 +538,7 @@ impl Model {
                     call.session_label = label;
                     call.shown_token = c.progress_token;
                     call.task = c.task;
-                    call.from_hook = c.from_hook;
+                    call.origin = c.origin;
                     call.arguments = c.arguments;
                     if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
                         call.record_message(at, m, &history);
@@ -633,6 +640,46 @@ impl Model {
                 Change::Finished(id)
             }
         }
+    }
+
+    /// A late report (an agent's OpenTelemetry) of the call `id` already shows: what it
+    /// adds is kept (the agent's own duration, its arguments, why it failed), and the row
+    /// stays one row. `None` when the report is news to the row (an end of a running call,
+    /// say), which then goes the usual way.
+    fn amend(
+        &mut self,
+        id: CallId,
+        state: &CallState,
+        duration_ms: &Option<f64>,
+        arguments: &Option<String>,
+        error: &Option<String>,
+    ) -> Option<Change> {
+        let call = self.calls.get_mut(&id)?;
+        let ended = call.status.is_finished();
+        match *state {
+            CallState::Started | CallState::Working | CallState::Waiting => {
+                if call.arguments.is_none() {
+                    call.arguments.clone_from(arguments);
+                }
+                // A running call's wait is news; its start again (the hooks showed it
+                // first) and anything said of a call already ended are not.
+                if !ended && *state != CallState::Started {
+                    return None;
+                }
+            }
+            _ if !ended => return None,
+            state => {
+                if let Some(d) = duration_ms.and_then(crate::time::delta_from_millis) {
+                    call.reported_duration = Some(d);
+                }
+                if state == CallState::Failed && call.error.is_none() {
+                    call.error.clone_from(error);
+                }
+                call.end_reported = true;
+            }
+        }
+        self.generation = next_generation();
+        Some(Change::Updated(id))
     }
 
     fn new_call(&mut self, key: CallKey, at: Time) -> CallId {

@@ -21,6 +21,9 @@ use tokio_util::sync::CancellationToken;
 pub struct ConnectionLimits {
     pub max_connections: usize,
     pub header_timeout: Duration,
+    /// Serve only loopback connections of this user (where the system says whose a
+    /// socket is): the OTLP receiver, which takes no token.
+    pub same_user_only: bool,
 }
 
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 48\r\nretry-after: 1\r\nconnection: close\r\n\r\nthe daemon is serving its maximum of connections";
@@ -32,6 +35,17 @@ pub async fn serve(
     app: Router,
     limits: ConnectionLimits,
     shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    serve_counted(listener, app, limits, shutdown, None).await
+}
+
+/// [`serve`], counting connections refused as not this user's in `state`'s OTLP counts.
+pub async fn serve_counted(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: CancellationToken,
+    state: Option<Arc<super::AppState>>,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
@@ -62,6 +76,18 @@ pub async fn serve(
             tokio::spawn(refuse(stream));
             continue;
         };
+        if limits.same_user_only && !same_user(&stream) {
+            if let Some(state) = &state {
+                state
+                    .otlp
+                    .counts
+                    .strangers
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            tracing::warn!("a connection not of this user (or not on loopback) was closed");
+            drop(stream);
+            continue;
+        }
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
         let connection = builder
@@ -76,6 +102,17 @@ pub async fn serve(
     drop(listener);
     let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
     Ok(())
+}
+
+/// Whether the peer of `stream` is on loopback and, where the system says, this user's.
+fn same_user(stream: &tokio::net::TcpStream) -> bool {
+    let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) else {
+        return false;
+    };
+    if !peer.ip().is_loopback() && peer.ip() != local.ip() {
+        return false;
+    }
+    crate::discovery::peer_is_ours(local, peer) != Some(false)
 }
 
 /// A 503 for a connection past the cap, written within a second, then closed.

@@ -20,6 +20,7 @@ mod hub;
 mod ingest;
 mod listen;
 mod mcp;
+pub mod otlp;
 mod progress;
 pub mod replay;
 mod session;
@@ -95,6 +96,12 @@ pub struct ServerConfig {
     /// Like stock Construct, tools called through Construct's dialect publish no
     /// progress on the session stream.
     pub stock_tools: bool,
+    /// Receive OTLP/HTTP on this address (4318 by convention).
+    pub otlp_http: Option<SocketAddr>,
+    /// Receive OTLP/gRPC on this address (4317 by convention).
+    pub otlp_grpc: Option<SocketAddr>,
+    /// What the OTLP receiver redacts of the agents' tool details.
+    pub redaction: crate::redact::Rules,
 }
 
 impl Default for ServerConfig {
@@ -114,6 +121,9 @@ impl Default for ServerConfig {
             mcp_2026: true,
             gateway_addr: None,
             stock_tools: false,
+            otlp_http: None,
+            otlp_grpc: None,
+            redaction: crate::redact::Rules::default(),
         }
     }
 }
@@ -132,6 +142,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The gateway's pairing, when it runs (`--gateway-port`).
     pairing: Option<gateway::Pairing>,
+    /// The OTLP receiver's counts and agent sessions.
+    pub otlp: otlp::Otlp,
 }
 
 impl AppState {
@@ -155,6 +167,7 @@ pub struct RunningServer {
     state: Arc<AppState>,
     task: JoinHandle<std::io::Result<()>>,
     gateway: Option<(SocketAddr, JoinHandle<std::io::Result<()>>)>,
+    otlp: Vec<(SocketAddr, JoinHandle<std::io::Result<()>>)>,
 }
 
 impl RunningServer {
@@ -188,6 +201,17 @@ impl RunningServer {
         self.state.pairing.as_ref().map(gateway::Pairing::code)
     }
 
+    /// Where the OTLP receiver listens: (HTTP, gRPC), when asked for.
+    pub fn otlp_addrs(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        let at = |i: usize| self.otlp.get(i).map(|(a, _)| *a);
+        match (self.state.config.otlp_http, self.state.config.otlp_grpc) {
+            (Some(_), Some(_)) => (at(0), at(1)),
+            (Some(_), None) => (at(0), None),
+            (None, Some(_)) => (None, at(0)),
+            (None, None) => (None, None),
+        }
+    }
+
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
     }
@@ -197,6 +221,9 @@ impl RunningServer {
         self.state.shutdown.cancel();
         if let Some((_, gateway)) = self.gateway {
             let _ = tokio::time::timeout(Duration::from_secs(5), gateway).await;
+        }
+        for (_, receiver) in self.otlp {
+            let _ = tokio::time::timeout(Duration::from_secs(5), receiver).await;
         }
         match tokio::time::timeout(Duration::from_secs(5), self.task).await {
             Ok(joined) => Ok(joined??),
@@ -218,6 +245,21 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         Some(at) => Some(tokio::net::TcpListener::bind(at).await?),
         None => None,
     };
+    let mut otlp_listeners = Vec::new();
+    for (at, what) in [(config.otlp_http, "OTLP/HTTP"), (config.otlp_grpc, "OTLP/gRPC")] {
+        if let Some(at) = at {
+            let listener = tokio::net::TcpListener::bind(at).await.map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot receive {what} on {at}: {e} (another collector may hold the \
+                         port: stop it, or pick another port with --otlp-http/--otlp-grpc)"
+                    ),
+                )
+            })?;
+            otlp_listeners.push(listener);
+        }
+    }
     let admin_token = config
         .admin_token
         .clone()
@@ -236,6 +278,7 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         local_addr: addr,
         shutdown: CancellationToken::new(),
         pairing: gateway_listener.as_ref().map(|_| gateway::Pairing::new()),
+        otlp: otlp::Otlp::new(config.redaction.clone()),
         config,
     });
     spawn_reaper(&state);
@@ -252,6 +295,7 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
     let limits = listen::ConnectionLimits {
         max_connections,
         header_timeout: state.config.header_timeout,
+        same_user_only: false,
     };
     let gateway = match gateway_listener {
         Some(listener) => {
@@ -260,6 +304,7 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
             let limits = listen::ConnectionLimits {
                 max_connections,
                 header_timeout: state.config.header_timeout,
+                same_user_only: false,
             };
             let shutdown = state.shutdown.clone();
             Some((
@@ -269,12 +314,33 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         }
         None => None,
     };
+    let mut otlp = Vec::new();
+    for (i, listener) in otlp_listeners.into_iter().enumerate() {
+        let at = listener.local_addr()?;
+        let grpc = i == 1 || state.config.otlp_http.is_none();
+        let slot = if grpc { &state.otlp.grpc } else { &state.otlp.http };
+        *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(at.to_string());
+        let limits = listen::ConnectionLimits {
+            same_user_only: true,
+            ..limits
+        };
+        let app = otlp::router(Arc::clone(&state));
+        let served = listen::serve_counted(
+            listener,
+            app,
+            limits,
+            state.shutdown.clone(),
+            Some(Arc::clone(&state)),
+        );
+        otlp.push((at, tokio::spawn(served)));
+    }
     let task = tokio::spawn(listen::serve(listener, app, limits, shutdown));
     Ok(RunningServer {
         addr,
         state,
         task,
         gateway,
+        otlp,
     })
 }
 
@@ -316,6 +382,9 @@ struct Health {
     server: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<&'static str>,
+    /// The OTLP receiver, when it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    otlp: Option<otlp::Health>,
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> Response {
@@ -327,6 +396,8 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
         protocol_version: CONSTRUCT_PROTOCOL_VERSION,
         server: state.extensions().then_some("mcptop"),
         version: state.extensions().then_some(env!("CARGO_PKG_VERSION")),
+        otlp: (state.config.otlp_http.is_some() || state.config.otlp_grpc.is_some())
+            .then(|| state.otlp.health()),
     })
     .into_response()
 }
@@ -335,6 +406,9 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
 struct NewSession {
     cwd: Option<String>,
     label: Option<String>,
+    /// An agent's own session (`claude-code/<id>`), for the owner: the daemon session it
+    /// already has (from its OpenTelemetry, or an earlier hook), or a new one.
+    agent_session: Option<String>,
 }
 
 /// `POST /session`: no auth, optional `{cwd, label}`, as Construct answers it.
@@ -370,7 +444,15 @@ async fn create_session(
     // Construct's route stays open, but only the owner (who holds the admin token from
     // the private discovery file) makes sessions that show in the owner's views.
     let anonymous = !auth::bearer(&headers).is_some_and(|t| state.is_admin(t));
-    let session = match state.sessions.try_create(label, cwd, anonymous) {
+    let agent = request
+        .agent_session
+        .filter(|k| !anonymous && !k.is_empty())
+        .map(|k| crate::sanitize::cut(&k, MAX_NAME + 16).into_owned());
+    let created = match &agent {
+        Some(key) => state.otlp.agents.session(&state, key, label, cwd),
+        None => state.sessions.try_create(label, cwd, anonymous),
+    };
+    let session = match created {
         Ok(session) => session,
         Err(full) => return text(StatusCode::SERVICE_UNAVAILABLE, &full.to_string()),
     };

@@ -25,6 +25,7 @@ pub struct Config {
     /// Action name → its keys.
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
     pub redaction: crate::redact::RedactionConfig,
+    pub otlp: crate::config::OtlpConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -99,7 +99,7 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
             (DisplayState::Waiting(_), Some(m)) => format!("{}: {}", state.label(), safe(m)),
             (DisplayState::Waiting(_), None) => state.label().to_owned(),
             (_, m) => m.map(safe).unwrap_or_else(|| {
-                let tokenless = !call.from_hook
+                let tokenless = call.origin.is_none()
                     && call.progress_requested == Some(false)
                     && state == DisplayState::Running
                     && call.progress.is_none();

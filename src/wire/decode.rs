@@ -287,7 +287,7 @@ fn classify<'a>(event_type: &str, raw: &mut Fields<'a>, depth: u8) -> Frame<'a> 
                     progress_token: raw.progress_token.and_then(token),
                     task: raw.task.take().map(Cow::into_owned),
                     waiting_for: raw.waiting_for.as_deref().and_then(Wait::parse),
-                    from_hook: raw.origin.as_deref() == Some("hook"),
+                    origin: raw.origin.as_deref().and_then(schema::Origin::parse),
                     arguments: raw.arguments.filter(|a| *a != "null").map(str::to_owned),
                     result: raw
                         .result

@@ -138,8 +138,9 @@ pub struct CallFrame<'a> {
     pub task: Option<String>,
     /// On `waiting`: what for.
     pub waiting_for: Option<Wait>,
-    /// `hook`: an agent's own tool, seen by its hooks (no progress will come).
-    pub from_hook: bool,
+    /// Who saw the call when not a tap: an agent's hooks or its OpenTelemetry (its own
+    /// tools: no progress will come), or its model turns.
+    pub origin: Option<crate::wire::schema::Origin>,
     /// The call's arguments (JSON text), when a tap saw them.
     pub arguments: Option<String>,
     /// A summary of its result (JSON text: `{"bytes", "types", "text"}`).
@@ -237,7 +238,7 @@ impl Frame<'_> {
                 progress_token: c.progress_token,
                 task: c.task,
                 waiting_for: c.waiting_for,
-                from_hook: c.from_hook,
+                origin: c.origin,
                 arguments: c.arguments,
                 result: c.result,
                 session: own(c.session),

@@ -82,6 +82,31 @@ impl<'de> Deserialize<'de> for Wait {
 pub enum Origin {
     /// An agent's hooks: its own tools, which report no progress.
     Hook,
+    /// An agent's OpenTelemetry: a late report (exporters send in batches) of a call that
+    /// may already be on screen from the hooks; it amends that row, whatever its state.
+    Otel,
+    /// An agent's model turn (a request to its model), from its OpenTelemetry.
+    Model,
+}
+
+impl Origin {
+    /// The word on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Hook => "hook",
+            Origin::Otel => "otel",
+            Origin::Model => "model",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Origin> {
+        match word {
+            "hook" => Some(Origin::Hook),
+            "otel" => Some(Origin::Otel),
+            "model" => Some(Origin::Model),
+            _ => None,
+        }
+    }
 }
 
 /// A word this version does not know reads as none: a newer producer's value never makes
