@@ -412,13 +412,10 @@ fn log_event(
         (Agent::ClaudeCode, "api_request") | (Agent::Gemini, "api_response") => {
             let model = attrs.text("model").unwrap_or(Cow::Borrowed("model"));
             let session = agent_session(batch, agent, attrs);
-            let token = format!(
-                "turn@{}",
-                attrs
-                    .text("event.sequence")
-                    .or_else(|| attrs.text("request_id"))
-                    .unwrap_or_else(|| Cow::Owned(at.unix_nanos().to_string()))
-            );
+            let token = match attrs.text("event.sequence") {
+                Some(n) => format!("turn#{n}"),
+                None => format!("turn {}", at.to_datetime().format("%H:%M:%S%.3f")),
+            };
             let mut started = event(token.clone(), &model, CallState::Started, started_at(at));
             started.origin = Some(Origin::Model);
             started.message = Some(Cow::Owned(turn_summary(attrs)));
