@@ -513,7 +513,9 @@ impl Model {
             token: c.token,
         };
         let existing = self.by_key.get(&key).copied();
-        if c.origin == Some(crate::wire::schema::Origin::Otel) {
+        // An agent's calls (hooks, OpenTelemetry) have keys of their own that are never
+        // reused, and its two reporters say the same things at different times.
+        if c.origin.is_some() {
             if let Some(id) = existing {
                 if let Some(change) = self.amend(id, &c.state, &c.duration_ms, &c.arguments, &c.error) {
                     return change;
@@ -642,9 +644,9 @@ impl Model {
         }
     }
 
-    /// A late report (an agent's OpenTelemetry) of the call `id` already shows: what it
-    /// adds is kept (the agent's own duration, its arguments, why it failed), and the row
-    /// stays one row. `None` when the report is news to the row (an end of a running call,
+    /// A report of the agent's call `id` already shows, from its other reporter (the
+    /// hooks live, OpenTelemetry seconds later): what it adds is kept (the agent's own
+    /// duration, its arguments, why it failed), and the row stays one row. `None` when the report is news to the row (an end of a running call,
     /// say), which then goes the usual way.
     fn amend(
         &mut self,

@@ -5,6 +5,7 @@ mod construct;
 mod events;
 mod mcp;
 mod modern;
+mod otlp;
 mod websocket;
 mod workload;
 

@@ -362,3 +362,49 @@ fn the_reported_end_of_a_call_that_reached_its_total_is_the_same_call() {
     assert_eq!(first.ended_at, Some(at("2026-04-17T10:00:03Z")));
     assert_eq!((calls[1].status, calls[1].generation), (Status::Running, 2));
 }
+
+/// An agent's hooks show a call live; its OpenTelemetry reports the same call seconds
+/// later (exporters batch): one row, which takes the agent's own duration, however the
+/// reports interleave.
+#[test]
+fn a_late_opentelemetry_report_amends_the_hooks_row_and_adds_none() {
+    let mut model = Model::new(ModelConfig::default());
+    let call = |token: &str, state: &str, origin: &str, extra: &str| {
+        serde_json::json!({
+            "event": "call",
+            "data": format!(
+                r#"{{"session":"s1","token":"{token}","tool":"Bash","state":"{state}","origin":"{origin}"{extra}}}"#
+            ),
+        })
+    };
+    let t = |s: &str| at(&format!("2026-04-17T10:00:{s}Z"));
+    // Hooks: start at 00, end at 02.
+    common::fixture::apply_line(&mut model, &call("a", "started", "hook", ""), t("00"));
+    common::fixture::apply_line(&mut model, &call("a", "finished", "hook", ""), t("02"));
+    // The report, at 07: its start (agent's time), its end with the agent's duration.
+    common::fixture::apply_line(
+        &mut model,
+        &call("a", "started", "otel", r#","timestamp":"2026-04-17T10:00:00.100Z""#),
+        t("07"),
+    );
+    common::fixture::apply_line(
+        &mut model,
+        &call("a", "finished", "otel", r#","duration_ms":1900"#),
+        t("07"),
+    );
+    // A second call the report sees first (no hooks for it): a row of its own, ended.
+    common::fixture::apply_line(&mut model, &call("b", "started", "otel", ""), t("08"));
+    common::fixture::apply_line(
+        &mut model,
+        &call("b", "failed", "otel", r#","error":"exit 1","duration_ms":500"#),
+        t("08"),
+    );
+    // And the hooks' end of it, later still, is the same row.
+    common::fixture::apply_line(&mut model, &call("b", "failed", "hook", ""), t("09"));
+    let calls: Vec<_> = model.calls().cloned().collect();
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    assert_eq!(calls[0].status, Status::Done);
+    assert_eq!(calls[0].reported_duration, Some(TimeDelta::milliseconds(1900)));
+    assert_eq!(calls[1].status, Status::Failed);
+    assert_eq!(calls[1].error.as_deref(), Some("exit 1"));
+}
