@@ -807,9 +807,15 @@ pub struct SetupArgs {
     #[arg(long)]
     pub hooks: bool,
 
-    /// With --hooks: the user's settings, not the project's.
-    #[arg(long, requires = "hooks")]
+    /// With --hooks or --otel: the user's settings, not the project's.
+    #[arg(long)]
     pub user: bool,
+
+    /// claude-code, codex or gemini: point the agent's own OpenTelemetry at mcptop (its
+    /// settings' env, `[otel]`, `telemetry`) and have the daemon receive it (`[otlp]
+    /// receive = true` in mcptop's config file). Every tool call then shows, MCP or not.
+    #[arg(long)]
+    pub otel: bool,
 }
 
 #[derive(Debug, clap::Args)]

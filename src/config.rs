@@ -70,8 +70,8 @@ pub fn load_otlp() -> Result<Option<OtlpConfig>, String> {
         ))
         .into_owned()
     };
-    let table: toml::Table =
-        toml::from_str(&text).map_err(|e| bad(format!("not valid TOML ({})", e.message().trim())))?;
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|e| bad(format!("not valid TOML ({})", e.message().trim())))?;
     match table.get("otlp") {
         None => Ok(None),
         Some(section) => section

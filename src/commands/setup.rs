@@ -36,6 +36,22 @@ pub fn run(args: &SetupArgs) -> Result<()> {
     if args.hooks && agent != Agent::ClaudeCode {
         bail!("--hooks is for claude-code (its hooks show its built-in tools' calls)");
     }
+    if args.user && !args.hooks && !args.otel {
+        bail!("--user goes with --hooks or --otel (whose settings to change)");
+    }
+    let otel_location = match args.otel {
+        true => Some(
+            setup::otel::location(agent, &home, &project, args.user).with_context(|| {
+                format!(
+                    "{} has no OpenTelemetry of its own: --otel is for claude-code, codex and \
+                     gemini (`mcptop setup {}` wraps its MCP servers)",
+                    agent.name(),
+                    agent.name()
+                )
+            })?,
+        ),
+        false => None,
+    };
     let locations = setup::locations(agent, &home, &project);
     let mut wrapped_any = false;
     let mut changed_any = false;
@@ -115,6 +131,10 @@ pub fn run(args: &SetupArgs) -> Result<()> {
         )?;
         found += 1;
     }
+    if let Some(location) = &otel_location {
+        changed_any |= otel(&home, &project, location, args)?;
+        found += 1;
+    }
     if found == 0 {
         let looked: Vec<String> = locations
             .iter()
@@ -175,7 +195,12 @@ fn apply(
         setup::write_atomically(&backup, before)
             .with_context(|| format!("cannot write the backup {}", backup.display()))?;
     }
-    setup::write_atomically(path, after)?;
+    if args.undo && after.is_empty() {
+        // Setup made the file: undo takes it away (an agent may refuse an empty one).
+        std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+    } else {
+        setup::write_atomically(path, after)?;
+    }
     if args.undo {
         setup::forget_record(home, path);
         println!(
@@ -192,6 +217,76 @@ fn apply(
         );
     }
     Ok(true)
+}
+
+/// `--otel`: the agent's telemetry settings, and the daemon's `[otlp] receive`.
+fn otel(home: &Path, project: &Path, location: &Location, args: &SetupArgs) -> Result<bool> {
+    let safe = |s: &str| mcptop::sanitize::terminal(s).into_owned();
+    let before = setup::read_config(&location.path, base_of(&location.path, home, project))?
+        .unwrap_or_default();
+    let after = if args.undo {
+        match setup::read_record(home, &location.path) {
+            Some(r) if r.written == before => r.original,
+            _ => setup::otel::remove(location, &before)?,
+        }
+    } else {
+        let installed =
+            setup::otel::install(location, &before, &setup::otel::Endpoints::default())?;
+        for (key, old) in &installed.replaced {
+            println!(
+                "{}: {} was {}; it now points at mcptop (`--undo` gives it back)",
+                safe(&location.path.display().to_string()),
+                safe(key),
+                safe(&mcptop::sanitize::redact_urls(old))
+            );
+        }
+        installed.text
+    };
+    let mut changed = apply(home, &location.path, &before, &after, BTreeMap::new(), args)?;
+    if args.undo {
+        return Ok(changed);
+    }
+    // The daemon receives: `[otlp] receive = true` in mcptop's own config file.
+    let config = mcptop::config::default_path()
+        .context("cannot tell where mcptop's config file goes (no home directory?)")?;
+    let before = setup::read_config(&config, home)?.unwrap_or_default();
+    let mut doc: toml_edit::DocumentMut = before.parse().map_err(|e: toml_edit::TomlError| {
+        anyhow::anyhow!(
+            "{}: not valid TOML, so it was not touched ({})",
+            config.display(),
+            e.message().trim()
+        )
+    })?;
+    let otlp = doc
+        .entry("otlp")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_like_mut()
+        .with_context(|| format!("{}: its [otlp] is not a table", config.display()))?;
+    if otlp.get("receive").and_then(|v| v.as_bool()) != Some(true) {
+        otlp.insert("receive", toml_edit::value(true));
+    }
+    changed |= apply(
+        home,
+        &config,
+        &before,
+        &doc.to_string(),
+        BTreeMap::new(),
+        args,
+    )?;
+    if !args.dry_run {
+        println!(
+            "{} now sends its tool calls to mcptop's OTLP receiver (127.0.0.1:4318 and 4317): \
+             a daemon started from now on receives them; restart one that runs already \
+             (`mcptop serve` reads [otlp] of {}).",
+            location.agent.name(),
+            config.display()
+        );
+        println!(
+            "note: tool details (arguments) may hold secrets; mcptop redacts them like its \
+             taps do, but the agent sends them to whatever listens on those ports."
+        );
+    }
+    Ok(changed)
 }
 
 fn backup_path(path: &Path) -> PathBuf {

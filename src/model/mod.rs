@@ -517,7 +517,9 @@ impl Model {
         // reused, and its two reporters say the same things at different times.
         if c.origin.is_some() {
             if let Some(id) = existing {
-                if let Some(change) = self.amend(id, &c.state, &c.duration_ms, &c.arguments, &c.error) {
+                if let Some(change) =
+                    self.amend(id, &c.state, &c.duration_ms, &c.arguments, &c.error)
+                {
                     return change;
                 }
             }

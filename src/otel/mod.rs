@@ -137,7 +137,11 @@ fn any_json(value: &Any, depth: usize) -> Value {
     if depth > 8 {
         return Value::Null;
     }
-    let inner = |v: &AnyValue| v.value.as_ref().map_or(Value::Null, |v| any_json(v, depth + 1));
+    let inner = |v: &AnyValue| {
+        v.value
+            .as_ref()
+            .map_or(Value::Null, |v| any_json(v, depth + 1))
+    };
     match value {
         Any::StringValue(s) => Value::String(s.clone()),
         Any::BoolValue(b) => Value::Bool(*b),
@@ -251,7 +255,12 @@ fn event(token: String, tool: &str, state: CallState, at: Time) -> CallEvent<'st
 
 /// A tool's arguments as the agent sent them (a JSON string or a structured value),
 /// redacted, and the short "what" of the call.
-fn arguments(attrs: Attrs<'_>, keys: &[&str], tool: &str, rules: &Rules) -> (Option<Value>, Option<String>) {
+fn arguments(
+    attrs: Attrs<'_>,
+    keys: &[&str],
+    tool: &str,
+    rules: &Rules,
+) -> (Option<Value>, Option<String>) {
     let Some(mut args) = keys.iter().find_map(|k| attrs.json(k)) else {
         return (None, None);
     };
@@ -343,7 +352,10 @@ fn log_event(
             };
             let tool = tool_name(attrs);
             let session = agent_session(batch, agent, attrs);
-            let decision = attrs.text("decision").unwrap_or_default().to_ascii_lowercase();
+            let decision = attrs
+                .text("decision")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             let (args, what) = arguments(attrs, &["tool_parameters", "arguments"], &tool, rules);
             let mut started = event(token.clone(), &tool, CallState::Started, at);
             started.arguments = args;
@@ -432,7 +444,11 @@ fn log_event(
 
 /// `1,234 in · 56 out · $0.0123`: a model turn's tokens and cost.
 fn turn_summary(attrs: Attrs<'_>) -> String {
-    let count = |keys: &[&str]| keys.iter().find_map(|k| attrs.number(k)).map(|n| n.max(0.0) as u64);
+    let count = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| attrs.number(k))
+            .map(|n| n.max(0.0) as u64)
+    };
     let mut parts = Vec::new();
     if let Some(n) = count(&["input_tokens", "input_token_count"]) {
         parts.push(format!("{n} in"));
@@ -440,7 +456,8 @@ fn turn_summary(attrs: Attrs<'_>) -> String {
     if let Some(n) = count(&["output_tokens", "output_token_count"]) {
         parts.push(format!("{n} out"));
     }
-    if let Some(n) = count(&["cache_read_tokens", "cached_content_token_count"]).filter(|n| *n > 0) {
+    if let Some(n) = count(&["cache_read_tokens", "cached_content_token_count"]).filter(|n| *n > 0)
+    {
         parts.push(format!("{n} cached"));
     }
     if let Some(cost) = attrs.number("cost_usd").filter(|c| *c >= 0.0) {
@@ -461,7 +478,9 @@ fn tool_name(attrs: Attrs<'_>) -> String {
         .or_else(|| attrs.text("function_name"))
         .unwrap_or(Cow::Borrowed("?"));
     if name == "mcp_tool" {
-        let server = attrs.text("mcp_server_name").or_else(|| attrs.text("mcp_server"));
+        let server = attrs
+            .text("mcp_server_name")
+            .or_else(|| attrs.text("mcp_server"));
         let tool = attrs.text("mcp_tool_name");
         if let (Some(server), Some(tool)) = (server, tool) {
             return clean(&format!("mcp__{server}__{tool}"), MAX_NAME);
@@ -506,7 +525,8 @@ pub fn spans(request: &ExportTraceServiceRequest, rules: &Rules) -> Batch {
                         .map(|(_, t)| Cow::Borrowed(t))
                         .filter(|_| is_tool)
                 });
-                let (true, Some(tool), Some(start)) = (is_tool, tool, at_nanos(span.start_time_unix_nano))
+                let (true, Some(tool), Some(start)) =
+                    (is_tool, tool, at_nanos(span.start_time_unix_nano))
                 else {
                     batch.unused += 1;
                     continue;

@@ -51,7 +51,12 @@ fn states(batch: &Batch) -> Vec<(String, CallState)> {
     batch
         .reports
         .iter()
-        .map(|r| (r.event.token.as_str().unwrap_or("?").to_owned(), r.event.state))
+        .map(|r| {
+            (
+                r.event.token.as_str().unwrap_or("?").to_owned(),
+                r.event.state,
+            )
+        })
         .collect()
 }
 
@@ -126,7 +131,10 @@ fn claude_codes_decision_result_and_model_turn_become_calls_of_its_session() {
     assert_eq!(started.origin, Some(Origin::Otel));
     assert_eq!(started.message.as_deref(), Some("make test"));
     let args = started.arguments.as_ref().unwrap().to_string();
-    assert!(args.contains("make test") && !args.contains("sk-live"), "{args}");
+    assert!(
+        args.contains("make test") && !args.contains("sk-live"),
+        "{args}"
+    );
     let result_start = batch.reports[1].event.timestamp.unwrap();
     let failed = &batch.reports[2].event;
     assert_eq!(failed.duration_ms, Some(1500));
@@ -157,7 +165,11 @@ fn a_denied_call_ends_cancelled_and_a_pending_one_waits_for_permission() {
             claude(
                 "tool_decision",
                 1,
-                vec![s("tool_name", "Edit"), s("tool_use_id", "t2"), s("decision", "ask")],
+                vec![
+                    s("tool_name", "Edit"),
+                    s("tool_use_id", "t2"),
+                    s("decision", "ask"),
+                ],
             ),
         ],
     );
@@ -229,7 +241,10 @@ fn codex_and_gemini_results_become_finished_rows_of_their_sessions() {
     let batch = logs(&gemini, &Rules::default());
     assert_eq!(batch.sessions[0].label, "gemini-cli · 9e9e9e9e");
     let ended = &batch.reports[1].event;
-    assert_eq!((ended.tool.as_ref(), ended.state), ("read_file", CallState::Failed));
+    assert_eq!(
+        (ended.tool.as_ref(), ended.state),
+        ("read_file", CallState::Failed)
+    );
     assert_eq!(ended.error.as_deref(), Some("no such file"));
     assert_eq!(
         batch.reports[0].event.message.as_deref(),

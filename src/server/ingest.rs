@@ -169,7 +169,10 @@ fn parse_batch(body: &[u8]) -> Option<Vec<Published<'_>>> {
 
 /// The event an item becomes: its kind, its JSON and when it happened.
 /// Fields longer than their caps are cut with `…` and counted in `cut`.
-pub(super) fn encode(item: Published<'_>, cut: &mut u64) -> Result<(EventKind, String, Time), String> {
+pub(super) fn encode(
+    item: Published<'_>,
+    cut: &mut u64,
+) -> Result<(EventKind, String, Time), String> {
     fn capped<'a>(text: Option<Cow<'a, str>>, max: usize, cut: &mut u64) -> Option<Cow<'a, str>> {
         text.map(|t| match crate::sanitize::cut(&t, max) {
             Cow::Borrowed(_) => t,

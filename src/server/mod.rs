@@ -246,7 +246,10 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         None => None,
     };
     let mut otlp_listeners = Vec::new();
-    for (at, what) in [(config.otlp_http, "OTLP/HTTP"), (config.otlp_grpc, "OTLP/gRPC")] {
+    for (at, what) in [
+        (config.otlp_http, "OTLP/HTTP"),
+        (config.otlp_grpc, "OTLP/gRPC"),
+    ] {
         if let Some(at) = at {
             let listener = tokio::net::TcpListener::bind(at).await.map_err(|e| {
                 std::io::Error::new(
@@ -318,8 +321,14 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
     for (i, listener) in otlp_listeners.into_iter().enumerate() {
         let at = listener.local_addr()?;
         let grpc = i == 1 || state.config.otlp_http.is_none();
-        let slot = if grpc { &state.otlp.grpc } else { &state.otlp.http };
-        *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(at.to_string());
+        let slot = if grpc {
+            &state.otlp.grpc
+        } else {
+            &state.otlp.http
+        };
+        *slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(at.to_string());
         let limits = listen::ConnectionLimits {
             same_user_only: true,
             ..limits

@@ -142,7 +142,10 @@ pub fn router(state: Arc<AppState>) -> Router {
 fn take(state: &AppState, batch: Batch) -> Result<u64, String> {
     let counts = &state.otlp;
     counts.counts.exports.fetch_add(1, Ordering::Relaxed);
-    counts.counts.records.fetch_add(batch.records, Ordering::Relaxed);
+    counts
+        .counts
+        .records
+        .fetch_add(batch.records, Ordering::Relaxed);
     let home = super::resolve_cwd(None);
     let mut published = 0u64;
     for (i, agent) in batch.sessions.iter().enumerate() {
@@ -153,7 +156,9 @@ fn take(state: &AppState, batch: Batch) -> Result<u64, String> {
         let mut cut = 0u64;
         let mut ready = Vec::new();
         for report in batch.reports.iter().filter(|r| r.session == i) {
-            if let Ok(event) = super::ingest::encode(Published::Call(report.event.clone()), &mut cut) {
+            if let Ok(event) =
+                super::ingest::encode(Published::Call(report.event.clone()), &mut cut)
+            {
                 ready.push(event);
             }
         }
@@ -193,8 +198,16 @@ impl Otlp {
     pub fn health(&self) -> Health {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         Health {
-            http: self.http.lock().unwrap_or_else(PoisonError::into_inner).clone(),
-            grpc: self.grpc.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+            http: self
+                .http
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            grpc: self
+                .grpc
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
             exports: n(&self.counts.exports),
             records: n(&self.counts.records),
             calls: n(&self.counts.calls),
@@ -234,7 +247,11 @@ fn content_type(encoding: Encoding) -> &'static str {
 fn refuse(state: &AppState, status: StatusCode, encoding: Encoding, message: &str) -> Response {
     state.otlp.counts.refused.fetch_add(1, Ordering::Relaxed);
     // INVALID_ARGUMENT, or UNAVAILABLE for what may work later.
-    let code = if status == StatusCode::SERVICE_UNAVAILABLE { 14 } else { 3 };
+    let code = if status == StatusCode::SERVICE_UNAVAILABLE {
+        14
+    } else {
+        3
+    };
     let body = match encoding {
         Encoding::Protobuf => RpcStatus {
             code,
@@ -245,11 +262,19 @@ fn refuse(state: &AppState, status: StatusCode, encoding: Encoding, message: &st
             .to_string()
             .into_bytes(),
     };
-    (status, [(header::CONTENT_TYPE, content_type(encoding))], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type(encoding))],
+        body,
+    )
+        .into_response()
 }
 
 /// The request's encoding (by `Content-Type`) and its body, decompressed.
-fn open(headers: &HeaderMap, body: &Bytes) -> Result<(Encoding, Bytes), (StatusCode, Encoding, String)> {
+fn open(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Encoding, Bytes), (StatusCode, Encoding, String)> {
     let kind = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -281,7 +306,8 @@ fn open(headers: &HeaderMap, body: &Bytes) -> Result<(Encoding, Bytes), (StatusC
         "gzip" | "x-gzip" => {
             use std::io::Read;
             let mut out = Vec::new();
-            let mut reader = flate2::read::MultiGzDecoder::new(&body[..]).take(MAX_DECODED as u64 + 1);
+            let mut reader =
+                flate2::read::MultiGzDecoder::new(&body[..]).take(MAX_DECODED as u64 + 1);
             reader.read_to_end(&mut out).map_err(|e| {
                 (
                     StatusCode::BAD_REQUEST,
@@ -314,8 +340,12 @@ fn decode<T: Message + Default + serde::de::DeserializeOwned>(
     body: &[u8],
 ) -> Result<T, String> {
     match encoding {
-        Encoding::Protobuf => T::decode(body).map_err(|e| format!("not an OTLP protobuf export: {e}")),
-        Encoding::Json => serde_json::from_slice(body).map_err(|e| format!("not an OTLP JSON export: {e}")),
+        Encoding::Protobuf => {
+            T::decode(body).map_err(|e| format!("not an OTLP protobuf export: {e}"))
+        }
+        Encoding::Json => {
+            serde_json::from_slice(body).map_err(|e| format!("not an OTLP JSON export: {e}"))
+        }
     }
 }
 
@@ -334,7 +364,12 @@ fn accepted(encoding: Encoding) -> Response {
         .into_response()
 }
 
-async fn http_export<T, F>(state: Arc<AppState>, headers: HeaderMap, body: Bytes, read: F) -> Response
+async fn http_export<T, F>(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+    read: F,
+) -> Response
 where
     T: Message + Default + serde::de::DeserializeOwned,
     F: FnOnce(&T, &crate::redact::Rules) -> Option<Batch>,
@@ -356,23 +391,47 @@ where
     }
 }
 
-async fn http_logs(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    http_export(state, headers, body, |r: &ExportLogsServiceRequest, rules| {
-        Some(crate::otel::logs(r, rules))
-    })
+async fn http_logs(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    http_export(
+        state,
+        headers,
+        body,
+        |r: &ExportLogsServiceRequest, rules| Some(crate::otel::logs(r, rules)),
+    )
     .await
 }
 
-async fn http_traces(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    http_export(state, headers, body, |r: &ExportTraceServiceRequest, rules| {
-        Some(crate::otel::spans(r, rules))
-    })
+async fn http_traces(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    http_export(
+        state,
+        headers,
+        body,
+        |r: &ExportTraceServiceRequest, rules| Some(crate::otel::spans(r, rules)),
+    )
     .await
 }
 
 /// Metrics are taken (an agent sends them beside its events) and dropped.
-async fn http_metrics(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    http_export(state, headers, body, |_: &ExportMetricsServiceRequest, _| None).await
+async fn http_metrics(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    http_export(
+        state,
+        headers,
+        body,
+        |_: &ExportMetricsServiceRequest, _| None,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -383,7 +442,9 @@ struct Receiver(Arc<AppState>);
 
 impl Receiver {
     fn take(&self, batch: Batch) -> Result<(), tonic::Status> {
-        take(&self.0, batch).map(|_| ()).map_err(tonic::Status::unavailable)
+        take(&self.0, batch)
+            .map(|_| ())
+            .map_err(tonic::Status::unavailable)
     }
 }
 

@@ -163,6 +163,28 @@ pub fn remove_element(text: &str, array: Range<usize>, element: Range<usize>) ->
     Some(replace(text, cut, ""))
 }
 
+/// Where the member whose value starts at `value` begins: its key `key` (as the text
+/// spells it: keys mcptop wrote are plain ASCII).
+fn key_start(text: &str, key: &str, value: usize) -> Option<usize> {
+    let quoted = serde_json::to_string(key).ok()?;
+    text[..value].rfind(&quoted)
+}
+
+/// The object `text[object]` without its member `key` (and the comma that joined it).
+pub fn remove_member(text: &str, object: Range<usize>, key: &str) -> Option<String> {
+    let existing = members(text, object.clone())?;
+    let i = existing.iter().position(|(k, _)| k == key)?;
+    let start = key_start(text, key, existing[i].1.start)?;
+    let cut = if existing.len() == 1 {
+        object.start + 1..object.end - 1
+    } else if let Some((next, span)) = existing.get(i + 1) {
+        start..key_start(text, next, span.start)?
+    } else {
+        existing[i - 1].1.end..existing[i].1.end
+    };
+    Some(replace(text, cut, ""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +228,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(first, "[\n  2\n]");
+    }
+
+    #[test]
+    fn a_member_comes_out_with_its_comma_wherever_it_is() {
+        let text = "{\n  \"a\": 1,\n  \"b\": {\"x\": 2},\n  \"c\": 3\n}";
+        let r = root(text).unwrap();
+        assert_eq!(
+            remove_member(text, r.clone(), "b").unwrap(),
+            "{\n  \"a\": 1,\n  \"c\": 3\n}"
+        );
+        assert_eq!(
+            remove_member(text, r.clone(), "c").unwrap(),
+            "{\n  \"a\": 1,\n  \"b\": {\"x\": 2}\n}"
+        );
+        assert_eq!(
+            remove_member(text, r, "a").unwrap(),
+            "{\n  \"b\": {\"x\": 2},\n  \"c\": 3\n}"
+        );
+        let one = r#"{"only": true}"#;
+        assert_eq!(
+            remove_member(one, root(one).unwrap(), "only").unwrap(),
+            "{}"
+        );
     }
 }

@@ -11,6 +11,7 @@
 //! entries mcptop wrapped.
 
 mod jsonedit;
+pub mod otel;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

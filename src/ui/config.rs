@@ -273,6 +273,10 @@ pub fn default_text() -> String {
          # keys = []           # more argument names whose values are secrets (beside token,\n\
          #                     # secret, password, api_key, authorization, cookie, …)\n\
          # off = false         # true: redact nothing\n\n\
+         [otlp]\n\
+         # receive = false     # true: `mcptop serve` receives agents' OpenTelemetry (--otlp)\n\
+         # http = \"127.0.0.1:4318\"   # OTLP/HTTP: HOST:PORT, a port, or \"off\"\n\
+         # grpc = \"127.0.0.1:4317\"   # OTLP/gRPC: HOST:PORT, a port, or \"off\"\n\n\
          [keys]\n\
          # Each action and its keys: one character, or space, enter, esc, up, down, left,\n\
          # right, pgup, pgdn, home, end, backspace. Naming an action replaces its keys.\n",

@@ -233,3 +233,69 @@ fn setup_never_writes_through_a_link_a_repository_ships_nor_reads_a_huge_file() 
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("over the"), "{said}");
 }
+
+/// `setup AGENT --otel`: the agent's telemetry points at the receiver, the daemon's config
+/// says to receive, a value of the user's that it replaces is named, and `--undo` takes
+/// exactly that out (a file setup made goes away).
+#[test]
+fn otel_points_the_agent_at_the_receiver_and_the_daemon_receives() {
+    let home = temp_dir("setup-otel");
+    let project = home.join("shop");
+    std::fs::create_dir_all(project.join(".claude")).unwrap();
+    let project = std::fs::canonicalize(&project).unwrap();
+    let settings = project.join(".claude/settings.json");
+    let theirs = "{\n  \"env\": {\n    \"OTEL_LOGS_EXPORTER\": \"console\"\n  }\n}\n";
+    std::fs::write(&settings, theirs).unwrap();
+    let dir = project.to_str().unwrap();
+    let out = run(&home, &["setup", "claude-code", "--otel", "--project", dir]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("OTEL_LOGS_EXPORTER was console"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("may hold secrets"), "{}", text(&out));
+    let env: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(env["env"]["OTEL_LOGS_EXPORTER"], "otlp");
+    assert_eq!(
+        env["env"]["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"],
+        "http://127.0.0.1:4318/v1/logs"
+    );
+    let config = home.join(".config/mcptop/config.toml");
+    assert!(std::fs::read_to_string(&config)
+        .unwrap()
+        .contains("receive = true"));
+    // The monitor still reads the config file with its new section.
+    let out = run(&home, &["config"]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = run(
+        &home,
+        &["setup", "claude-code", "--otel", "--undo", "--project", dir],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), theirs);
+
+    // Gemini's settings did not exist: setup makes them, undo takes the file away.
+    let gemini = project.join(".gemini/settings.json");
+    let out = run(&home, &["setup", "gemini", "--otel", "--project", dir]);
+    assert!(out.status.success(), "{}", text(&out));
+    let parsed: Value = serde_json::from_str(&std::fs::read_to_string(&gemini).unwrap()).unwrap();
+    assert_eq!(parsed["telemetry"]["otlpProtocol"], "grpc");
+    let out = run(
+        &home,
+        &["setup", "gemini", "--otel", "--undo", "--project", dir],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!gemini.exists());
+
+    // An agent without OpenTelemetry of its own says so.
+    let out = run(&home, &["setup", "cursor", "--otel", "--project", dir]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("no OpenTelemetry of its own"),
+        "{}",
+        text(&out)
+    );
+    std::fs::remove_dir_all(&home).unwrap();
+}

@@ -22,6 +22,7 @@ pub fn command(home: &Path, args: &[&str]) -> Command {
     command
         .args(args)
         .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
         .env_remove("MCPTOP_URL")
         .env_remove("MCPTOP_SESSION")
         .env_remove("MCPTOP_TOKEN")

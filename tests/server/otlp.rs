@@ -113,7 +113,10 @@ async fn every_encoding_and_grpc_land_on_the_hooks_session() {
             ("tool_name", "Bash"),
             ("tool_use_id", "toolu_1"),
             ("decision", "accept"),
-            ("tool_parameters", r#"{"command":"make","password":"hunter22"}"#),
+            (
+                "tool_parameters",
+                r#"{"command":"make","password":"hunter22"}"#,
+            ),
         ],
     );
     let answer = http()
@@ -128,7 +131,11 @@ async fn every_encoding_and_grpc_land_on_the_hooks_session() {
     let started = next_call(&mut stream).await;
     assert_eq!(
         (&started["tool"], &started["state"], &started["origin"]),
-        (&Value::from("Bash"), &Value::from("started"), &Value::from("otel"))
+        (
+            &Value::from("Bash"),
+            &Value::from("started"),
+            &Value::from("otel")
+        )
     );
     assert_eq!(started["message"], "make");
     assert!(!started.to_string().contains("hunter22"), "{started}");
@@ -240,7 +247,10 @@ async fn every_encoding_and_grpc_land_on_the_hooks_session() {
         .collect();
     assert!(labels.contains(&"py-agent"), "{labels:?}");
     assert_eq!(
-        labels.iter().filter(|l| l.starts_with("claude-code")).count(),
+        labels
+            .iter()
+            .filter(|l| l.starts_with("claude-code"))
+            .count(),
         1,
         "one session for the agent session: {labels:?}"
     );
@@ -278,7 +288,10 @@ async fn bad_exports_get_the_otlp_status_and_a_count_and_metrics_are_taken() {
     assert_eq!(answer.status(), 400);
     let status: Value = answer.json().await.unwrap();
     assert_eq!(status["code"], 3);
-    assert!(status["message"].as_str().unwrap().contains("not an OTLP JSON export"));
+    assert!(status["message"]
+        .as_str()
+        .unwrap()
+        .contains("not an OTLP JSON export"));
     // Protobuf that is not: 400 and a protobuf Status (field 2 is its message).
     let answer = post("application/x-protobuf", None, vec![0xff; 32])
         .await
@@ -302,7 +315,9 @@ async fn bad_exports_get_the_otlp_status_and_a_count_and_metrics_are_taken() {
     }
     let bomb = gz.finish().unwrap();
     assert!(bomb.len() < 1 << 20);
-    let answer = post("application/x-protobuf", Some("gzip"), bomb).await.unwrap();
+    let answer = post("application/x-protobuf", Some("gzip"), bomb)
+        .await
+        .unwrap();
     assert_eq!(answer.status(), 413);
     // Metrics: taken and dropped.
     let answer = http()
@@ -329,12 +344,17 @@ async fn bad_exports_get_the_otlp_status_and_a_count_and_metrics_are_taken() {
 async fn a_port_taken_says_which_receiver_and_what_to_do() {
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let at = held.local_addr().unwrap();
-    let mut config = mcptop::server::ServerConfig::default();
-    config.otlp_http = Some(at);
+    let config = mcptop::server::ServerConfig {
+        otlp_http: Some(at),
+        ..Default::default()
+    };
     let Err(e) = mcptop::server::start(config).await else {
         panic!("the port is held");
     };
     let text = e.to_string();
-    assert!(text.contains(&format!("cannot receive OTLP/HTTP on {at}")), "{text}");
+    assert!(
+        text.contains(&format!("cannot receive OTLP/HTTP on {at}")),
+        "{text}"
+    );
     assert!(text.contains("--otlp-http"), "{text}");
 }

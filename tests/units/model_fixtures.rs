@@ -384,7 +384,12 @@ fn a_late_opentelemetry_report_amends_the_hooks_row_and_adds_none() {
     // The report, at 07: its start (agent's time), its end with the agent's duration.
     common::fixture::apply_line(
         &mut model,
-        &call("a", "started", "otel", r#","timestamp":"2026-04-17T10:00:00.100Z""#),
+        &call(
+            "a",
+            "started",
+            "otel",
+            r#","timestamp":"2026-04-17T10:00:00.100Z""#,
+        ),
         t("07"),
     );
     common::fixture::apply_line(
@@ -396,7 +401,12 @@ fn a_late_opentelemetry_report_amends_the_hooks_row_and_adds_none() {
     common::fixture::apply_line(&mut model, &call("b", "started", "otel", ""), t("08"));
     common::fixture::apply_line(
         &mut model,
-        &call("b", "failed", "otel", r#","error":"exit 1","duration_ms":500"#),
+        &call(
+            "b",
+            "failed",
+            "otel",
+            r#","error":"exit 1","duration_ms":500"#,
+        ),
         t("08"),
     );
     // And the hooks' end of it, later still, is the same row.
@@ -404,7 +414,10 @@ fn a_late_opentelemetry_report_amends_the_hooks_row_and_adds_none() {
     let calls: Vec<_> = model.calls().cloned().collect();
     assert_eq!(calls.len(), 2, "{calls:#?}");
     assert_eq!(calls[0].status, Status::Done);
-    assert_eq!(calls[0].reported_duration, Some(TimeDelta::milliseconds(1900)));
+    assert_eq!(
+        calls[0].reported_duration,
+        Some(TimeDelta::milliseconds(1900))
+    );
     assert_eq!(calls[1].status, Status::Failed);
     assert_eq!(calls[1].error.as_deref(), Some("exit 1"));
 }

@@ -249,7 +249,11 @@ fn call_event() -> impl Strategy<Value = mcptop::wire::schema::CallEvent<'static
             proptest::option::of(any::<bool>()),
             proptest::option::of(prop_oneof![token, Just(json!(""))]),
             proptest::option::of(prop_oneof![Just(Wait::Input), Just(Wait::Permission)]),
-            proptest::option::of(prop_oneof![Just(Origin::Hook), Just(Origin::Otel), Just(Origin::Model)]),
+            proptest::option::of(prop_oneof![
+                Just(Origin::Hook),
+                Just(Origin::Otel),
+                Just(Origin::Model)
+            ]),
             proptest::option::of(detail),
             // A result is a summary object (schema::result_summary), never a bare value.
             proptest::option::of(("\\PC{0,40}", 0u64..1_000_000).prop_map(
