@@ -811,9 +811,10 @@ pub struct SetupArgs {
     #[arg(long)]
     pub user: bool,
 
-    /// claude-code, codex or gemini: point the agent's own OpenTelemetry at mcptop (its
-    /// settings' env, `[otel]`, `telemetry`) and have the daemon receive it (`[otlp]
-    /// receive = true` in mcptop's config file). Every tool call then shows, MCP or not.
+    /// claude-code, codex or gemini: point the agent's own OpenTelemetry at mcptop (Claude
+    /// Code's user settings' env, Codex's `[otel]`, Gemini's `telemetry`) and have the
+    /// daemon receive it (`[otlp] receive = true` in mcptop's config file). Every tool
+    /// call then shows, MCP or not.
     #[arg(long)]
     pub otel: bool,
 }

@@ -110,15 +110,24 @@ pub fn run(args: &SetupArgs) -> Result<()> {
         let location = setup::hooks_location(&home, &project, args.user);
         let before = setup::read_config(&location.path, base_of(&location.path, &home, &project))?
             .unwrap_or_default();
+        // MCP tools' calls already show through the wrapped servers: once is enough.
+        let skip = if wrapped_any { " --skip-mcp" } else { "" };
+        let command = format!("{} hook{skip}", shell_word(&exe));
         let after = if args.undo {
+            // As for --otel: the original only when nothing else was written since.
             match setup::read_record(&home, &location.path) {
-                Some(r) if r.written == before => r.original,
+                Some(r)
+                    if ["", " --skip-mcp"].iter().any(|skip| {
+                        let command = format!("{} hook{skip}", shell_word(&exe));
+                        setup::install_hooks(&location, &r.original, &command)
+                            .is_ok_and(|t| t == before)
+                    }) =>
+                {
+                    r.original
+                }
                 _ => setup::remove_hooks(&location, &before)?,
             }
         } else {
-            // MCP tools' calls already show through the wrapped servers: once is enough.
-            let skip = if wrapped_any { " --skip-mcp" } else { "" };
-            let command = format!("{} hook{skip}", shell_word(&exe));
             setup::install_hooks(&location, &before, &command)?
         };
         changed_any |= apply(
@@ -224,14 +233,22 @@ fn otel(home: &Path, project: &Path, location: &Location, args: &SetupArgs) -> R
     let safe = |s: &str| mcptop::sanitize::terminal(s).into_owned();
     let before = setup::read_config(&location.path, base_of(&location.path, home, project))?
         .unwrap_or_default();
+    let configured = mcptop::config::load_otlp().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let endpoints = setup::otel::Endpoints::configured(configured.as_ref());
     let after = if args.undo {
+        // The recorded original, when putting the settings back into it gives the file as
+        // it is (nothing else, such as the hooks, was written since); else just ours out.
         match setup::read_record(home, &location.path) {
-            Some(r) if r.written == before => r.original,
+            Some(r)
+                if setup::otel::install(location, &r.original, &endpoints)
+                    .is_ok_and(|i| i.text == before) =>
+            {
+                r.original
+            }
             _ => setup::otel::remove(location, &before)?,
         }
     } else {
-        let installed =
-            setup::otel::install(location, &before, &setup::otel::Endpoints::default())?;
+        let installed = setup::otel::install(location, &before, &endpoints)?;
         for (key, old) in &installed.replaced {
             println!(
                 "{}: {} was {}; it now points at mcptop (`--undo` gives it back)",
@@ -275,10 +292,14 @@ fn otel(home: &Path, project: &Path, location: &Location, args: &SetupArgs) -> R
     )?;
     if !args.dry_run {
         println!(
-            "{} now sends its tool calls to mcptop's OTLP receiver (127.0.0.1:4318 and 4317): \
-             a daemon started from now on receives them; restart one that runs already \
-             (`mcptop serve` reads [otlp] of {}).",
+            "{} now sends its tool calls to mcptop's OTLP receiver ({}): a daemon started \
+             from now on receives them; restart one that runs already (`mcptop serve` reads \
+             [otlp] of {}).",
             location.agent.name(),
+            match location.agent {
+                Agent::Gemini => endpoints.grpc.clone(),
+                _ => endpoints.http.clone(),
+            },
             config.display()
         );
         println!(

@@ -92,7 +92,8 @@ fn call(token: &str, tool: &str, state: CallState, at: Time) -> CallEvent<'stati
 pub fn what(tool: &str, input: &Value, rules: &Rules) -> Option<String> {
     let field = |k: &str| input.get(k).and_then(Value::as_str);
     let text = match tool {
-        "Bash" | "BashOutput" => field("command"),
+        // `full_command`: Claude Code's telemetry summary of a Bash call.
+        "Bash" | "BashOutput" => field("command").or_else(|| field("full_command")),
         "Read" | "Edit" | "Write" | "MultiEdit" => field("file_path"),
         "NotebookEdit" | "NotebookRead" => field("notebook_path"),
         "Grep" | "Glob" => field("pattern"),

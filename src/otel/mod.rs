@@ -356,7 +356,12 @@ fn log_event(
                 .text("decision")
                 .unwrap_or_default()
                 .to_ascii_lowercase();
-            let (args, what) = arguments(attrs, &["tool_parameters", "arguments"], &tool, rules);
+            let (args, what) = arguments(
+                attrs,
+                &["tool_input", "tool_parameters", "arguments"],
+                &tool,
+                rules,
+            );
             let mut started = event(token.clone(), &tool, CallState::Started, at);
             started.arguments = args;
             started.message = what.clone().map(Cow::Owned);
@@ -389,7 +394,14 @@ fn log_event(
             let session = agent_session(batch, agent, attrs);
             let (args, what) = arguments(
                 attrs,
-                &["tool_parameters", "arguments", "function_args"],
+                // Claude Code's `tool_input` is the input as the tool took it; its
+                // `tool_parameters` a summary (`full_command` for Bash).
+                &[
+                    "tool_input",
+                    "tool_parameters",
+                    "arguments",
+                    "function_args",
+                ],
                 &tool,
                 rules,
             );

@@ -1,8 +1,8 @@
 //! `mcptop setup AGENT --otel`: the agent's own OpenTelemetry settings, pointed at the
 //! daemon's OTLP receiver (`mcptop serve --otlp`), and taken out again with `--undo`.
 //!
-//! - Claude Code: the `env` block of its `settings.json` (the project's
-//!   `.claude/settings.json`, or the user's with `--user`): `CLAUDE_CODE_ENABLE_TELEMETRY`,
+//! - Claude Code: the `env` block of the user's `~/.claude/settings.json` (it takes no
+//!   telemetry settings from a project's): `CLAUDE_CODE_ENABLE_TELEMETRY`,
 //!   `OTEL_LOGS_EXPORTER=otlp`, OTLP/HTTP protobuf to 4318, a one-second export interval,
 //!   and `OTEL_LOG_TOOL_DETAILS=1` (tool arguments, which the receiver redacts).
 //! - Codex CLI: `[otel]` of `~/.codex/config.toml`: `exporter = { otlp-http = … }`.
@@ -27,6 +27,24 @@ pub struct Endpoints {
     pub grpc: String,
 }
 
+impl Endpoints {
+    /// Where the daemon receives, as mcptop's config file says (`[otlp] http`, `grpc`),
+    /// else the conventional ports; a listener that is off or on port 0 gets the default.
+    pub fn configured(otlp: Option<&crate::config::OtlpConfig>) -> Endpoints {
+        let pick = |value: Option<&String>, default: std::net::SocketAddr| {
+            let at = value
+                .and_then(|v| crate::config::parse_listen(v).ok().flatten())
+                .filter(|a| a.port() != 0)
+                .unwrap_or(default);
+            format!("http://{at}")
+        };
+        Endpoints {
+            http: pick(otlp.and_then(|o| o.http.as_ref()), crate::config::OTLP_HTTP),
+            grpc: pick(otlp.and_then(|o| o.grpc.as_ref()), crate::config::OTLP_GRPC),
+        }
+    }
+}
+
 impl Default for Endpoints {
     fn default() -> Endpoints {
         Endpoints {
@@ -46,7 +64,14 @@ pub fn location(agent: Agent, home: &Path, project: &Path, user: bool) -> Option
         format: Format::Json(Vec::new()),
     };
     match agent {
-        Agent::ClaudeCode => Some(super::hooks_location(home, project, user)),
+        // Claude Code takes telemetry settings from the user's settings only (a project's
+        // could send its user's tool calls anywhere).
+        Agent::ClaudeCode => Some(Location {
+            agent,
+            scope: "user",
+            path: home.join(".claude/settings.json"),
+            format: Format::Json(Vec::new()),
+        }),
         Agent::Codex => Some(Location {
             agent,
             scope: "user",
@@ -189,11 +214,7 @@ fn install_json_members(
     let bad = || unparsable(location, "JSON", "its env is not an object");
     let parsed: Value = serde_json::from_str(&out).map_err(|e| unparsable(location, "JSON", e))?;
     let mut replaced = Vec::new();
-    if path
-        .iter()
-        .try_fold(&parsed, |v, k| v.get(*k))
-        .is_none()
-    {
+    if path.iter().try_fold(&parsed, |v, k| v.get(*k)).is_none() {
         let root = jsonedit::root(&out).ok_or_else(bad)?;
         let (parent, last) = path.split_at(path.len() - 1);
         let object = jsonedit::find(&out, root, parent).ok_or_else(bad)?;
@@ -321,7 +342,7 @@ mod tests {
         let location = at(Agent::ClaudeCode);
         assert_eq!(
             location.path,
-            PathBuf::from("/work/shop/.claude/settings.json")
+            PathBuf::from("/home/me/.claude/settings.json")
         );
         let installed = install(&location, before, &Endpoints::default()).unwrap();
         let parsed: Value = serde_json::from_str(&installed.text).unwrap();

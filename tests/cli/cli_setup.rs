@@ -241,9 +241,11 @@ fn setup_never_writes_through_a_link_a_repository_ships_nor_reads_a_huge_file() 
 fn otel_points_the_agent_at_the_receiver_and_the_daemon_receives() {
     let home = temp_dir("setup-otel");
     let project = home.join("shop");
-    std::fs::create_dir_all(project.join(".claude")).unwrap();
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(home.join(".claude")).unwrap();
     let project = std::fs::canonicalize(&project).unwrap();
-    let settings = project.join(".claude/settings.json");
+    // Claude Code reads telemetry settings from the user's settings only.
+    let settings = home.join(".claude/settings.json");
     let theirs = "{\n  \"env\": {\n    \"OTEL_LOGS_EXPORTER\": \"console\"\n  }\n}\n";
     std::fs::write(&settings, theirs).unwrap();
     let dir = project.to_str().unwrap();
@@ -296,6 +298,58 @@ fn otel_points_the_agent_at_the_receiver_and_the_daemon_receives() {
         text(&out).contains("no OpenTelemetry of its own"),
         "{}",
         text(&out)
+    );
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+/// Hooks and telemetry in one file (`--hooks --otel --user`): undoing one leaves the other.
+#[test]
+fn undoing_the_telemetry_keeps_the_hooks_in_the_same_file() {
+    let home = temp_dir("setup-otel-hooks");
+    let project = home.join("shop");
+    std::fs::create_dir_all(&project).unwrap();
+    let dir = project.to_str().unwrap();
+    let settings = home.join(".claude/settings.json");
+    let out = run(
+        &home,
+        &[
+            "setup",
+            "claude-code",
+            "--hooks",
+            "--otel",
+            "--user",
+            "--project",
+            dir,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(
+        &home,
+        &["setup", "claude-code", "--otel", "--undo", "--project", dir],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let left: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert!(left["hooks"]["PreToolUse"].is_array(), "{left}");
+    assert!(left["env"].get("OTEL_LOGS_EXPORTER").is_none(), "{left}");
+    let out = run(
+        &home,
+        &[
+            "setup",
+            "claude-code",
+            "--hooks",
+            "--undo",
+            "--user",
+            "--project",
+            dir,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let left: Value = serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert!(
+        left.get("hooks").is_none_or(|h| h
+            .as_object()
+            .is_some_and(|o| o.values().all(|v| v.as_array().is_some_and(Vec::is_empty)))),
+        "{left}"
     );
     std::fs::remove_dir_all(&home).unwrap();
 }
