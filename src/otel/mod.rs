@@ -531,12 +531,10 @@ pub fn spans(request: &ExportTraceServiceRequest, rules: &Rules) -> Batch {
                 let operation = attrs.text("gen_ai.operation.name");
                 let is_tool = method.as_deref() == Some("tools/call")
                     || operation.as_deref() == Some("execute_tool");
-                let tool = attrs.text("gen_ai.tool.name").or_else(|| {
-                    span.name
-                        .split_once(' ')
-                        .map(|(_, t)| Cow::Borrowed(t))
-                        .filter(|_| is_tool)
-                });
+                let tool = attrs
+                    .text("gen_ai.tool.name")
+                    .or_else(|| span_tool(&span.name).map(Cow::Borrowed))
+                    .filter(|_| is_tool);
                 let (true, Some(tool), Some(start)) =
                     (is_tool, tool, at_nanos(span.start_time_unix_nano))
                 else {
@@ -602,6 +600,16 @@ pub fn spans(request: &ExportTraceServiceRequest, rules: &Rules) -> Batch {
         }
     }
     batch
+}
+
+/// The tool a span's name gives: `tools/call {tool}` (the MCP convention; a client's span
+/// may say more before it, `MCP send tools/call {tool}`), `execute_tool {tool}` (GenAI).
+fn span_tool(name: &str) -> Option<&str> {
+    ["tools/call ", "execute_tool "]
+        .iter()
+        .find_map(|m| name.find(m).map(|at| &name[at + m.len()..]))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 /// A span id as hex (how every OTel tool shows it).

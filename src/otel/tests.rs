@@ -309,6 +309,15 @@ fn mcp_tool_spans_become_calls_and_other_spans_do_not() {
 }
 
 #[test]
+fn a_spans_tool_is_read_from_its_name_as_clients_and_servers_write_it() {
+    assert_eq!(span_tool("tools/call add"), Some("add"));
+    assert_eq!(span_tool("MCP send tools/call get_weather"), Some("get_weather"));
+    assert_eq!(span_tool("execute_tool search"), Some("search"));
+    assert_eq!(span_tool("tools/call "), None);
+    assert_eq!(span_tool("GET /"), None);
+}
+
+#[test]
 fn hostile_text_is_cut_to_one_line_and_numbers_that_are_not_are_ignored() {
     let long = "x".repeat(10_000);
     let request = export(
