@@ -311,7 +311,10 @@ fn mcp_tool_spans_become_calls_and_other_spans_do_not() {
 #[test]
 fn a_spans_tool_is_read_from_its_name_as_clients_and_servers_write_it() {
     assert_eq!(span_tool("tools/call add"), Some("add"));
-    assert_eq!(span_tool("MCP send tools/call get_weather"), Some("get_weather"));
+    assert_eq!(
+        span_tool("MCP send tools/call get_weather"),
+        Some("get_weather")
+    );
     assert_eq!(span_tool("execute_tool search"), Some("search"));
     assert_eq!(span_tool("tools/call "), None);
     assert_eq!(span_tool("GET /"), None);
