@@ -671,6 +671,17 @@ pub struct ServeArgs {
     /// Where to receive OTLP/gRPC (implies --otlp): `PORT`, `HOST:PORT`, or `off`.
     #[arg(long, value_name = "ADDR|off", value_parser = parse_listen, help_heading = "OpenTelemetry")]
     pub otlp_grpc: Option<Listen>,
+
+    /// Send every call as a span (MCP semantic conventions) to this OTLP collector
+    /// (else `[otlp] export`, else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+    /// OTEL_EXPORTER_OTLP_ENDPOINT; headers from OTEL_EXPORTER_OTLP_HEADERS).
+    #[arg(long, value_name = "URL", help_heading = "OpenTelemetry")]
+    pub otlp_endpoint: Option<String>,
+
+    /// How to send spans: http/protobuf (default), http/json or grpc (else
+    /// OTEL_EXPORTER_OTLP_PROTOCOL).
+    #[arg(long, value_name = "PROTOCOL", help_heading = "OpenTelemetry")]
+    pub otlp_protocol: Option<String>,
 }
 
 /// An address to listen on, or none.

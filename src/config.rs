@@ -23,6 +23,12 @@ pub struct OtlpConfig {
     pub http: Option<String>,
     /// Where to receive OTLP/gRPC (`127.0.0.1:4317`, a port, or `off`).
     pub grpc: Option<String>,
+    /// Send every call as a span to this collector (`https://otel.example.com`).
+    pub export: Option<String>,
+    /// `http/protobuf`, `http/json` or `grpc`.
+    pub export_protocol: Option<String>,
+    /// Headers for the collector, as OTEL_EXPORTER_OTLP_HEADERS (`x-api-key=…`).
+    pub export_headers: Option<String>,
 }
 
 /// The conventional OTLP ports, on loopback.

@@ -35,7 +35,9 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     } else {
         mcptop::redact::Rules::default()
     };
+    let otlp_export = otlp_export(args, otlp_http, otlp_grpc)?;
     let config = ServerConfig {
+        otlp_export,
         otlp_http,
         otlp_grpc,
         redaction,
@@ -84,6 +86,14 @@ async fn serve(args: &ServeArgs) -> Result<()> {
             let both: Vec<String> = http.into_iter().chain(grpc).collect();
             writeln!(out, "receiving OpenTelemetry: {}", both.join(", "))?;
         }
+    }
+    if let Some(exporter) = &running.state().exporter {
+        writeln!(
+            out,
+            "sending every call as a span to {} ({})",
+            mcptop::sanitize::redact_urls(exporter.config.endpoint.as_str()),
+            exporter.config.protocol.as_str()
+        )?;
     }
     if let (Some(gateway), Some(code)) = (running.gateway_url(), running.pairing_code()) {
         writeln!(out, "gateway on {gateway} (the WebSocket route)")?;
@@ -189,6 +199,58 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     }
     running.shutdown().await?;
     result
+}
+
+/// Where to send spans: the flags, else `[otlp] export`, else the standard environment.
+fn otlp_export(
+    args: &ServeArgs,
+    http: Option<SocketAddr>,
+    grpc: Option<SocketAddr>,
+) -> Result<Option<server::export::ExportConfig>> {
+    let file = mcptop::config::load_otlp()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .unwrap_or_default();
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let traces_env = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    let (endpoint, whole) = match (&args.otlp_endpoint, &file.export) {
+        (Some(e), _) | (None, Some(e)) => (e.clone(), false),
+        (None, None) => match (traces_env, env("OTEL_EXPORTER_OTLP_ENDPOINT")) {
+            (Some(e), _) => (e, true),
+            (None, Some(e)) => (e, false),
+            (None, None) => return Ok(None),
+        },
+    };
+    let protocol = args
+        .otlp_protocol
+        .clone()
+        .or(file.export_protocol)
+        .or_else(|| env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"))
+        .or_else(|| env("OTEL_EXPORTER_OTLP_PROTOCOL"));
+    let headers = file
+        .export_headers
+        .or_else(|| env("OTEL_EXPORTER_OTLP_TRACES_HEADERS"))
+        .or_else(|| env("OTEL_EXPORTER_OTLP_HEADERS"));
+    let mut config =
+        server::export::ExportConfig::new(&endpoint, protocol.as_deref(), headers.as_deref())
+            .map_err(|e| anyhow::anyhow!("{e} (--otlp-endpoint, [otlp] export)"))?;
+    config.traces_path_given = whole;
+    // Its own receiver: every span would come back as a call, and go out again.
+    let port = config.endpoint.port_or_known_default();
+    let own = [http, grpc].into_iter().flatten().any(|a| {
+        Some(a.port()) == port
+            && matches!(
+                config.endpoint.host_str(),
+                Some("127.0.0.1" | "localhost" | "[::1]")
+            )
+    });
+    if own {
+        anyhow::bail!(
+            "the OTLP endpoint {} is this daemon's own receiver: spans would loop; give the \
+             team's collector instead",
+            mcptop::sanitize::redact_urls(config.endpoint.as_str())
+        );
+    }
+    Ok(Some(config))
 }
 
 /// Where to receive OTLP: the flags, else the config file's `[otlp]`, else nowhere.

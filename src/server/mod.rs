@@ -13,6 +13,7 @@ mod auth;
 mod bus;
 mod calls;
 mod events;
+pub mod export;
 mod fixtures;
 mod gateway;
 mod guard;
@@ -102,6 +103,8 @@ pub struct ServerConfig {
     pub otlp_grpc: Option<SocketAddr>,
     /// What the OTLP receiver redacts of the agents' tool details.
     pub redaction: crate::redact::Rules,
+    /// Send every call as a span to this OTLP collector.
+    pub otlp_export: Option<export::ExportConfig>,
 }
 
 impl Default for ServerConfig {
@@ -124,6 +127,7 @@ impl Default for ServerConfig {
             otlp_http: None,
             otlp_grpc: None,
             redaction: crate::redact::Rules::default(),
+            otlp_export: None,
         }
     }
 }
@@ -144,6 +148,8 @@ pub struct AppState {
     pairing: Option<gateway::Pairing>,
     /// The OTLP receiver's counts and agent sessions.
     pub otlp: otlp::Otlp,
+    /// The OTLP exporter, when it runs.
+    pub exporter: Option<Arc<export::Exporter>>,
 }
 
 impl AppState {
@@ -282,9 +288,14 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         shutdown: CancellationToken::new(),
         pairing: gateway_listener.as_ref().map(|_| gateway::Pairing::new()),
         otlp: otlp::Otlp::new(config.redaction.clone()),
+        exporter: config
+            .otlp_export
+            .clone()
+            .map(|c| Arc::new(export::Exporter::new(c))),
         config,
     });
     spawn_reaper(&state);
+    export::spawn(&state);
     let app = router(Arc::clone(&state));
     let shutdown = state.shutdown.clone();
     // Descriptors for the cap's worth of connections, and some for everything else.
@@ -394,6 +405,9 @@ struct Health {
     /// The OTLP receiver, when it runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     otlp: Option<otlp::Health>,
+    /// The OTLP exporter, when it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    otlp_export: Option<export::Health>,
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> Response {
@@ -407,6 +421,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
         version: state.extensions().then_some(env!("CARGO_PKG_VERSION")),
         otlp: (state.config.otlp_http.is_some() || state.config.otlp_grpc.is_some())
             .then(|| state.otlp.health()),
+        otlp_export: state.exporter.as_ref().map(|e| e.counts.health(&e.config)),
     })
     .into_response()
 }

@@ -276,7 +276,10 @@ pub fn default_text() -> String {
          [otlp]\n\
          # receive = false     # true: `mcptop serve` receives agents' OpenTelemetry (--otlp)\n\
          # http = \"127.0.0.1:4318\"   # OTLP/HTTP: HOST:PORT, a port, or \"off\"\n\
-         # grpc = \"127.0.0.1:4317\"   # OTLP/gRPC: HOST:PORT, a port, or \"off\"\n\n\
+         # grpc = \"127.0.0.1:4317\"   # OTLP/gRPC: HOST:PORT, a port, or \"off\"\n\
+         # export = \"https://otel.example.com\"   # send every call as a span (--otlp-endpoint)\n\
+         # export_protocol = \"http/protobuf\"   # or http/json, grpc\n\
+         # export_headers = \"x-api-key=…\"     # as OTEL_EXPORTER_OTLP_HEADERS\n\n\
          [keys]\n\
          # Each action and its keys: one character, or space, enter, esc, up, down, left,\n\
          # right, pgup, pgdn, home, end, backspace. Naming an action replaces its keys.\n",

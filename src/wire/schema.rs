@@ -211,6 +211,10 @@ pub struct CallEvent<'a> {
     /// At the end: what the result was (`{"bytes", "types", "text"}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
+    /// On `started`: the W3C `traceparent` the agent sent in the request's `_meta` (the
+    /// daemon's OpenTelemetry export makes the call's span a child of it).
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<Cow<'a, str>>,
 }
 
 /// The most bytes of arguments or of a result summary a call event carries.
@@ -276,6 +280,7 @@ impl<'a> CallEvent<'a> {
             origin: None,
             arguments: None,
             result: None,
+            traceparent: None,
         }
     }
 }
@@ -495,6 +500,9 @@ pub struct CallParams<'a> {
 pub struct RequestMeta<'a> {
     #[serde(rename = "progressToken", borrow, default)]
     pub progress_token: Option<&'a RawValue>,
+    /// W3C trace context the agent propagates (SEP-414): the call's span joins its trace.
+    #[serde(borrow, default)]
+    pub traceparent: Option<Cow<'a, str>>,
 }
 
 /// `notifications/progress` params.

@@ -358,3 +358,161 @@ async fn a_port_taken_says_which_receiver_and_what_to_do() {
     );
     assert!(text.contains("--otlp-http"), "{text}");
 }
+
+/// What a collector was sent: (content type, body).
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A collector on loopback that keeps what it is sent, answering 503 to the first
+/// `fail_first` requests.
+struct Collector {
+    addr: SocketAddr,
+    seen: Seen,
+}
+
+async fn collector(fail_first: usize) -> Collector {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let keep = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let keep = keep.clone();
+                let count = count.clone();
+                async move {
+                    if count.fetch_add(1, Ordering::SeqCst) < fail_first {
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    let kind = headers["content-type"].to_str().unwrap().to_owned();
+                    keep.lock().unwrap().push((kind, body.to_vec()));
+                    axum::http::StatusCode::OK
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Collector { addr, seen }
+}
+
+async fn publish(server: &RunningServer, id: &str, token: &str, body: Value) {
+    let answer = http()
+        .post(format!("{}/session/{id}/publish", server.base_url()))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
+
+#[tokio::test]
+async fn every_call_leaves_as_a_span_and_a_refusing_collector_is_tried_again() {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as A;
+    let collector = collector(1).await;
+    let endpoint = format!("http://{}", collector.addr);
+    let server = start(|c| {
+        c.otlp_export = Some(
+            mcptop::server::export::ExportConfig::new(&endpoint, None, Some("x-team=blue"))
+                .unwrap(),
+        );
+    })
+    .await;
+    let created: Value = http()
+        .post(format!("{}/session", server.base_url()))
+        .bearer_auth(server.admin_token())
+        .json(&serde_json::json!({"label": "shop"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, token) = (
+        created["session_id"].as_str().unwrap(),
+        created["token"].as_str().unwrap(),
+    );
+    publish(
+        &server,
+        id,
+        token,
+        serde_json::json!([
+            {"type": "call", "token": "7", "tool": "search", "state": "started",
+             "timestamp": "2026-12-06T10:00:00Z",
+             "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+            {"type": "progress", "token": "7", "tool": "search", "progress": 1, "total": 2,
+             "timestamp": "2026-12-06T10:00:01Z"},
+            {"type": "call", "token": "7", "tool": "search", "state": "finished",
+             "timestamp": "2026-12-06T10:00:02Z"},
+        ]),
+    )
+    .await;
+    // The first answer is a 503: the batch goes again (after half a second).
+    let deadline = std::time::Instant::now() + super::WAIT;
+    while collector.seen.lock().unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no span reached the collector"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (kind, body) = collector.seen.lock().unwrap()[0].clone();
+    assert_eq!(kind, "application/x-protobuf");
+    let request = ExportTraceServiceRequest::decode(&body[..]).unwrap();
+    let resource = &request.resource_spans[0];
+    let attr = |kvs: &[KeyValue], key: &str| {
+        kvs.iter()
+            .find(|kv| kv.key == key)
+            .and_then(|kv| kv.value.as_ref())
+            .and_then(|v| v.value.clone())
+    };
+    let resource_attrs = &resource.resource.as_ref().unwrap().attributes;
+    assert_eq!(
+        attr(resource_attrs, "service.name"),
+        Some(A::StringValue("mcptop".into()))
+    );
+    assert_eq!(
+        attr(resource_attrs, "mcptop.session.label"),
+        Some(A::StringValue("shop".into()))
+    );
+    let span = &resource.scope_spans[0].spans[0];
+    assert_eq!(span.name, "tools/call search");
+    assert_eq!(
+        span.end_time_unix_nano - span.start_time_unix_nano,
+        2_000_000_000
+    );
+    assert_eq!(
+        attr(&span.attributes, "gen_ai.tool.name"),
+        Some(A::StringValue("search".into()))
+    );
+    assert_eq!(
+        attr(&span.attributes, "mcp.method.name"),
+        Some(A::StringValue("tools/call".into()))
+    );
+    // The agent's trace, joined.
+    assert_eq!(span.trace_id[..2], [0x0a, 0xf7]);
+    assert_eq!(span.parent_span_id[..2], [0xb7, 0xad]);
+    assert_eq!(span.events[0].name, "progress");
+    let health: Value = http()
+        .get(format!("{}/health", server.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let export = &health["otlp_export"];
+    assert_eq!(
+        (export["spans"].as_u64(), export["retries"].as_u64()),
+        (Some(1), Some(1)),
+        "{health}"
+    );
+    assert_eq!(export["dropped"], 0, "{health}");
+    assert!(
+        !health.to_string().contains("blue"),
+        "a header's value never shows: {health}"
+    );
+    server.shutdown().await.unwrap();
+}

@@ -492,8 +492,15 @@ impl Observer {
             progress_token.is_some(),
             shown,
         );
+        let traceparent = params
+            .as_ref()
+            .and_then(|p| p.meta.as_ref())
+            .and_then(|m| m.traceparent.as_deref())
+            .filter(|t| t.len() <= 64 && t.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
+            .map(|t| std::borrow::Cow::Owned(t.to_owned()));
         if let Item::Event(crate::wire::schema::Published::Call(c)) = &mut started {
             c.arguments = arguments;
+            c.traceparent = traceparent;
         }
         out.push(started);
         if self.pending() >= MAX_PENDING {

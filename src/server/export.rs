@@ -1,0 +1,897 @@
+//! OpenTelemetry out (`mcptop serve --otlp-endpoint URL`): every call of the owner's
+//! sessions leaves as a span of the MCP semantic conventions, for the team's backend.
+//!
+//! A task follows the all-sessions stream like any subscriber (so it never slows a
+//! publisher: when it falls behind, the bus drops for it, and the loss is counted), pairs
+//! each call's start with its end, and sends finished spans in batches (a second, or 512
+//! spans) over OTLP/HTTP (protobuf or JSON) or OTLP/gRPC. A batch that fails for a reason
+//! that may pass (a connection refused, 429, 502–504, gRPC UNAVAILABLE) is tried again
+//! with a growing pause; the queue is bounded, and what falls out of it is counted as
+//! dropped on `/health`.
+//!
+//! - name `tools/call {tool}`, kind CLIENT; `mcp.method.name`, `gen_ai.operation.name =
+//!   execute_tool`, `gen_ai.tool.name`, `jsonrpc.request.id` (the call's token), `error.type`
+//!   and an error status when it failed, was cancelled or lost;
+//! - an agent's model turn: `chat {model}`, `gen_ai.operation.name = chat`;
+//! - progress notifications and waits (`waiting for permission`) as span events;
+//! - the session as resource attributes (`mcptop.session.id`, `mcptop.session.label`,
+//!   `service.name = mcptop`); a call that carried a W3C `traceparent` joins that trace.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{
+    span, status, ResourceSpans, ScopeSpans, Span, Status,
+};
+use prost::Message;
+use serde::Deserialize;
+
+use super::hub::EventKind;
+use super::AppState;
+use crate::time::Time;
+
+/// Calls started and not ended that are remembered (the oldest go first, counted).
+const MAX_OPEN: usize = 10_000;
+/// Span events kept per span (progress notifications past it are counted, not kept).
+const MAX_EVENTS: usize = 32;
+/// Spans waiting to be sent; past it the oldest are dropped and counted.
+const MAX_QUEUE: usize = 8192;
+/// Spans per export request.
+const BATCH: usize = 512;
+/// How often a partial batch is sent.
+const FLUSH: Duration = Duration::from_secs(1);
+/// Tries of one batch before it is dropped.
+const TRIES: u32 = 5;
+
+/// How spans are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    #[default]
+    HttpProtobuf,
+    HttpJson,
+    Grpc,
+}
+
+impl Protocol {
+    /// The word `OTEL_EXPORTER_OTLP_PROTOCOL` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::HttpProtobuf => "http/protobuf",
+            Protocol::HttpJson => "http/json",
+            Protocol::Grpc => "grpc",
+        }
+    }
+
+    /// `http/protobuf`, `http/json` or `grpc` (the values of `OTEL_EXPORTER_OTLP_PROTOCOL`).
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s.trim() {
+            "http/protobuf" => Some(Protocol::HttpProtobuf),
+            "http/json" => Some(Protocol::HttpJson),
+            "grpc" => Some(Protocol::Grpc),
+            _ => None,
+        }
+    }
+}
+
+/// Where and how to send spans.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ExportConfig {
+    /// For HTTP, the base (`/v1/traces` is added) or, with `traces_path_given`, the whole
+    /// URL; for gRPC, the server's URL.
+    pub endpoint: url::Url,
+    pub protocol: Protocol,
+    /// Headers every request carries (API keys: never shown).
+    pub headers: Vec<(String, String)>,
+    /// `endpoint` is the traces URL itself (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
+    pub traces_path_given: bool,
+}
+
+impl std::fmt::Debug for ExportConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportConfig")
+            .field(
+                "endpoint",
+                &crate::sanitize::redact_urls(self.endpoint.as_str()),
+            )
+            .field("protocol", &self.protocol)
+            .field(
+                "headers",
+                &format!("{} (values not shown)", self.headers.len()),
+            )
+            .finish()
+    }
+}
+
+impl ExportConfig {
+    /// From the command line, the config file and the standard environment; `Err` says
+    /// what to fix. `headers`: `k=v,k2=v2` with URL-encoded values, as
+    /// `OTEL_EXPORTER_OTLP_HEADERS`.
+    pub fn new(
+        endpoint: &str,
+        protocol: Option<&str>,
+        headers: Option<&str>,
+    ) -> Result<ExportConfig, String> {
+        let shown = crate::sanitize::redact_urls(endpoint);
+        let endpoint = url::Url::parse(endpoint.trim())
+            .map_err(|e| format!("the OTLP endpoint {shown} is not a URL ({e})"))?;
+        if !matches!(endpoint.scheme(), "http" | "https") {
+            return Err(format!(
+                "the OTLP endpoint {shown} is not http:// or https://"
+            ));
+        }
+        let protocol = match protocol.filter(|p| !p.trim().is_empty()) {
+            None => Protocol::HttpProtobuf,
+            Some(p) => Protocol::parse(p).ok_or_else(|| {
+                format!(
+                    "OTLP protocol {:?} is not http/protobuf, http/json or grpc",
+                    crate::sanitize::cut(&crate::sanitize::terminal(p), 40)
+                )
+            })?,
+        };
+        let mut pairs = Vec::new();
+        for pair in headers
+            .unwrap_or_default()
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+        {
+            let (k, v) = pair.split_once('=').ok_or_else(|| {
+                "OTEL_EXPORTER_OTLP_HEADERS is not key=value,key=value (values not shown)"
+                    .to_owned()
+            })?;
+            let v = url::form_urlencoded::parse(format!("v={}", v.trim()).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            pairs.push((k.trim().to_owned(), v));
+        }
+        let local = match endpoint.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        };
+        if !pairs.is_empty() && endpoint.scheme() == "http" && !local {
+            return Err(format!(
+                "the OTLP headers (credentials, as a rule) would go in clear text to {shown}, \
+                 which is not this machine: use an https:// endpoint"
+            ));
+        }
+        Ok(ExportConfig {
+            endpoint,
+            protocol,
+            headers: pairs,
+            traces_path_given: false,
+        })
+    }
+
+    fn traces_url(&self) -> String {
+        if self.traces_path_given {
+            return self.endpoint.to_string();
+        }
+        format!("{}/v1/traces", self.endpoint.as_str().trim_end_matches('/'))
+    }
+}
+
+/// What the exporter has done, for `/health`.
+#[derive(Default)]
+pub struct Counts {
+    pub spans: AtomicU64,
+    pub batches: AtomicU64,
+    /// Spans lost: the queue was full, a batch failed for good, the stream outran the
+    /// exporter, too many calls were open.
+    pub dropped: AtomicU64,
+    pub retries: AtomicU64,
+    pub last_error: Mutex<Option<String>>,
+}
+
+#[derive(serde::Serialize)]
+pub struct Health {
+    pub endpoint: String,
+    pub protocol: &'static str,
+    pub spans: u64,
+    pub batches: u64,
+    pub dropped: u64,
+    pub retries: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl Counts {
+    pub fn health(&self, config: &ExportConfig) -> Health {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Health {
+            endpoint: crate::sanitize::redact_urls(config.endpoint.as_str()).into_owned(),
+            protocol: config.protocol.as_str(),
+            spans: n(&self.spans),
+            batches: n(&self.batches),
+            dropped: n(&self.dropped),
+            retries: n(&self.retries),
+            last_error: self
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
+    }
+
+    fn fail(&self, why: String) {
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(why);
+    }
+}
+
+/// A tagged event of the all-sessions stream, the fields the exporter reads.
+#[derive(Deserialize)]
+struct Tagged<'a> {
+    #[serde(borrow)]
+    session: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    session_label: Option<std::borrow::Cow<'a, str>>,
+    token: Option<serde_json::Value>,
+    #[serde(borrow)]
+    tool: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    state: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    timestamp: Option<std::borrow::Cow<'a, str>>,
+    duration_ms: Option<f64>,
+    #[serde(borrow)]
+    error: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    message: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    waiting_for: Option<std::borrow::Cow<'a, str>>,
+    progress: Option<f64>,
+    total: Option<f64>,
+    #[serde(borrow)]
+    origin: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    traceparent: Option<std::borrow::Cow<'a, str>>,
+}
+
+struct Open {
+    start: Time,
+    tool: String,
+    label: Option<String>,
+    model: bool,
+    trace: Option<([u8; 16], [u8; 8])>,
+    events: Vec<span::Event>,
+    /// The order it opened in (the oldest goes first when too many are open).
+    seq: u64,
+}
+
+/// Pairs starts with ends: the spans of the calls that ended.
+#[derive(Default)]
+pub struct Spans {
+    open: HashMap<(String, String), Open>,
+    seq: u64,
+    /// Finished spans by session: (id, label) → spans.
+    pub done: Vec<(String, Option<String>, Span)>,
+    pub dropped: u64,
+}
+
+fn kv(key: &str, value: Any) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..KeyValue::default()
+    }
+}
+
+fn text(key: &str, value: &str) -> KeyValue {
+    kv(key, Any::StringValue(value.to_owned()))
+}
+
+fn nanos(t: Time) -> u64 {
+    u64::try_from(t.unix_nanos()).unwrap_or(0)
+}
+
+/// `00-<trace id>-<span id>-<flags>` (W3C trace context).
+fn parse_traceparent(value: &str) -> Option<([u8; 16], [u8; 8])> {
+    let mut parts = value.trim().split('-');
+    let (_version, trace, parent) = (parts.next()?, parts.next()?, parts.next()?);
+    let mut t = [0u8; 16];
+    let mut p = [0u8; 8];
+    hex(trace, &mut t)?;
+    hex(parent, &mut p)?;
+    (t != [0; 16] && p != [0; 8]).then_some((t, p))
+}
+
+fn hex(text: &str, out: &mut [u8]) -> Option<()> {
+    if text.len() != out.len() * 2 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(())
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    for b in &mut out {
+        *b = fastrand::u8(..);
+    }
+    if out == [0; N] {
+        out[N - 1] = 1;
+    }
+    out
+}
+
+impl Spans {
+    /// One event of the all-sessions stream.
+    pub fn feed(&mut self, kind: EventKind, data: &str, now: Time) {
+        if !matches!(kind, EventKind::Call | EventKind::Progress) {
+            return;
+        }
+        let Ok(e) = serde_json::from_str::<Tagged<'_>>(data) else {
+            return;
+        };
+        let (Some(session), Some(token)) = (e.session.as_deref(), e.token.as_ref()) else {
+            return;
+        };
+        let token = match token {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let at = e
+            .timestamp
+            .as_deref()
+            .and_then(Time::parse_rfc3339)
+            .unwrap_or(now);
+        let key = (session.to_owned(), token);
+        if kind == EventKind::Progress {
+            if let (Some(open), Some(progress)) = (self.open.get_mut(&key), e.progress) {
+                if open.events.len() < MAX_EVENTS {
+                    let mut attributes = vec![kv("mcp.progress", Any::DoubleValue(progress))];
+                    if let Some(total) = e.total {
+                        attributes.push(kv("mcp.progress.total", Any::DoubleValue(total)));
+                    }
+                    if let Some(m) = e.message.as_deref() {
+                        attributes.push(text("mcp.progress.message", m));
+                    }
+                    open.events.push(span::Event {
+                        time_unix_nano: nanos(at),
+                        name: "progress".into(),
+                        attributes,
+                        ..span::Event::default()
+                    });
+                }
+            }
+            return;
+        }
+        let state = e.state.as_deref().unwrap_or_default();
+        match state {
+            "started" => {
+                if self.open.contains_key(&key) {
+                    return; // the same call said again (its other reporter)
+                }
+                if self.open.len() >= MAX_OPEN {
+                    if let Some(oldest) = self
+                        .open
+                        .iter()
+                        .min_by_key(|(_, o)| o.seq)
+                        .map(|(k, _)| k.clone())
+                    {
+                        self.open.remove(&oldest);
+                        self.dropped += 1;
+                    }
+                }
+                self.seq += 1;
+                self.open.insert(
+                    key,
+                    Open {
+                        start: at,
+                        tool: e.tool.as_deref().unwrap_or("?").to_owned(),
+                        label: e.session_label.as_deref().map(str::to_owned),
+                        model: e.origin.as_deref() == Some("model"),
+                        trace: e.traceparent.as_deref().and_then(parse_traceparent),
+                        events: Vec::new(),
+                        seq: self.seq,
+                    },
+                );
+            }
+            "working" | "waiting" => {
+                if let Some(open) = self.open.get_mut(&key) {
+                    if open.events.len() < MAX_EVENTS {
+                        let name = match (state, e.waiting_for.as_deref()) {
+                            ("waiting", Some(w)) => format!("waiting for {w}"),
+                            ("waiting", None) => "waiting".to_owned(),
+                            _ => "working".to_owned(),
+                        };
+                        let mut attributes = Vec::new();
+                        if let Some(m) = e.message.as_deref() {
+                            attributes.push(text("mcptop.message", m));
+                        }
+                        open.events.push(span::Event {
+                            time_unix_nano: nanos(at),
+                            name,
+                            attributes,
+                            ..span::Event::default()
+                        });
+                    }
+                }
+            }
+            "finished" | "failed" | "cancelled" | "lost" => {
+                let open = self.open.remove(&key).unwrap_or_else(|| Open {
+                    // An end never seen to start: its duration says when it did.
+                    start: e
+                        .duration_ms
+                        .and_then(crate::time::delta_from_millis)
+                        .map_or(at, |d| at - d),
+                    tool: e.tool.as_deref().unwrap_or("?").to_owned(),
+                    label: e.session_label.as_deref().map(str::to_owned),
+                    model: e.origin.as_deref() == Some("model"),
+                    trace: e.traceparent.as_deref().and_then(parse_traceparent),
+                    events: Vec::new(),
+                    seq: 0,
+                });
+                let end = match e.duration_ms.and_then(crate::time::delta_from_millis) {
+                    // The agent's own duration, from the start it reported.
+                    Some(d) if e.origin.as_deref() == Some("otel") || open.model => open.start + d,
+                    _ => at.max(open.start),
+                };
+                let (trace_id, parent) = match open.trace {
+                    Some((t, p)) => (t.to_vec(), p.to_vec()),
+                    None => (random::<16>().to_vec(), Vec::new()),
+                };
+                let (name, mut attributes) = if open.model {
+                    (
+                        format!("chat {}", open.tool),
+                        vec![
+                            text("gen_ai.operation.name", "chat"),
+                            text("gen_ai.request.model", &open.tool),
+                        ],
+                    )
+                } else {
+                    (
+                        format!("tools/call {}", open.tool),
+                        vec![
+                            text("mcp.method.name", "tools/call"),
+                            text("gen_ai.operation.name", "execute_tool"),
+                            text("gen_ai.tool.name", &open.tool),
+                            text("jsonrpc.request.id", &key.1),
+                        ],
+                    )
+                };
+                let failed = state != "finished";
+                if failed {
+                    attributes.push(text(
+                        "error.type",
+                        match state {
+                            "failed" => "tool_error",
+                            "cancelled" => "cancelled",
+                            _ => "lost",
+                        },
+                    ));
+                }
+                self.done.push((
+                    key.0,
+                    open.label,
+                    Span {
+                        trace_id,
+                        span_id: random::<8>().to_vec(),
+                        parent_span_id: parent,
+                        name,
+                        kind: span::SpanKind::Client as i32,
+                        start_time_unix_nano: nanos(open.start),
+                        end_time_unix_nano: nanos(end),
+                        attributes,
+                        events: open.events,
+                        status: failed.then(|| Status {
+                            message: e.error.as_deref().unwrap_or(state).to_owned(),
+                            code: status::StatusCode::Error as i32,
+                        }),
+                        ..Span::default()
+                    },
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Spans in one export request, grouped by session (a resource each).
+pub fn request(spans: Vec<(String, Option<String>, Span)>) -> ExportTraceServiceRequest {
+    let mut by_session: Vec<(String, Option<String>, Vec<Span>)> = Vec::new();
+    for (session, label, span) in spans {
+        match by_session.iter_mut().find(|(s, _, _)| *s == session) {
+            Some((_, _, list)) => list.push(span),
+            None => by_session.push((session, label, vec![span])),
+        }
+    }
+    ExportTraceServiceRequest {
+        resource_spans: by_session
+            .into_iter()
+            .map(|(session, label, spans)| {
+                let mut attributes = vec![
+                    text("service.name", "mcptop"),
+                    text("service.version", env!("CARGO_PKG_VERSION")),
+                    text("mcptop.session.id", &session),
+                ];
+                if let Some(label) = label {
+                    attributes.push(text("mcptop.session.label", &label));
+                }
+                ResourceSpans {
+                    resource: Some(Resource {
+                        attributes,
+                        ..Resource::default()
+                    }),
+                    scope_spans: vec![ScopeSpans {
+                        scope: Some(InstrumentationScope {
+                            name: "mcptop".into(),
+                            version: env!("CARGO_PKG_VERSION").into(),
+                            ..InstrumentationScope::default()
+                        }),
+                        spans,
+                        ..ScopeSpans::default()
+                    }],
+                    ..ResourceSpans::default()
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Whether a failure may pass if tried again.
+enum Sent {
+    Ok,
+    Retry(String),
+    Fail(String),
+}
+
+struct Sender {
+    config: ExportConfig,
+    http: reqwest::Client,
+    grpc: Option<
+        opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient<
+            tonic::transport::Channel,
+        >,
+    >,
+}
+
+impl Sender {
+    async fn send(&mut self, request: &ExportTraceServiceRequest) -> Sent {
+        match self.config.protocol {
+            Protocol::Grpc => self.send_grpc(request).await,
+            Protocol::HttpProtobuf | Protocol::HttpJson => {
+                let (kind, body) = if self.config.protocol == Protocol::HttpJson {
+                    (
+                        "application/json",
+                        serde_json::to_vec(request).unwrap_or_default(),
+                    )
+                } else {
+                    ("application/x-protobuf", request.encode_to_vec())
+                };
+                let mut post = self
+                    .http
+                    .post(self.config.traces_url())
+                    .header("content-type", kind)
+                    .body(body);
+                for (k, v) in &self.config.headers {
+                    post = post.header(k.as_str(), v.as_str());
+                }
+                match post.send().await {
+                    Ok(r) if r.status().is_success() => Sent::Ok,
+                    Ok(r) => {
+                        let code = r.status().as_u16();
+                        let why = format!("the collector answered {code}");
+                        if matches!(code, 429 | 502 | 503 | 504) {
+                            Sent::Retry(why)
+                        } else {
+                            Sent::Fail(why)
+                        }
+                    }
+                    Err(e) => Sent::Retry(format!(
+                        "cannot reach the collector: {}",
+                        crate::sanitize::redact_urls(&e.without_url().to_string())
+                    )),
+                }
+            }
+        }
+    }
+
+    async fn send_grpc(&mut self, request: &ExportTraceServiceRequest) -> Sent {
+        use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+        if self.grpc.is_none() {
+            let endpoint =
+                match tonic::transport::Endpoint::from_shared(self.config.endpoint.to_string()) {
+                    Ok(e) => e
+                        .connect_timeout(Duration::from_secs(5))
+                        .timeout(Duration::from_secs(10)),
+                    Err(e) => return Sent::Fail(format!("not a gRPC endpoint: {e}")),
+                };
+            match endpoint.connect().await {
+                Ok(channel) => self.grpc = Some(TraceServiceClient::new(channel)),
+                Err(e) => return Sent::Retry(format!("cannot reach the collector: {e}")),
+            }
+        }
+        let Some(client) = self.grpc.as_mut() else {
+            return Sent::Retry("no connection".into());
+        };
+        let mut call = tonic::Request::new(request.clone());
+        for (k, v) in &self.config.headers {
+            if let (Ok(k), Ok(v)) = (
+                tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes()),
+                v.parse(),
+            ) {
+                call.metadata_mut().insert(k, v);
+            }
+        }
+        match client.export(call).await {
+            Ok(_) => Sent::Ok,
+            Err(status) => {
+                let why = format!("the collector answered {:?}", status.code());
+                match status.code() {
+                    tonic::Code::Unavailable
+                    | tonic::Code::ResourceExhausted
+                    | tonic::Code::DeadlineExceeded
+                    | tonic::Code::Aborted => {
+                        self.grpc = None;
+                        Sent::Retry(why)
+                    }
+                    _ => Sent::Fail(why),
+                }
+            }
+        }
+    }
+}
+
+/// The exporter's state in the daemon.
+pub struct Exporter {
+    pub config: ExportConfig,
+    pub counts: Counts,
+    /// Spans ready to send, and the queue's bound.
+    queue: Mutex<VecDeque<(String, Option<String>, Span)>>,
+    ready: tokio::sync::Notify,
+}
+
+impl Exporter {
+    pub fn new(config: ExportConfig) -> Exporter {
+        Exporter {
+            config,
+            counts: Counts::default(),
+            queue: Mutex::new(VecDeque::new()),
+            ready: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn push(&self, spans: Vec<(String, Option<String>, Span)>) {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        for span in spans {
+            if queue.len() >= MAX_QUEUE {
+                queue.pop_front();
+                self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            queue.push_back(span);
+        }
+        if queue.len() >= BATCH {
+            self.ready.notify_one();
+        }
+    }
+
+    fn take(&self) -> Vec<(String, Option<String>, Span)> {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = queue.len().min(BATCH);
+        queue.drain(..n).collect()
+    }
+}
+
+/// Starts the exporter's two tasks: one follows the all-sessions stream into spans, one
+/// sends them. Both end on shutdown (the last spans are sent first, boundedly).
+pub fn spawn(state: &Arc<AppState>) {
+    let (Some(exporter), Some(all)) = (state.exporter.clone(), state.sessions.all.clone()) else {
+        return;
+    };
+    let mut subscription = all.events.subscribe(None).live;
+    let shutdown = state.shutdown.clone();
+    let feeder = Arc::clone(&exporter);
+    tokio::spawn(async move {
+        let mut spans = Spans::default();
+        loop {
+            let event = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                e = subscription.recv() => e,
+            };
+            match event {
+                Ok(event) => spans.feed(event.kind, event.data(), Time::now()),
+                Err(super::bus::RecvError::Lagged(n)) => {
+                    feeder.counts.dropped.fetch_add(n, Ordering::Relaxed);
+                }
+                Err(_) => break,
+            }
+            if spans.dropped > 0 {
+                feeder
+                    .counts
+                    .dropped
+                    .fetch_add(std::mem::take(&mut spans.dropped), Ordering::Relaxed);
+            }
+            if !spans.done.is_empty() {
+                feeder.push(std::mem::take(&mut spans.done));
+            }
+        }
+        feeder.ready.notify_one();
+    });
+    let shutdown = state.shutdown.clone();
+    tokio::spawn(async move {
+        let mut sender = Sender {
+            config: exporter.config.clone(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            grpc: None,
+        };
+        loop {
+            let stopping = tokio::select! {
+                _ = shutdown.cancelled() => true,
+                _ = exporter.ready.notified() => false,
+                _ = tokio::time::sleep(FLUSH) => false,
+            };
+            loop {
+                let batch = exporter.take();
+                if batch.is_empty() {
+                    break;
+                }
+                let n = batch.len() as u64;
+                let request = request(batch);
+                let mut pause = Duration::from_millis(500);
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match sender.send(&request).await {
+                        Sent::Ok => {
+                            exporter.counts.spans.fetch_add(n, Ordering::Relaxed);
+                            exporter.counts.batches.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        Sent::Retry(why) if tries < TRIES && !stopping => {
+                            exporter.counts.retries.fetch_add(1, Ordering::Relaxed);
+                            exporter.counts.fail(why);
+                            tokio::select! {
+                                _ = shutdown.cancelled() => {}
+                                _ = tokio::time::sleep(pause) => {}
+                            }
+                            pause = (pause * 2).min(Duration::from_secs(16));
+                        }
+                        Sent::Retry(why) | Sent::Fail(why) => {
+                            tracing::warn!(spans = n, "a batch of spans was dropped: {why}");
+                            exporter.counts.dropped.fetch_add(n, Ordering::Relaxed);
+                            exporter.counts.fail(why);
+                            break;
+                        }
+                    }
+                }
+                if stopping {
+                    continue;
+                }
+            }
+            if stopping {
+                return;
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tagged(fields: &str) -> String {
+        format!(r#"{{"session":"s1","session_label":"shop",{fields}}}"#)
+    }
+
+    #[test]
+    fn a_call_becomes_one_span_with_its_progress_and_its_failure() {
+        let mut spans = Spans::default();
+        let now = Time::parse_rfc3339("2026-12-06T10:00:05Z").unwrap();
+        spans.feed(
+            EventKind::Call,
+            &tagged(r#""token":"7","tool":"search","state":"started","timestamp":"2026-12-06T10:00:00Z","traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01""#),
+            now,
+        );
+        spans.feed(
+            EventKind::Progress,
+            &tagged(r#""token":"7","progress":3,"total":10,"message":"page 3","timestamp":"2026-12-06T10:00:01Z""#),
+            now,
+        );
+        spans.feed(
+            EventKind::Call,
+            &tagged(r#""token":"7","tool":"search","state":"waiting","waiting_for":"permission","timestamp":"2026-12-06T10:00:02Z""#),
+            now,
+        );
+        assert!(spans.done.is_empty());
+        spans.feed(
+            EventKind::Call,
+            &tagged(r#""token":"7","tool":"search","state":"failed","error":"boom","timestamp":"2026-12-06T10:00:04Z""#),
+            now,
+        );
+        let (session, label, span) = spans.done.pop().unwrap();
+        assert_eq!((session.as_str(), label.as_deref()), ("s1", Some("shop")));
+        assert_eq!(span.name, "tools/call search");
+        assert_eq!(
+            span.end_time_unix_nano - span.start_time_unix_nano,
+            4_000_000_000
+        );
+        assert_eq!(hex_of(&span.trace_id), "0af7651916cd43dd8448eb211c80319c");
+        assert_eq!(hex_of(&span.parent_span_id), "b7ad6b7169203331");
+        let names: Vec<&str> = span.events.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["progress", "waiting for permission"]);
+        let status = span.status.unwrap();
+        assert_eq!((status.code, status.message.as_str()), (2, "boom"));
+        assert!(span.attributes.iter().any(|kv| kv.key == "error.type"
+            && kv.value
+                == Some(AnyValue {
+                    value: Some(Any::StringValue("tool_error".into()))
+                })));
+    }
+
+    #[test]
+    fn a_late_report_of_a_call_and_a_model_turn_keep_the_agents_duration() {
+        let mut spans = Spans::default();
+        let now = Time::parse_rfc3339("2026-12-06T10:00:09Z").unwrap();
+        spans.feed(EventKind::Call, &tagged(r#""token":"t","tool":"Bash","state":"started","timestamp":"2026-12-06T10:00:00Z","origin":"hook""#), now);
+        // The telemetry's start again: the same call.
+        spans.feed(EventKind::Call, &tagged(r#""token":"t","tool":"Bash","state":"started","timestamp":"2026-12-06T10:00:00.100Z","origin":"otel""#), now);
+        spans.feed(EventKind::Call, &tagged(r#""token":"t","tool":"Bash","state":"finished","duration_ms":1500,"origin":"otel","timestamp":"2026-12-06T10:00:08Z""#), now);
+        spans.feed(EventKind::Call, &tagged(r#""token":"m","tool":"claude-sonnet-4-5","state":"finished","duration_ms":900,"origin":"model","timestamp":"2026-12-06T10:00:08Z""#), now);
+        assert_eq!(spans.done.len(), 2);
+        let bash = &spans.done[0].2;
+        assert_eq!(
+            bash.end_time_unix_nano - bash.start_time_unix_nano,
+            1_500_000_000
+        );
+        let model = &spans.done[1].2;
+        assert_eq!(model.name, "chat claude-sonnet-4-5");
+        assert_eq!(
+            model.end_time_unix_nano - model.start_time_unix_nano,
+            900_000_000
+        );
+        let request = request(std::mem::take(&mut spans.done));
+        assert_eq!(request.resource_spans.len(), 1, "one session, one resource");
+    }
+
+    #[test]
+    fn endpoints_and_headers_are_checked_before_anything_is_sent() {
+        assert!(ExportConfig::new("collector:4318", None, None).is_err());
+        assert!(ExportConfig::new("ftp://x", None, None).is_err());
+        assert!(ExportConfig::new("http://127.0.0.1:4318", Some("thrift"), None).is_err());
+        let clear = ExportConfig::new(
+            "http://otel.example.com:4318",
+            None,
+            Some("x-api-key=s3cret"),
+        )
+        .unwrap_err();
+        assert!(
+            clear.contains("https://") && !clear.contains("s3cret"),
+            "{clear}"
+        );
+        let ok = ExportConfig::new(
+            "https://otel.example.com",
+            Some("http/json"),
+            Some("x-api-key=a%3Db, tenant = t1"),
+        )
+        .unwrap();
+        assert_eq!(
+            ok.headers,
+            vec![
+                ("x-api-key".into(), "a=b".into()),
+                ("tenant".into(), "t1".into())
+            ]
+        );
+        assert_eq!(ok.traces_url(), "https://otel.example.com/v1/traces");
+        assert!(!format!("{ok:?}").contains("a=b"));
+    }
+
+    fn hex_of(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
