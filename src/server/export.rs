@@ -541,6 +541,24 @@ pub fn request(spans: Vec<(String, Option<String>, Span)>) -> ExportTraceService
     }
 }
 
+/// An export as OTLP/JSON, without the `null`s serde writes for absent messages (the
+/// JSON mapping omits them, and collectors choke on them).
+fn otlp_json(request: &ExportTraceServiceRequest) -> Vec<u8> {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.retain(|_, v| !v.is_null());
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(request).unwrap_or_default();
+    strip(&mut value);
+    serde_json::to_vec(&value).unwrap_or_default()
+}
+
 /// Whether a failure may pass if tried again.
 enum Sent {
     Ok,
@@ -564,10 +582,7 @@ impl Sender {
             Protocol::Grpc => self.send_grpc(request).await,
             Protocol::HttpProtobuf | Protocol::HttpJson => {
                 let (kind, body) = if self.config.protocol == Protocol::HttpJson {
-                    (
-                        "application/json",
-                        serde_json::to_vec(request).unwrap_or_default(),
-                    )
+                    ("application/json", otlp_json(request))
                 } else {
                     ("application/x-protobuf", request.encode_to_vec())
                 };
@@ -889,6 +904,23 @@ mod tests {
         );
         assert_eq!(ok.traces_url(), "https://otel.example.com/v1/traces");
         assert!(!format!("{ok:?}").contains("a=b"));
+    }
+
+    #[test]
+    fn otlp_json_has_no_nulls_and_reads_back() {
+        let mut spans = Spans::default();
+        let now = Time::parse_rfc3339("2026-12-06T10:00:05Z").unwrap();
+        spans.feed(
+            EventKind::Call,
+            &tagged(r#""token":"1","tool":"t","state":"finished","duration_ms":5"#),
+            now,
+        );
+        let request = request(std::mem::take(&mut spans.done));
+        let json = otlp_json(&request);
+        let text = String::from_utf8(json.clone()).unwrap();
+        assert!(!text.contains("null"), "{text}");
+        let back: ExportTraceServiceRequest = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back, request);
     }
 
     fn hex_of(bytes: &[u8]) -> String {
