@@ -268,10 +268,16 @@ struct Open {
     seq: u64,
 }
 
+/// Calls remembered as ended, so that a late second report of one (an agent's telemetry
+/// after its hooks) makes no second span.
+const MAX_ENDED: usize = 4096;
+
 /// Pairs starts with ends: the spans of the calls that ended.
 #[derive(Default)]
 pub struct Spans {
     open: HashMap<(String, String), Open>,
+    ended: std::collections::HashSet<(String, String)>,
+    ended_order: VecDeque<(String, String)>,
     seq: u64,
     /// Finished spans by session: (id, label) → spans.
     pub done: Vec<(String, Option<String>, Span)>,
@@ -369,6 +375,9 @@ impl Spans {
             return;
         }
         let state = e.state.as_deref().unwrap_or_default();
+        if e.origin.is_some() && self.ended.contains(&key) {
+            return; // an agent's call, already sent: its other reporter, late
+        }
         match state {
             "started" => {
                 if self.open.contains_key(&key) {
@@ -434,11 +443,17 @@ impl Spans {
                     events: Vec::new(),
                     seq: 0,
                 });
-                let end = match e.duration_ms.and_then(crate::time::delta_from_millis) {
-                    // The agent's own duration, from the start it reported.
-                    Some(d) if e.origin.as_deref() == Some("otel") || open.model => open.start + d,
-                    _ => at.max(open.start),
-                };
+                let end = at.max(open.start);
+                if e.origin.is_some() {
+                    // Agents' keys are never reused: remember it, to ignore its echo.
+                    if self.ended_order.len() >= MAX_ENDED {
+                        if let Some(old) = self.ended_order.pop_front() {
+                            self.ended.remove(&old);
+                        }
+                    }
+                    self.ended.insert(key.clone());
+                    self.ended_order.push_back(key.clone());
+                }
                 let (trace_id, parent) = match open.trace {
                     Some((t, p)) => (t.to_vec(), p.to_vec()),
                     None => (random::<16>().to_vec(), Vec::new()),
@@ -850,13 +865,16 @@ mod tests {
     }
 
     #[test]
-    fn a_late_report_of_a_call_and_a_model_turn_keep_the_agents_duration() {
+    fn a_call_both_reporters_report_is_one_span_and_a_model_turn_is_a_chat_span() {
         let mut spans = Spans::default();
         let now = Time::parse_rfc3339("2026-12-06T10:00:09Z").unwrap();
         spans.feed(EventKind::Call, &tagged(r#""token":"t","tool":"Bash","state":"started","timestamp":"2026-12-06T10:00:00Z","origin":"hook""#), now);
-        // The telemetry's start again: the same call.
+        spans.feed(EventKind::Call, &tagged(r#""token":"t","tool":"Bash","state":"finished","timestamp":"2026-12-06T10:00:01.500Z","origin":"hook""#), now);
+        // The telemetry's report of the same call, seconds later: no second span.
         spans.feed(EventKind::Call, &tagged(r#""token":"t","tool":"Bash","state":"started","timestamp":"2026-12-06T10:00:00.100Z","origin":"otel""#), now);
-        spans.feed(EventKind::Call, &tagged(r#""token":"t","tool":"Bash","state":"finished","duration_ms":1500,"origin":"otel","timestamp":"2026-12-06T10:00:08Z""#), now);
+        spans.feed(EventKind::Call, &tagged(r#""token":"t","tool":"Bash","state":"finished","duration_ms":1400,"origin":"otel","timestamp":"2026-12-06T10:00:01.500Z""#), now);
+        // A model turn: its start is its end less its duration.
+        spans.feed(EventKind::Call, &tagged(r#""token":"m","tool":"claude-sonnet-4-5","state":"started","origin":"model","timestamp":"2026-12-06T10:00:07.100Z""#), now);
         spans.feed(EventKind::Call, &tagged(r#""token":"m","tool":"claude-sonnet-4-5","state":"finished","duration_ms":900,"origin":"model","timestamp":"2026-12-06T10:00:08Z""#), now);
         assert_eq!(spans.done.len(), 2);
         let bash = &spans.done[0].2;
