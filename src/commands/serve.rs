@@ -36,7 +36,10 @@ async fn serve(args: &ServeArgs) -> Result<()> {
         mcptop::redact::Rules::default()
     };
     let otlp_export = otlp_export(args, otlp_http, otlp_grpc)?;
+    // Receivers the flags ask for must run; those of the config file may give way.
+    let otlp_optional = !(args.otlp || args.otlp_http.is_some() || args.otlp_grpc.is_some());
     let config = ServerConfig {
+        otlp_optional,
         otlp_export,
         otlp_http,
         otlp_grpc,
@@ -78,6 +81,16 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on {}", running.base_url())?;
+    for line in running
+        .state()
+        .otlp
+        .missing
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+    {
+        eprintln!("mcptop: warning: {line}");
+    }
     match running.otlp_addrs() {
         (None, None) => {}
         (http, grpc) => {

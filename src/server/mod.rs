@@ -105,6 +105,10 @@ pub struct ServerConfig {
     pub redaction: crate::redact::Rules,
     /// Send every call as a span to this OTLP collector.
     pub otlp_export: Option<export::ExportConfig>,
+    /// A receiver that cannot listen (its port taken) is left out, said, and the daemon
+    /// runs on: the receivers come from the config file, and the daemon must not fail for
+    /// them (a hook starts it).
+    pub otlp_optional: bool,
 }
 
 impl Default for ServerConfig {
@@ -128,6 +132,7 @@ impl Default for ServerConfig {
             otlp_grpc: None,
             redaction: crate::redact::Rules::default(),
             otlp_export: None,
+            otlp_optional: false,
         }
     }
 }
@@ -173,7 +178,8 @@ pub struct RunningServer {
     state: Arc<AppState>,
     task: JoinHandle<std::io::Result<()>>,
     gateway: Option<(SocketAddr, JoinHandle<std::io::Result<()>>)>,
-    otlp: Vec<(SocketAddr, JoinHandle<std::io::Result<()>>)>,
+    /// The OTLP receivers: (gRPC or not, where, the task).
+    otlp: Vec<(bool, SocketAddr, JoinHandle<std::io::Result<()>>)>,
 }
 
 impl RunningServer {
@@ -209,13 +215,13 @@ impl RunningServer {
 
     /// Where the OTLP receiver listens: (HTTP, gRPC), when asked for.
     pub fn otlp_addrs(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
-        let at = |i: usize| self.otlp.get(i).map(|(a, _)| *a);
-        match (self.state.config.otlp_http, self.state.config.otlp_grpc) {
-            (Some(_), Some(_)) => (at(0), at(1)),
-            (Some(_), None) => (at(0), None),
-            (None, Some(_)) => (None, at(0)),
-            (None, None) => (None, None),
-        }
+        let at = |grpc: bool| {
+            self.otlp
+                .iter()
+                .find(|(g, _, _)| *g == grpc)
+                .map(|(_, a, _)| *a)
+        };
+        (at(false), at(true))
     }
 
     pub fn state(&self) -> &Arc<AppState> {
@@ -228,7 +234,7 @@ impl RunningServer {
         if let Some((_, gateway)) = self.gateway {
             let _ = tokio::time::timeout(Duration::from_secs(5), gateway).await;
         }
-        for (_, receiver) in self.otlp {
+        for (_, _, receiver) in self.otlp {
             let _ = tokio::time::timeout(Duration::from_secs(5), receiver).await;
         }
         match tokio::time::timeout(Duration::from_secs(5), self.task).await {
@@ -252,21 +258,36 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         None => None,
     };
     let mut otlp_listeners = Vec::new();
-    for (at, what) in [
-        (config.otlp_http, "OTLP/HTTP"),
-        (config.otlp_grpc, "OTLP/gRPC"),
+    let mut otlp_missing = Vec::new();
+    for (at, grpc, what) in [
+        (config.otlp_http, false, "OTLP/HTTP"),
+        (config.otlp_grpc, true, "OTLP/gRPC"),
     ] {
-        if let Some(at) = at {
-            let listener = tokio::net::TcpListener::bind(at).await.map_err(|e| {
-                std::io::Error::new(
-                    e.kind(),
-                    format!(
-                        "cannot receive {what} on {at}: {e} (another collector may hold the \
-                         port: stop it, or pick another port with --otlp-http/--otlp-grpc)"
-                    ),
-                )
-            })?;
-            otlp_listeners.push(listener);
+        let Some(at) = at else { continue };
+        match tokio::net::TcpListener::bind(at).await {
+            Ok(listener) => otlp_listeners.push((grpc, listener)),
+            Err(e) => {
+                // Whose the port is matters: another user's program would be sent the
+                // agent's telemetry, tool arguments and all.
+                let whose = match crate::discovery::listener_is_ours(at) {
+                    Some(false) => " by another user: the agent's telemetry (tool \
+                                    arguments) would go to that user; stop sending it \
+                                    (`mcptop setup AGENT --otel --undo`) or pick another \
+                                    port"
+                        .to_owned(),
+                    _ => {
+                        " (another collector may hold it: stop it, or pick another port)".to_owned()
+                    }
+                };
+                let line = format!(
+                    "cannot receive {what} on {at}: {e}{whose} (--otlp-http/--otlp-grpc, \
+                     or [otlp] in the config file)"
+                );
+                if !config.otlp_optional {
+                    return Err(std::io::Error::new(e.kind(), line));
+                }
+                otlp_missing.push(line);
+            }
         }
     }
     let admin_token = config
@@ -329,9 +350,13 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         None => None,
     };
     let mut otlp = Vec::new();
-    for (i, listener) in otlp_listeners.into_iter().enumerate() {
+    *state
+        .otlp
+        .missing
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = otlp_missing;
+    for (grpc, listener) in otlp_listeners {
         let at = listener.local_addr()?;
-        let grpc = i == 1 || state.config.otlp_http.is_none();
         let slot = if grpc {
             &state.otlp.grpc
         } else {
@@ -352,7 +377,7 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
             state.shutdown.clone(),
             Some(Arc::clone(&state)),
         );
-        otlp.push((at, tokio::spawn(served)));
+        otlp.push((grpc, at, tokio::spawn(served)));
     }
     let task = tokio::spawn(listen::serve(listener, app, limits, shutdown));
     Ok(RunningServer {

@@ -76,6 +76,8 @@ pub struct Health {
     pub calls: u64,
     pub refused: u64,
     pub strangers: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 /// The agent sessions the daemon holds a session for: `claude-code/<id>` → session id.
@@ -184,6 +186,8 @@ pub struct Otlp {
     /// Where it listens (for `/health`).
     pub http: Mutex<Option<String>>,
     pub grpc: Mutex<Option<String>>,
+    /// Why a receiver asked for does not run (its port was taken).
+    pub missing: Mutex<Vec<String>>,
     pub rules: crate::redact::Rules,
 }
 
@@ -213,6 +217,11 @@ impl Otlp {
             calls: n(&self.counts.calls),
             refused: n(&self.counts.refused),
             strangers: n(&self.counts.strangers),
+            missing: self
+                .missing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
         }
     }
 }

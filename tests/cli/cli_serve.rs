@@ -199,3 +199,75 @@ fn bad_input_gets_one_clear_line() {
     );
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// `[otlp] receive = true` with its port taken: the daemon runs on (a hook may have
+/// started it), says which receiver is missing and why, on stderr and on `/health`; the
+/// same port asked for with a flag stops `serve` with that line.
+#[test]
+fn a_taken_otlp_port_from_the_config_file_is_said_and_the_daemon_runs_on() {
+    let home = common::process::temp_dir("serve-otlp-taken");
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let config = home.join(".config/mcptop");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!("[otlp]\nreceive = true\nhttp = \"127.0.0.1:{port}\"\ngrpc = \"0\"\n"),
+    )
+    .unwrap();
+    let (mut server, url) = common::process::serve(&home, &[]);
+    let body = ureq_get(&format!("{url}/health"));
+    assert!(
+        body.contains(&format!("cannot receive OTLP/HTTP on 127.0.0.1:{port}")),
+        "{body}"
+    );
+    assert!(
+        body.contains("\"grpc\":\"127.0.0.1:"),
+        "the other receiver runs: {body}"
+    );
+    let (_, rest) = server.terminate();
+    assert!(rest.contains("warning: cannot receive OTLP/HTTP"), "{rest}");
+    // Asked for by flag, the same port stops serve.
+    let out = common::process::run(
+        &home,
+        &[
+            "serve",
+            "--no-discovery",
+            "--otlp-http",
+            &port.to_string(),
+            "--otlp-grpc",
+            "off",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains(&format!("cannot receive OTLP/HTTP on 127.0.0.1:{port}")),
+        "{text}"
+    );
+    drop(held);
+    std::fs::remove_dir_all(&home).unwrap();
+}
+
+/// A GET over plain HTTP/1.1 to loopback: the body.
+fn ureq_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_once('/').map_or((rest, "/"), |(h, p)| (h, p));
+    let path = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/{path}")
+    };
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or(text)
+}
