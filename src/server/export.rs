@@ -30,11 +30,11 @@ use opentelemetry_proto::tonic::trace::v1::{
     span, status, ResourceSpans, ScopeSpans, Span, Status,
 };
 use prost::Message;
-use serde::Deserialize;
 
 use super::hub::EventKind;
 use super::AppState;
 use crate::time::Time;
+use crate::wire::CallState;
 
 /// Calls started and not ended that are remembered (the oldest go first, counted).
 const MAX_OPEN: usize = 10_000;
@@ -228,33 +228,86 @@ impl Counts {
     }
 }
 
-/// A tagged event of the all-sessions stream, the fields the exporter reads.
-#[derive(Deserialize)]
-struct Tagged<'a> {
-    #[serde(borrow)]
-    session: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    session_label: Option<std::borrow::Cow<'a, str>>,
-    token: Option<serde_json::Value>,
-    #[serde(borrow)]
-    tool: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    state: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    timestamp: Option<std::borrow::Cow<'a, str>>,
-    duration_ms: Option<f64>,
-    #[serde(borrow)]
-    error: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    message: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    waiting_for: Option<std::borrow::Cow<'a, str>>,
-    progress: Option<f64>,
-    total: Option<f64>,
-    #[serde(borrow)]
-    origin: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    traceparent: Option<std::borrow::Cow<'a, str>>,
+/// One event of a session as the exporter needs it: typed by its publisher (taps, hooks,
+/// the OTLP receiver) or read from the JSON of the daemon's own tools.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    pub progress_event: bool,
+    pub token: String,
+    pub tool: Option<String>,
+    pub state: Option<CallState>,
+    pub at: Time,
+    pub duration_ms: Option<f64>,
+    pub error: Option<String>,
+    pub message: Option<String>,
+    pub waiting_for: Option<crate::wire::Wait>,
+    pub progress: Option<f64>,
+    pub total: Option<f64>,
+    pub origin: Option<crate::wire::schema::Origin>,
+    pub traceparent: Option<String>,
+}
+
+fn token_text(token: &serde_json::Value) -> String {
+    match token {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Observed {
+    /// A call event as published (`at`: when, if it says not).
+    pub fn call(c: &crate::wire::schema::CallEvent<'_>, at: Time) -> Observed {
+        Observed {
+            progress_event: false,
+            token: token_text(&c.token),
+            tool: Some(c.tool.to_string()),
+            state: Some(c.state),
+            at: c.timestamp.unwrap_or(at),
+            duration_ms: c.duration_ms.map(|d| d as f64),
+            error: c.error.as_deref().map(str::to_owned),
+            message: c.message.as_deref().map(str::to_owned),
+            waiting_for: c.waiting_for,
+            origin: c.origin,
+            traceparent: c.traceparent.as_deref().map(str::to_owned),
+            ..Observed::default()
+        }
+    }
+
+    /// A progress event as published.
+    pub fn progress(p: &crate::wire::schema::ProgressEvent<'_>, at: Time) -> Observed {
+        Observed {
+            progress_event: true,
+            token: token_text(&p.token),
+            at: p.timestamp.unwrap_or(at),
+            progress: Some(p.progress.0),
+            total: p.total.map(|t| t.0),
+            message: p.message.as_deref().map(str::to_owned),
+            ..Observed::default()
+        }
+    }
+
+    /// An event's JSON (the daemon's own tools publish JSON); `None` for what is not a
+    /// call's news.
+    pub fn from_json(kind: EventKind, data: &str, now: Time) -> Option<Observed> {
+        match kind {
+            EventKind::Call => {
+                let c: crate::wire::schema::CallEvent<'_> = serde_json::from_str(data).ok()?;
+                Some(Observed::call(&c, now))
+            }
+            EventKind::Progress => {
+                let p: crate::wire::schema::ProgressEvent<'_> = serde_json::from_str(data).ok()?;
+                Some(Observed::progress(&p, now))
+            }
+            EventKind::Server => None,
+        }
+    }
+}
+
+/// A batch of one session's events, on their way to the exporter.
+struct Offered {
+    session: Arc<str>,
+    label: Option<Arc<str>>,
+    events: Vec<Observed>,
 }
 
 struct Open {
@@ -333,28 +386,28 @@ fn random<const N: usize>() -> [u8; N] {
 }
 
 impl Spans {
-    /// One event of the all-sessions stream.
+    /// One event of the all-sessions stream (its JSON, tagged with its session).
     pub fn feed(&mut self, kind: EventKind, data: &str, now: Time) {
-        if !matches!(kind, EventKind::Call | EventKind::Progress) {
-            return;
+        #[derive(serde::Deserialize)]
+        struct Tag {
+            session: Option<String>,
+            session_label: Option<String>,
         }
-        let Ok(e) = serde_json::from_str::<Tagged<'_>>(data) else {
+        let Ok(tag) = serde_json::from_str::<Tag>(data) else {
             return;
         };
-        let (Some(session), Some(token)) = (e.session.as_deref(), e.token.as_ref()) else {
+        let (Some(session), Some(seen)) = (tag.session, Observed::from_json(kind, data, now))
+        else {
             return;
         };
-        let token = match token {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let at = e
-            .timestamp
-            .as_deref()
-            .and_then(Time::parse_rfc3339)
-            .unwrap_or(now);
-        let key = (session.to_owned(), token);
-        if kind == EventKind::Progress {
+        self.observe(&session, tag.session_label.as_deref(), seen);
+    }
+
+    /// One event of `session`.
+    pub fn observe(&mut self, session: &str, label: Option<&str>, e: Observed) {
+        let key = (session.to_owned(), e.token.clone());
+        let at = e.at;
+        if e.progress_event {
             if let (Some(open), Some(progress)) = (self.open.get_mut(&key), e.progress) {
                 if open.events.len() < MAX_EVENTS {
                     let mut attributes = vec![kv("mcp.progress", Any::DoubleValue(progress))];
@@ -374,12 +427,26 @@ impl Spans {
             }
             return;
         }
-        let state = e.state.as_deref().unwrap_or_default();
+        let Some(state) = e.state else { return };
         if e.origin.is_some() && self.ended.contains(&key) {
             return; // an agent's call, already sent: its other reporter, late
         }
+        let model = e.origin == Some(crate::wire::schema::Origin::Model);
+        let fresh = |seq: u64| Open {
+            start: at,
+            tool: crate::sanitize::cut(
+                e.tool.as_deref().unwrap_or("?"),
+                crate::wire::schema::MAX_NAME,
+            )
+            .into_owned(),
+            label: label.map(str::to_owned),
+            model,
+            trace: e.traceparent.as_deref().and_then(parse_traceparent),
+            events: Vec::new(),
+            seq,
+        };
         match state {
-            "started" => {
+            CallState::Started => {
                 if self.open.contains_key(&key) {
                     return; // the same call said again (its other reporter)
                 }
@@ -395,25 +462,15 @@ impl Spans {
                     }
                 }
                 self.seq += 1;
-                self.open.insert(
-                    key,
-                    Open {
-                        start: at,
-                        tool: e.tool.as_deref().unwrap_or("?").to_owned(),
-                        label: e.session_label.as_deref().map(str::to_owned),
-                        model: e.origin.as_deref() == Some("model"),
-                        trace: e.traceparent.as_deref().and_then(parse_traceparent),
-                        events: Vec::new(),
-                        seq: self.seq,
-                    },
-                );
+                let open = fresh(self.seq);
+                self.open.insert(key, open);
             }
-            "working" | "waiting" => {
+            CallState::Working | CallState::Waiting => {
                 if let Some(open) = self.open.get_mut(&key) {
                     if open.events.len() < MAX_EVENTS {
-                        let name = match (state, e.waiting_for.as_deref()) {
-                            ("waiting", Some(w)) => format!("waiting for {w}"),
-                            ("waiting", None) => "waiting".to_owned(),
+                        let name = match (state, e.waiting_for) {
+                            (CallState::Waiting, Some(w)) => format!("waiting for {}", w.as_str()),
+                            (CallState::Waiting, None) => "waiting".to_owned(),
                             _ => "working".to_owned(),
                         };
                         let mut attributes = Vec::new();
@@ -429,19 +486,15 @@ impl Spans {
                     }
                 }
             }
-            "finished" | "failed" | "cancelled" | "lost" => {
-                let open = self.open.remove(&key).unwrap_or_else(|| Open {
+            CallState::Finished | CallState::Failed | CallState::Cancelled | CallState::Lost => {
+                let open = self.open.remove(&key).unwrap_or_else(|| {
                     // An end never seen to start: its duration says when it did.
-                    start: e
+                    let mut open = fresh(0);
+                    open.start = e
                         .duration_ms
                         .and_then(crate::time::delta_from_millis)
-                        .map_or(at, |d| at - d),
-                    tool: e.tool.as_deref().unwrap_or("?").to_owned(),
-                    label: e.session_label.as_deref().map(str::to_owned),
-                    model: e.origin.as_deref() == Some("model"),
-                    trace: e.traceparent.as_deref().and_then(parse_traceparent),
-                    events: Vec::new(),
-                    seq: 0,
+                        .map_or(at, |d| at - d);
+                    open
                 });
                 let end = at.max(open.start);
                 if e.origin.is_some() {
@@ -477,16 +530,14 @@ impl Spans {
                         ],
                     )
                 };
-                let failed = state != "finished";
+                let failed = state != CallState::Finished;
+                let word = match state {
+                    CallState::Failed => "tool_error",
+                    CallState::Cancelled => "cancelled",
+                    _ => "lost",
+                };
                 if failed {
-                    attributes.push(text(
-                        "error.type",
-                        match state {
-                            "failed" => "tool_error",
-                            "cancelled" => "cancelled",
-                            _ => "lost",
-                        },
-                    ));
+                    attributes.push(text("error.type", word));
                 }
                 self.done.push((
                     key.0,
@@ -502,14 +553,13 @@ impl Spans {
                         attributes,
                         events: open.events,
                         status: failed.then(|| Status {
-                            message: e.error.as_deref().unwrap_or(state).to_owned(),
+                            message: e.error.clone().unwrap_or_else(|| word.to_owned()),
                             code: status::StatusCode::Error as i32,
                         }),
                         ..Span::default()
                     },
                 ));
             }
-            _ => {}
         }
     }
 }
@@ -675,81 +725,57 @@ impl Sender {
     }
 }
 
+/// Batches of events waiting for the exporter's task; past it, a batch is dropped and
+/// counted (a publisher never waits).
+const MAX_OFFERED: usize = 4096;
+
 /// The exporter's state in the daemon.
 pub struct Exporter {
     pub config: ExportConfig,
     pub counts: Counts,
-    /// Spans ready to send, and the queue's bound.
-    queue: Mutex<VecDeque<(String, Option<String>, Span)>>,
-    ready: tokio::sync::Notify,
+    offered: tokio::sync::mpsc::Sender<Offered>,
+    receiver: Mutex<Option<tokio::sync::mpsc::Receiver<Offered>>>,
 }
 
 impl Exporter {
     pub fn new(config: ExportConfig) -> Exporter {
+        let (offered, receiver) = tokio::sync::mpsc::channel(MAX_OFFERED);
         Exporter {
             config,
             counts: Counts::default(),
-            queue: Mutex::new(VecDeque::new()),
-            ready: tokio::sync::Notify::new(),
+            offered,
+            receiver: Mutex::new(Some(receiver)),
         }
     }
 
-    fn push(&self, spans: Vec<(String, Option<String>, Span)>) {
-        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        for span in spans {
-            if queue.len() >= MAX_QUEUE {
-                queue.pop_front();
-                self.counts.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            queue.push_back(span);
+    /// A session's events, for spans; never waits (a full queue drops them, counted).
+    pub fn offer(&self, session: &super::Session, events: Vec<Observed>) {
+        let n = events.len() as u64;
+        let batch = Offered {
+            session: Arc::from(session.id.as_str()),
+            label: session.label.as_deref().map(Arc::from),
+            events,
+        };
+        if self.offered.try_send(batch).is_err() {
+            self.counts.dropped.fetch_add(n, Ordering::Relaxed);
         }
-        if queue.len() >= BATCH {
-            self.ready.notify_one();
-        }
-    }
-
-    fn take(&self) -> Vec<(String, Option<String>, Span)> {
-        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = queue.len().min(BATCH);
-        queue.drain(..n).collect()
     }
 }
 
-/// Starts the exporter's two tasks: one follows the all-sessions stream into spans, one
-/// sends them. Both end on shutdown (the last spans are sent first, boundedly).
+/// Starts the exporter: one task pairs the sessions' events into spans and sends them in
+/// batches. It ends on shutdown (the last spans are tried once first).
 pub fn spawn(state: &Arc<AppState>) {
-    let (Some(exporter), Some(all)) = (state.exporter.clone(), state.sessions.all.clone()) else {
+    let Some(exporter) = state.exporter.clone() else {
         return;
     };
-    let mut subscription = all.events.subscribe(None).live;
-    let shutdown = state.shutdown.clone();
-    let feeder = Arc::clone(&exporter);
-    tokio::spawn(async move {
-        let mut spans = Spans::default();
-        loop {
-            let event = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                e = subscription.recv() => e,
-            };
-            match event {
-                Ok(event) => spans.feed(event.kind, event.data(), Time::now()),
-                Err(super::bus::RecvError::Lagged(n)) => {
-                    feeder.counts.dropped.fetch_add(n, Ordering::Relaxed);
-                }
-                Err(_) => break,
-            }
-            if spans.dropped > 0 {
-                feeder
-                    .counts
-                    .dropped
-                    .fetch_add(std::mem::take(&mut spans.dropped), Ordering::Relaxed);
-            }
-            if !spans.done.is_empty() {
-                feeder.push(std::mem::take(&mut spans.done));
-            }
-        }
-        feeder.ready.notify_one();
-    });
+    let Some(mut offered) = exporter
+        .receiver
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    else {
+        return;
+    };
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         let mut sender = Sender {
@@ -760,18 +786,44 @@ pub fn spawn(state: &Arc<AppState>) {
                 .unwrap_or_default(),
             grpc: None,
         };
+        let mut spans = Spans::default();
+        let mut queue: VecDeque<(String, Option<String>, Span)> = VecDeque::new();
+        let mut flush = tokio::time::interval(FLUSH);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let stopping = tokio::select! {
                 _ = shutdown.cancelled() => true,
-                _ = exporter.ready.notified() => false,
-                _ = tokio::time::sleep(FLUSH) => false,
+                _ = flush.tick() => false,
+                batch = offered.recv() => match batch {
+                    Some(batch) => {
+                        for e in batch.events {
+                            spans.observe(&batch.session, batch.label.as_deref(), e);
+                        }
+                        for span in spans.done.drain(..) {
+                            if queue.len() >= MAX_QUEUE {
+                                queue.pop_front();
+                                exporter.counts.dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                            queue.push_back(span);
+                        }
+                        if spans.dropped > 0 {
+                            exporter
+                                .counts
+                                .dropped
+                                .fetch_add(std::mem::take(&mut spans.dropped), Ordering::Relaxed);
+                        }
+                        if queue.len() < BATCH {
+                            continue;
+                        }
+                        false
+                    }
+                    None => true,
+                },
             };
-            loop {
-                let batch = exporter.take();
-                if batch.is_empty() {
-                    break;
-                }
-                let n = batch.len() as u64;
+            while !queue.is_empty() {
+                let n = queue.len().min(BATCH);
+                let batch: Vec<_> = queue.drain(..n).collect();
+                let n = n as u64;
                 let request = request(batch);
                 let mut pause = Duration::from_millis(500);
                 let mut tries = 0;
@@ -800,8 +852,8 @@ pub fn spawn(state: &Arc<AppState>) {
                         }
                     }
                 }
-                if stopping {
-                    continue;
+                if !stopping && queue.len() < BATCH {
+                    break;
                 }
             }
             if stopping {

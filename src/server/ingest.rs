@@ -97,6 +97,18 @@ pub async fn publish(
     }
     let mut ready = Vec::with_capacity(items.len());
     let mut cut = 0u64;
+    // What the OTLP exporter takes, typed (only when the daemon exports this session).
+    let mut seen = Vec::new();
+    if session.exported() {
+        let now = Time::now();
+        for item in &items {
+            match item {
+                Published::Call(c) => seen.push(super::export::Observed::call(c, now)),
+                Published::Progress(p) => seen.push(super::export::Observed::progress(p, now)),
+                Published::Server(_) => {}
+            }
+        }
+    }
     for (i, item) in items.into_iter().enumerate() {
         match encode(item, &mut cut) {
             Ok(event) => ready.push(event),
@@ -116,6 +128,7 @@ pub async fn publish(
         .map(|(kind, json, at)| (*kind, json.as_str(), *at))
         .collect();
     session.publish_batch(&items);
+    session.export(seen);
     Json(serde_json::json!({ "published": published })).into_response()
 }
 

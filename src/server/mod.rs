@@ -316,6 +316,9 @@ pub async fn start(config: ServerConfig) -> std::io::Result<RunningServer> {
         config,
     });
     spawn_reaper(&state);
+    if let Some(exporter) = &state.exporter {
+        let _ = state.sessions.exporter.set(Arc::clone(exporter));
+    }
     export::spawn(&state);
     let app = router(Arc::clone(&state));
     let shutdown = state.shutdown.clone();

@@ -157,7 +157,11 @@ fn take(state: &AppState, batch: Batch) -> Result<u64, String> {
             .map_err(|full| full.to_string())?;
         let mut cut = 0u64;
         let mut ready = Vec::new();
+        let mut seen = Vec::new();
         for report in batch.reports.iter().filter(|r| r.session == i) {
+            if session.exported() {
+                seen.push(super::export::Observed::call(&report.event, Time::now()));
+            }
             if let Ok(event) =
                 super::ingest::encode(Published::Call(report.event.clone()), &mut cut)
             {
@@ -172,6 +176,7 @@ fn take(state: &AppState, batch: Batch) -> Result<u64, String> {
             .map(|(kind, json, at)| (*kind, json.as_str(), *at))
             .collect();
         session.publish_batch(&items);
+        session.export(seen);
         published += items.len() as u64;
     }
     counts.counts.calls.fetch_add(published, Ordering::Relaxed);

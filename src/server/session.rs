@@ -45,6 +45,8 @@ pub struct Session {
     pub cut_fields: AtomicU64,
     /// The latest `server` event's JSON: sent first to every new subscriber.
     server: Mutex<Option<Arc<str>>>,
+    /// The OTLP exporter, for an owner's session when the daemon exports.
+    export: Option<Arc<super::export::Exporter>>,
 }
 
 impl Session {
@@ -53,6 +55,11 @@ impl Session {
     pub fn publish(&self, kind: super::hub::EventKind, data: impl AsRef<str>, now: Time) -> u64 {
         let data = data.as_ref();
         self.remember_server(kind, data);
+        if let Some(export) = &self.export {
+            if let Some(seen) = super::export::Observed::from_json(kind, data, now) {
+                export.offer(self, vec![seen]);
+            }
+        }
         let (id, event) = self.events.publish_event(kind, &[data], now);
         if let Some(event) = event {
             self.fan_out([(event, now)]);
@@ -69,6 +76,21 @@ impl Session {
         let events = self.events.publish_batch(items);
         let published = events.into_iter().zip(items);
         self.fan_out(published.filter_map(|(e, (_, _, now))| Some((e?, *now))));
+    }
+
+    /// What a batch published with [`Session::publish_batch`] said, typed, for the OTLP
+    /// exporter (the publisher has it before it is JSON: nothing is parsed again).
+    pub fn export(&self, seen: Vec<super::export::Observed>) {
+        if let Some(export) = &self.export {
+            if !seen.is_empty() {
+                export.offer(self, seen);
+            }
+        }
+    }
+
+    /// Whether the daemon exports this session's calls.
+    pub fn exported(&self) -> bool {
+        self.export.is_some()
     }
 
     /// A `server` event is also the state new subscribers are sent first.
@@ -273,6 +295,7 @@ struct Fanout {
     anonymous: bool,
     all: Option<Arc<Session>>,
     everyone: Option<Arc<Session>>,
+    export: Option<Arc<super::export::Exporter>>,
 }
 
 impl Session {
@@ -304,6 +327,7 @@ impl Session {
             anonymous: fanout.anonymous,
             all: fanout.all,
             everyone: fanout.everyone,
+            export: fanout.export,
             tag: tag.into(),
             next_token: AtomicU64::new(1_000_000),
             running: Mutex::new(HashMap::new()),
@@ -383,6 +407,8 @@ pub struct Sessions {
     replay_capacity: usize,
     extensions: bool,
     limits: SessionLimits,
+    /// The OTLP exporter every owner's session made from now on feeds.
+    pub exporter: std::sync::OnceLock<Arc<super::export::Exporter>>,
 }
 
 impl Sessions {
@@ -420,6 +446,7 @@ impl Sessions {
                         anonymous: false,
                         all: None,
                         everyone: None,
+                        export: None,
                     },
                 ))
             })
@@ -432,6 +459,7 @@ impl Sessions {
             replay_capacity,
             extensions,
             limits,
+            exporter: std::sync::OnceLock::new(),
         }
     }
 
@@ -563,6 +591,12 @@ impl Sessions {
                 anonymous,
                 all: if anonymous { None } else { self.all.clone() },
                 everyone: self.everyone.clone(),
+                // Only the owner's sessions leave the machine.
+                export: if anonymous {
+                    None
+                } else {
+                    self.exporter.get().cloned()
+                },
             },
         ));
         self.by_id
