@@ -6,6 +6,9 @@
 //! (user + system, from `/proc/PID/stat`) is read before and after. With export on, the
 //! spans go to a sink on loopback that answers every request with 200 (this process).
 //!
+//! Twice: with nobody following the daemon (its cheapest state), and as in use, with a
+//! monitor following every session (`/session/*/events`, read and thrown away here).
+//!
 //! `cargo bench --bench otlp_export` (MCPTOP_BENCH_SECS, 4 s per round; 3 rounds each).
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -87,6 +90,22 @@ fn serve(home: &std::path::Path, export: Option<u16>) -> (Child, String, String)
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(home.join("mcp.json")).unwrap()).unwrap();
     (child, url, file["admin_token"].as_str().unwrap().to_owned())
+}
+
+/// A monitor's read of every session (`GET /session/*/events` with the admin token),
+/// drained on a thread of its own until the daemon goes.
+fn follow(url: &str, admin: &str) {
+    let host = url.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&host).unwrap();
+    write!(
+        stream,
+        "GET /session/*/events HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {admin}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+    });
 }
 
 /// The child's CPU time so far.

@@ -313,7 +313,7 @@ struct Offered {
 struct Open {
     start: Time,
     tool: String,
-    label: Option<String>,
+    label: Option<Arc<str>>,
     model: bool,
     trace: Option<([u8; 16], [u8; 8])>,
     events: Vec<span::Event>,
@@ -328,12 +328,12 @@ const MAX_ENDED: usize = 4096;
 /// Pairs starts with ends: the spans of the calls that ended.
 #[derive(Default)]
 pub struct Spans {
-    open: HashMap<(String, String), Open>,
-    ended: std::collections::HashSet<(String, String)>,
-    ended_order: VecDeque<(String, String)>,
+    open: HashMap<(Arc<str>, String), Open>,
+    ended: std::collections::HashSet<(Arc<str>, String)>,
+    ended_order: VecDeque<(Arc<str>, String)>,
     seq: u64,
     /// Finished spans by session: (id, label) → spans.
-    pub done: Vec<(String, Option<String>, Span)>,
+    pub done: Vec<(Arc<str>, Option<Arc<str>>, Span)>,
     pub dropped: u64,
 }
 
@@ -400,12 +400,13 @@ impl Spans {
         else {
             return;
         };
-        self.observe(&session, tag.session_label.as_deref(), seen);
+        let label: Option<Arc<str>> = tag.session_label.as_deref().map(Arc::from);
+        self.observe(&Arc::from(session), label.as_ref(), seen);
     }
 
     /// One event of `session`.
-    pub fn observe(&mut self, session: &str, label: Option<&str>, e: Observed) {
-        let key = (session.to_owned(), e.token.clone());
+    pub fn observe(&mut self, session: &Arc<str>, label: Option<&Arc<str>>, mut e: Observed) {
+        let key = (Arc::clone(session), std::mem::take(&mut e.token));
         let at = e.at;
         if e.progress_event {
             if let (Some(open), Some(progress)) = (self.open.get_mut(&key), e.progress) {
@@ -439,7 +440,7 @@ impl Spans {
                 crate::wire::schema::MAX_NAME,
             )
             .into_owned(),
-            label: label.map(str::to_owned),
+            label: label.cloned(),
             model,
             trace: e.traceparent.as_deref().and_then(parse_traceparent),
             events: Vec::new(),
@@ -565,8 +566,8 @@ impl Spans {
 }
 
 /// Spans in one export request, grouped by session (a resource each).
-pub fn request(spans: Vec<(String, Option<String>, Span)>) -> ExportTraceServiceRequest {
-    let mut by_session: Vec<(String, Option<String>, Vec<Span>)> = Vec::new();
+pub fn request(spans: Vec<(Arc<str>, Option<Arc<str>>, Span)>) -> ExportTraceServiceRequest {
+    let mut by_session: Vec<(Arc<str>, Option<Arc<str>>, Vec<Span>)> = Vec::new();
     for (session, label, span) in spans {
         match by_session.iter_mut().find(|(s, _, _)| *s == session) {
             Some((_, _, list)) => list.push(span),
@@ -787,7 +788,7 @@ pub fn spawn(state: &Arc<AppState>) {
             grpc: None,
         };
         let mut spans = Spans::default();
-        let mut queue: VecDeque<(String, Option<String>, Span)> = VecDeque::new();
+        let mut queue: VecDeque<(Arc<str>, Option<Arc<str>>, Span)> = VecDeque::new();
         let mut flush = tokio::time::interval(FLUSH);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -797,7 +798,7 @@ pub fn spawn(state: &Arc<AppState>) {
                 batch = offered.recv() => match batch {
                     Some(batch) => {
                         for e in batch.events {
-                            spans.observe(&batch.session, batch.label.as_deref(), e);
+                            spans.observe(&batch.session, batch.label.as_ref(), e);
                         }
                         for span in spans.done.drain(..) {
                             if queue.len() >= MAX_QUEUE {
@@ -897,7 +898,7 @@ mod tests {
             now,
         );
         let (session, label, span) = spans.done.pop().unwrap();
-        assert_eq!((session.as_str(), label.as_deref()), ("s1", Some("shop")));
+        assert_eq!((&*session, label.as_deref()), ("s1", Some("shop")));
         assert_eq!(span.name, "tools/call search");
         assert_eq!(
             span.end_time_unix_nano - span.start_time_unix_nano,
