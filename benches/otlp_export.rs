@@ -172,32 +172,43 @@ fn main() {
     let port = sink();
     let home = std::env::temp_dir().join(format!("mcptop-export-bench-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
-    let (mut plain, plain_url, plain_admin) = serve(&home.join("plain"), None);
-    let (mut export, export_url, export_admin) = serve(&home.join("export"), Some(port));
-    let (mut without, mut with) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
-        without.push(drive(&plain_url, &plain_admin, plain.id(), secs).as_secs_f64());
-        with.push(drive(&export_url, &export_admin, export.id(), secs).as_secs_f64());
-    }
-    let health: serde_json::Value = reqwest::blocking::get(format!("{export_url}/health"))
-        .unwrap()
-        .json()
-        .unwrap();
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (a, b) = (median(&mut without), median(&mut with));
     println!("{RATE} calls/s for {secs} s (+1.2 s to drain), daemon CPU seconds, median of 3:");
-    println!("  without export   {a:.3} s");
-    println!(
-        "  with export      {b:.3} s   (+{:.1} %, budget 10 %)",
-        (b / a - 1.0) * 100.0
-    );
-    println!("  export: {}", health["otlp_export"]);
-    let _ = plain.kill();
-    let _ = export.kill();
-    let _ = plain.wait();
-    let _ = export.wait();
+    for (watched, name) in [
+        (false, "nobody following"),
+        (true, "a monitor following every session"),
+    ] {
+        let sub = home.join(if watched { "watched" } else { "alone" });
+        let (mut plain, plain_url, plain_admin) = serve(&sub.join("plain"), None);
+        let (mut export, export_url, export_admin) = serve(&sub.join("export"), Some(port));
+        if watched {
+            follow(&plain_url, &plain_admin);
+            follow(&export_url, &export_admin);
+        }
+        let (mut without, mut with) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            without.push(drive(&plain_url, &plain_admin, plain.id(), secs).as_secs_f64());
+            with.push(drive(&export_url, &export_admin, export.id(), secs).as_secs_f64());
+        }
+        let health: serde_json::Value = reqwest::blocking::get(format!("{export_url}/health"))
+            .unwrap()
+            .json()
+            .unwrap();
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (a, b) = (median(&mut without), median(&mut with));
+        println!("{name}:");
+        println!("  without export   {a:.3} s");
+        println!(
+            "  with export      {b:.3} s   (+{:.1} %, budget 10 %)",
+            (b / a - 1.0) * 100.0
+        );
+        println!("  export: {}", health["otlp_export"]);
+        let _ = plain.kill();
+        let _ = export.kill();
+        let _ = plain.wait();
+        let _ = export.wait();
+    }
     let _ = std::fs::remove_dir_all(&home);
 }

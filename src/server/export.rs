@@ -566,43 +566,63 @@ impl Spans {
 }
 
 /// Spans in one export request, grouped by session (a resource each).
-pub fn request(spans: Vec<(Arc<str>, Option<Arc<str>>, Span)>) -> ExportTraceServiceRequest {
-    let mut by_session: Vec<(Arc<str>, Option<Arc<str>>, Vec<Span>)> = Vec::new();
+/// A finished span and the session (id, label) it belongs to.
+pub type SessionSpan = (Arc<str>, Option<Arc<str>>, Span);
+
+struct SessionSpans {
+    session: Arc<str>,
+    label: Option<Arc<str>>,
+    spans: Vec<Span>,
+}
+
+pub fn request(spans: Vec<SessionSpan>) -> ExportTraceServiceRequest {
+    // Sessions in the order they come, each with its label and spans.
+    let mut by_session: Vec<SessionSpans> = Vec::new();
     for (session, label, span) in spans {
-        match by_session.iter_mut().find(|(s, _, _)| *s == session) {
-            Some((_, _, list)) => list.push(span),
-            None => by_session.push((session, label, vec![span])),
+        match by_session.iter_mut().find(|s| s.session == session) {
+            Some(s) => s.spans.push(span),
+            None => by_session.push(SessionSpans {
+                session,
+                label,
+                spans: vec![span],
+            }),
         }
     }
     ExportTraceServiceRequest {
         resource_spans: by_session
             .into_iter()
-            .map(|(session, label, spans)| {
-                let mut attributes = vec![
-                    text("service.name", "mcptop"),
-                    text("service.version", env!("CARGO_PKG_VERSION")),
-                    text("mcptop.session.id", &session),
-                ];
-                if let Some(label) = label {
-                    attributes.push(text("mcptop.session.label", &label));
-                }
-                ResourceSpans {
-                    resource: Some(Resource {
-                        attributes,
-                        ..Resource::default()
-                    }),
-                    scope_spans: vec![ScopeSpans {
-                        scope: Some(InstrumentationScope {
-                            name: "mcptop".into(),
-                            version: env!("CARGO_PKG_VERSION").into(),
-                            ..InstrumentationScope::default()
+            .map(
+                |SessionSpans {
+                     session,
+                     label,
+                     spans,
+                 }| {
+                    let mut attributes = vec![
+                        text("service.name", "mcptop"),
+                        text("service.version", env!("CARGO_PKG_VERSION")),
+                        text("mcptop.session.id", &session),
+                    ];
+                    if let Some(label) = label {
+                        attributes.push(text("mcptop.session.label", &label));
+                    }
+                    ResourceSpans {
+                        resource: Some(Resource {
+                            attributes,
+                            ..Resource::default()
                         }),
-                        spans,
-                        ..ScopeSpans::default()
-                    }],
-                    ..ResourceSpans::default()
-                }
-            })
+                        scope_spans: vec![ScopeSpans {
+                            scope: Some(InstrumentationScope {
+                                name: "mcptop".into(),
+                                version: env!("CARGO_PKG_VERSION").into(),
+                                ..InstrumentationScope::default()
+                            }),
+                            spans,
+                            ..ScopeSpans::default()
+                        }],
+                        ..ResourceSpans::default()
+                    }
+                },
+            )
             .collect(),
     }
 }
