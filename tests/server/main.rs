@@ -40,6 +40,32 @@ pub fn http() -> reqwest::Client {
         .expect("client")
 }
 
+/// The daemon's `/health`.
+pub async fn health(server: &RunningServer) -> Value {
+    http()
+        .get(format!("{}/health", server.base_url()))
+        .send()
+        .await
+        .expect("GET /health")
+        .json()
+        .await
+        .expect("health JSON")
+}
+
+/// An owner's session (`POST /session` with the admin token and `body`): its answer.
+pub async fn owner_session(server: &RunningServer, body: Value) -> Value {
+    http()
+        .post(format!("{}/session", server.base_url()))
+        .bearer_auth(server.admin_token())
+        .json(&body)
+        .send()
+        .await
+        .expect("POST /session")
+        .json()
+        .await
+        .expect("session JSON")
+}
+
 /// A session made with `POST /session`.
 pub struct NewSession {
     pub id: String,

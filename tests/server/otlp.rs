@@ -17,7 +17,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use serde_json::Value;
 
-use super::{http, json, start, within, SseReader};
+use super::{health, http, json, owner_session, start, within, SseReader};
 
 fn s(key: &str, value: &str) -> KeyValue {
     KeyValue {
@@ -69,16 +69,11 @@ async fn receiver() -> (RunningServer, SocketAddr, SocketAddr) {
 
 /// The agent session's daemon session, as its hook opens it, and its stream.
 async fn agent_session(server: &RunningServer) -> SseReader {
-    let created: Value = http()
-        .post(format!("{}/session", server.base_url()))
-        .bearer_auth(server.admin_token())
-        .json(&serde_json::json!({"label": "claude-code · shop", "agent_session": "claude-code/cc-42"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = owner_session(
+        server,
+        serde_json::json!({"label": "claude-code · shop", "agent_session": "claude-code/cc-42"}),
+    )
+    .await;
     let response = http()
         .get(format!(
             "{}/session/{}/events",
@@ -255,14 +250,7 @@ async fn every_encoding_and_grpc_land_on_the_hooks_session() {
         "one session for the agent session: {labels:?}"
     );
 
-    let health: Value = http()
-        .get(format!("{}/health", server.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = health(&server).await;
     assert_eq!(health["otlp"]["records"], 4, "{health}");
     assert_eq!(health["otlp"]["refused"], 0, "{health}");
     server.shutdown().await.unwrap();
@@ -328,14 +316,7 @@ async fn bad_exports_get_the_otlp_status_and_a_count_and_metrics_are_taken() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
-    let health: Value = http()
-        .get(format!("{}/health", server.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = health(&server).await;
     assert_eq!(health["otlp"]["refused"], 5, "{health}");
     server.shutdown().await.unwrap();
 }
@@ -420,16 +401,7 @@ async fn every_call_leaves_as_a_span_and_a_refusing_collector_is_tried_again() {
         );
     })
     .await;
-    let created: Value = http()
-        .post(format!("{}/session", server.base_url()))
-        .bearer_auth(server.admin_token())
-        .json(&serde_json::json!({"label": "shop"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = owner_session(&server, serde_json::json!({"label": "shop"})).await;
     let (id, token) = (
         created["session_id"].as_str().unwrap(),
         created["token"].as_str().unwrap(),
@@ -495,14 +467,7 @@ async fn every_call_leaves_as_a_span_and_a_refusing_collector_is_tried_again() {
     assert_eq!(span.trace_id[..2], [0x0a, 0xf7]);
     assert_eq!(span.parent_span_id[..2], [0xb7, 0xad]);
     assert_eq!(span.events[0].name, "progress");
-    let health: Value = http()
-        .get(format!("{}/health", server.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = health(&server).await;
     let export = &health["otlp_export"];
     assert_eq!(
         (export["spans"].as_u64(), export["retries"].as_u64()),
