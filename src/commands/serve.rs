@@ -225,11 +225,12 @@ fn otlp_export(
         .unwrap_or_default();
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let traces_env = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-    let (endpoint, whole) = match (&args.otlp_endpoint, &file.export) {
-        (Some(e), _) | (None, Some(e)) => (e.clone(), false),
+    // (endpoint, it is the traces URL itself, it comes from the environment)
+    let (endpoint, whole, from_env) = match (&args.otlp_endpoint, &file.export) {
+        (Some(e), _) | (None, Some(e)) => (e.clone(), false, false),
         (None, None) => match (traces_env, env("OTEL_EXPORTER_OTLP_ENDPOINT")) {
-            (Some(e), _) => (e, true),
-            (None, Some(e)) => (e, false),
+            (Some(e), _) => (e, true, true),
+            (None, Some(e)) => (e, false, true),
             (None, None) => return Ok(None),
         },
     };
@@ -256,6 +257,14 @@ fn otlp_export(
                 Some("127.0.0.1" | "localhost" | "[::1]")
             )
     });
+    if own && from_env {
+        // The shell's OTEL_* point agents at this daemon: they are not for it.
+        eprintln!(
+            "mcptop: OTEL_EXPORTER_OTLP_ENDPOINT is this daemon's own receiver: no spans \
+             are exported (give --otlp-endpoint to send them to a collector)"
+        );
+        return Ok(None);
+    }
     if own {
         anyhow::bail!(
             "the OTLP endpoint {} is this daemon's own receiver: spans would loop; give the \

@@ -271,3 +271,66 @@ fn ureq_get(url: &str) -> String {
         .map(|(_, b)| b.to_owned())
         .unwrap_or(text)
 }
+
+/// Spans sent to the daemon's own receiver would loop: asked for, `serve` refuses; from the
+/// shell's OTEL_EXPORTER_OTLP_ENDPOINT (set for the agents), it says so and exports nothing.
+#[test]
+fn an_export_to_its_own_receiver_is_refused_or_left_out() {
+    use std::io::BufRead;
+    let home = common::process::temp_dir("serve-otlp-loop");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let own = format!("http://127.0.0.1:{port}");
+    let out = common::process::run(
+        &home,
+        &[
+            "serve",
+            "--no-discovery",
+            "--otlp-http",
+            &port,
+            "--otlp-grpc",
+            "off",
+            "--otlp-endpoint",
+            &own,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("spans would loop"),
+        "{out:?}"
+    );
+
+    let mut child = common::process::command(
+        &home,
+        &[
+            "serve",
+            "--no-discovery",
+            "--otlp-http",
+            &port,
+            "--otlp-grpc",
+            "off",
+        ],
+    )
+    .env("OTEL_EXPORTER_OTLP_ENDPOINT", &own)
+    .spawn()
+    .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let lines: Vec<String> = stdout
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.starts_with("receiving OpenTelemetry"))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("listening on")),
+        "{lines:?}"
+    );
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no spans are exported"), "{stderr}");
+    std::fs::remove_dir_all(&home).unwrap();
+}
