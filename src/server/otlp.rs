@@ -136,7 +136,6 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
             metrics,
         )
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
 
@@ -381,13 +380,31 @@ fn accepted(encoding: Encoding) -> Response {
 async fn http_export<T, F>(
     state: Arc<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
     read: F,
 ) -> Response
 where
     T: Message + Default + serde::de::DeserializeOwned,
     F: FnOnce(&T, &crate::redact::Rules) -> Option<Batch>,
 {
+    // Read here, not by an extractor: a body past the bound gets the OTLP status, counted.
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(_) => {
+            let encoding = match open(&headers, &Bytes::new()) {
+                Ok((encoding, _)) | Err((_, encoding, _)) => encoding,
+            };
+            return refuse(
+                &state,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                encoding,
+                &format!(
+                    "the export is over {} MiB as sent, or it broke off",
+                    MAX_BODY >> 20
+                ),
+            );
+        }
+    };
     let (encoding, body) = match open(&headers, &body) {
         Ok(opened) => opened,
         Err((status, encoding, why)) => return refuse(&state, status, encoding, &why),
@@ -408,7 +425,7 @@ where
 async fn http_logs(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     http_export(
         state,
@@ -422,7 +439,7 @@ async fn http_logs(
 async fn http_traces(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     http_export(
         state,
@@ -437,7 +454,7 @@ async fn http_traces(
 async fn http_metrics(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     http_export(
         state,

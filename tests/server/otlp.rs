@@ -307,6 +307,20 @@ async fn bad_exports_get_the_otlp_status_and_a_count_and_metrics_are_taken() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 413);
+    // One byte over the bound as sent: the OTLP status in the request's encoding.
+    let answer = post(
+        "application/json",
+        None,
+        vec![b' '; mcptop::server::otlp::MAX_BODY + 1],
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 413);
+    let status: Value = answer.json().await.unwrap();
+    assert!(
+        status["message"].as_str().unwrap().contains("as sent"),
+        "{status}"
+    );
     // Metrics: taken and dropped.
     let answer = http()
         .post(format!("http://{http_at}/v1/metrics"))
@@ -317,7 +331,7 @@ async fn bad_exports_get_the_otlp_status_and_a_count_and_metrics_are_taken() {
         .unwrap();
     assert_eq!(answer.status(), 200);
     let health = health(&server).await;
-    assert_eq!(health["otlp"]["refused"], 5, "{health}");
+    assert_eq!(health["otlp"]["refused"], 6, "{health}");
     server.shutdown().await.unwrap();
 }
 
