@@ -190,6 +190,30 @@ pub struct Health {
     pub server: Option<String>,
     #[serde(default)]
     pub started_at: Option<String>,
+    /// mcptop's OTLP receiver, when it runs.
+    #[serde(default)]
+    pub otlp: Option<ReceiverHealth>,
+    /// mcptop's OTLP exporter, when it runs.
+    #[serde(default)]
+    pub otlp_export: Option<ExporterHealth>,
+}
+
+/// What the OTLP receiver turned away (`/health` `otlp`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct ReceiverHealth {
+    #[serde(default)]
+    pub refused: u64,
+    #[serde(default)]
+    pub strangers: u64,
+}
+
+/// What the OTLP exporter lost (`/health` `otlp_export`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct ExporterHealth {
+    #[serde(default)]
+    pub dropped: u64,
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 /// `GET <base>/health` within a second: `None` when it does not answer 200. A 200 whose
@@ -468,7 +492,7 @@ mod tests {
         let mcptop = |pid| Health {
             pid,
             server: Some("mcptop".into()),
-            started_at: None,
+            ..Health::default()
         };
         assert_eq!(verify(&file(Some(7), Some("t")), &mcptop(Some(7))), Ok(()));
         assert!(matches!(
@@ -487,8 +511,7 @@ mod tests {
         // Construct: no admin token, its own health shape.
         let construct = Health {
             pid: Some(7),
-            server: None,
-            started_at: None,
+            ..Health::default()
         };
         assert_eq!(verify(&file(Some(7), None), &construct), Ok(()));
         assert!(verify(&file(Some(6), None), &construct).is_err());

@@ -75,12 +75,49 @@ pub enum Status {
         /// publish no progress, like stock Construct), if anything.
         quiet_hint: Option<String>,
     },
+    /// What the daemon lost or refused on its paths beside the session streams (its
+    /// OpenTelemetry exporter and receiver), from its `/health`: totals since it started,
+    /// said when they change.
+    DaemonCounts(DaemonCounts),
     /// No daemon to attach to yet; the source looks again each second.
     Waiting {
         reason: String,
     },
     /// The source stopped for good.
     Stopped(Stop),
+}
+
+/// The daemon's own losses, as its `/health` counts them (see [`Status::DaemonCounts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DaemonCounts {
+    /// Spans the OTLP exporter could not deliver to the collector.
+    pub spans_dropped: u64,
+    /// Why the exporter last failed (already redacted by the daemon, cut and cleaned here).
+    pub export_error: Option<String>,
+    /// Exports the OTLP receiver refused (malformed, too large, of an unknown type).
+    pub otlp_refused: u64,
+    /// Connections to the OTLP receiver from other users, closed unread.
+    pub otlp_strangers: u64,
+}
+
+impl DaemonCounts {
+    /// From a `/health` answer; `None` when the daemon runs neither OTLP path.
+    pub fn of(health: &crate::discovery::Health) -> Option<DaemonCounts> {
+        if health.otlp.is_none() && health.otlp_export.is_none() {
+            return None;
+        }
+        let receiver = health.otlp.clone().unwrap_or_default();
+        let exporter = health.otlp_export.clone().unwrap_or_default();
+        Some(DaemonCounts {
+            spans_dropped: exporter.dropped,
+            export_error: exporter
+                .last_error
+                .filter(|_| exporter.dropped > 0)
+                .map(|e| crate::sanitize::cut(&crate::sanitize::terminal(&e), 160).into_owned()),
+            otlp_refused: receiver.refused,
+            otlp_strangers: receiver.strangers,
+        })
+    }
 }
 
 /// Why a source stopped.

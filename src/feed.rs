@@ -106,6 +106,10 @@ impl Feed {
                 self.model.set_quiet_hint(quiet_hint.clone());
                 Change::Stream
             }
+            SourceEvent::Status(Status::DaemonCounts(counts)) => {
+                self.model.daemon_counts(counts, timed.at);
+                Change::Stream
+            }
             SourceEvent::Status(status) => {
                 let connection = self.connection_of(status);
                 self.model.set_connection(connection, timed.at);
@@ -129,7 +133,9 @@ impl Feed {
                 }
             }
             Status::Stopped(_) => Connection::Idle,
-            Status::Daemon { .. } => self.model.stream().connection.clone(),
+            Status::Daemon { .. } | Status::DaemonCounts(_) => {
+                self.model.stream().connection.clone()
+            }
             Status::Waiting { .. } => Connection::Connecting,
         }
     }
@@ -254,6 +260,20 @@ impl Feed {
                     }
                 }
             }
+            SourceEvent::Status(Status::DaemonCounts(counts)) => {
+                self.model.daemon_counts(counts, at);
+                emit(
+                    &self.model,
+                    Emitted::Json(json!({
+                        "type": "status",
+                        "state": "daemon-counts",
+                        "spans_dropped": counts.spans_dropped,
+                        "export_error": counts.export_error,
+                        "otlp_refused": counts.otlp_refused,
+                        "otlp_strangers": counts.otlp_strangers,
+                    })),
+                );
+            }
             SourceEvent::Status(status) => {
                 let possible_loss = self.dropped;
                 let json = match status {
@@ -281,7 +301,7 @@ impl Feed {
                     Status::Stopped(stop) => {
                         json!({ "type": "status", "state": "stopped", "reason": stop.message() })
                     }
-                    Status::Daemon { .. } => return,
+                    Status::Daemon { .. } | Status::DaemonCounts(_) => return,
                     Status::Waiting { reason } => {
                         json!({ "type": "status", "state": "waiting", "reason": reason })
                     }

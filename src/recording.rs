@@ -205,6 +205,13 @@ fn status_json(status: &Status) -> Value {
         } => {
             json!({ "state": "daemon", "address": address, "instance": instance, "quiet_hint": quiet_hint })
         }
+        Status::DaemonCounts(c) => json!({
+            "state": "daemon-counts",
+            "spans_dropped": c.spans_dropped,
+            "export_error": c.export_error,
+            "otlp_refused": c.otlp_refused,
+            "otlp_strangers": c.otlp_strangers,
+        }),
         Status::Waiting { reason } => json!({ "state": "waiting", "reason": reason }),
         Status::Stopped(stop) => json!({ "state": "stopped", "reason": stop.message() }),
     }
@@ -257,6 +264,18 @@ fn status_from(value: &Value) -> Option<Status> {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
         },
+        "daemon-counts" => {
+            let count = |k: &str| value.get(k).and_then(Value::as_u64).unwrap_or(0);
+            Status::DaemonCounts(crate::event::DaemonCounts {
+                spans_dropped: count("spans_dropped"),
+                // A recording is from outside: its text is cut and cleaned like a live one.
+                export_error: value.get("export_error").and_then(Value::as_str).map(|e| {
+                    crate::sanitize::cut(&crate::sanitize::terminal(e), 160).into_owned()
+                }),
+                otlp_refused: count("otlp_refused"),
+                otlp_strangers: count("otlp_strangers"),
+            })
+        }
         _ => return None,
     })
 }
@@ -813,6 +832,15 @@ mod tests {
                 at: at(15_000_001),
                 event: SourceEvent::KeepAlive,
             },
+            Timed {
+                at: at(16_000_000),
+                event: SourceEvent::Status(Status::DaemonCounts(crate::event::DaemonCounts {
+                    spans_dropped: 3,
+                    export_error: Some("the collector answered 503".into()),
+                    otlp_refused: 1,
+                    otlp_strangers: 2,
+                })),
+            },
         ];
         let mut recorder = Recorder::create(&path, started, &SourceInfo::default()).unwrap();
         for e in &events {
@@ -834,12 +862,12 @@ mod tests {
         assert_eq!(again, events);
         // A cut last line is tolerated; a bad line in the middle is not.
         let cut = format!("{text}[1.0,\"e\",{{\"da");
-        assert_eq!(parse(&cut, &path).unwrap().items.len(), 3);
+        assert_eq!(parse(&cut, &path).unwrap().items.len(), 4);
         let broken = text.replacen("[0.012345", "[x", 1);
         let read = parse(&broken, &path).unwrap();
         assert_eq!(
             read.items.len(),
-            2,
+            3,
             "the bad line is skipped, the rest stands"
         );
         assert_eq!(read.skipped, 1);

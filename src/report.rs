@@ -417,6 +417,26 @@ fn plain_line_raw(update: &Update) -> String {
                     if lost == 1 { "" } else { "s" }
                 )
             }
+            "daemon-counts" => {
+                let n = |k: &str| v[k].as_u64().unwrap_or(0);
+                let mut line = format!(
+                    "{time}  !! the daemon's OTLP paths: {} span{} not exported",
+                    n("spans_dropped"),
+                    if n("spans_dropped") == 1 { "" } else { "s" }
+                );
+                if !s("export_error").is_empty() {
+                    let _ = write!(line, " ({})", s("export_error"));
+                }
+                let _ = write!(
+                    line,
+                    ", {} export{} refused, {} connection{} of other users closed",
+                    n("otlp_refused"),
+                    if n("otlp_refused") == 1 { "" } else { "s" },
+                    n("otlp_strangers"),
+                    if n("otlp_strangers") == 1 { "" } else { "s" }
+                );
+                line
+            }
             _ => format!("{time}  -- stopped: {}", s("reason")),
         },
         "lagged" => format!(

@@ -28,6 +28,10 @@ pub enum FindingKind {
     Reconnected,
     /// Connected and alive, but the daemon's tools publish nothing (stock Construct).
     QuietDaemon,
+    /// The daemon's OTLP exporter could not deliver spans to the collector.
+    ExportDropped,
+    /// The daemon's OTLP receiver refused exports (or other users' connections).
+    OtlpRefused,
     // Call findings.
     /// Waiting on someone: a permission prompt, or input a task asked for.
     Waiting,
@@ -57,6 +61,8 @@ impl FindingKind {
             FindingKind::SharedToken => 10,
             FindingKind::Reconnected => 11,
             FindingKind::QuietDaemon => 4,
+            FindingKind::ExportDropped => 5,
+            FindingKind::OtlpRefused => 6,
             FindingKind::NoProgressToken => 12,
         }
     }
@@ -84,6 +90,8 @@ impl FindingKind {
             FindingKind::LateDelivery => "late-delivery",
             FindingKind::Reconnected => "reconnected",
             FindingKind::QuietDaemon => "quiet-daemon",
+            FindingKind::ExportDropped => "export-dropped",
+            FindingKind::OtlpRefused => "otlp-refused",
             FindingKind::Waiting => "waiting",
             FindingKind::Stalled => "stalled",
             FindingKind::NotIncreasing => "progress-not-increasing",
@@ -166,7 +174,67 @@ pub(crate) const STREAM_LINTS: &[&dyn StreamLint] = &[
     &LateDelivery,
     &Reconnected,
     &QuietDaemon,
+    &ExportDropped,
+    &OtlpRefused,
 ];
+
+/// Spans the daemon's exporter lost: the team's backend is missing calls.
+pub struct ExportDropped;
+impl StreamLint for ExportDropped {
+    fn kind(&self) -> FindingKind {
+        FindingKind::ExportDropped
+    }
+    fn check(&self, s: &StreamState, now: Time, config: &ModelConfig) -> Verdict {
+        let c = &s.daemon_counts;
+        match c.spans_dropped {
+            0 => Verdict::Ok,
+            n => aged(s.last_daemon_loss_at, now, config, || {
+                let why = c
+                    .export_error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default();
+                format!(
+                    "OTLP export dropped {n} span{}{why}: the collector lacks those calls",
+                    plural(n)
+                )
+            }),
+        }
+    }
+}
+
+/// Exports the daemon's receiver turned away: an agent's calls that never showed.
+pub struct OtlpRefused;
+impl StreamLint for OtlpRefused {
+    fn kind(&self) -> FindingKind {
+        FindingKind::OtlpRefused
+    }
+    fn check(&self, s: &StreamState, now: Time, config: &ModelConfig) -> Verdict {
+        let c = &s.daemon_counts;
+        if c.otlp_refused == 0 && c.otlp_strangers == 0 {
+            return Verdict::Ok;
+        }
+        aged(s.last_daemon_loss_at, now, config, || {
+            let mut parts = Vec::new();
+            if c.otlp_refused > 0 {
+                parts.push(format!(
+                    "refused {} export{} (malformed, too large or of an unknown type; \
+                     counts on /health)",
+                    c.otlp_refused,
+                    plural(c.otlp_refused)
+                ));
+            }
+            if c.otlp_strangers > 0 {
+                parts.push(format!(
+                    "closed {} connection{} of another user",
+                    c.otlp_strangers,
+                    plural(c.otlp_strangers)
+                ));
+            }
+            format!("OTLP receiver {}", parts.join("; "))
+        })
+    }
+}
 
 /// Keep-alives and nothing else from a daemon that is not mcptop's: its tools publish no
 /// progress, and a person should hear why the pane stays empty and what shows the calls.

@@ -361,6 +361,23 @@ impl Model {
         }
     }
 
+    /// The daemon's own losses as its `/health` counts them now (totals since it started:
+    /// a count that grew is a fresh loss; a smaller one is another run of the daemon).
+    pub fn daemon_counts(&mut self, counts: &crate::event::DaemonCounts, at: Time) {
+        let old = &self.stream.daemon_counts;
+        let grew = counts.spans_dropped > old.spans_dropped
+            || counts.otlp_refused > old.otlp_refused
+            || counts.otlp_strangers > old.otlp_strangers;
+        let any = counts.spans_dropped + counts.otlp_refused + counts.otlp_strangers > 0;
+        if grew || (any && self.stream.last_daemon_loss_at.is_none()) {
+            self.stream.last_daemon_loss_at = Some(at);
+        }
+        if !any {
+            self.stream.last_daemon_loss_at = None;
+        }
+        self.stream.daemon_counts = counts.clone();
+    }
+
     /// Applies one frame received at `at`, whose SSE id (if any) was `event_id`.
     pub fn apply(&mut self, frame: Frame<'_>, at: Time, event_id: &str) -> Change {
         self.stream.activity(at);

@@ -62,6 +62,10 @@ pub struct StreamState {
     pub last_lagged_at: Option<Time>,
     pub last_gap_at: Option<Time>,
     pub last_discard_at: Option<Time>,
+    /// What the daemon itself lost beside the streams (its OTLP paths), and when a count
+    /// last grew.
+    pub daemon_counts: crate::event::DaemonCounts,
+    pub last_daemon_loss_at: Option<Time>,
     /// Events the server said this subscriber missed (`lagged`).
     pub server_missed: u64,
     pub lagged_reports: u64,
@@ -100,6 +104,8 @@ impl Default for StreamState {
             last_lagged_at: None,
             last_gap_at: None,
             last_discard_at: None,
+            daemon_counts: crate::event::DaemonCounts::default(),
+            last_daemon_loss_at: None,
             server_missed: 0,
             lagged_reports: 0,
             unexplained_loss: 0,

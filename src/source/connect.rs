@@ -272,6 +272,50 @@ impl Resume {
     }
 }
 
+/// How often an mcptop daemon's `/health` is read for what it lost beside the streams.
+const COUNTS_EVERY: Duration = Duration::from_secs(2);
+
+/// Reads the `/health` of the daemon `base` names (while it names one) every
+/// [`COUNTS_EVERY`], and says its OTLP paths' counts whenever they change. Ends with the
+/// consumer, or when `base`'s sender goes.
+async fn watch_counts(
+    mut base: tokio::sync::watch::Receiver<Option<String>>,
+    tx: mpsc::Sender<Timed>,
+) {
+    let mut said: Option<crate::event::DaemonCounts> = None;
+    loop {
+        tokio::select! {
+            changed = base.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(COUNTS_EVERY) => {}
+        }
+        let url = base.borrow_and_update().clone();
+        let Some(url) = url else { continue };
+        let Some(counts) = crate::discovery::health(&url)
+            .await
+            .as_ref()
+            .and_then(crate::event::DaemonCounts::of)
+        else {
+            continue;
+        };
+        if said.as_ref() != Some(&counts) {
+            let status = Status::DaemonCounts(counts.clone());
+            if send(&tx, SourceEvent::Status(status)).await.is_err() {
+                return;
+            }
+            said = Some(counts);
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct Aborting(tokio::task::JoinHandle<()>);
+
+impl Drop for Aborting {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs until `stop` is cancelled, the consumer goes away, or a final state; returns why.
 pub async fn run(
     mut daemon: Daemon,
@@ -292,7 +336,16 @@ pub async fn run(
     let mut opened_this_session = false;
     let mut daemon_gone = false;
     let mut announced: Option<String> = None;
+    let (base, watched) = tokio::sync::watch::channel(None);
+    let _counts = Aborting(tokio::spawn(watch_counts(watched, tx.clone())));
     loop {
+        // An mcptop daemon counts what its OTLP paths lose: watched beside the stream.
+        base.send_if_modified(|url| {
+            let now = daemon.mcptop.then(|| daemon.base_url.clone());
+            let changed = *url != now;
+            *url = now;
+            changed
+        });
         // Which daemon run this is, whenever it is another than the one last said.
         if let Some(instance) = daemon.instance.clone() {
             if announced.as_deref() != Some(instance.as_str()) {

@@ -384,7 +384,7 @@ impl App {
                     self.stopped = Some(stop.clone());
                     LinkState::Stopped
                 }
-                Status::Daemon { .. } => self.connection.clone(),
+                Status::Daemon { .. } | Status::DaemonCounts(_) => self.connection.clone(),
                 Status::Waiting { reason } => {
                     self.link_down = Some(reason.clone());
                     LinkState::Waiting

@@ -1504,3 +1504,33 @@ fn counts_catch_up_when_the_last_calls_end_together() {
     let head = screen.lines().next().unwrap();
     assert!(!head.contains("running"), "{screen}");
 }
+
+#[test]
+fn the_daemons_own_otlp_losses_show_in_the_header_and_age_out() {
+    let mut app = app();
+    let counts = |at: i64, dropped: u64, refused: u64| Timed {
+        at: t(at),
+        event: SourceEvent::Status(Status::DaemonCounts(mcptop::event::DaemonCounts {
+            spans_dropped: dropped,
+            export_error: Some("the collector answered 503".into()),
+            otlp_refused: refused,
+            otlp_strangers: 0,
+        })),
+    };
+    app.ingest(&counts(2_000, 512, 0));
+    app.tick(t(2_100));
+    let screen = render(&mut app, 120, 30, t(2_100));
+    assert!(
+        screen.contains("OTLP export dropped 512 spans (the collector answered 503)"),
+        "{screen}"
+    );
+    // The receiver's refusals are their own line; a count that does not grow ages out.
+    app.ingest(&counts(3_000, 512, 2));
+    app.tick(t(3_100));
+    let screen = render(&mut app, 120, 30, t(3_100));
+    assert!(screen.contains("OTLP receiver refused 2 exports"), "{screen}");
+    let quiet = t(3_000 + 10 * 60 * 1000);
+    app.tick(quiet);
+    let screen = render(&mut app, 120, 30, quiet);
+    assert!(!screen.contains("OTLP"), "{screen}");
+}
