@@ -269,9 +269,10 @@ fn status_from(value: &Value) -> Option<Status> {
             Status::DaemonCounts(crate::event::DaemonCounts {
                 spans_dropped: count("spans_dropped"),
                 // A recording is from outside: its text is cut and cleaned like a live one.
-                export_error: value.get("export_error").and_then(Value::as_str).map(|e| {
-                    crate::sanitize::cut(&crate::sanitize::terminal(e), 160).into_owned()
-                }),
+                export_error: value
+                    .get("export_error")
+                    .and_then(Value::as_str)
+                    .map(|e| crate::sanitize::cut(&crate::sanitize::terminal(e), 160).into_owned()),
                 otlp_refused: count("otlp_refused"),
                 otlp_strangers: count("otlp_strangers"),
             })

@@ -19,7 +19,9 @@ use chrono::TimeDelta;
 use crate::time::Time;
 
 use call::KeyRef;
-pub use call::{Call, CallId, CallKey, HistoryLimits, MessageEntry, MessageLog, Sample, Status};
+pub use call::{
+    beyond, Call, CallId, CallKey, HistoryLimits, MessageEntry, MessageLog, Sample, Status,
+};
 pub use lint::{
     compact, human, num, stall_threshold, CallLint, Finding, FindingKind, StreamLint, Verdict,
 };

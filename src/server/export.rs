@@ -319,6 +319,110 @@ struct Open {
     events: Vec<span::Event>,
     /// The order it opened in (the oldest goes first when too many are open).
     seq: u64,
+    /// What its findings are judged from (see [`Open::finding`]).
+    watch: Watch,
+}
+
+/// A call's progress so far, for the findings a span carries: progress that did not
+/// increase, progress past its total, a stall (a quiet spell far beyond the call's own
+/// cadence, as the monitor judges it).
+#[derive(Default)]
+struct Watch {
+    last_progress: Option<f64>,
+    total: Option<f64>,
+    /// Its last news (start, progress, a wait, work going on).
+    last_news: Option<Time>,
+    /// Progress reports, and the seconds between its news summed.
+    reports: u32,
+    gaps: u32,
+    gap_secs: f64,
+    waiting: bool,
+    past_total_said: bool,
+}
+
+/// The monitor's defaults: a call is never stalled before 10 s of quiet, and is after
+/// five times its own cadence (60 s before it has one).
+const STALL_MIN_SECS: f64 = 10.0;
+const STALL_FACTOR: f64 = 5.0;
+const STALL_WITHOUT_CADENCE_SECS: f64 = 60.0;
+
+impl Open {
+    /// A finding as a span event at `at`: `mcptop.finding.kind` is the monitor's name of
+    /// it (`stalled`, `progress-not-increasing`, `progress-past-total`).
+    fn finding(&mut self, at: Time, kind: crate::model::FindingKind, message: String) {
+        if self.events.len() < MAX_EVENTS {
+            self.events.push(span::Event {
+                time_unix_nano: nanos(at),
+                name: "mcptop.finding".into(),
+                attributes: vec![
+                    text("mcptop.finding.kind", kind.name()),
+                    text("mcptop.finding.message", &message),
+                ],
+                ..span::Event::default()
+            });
+        }
+    }
+
+    /// News of the call at `at`: a quiet spell before it that was a stall is said (as
+    /// of when the call went quiet), and the call's cadence learns from it.
+    fn news(&mut self, at: Time) {
+        let Some(last) = self.watch.last_news.replace(at) else {
+            return;
+        };
+        let quiet = (at - last).as_seconds_f64().max(0.0);
+        let w = &self.watch;
+        if w.reports > 0 && !w.waiting {
+            let threshold = if w.gaps >= 2 {
+                (STALL_FACTOR * w.gap_secs / f64::from(w.gaps)).max(STALL_MIN_SECS)
+            } else {
+                STALL_WITHOUT_CADENCE_SECS
+            };
+            if quiet > threshold {
+                let message = format!(
+                    "{} stalled {} (no news; its cadence says {} at most)",
+                    self.tool,
+                    crate::model::human(at - last),
+                    crate::model::human(
+                        crate::time::delta_from_secs(threshold).unwrap_or_default()
+                    )
+                );
+                self.finding(last, crate::model::FindingKind::Stalled, message);
+            }
+        }
+        self.watch.gaps += 1;
+        self.watch.gap_secs += quiet;
+    }
+
+    /// A progress report at `at`.
+    fn progress(&mut self, at: Time, progress: f64, total: Option<f64>) {
+        self.news(at);
+        let tool = self.tool.clone();
+        if let Some(last) = self.watch.last_progress {
+            if progress <= last {
+                let message = format!(
+                    "{tool}: progress did not increase ({} after {})",
+                    crate::model::num(progress),
+                    crate::model::num(last)
+                );
+                self.finding(at, crate::model::FindingKind::NotIncreasing, message);
+            }
+        }
+        let total = total.or(self.watch.total);
+        if let Some(t) = total {
+            if crate::model::beyond(progress, t) && !self.watch.past_total_said {
+                self.watch.past_total_said = true;
+                let message = format!(
+                    "{tool}: progress {} is past its total {}",
+                    crate::model::num(progress),
+                    crate::model::num(t)
+                );
+                self.finding(at, crate::model::FindingKind::PastTotal, message);
+            }
+        }
+        self.watch.last_progress = Some(progress);
+        self.watch.total = total;
+        self.watch.reports += 1;
+    }
 }
 
 /// Calls remembered as ended, so that a late second report of one (an agent's telemetry
@@ -410,6 +514,7 @@ impl Spans {
         let at = e.at;
         if e.progress_event {
             if let (Some(open), Some(progress)) = (self.open.get_mut(&key), e.progress) {
+                open.progress(at, progress, e.total);
                 if open.events.len() < MAX_EVENTS {
                     let mut attributes = vec![kv("mcp.progress", Any::DoubleValue(progress))];
                     if let Some(total) = e.total {
@@ -445,6 +550,10 @@ impl Spans {
             trace: e.traceparent.as_deref().and_then(parse_traceparent),
             events: Vec::new(),
             seq,
+            watch: Watch {
+                last_news: Some(at),
+                ..Watch::default()
+            },
         };
         match state {
             CallState::Started => {
@@ -468,6 +577,8 @@ impl Spans {
             }
             CallState::Working | CallState::Waiting => {
                 if let Some(open) = self.open.get_mut(&key) {
+                    open.news(at);
+                    open.watch.waiting = state == CallState::Waiting;
                     if open.events.len() < MAX_EVENTS {
                         let name = match (state, e.waiting_for) {
                             (CallState::Waiting, Some(w)) => format!("waiting for {}", w.as_str()),
@@ -488,7 +599,7 @@ impl Spans {
                 }
             }
             CallState::Finished | CallState::Failed | CallState::Cancelled | CallState::Lost => {
-                let open = self.open.remove(&key).unwrap_or_else(|| {
+                let mut open = self.open.remove(&key).unwrap_or_else(|| {
                     // An end never seen to start: its duration says when it did.
                     let mut open = fresh(0);
                     open.start = e
@@ -498,6 +609,7 @@ impl Spans {
                     open
                 });
                 let end = at.max(open.start);
+                open.news(end);
                 if e.origin.is_some() {
                     // Agents' keys are never reused: remember it, to ignore its echo.
                     if self.ended_order.len() >= MAX_ENDED {
@@ -963,6 +1075,118 @@ mod tests {
         );
         let request = request(std::mem::take(&mut spans.done));
         assert_eq!(request.resource_spans.len(), 1, "one session, one resource");
+    }
+
+    #[test]
+    fn a_calls_findings_travel_on_its_span_as_events() {
+        let mut spans = Spans::default();
+        let now = Time::parse_rfc3339("2026-12-06T10:01:00Z").unwrap();
+        let at = |s: u32| format!("2026-12-06T10:{:02}:{:02}Z", s / 60, s % 60);
+        spans.feed(
+            EventKind::Call,
+            &tagged(&format!(
+                r#""token":"9","tool":"index","state":"started","timestamp":"{}""#,
+                at(0)
+            )),
+            now,
+        );
+        for (s, p) in [(1, 1), (2, 2), (3, 3), (40, 3), (41, 12)] {
+            spans.feed(
+                EventKind::Progress,
+                &tagged(&format!(
+                    r#""token":"9","progress":{p},"total":10,"timestamp":"{}""#,
+                    at(s)
+                )),
+                now,
+            );
+        }
+        spans.feed(
+            EventKind::Call,
+            &tagged(&format!(
+                r#""token":"9","tool":"index","state":"finished","timestamp":"{}""#,
+                at(42)
+            )),
+            now,
+        );
+        let span = &spans.done[0].2;
+        let findings: Vec<(String, u64)> = span
+            .events
+            .iter()
+            .filter(|e| e.name == "mcptop.finding")
+            .map(|e| {
+                let kind = match &e.attributes[0].value {
+                    Some(AnyValue {
+                        value: Some(Any::StringValue(k)),
+                    }) => k.clone(),
+                    other => panic!("{other:?}"),
+                };
+                (
+                    kind,
+                    (e.time_unix_nano - span.start_time_unix_nano) / 1_000_000_000,
+                )
+            })
+            .collect();
+        // The stall is said as of when the call went quiet (3 s in), the rest when seen.
+        assert_eq!(
+            findings,
+            [
+                ("stalled".to_owned(), 3),
+                ("progress-not-increasing".to_owned(), 40),
+                ("progress-past-total".to_owned(), 41)
+            ]
+        );
+        let message = |i: usize| match &span
+            .events
+            .iter()
+            .filter(|e| e.name == "mcptop.finding")
+            .nth(i)
+            .unwrap()
+            .attributes[1]
+            .value
+        {
+            Some(AnyValue {
+                value: Some(Any::StringValue(m)),
+            }) => m.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            message(0).starts_with("index stalled 37.0s"),
+            "{}",
+            message(0)
+        );
+        assert_eq!(message(2), "index: progress 12 is past its total 10");
+        // A steady call, and one waiting on a person, have none.
+        let mut spans = Spans::default();
+        spans.feed(
+            EventKind::Call,
+            &tagged(&format!(
+                r#""token":"1","tool":"t","state":"started","timestamp":"{}""#,
+                at(0)
+            )),
+            now,
+        );
+        spans.feed(
+            EventKind::Progress,
+            &tagged(&format!(
+                r#""token":"1","progress":1,"timestamp":"{}""#,
+                at(1)
+            )),
+            now,
+        );
+        spans.feed(EventKind::Call, &tagged(&format!(r#""token":"1","tool":"t","state":"waiting","waiting_for":"input","timestamp":"{}""#, at(2))), now);
+        spans.feed(
+            EventKind::Call,
+            &tagged(&format!(
+                r#""token":"1","tool":"t","state":"finished","timestamp":"{}""#,
+                at(300)
+            )),
+            now,
+        );
+        assert!(spans.done[0]
+            .2
+            .events
+            .iter()
+            .all(|e| e.name != "mcptop.finding"));
     }
 
     #[test]

@@ -1528,7 +1528,10 @@ fn the_daemons_own_otlp_losses_show_in_the_header_and_age_out() {
     app.ingest(&counts(3_000, 512, 2));
     app.tick(t(3_100));
     let screen = render(&mut app, 120, 30, t(3_100));
-    assert!(screen.contains("OTLP receiver refused 2 exports"), "{screen}");
+    assert!(
+        screen.contains("OTLP receiver refused 2 exports"),
+        "{screen}"
+    );
     let quiet = t(3_000 + 10 * 60 * 1000);
     app.tick(quiet);
     let screen = render(&mut app, 120, 30, quiet);
