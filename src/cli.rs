@@ -154,6 +154,18 @@ pub enum Command {
     /// one line per violation otherwise.
     Check(CheckArgs),
 
+    /// Send a recorded session to the team's OpenTelemetry collector: every call a span.
+    ///
+    /// Reads a recording (or a raw SSE capture), plays it through the monitor's model and
+    /// sends each call as a span of the MCP semantic conventions (progress, waits and
+    /// findings as span events), as `serve --otlp-endpoint` does live. A call still running
+    /// at the recording's end is sent ended there, as lost. The collector: --otlp-endpoint,
+    /// else `[otlp] export` in the config file, else OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.
+    ///
+    /// Exit status: 0 every span sent, 1 the collector could not take them, 2 bad arguments
+    /// or an unreadable recording.
+    Export(ExportArgs),
+
     /// Run the daemon: sessions, their event streams, and an MCP endpoint.
     ///
     /// Speaks Construct's routes (`/health`, `POST /session`, `/session/ID/events`, `/mcp`
@@ -828,6 +840,32 @@ pub struct SetupArgs {
     /// call then shows, MCP or not.
     #[arg(long)]
     pub otel: bool,
+}
+
+/// What `mcptop export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Spans to an OTLP collector (OTLP/HTTP protobuf or JSON, or OTLP/gRPC).
+    Otlp,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// A recording made with --record, or a raw SSE capture.
+    pub file: PathBuf,
+
+    /// What to make of it.
+    #[arg(long, value_enum, default_value = "otlp")]
+    pub format: ExportFormat,
+
+    /// The collector (else `[otlp] export`, else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+    /// OTEL_EXPORTER_OTLP_ENDPOINT; headers from OTEL_EXPORTER_OTLP_HEADERS).
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+
+    /// http/protobuf (default), http/json or grpc (else OTEL_EXPORTER_OTLP_PROTOCOL).
+    #[arg(long, value_name = "PROTOCOL")]
+    pub otlp_protocol: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -8,6 +8,7 @@ pub mod check;
 pub mod config;
 pub mod discovery;
 pub mod event;
+pub mod export;
 pub mod feed;
 pub mod hook;
 pub mod hostcheck;

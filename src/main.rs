@@ -76,6 +76,7 @@ fn run(command: &cli::Command) -> anyhow::Result<()> {
         cli::Command::Proxy(args) => commands::tap::proxy(args),
         cli::Command::Setup(args) => commands::setup::run(args),
         cli::Command::Check(args) => commands::check::run(args),
+        cli::Command::Export(args) => commands::export::run(args),
         cli::Command::Hook(args) => {
             commands::hook::run(args);
             Ok(())

@@ -214,29 +214,29 @@ async fn serve(args: &ServeArgs) -> Result<()> {
     result
 }
 
-/// Where to send spans: the flags, else `[otlp] export`, else the standard environment.
-fn otlp_export(
-    args: &ServeArgs,
-    http: Option<SocketAddr>,
-    grpc: Option<SocketAddr>,
-) -> Result<Option<server::export::ExportConfig>> {
+/// Where to send spans: the flags, else `[otlp] export`, else the standard environment;
+/// with whether the endpoint came from the environment. `None`: nowhere.
+pub fn export_target(
+    flag_endpoint: Option<&str>,
+    flag_protocol: Option<&str>,
+) -> Result<Option<(server::export::ExportConfig, bool)>> {
     let file = mcptop::config::load_otlp()
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .unwrap_or_default();
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let traces_env = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
     // (endpoint, it is the traces URL itself, it comes from the environment)
-    let (endpoint, whole, from_env) = match (&args.otlp_endpoint, &file.export) {
-        (Some(e), _) | (None, Some(e)) => (e.clone(), false, false),
+    let (endpoint, whole, from_env) = match (flag_endpoint, &file.export) {
+        (Some(e), _) => (e.to_owned(), false, false),
+        (None, Some(e)) => (e.clone(), false, false),
         (None, None) => match (traces_env, env("OTEL_EXPORTER_OTLP_ENDPOINT")) {
             (Some(e), _) => (e, true, true),
             (None, Some(e)) => (e, false, true),
             (None, None) => return Ok(None),
         },
     };
-    let protocol = args
-        .otlp_protocol
-        .clone()
+    let protocol = flag_protocol
+        .map(str::to_owned)
         .or(file.export_protocol)
         .or_else(|| env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"))
         .or_else(|| env("OTEL_EXPORTER_OTLP_PROTOCOL"));
@@ -248,6 +248,20 @@ fn otlp_export(
         server::export::ExportConfig::new(&endpoint, protocol.as_deref(), headers.as_deref())
             .map_err(|e| anyhow::anyhow!("{e} (--otlp-endpoint, [otlp] export)"))?;
     config.traces_path_given = whole;
+    Ok(Some((config, from_env)))
+}
+
+/// Where the daemon sends spans (see [`export_target`]), never its own receiver.
+fn otlp_export(
+    args: &ServeArgs,
+    http: Option<SocketAddr>,
+    grpc: Option<SocketAddr>,
+) -> Result<Option<server::export::ExportConfig>> {
+    let Some((config, from_env)) =
+        export_target(args.otlp_endpoint.as_deref(), args.otlp_protocol.as_deref())?
+    else {
+        return Ok(None);
+    };
     // Its own receiver: every span would come back as a call, and go out again.
     let port = config.endpoint.port_or_known_default();
     let own = [http, grpc].into_iter().flatten().any(|a| {

@@ -245,6 +245,9 @@ pub struct Observed {
     pub total: Option<f64>,
     pub origin: Option<crate::wire::schema::Origin>,
     pub traceparent: Option<String>,
+    /// The JSON-RPC id to name, when `token` is not it (a replayed call's token is the
+    /// monitor's own id for it, since a server may reuse its tokens).
+    pub request_id: Option<String>,
 }
 
 fn token_text(token: &serde_json::Value) -> String {
@@ -639,7 +642,10 @@ impl Spans {
                             text("mcp.method.name", "tools/call"),
                             text("gen_ai.operation.name", "execute_tool"),
                             text("gen_ai.tool.name", &open.tool),
-                            text("jsonrpc.request.id", &key.1),
+                            text(
+                                "jsonrpc.request.id",
+                                e.request_id.as_deref().unwrap_or(&key.1),
+                            ),
                         ],
                     )
                 };
@@ -775,6 +781,17 @@ struct Sender {
 }
 
 impl Sender {
+    fn new(config: ExportConfig) -> Sender {
+        Sender {
+            config,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            grpc: None,
+        }
+    }
+
     async fn send(&mut self, request: &ExportTraceServiceRequest) -> Sent {
         match self.config.protocol {
             Protocol::Grpc => self.send_grpc(request).await,
@@ -858,6 +875,39 @@ impl Sender {
     }
 }
 
+/// Sends `spans` in batches (a recording's, by `mcptop export`), each tried as the
+/// daemon's are; the spans sent, or why a batch failed for good (what was sent before it
+/// stays sent).
+pub async fn send_all(config: &ExportConfig, spans: Vec<SessionSpan>) -> Result<usize, String> {
+    let mut sender = Sender::new(config.clone());
+    let mut sent = 0;
+    let mut spans = spans.into_iter().peekable();
+    while spans.peek().is_some() {
+        let batch: Vec<SessionSpan> = spans.by_ref().take(BATCH).collect();
+        let n = batch.len();
+        let request = request(batch);
+        let mut pause = Duration::from_millis(500);
+        for tries in 1.. {
+            match sender.send(&request).await {
+                Sent::Ok => break,
+                Sent::Retry(_) if tries < TRIES => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(16));
+                }
+                Sent::Retry(why) | Sent::Fail(why) => {
+                    return Err(if sent == 0 {
+                        why
+                    } else {
+                        format!("{why} (after {sent} spans were sent)")
+                    })
+                }
+            }
+        }
+        sent += n;
+    }
+    Ok(sent)
+}
+
 /// Batches of events waiting for the exporter's task; past it, a batch is dropped and
 /// counted (a publisher never waits).
 const MAX_OFFERED: usize = 4096;
@@ -911,14 +961,7 @@ pub fn spawn(state: &Arc<AppState>) {
     };
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
-        let mut sender = Sender {
-            config: exporter.config.clone(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
-            grpc: None,
-        };
+        let mut sender = Sender::new(exporter.config.clone());
         let mut spans = Spans::default();
         let mut queue: VecDeque<(Arc<str>, Option<Arc<str>>, Span)> = VecDeque::new();
         let mut flush = tokio::time::interval(FLUSH);

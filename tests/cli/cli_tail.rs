@@ -639,50 +639,11 @@ fn the_gateway_wants_pairing() {
     std::fs::remove_dir_all(&home).unwrap();
 }
 
-/// A collector that refuses every export with 400 (reading each request whole first).
-fn refusing_collector() -> u16 {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut out = stream;
-                loop {
-                    let mut length = 0usize;
-                    loop {
-                        let mut line = String::new();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                        let lower = line.to_ascii_lowercase();
-                        if let Some(v) = lower.strip_prefix("content-length:") {
-                            length = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    if reader.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    let answer = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
-                    if out.write_all(answer).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    port
-}
-
 #[test]
 fn spans_the_collector_refused_reach_the_monitor_with_the_reason() {
     let home = temp_dir("tail-export-drop");
-    let endpoint = format!("http://127.0.0.1:{}", refusing_collector());
+    let (port, _) = common::collector::start(400);
+    let endpoint = format!("http://127.0.0.1:{port}");
     let (_server, url) = serve(&home, &["--otlp-endpoint", &endpoint]);
     let mut tail = Running::spawn(&home, &["tail", "--json", "--keepalive", "1"]);
     tail.line_matching("connected", |l| l.contains("\"connected\""));

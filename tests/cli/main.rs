@@ -6,6 +6,7 @@
 mod common;
 
 mod cli_check;
+mod cli_export;
 mod cli_extras;
 mod cli_hook;
 mod cli_serve;
