@@ -83,4 +83,38 @@ PY
         echo "export over $protocol FAILED; /health: $health"; failed=1
     fi
 done
+# `mcptop export REC`: a recording's calls, sent after the fact, land the same way.
+cat >"$home/run.jsonl" <<'REC'
+{"format":"mcptop-recording","version":1,"started_at":"2026-12-06T11:00:00Z","source":{"session_id":"r1","label":"recorded","transport":"sse"}}
+[0.1,"e",{"event":"call","id":"1","data":"{\"token\":7,\"tool\":\"replayed\",\"state\":\"started\"}"}]
+[0.6,"e",{"event":"progress","id":"2","data":"{\"token\":7,\"tool\":\"replayed\",\"progress\":1,\"total\":2}"}]
+[1.1,"e",{"event":"call","id":"3","data":"{\"token\":7,\"tool\":\"replayed\",\"state\":\"finished\"}"}]
+REC
+if out=$("$bin" export "$home/run.jsonl" --otlp-endpoint http://127.0.0.1:4318 2>&1); then
+    ok=0
+    for _ in $(seq 50); do
+        if python3 - "$home/mock.out" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    if not line.startswith('{"resourceSpans"'):
+        continue
+    for rs in json.loads(line)["resourceSpans"]:
+        if rs["resource"]["attributes"].get("mcptop.session.label") != "recorded":
+            continue
+        for ss in rs["scopeSpans"]:
+            for s in ss["spans"]:
+                if s["name"] == "tools/call replayed" and \
+                        int(s["endTimeUnixNano"]) - int(s["startTimeUnixNano"]) == 1_000_000_000 and \
+                        [e["name"] for e in s.get("events", [])] == ["progress"]:
+                    sys.exit(0)
+sys.exit(1)
+PY
+        then ok=1; break; fi
+        sleep 0.2
+    done
+    if [ $ok = 1 ]; then echo "export of a recording: its call in the collector ($out)"
+    else echo "export of a recording FAILED: not in the collector ($out)"; failed=1; fi
+else
+    echo "export of a recording FAILED: $out"; failed=1
+fi
 exit $failed
