@@ -24,6 +24,8 @@ pub fn list(args: &SessionsArgs) -> Result<()> {
                         "subscribers": s.subscribers, "running_calls": s.running_calls,
                         "last_event_at": s.last_event_at,
                         "anonymous": s.anonymous,
+                        "model_turns": s.model_turns, "input_tokens": s.input_tokens,
+                        "output_tokens": s.output_tokens, "cost_usd": s.cost_usd,
                     })
                 })
                 .collect();
@@ -59,8 +61,8 @@ fn table(
 ) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:<36}  {:<24} {:>8} {:>7} {:>5}  {:<20}  cwd",
-        "session", "label", "events", "running", "subs", "last event"
+        "{:<36}  {:<24} {:>8} {:>7} {:>5} {:>9}  {:<20}  cwd",
+        "session", "label", "events", "running", "subs", "cost", "last event"
     )?;
     for s in sessions {
         let last = s
@@ -69,14 +71,21 @@ fn table(
             .and_then(mcptop::wire::parse_timestamp)
             .map(|t| t.to_datetime().format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_else(|| "-".into());
+        // An agent session's model turns so far, from its OpenTelemetry.
+        let cost = match (s.cost_usd, s.model_turns) {
+            (Some(c), _) if c.is_finite() => format!("${c:.2}"),
+            (_, 0) => "-".to_owned(),
+            (_, n) => format!("{n} turns"),
+        };
         writeln!(
             out,
-            "{:<36}  {:<24} {:>8} {:>7} {:>5}  {:<20}  {}",
+            "{:<36}  {:<24} {:>8} {:>7} {:>5} {:>9}  {:<20}  {}",
             sanitize::terminal(&s.session_id),
             sanitize::terminal(s.label.as_deref().unwrap_or("-")),
             s.events,
             s.running_calls,
             s.subscribers,
+            cost,
             last,
             sanitize::terminal(&s.cwd)
         )?;

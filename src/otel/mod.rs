@@ -44,6 +44,47 @@ pub struct AgentSession {
 pub struct Report {
     pub session: usize,
     pub event: CallEvent<'static>,
+    /// A model turn's end: its tokens and cost, for the session's totals.
+    pub usage: Option<Usage>,
+}
+
+/// Tokens and cost of model turns: one turn's, or a session's so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    pub turns: u64,
+    pub input: u64,
+    pub output: u64,
+    pub cached: u64,
+    /// In US dollars, as the agent reckons it (none when it says nothing of cost).
+    pub cost: Option<f64>,
+}
+
+impl Usage {
+    /// Adds a turn (saturating: counts from outside).
+    pub fn add(&mut self, turn: &Usage) {
+        self.turns = self.turns.saturating_add(turn.turns);
+        self.input = self.input.saturating_add(turn.input);
+        self.output = self.output.saturating_add(turn.output);
+        self.cached = self.cached.saturating_add(turn.cached);
+        if let Some(c) = turn.cost {
+            self.cost = Some(self.cost.unwrap_or(0.0) + c);
+        }
+    }
+
+    /// `session: 14 turns · 52,300 in · 4,120 out · $0.4210`.
+    pub fn session_summary(&self) -> String {
+        let mut s = format!(
+            "session: {} turn{} · {} in · {} out",
+            self.turns,
+            if self.turns == 1 { "" } else { "s" },
+            self.input,
+            self.output
+        );
+        if let Some(c) = self.cost {
+            s.push_str(&format!(" · ${c:.4}"));
+        }
+        s
+    }
 }
 
 /// What an export becomes.
@@ -69,7 +110,11 @@ impl Batch {
     }
 
     fn push(&mut self, session: usize, event: CallEvent<'static>) {
-        self.reports.push(Report { session, event });
+        self.reports.push(Report {
+            session,
+            event,
+            usage: None,
+        });
     }
 }
 
@@ -440,46 +485,64 @@ fn log_event(
                 Some(n) => format!("turn#{n}"),
                 None => format!("turn {}", at.to_datetime().format("%H:%M:%S%.3f")),
             };
+            let (summary, usage) = turn_summary(attrs);
             let mut started = event(token.clone(), &model, CallState::Started, started_at(at));
             started.origin = Some(Origin::Model);
-            started.message = Some(Cow::Owned(turn_summary(attrs)));
+            started.message = Some(Cow::Owned(summary.clone()));
             batch.push(session, started);
             let mut ended = event(token, &model, CallState::Finished, at);
             ended.origin = Some(Origin::Model);
             ended.duration_ms = duration.map(|d| d.round() as u64);
-            batch.push(session, ended);
+            ended.message = Some(Cow::Owned(summary));
+            batch.reports.push(Report {
+                session,
+                event: ended,
+                usage: Some(usage),
+            });
             true
         }
         _ => false,
     }
 }
 
-/// `1,234 in · 56 out · $0.0123`: a model turn's tokens and cost.
-fn turn_summary(attrs: Attrs<'_>) -> String {
+/// `1234 in · 56 out · $0.0123`: a model turn's tokens and cost, said and counted.
+fn turn_summary(attrs: Attrs<'_>) -> (String, Usage) {
     let count = |keys: &[&str]| {
         keys.iter()
             .find_map(|k| attrs.number(k))
             .map(|n| n.max(0.0) as u64)
     };
     let mut parts = Vec::new();
+    let mut usage = Usage {
+        turns: 1,
+        ..Usage::default()
+    };
     if let Some(n) = count(&["input_tokens", "input_token_count"]) {
         parts.push(format!("{n} in"));
+        usage.input = n;
     }
     if let Some(n) = count(&["output_tokens", "output_token_count"]) {
         parts.push(format!("{n} out"));
+        usage.output = n;
     }
     if let Some(n) = count(&["cache_read_tokens", "cached_content_token_count"]).filter(|n| *n > 0)
     {
         parts.push(format!("{n} cached"));
+        usage.cached = n;
     }
-    if let Some(cost) = attrs.number("cost_usd").filter(|c| *c >= 0.0) {
+    if let Some(cost) = attrs
+        .number("cost_usd")
+        .filter(|c| c.is_finite() && *c >= 0.0)
+    {
         parts.push(format!("${cost:.4}"));
+        usage.cost = Some(cost);
     }
-    if parts.is_empty() {
+    let summary = if parts.is_empty() {
         "model turn".to_owned()
     } else {
         parts.join(" · ")
-    }
+    };
+    (summary, usage)
 }
 
 /// A tool's name as the agent's hooks name it: an MCP tool reported as `mcp_tool` with

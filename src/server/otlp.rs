@@ -158,12 +158,21 @@ fn take(state: &AppState, batch: Batch) -> Result<u64, String> {
         let mut ready = Vec::new();
         let mut seen = Vec::new();
         for report in batch.reports.iter().filter(|r| r.session == i) {
-            if session.exported() {
-                seen.push(super::export::Observed::call(&report.event, Time::now()));
+            let mut event = report.event.clone();
+            if let Some(turn) = &report.usage {
+                // A model turn's end also says what the session has cost so far.
+                let mut usage = session.usage.lock().unwrap_or_else(PoisonError::into_inner);
+                usage.add(turn);
+                let turn = event.message.as_deref().unwrap_or("model turn");
+                event.message = Some(std::borrow::Cow::Owned(format!(
+                    "{turn} — {}",
+                    usage.session_summary()
+                )));
             }
-            if let Ok(event) =
-                super::ingest::encode(Published::Call(report.event.clone()), &mut cut)
-            {
+            if session.exported() {
+                seen.push(super::export::Observed::call(&event, Time::now()));
+            }
+            if let Ok(event) = super::ingest::encode(Published::Call(event), &mut cut) {
                 ready.push(event);
             }
         }

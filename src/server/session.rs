@@ -47,6 +47,8 @@ pub struct Session {
     server: Mutex<Option<Arc<str>>>,
     /// The OTLP exporter, for an owner's session when the daemon exports.
     export: Option<Arc<super::export::Exporter>>,
+    /// An agent session's model turns so far (its OpenTelemetry's `api_request`s).
+    pub usage: Mutex<crate::otel::Usage>,
 }
 
 impl Session {
@@ -328,6 +330,7 @@ impl Session {
             all: fanout.all,
             everyone: fanout.everyone,
             export: fanout.export,
+            usage: Mutex::default(),
             tag: tag.into(),
             next_token: AtomicU64::new(1_000_000),
             running: Mutex::new(HashMap::new()),
@@ -355,6 +358,16 @@ pub struct SessionSummary {
     /// Fields cut to their caps in this session's events.
     #[serde(skip_serializing_if = "is_zero")]
     pub cut_fields: u64,
+    /// An agent session's model turns, from its OpenTelemetry.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub model_turns: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub input_tokens: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub output_tokens: u64,
+    /// What those turns cost, in US dollars, as the agent reckons it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -638,6 +651,7 @@ impl Sessions {
             .iter()
             .map(|s| {
                 let last = s.events.last_event_at();
+                let usage = *s.usage.lock().unwrap_or_else(PoisonError::into_inner);
                 (
                     last.unwrap_or(s.created_at),
                     SessionSummary {
@@ -651,6 +665,10 @@ impl Sessions {
                         last_event_at: last.map(Time::to_rfc3339_nanos),
                         anonymous: s.anonymous,
                         cut_fields: s.cut_fields.load(Ordering::Relaxed),
+                        model_turns: usage.turns,
+                        input_tokens: usage.input,
+                        output_tokens: usage.output,
+                        cost_usd: usage.cost,
                     },
                 )
             })

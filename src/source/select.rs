@@ -65,6 +65,15 @@ pub struct SessionInfo {
     /// Made without the admin token: any local user may have made it.
     #[serde(default)]
     pub anonymous: bool,
+    /// An agent session's model turns so far (from its OpenTelemetry), and their cost.
+    #[serde(default)]
+    pub model_turns: u64,
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -195,6 +195,30 @@ async fn every_encoding_and_grpc_land_on_the_hooks_session() {
             &Value::from("turn#3")
         )
     );
+    let ended = next_call(&mut stream).await;
+    assert_eq!(ended["state"], "finished", "{ended}");
+    assert_eq!(
+        ended["message"],
+        "$0.0020 — session: 1 turn · 0 in · 0 out · $0.0020"
+    );
+    // The next turn's end says the session's totals so far.
+    let turn = claude(
+        "api_request",
+        &[
+            ("model", "claude-haiku-4-5"),
+            ("input_tokens", "1200"),
+            ("output_tokens", "80"),
+            ("cost_usd", "0.003"),
+            ("event.sequence", "4"),
+        ],
+    );
+    within("a gRPC export", client.export(turn)).await.unwrap();
+    let _started = next_call(&mut stream).await;
+    let ended = next_call(&mut stream).await;
+    assert_eq!(
+        ended["message"],
+        "1200 in · 80 out · $0.0030 — session: 2 turns · 1200 in · 80 out · $0.0050"
+    );
 
     // Spans of the MCP conventions over OTLP/HTTP: another service, a session of its own.
     let spans = ExportTraceServiceRequest {
@@ -241,6 +265,25 @@ async fn every_encoding_and_grpc_land_on_the_hooks_session() {
         .filter_map(|s| s["label"].as_str())
         .collect();
     assert!(labels.contains(&"py-agent"), "{labels:?}");
+    let agent = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["label"]
+                .as_str()
+                .is_some_and(|l| l.starts_with("claude-code"))
+        })
+        .unwrap();
+    assert_eq!(
+        (&agent["model_turns"], &agent["input_tokens"]),
+        (&Value::from(2), &Value::from(1200)),
+        "{agent}"
+    );
+    assert!(
+        (agent["cost_usd"].as_f64().unwrap() - 0.005).abs() < 1e-12,
+        "{agent}"
+    );
     assert_eq!(
         labels
             .iter()
@@ -251,7 +294,7 @@ async fn every_encoding_and_grpc_land_on_the_hooks_session() {
     );
 
     let health = health(&server).await;
-    assert_eq!(health["otlp"]["records"], 4, "{health}");
+    assert_eq!(health["otlp"]["records"], 5, "{health}");
     assert_eq!(health["otlp"]["refused"], 0, "{health}");
     server.shutdown().await.unwrap();
 }
