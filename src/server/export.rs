@@ -493,7 +493,9 @@ fn random<const N: usize>() -> [u8; N] {
 }
 
 impl Spans {
-    /// One event of the all-sessions stream (its JSON, tagged with its session).
+    /// One event of the all-sessions stream (its JSON, tagged with its session): how the
+    /// tests speak to it.
+    #[cfg(test)]
     pub fn feed(&mut self, kind: EventKind, data: &str, now: Time) {
         #[derive(serde::Deserialize)]
         struct Tag {

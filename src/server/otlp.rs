@@ -120,10 +120,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     let metrics = MetricsServiceServer::new(receiver)
         .accept_compressed(gzip)
         .max_decoding_message_size(MAX_DECODED);
-    Router::new()
-        .route("/v1/logs", post(http_logs))
-        .route("/v1/traces", post(http_traces))
-        .route("/v1/metrics", post(http_metrics))
+    // A gRPC export refused before it reaches the service (unreadable, too large) gets
+    // tonic's own status; it is counted here, like an OTLP/HTTP refusal.
+    let grpc = Router::new()
         .route_service(
             "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
             logs,
@@ -136,7 +135,29 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
             metrics,
         )
+        .layer(axum::middleware::map_response_with_state(
+            Arc::clone(&state),
+            count_grpc_refusal,
+        ));
+    Router::new()
+        .route("/v1/logs", post(http_logs))
+        .route("/v1/traces", post(http_traces))
+        .route("/v1/metrics", post(http_metrics))
         .with_state(state)
+        .merge(grpc)
+}
+
+/// Counts a gRPC answer that is an error (`grpc-status` other than 0 in its headers: a
+/// refusal answers before any message).
+async fn count_grpc_refusal(State(state): State<Arc<AppState>>, response: Response) -> Response {
+    if response
+        .headers()
+        .get("grpc-status")
+        .is_some_and(|v| v.as_bytes() != b"0")
+    {
+        state.otlp.counts.refused.fetch_add(1, Ordering::Relaxed);
+    }
+    response
 }
 
 /// Publishes what an export says of calls; the number of call events published.

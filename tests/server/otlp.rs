@@ -301,7 +301,7 @@ async fn every_encoding_and_grpc_land_on_the_hooks_session() {
 
 #[tokio::test]
 async fn bad_exports_get_the_otlp_status_and_a_count_and_metrics_are_taken() {
-    let (server, http_at, _) = receiver().await;
+    let (server, http_at, grpc_at) = receiver().await;
     let post = |kind: &'static str, encoding: Option<&'static str>, body: Vec<u8>| {
         let mut request = http()
             .post(format!("http://{http_at}/v1/logs"))
@@ -373,8 +373,28 @@ async fn bad_exports_get_the_otlp_status_and_a_count_and_metrics_are_taken() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
+    // A gRPC export that is not protobuf: tonic's own refusal, counted too.
+    let grpc = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let answer = grpc
+        .post(format!(
+            "http://{grpc_at}/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(vec![0, 0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff])
+        .send()
+        .await
+        .unwrap();
+    let status = answer
+        .headers()
+        .get("grpc-status")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert!(status.is_some_and(|s| s != "0"), "{:?}", answer.headers());
     let health = health(&server).await;
-    assert_eq!(health["otlp"]["refused"], 6, "{health}");
+    assert_eq!(health["otlp"]["refused"], 7, "{health}");
     server.shutdown().await.unwrap();
 }
 
