@@ -320,8 +320,12 @@ fn event_name<'a>(
     record: &'a opentelemetry_proto::tonic::logs::v1::LogRecord,
     attrs: Attrs<'a>,
 ) -> Option<Cow<'a, str>> {
-    if !record.event_name.is_empty() {
-        return Some(Cow::Borrowed(&record.event_name));
+    // Rust's tracing bridge (Codex CLI) fills `event_name` with where the event was
+    // logged (`event otel/src/tool_result.rs:54`) and names it in `event.name`: a name
+    // with a space or a path in it is not the event's.
+    let own = &record.event_name;
+    if !own.is_empty() && !own.contains([' ', '/']) {
+        return Some(Cow::Borrowed(own));
     }
     let body = match record.body.as_ref().and_then(|b| b.value.as_ref()) {
         Some(Any::StringValue(s)) if s.contains('.') && s.len() < 80 => Some(s.as_str()),
@@ -479,30 +483,55 @@ fn log_event(
             true
         }
         (Agent::ClaudeCode, "api_request") | (Agent::Gemini, "api_response") => {
-            let model = attrs.text("model").unwrap_or(Cow::Borrowed("model"));
-            let session = agent_session(batch, agent, attrs);
-            let token = match attrs.text("event.sequence") {
-                Some(n) => format!("turn#{n}"),
-                None => format!("turn {}", at.to_datetime().format("%H:%M:%S%.3f")),
-            };
-            let (summary, usage) = turn_summary(attrs);
-            let mut started = event(token.clone(), &model, CallState::Started, started_at(at));
-            started.origin = Some(Origin::Model);
-            started.message = Some(Cow::Owned(summary.clone()));
-            batch.push(session, started);
-            let mut ended = event(token, &model, CallState::Finished, at);
-            ended.origin = Some(Origin::Model);
-            ended.duration_ms = duration.map(|d| d.round() as u64);
-            ended.message = Some(Cow::Owned(summary));
-            batch.reports.push(Report {
-                session,
-                event: ended,
-                usage: Some(usage),
-            });
-            true
+            model_turn(batch, agent, attrs, at, duration)
+        }
+        // Codex says a turn's tokens when its response completes (no cost, no duration).
+        (Agent::Codex, "sse_event")
+            if attrs.text("event.kind").as_deref() == Some("response.completed")
+                && attrs.number("input_token_count").is_some() =>
+        {
+            model_turn(batch, agent, attrs, at, duration)
         }
         _ => false,
     }
+}
+
+/// A model turn of the agent's, ended at `at`: a row of its own, and the session's totals.
+fn model_turn(
+    batch: &mut Batch,
+    agent: Agent,
+    attrs: Attrs<'_>,
+    at: Time,
+    duration: Option<f64>,
+) -> bool {
+    let start = match duration.and_then(crate::time::delta_from_millis) {
+        Some(d) => at - d,
+        None => at,
+    };
+    let model = attrs
+        .text("model")
+        .or_else(|| attrs.text("slug"))
+        .unwrap_or(Cow::Borrowed("model"));
+    let session = agent_session(batch, agent, attrs);
+    let token = match attrs.text("event.sequence") {
+        Some(n) => format!("turn#{n}"),
+        None => format!("turn {}", at.to_datetime().format("%H:%M:%S%.3f")),
+    };
+    let (summary, usage) = turn_summary(attrs);
+    let mut started = event(token.clone(), &model, CallState::Started, start);
+    started.origin = Some(Origin::Model);
+    started.message = Some(Cow::Owned(summary.clone()));
+    batch.push(session, started);
+    let mut ended = event(token, &model, CallState::Finished, at);
+    ended.origin = Some(Origin::Model);
+    ended.duration_ms = duration.map(|d| d.round() as u64);
+    ended.message = Some(Cow::Owned(summary));
+    batch.reports.push(Report {
+        session,
+        event: ended,
+        usage: Some(usage),
+    });
+    true
 }
 
 /// `1234 in · 56 out · $0.0123`: a model turn's tokens and cost, said and counted.
@@ -525,7 +554,12 @@ fn turn_summary(attrs: Attrs<'_>) -> (String, Usage) {
         parts.push(format!("{n} out"));
         usage.output = n;
     }
-    if let Some(n) = count(&["cache_read_tokens", "cached_content_token_count"]).filter(|n| *n > 0)
+    if let Some(n) = count(&[
+        "cache_read_tokens",
+        "cached_content_token_count",
+        "cached_token_count",
+    ])
+    .filter(|n| *n > 0)
     {
         parts.push(format!("{n} cached"));
         usage.cached = n;

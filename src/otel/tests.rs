@@ -342,3 +342,57 @@ fn hostile_text_is_cut_to_one_line_and_numbers_that_are_not_are_ignored() {
     assert_eq!(ended.duration_ms, None);
     assert_eq!(ended.state, CallState::Finished);
 }
+
+#[test]
+fn the_real_codex_exec_export_becomes_its_tool_call() {
+    // What Codex CLI 0.169.0 (`codex exec`, a scripted model on loopback) sent to
+    // `/v1/logs` for one `exec_command` call, byte for byte.
+    let bytes = include_bytes!("../../tests/fixtures/otel/codex-0.169.0-exec.logs.pb");
+    let request = <ExportLogsServiceRequest as prost::Message>::decode(&bytes[..]).unwrap();
+    let batch = logs(&request, &Rules::default());
+    let calls: Vec<(String, String, CallState)> = batch
+        .reports
+        .iter()
+        .map(|r| {
+            (
+                r.event.token.as_str().unwrap_or_default().to_owned(),
+                r.event.tool.to_string(),
+                r.event.state,
+            )
+        })
+        .collect();
+    // The decision starts it; the result says it again (with its arguments) and ends it.
+    // Around it, the two model turns (their tokens when the response completed).
+    let token = "call_0f188d74";
+    let turn = |t: &str| (format!("turn 06:34:15.{t}"), "gpt-5.4".to_owned());
+    let (first, last) = (turn("091"), turn("196"));
+    assert_eq!(
+        calls,
+        [
+            (first.0.clone(), first.1.clone(), CallState::Started),
+            (first.0, first.1, CallState::Finished),
+            (token.into(), "exec_command".into(), CallState::Started),
+            (token.into(), "exec_command".into(), CallState::Started),
+            (token.into(), "exec_command".into(), CallState::Finished),
+            (last.0.clone(), last.1.clone(), CallState::Started),
+            (last.0, last.1, CallState::Finished),
+        ],
+        "{batch:#?}"
+    );
+    assert_eq!(
+        batch.reports[1].event.message.as_deref(),
+        Some("10 in · 2 out")
+    );
+    let ended = &batch.reports[4].event;
+    assert_eq!(ended.duration_ms, Some(63));
+    assert_eq!(
+        batch.reports[3].event.arguments,
+        Some(serde_json::json!({"cmd": "echo hello-from-codex"}))
+    );
+    assert_eq!(batch.sessions.len(), 1);
+    assert!(
+        batch.sessions[0].key.starts_with("codex/01a24a0f-"),
+        "{:?}",
+        batch.sessions
+    );
+}

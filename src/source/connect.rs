@@ -282,7 +282,8 @@ async fn watch_counts(
     mut base: tokio::sync::watch::Receiver<Option<String>>,
     tx: mpsc::Sender<Timed>,
 ) {
-    let mut said: Option<crate::event::DaemonCounts> = None;
+    // Nothing lost is nothing to say: only counts that differ from that are said.
+    let mut said = crate::event::DaemonCounts::default();
     loop {
         tokio::select! {
             changed = base.changed() => if changed.is_err() { return },
@@ -297,12 +298,12 @@ async fn watch_counts(
         else {
             continue;
         };
-        if said.as_ref() != Some(&counts) {
+        if said != counts {
             let status = Status::DaemonCounts(counts.clone());
             if send(&tx, SourceEvent::Status(status)).await.is_err() {
                 return;
             }
-            said = Some(counts);
+            said = counts;
         }
     }
 }
