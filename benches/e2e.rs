@@ -640,6 +640,7 @@ async fn latency_at(rate: u64, run: Duration) -> (Vec<f64>, Vec<f64>, u64) {
             file: None,
             instance: None,
             mcptop: true,
+            otlp: false,
         },
         Chosen {
             session_id: session.id.clone(),

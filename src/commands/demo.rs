@@ -46,6 +46,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             file: None,
             instance: None,
             mcptop: true,
+            otlp: false,
         };
         let chosen = Chosen {
             session_id: session.session_id.clone(),

@@ -56,6 +56,7 @@ pub async fn resolve_with(
             file: None,
             instance: None,
             mcptop: false,
+            otlp: false,
         };
         let chosen = Chosen {
             session_id: String::new(),

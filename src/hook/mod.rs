@@ -94,6 +94,30 @@ pub fn what(tool: &str, input: &Value, rules: &Rules) -> Option<String> {
     let text = match tool {
         // `full_command`: Claude Code's telemetry summary of a Bash call.
         "Bash" | "BashOutput" => field("command").or_else(|| field("full_command")),
+        // Codex CLI's and Gemini CLI's own tools.
+        "exec_command" => field("cmd"),
+        "shell" | "local_shell" => {
+            return input
+                .get("command")
+                .and_then(Value::as_array)
+                .map(|parts| {
+                    let words: Vec<&str> = parts.iter().filter_map(Value::as_str).collect();
+                    // `["bash", "-lc", "the command"]`: the command.
+                    match words.as_slice() {
+                        [_, "-lc" | "-c", command] => (*command).to_owned(),
+                        _ => words.join(" "),
+                    }
+                })
+                .map(|t| finish_what(&t, rules));
+        }
+        "run_shell_command" => field("command"),
+        "read_file" | "write_file" | "replace" => {
+            field("file_path").or_else(|| field("absolute_path"))
+        }
+        "list_directory" => field("path").or_else(|| field("dir_path")),
+        "glob" | "search_file_content" | "grep_search" => field("pattern"),
+        "web_fetch" => field("prompt").or_else(|| field("url")),
+        "google_web_search" => field("query"),
         "Read" | "Edit" | "Write" | "MultiEdit" => field("file_path"),
         "NotebookEdit" | "NotebookRead" => field("notebook_path"),
         "Grep" | "Glob" => field("pattern"),
@@ -119,9 +143,14 @@ pub fn what(tool: &str, input: &Value, rules: &Rules) -> Option<String> {
             })
         })
     })?;
+    Some(finish_what(&text, rules))
+}
+
+/// One line, redacted, bounded.
+fn finish_what(text: &str, rules: &Rules) -> String {
     let text = text.replace(['\n', '\r'], " ");
     let text = rules.text(&text).unwrap_or(text);
-    Some(crate::sanitize::cut(&text, MAX_WHAT).into_owned())
+    crate::sanitize::cut(&text, MAX_WHAT).into_owned()
 }
 
 /// A failure's text: `error` as a string or an object's message, else the response's.

@@ -77,6 +77,15 @@ impl Default for ModelConfig {
     }
 }
 
+/// What an agent's second reporter says of a call the model already shows.
+struct Said<'a> {
+    state: CallState,
+    duration_ms: Option<f64>,
+    arguments: &'a Option<String>,
+    error: &'a Option<String>,
+    message: Option<&'a str>,
+}
+
 /// A generation no model has had: unique across models, so a cache keyed by it can never
 /// mistake a fresh model (a replay's seek, a new config) for the one it was made from.
 fn next_generation() -> u64 {
@@ -536,9 +545,14 @@ impl Model {
         // reused, and its two reporters say the same things at different times.
         if c.origin.is_some() {
             if let Some(id) = existing {
-                if let Some(change) =
-                    self.amend(id, &c.state, &c.duration_ms, &c.arguments, &c.error)
-                {
+                let said = Said {
+                    state: c.state,
+                    duration_ms: c.duration_ms,
+                    arguments: &c.arguments,
+                    error: &c.error,
+                    message: c.message.as_deref(),
+                };
+                if let Some(change) = self.amend(id, &said, at) {
                     return change;
                 }
             }
@@ -653,6 +667,10 @@ impl Model {
                 if c.result.is_some() {
                     call.result = c.result;
                 }
+                if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
+                    let history = self.config.history;
+                    call.record_message(at, m, &history);
+                }
                 call.finish(status, end, c.error);
                 call.end_reported = true;
                 if fresh {
@@ -669,20 +687,20 @@ impl Model {
     /// hooks live, OpenTelemetry seconds later): what it adds is kept (the agent's own
     /// duration, its arguments, why it failed), and the row stays one row. `None` when the report is news to the row (an end of a running call,
     /// say), which then goes the usual way.
-    fn amend(
-        &mut self,
-        id: CallId,
-        state: &CallState,
-        duration_ms: &Option<f64>,
-        arguments: &Option<String>,
-        error: &Option<String>,
-    ) -> Option<Change> {
+    fn amend(&mut self, id: CallId, said: &Said<'_>, at: Time) -> Option<Change> {
+        let history = self.config.history;
         let call = self.calls.get_mut(&id)?;
         let ended = call.status.is_finished();
+        let (state, duration_ms, arguments, error) =
+            (&said.state, &said.duration_ms, said.arguments, said.error);
         match *state {
             CallState::Started | CallState::Working | CallState::Waiting => {
                 if call.arguments.is_none() {
                     call.arguments.clone_from(arguments);
+                }
+                // What the call does, when its first reporter did not say.
+                if let (None, Some(m)) = (call.message(), said.message) {
+                    call.record_message(at, m, &history);
                 }
                 // A running call's wait is news; its start again (the hooks showed it
                 // first) and anything said of a call already ended are not.

@@ -248,7 +248,7 @@ fn codex_and_gemini_results_become_finished_rows_of_their_sessions() {
     assert_eq!(ended.error.as_deref(), Some("no such file"));
     assert_eq!(
         batch.reports[0].event.message.as_deref(),
-        Some("absolute_path=/src/main.rs")
+        Some("/src/main.rs")
     );
 }
 

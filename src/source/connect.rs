@@ -340,9 +340,9 @@ pub async fn run(
     let (base, watched) = tokio::sync::watch::channel(None);
     let _counts = Aborting(tokio::spawn(watch_counts(watched, tx.clone())));
     loop {
-        // An mcptop daemon counts what its OTLP paths lose: watched beside the stream.
+        // An mcptop daemon with OTLP paths counts what they lose: watched beside the stream.
         base.send_if_modified(|url| {
-            let now = daemon.mcptop.then(|| daemon.base_url.clone());
+            let now = (daemon.mcptop && daemon.otlp).then(|| daemon.base_url.clone());
             let changed = *url != now;
             *url = now;
             changed

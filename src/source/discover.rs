@@ -30,6 +30,9 @@ pub struct Daemon {
     pub instance: Option<String>,
     /// Whether its `/health` says it is mcptop's daemon (else Construct or a twin).
     pub mcptop: bool,
+    /// Whether it runs an OpenTelemetry path (receiver or exporter), whose losses its
+    /// `/health` counts: the source then reads them beside the stream.
+    pub otlp: bool,
 }
 
 /// A daemon run's identity from its `/health`.
@@ -114,6 +117,7 @@ pub async fn discover(options: &DiscoverOptions) -> Result<Daemon, DiscoverError
             file: owned.map(|(path, _)| path),
             instance: instance_of(&health),
             mcptop: health.server.as_deref() == Some("mcptop"),
+            otlp: health.otlp.is_some() || health.otlp_export.is_some(),
         });
     }
     let candidates = files(options);
@@ -139,6 +143,7 @@ pub async fn discover(options: &DiscoverOptions) -> Result<Daemon, DiscoverError
                                 file: Some(path.clone()),
                                 instance: instance_of(&health),
                                 mcptop: health.server.as_deref() == Some("mcptop"),
+                                otlp: health.otlp.is_some() || health.otlp_export.is_some(),
                             })
                         }
                         Err(reason) => {

@@ -265,22 +265,19 @@ fn classify<'a>(event_type: &str, raw: &mut Fields<'a>, depth: u8) -> Frame<'a> 
                     tool: raw.tool.take(),
                     state,
                     timestamp: raw.timestamp.as_deref().and_then(parse_timestamp),
-                    // A call that ends says why in `error` (or, from older servers, in
-                    // `message`); one that goes on may say what it does in `message`.
+                    // A call that fails says why in `error` (or, from older servers, in
+                    // `message`); one that goes on or finishes well may say what it does
+                    // in `message`.
                     error: match state {
-                        CallState::Started | CallState::Working | CallState::Waiting => {
-                            raw.error.and_then(text)
-                        }
-                        _ => raw
+                        CallState::Failed | CallState::Cancelled | CallState::Lost => raw
                             .error
                             .and_then(text)
                             .or_else(|| raw.message.and_then(text)),
+                        _ => raw.error.and_then(text),
                     },
                     message: match state {
-                        CallState::Started | CallState::Working | CallState::Waiting => {
-                            raw.message.and_then(text)
-                        }
-                        _ => None,
+                        CallState::Failed | CallState::Cancelled | CallState::Lost => None,
+                        _ => raw.message.and_then(text),
                     },
                     duration_ms: raw.duration_ms,
                     progress_requested: raw.progress_requested,

@@ -183,7 +183,9 @@ pub struct CallEvent<'a> {
     /// agent gave none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_token: Option<Value>,
-    /// On `working` and `waiting`: what the call does now (a task's status message).
+    /// On `started`, `working` and `waiting`: what the call does now (a task's status
+    /// message); on `finished`, what it did. On a failure (`failed`, `cancelled`, `lost`)
+    /// with no `error`, it is read as the reason (what older producers sent).
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub message: Option<Cow<'a, str>>,
     /// On `waiting`: `input` or `permission` (another word, from a newer producer, reads

@@ -34,6 +34,7 @@ impl Watch {
             file: None,
             instance: None,
             mcptop: true,
+            otlp: false,
         };
         let chosen = Chosen {
             session_id: session_id.into(),

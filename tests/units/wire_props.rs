@@ -318,9 +318,11 @@ proptest! {
             prop_assert_eq!(frame.state, event.state, "{} {}", path, json);
             prop_assert_eq!(frame.timestamp, event.timestamp, "{} {}", path, json);
             prop_assert_eq!(frame.duration_ms, event.duration_ms.map(|d| d as f64), "{} {}", path, json);
-            // The contract's one rule across fields: a message is what a running call does
-            // now; on an end it is the reason, when no error is given.
-            let (error, message) = if event.state.is_end() {
+            // The contract's one rule across fields: a message is what a call does (or,
+            // finished well, what it did); on a failure it is the reason, when no error is
+            // given.
+            let failed = event.state.is_end() && event.state != mcptop::wire::CallState::Finished;
+            let (error, message) = if failed {
                 (event.error.as_deref().or(event.message.as_deref()), None)
             } else {
                 (event.error.as_deref(), event.message.as_deref())
