@@ -306,6 +306,12 @@ fn otel(home: &Path, project: &Path, location: &Location, args: &SetupArgs) -> R
             "note: tool details (arguments) may hold secrets; mcptop redacts them like its \
              taps do, but the agent sends them to whatever listens on those ports."
         );
+        if location.agent == Agent::Gemini {
+            println!(
+                "note: Gemini CLI sends tool arguments only with `logPrompts` on, which also \
+                 sends your prompts; mcptop reads neither prompt nor answer and keeps none."
+            );
+        }
     }
     Ok(changed)
 }

@@ -99,14 +99,16 @@ pub fn claude_env(endpoints: &Endpoints) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Gemini CLI's `telemetry` object.
+/// Gemini CLI's `telemetry` object. `logPrompts` is what makes Gemini CLI 0.61 send a
+/// tool call's `function_args` (measured: without it, only the tool's name), so it is on,
+/// as Claude Code's `OTEL_LOG_TOOL_DETAILS`; the prompts it also sends are not kept.
 pub fn gemini_telemetry(endpoints: &Endpoints) -> Value {
     serde_json::json!({
         "enabled": true,
         "target": "local",
         "otlpEndpoint": endpoints.grpc,
         "otlpProtocol": "grpc",
-        "logPrompts": false,
+        "logPrompts": true,
     })
 }
 
