@@ -35,6 +35,8 @@ pub enum FindingKind {
     // Call findings.
     /// Waiting on someone: a permission prompt, or input a task asked for.
     Waiting,
+    /// The agent started an MCP tool whose server's tap never saw the call.
+    NeverReached,
     Stalled,
     NotIncreasing,
     PastTotal,
@@ -48,6 +50,7 @@ impl FindingKind {
     pub fn severity(self) -> u8 {
         match self {
             FindingKind::Waiting => 0,
+            FindingKind::NeverReached => 0,
             FindingKind::Stalled => 0,
             FindingKind::ServerLoss => 1,
             FindingKind::IdGap => 2,
@@ -71,6 +74,7 @@ impl FindingKind {
     fn group_phrase(self) -> Option<&'static str> {
         Some(match self {
             FindingKind::Waiting => "waiting",
+            FindingKind::NeverReached => "never reached their servers",
             FindingKind::Stalled => "stalled",
             FindingKind::NotIncreasing => "report progress that does not increase",
             FindingKind::PastTotal => "report progress past their total",
@@ -93,6 +97,7 @@ impl FindingKind {
             FindingKind::ExportDropped => "export-dropped",
             FindingKind::OtlpRefused => "otlp-refused",
             FindingKind::Waiting => "waiting",
+            FindingKind::NeverReached => "never-reached",
             FindingKind::Stalled => "stalled",
             FindingKind::NotIncreasing => "progress-not-increasing",
             FindingKind::PastTotal => "progress-past-total",
@@ -297,6 +302,17 @@ pub fn stall_threshold(call: &Call, config: &ModelConfig) -> Option<TimeDelta> {
         }
         _ => None,
     }
+}
+
+/// How long an agent's MCP call may go unseen by its server's tap before the header says
+/// it never reached the server.
+pub const NEVER_REACHED_SECS: i64 = 5;
+
+/// `mcp__SERVER__TOOL` (how Claude Code names an MCP server's tool): the server and tool.
+pub fn mcp_tool(name: &str) -> Option<(&str, &str)> {
+    let rest = name.strip_prefix("mcp__")?;
+    let (server, tool) = rest.split_once("__")?;
+    (!server.is_empty() && !tool.is_empty()).then_some((server, tool))
 }
 
 /// How long a call may wait before the header says so: the most common reason an agent

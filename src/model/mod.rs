@@ -965,7 +965,7 @@ impl Model {
 
     /// The findings about one call.
     pub fn call_findings(&self, call: &Call, now: Time) -> Vec<Finding> {
-        lint::CALL_LINTS
+        let mut out: Vec<Finding> = lint::CALL_LINTS
             .iter()
             .filter_map(|lint| match lint.check(call, now, &self.config) {
                 Verdict::Warn(message) => Some(Finding {
@@ -975,7 +975,48 @@ impl Model {
                 }),
                 _ => None,
             })
-            .collect()
+            .collect();
+        if let Some(message) = self.never_reached(call, now) {
+            out.push(Finding {
+                kind: FindingKind::NeverReached,
+                call: Some(call.id),
+                message,
+            });
+        }
+        out
+    }
+
+    /// An agent's call of an MCP server's tool (`mcp__SERVER__TOOL`, from its hooks or
+    /// telemetry) that the server's own tap (a session labelled SERVER, `mcptop setup`'s
+    /// `wrap --label`) has not seen start within [`lint::NEVER_REACHED_SECS`]: the agent
+    /// is stuck before the wire, not the server. Said only of a server whose tap shows.
+    pub fn never_reached(&self, call: &Call, now: Time) -> Option<String> {
+        if call.origin.is_none()
+            || call.status != Status::Running
+            || call.waiting.is_some()
+            || now - call.first_seen < chrono::TimeDelta::seconds(lint::NEVER_REACHED_SECS)
+        {
+            return None;
+        }
+        let (server, tool) = lint::mcp_tool(call.key.tool.as_deref()?)?;
+        let tapped = |c: &&Call| c.origin.is_none() && c.session_label.as_deref() == Some(server);
+        // Clocks of two processes on one machine: a second of slack.
+        let since = call.first_seen - chrono::TimeDelta::seconds(1);
+        let mut watched = false;
+        for c in self.calls().filter(tapped) {
+            watched = true;
+            if c.key.tool.as_deref() == Some(tool) && c.first_seen >= since {
+                return None;
+            }
+        }
+        watched.then(|| {
+            format!(
+                "{}: the agent started it {} ago and server {server} never saw it (its tap \
+                 got no tools/call): the agent is stuck before the wire, not the server",
+                call.key.tool.as_deref().unwrap_or(tool),
+                human(now - call.first_seen)
+            )
+        })
     }
 
     /// Each lint's verdict on one call, for the detail view.

@@ -421,3 +421,51 @@ fn a_late_opentelemetry_report_amends_the_hooks_row_and_adds_none() {
     assert_eq!(calls[1].status, Status::Failed);
     assert_eq!(calls[1].error.as_deref(), Some("exit 1"));
 }
+
+#[test]
+fn an_agents_mcp_call_its_servers_tap_never_saw_is_said_to_be_stuck_before_the_wire() {
+    let mut model = Model::new(ModelConfig::default());
+    let line = |session: &str, label: &str, token: &str, tool: &str, extra: &str| {
+        serde_json::json!({
+            "event": "call",
+            "data": format!(
+                r#"{{"session":"{session}","session_label":"{label}","token":"{token}","tool":"{tool}","state":"started"{extra}}}"#
+            ),
+        })
+    };
+    let t = |s: &str| at(&format!("2026-04-17T10:00:{s}Z"));
+    let hook = r#","origin":"hook""#;
+    // The wrapped server `shop` shows (an earlier call of its tap).
+    common::fixture::apply_line(&mut model, &line("s2", "shop", "1", "list", ""), t("00"));
+    // The agent starts two MCP calls: one of `shop`, one of a server nobody wraps.
+    let agent = "claude-code · proj";
+    common::fixture::apply_line(
+        &mut model,
+        &line("s1", agent, "t1", "mcp__shop__search", hook),
+        t("01"),
+    );
+    common::fixture::apply_line(
+        &mut model,
+        &line("s1", agent, "t2", "mcp__docs__fetch", hook),
+        t("01"),
+    );
+    let stuck = |model: &Model, now: &str| -> Vec<String> {
+        model
+            .findings(t(now))
+            .into_iter()
+            .filter(|f| f.kind == FindingKind::NeverReached)
+            .map(|f| f.message)
+            .collect()
+    };
+    assert!(stuck(&model, "04").is_empty(), "not before a few seconds");
+    assert_eq!(
+        stuck(&model, "07"),
+        [
+            "mcp__shop__search: the agent started it 6.0s ago and server shop never saw it \
+          (its tap got no tools/call): the agent is stuck before the wire, not the server"
+        ]
+    );
+    // The tap sees it (late): no longer stuck.
+    common::fixture::apply_line(&mut model, &line("s2", "shop", "2", "search", ""), t("08"));
+    assert!(stuck(&model, "09").is_empty());
+}
