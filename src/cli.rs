@@ -898,4 +898,9 @@ pub struct CheckArgs {
     /// The result as JSON on standard output.
     #[arg(long)]
     pub json: bool,
+
+    /// Also write the result as JUnit XML to FILE (one test case per assertion and per
+    /// tool), for CI's test reports.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }

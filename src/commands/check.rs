@@ -33,6 +33,16 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         return Err(Exit::new(2, format!("{} holds nothing to check", args.file.display())).into());
     }
     let report = mcptop::check::run(recording, &checks);
+    if let Some(path) = &args.junit {
+        let name = format!("mcptop check {}", args.file.display());
+        let xml = mcptop::check::junit(&report, &checks, &name);
+        std::fs::write(path, xml).map_err(|e| {
+            Exit::new(
+                2,
+                format!("cannot write the JUnit report {}: {e}", path.display()),
+            )
+        })?;
+    }
     if args.json {
         println!(
             "{}",

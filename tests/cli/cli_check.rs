@@ -106,6 +106,39 @@ fn a_workload_recording_passes_sensible_checks_and_fails_strict_ones() {
     assert_eq!(report["ok"], failed == 0, "{report}");
     assert_eq!(json.status.code(), Some(if failed == 0 { 0 } else { 1 }));
 
+    // JUnit: one case per assertion and per tool; the forbidden tool's case fails.
+    let xml_path = home.join("junit.xml");
+    let junit = run(
+        &home,
+        &[
+            "check",
+            file,
+            "--forbid-tool",
+            &ran,
+            "--max-duration",
+            "10m",
+            "--junit",
+            xml_path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(junit.status.code(), Some(1), "{}", out(&junit));
+    let cases = junit_cases(&std::fs::read_to_string(&xml_path).unwrap());
+    let tools = report["tools"].as_array().unwrap();
+    assert_eq!(cases.len(), 2 + tools.len(), "{cases:?}");
+    let case = |class: &str, name: &str| {
+        cases
+            .iter()
+            .find(|c| c.0 == class && c.1 == name)
+            .unwrap_or_else(|| panic!("no {class} {name} in {cases:?}"))
+    };
+    assert!(case("mcptop.check", "max-duration").2.is_empty());
+    let forbidden = case("mcptop.check", &format!("forbid-tool {ran}"));
+    assert!(forbidden.2[0].contains("(forbidden)"), "{forbidden:?}");
+    assert!(case("mcptop.tools", &ran).2[0].starts_with("forbid-tool: "));
+    for tool in tools.iter().filter_map(Value::as_str).filter(|t| *t != ran) {
+        assert!(case("mcptop.tools", tool).2.is_empty(), "{tool}");
+    }
+
     let missing = run(&home, &["check", "/no/such/file"]);
     assert_eq!(missing.status.code(), Some(2));
     std::fs::remove_dir_all(&home).unwrap();
@@ -148,4 +181,44 @@ fn no_findings_catches_a_stall_that_recovered() {
     );
     assert_eq!(fine.status.code(), Some(0), "{}", out(&fine));
     std::fs::remove_dir_all(&home).unwrap();
+}
+
+/// The test cases of a JUnit report, read with an XML parser (which also proves it well
+/// formed): (classname, name, failure messages), checking the counts the suites give.
+fn junit_cases(xml: &str) -> Vec<(String, String, Vec<String>)> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut cases: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut counts = Vec::new();
+    let attr = |e: &quick_xml::events::BytesStart<'_>, key: &str| {
+        e.attributes()
+            .map(|a| a.unwrap())
+            .find(|a| a.key.into_inner() == key)
+            .map(|a| a.unescape_value().unwrap().into_owned())
+            .unwrap_or_default()
+    };
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) | Event::Empty(e) => match e.name().into_inner() {
+                "testsuites" | "testsuite" => {
+                    counts.push((attr(&e, "tests"), attr(&e, "failures")));
+                }
+                "testcase" => cases.push((attr(&e, "classname"), attr(&e, "name"), Vec::new())),
+                "failure" => cases
+                    .last_mut()
+                    .expect("a failure inside a case")
+                    .2
+                    .push(attr(&e, "message")),
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    let failing = cases.iter().filter(|c| !c.2.is_empty()).count();
+    for (tests, failures) in counts {
+        assert_eq!(tests, cases.len().to_string());
+        assert_eq!(failures, failing.to_string());
+    }
+    cases
 }
