@@ -194,7 +194,7 @@ fn junit_cases(xml: &str) -> Vec<(String, String, Vec<String>)> {
         e.attributes()
             .map(|a| a.unwrap())
             .find(|a| a.key.into_inner() == key)
-            .map(|a| a.unescape_value().unwrap().into_owned())
+            .map(|a| a.normalized_value().unwrap().into_owned())
             .unwrap_or_default()
     };
     loop {
