@@ -194,7 +194,11 @@ fn junit_cases(xml: &str) -> Vec<(String, String, Vec<String>)> {
         e.attributes()
             .map(|a| a.unwrap())
             .find(|a| a.key.into_inner() == key)
-            .map(|a| a.normalized_value().unwrap().into_owned())
+            .map(|a| {
+                a.normalized_value(quick_xml::XmlVersion::Explicit1_0)
+                    .unwrap()
+                    .into_owned()
+            })
             .unwrap_or_default()
     };
     loop {
