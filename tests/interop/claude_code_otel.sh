@@ -8,20 +8,8 @@
 # Usage: claude_code_otel.sh MCPTOP CLAUDE
 set -euo pipefail
 bin=$1 claude=$2
-home=$(mktemp -d)
-project="$home/project"
-mkdir -p "$project" "$home/.config/mcptop"
-export HOME="$home" XDG_CONFIG_HOME="$home/.config"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$home"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-http_port=$(free_port) grpc_port=$(free_port)
-printf '[otlp]\nreceive = true\nhttp = "127.0.0.1:%s"\ngrpc = "127.0.0.1:%s"\n' "$http_port" "$grpc_port" \
-    >"$home/.config/mcptop/config.toml"
+. "$(dirname "$0")/lib.sh"
+receive_otlp
 (cd "$project" && "$bin" setup claude-code --otel --project "$project") >"$home/setup.out"
 grep -q "127.0.0.1:$http_port" "$home/.claude/settings.json" || {
     echo "setup --otel did not point Claude Code at the receiver:"; cat "$home/.claude/settings.json"; exit 1; }

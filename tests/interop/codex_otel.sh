@@ -7,22 +7,11 @@
 # Usage: codex_otel.sh MCPTOP CODEX
 set -euo pipefail
 bin=$1 codex=$2
-home=$(mktemp -d)
-project="$home/project"
-mkdir -p "$project" "$home/.config/mcptop" "$home/.codex"
-export HOME="$home" XDG_CONFIG_HOME="$home/.config"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$home"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-http_port=$(free_port) grpc_port=$(free_port)
-printf '[otlp]\nreceive = true\nhttp = "127.0.0.1:%s"\ngrpc = "127.0.0.1:%s"\n' "$http_port" "$grpc_port" \
-    >"$home/.config/mcptop/config.toml"
+. "$(dirname "$0")/lib.sh"
+mkdir -p "$home/.codex"
+receive_otlp
 python3 "$(dirname "$0")/scripted_responses.py" "$home/model.port" & pids+=($!)
-for _ in $(seq 100); do [ -s "$home/model.port" ] && break; sleep 0.1; done
+wait_for "$home/model.port" . || true
 cat >"$home/.codex/config.toml" <<TOML
 model = "gpt-5.4"
 model_provider = "scripted"
@@ -37,11 +26,11 @@ TOML
 grep -q "127.0.0.1:$http_port" "$home/.codex/config.toml" || {
     echo "setup --otel did not point Codex at the receiver:"; cat "$home/.codex/config.toml"; exit 1; }
 "$bin" serve >"$home/serve.out" 2>&1 & pids+=($!)
-for _ in $(seq 100); do grep -q "^discovery file" "$home/serve.out" && break; sleep 0.1; done
+wait_for "$home/serve.out" "^discovery file" || true
 grep -q "OTLP/HTTP on http://127.0.0.1:$http_port" "$home/serve.out" || {
     echo "mcptop serve does not receive OTLP:"; cat "$home/serve.out"; exit 1; }
 "$bin" tail --json >"$home/tail.out" 2>&1 & pids+=($!)
-for _ in $(seq 100); do grep -q '"connected"' "$home/tail.out" && break; sleep 0.1; done
+wait_for "$home/tail.out" '"connected"' || true
 
 (cd "$project" && SCRIPTED_KEY=not-a-key timeout 120 "$codex" exec --skip-git-repo-check \
     "run the two commands" >"$home/codex.out" 2>&1) || {

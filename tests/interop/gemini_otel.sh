@@ -7,34 +7,23 @@
 # Usage: gemini_otel.sh MCPTOP GEMINI
 set -euo pipefail
 bin=$1 gemini=$2
-home=$(mktemp -d)
-project="$home/project"
-mkdir -p "$project" "$home/.config/mcptop" "$home/.gemini"
-export HOME="$home" XDG_CONFIG_HOME="$home/.config"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$home"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-http_port=$(free_port) grpc_port=$(free_port)
-printf '[otlp]\nreceive = true\nhttp = "127.0.0.1:%s"\ngrpc = "127.0.0.1:%s"\n' "$http_port" "$grpc_port" \
-    >"$home/.config/mcptop/config.toml"
+. "$(dirname "$0")/lib.sh"
+mkdir -p "$home/.gemini"
+receive_otlp
 # An API key from the environment, and no trust prompt for the project.
 echo '{"security": {"auth": {"selectedType": "gemini-api-key"}, "folderTrust": {"enabled": false}}}' \
     >"$home/.gemini/settings.json"
 python3 "$(dirname "$0")/scripted_gemini.py" "$home/model.port" & pids+=($!)
-for _ in $(seq 100); do [ -s "$home/model.port" ] && break; sleep 0.1; done
+wait_for "$home/model.port" . || true
 (cd "$project" && "$bin" setup gemini --otel) >"$home/setup.out"
 grep -q "127.0.0.1:$grpc_port" "$project/.gemini/settings.json" || {
     echo "setup --otel did not point Gemini CLI at the receiver:"; cat "$project/.gemini/settings.json"; exit 1; }
 "$bin" serve >"$home/serve.out" 2>&1 & pids+=($!)
-for _ in $(seq 100); do grep -q "^discovery file" "$home/serve.out" && break; sleep 0.1; done
+wait_for "$home/serve.out" "^discovery file" || true
 grep -q "OTLP/gRPC on http://127.0.0.1:$grpc_port" "$home/serve.out" || {
     echo "mcptop serve does not receive OTLP:"; cat "$home/serve.out"; exit 1; }
 "$bin" tail --json >"$home/tail.out" 2>&1 & pids+=($!)
-for _ in $(seq 100); do grep -q '"connected"' "$home/tail.out" && break; sleep 0.1; done
+wait_for "$home/tail.out" '"connected"' || true
 
 (cd "$project" && GEMINI_API_KEY=not-a-key GOOGLE_GEMINI_BASE_URL="http://127.0.0.1:$(cat "$home/model.port")" \
     timeout 120 "$gemini" -p "run the two commands" --yolo >"$home/gemini.out" 2>&1) || {
