@@ -28,6 +28,8 @@ pub struct Checks {
     pub max_failures: Option<usize>,
     /// No stall, no progress that did not increase, no loss, at any point.
     pub no_findings: bool,
+    /// The servers offer exactly the tools approved here, each as it was.
+    pub baseline: Option<crate::baseline::Baseline>,
 }
 
 /// One broken assertion.
@@ -208,6 +210,16 @@ pub fn run(recording: Opened, checks: &Checks) -> Report {
             });
         }
     }
+    if let Some(approved) = &checks.baseline {
+        let now = crate::baseline::of_model(model);
+        for change in crate::baseline::compare(approved, &now) {
+            violations.push(Violation {
+                check: "baseline",
+                message: change.message,
+                tool: Some(change.tool),
+            });
+        }
+    }
     for (message, check) in seen_findings {
         violations.push(Violation {
             check,
@@ -280,6 +292,13 @@ pub fn junit(report: &Report, checks: &Checks, name: &str) -> String {
             failures: of("max-failures"),
         });
     }
+    if checks.baseline.is_some() {
+        cases.push(Case {
+            class: "mcptop.check",
+            name: "baseline".into(),
+            failures: of("baseline"),
+        });
+    }
     if checks.no_findings {
         cases.push(Case {
             class: "mcptop.check",
@@ -298,7 +317,7 @@ pub fn junit(report: &Report, checks: &Checks, name: &str) -> String {
             .violations
             .iter()
             .filter(|v| {
-                matches!(v.check, "max-duration" | "forbid-tool")
+                matches!(v.check, "max-duration" | "forbid-tool" | "baseline")
                     && v.tool.as_deref() == Some(tool.as_str())
             })
             .map(|v| format!("{}: {}", v.check, v.message))

@@ -154,6 +154,15 @@ pub enum Command {
     /// one line per violation otherwise.
     Check(CheckArgs),
 
+    /// Print the tools a recorded session's servers offered, as a baseline for `check
+    /// --baseline`.
+    ///
+    /// JSON on standard output: per server, each tool with its definition's fingerprint
+    /// (SHA-256 of its whole `tools/list` entry, as the taps saw it). Review it, keep it
+    /// in the repository, and `mcptop check REC --baseline tools.json` fails when a
+    /// server's tools change.
+    Baseline(BaselineArgs),
+
     /// Send a recorded session to the team's OpenTelemetry collector: every call a span.
     ///
     /// Reads a recording (or a raw SSE capture), plays it through the monitor's model and
@@ -903,4 +912,16 @@ pub struct CheckArgs {
     /// tool), for CI's test reports.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+
+    /// The servers offer exactly the tools of this baseline (`mcptop baseline REC >
+    /// tools.json`), each defined as it was: a tool added, removed or changed fails.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BaselineArgs {
+    /// A recording made with --record (or a raw SSE capture) whose servers' tools are the
+    /// approved ones.
+    pub file: PathBuf,
 }

@@ -4,6 +4,7 @@
 //! state of every call ([`model`]). Nothing here touches a terminal; the parser and the
 //! model never touch a socket or a clock.
 
+pub mod baseline;
 pub mod check;
 pub mod config;
 pub mod discovery;

@@ -77,6 +77,7 @@ fn run(command: &cli::Command) -> anyhow::Result<()> {
         cli::Command::Setup(args) => commands::setup::run(args),
         cli::Command::Check(args) => commands::check::run(args),
         cli::Command::Export(args) => commands::export::run(args),
+        cli::Command::Baseline(args) => commands::check::baseline(args),
         cli::Command::Hook(args) => {
             commands::hook::run(args);
             Ok(())

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::Exit;
-use crate::cli::CheckArgs;
+use crate::cli::{BaselineArgs, CheckArgs};
 use mcptop::check::Checks;
 
 pub fn run(args: &CheckArgs) -> Result<()> {
@@ -27,6 +27,14 @@ pub fn run(args: &CheckArgs) -> Result<()> {
             }
             None => checks.max_duration = Some(duration),
         }
+    }
+    if let Some(path) = &args.baseline {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Exit::new(2, format!("cannot read {}: {e}", path.display())))?;
+        checks.baseline = Some(
+            mcptop::baseline::parse(&text)
+                .map_err(|e| Exit::new(2, format!("{}: {e}", path.display())))?,
+        );
     }
     let recording = mcptop::recording::open(&args.file).map_err(|e| Exit::new(2, e.to_string()))?;
     if recording.tape.is_empty() {
@@ -64,4 +72,26 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     } else {
         Err(Exit::new(1, String::new()).into())
     }
+}
+
+/// `mcptop baseline REC`: the tools its servers offered, as JSON.
+pub fn baseline(args: &BaselineArgs) -> Result<()> {
+    let recording = mcptop::recording::open(&args.file).map_err(|e| Exit::new(2, e.to_string()))?;
+    let baseline = mcptop::baseline::of_recording(recording);
+    if baseline.servers.is_empty() {
+        return Err(Exit::new(
+            2,
+            format!(
+                "{} shows no server's tools: record a session whose servers run behind \
+                 `mcptop wrap` or `mcptop proxy` (they report their tools/list)",
+                args.file.display()
+            ),
+        )
+        .into());
+    }
+    println!(
+        "{}",
+        mcptop::sanitize::json_string(&serde_json::to_value(&baseline)?)
+    );
+    Ok(())
 }

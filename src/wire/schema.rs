@@ -332,6 +332,18 @@ pub struct ToolInfo {
     /// `execution.taskSupport`: `required`, `optional` or `forbidden`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks: Option<String>,
+    /// The whole definition's fingerprint (see [`tool_digest`]): any change to its name,
+    /// description, schemas or annotations changes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// A tool definition's fingerprint: SHA-256 of its JSON with object keys sorted (as
+/// `serde_json` writes a `Value`), the first 16 bytes in hex.
+pub fn tool_digest(definition: &Value) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(definition.to_string().as_bytes());
+    hash.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Tools a server event carries.
@@ -379,6 +391,9 @@ impl ServerEvent {
             }
             if let Some(s) = &mut t.tasks {
                 cap(s, 16);
+            }
+            if let Some(d) = &mut t.digest {
+                cap(d, 64);
             }
         }
         cut
@@ -430,6 +445,7 @@ impl ServerEvent {
                 name: name.to_owned(),
                 description: text(tool.get("description")).or_else(|| text(tool.get("title"))),
                 tasks: text(tool.pointer("/execution/taskSupport")),
+                digest: Some(tool_digest(&tool)),
             });
         }
         self.bound();

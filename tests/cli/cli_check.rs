@@ -226,3 +226,111 @@ fn junit_cases(xml: &str) -> Vec<(String, String, Vec<String>)> {
     }
     cases
 }
+
+/// A recording of one server's `server` event offering `tools` (name, digest), and a call.
+fn server_recording(tools: &[(&str, &str)]) -> String {
+    let list: Vec<Value> = tools
+        .iter()
+        .map(|(name, digest)| serde_json::json!({"name": name, "digest": digest}))
+        .collect();
+    let server = serde_json::json!({"name": "shop", "version": "1.0", "tools": list});
+    let line = |at: f64, event: &str, id: u32, data: &Value| {
+        serde_json::json!([at, "e", {"event": event, "id": id.to_string(), "data": data.to_string()}])
+            .to_string()
+    };
+    [
+        r#"{"format":"mcptop-recording","version":1,"started_at":"2026-12-06T10:00:00Z","source":{"session_id":"s1","label":"shop"}}"#.to_owned(),
+        line(0.1, "server", 1, &server),
+        line(0.2, "call", 2, &serde_json::json!({"token": 1, "tool": "search", "state": "started"})),
+        line(0.3, "call", 3, &serde_json::json!({"token": 1, "tool": "search", "state": "finished"})),
+    ]
+    .join("\n")
+        + "\n"
+}
+
+#[test]
+fn a_tools_baseline_holds_for_the_same_tools_and_names_each_change() {
+    let home = temp_dir("check-baseline");
+    let approved = home.join("approved.jsonl");
+    std::fs::write(
+        &approved,
+        server_recording(&[("search", "aa"), ("buy", "bb")]),
+    )
+    .unwrap();
+    let written = run(&home, &["baseline", approved.to_str().unwrap()]);
+    assert_eq!(
+        written.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let baseline: Value = serde_json::from_str(out(&written).trim()).unwrap();
+    assert_eq!(baseline["servers"]["shop"]["tools"]["buy"]["digest"], "bb");
+    let tools = home.join("tools.json");
+    std::fs::write(&tools, out(&written)).unwrap();
+    let tools = tools.to_str().unwrap();
+
+    let same = run(
+        &home,
+        &["check", approved.to_str().unwrap(), "--baseline", tools],
+    );
+    assert_eq!(same.status.code(), Some(0), "{}", out(&same));
+
+    // The next run: `buy` redefined, `refund` new.
+    let later = home.join("later.jsonl");
+    std::fs::write(
+        &later,
+        server_recording(&[("search", "aa"), ("buy", "b2"), ("refund", "cc")]),
+    )
+    .unwrap();
+    let xml = home.join("junit.xml");
+    let changed = run(
+        &home,
+        &[
+            "check",
+            later.to_str().unwrap(),
+            "--baseline",
+            tools,
+            "--junit",
+            xml.to_str().unwrap(),
+        ],
+    );
+    let said = out(&changed);
+    assert_eq!(changed.status.code(), Some(1), "{said}");
+    assert_eq!(
+        said.lines().collect::<Vec<_>>(),
+        [
+            "baseline: server shop: tool buy changed since the baseline (definition bb → b2)",
+            "baseline: server shop: tool refund added since the baseline",
+        ]
+    );
+    let cases = junit_cases(&std::fs::read_to_string(&xml).unwrap());
+    let failing: Vec<&str> = cases
+        .iter()
+        .filter(|c| !c.2.is_empty())
+        .map(|c| c.1.as_str())
+        .collect();
+    assert_eq!(failing, ["baseline"], "{cases:?}");
+
+    // Not a baseline, and a recording with no server: one line each, exit 2.
+    let bad = run(
+        &home,
+        &[
+            "check",
+            later.to_str().unwrap(),
+            "--baseline",
+            later.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let none = home.join("none.jsonl");
+    std::fs::write(
+        &none,
+        "data: {\"token\":1,\"progress\":1,\"tool\":\"t\"}\n\n",
+    )
+    .unwrap();
+    let empty = run(&home, &["baseline", none.to_str().unwrap()]);
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("shows no server's tools"));
+    std::fs::remove_dir_all(&home).unwrap();
+}
