@@ -8,10 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::feed::Feed;
-use crate::model::{Model, ModelConfig};
+use crate::model::Model;
 use crate::recording::Opened;
-use crate::source::Timed;
 
 /// What `baseline` writes and `check --baseline` reads.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -74,18 +72,7 @@ pub fn of_model(model: &Model) -> Baseline {
 
 /// Plays `recording` through the model: the tools its servers offered.
 pub fn of_recording(recording: Opened) -> Baseline {
-    let mut feed = Feed::new(ModelConfig {
-        max_calls: 1000,
-        ..ModelConfig::default()
-    });
-    let tape = recording.tape;
-    for i in 0..tape.len() {
-        let Some(event) = tape.event(i) else { continue };
-        let at = recording.started_at
-            + chrono::TimeDelta::from_std(tape.at(i)).unwrap_or(chrono::TimeDelta::MAX);
-        feed.apply(&Timed { at, event });
-    }
-    of_model(&feed.model)
+    of_model(&crate::diff::play(recording).0)
 }
 
 /// Reads a baseline file's text; `Err` says what is wrong with it.

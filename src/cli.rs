@@ -163,6 +163,16 @@ pub enum Command {
     /// server's tools change.
     Baseline(BaselineArgs),
 
+    /// What changed between two recorded sessions: tools and their speed and failures.
+    ///
+    /// The servers' tools added, removed or redefined; per tool, calls, failures and
+    /// p50/p95 durations before (A) and after (B), `▲` where it regressed (a higher
+    /// failure rate, or a p50/p95 slower by more than --threshold and 50 ms).
+    ///
+    /// Exit status: 0 nothing regressed or changed, 1 something did, 2 bad arguments or an
+    /// unreadable recording.
+    Diff(DiffArgs),
+
     /// Send a recorded session to the team's OpenTelemetry collector: every call a span.
     ///
     /// Reads a recording (or a raw SSE capture), plays it through the monitor's model and
@@ -917,6 +927,20 @@ pub struct CheckArgs {
     /// tools.json`), each defined as it was: a tool added, removed or changed fails.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The earlier recording (or raw SSE capture).
+    pub a: PathBuf,
+    /// The later one.
+    pub b: PathBuf,
+    /// Slower by more than this share is a regression (`20%`, or `0.2`).
+    #[arg(long, value_name = "PERCENT", default_value = "20%")]
+    pub threshold: String,
+    /// The diff as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]

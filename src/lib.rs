@@ -7,6 +7,7 @@
 pub mod baseline;
 pub mod check;
 pub mod config;
+pub mod diff;
 pub mod discovery;
 pub mod event;
 pub mod export;

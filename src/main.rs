@@ -78,6 +78,7 @@ fn run(command: &cli::Command) -> anyhow::Result<()> {
         cli::Command::Check(args) => commands::check::run(args),
         cli::Command::Export(args) => commands::export::run(args),
         cli::Command::Baseline(args) => commands::check::baseline(args),
+        cli::Command::Diff(args) => commands::check::diff(args),
         cli::Command::Hook(args) => {
             commands::hook::run(args);
             Ok(())

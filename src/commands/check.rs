@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::Exit;
-use crate::cli::{BaselineArgs, CheckArgs};
+use crate::cli::{BaselineArgs, CheckArgs, DiffArgs};
 use mcptop::check::Checks;
 
 pub fn run(args: &CheckArgs) -> Result<()> {
@@ -94,4 +94,49 @@ pub fn baseline(args: &BaselineArgs) -> Result<()> {
         mcptop::sanitize::json_string(&serde_json::to_value(&baseline)?)
     );
     Ok(())
+}
+
+/// `mcptop diff A B`.
+pub fn diff(args: &DiffArgs) -> Result<()> {
+    let threshold = {
+        let t = args.threshold.trim();
+        let (number, scale) = match t.strip_suffix('%') {
+            Some(n) => (n, 0.01),
+            None => (t, 1.0),
+        };
+        number
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .map(|n| n * scale)
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .ok_or_else(|| {
+                Exit::new(
+                    2,
+                    format!(
+                        "--threshold {:?}: give a share such as 20% or 0.2",
+                        mcptop::sanitize::terminal(&args.threshold)
+                    ),
+                )
+            })?
+    };
+    let open = |path: &std::path::Path| {
+        mcptop::recording::open(path).map_err(|e| Exit::new(2, e.to_string()))
+    };
+    let (a, b) = (open(&args.a)?, open(&args.b)?);
+    let (a, b) = (mcptop::diff::play(a), mcptop::diff::play(b));
+    let diff = mcptop::diff::diff((&a.0, a.1), (&b.0, b.1), threshold);
+    if args.json {
+        println!(
+            "{}",
+            mcptop::sanitize::json_string(&serde_json::to_value(&diff)?)
+        );
+    } else {
+        print!("{}", mcptop::diff::text(&diff));
+    }
+    if diff.changed {
+        Err(Exit::new(1, String::new()).into())
+    } else {
+        Ok(())
+    }
 }

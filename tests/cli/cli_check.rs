@@ -334,3 +334,97 @@ fn a_tools_baseline_holds_for_the_same_tools_and_names_each_change() {
     assert!(String::from_utf8_lossy(&empty.stderr).contains("shows no server's tools"));
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// A recording of `calls` (tool, milliseconds, failed) one after another, and a server
+/// offering `tools`.
+fn timed_recording(calls: &[(&str, u64, bool)], tools: &[(&str, &str)]) -> String {
+    let list: Vec<Value> = tools
+        .iter()
+        .map(|(name, digest)| serde_json::json!({"name": name, "digest": digest}))
+        .collect();
+    let mut lines = vec![
+        r#"{"format":"mcptop-recording","version":1,"started_at":"2026-12-06T10:00:00Z","source":{"session_id":"s1"}}"#.to_owned(),
+        serde_json::json!([0.0, "e", {"event": "server", "id": "0",
+            "data": serde_json::json!({"name": "shop", "tools": list}).to_string()}])
+        .to_string(),
+    ];
+    let mut at = 0.1;
+    for (i, (tool, ms, failed)) in calls.iter().enumerate() {
+        let start = serde_json::json!({"token": i, "tool": tool, "state": "started"});
+        lines.push(serde_json::json!([at, "e", {"event": "call", "id": (2 * i + 1).to_string(), "data": start.to_string()}]).to_string());
+        at += *ms as f64 / 1000.0;
+        let end = if *failed {
+            serde_json::json!({"token": i, "tool": tool, "state": "failed", "error": "boom"})
+        } else {
+            serde_json::json!({"token": i, "tool": tool, "state": "finished"})
+        };
+        lines.push(serde_json::json!([at, "e", {"event": "call", "id": (2 * i + 2).to_string(), "data": end.to_string()}]).to_string());
+    }
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn diff_marks_what_got_slower_or_failed_and_what_was_redefined() {
+    let home = temp_dir("diff");
+    let a = home.join("a.jsonl");
+    let b = home.join("b.jsonl");
+    std::fs::write(
+        &a,
+        timed_recording(
+            &[
+                ("search", 1000, false),
+                ("search", 1000, false),
+                ("lint", 300, false),
+            ],
+            &[("search", "aa"), ("lint", "ll")],
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        timed_recording(
+            &[
+                ("search", 2000, false),
+                ("search", 2000, false),
+                ("lint", 310, true),
+            ],
+            &[("search", "aa"), ("lint", "l2")],
+        ),
+    )
+    .unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let same = run(&home, &["diff", a, a]);
+    assert_eq!(same.status.code(), Some(0), "{}", out(&same));
+    let changed = run(&home, &["diff", a, b]);
+    let said = out(&changed);
+    assert_eq!(changed.status.code(), Some(1), "{said}");
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(
+        lines[0],
+        "server shop: tool lint changed since A (definition ll → l2)"
+    );
+    let row = |tool: &str| *lines.iter().find(|l| l.starts_with(tool)).expect(&said);
+    assert!(row("search").contains("1.0s → 2.0s ▲"), "{said}");
+    assert!(row("lint").contains("0 → 1 ▲"), "{said}");
+    assert!(
+        !row("lint").contains("300ms → 310ms ▲"),
+        "10 ms is noise: {said}"
+    );
+    let json = run(&home, &["diff", a, b, "--json", "--threshold", "150%"]);
+    let v: Value = serde_json::from_str(out(&json).trim()).unwrap();
+    let search = v["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tool"] == "search")
+        .unwrap();
+    assert_eq!(
+        search["regressions"],
+        serde_json::json!([]),
+        "2× is within 150 %: {v}"
+    );
+    assert_eq!(search["p50_s"], serde_json::json!([1.0, 2.0]));
+    let bad = run(&home, &["diff", a, b, "--threshold", "fast"]);
+    assert_eq!(bad.status.code(), Some(2));
+    std::fs::remove_dir_all(&home).unwrap();
+}
