@@ -173,16 +173,21 @@ pub enum Command {
     /// unreadable recording.
     Diff(DiffArgs),
 
-    /// Send a recorded session to the team's OpenTelemetry collector: every call a span.
+    /// A recorded session as a report to share (html, har, json) or as spans for the
+    /// team's OpenTelemetry collector (otlp).
     ///
-    /// Reads a recording (or a raw SSE capture), plays it through the monitor's model and
-    /// sends each call as a span of the MCP semantic conventions (progress, waits and
-    /// findings as span events), as `serve --otlp-endpoint` does live. A call still running
-    /// at the recording's end is sent ended there, as lost. The collector: --otlp-endpoint,
-    /// else `[otlp] export` in the config file, else OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.
+    /// Reads a recording (or a raw SSE capture) and plays it through the monitor's model.
+    /// html: one page that works offline, to attach to a bug report or a pull request:
+    /// the findings, the per-tool figures, a zoomable waterfall of every call and each
+    /// call's detail (arguments, result, progress curve, messages). har: every call as an
+    /// HTTP Archive entry. json: the same session as a documented JSON document. otlp:
+    /// every call a span of the MCP semantic conventions (progress, waits and findings as
+    /// span events), as `serve --otlp-endpoint` does live; a call still running at the
+    /// recording's end is sent ended there, as lost; the collector: --otlp-endpoint, else
+    /// `[otlp] export` in the config file, else OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.
     ///
-    /// Exit status: 0 every span sent, 1 the collector could not take them, 2 bad arguments
-    /// or an unreadable recording.
+    /// Exit status: 0 written (or every span sent), 1 the collector could not take them,
+    /// 2 bad arguments or an unreadable recording.
     Export(ExportArgs),
 
     /// Run the daemon: sessions, their event streams, and an MCP endpoint.
@@ -866,6 +871,13 @@ pub struct SetupArgs {
 pub enum ExportFormat {
     /// Spans to an OTLP collector (OTLP/HTTP protobuf or JSON, or OTLP/gRPC).
     Otlp,
+    /// One self-contained page (no network): findings, per-tool figures, a waterfall of
+    /// every call and each call's detail.
+    Html,
+    /// An HTTP Archive (HAR 1.2): every call as the JSON-RPC POST it is.
+    Har,
+    /// The session as one JSON document (format `mcptop-export`, version 1).
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -873,9 +885,19 @@ pub struct ExportArgs {
     /// A recording made with --record, or a raw SSE capture.
     pub file: PathBuf,
 
-    /// What to make of it.
-    #[arg(long, value_enum, default_value = "otlp")]
-    pub format: ExportFormat,
+    /// What to make of it (else from -o's extension: .html, .har, .json; else otlp when a
+    /// collector is given).
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+
+    /// html, har, json: the file to write (else standard output). An existing file is
+    /// replaced whole or not at all.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// html, har, json: the report's title (else the recording's file name).
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
 
     /// The collector (else `[otlp] export`, else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
     /// OTEL_EXPORTER_OTLP_ENDPOINT; headers from OTEL_EXPORTER_OTLP_HEADERS).

@@ -1,4 +1,4 @@
-//! `mcptop export`: a recorded session in another shape. `otlp`: every call a span of the
+//! `mcptop export --format otlp`: every call a span of the
 //! MCP semantic conventions, as the daemon's exporter sends live ones, for the team's
 //! collector.
 //!
