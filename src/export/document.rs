@@ -264,13 +264,10 @@ pub fn build(recording: Opened, title: &str) -> Document {
     // By (kind, call or message): stream findings are one each, call findings one per call.
     let mut findings: BTreeMap<(&'static str, String), Finding> = BTreeMap::new();
     let look = |feed: &Feed, at: Time, findings: &mut BTreeMap<_, Finding>| {
-        for f in feed.model.findings(at) {
+        for f in feed.model.findings_each(at, |_| true) {
             let room = findings.len() < MAX_FINDINGS;
             let kind = f.kind.name();
-            let key = (
-                kind,
-                f.call.map_or_else(String::new, |c| c.0.to_string()),
-            );
+            let key = (kind, f.call.map_or_else(String::new, |c| c.0.to_string()));
             let t = at.secs_since(start);
             match findings.get_mut(&key) {
                 Some(seen) => {

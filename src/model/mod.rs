@@ -923,6 +923,15 @@ impl Model {
 
     /// As [`Model::findings`], about the calls `keep` lets through (a filtered view's).
     pub fn findings_for(&self, now: Time, keep: impl Fn(&Call) -> bool) -> Vec<Finding> {
+        let mut out = lint::group(self.findings_each(now, keep));
+        // The worst first (stable: equal ones keep their order).
+        out.sort_by_key(|f| f.kind.severity());
+        out
+    }
+
+    /// As [`Model::findings_for`], one finding per call (not grouped into one line per
+    /// kind), in no particular order: for a report that links each to its call.
+    pub fn findings_each(&self, now: Time, keep: impl Fn(&Call) -> bool) -> Vec<Finding> {
         let mut out = Vec::new();
         for lint in lint::STREAM_LINTS {
             if let Verdict::Warn(message) = lint.check(&self.stream, now, &self.config) {
@@ -957,9 +966,6 @@ impl Model {
                 ),
             }),
         }
-        let mut out = lint::group(out);
-        // The worst first (stable: equal ones keep their order).
-        out.sort_by_key(|f| f.kind.severity());
         out
     }
 
