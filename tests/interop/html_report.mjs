@@ -54,8 +54,12 @@ async function open(file, width = 1280, height = 800) {
     tool: r.querySelector(".c-tool").textContent,
     state: r.querySelector(".c-state").textContent,
   })));
-  check(rows.length === Math.min(doc.calls.length, rows.length) && rows.length > 0,
-    rows.length + " rows on screen for " + doc.calls.length + " calls");
+  const fits = await page.$eval("#viewport", (v) => Math.floor(v.clientHeight / 24));
+  const firstByStart = doc.calls.slice().sort((a, b) => a.start_s - b.start_s || a.id - b.id)
+    .slice(0, rows.length).map((c) => c.id);
+  check(rows.length >= Math.min(doc.calls.length, fits) &&
+    JSON.stringify(rows.map((r) => r.id)) === JSON.stringify(firstByStart),
+    rows.length + " rows on screen for " + doc.calls.length + " calls, the first to start first");
   const byId = new Map(doc.calls.map((c) => [c.id, c]));
   check(rows.every((r) => byId.has(r.id) && byId.get(r.id).tool === r.tool),
     "every row is a call of the export, with its tool");
