@@ -139,6 +139,32 @@ fn a_workload_recording_passes_sensible_checks_and_fails_strict_ones() {
         assert!(case("mcptop.tools", tool).2.is_empty(), "{tool}");
     }
 
+    // The same run against itself: every tool, the same figures on both sides, nothing
+    // regressed; and its export holds the calls check judged.
+    let same = run(&home, &["diff", file, file, "--json"]);
+    assert_eq!(same.status.code(), Some(0), "{}", out(&same));
+    let diff: Value = serde_json::from_str(out(&same).trim()).unwrap();
+    let mut diffed: Vec<&str> = diff["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            assert_eq!(t["calls"][0], t["calls"][1], "{t}");
+            assert_eq!(t["p95_s"][0], t["p95_s"][1], "{t}");
+            assert!(t["regressions"].as_array().unwrap().is_empty(), "{t}");
+            t["tool"].as_str().unwrap()
+        })
+        .collect();
+    let mut checked: Vec<&str> = tools.iter().filter_map(Value::as_str).collect();
+    diffed.sort_unstable();
+    checked.sort_unstable();
+    assert_eq!(diffed, checked);
+    let exported = run(&home, &["export", file, "--format", "json"]);
+    assert_eq!(exported.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&exported.stdout).unwrap();
+    assert_eq!(doc["counts"]["calls"], report["calls"]);
+    assert_eq!(doc["counts"]["failed"], report["failed"]);
+
     let missing = run(&home, &["check", "/no/such/file"]);
     assert_eq!(missing.status.code(), Some(2));
     std::fs::remove_dir_all(&home).unwrap();

@@ -169,16 +169,46 @@ pub fn serve(home: &Path, args: &[&str]) -> (Running, String) {
     (server, url)
 }
 
-/// Runs a command to its end (30 s at most).
+/// Runs a command to its end (30 s at most). Its output is read as it comes: a pipe left
+/// unread would stop a command that writes more than the pipe holds.
 pub fn run(home: &Path, args: &[&str]) -> Output {
+    use std::io::Read;
     let mut child = command(home, args).spawn().expect("spawn mcptop");
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if Instant::now() > deadline {
             let _ = child.kill();
             panic!("mcptop {args:?} did not finish");
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
-    child.wait_with_output().unwrap()
 }
