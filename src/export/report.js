@@ -138,7 +138,12 @@
     document.getElementById("calls-count").textContent =
       "(" + (shown.length === calls.length ? calls.length : shown.length + " of " + calls.length) + ")";
     spacer.style.height = shown.length * ROW + "px";
+    fit();
     render();
+  }
+  // As tall as its calls, up to most of the window.
+  function fit() {
+    viewport.style.height = Math.max(Math.min(shown.length * ROW + 2, window.innerHeight * 0.6), 4 * ROW) + "px";
   }
   for (const box of [filterBox, statusBox, sortBox]) box.addEventListener("input", refilter);
 
@@ -216,7 +221,7 @@
     pending = true;
     requestAnimationFrame(() => { pending = false; render(); });
   });
-  window.addEventListener("resize", render);
+  window.addEventListener("resize", () => { fit(); render(); });
 
   function showTip(e, c) {
     const lines = [c.tool + (c.token ? " #" + c.token : ""), stateLabel(c),
