@@ -1,7 +1,9 @@
 """`mcptop check --junit` read by junitparser (PyPI), the reader of the widely used
 publish-unit-test-result GitHub action: the suite's counts, one case per assertion and per
-tool, and the failures naming the call and its reason.
-Usage: junit_check.py MCPTOP"""
+tool, and the failures naming the call and its reason; and the file valid against the
+JUnit schema of Jenkins' xUnit plugin (junit-10.xsd, as pytest ships it to validate its
+own JUnit output), checked by lxml.
+Usage: junit_check.py MCPTOP JUNIT_XSD"""
 import json
 import subprocess
 import sys
@@ -9,8 +11,9 @@ import tempfile
 from pathlib import Path
 
 import junitparser
+from lxml import etree
 
-bin_ = sys.argv[1]
+bin_, xsd = sys.argv[1], sys.argv[2]
 events = [
     (0.1, "call", {"token": 1, "tool": "search", "state": "started"}),
     (0.2, "call", {"token": 2, "tool": "deploy", "state": "started"}),
@@ -28,6 +31,9 @@ with tempfile.TemporaryDirectory() as tmp:
     done = subprocess.run([bin_, "check", str(rec), "--max-failures", "0", "--expect-tool", "search",
                            "--junit", str(xml)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, (done.returncode, done.stdout, done.stderr)
+    schema = etree.XMLSchema(etree.parse(xsd))
+    if not schema.validate(etree.parse(str(xml))):
+        raise AssertionError("not valid against junit-10.xsd: %s" % schema.error_log)
     report = junitparser.JUnitXml.fromfile(str(xml))
     suites = list(report)
     assert len(suites) == 1, suites
@@ -42,4 +48,4 @@ with tempfile.TemporaryDirectory() as tmp:
     assert isinstance(failure, junitparser.Failure), failure
     # The reason as written, its escape sequence made visible: nothing raw reaches a CI log.
     assert failure.message == "failed: deploy #2: boom <&> \\x1b[31m", failure.message
-print("junit: check --junit read by junitparser: 4 cases, 2 failures naming the call and its reason")
+print("junit: check --junit valid against junit-10.xsd, read by junitparser: 4 cases, 2 failures naming the call and its reason")
