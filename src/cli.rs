@@ -882,8 +882,36 @@ pub enum ExportFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
-    /// A recording made with --record, or a raw SSE capture.
-    pub file: PathBuf,
+    /// A recording made with --record, or a raw SSE capture (or --live).
+    #[arg(required_unless_present = "live", conflicts_with = "live")]
+    pub file: Option<PathBuf>,
+
+    /// Record the running daemon's sessions (or --session) for this long (e.g. 30s, 5m),
+    /// then export that, as `tail --record FILE --for DURATION` then `export FILE` would.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub live: Option<std::time::Duration>,
+
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+
+    /// With --live: the session to record (else every session of yours).
+    #[arg(
+        help_heading = "Which daemon and session",
+        long,
+        env = "MCPTOP_SESSION",
+        value_name = "ID"
+    )]
+    pub session: Option<String>,
+
+    /// With --live: read the session's token from this file (else $MCPTOP_TOKEN, else the
+    /// daemon's admin token from its discovery file).
+    #[arg(
+        help_heading = "Which daemon and session",
+        long,
+        value_name = "PATH",
+        requires = "live"
+    )]
+    pub token_file: Option<PathBuf>,
 
     /// What to make of it (else from -o's extension: .html, .har, .json; else otlp when a
     /// collector is given).

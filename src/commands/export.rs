@@ -2,16 +2,132 @@
 //! sent on as OTLP spans.
 
 use anyhow::Result;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use super::Exit;
 use crate::cli::{ExportArgs, ExportFormat};
 
 pub fn run(args: &ExportArgs) -> Result<()> {
-    match format_of(args)? {
-        ExportFormat::Otlp => otlp(args),
-        format => report(args, format),
+    let format = format_of(args)?;
+    let live;
+    let (file, title) = match (&args.file, args.live) {
+        (Some(file), _) => (file.as_path(), None),
+        (None, Some(duration)) => {
+            live = record_live(args, duration)?;
+            (
+                live.path.as_path(),
+                Some(format!(
+                    "{} ({} live)",
+                    live.label,
+                    humantime::format_duration(duration)
+                )),
+            )
+        }
+        (None, None) => {
+            return Err(Exit::new(2, "give a recording to export, or --live DURATION").into())
+        }
+    };
+    match format {
+        ExportFormat::Otlp => otlp(args, file),
+        format => report(args, file, format, title),
     }
+}
+
+/// A recording made here by `--live`, removed when dropped.
+struct Live {
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+    /// What was recorded (the session's label, or "all sessions").
+    label: String,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Records the daemon's sessions (or `--session`) for `duration` into a private temporary
+/// file, as `tail --record FILE --for DURATION` would, without printing them.
+fn record_live(args: &ExportArgs, duration: std::time::Duration) -> Result<Live> {
+    use clap::{Args, FromArgMatches};
+    use mcptop::source::{SourceEvent, Status};
+    // tail's own defaults (and its environment: $MCPTOP_TOKEN, …), then ours.
+    let matches = crate::cli::TailArgs::augment_args(clap::Command::new("tail"))
+        .try_get_matches_from(["tail"])
+        .map_err(|e| Exit::new(2, format!("--live: {}", e.kind())))?;
+    let mut tail = crate::cli::TailArgs::from_arg_matches(&matches)
+        .map_err(|e| Exit::new(2, format!("--live: {}", e.kind())))?;
+    tail.daemon = args.daemon.clone();
+    if args.session.is_some() {
+        tail.session = args.session.clone();
+    }
+    if let Some(file) = &args.token_file {
+        tail.token_file = Some(file.clone());
+        tail.token = None;
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "mcptop-export-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| Exit::new(2, format!("cannot make a temporary directory: {e}")))?;
+    let mut live = Live {
+        path: dir.join("live.jsonl"),
+        dir,
+        label: "all sessions".into(),
+    };
+    tail.record = Some(live.path.clone());
+    super::runtime()?.block_on(async {
+        let Some((daemon, chosen, options)) = super::tail::resolve(&tail).await? else {
+            return Err(Exit::new(130, "interrupted before a session was found").into());
+        };
+        live.label = match (&chosen.label, chosen.session_id.as_str()) {
+            (Some(label), _) => label.clone(),
+            (None, "*") => "all sessions".into(),
+            (None, id) => format!("session {id}"),
+        };
+        let Some(mut recorder) = super::tail::recorder_for(&tail, &daemon, &chosen, &options)?
+        else {
+            return Err(anyhow::anyhow!("no recording was made"));
+        };
+        eprintln!(
+            "mcptop: recording {} for {}…",
+            mcptop::sanitize::terminal(&live.label),
+            humantime::format_duration(duration)
+        );
+        let stop = tokio_util::sync::CancellationToken::new();
+        let (mut rx, task) = super::tail::spawn_source(daemon, chosen, options, stop.clone());
+        let deadline = tokio::time::sleep(duration);
+        tokio::pin!(deadline);
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        let mut ended = Ok(());
+        loop {
+            tokio::select! {
+                _ = &mut deadline => break,
+                _ = &mut ctrl_c => break,
+                timed = rx.recv() => {
+                    let Some(timed) = timed else { break };
+                    recorder.record(&timed)?;
+                    if let SourceEvent::Status(Status::Stopped(why)) = &timed.event {
+                        if let Some(exit) = Exit::from_stop(why) {
+                            ended = Err(exit);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        stop.cancel();
+        let _ = task.await;
+        ended.map_err(anyhow::Error::from)
+    })?;
+    Ok(live)
 }
 
 /// The format asked for, else the one -o's extension names, else otlp when a collector is
@@ -55,7 +171,12 @@ fn format_of(args: &ExportArgs) -> Result<ExportFormat, Exit> {
     ))
 }
 
-fn report(args: &ExportArgs, format: ExportFormat) -> Result<()> {
+fn report(
+    args: &ExportArgs,
+    file: &Path,
+    format: ExportFormat,
+    title: Option<String>,
+) -> Result<()> {
     for (given, flag) in [
         (args.otlp_endpoint.is_some(), "--otlp-endpoint"),
         (args.otlp_protocol.is_some(), "--otlp-protocol"),
@@ -68,20 +189,16 @@ fn report(args: &ExportArgs, format: ExportFormat) -> Result<()> {
             .into());
         }
     }
-    let recording = mcptop::recording::open(&args.file).map_err(|e| Exit::new(2, e.to_string()))?;
+    let recording = mcptop::recording::open(file).map_err(|e| Exit::new(2, e.to_string()))?;
     for note in &recording.notes {
-        eprintln!("mcptop: {}: {note}", args.file.display());
+        eprintln!("mcptop: {}: {note}", file.display());
     }
     if recording.tape.is_empty() {
-        return Err(Exit::new(
-            2,
-            format!("{} holds nothing to export", args.file.display()),
-        )
-        .into());
+        return Err(Exit::new(2, format!("{} holds nothing to export", file.display())).into());
     }
-    let title = args.title.clone().unwrap_or_else(|| {
-        args.file.file_name().map_or_else(
-            || args.file.display().to_string(),
+    let title = args.title.clone().or(title).unwrap_or_else(|| {
+        file.file_name().map_or_else(
+            || file.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         )
     });
@@ -149,7 +266,7 @@ fn write_report(path: &Path, text: &str) -> Result<(), Exit> {
     .map_err(|e| Exit::new(2, format!("cannot write {}: {e}", path.display())))
 }
 
-fn otlp(args: &ExportArgs) -> Result<()> {
+fn otlp(args: &ExportArgs, file: &Path) -> Result<()> {
     let target =
         super::serve::export_target(args.otlp_endpoint.as_deref(), args.otlp_protocol.as_deref())
             .map_err(|e| Exit::new(2, e))?;
@@ -161,16 +278,12 @@ fn otlp(args: &ExportArgs) -> Result<()> {
         )
         .into());
     };
-    let recording = mcptop::recording::open(&args.file).map_err(|e| Exit::new(2, e.to_string()))?;
+    let recording = mcptop::recording::open(file).map_err(|e| Exit::new(2, e.to_string()))?;
     for note in &recording.notes {
-        eprintln!("mcptop: {}: {note}", args.file.display());
+        eprintln!("mcptop: {}: {note}", file.display());
     }
     if recording.tape.is_empty() {
-        return Err(Exit::new(
-            2,
-            format!("{} holds nothing to export", args.file.display()),
-        )
-        .into());
+        return Err(Exit::new(2, format!("{} holds nothing to export", file.display())).into());
     }
     let replayed = mcptop::export::spans(recording);
     let sessions = {

@@ -515,3 +515,52 @@ fn a_report_format_is_asked_for_or_named_by_the_file_and_never_follows_a_link() 
     );
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+#[test]
+fn live_records_the_running_daemon_for_a_while_then_exports_it() {
+    let home = temp_dir("export-live");
+    let (mut server, _url) =
+        common::process::serve(&home, &["--workload", "--pace", "40", "--no-bursts"]);
+    let out = run(&home, &["export", "--live", "2s", "--format", "json"]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.starts_with("mcptop: recording all sessions for 2s"),
+        "{said}"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["title"], "all sessions (2s live)");
+    assert!(
+        doc["counts"]["calls"].as_u64().unwrap() > 0,
+        "{}",
+        doc["counts"]
+    );
+    assert!(
+        doc["duration_s"].as_f64().unwrap() <= 3.0,
+        "{}",
+        doc["duration_s"]
+    );
+    // A session the daemon does not know: tail's exit status and its one line.
+    let out = run(
+        &home,
+        &[
+            "export",
+            "--live",
+            "2s",
+            "--format",
+            "json",
+            "--session",
+            "nope",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4));
+    assert!(out.stdout.is_empty());
+    // A file and --live at once is a usage error.
+    let out = run(
+        &home,
+        &["export", "x.jsonl", "--live", "2s", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    server.terminate();
+    std::fs::remove_dir_all(&home).unwrap();
+}
