@@ -688,5 +688,18 @@ fn a_server_that_redefines_a_tool_between_two_runs_fails_the_baseline() {
         )),
         "{said}"
     );
+    // diff says the same of the two runs, and exits 1 for it.
+    let diff = common::process::run(
+        &home,
+        &["diff", before.to_str().unwrap(), after.to_str().unwrap()],
+    );
+    let said = out(&diff);
+    assert_eq!(diff.status.code(), Some(1), "{said}");
+    assert!(
+        said.lines().next().is_some_and(|l| l.starts_with(&format!(
+            "server lister: tool index changed since A (definition {digest} → "
+        ))),
+        "{said}"
+    );
     std::fs::remove_dir_all(&home).unwrap();
 }
