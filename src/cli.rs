@@ -176,8 +176,8 @@ pub enum Command {
     /// A recorded session as a report to share (html, har, json) or as spans for the
     /// team's OpenTelemetry collector (otlp).
     ///
-    /// Reads a recording (or a raw SSE capture) and plays it through the monitor's model.
-    /// html: one page that works offline, to attach to a bug report or a pull request:
+    /// Reads a recording (or a raw SSE capture; or, with --live 5m, what the running daemon
+    /// sends for five minutes) and plays it through the monitor's model. html: one page that works offline, to attach to a bug report or a pull request:
     /// the findings, the per-tool figures, a zoomable waterfall of every call and each
     /// call's detail (arguments, result, progress curve, messages). har: every call as an
     /// HTTP Archive entry. json: the same session as a documented JSON document. otlp:
@@ -888,7 +888,7 @@ pub struct ExportArgs {
 
     /// Record the running daemon's sessions (or --session) for this long (e.g. 30s, 5m),
     /// then export that, as `tail --record FILE --for DURATION` then `export FILE` would.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(help_heading = "Which daemon and session", long, value_name = "DURATION", value_parser = parse_duration)]
     pub live: Option<std::time::Duration>,
 
     #[command(flatten)]
@@ -915,25 +915,25 @@ pub struct ExportArgs {
 
     /// What to make of it (else from -o's extension: .html, .har, .json; else otlp when a
     /// collector is given).
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "The report", long, value_enum)]
     pub format: Option<ExportFormat>,
 
     /// html, har, json: the file to write (else standard output). An existing file is
     /// replaced whole or not at all.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(help_heading = "The report", short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
     /// html, har, json: the report's title (else the recording's file name).
-    #[arg(long, value_name = "TEXT")]
+    #[arg(help_heading = "The report", long, value_name = "TEXT")]
     pub title: Option<String>,
 
     /// The collector (else `[otlp] export`, else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
     /// OTEL_EXPORTER_OTLP_ENDPOINT; headers from OTEL_EXPORTER_OTLP_HEADERS).
-    #[arg(long, value_name = "URL")]
+    #[arg(help_heading = "Sending spans (otlp)", long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
 
     /// http/protobuf (default), http/json or grpc (else OTEL_EXPORTER_OTLP_PROTOCOL).
-    #[arg(long, value_name = "PROTOCOL")]
+    #[arg(help_heading = "Sending spans (otlp)", long, value_name = "PROTOCOL")]
     pub otlp_protocol: Option<String>,
 }
 
