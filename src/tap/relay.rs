@@ -86,6 +86,12 @@ impl Relay {
                 };
                 stats.messages += 1;
                 let verdict = self.look(whole, &mut items);
+                // Queued before the message is passed on: the other direction may observe
+                // the peer's reaction to it (a call right after `initialize`) before this
+                // loop ends, and the monitor must hear of them in that order.
+                if !items.is_empty() {
+                    self.publisher.send_all(&mut items);
+                }
                 if self.rewrite {
                     match verdict {
                         Verdict::Forward => to.write_all(whole)?,
