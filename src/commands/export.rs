@@ -189,13 +189,7 @@ fn report(
             .into());
         }
     }
-    let recording = mcptop::recording::open(file).map_err(|e| Exit::new(2, e.to_string()))?;
-    for note in &recording.notes {
-        eprintln!("mcptop: {}: {note}", file.display());
-    }
-    if recording.tape.is_empty() {
-        return Err(Exit::new(2, format!("{} holds nothing to export", file.display())).into());
-    }
+    let recording = open(file)?;
     let title = args.title.clone().or(title).unwrap_or_else(|| {
         file.file_name().map_or_else(
             || file.display().to_string(),
@@ -235,6 +229,21 @@ fn report(
         }
     }
     Ok(())
+}
+
+/// The recording to export, its notes said; one that holds nothing is an error.
+fn open(file: &Path) -> Result<mcptop::recording::Opened, Exit> {
+    let recording = mcptop::recording::open(file).map_err(|e| Exit::new(2, e.to_string()))?;
+    for note in &recording.notes {
+        eprintln!("mcptop: {}: {note}", file.display());
+    }
+    if recording.tape.is_empty() {
+        return Err(Exit::new(
+            2,
+            format!("{} holds nothing to export", file.display()),
+        ));
+    }
+    Ok(recording)
 }
 
 fn human_bytes(n: usize) -> String {
@@ -278,13 +287,7 @@ fn otlp(args: &ExportArgs, file: &Path) -> Result<()> {
         )
         .into());
     };
-    let recording = mcptop::recording::open(file).map_err(|e| Exit::new(2, e.to_string()))?;
-    for note in &recording.notes {
-        eprintln!("mcptop: {}: {note}", file.display());
-    }
-    if recording.tape.is_empty() {
-        return Err(Exit::new(2, format!("{} holds nothing to export", file.display())).into());
-    }
+    let recording = open(file)?;
     let replayed = mcptop::export::spans(recording);
     let sessions = {
         let mut ids: Vec<&str> = replayed.spans.iter().map(|(s, _, _)| &**s).collect();
