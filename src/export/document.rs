@@ -130,6 +130,8 @@ pub struct CallOut {
     /// The progress token or request id, as shown on the monitor.
     pub token: Option<String>,
     pub task: Option<String>,
+    /// The W3C trace id the agent ran it in (32 hex digits).
+    pub trace_id: Option<String>,
     /// `hook`, `otel` or `model` when an agent reported it rather than a tap.
     pub origin: Option<&'static str>,
     /// `running` (still, when the session ended), `done`, `failed`, `cancelled`, `lost`.
@@ -209,6 +211,7 @@ fn call_out(call: &Call, start: Time, end: Time) -> CallOut {
         tool: call.key.tool.clone().unwrap_or_else(|| "?".into()),
         token: call.token_shown().map(ToString::to_string),
         task: call.task.clone(),
+        trace_id: call.trace_id.clone(),
         origin: call.origin.map(|o| o.as_str()),
         status: status_word(call.status),
         waiting: call.waiting.map(|w| match w {

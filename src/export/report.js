@@ -323,6 +323,7 @@
     field(dl, "reported", c.reported_duration_s !== null ? dur(c.reported_duration_s) : null);
     field(dl, "progress", c.progress !== null ? num(c.progress) + (c.total !== null ? " of " + num(c.total) : "") : null);
     field(dl, "task", c.task);
+    field(dl, "trace", c.trace_id);
     field(dl, "reported by", c.origin && { hook: "the agent's hooks", otel: "the agent's OpenTelemetry", model: "the agent's model turns" }[c.origin]);
     field(dl, "updates", c.updates);
     field(dl, "call id", c.id);

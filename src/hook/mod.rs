@@ -231,8 +231,8 @@ pub fn plan(
             };
             let mut started = call(&token, tool, CallState::Started, at);
             // Built-in tools report no progress: an empty bar is expected, not a fault.
-            started.progress_requested = Some(false);
-            started.origin = Some(Origin::Hook);
+            started.extras.progress_requested = Some(false);
+            started.extras.origin = Some(Origin::Hook);
             started.message = input
                 .tool_input
                 .as_ref()
@@ -247,7 +247,7 @@ pub fn plan(
         "PermissionRequest" => {
             if let Some(token) = find_open(state, input, tool, false) {
                 let mut waiting = call(&token, tool, CallState::Waiting, at);
-                waiting.waiting_for = Some(Wait::Permission);
+                waiting.extras.waiting_for = Some(Wait::Permission);
                 waiting.message = input
                     .tool_input
                     .as_ref()
@@ -289,8 +289,8 @@ pub fn plan(
             state.notices += 1;
             let token = format!("notice#{}", state.notices);
             let mut row = call(&token, "notification", CallState::Started, at);
-            row.progress_requested = Some(false);
-            row.origin = Some(Origin::Hook);
+            row.extras.progress_requested = Some(false);
+            row.extras.origin = Some(Origin::Hook);
             out.push(Published::Call(row));
             let mut waiting = call(&token, "notification", CallState::Waiting, at);
             let permission = input.notification_type.as_deref() == Some("permission_prompt")
@@ -298,7 +298,7 @@ pub fn plan(
                     .message
                     .as_deref()
                     .is_some_and(|m| m.to_ascii_lowercase().contains("permission"));
-            waiting.waiting_for = Some(if permission {
+            waiting.extras.waiting_for = Some(if permission {
                 Wait::Permission
             } else {
                 Wait::Input
@@ -714,7 +714,7 @@ mod tests {
             what.starts_with("curl -H 'Authorization: Bearer <redacted>'"),
             "{what}"
         );
-        assert_eq!(started.progress_requested, Some(false));
+        assert_eq!(started.extras.progress_requested, Some(false));
         let asked = input(
             r#"{"hook_event_name":"PermissionRequest","session_id":"s","tool_name":"Bash","tool_input":{"command":"rm -rf build"}}"#,
         );
@@ -723,7 +723,7 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            (waiting.state, waiting.waiting_for),
+            (waiting.state, waiting.extras.waiting_for),
             (CallState::Waiting, Some(Wait::Permission))
         );
         assert_eq!(waiting.token, "toolu_1");

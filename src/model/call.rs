@@ -228,6 +228,9 @@ pub struct Call {
     /// Who reported it when not a tap: an agent's hooks or its OpenTelemetry (its own
     /// tools, which report no progress) or its model turns.
     pub origin: Option<crate::wire::schema::Origin>,
+    /// The W3C trace the agent ran it in (32 hex digits, from its `traceparent`): where
+    /// to look for its span in a tracing backend.
+    pub trace_id: Option<String>,
     /// Its arguments and a summary of its result (JSON texts, bounded), from a tap.
     pub arguments: Option<String>,
     pub result: Option<String>,
@@ -282,6 +285,7 @@ impl Call {
             waiting: None,
             shown_token: None,
             task: None,
+            trace_id: None,
             origin: None,
             arguments: None,
             result: None,

@@ -413,14 +413,14 @@ impl Model {
                 bound(&mut c.tool, MAX_NAME);
                 bound(&mut c.session, MAX_NAME);
                 bound(&mut c.session_label, MAX_NAME);
-                bound_token(&mut c.progress_token);
+                bound_token(&mut c.extras.progress_token);
                 if let Some(e) = &mut c.error {
                     bound_string(e, MAX_MESSAGE);
                 }
                 if let Some(m) = &mut c.message {
                     bound_string(m, MAX_MESSAGE);
                 }
-                if let Some(t) = &mut c.task {
+                if let Some(t) = &mut c.extras.task {
                     bound_string(t, MAX_NAME);
                 }
                 for detail in [&mut c.arguments, &mut c.result].into_iter().flatten() {
@@ -534,7 +534,7 @@ impl Model {
 
     fn apply_call(&mut self, c: CallFrame<'_>, at: Time) -> Change {
         let label = session_name(c.session_label.as_deref(), c.session.as_deref());
-        let progress_requested = c.progress_requested;
+        let progress_requested = c.extras.progress_requested;
         let key = CallKey {
             session: c.session.as_ref().map(|s| s.clone().into_owned()),
             tool: c.tool.map(std::borrow::Cow::into_owned),
@@ -543,7 +543,7 @@ impl Model {
         let existing = self.by_key.get(&key).copied();
         // An agent's calls (hooks, OpenTelemetry) have keys of their own that are never
         // reused, and its two reporters say the same things at different times.
-        if c.origin.is_some() {
+        if c.extras.origin.is_some() {
             if let Some(id) = existing {
                 let said = Said {
                     state: c.state,
@@ -573,9 +573,10 @@ impl Model {
                     call.started_unseen = false;
                     call.progress_requested = progress_requested;
                     call.session_label = label;
-                    call.shown_token = c.progress_token;
-                    call.task = c.task;
-                    call.origin = c.origin;
+                    call.shown_token = c.extras.progress_token;
+                    call.task = c.extras.task;
+                    call.origin = c.extras.origin;
+                    call.trace_id = c.extras.traceparent.as_deref().and_then(trace_id);
                     call.arguments = c.arguments;
                     if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
                         call.record_message(at, m, &history);
@@ -601,11 +602,11 @@ impl Model {
                 if call.session_label.is_none() {
                     call.session_label = label;
                 }
-                if c.task.is_some() {
-                    call.task = c.task;
+                if c.extras.task.is_some() {
+                    call.task = c.extras.task;
                 }
                 call.waiting = match c.state {
-                    CallState::Waiting => Some(c.waiting_for.unwrap_or(crate::wire::Wait::Input)),
+                    CallState::Waiting => Some(c.extras.waiting_for.unwrap_or(crate::wire::Wait::Input)),
                     _ => None,
                 };
                 if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
@@ -1107,9 +1108,61 @@ fn session_name(label: Option<&str>, id: Option<&str>) -> Option<String> {
     }
 }
 
+
+/// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`); none for anything
+/// else, so only 32 hex digits of it are ever kept or shown.
+fn trace_id(traceparent: &str) -> Option<String> {
+    let mut parts = traceparent.split('-');
+    let (version, trace, parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (parts.next().is_none()
+        && hex(version, 2)
+        && hex(trace, 32)
+        && hex(parent, 16)
+        && hex(flags, 2)
+        && trace.bytes().any(|b| b != b'0'))
+    .then(|| trace.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::StateCounts;
+    use super::{Model, StateCounts};
+    use crate::time::Time;
+    use crate::wire::decode_event;
+
+    #[test]
+    fn a_call_keeps_the_trace_its_agent_ran_it_in_and_nothing_else() {
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let mut model = Model::default();
+        let at = Time::from_unix_nanos(1_776_420_000_000_000_000);
+        for (token, traceparent) in [
+            (1, format!("00-{trace}-00f067aa0ba902b7-01")),
+            (2, format!("00-{}-00f067aa0ba902b7-01", "0".repeat(32))),
+            (3, format!("00-{trace}-00f067aa0ba902b7-01\u{1b}[2J")),
+            (4, "x".repeat(5000)),
+        ] {
+            let json = serde_json::json!({
+                "token": token, "tool": "t", "state": "started", "traceparent": traceparent,
+            })
+            .to_string();
+            model.apply(decode_event("call", &json, ""), at, "");
+        }
+        let mut kept: Vec<_> = model
+            .calls()
+            .map(|c| (format!("{:?}", c.key.token), c.trace_id.clone()))
+            .collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            [
+                ("Some(Int(1))".to_owned(), Some(trace.to_owned())),
+                ("Some(Int(2))".to_owned(), None),
+                ("Some(Int(3))".to_owned(), None),
+                ("Some(Int(4))".to_owned(), None),
+            ]
+        );
+    }
 
     #[test]
     fn counts_give_way_least_pressing_first_and_keep_their_order() {

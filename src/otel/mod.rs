@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::redact::Rules;
 use crate::time::Time;
-use crate::wire::schema::{CallEvent, Origin, MAX_NAME};
+use crate::wire::schema::{CallEvent, CallExtras, Origin, MAX_NAME};
 use crate::wire::{CallState, Wait};
 
 /// The longest "what" of a call (as the hook's).
@@ -288,8 +288,11 @@ fn agent_session(batch: &mut Batch, agent: Agent, attrs: Attrs<'_>) -> usize {
 fn event(token: String, tool: &str, state: CallState, at: Time) -> CallEvent<'static> {
     CallEvent {
         timestamp: Some(at),
-        origin: Some(Origin::Otel),
-        progress_requested: Some(false),
+        extras: CallExtras {
+            origin: Some(Origin::Otel),
+            progress_requested: Some(false),
+            ..CallExtras::default()
+        },
         ..CallEvent::new(
             Value::String(crate::sanitize::cut(&token, MAX_NAME).into_owned()),
             clean(tool, MAX_NAME),
@@ -427,7 +430,7 @@ fn log_event(
                 }
                 "ask" | "pending" | "prompt" => {
                     let mut waiting = event(token, &tool, CallState::Waiting, at);
-                    waiting.waiting_for = Some(Wait::Permission);
+                    waiting.extras.waiting_for = Some(Wait::Permission);
                     waiting.message = what.map(Cow::Owned);
                     batch.push(session, waiting);
                 }
@@ -519,11 +522,11 @@ fn model_turn(
     };
     let (summary, usage) = turn_summary(attrs);
     let mut started = event(token.clone(), &model, CallState::Started, start);
-    started.origin = Some(Origin::Model);
+    started.extras.origin = Some(Origin::Model);
     started.message = Some(Cow::Owned(summary.clone()));
     batch.push(session, started);
     let mut ended = event(token, &model, CallState::Finished, at);
-    ended.origin = Some(Origin::Model);
+    ended.extras.origin = Some(Origin::Model);
     ended.duration_ms = duration.map(|d| d.round() as u64);
     ended.message = Some(Cow::Owned(summary));
     batch.reports.push(Report {

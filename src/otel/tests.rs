@@ -128,7 +128,7 @@ fn claude_codes_decision_result_and_model_turn_become_calls_of_its_session() {
     );
     let started = &batch.reports[0].event;
     assert_eq!(started.tool, "Bash");
-    assert_eq!(started.origin, Some(Origin::Otel));
+    assert_eq!(started.extras.origin, Some(Origin::Otel));
     assert_eq!(started.message.as_deref(), Some("make test"));
     let args = started.arguments.as_ref().unwrap().to_string();
     assert!(
@@ -142,7 +142,7 @@ fn claude_codes_decision_result_and_model_turn_become_calls_of_its_session() {
     assert_eq!(failed.error.as_deref(), Some("exit 2"));
     let turn = &batch.reports[3].event;
     assert_eq!(turn.tool, "claude-sonnet-4-5");
-    assert_eq!(turn.origin, Some(Origin::Model));
+    assert_eq!(turn.extras.origin, Some(Origin::Model));
     assert_eq!(turn.message.as_deref(), Some("1200 in · 80 out · $0.0123"));
     assert_eq!(batch.reports[4].event.duration_ms, Some(2100));
 }
@@ -187,7 +187,7 @@ fn a_denied_call_ends_cancelled_and_a_pending_one_waits_for_permission() {
         batch.reports[1].event.error.as_deref(),
         Some("not run: denied (user_reject)")
     );
-    assert_eq!(batch.reports[3].event.waiting_for, Some(Wait::Permission));
+    assert_eq!(batch.reports[3].event.extras.waiting_for, Some(Wait::Permission));
 }
 
 #[test]

@@ -269,9 +269,9 @@ impl Observed {
             duration_ms: c.duration_ms.map(|d| d as f64),
             error: c.error.as_deref().map(str::to_owned),
             message: c.message.as_deref().map(str::to_owned),
-            waiting_for: c.waiting_for,
-            origin: c.origin,
-            traceparent: c.traceparent.as_deref().map(str::to_owned),
+            waiting_for: c.extras.waiting_for,
+            origin: c.extras.origin,
+            traceparent: c.extras.traceparent.as_deref().map(str::to_owned),
             ..Observed::default()
         }
     }

@@ -26,6 +26,7 @@ use super::hub::EventKind;
 use super::{events, text, AppState};
 use crate::time::Time;
 use crate::wire::schema::{check_token, Published, MAX_NAME, MAX_TEXT};
+use crate::wire::Token;
 
 /// Items one request may carry.
 pub const MAX_BATCH: usize = 10_000;
@@ -209,8 +210,10 @@ pub(super) fn encode(
         }
         Published::Call(mut event) => {
             check_token(&event.token)?;
-            if let Some(shown) = &event.progress_token {
-                check_token(shown).map_err(|e| format!("progress_token: {e}"))?;
+            if let Some(shown) = &event.extras.progress_token {
+                if matches!(shown, Token::Str(s) if s.len() > MAX_NAME) {
+                    return Err(format!("progress_token must be at most {MAX_NAME} bytes"));
+                }
             }
             let at = *event.timestamp.get_or_insert_with(Time::now);
             event.tool = capped(Some(event.tool), MAX_NAME, cut).unwrap_or_default();

@@ -59,6 +59,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
     if let Some(task) = &call.task {
         facts.push(Line::raw(format!("runs as MCP task {}", safe(task))));
     }
+    if let Some(trace) = &call.trace_id {
+        facts.push(Line::raw(format!("in trace {trace}")));
+    }
     if let Some(instance) = &call.instance {
         facts.push(Line::styled(
             format!("from the daemon run {}", safe(instance)),

@@ -6,14 +6,13 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::fields::{CallExtras, Fields, Raw};
 use super::flat;
-use super::frame::{
-    CallFrame, CallState, Frame, ProgressFrame, ResponseFrame, Token, Unknown, Wait,
-};
+use super::frame::{CallFrame, Frame, ProgressFrame, ResponseFrame, Unknown};
 use super::schema;
+use super::words::{CallState, Token};
 use crate::time::Time;
 
 /// Decodes one SSE event. `last_event_id` is the id in force (for priming events).
@@ -42,134 +41,6 @@ fn is_blank(s: &str) -> bool {
     match s.as_bytes().first() {
         Some(b) if b.is_ascii_graphic() => false,
         _ => s.trim().is_empty(),
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Raw<'a> {
-    #[serde(borrow)]
-    token: Option<&'a RawValue>,
-    progress: Option<f64>,
-    total: Option<f64>,
-    #[serde(borrow)]
-    message: Option<&'a RawValue>,
-    #[serde(borrow)]
-    tool: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    jsonrpc: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    method: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    params: Option<&'a RawValue>,
-    #[serde(borrow)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    result: Option<&'a RawValue>,
-    #[serde(borrow)]
-    error: Option<&'a RawValue>,
-    #[serde(borrow)]
-    state: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    detail: Option<Cow<'a, str>>,
-    missed: Option<u64>,
-    #[serde(borrow)]
-    session_id: Option<Cow<'a, str>>,
-    #[serde(rename = "type", borrow)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    data: Option<&'a RawValue>,
-    #[serde(borrow)]
-    payload: Option<&'a RawValue>,
-    duration_ms: Option<f64>,
-    #[serde(borrow)]
-    session: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    session_label: Option<Cow<'a, str>>,
-    progress_requested: Option<bool>,
-    #[serde(borrow)]
-    progress_token: Option<&'a RawValue>,
-    #[serde(borrow)]
-    task: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    waiting_for: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    origin: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    arguments: Option<&'a RawValue>,
-}
-
-/// Every known field, whichever path read it. Ambiguous fields hold their raw JSON text.
-#[derive(Default)]
-pub(super) struct Fields<'a> {
-    pub token: Option<&'a str>,
-    pub progress: Option<f64>,
-    pub total: Option<f64>,
-    pub message: Option<&'a str>,
-    pub tool: Option<Cow<'a, str>>,
-    pub timestamp: Option<Cow<'a, str>>,
-    pub jsonrpc: Option<Cow<'a, str>>,
-    pub method: Option<Cow<'a, str>>,
-    pub params: Option<&'a str>,
-    pub id: Option<&'a str>,
-    pub result: Option<&'a str>,
-    pub error: Option<&'a str>,
-    pub state: Option<Cow<'a, str>>,
-    pub detail: Option<Cow<'a, str>>,
-    pub missed: Option<u64>,
-    pub session_id: Option<Cow<'a, str>>,
-    pub kind: Option<Cow<'a, str>>,
-    pub data: Option<&'a str>,
-    pub payload: Option<&'a str>,
-    pub duration_ms: Option<f64>,
-    pub session: Option<Cow<'a, str>>,
-    pub session_label: Option<Cow<'a, str>>,
-    pub progress_requested: Option<bool>,
-    pub progress_token: Option<&'a str>,
-    pub task: Option<Cow<'a, str>>,
-    pub waiting_for: Option<Cow<'a, str>>,
-    pub origin: Option<Cow<'a, str>>,
-    pub arguments: Option<&'a str>,
-    /// Filled by the flat scan, which takes no string with an escape: every string's
-    /// text is the bytes between its quotes.
-    pub unescaped: bool,
-}
-
-impl<'a> From<Raw<'a>> for Fields<'a> {
-    fn from(r: Raw<'a>) -> Self {
-        Fields {
-            token: r.token.map(RawValue::get),
-            progress: r.progress,
-            total: r.total,
-            message: r.message.map(RawValue::get),
-            tool: r.tool,
-            timestamp: r.timestamp,
-            jsonrpc: r.jsonrpc,
-            method: r.method,
-            params: r.params.map(RawValue::get),
-            id: r.id.map(RawValue::get),
-            result: r.result.map(RawValue::get),
-            error: r.error.map(RawValue::get),
-            state: r.state,
-            detail: r.detail,
-            missed: r.missed,
-            session_id: r.session_id,
-            kind: r.kind,
-            data: r.data.map(RawValue::get),
-            payload: r.payload.map(RawValue::get),
-            duration_ms: r.duration_ms,
-            session: r.session,
-            session_label: r.session_label,
-            progress_requested: r.progress_requested,
-            progress_token: r.progress_token.map(RawValue::get),
-            task: r.task,
-            waiting_for: r.waiting_for,
-            origin: r.origin,
-            arguments: r.arguments.map(RawValue::get),
-            unescaped: false,
-        }
     }
 }
 
@@ -268,28 +139,23 @@ fn classify<'a>(event_type: &str, raw: &mut Fields<'a>, depth: u8) -> Frame<'a> 
                     // A call that fails says why in `error` (or, from older servers, in
                     // `message`); one that goes on or finishes well may say what it does
                     // in `message`.
-                    error: match state {
-                        CallState::Failed | CallState::Cancelled | CallState::Lost => raw
-                            .error
-                            .and_then(text)
-                            .or_else(|| raw.message.and_then(text)),
-                        _ => raw.error.and_then(text),
+                    error: if state.is_failure() {
+                        raw.error.and_then(text).or_else(|| raw.message.and_then(text))
+                    } else {
+                        raw.error.and_then(text)
                     },
-                    message: match state {
-                        CallState::Failed | CallState::Cancelled | CallState::Lost => None,
-                        _ => raw.message.and_then(text),
+                    message: if state.is_failure() {
+                        None
+                    } else {
+                        raw.message.and_then(text)
                     },
                     duration_ms: raw.duration_ms,
-                    progress_requested: raw.progress_requested,
-                    progress_token: raw.progress_token.and_then(token),
-                    task: raw.task.take().map(Cow::into_owned),
-                    waiting_for: raw.waiting_for.as_deref().and_then(Wait::parse),
-                    origin: raw.origin.as_deref().and_then(schema::Origin::parse),
                     arguments: raw.arguments.filter(|a| *a != "null").map(str::to_owned),
                     result: raw
                         .result
                         .filter(|r| r.trim_start().starts_with('{'))
                         .map(str::to_owned),
+                    extras: CallExtras::take(raw),
                     session: raw.session.take(),
                     session_label: raw.session_label.take(),
                 }),
@@ -389,31 +255,7 @@ fn rpc_method<'a>(method: &str, params: Option<&'a str>) -> Frame<'a> {
 
 /// A token or request id: integer or string; `null` is none.
 fn token(raw: &str) -> Option<Token> {
-    let text = raw.trim_ascii(); // JSON whitespace is ASCII
-    if text.starts_with('"') {
-        return serde_json::from_str::<String>(text).ok().map(Token::Str);
-    }
-    if text == "null" {
-        return None;
-    }
-    // Tokens are mostly small integers: read them directly.
-    let (negative, digits) = match text.as_bytes().split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text.as_bytes()),
-    };
-    if !digits.is_empty() && digits.len() <= 18 && digits.iter().all(u8::is_ascii_digit) {
-        // At most 18 digits: fits a u64.
-        let n = i128::from(
-            digits
-                .iter()
-                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')),
-        );
-        return Some(Token::Int(if negative { -n } else { n }));
-    }
-    match text.parse::<i128>() {
-        Ok(n) => Some(Token::Int(n)),
-        Err(_) => Some(Token::Str(text.to_owned())),
-    }
+    Token::from_json(raw)
 }
 
 /// A JSON string's text, borrowed when it has no escapes; anything else is none.

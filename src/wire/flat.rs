@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use super::decode::Fields;
+use super::fields::{Field, Fields, Slot};
 
 /// Fills `fields` (all empty on entry) from a flat JSON object; false asks for the general
 /// path (`fields` is then partly filled and not to be used).
@@ -23,12 +23,12 @@ pub(super) fn scan<'a>(json: &'a str, fields: &mut Fields<'a>) -> bool {
 /// The keys of Construct's ProgressEvent in the order Construct writes them, each with
 /// the byte before it.
 const PROGRESS_EVENT: [(Field, &[u8]); 6] = [
-    (Field::Token, b"{\"token\":"),
-    (Field::Progress, b",\"progress\":"),
-    (Field::Total, b",\"total\":"),
-    (Field::Message, b",\"message\":"),
-    (Field::Tool, b",\"tool\":"),
-    (Field::Timestamp, b",\"timestamp\":"),
+    (Field::token, b"{\"token\":"),
+    (Field::progress, b",\"progress\":"),
+    (Field::total, b",\"total\":"),
+    (Field::message, b",\"message\":"),
+    (Field::tool, b",\"tool\":"),
+    (Field::timestamp, b",\"timestamp\":"),
 ];
 
 /// Construct's ProgressEvent exactly as Construct writes it (its six fields in its order,
@@ -88,7 +88,7 @@ fn scan_into<'a>(json: &'a str, fields: &mut Fields<'a>) -> Option<()> {
                     if b.get(i) != Some(&b':') {
                         return None;
                     }
-                    (field(b, key), i + 1)
+                    (Field::named(b, key), i + 1)
                 }
             };
             last = known;
@@ -125,12 +125,12 @@ fn scan_into<'a>(json: &'a str, fields: &mut Fields<'a>) -> Option<()> {
 #[inline(always)]
 fn predicted_after(last: Option<Field>) -> Option<(Field, &'static [u8])> {
     Some(match last {
-        None => (Field::Token, b"\"token\":"),
-        Some(Field::Token) => (Field::Progress, b"\"progress\":"),
-        Some(Field::Progress) => (Field::Total, b"\"total\":"),
-        Some(Field::Total) => (Field::Message, b"\"message\":"),
-        Some(Field::Message) => (Field::Tool, b"\"tool\":"),
-        Some(Field::Tool) => (Field::Timestamp, b"\"timestamp\":"),
+        None => (Field::token, b"\"token\":"),
+        Some(Field::token) => (Field::progress, b"\"progress\":"),
+        Some(Field::progress) => (Field::total, b"\"total\":"),
+        Some(Field::total) => (Field::message, b"\"message\":"),
+        Some(Field::message) => (Field::tool, b"\"tool\":"),
+        Some(Field::tool) => (Field::timestamp, b"\"timestamp\":"),
         _ => return None,
     })
 }
@@ -164,163 +164,23 @@ enum Value {
     Null,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
-    Token,
-    Progress,
-    Total,
-    Message,
-    Tool,
-    Timestamp,
-    Jsonrpc,
-    Method,
-    Params,
-    Id,
-    Result,
-    Error,
-    State,
-    Detail,
-    Missed,
-    SessionId,
-    Type,
-    Data,
-    Payload,
-    DurationMs,
-    Session,
-    SessionLabel,
-    ProgressRequested,
-    ProgressToken,
-    Task,
-    WaitingFor,
-    Origin,
-    Arguments,
-}
-
-/// The known field named by `b[key]`, the contents of a string without escapes (so
-/// `b[key.end]` is its closing quote). Names are told apart by their length and first
-/// eight bytes, read as one word.
-#[inline(always)]
-fn field(b: &[u8], key: (usize, usize)) -> Option<Field> {
-    const fn word(s: &[u8]) -> u64 {
-        let mut v = 0u64;
-        let mut i = 0;
-        while i < s.len() && i < 8 {
-            v |= (s[i] as u64) << (8 * i);
-            i += 1;
-        }
-        v
-    }
-    let len = key.1 - key.0;
-    let head = match b.get(key.0..).and_then(|s| s.first_chunk::<8>()) {
-        Some(w) if len >= 8 => u64::from_le_bytes(*w),
-        Some(w) => u64::from_le_bytes(*w) & ((1u64 << (8 * len)) - 1),
-        None => b[key.0..key.1]
-            .iter()
-            .enumerate()
-            .fold(0, |v, (i, &c)| v | u64::from(c) << (8 * i)),
-    };
-    let tail = b.get(key.0 + 8.min(len)..key.1).unwrap_or_default();
-    const TOKEN: u64 = word(b"token");
-    const PROGRESS: u64 = word(b"progress");
-    const TOTAL: u64 = word(b"total");
-    const MESSAGE: u64 = word(b"message");
-    const TOOL: u64 = word(b"tool");
-    const TIMESTAMP: u64 = word(b"timestamp");
-    const JSONRPC: u64 = word(b"jsonrpc");
-    const METHOD: u64 = word(b"method");
-    const PARAMS: u64 = word(b"params");
-    const ID: u64 = word(b"id");
-    const RESULT: u64 = word(b"result");
-    const ERROR: u64 = word(b"error");
-    const STATE: u64 = word(b"state");
-    const DETAIL: u64 = word(b"detail");
-    const MISSED: u64 = word(b"missed");
-    const SESSION_: u64 = word(b"session_");
-    const TYPE: u64 = word(b"type");
-    const DATA: u64 = word(b"data");
-    const PAYLOAD: u64 = word(b"payload");
-    const DURATION_MS: u64 = word(b"duration_ms");
-    const SESSION: u64 = word(b"session");
-    const TASK: u64 = word(b"task");
-    const WAITING_: u64 = word(b"waiting_");
-    const ORIGIN: u64 = word(b"origin");
-    const ARGUMENT: u64 = word(b"argument");
-    Some(match (len, head) {
-        (5, TOKEN) => Field::Token,
-        (8, PROGRESS) => Field::Progress,
-        (5, TOTAL) => Field::Total,
-        (7, MESSAGE) => Field::Message,
-        (4, TOOL) => Field::Tool,
-        (9, TIMESTAMP) if tail == b"p" => Field::Timestamp,
-        (7, JSONRPC) => Field::Jsonrpc,
-        (6, METHOD) => Field::Method,
-        (6, PARAMS) => Field::Params,
-        (2, ID) => Field::Id,
-        (6, RESULT) => Field::Result,
-        (5, ERROR) => Field::Error,
-        (5, STATE) => Field::State,
-        (6, DETAIL) => Field::Detail,
-        (6, MISSED) => Field::Missed,
-        (10, SESSION_) if tail == b"id" => Field::SessionId,
-        (4, TYPE) => Field::Type,
-        (4, DATA) => Field::Data,
-        (7, PAYLOAD) => Field::Payload,
-        (11, DURATION_MS) if tail == b"_ms" => Field::DurationMs,
-        (7, SESSION) => Field::Session,
-        (13, SESSION_) if tail == b"label" => Field::SessionLabel,
-        (18, PROGRESS) if tail == b"_requested" => Field::ProgressRequested,
-        (14, PROGRESS) if tail == b"_token" => Field::ProgressToken,
-        (4, TASK) => Field::Task,
-        (11, WAITING_) if tail == b"for" => Field::WaitingFor,
-        (6, ORIGIN) => Field::Origin,
-        (9, ARGUMENT) if tail == b"s" => Field::Arguments,
-        _ => return None,
-    })
-}
-
 /// Stores one known field, with serde's typing rules; `None` where serde would fail.
 #[inline(always)]
 fn assign<'a>(f: &mut Fields<'a>, field: Field, value: Value, raw: &'a str) -> Option<()> {
-    let keep = (!matches!(value, Value::Null)).then_some(raw);
-    match field {
+    match f.slot(field) {
         // Raw JSON kept for later (any type).
-        Field::Token => f.token = keep,
-        Field::Message => f.message = keep,
-        Field::Params => f.params = keep,
-        Field::Id => f.id = keep,
-        Field::Result => f.result = keep,
-        Field::Error => f.error = keep,
-        Field::Data => f.data = keep,
-        Field::Payload => f.payload = keep,
-        Field::ProgressToken => f.progress_token = keep,
-        Field::Arguments => f.arguments = keep,
-        // Numbers.
-        Field::Progress => f.progress = number(value, raw)?,
-        Field::Total => f.total = number(value, raw)?,
-        Field::DurationMs => f.duration_ms = number(value, raw)?,
-        Field::Missed => {
-            f.missed = match value {
+        Slot::Raw(slot) => *slot = (!matches!(value, Value::Null)).then_some(raw),
+        Slot::Num(slot) => *slot = number(value, raw)?,
+        Slot::Text(slot) => *slot = text(value, raw)?,
+        Slot::Count(slot) => {
+            *slot = match value {
                 Value::Null => None,
                 Value::Num(_) => Some(raw.parse::<u64>().ok()?),
                 _ => return None,
             }
         }
-        // Strings.
-        Field::Tool => f.tool = text(value, raw)?,
-        Field::Timestamp => f.timestamp = text(value, raw)?,
-        Field::Jsonrpc => f.jsonrpc = text(value, raw)?,
-        Field::Method => f.method = text(value, raw)?,
-        Field::State => f.state = text(value, raw)?,
-        Field::Detail => f.detail = text(value, raw)?,
-        Field::SessionId => f.session_id = text(value, raw)?,
-        Field::Type => f.kind = text(value, raw)?,
-        Field::Session => f.session = text(value, raw)?,
-        Field::SessionLabel => f.session_label = text(value, raw)?,
-        Field::Task => f.task = text(value, raw)?,
-        Field::WaitingFor => f.waiting_for = text(value, raw)?,
-        Field::Origin => f.origin = text(value, raw)?,
-        Field::ProgressRequested => {
-            f.progress_requested = match value {
+        Slot::Flag(slot) => {
+            *slot = match value {
                 Value::Null => None,
                 Value::Bool => Some(raw == "true"),
                 _ => return None,
@@ -557,7 +417,7 @@ const POWERS: [f64; 16] = [
 
 #[cfg(test)]
 mod tests {
-    use super::{field, float, Field};
+    use super::float;
 
     #[test]
     fn short_decimals_read_as_parse_reads_them() {
@@ -607,80 +467,6 @@ mod tests {
                 Some(want.to_bits()),
                 "{text}"
             );
-        }
-    }
-
-    const NAMES: [(&str, Field); 28] = [
-        ("token", Field::Token),
-        ("progress", Field::Progress),
-        ("total", Field::Total),
-        ("message", Field::Message),
-        ("tool", Field::Tool),
-        ("timestamp", Field::Timestamp),
-        ("jsonrpc", Field::Jsonrpc),
-        ("method", Field::Method),
-        ("params", Field::Params),
-        ("id", Field::Id),
-        ("result", Field::Result),
-        ("error", Field::Error),
-        ("state", Field::State),
-        ("detail", Field::Detail),
-        ("missed", Field::Missed),
-        ("session_id", Field::SessionId),
-        ("type", Field::Type),
-        ("data", Field::Data),
-        ("payload", Field::Payload),
-        ("duration_ms", Field::DurationMs),
-        ("session", Field::Session),
-        ("session_label", Field::SessionLabel),
-        ("progress_requested", Field::ProgressRequested),
-        ("progress_token", Field::ProgressToken),
-        ("task", Field::Task),
-        ("waiting_for", Field::WaitingFor),
-        ("origin", Field::Origin),
-        ("arguments", Field::Arguments),
-    ];
-
-    /// The name looked up as the scan does, inside an object (`{"name":…`, with bytes after
-    /// it) and alone (no byte after it, so no whole word can be read).
-    fn lookups(name: &[u8]) -> [Option<Field>; 2] {
-        let mut object = b"{\"".to_vec();
-        object.extend_from_slice(name);
-        object.extend_from_slice(b"\":12345678}");
-        [
-            field(&object, (2, 2 + name.len())),
-            field(name, (0, name.len())),
-        ]
-    }
-
-    #[test]
-    fn every_known_name_and_no_near_miss_is_recognised() {
-        let known = |name: &[u8]| {
-            NAMES
-                .iter()
-                .find(|(n, _)| n.as_bytes() == name)
-                .map(|&(_, f)| f)
-        };
-        for (name, f) in NAMES {
-            assert_eq!(lookups(name.as_bytes()), [Some(f); 2], "{name}");
-            let name = name.as_bytes();
-            let mut near: Vec<Vec<u8>> =
-                vec![name[..name.len() - 1].to_vec(), [name, b"x"].concat()];
-            for at in 0..name.len() {
-                for other in [b'x', b'_', b'A'] {
-                    let mut n = name.to_vec();
-                    n[at] = other;
-                    near.push(n);
-                }
-            }
-            for n in near {
-                assert_eq!(
-                    lookups(&n),
-                    [known(&n); 2],
-                    "{}",
-                    String::from_utf8_lossy(&n)
-                );
-            }
         }
     }
 

@@ -1,27 +1,10 @@
 //! Typed frames: what one SSE event or WebSocket text message means to mcptop.
 
 use std::borrow::Cow;
-use std::fmt;
 
+pub use super::fields::CallExtras;
+pub use super::words::{CallState, Token};
 use crate::time::Time;
-
-/// A progress token (or a JSON-RPC request id): an integer or a string. Construct uses
-/// u64; standard MCP allows any string or integer. Numbers that are not integers are kept
-/// as their JSON text so nothing is lost or merged.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Token {
-    Int(i128),
-    Str(String),
-}
-
-impl fmt::Display for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Token::Int(n) => write!(f, "{n}"),
-            Token::Str(s) => f.write_str(s),
-        }
-    }
-}
 
 /// A progress report: Construct's ProgressEvent, or a JSON-RPC `notifications/progress`.
 /// Its text borrows from the event it was decoded from where it can (see
@@ -40,83 +23,6 @@ pub struct ProgressFrame<'a> {
     pub session_label: Option<Cow<'a, str>>,
 }
 
-/// The lifecycle states of the `call` extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CallState {
-    Started,
-    /// Still running (after waiting, or with news of what it does: a task's status).
-    Working,
-    /// Running but blocked on someone ([`CallFrame::waiting_for`] says on what).
-    Waiting,
-    Finished,
-    Failed,
-    Cancelled,
-    /// Over, but how it ended will never be known (its end never came: the agent moved
-    /// on past a permission prompt it denied, or its session ended first).
-    Lost,
-}
-
-impl CallState {
-    pub fn parse(s: &str) -> Option<CallState> {
-        match s {
-            "started" => Some(CallState::Started),
-            "working" => Some(CallState::Working),
-            "waiting" => Some(CallState::Waiting),
-            "finished" => Some(CallState::Finished),
-            "failed" => Some(CallState::Failed),
-            "cancelled" | "canceled" => Some(CallState::Cancelled),
-            "lost" => Some(CallState::Lost),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallState::Started => "started",
-            CallState::Working => "working",
-            CallState::Waiting => "waiting",
-            CallState::Finished => "finished",
-            CallState::Failed => "failed",
-            CallState::Cancelled => "cancelled",
-            CallState::Lost => "lost",
-        }
-    }
-
-    /// Whether the call is over.
-    pub fn is_end(self) -> bool {
-        matches!(
-            self,
-            CallState::Finished | CallState::Failed | CallState::Cancelled | CallState::Lost
-        )
-    }
-}
-
-/// What a waiting call waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Wait {
-    /// The server asked the client for input (a task's `input_required`, an elicitation).
-    Input,
-    /// The agent asks its user for permission to run the tool.
-    Permission,
-}
-
-impl Wait {
-    pub fn parse(s: &str) -> Option<Wait> {
-        match s {
-            "input" => Some(Wait::Input),
-            "permission" => Some(Wait::Permission),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Wait::Input => "input",
-            Wait::Permission => "permission",
-        }
-    }
-}
-
 /// `event: call` — a call started, finished, failed or was cancelled (mcptop extension).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallFrame<'a> {
@@ -130,21 +36,13 @@ pub struct CallFrame<'a> {
     pub message: Option<String>,
     /// How long the call took, when the server measured it.
     pub duration_ms: Option<f64>,
-    /// `Some(false)`: the caller asked for no progress, so none will come (taps say so).
-    pub progress_requested: Option<bool>,
-    /// The progress token the agent gave, where `token` is a tap's key for the call.
-    pub progress_token: Option<Token>,
-    /// The task the call runs as (MCP tasks).
-    pub task: Option<String>,
-    /// On `waiting`: what for.
-    pub waiting_for: Option<Wait>,
-    /// Who saw the call when not a tap: an agent's hooks or its OpenTelemetry (its own
-    /// tools: no progress will come), or its model turns.
-    pub origin: Option<crate::wire::schema::Origin>,
     /// The call's arguments (JSON text), when a tap saw them.
     pub arguments: Option<String>,
     /// A summary of its result (JSON text: `{"bytes", "types", "text"}`).
     pub result: Option<String>,
+    /// What else the event said (progress asked for, the agent's token, task, wait,
+    /// origin, trace context).
+    pub extras: CallExtras,
     pub session: Option<Cow<'a, str>>,
     pub session_label: Option<Cow<'a, str>>,
 }
@@ -234,13 +132,9 @@ impl Frame<'_> {
                 error: c.error,
                 message: c.message,
                 duration_ms: c.duration_ms,
-                progress_requested: c.progress_requested,
-                progress_token: c.progress_token,
-                task: c.task,
-                waiting_for: c.waiting_for,
-                origin: c.origin,
                 arguments: c.arguments,
                 result: c.result,
+                extras: c.extras,
                 session: own(c.session),
                 session_label: own(c.session_label),
             }),

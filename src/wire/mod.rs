@@ -5,13 +5,25 @@
 //! responses, tagged envelopes, `lagged`, `connected`, the `call` lifecycle extension,
 //! error frames and priming events. Anything else decodes to [`Frame::Unknown`], which the
 //! model counts and otherwise ignores: an odd frame never stops a stream.
+//!
+//! The layers, leaves first: `words` (the shared small values), `fields` (every key the
+//! decoder knows, declared once), `schema` (what producers write) and `frame` (what the
+//! decoder gives), then `flat` (the fast scan) and `decode`.
 
 mod decode;
+mod fields;
 mod flat;
 mod frame;
 pub mod schema;
+mod words;
 
 pub use decode::{decode_event, decode_event_general, decode_text, parse_timestamp};
-pub use frame::{
-    CallFrame, CallState, Frame, ProgressFrame, ResponseFrame, ServerFrame, Token, Unknown, Wait,
-};
+pub use fields::CallExtras;
+pub use frame::{CallFrame, Frame, ProgressFrame, ResponseFrame, ServerFrame, Unknown};
+pub use words::{CallState, Origin, Token, Wait, Word};
+
+/// Every key the decoder knows, with its name on the wire (for tests).
+#[doc(hidden)]
+pub fn field_names() -> impl Iterator<Item = &'static str> {
+    fields::Field::ALL.iter().map(|&(name, _)| name)
+}

@@ -6,8 +6,9 @@
 //!   errors of `tools/call`, `initialize` and `server/discover`), and the one rule for an
 //!   error's text.
 //!
-//! The decoder's fast path (`flat`) reads the same field names by hand; its tests check it
-//! against these types.
+//! The call event's optional fields are [`CallExtras`], declared with the decoder's keys in
+//! `fields`; a property test checks that what the producers write is what both decoding
+//! paths read.
 
 use std::borrow::Cow;
 
@@ -15,7 +16,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::frame::{CallState, Wait};
+pub use super::fields::CallExtras;
+pub use super::words::Origin;
+use super::words::CallState;
 use crate::time::Time;
 
 /// The longest error or message text that crosses the wire (bytes; cut with `…`).
@@ -41,86 +44,6 @@ impl Serialize for Num {
 impl<'de> Deserialize<'de> for Num {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Num, D::Error> {
         f64::deserialize(d).map(Num)
-    }
-}
-
-impl Serialize for CallState {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for CallState {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<CallState, D::Error> {
-        let text = Cow::<'de, str>::deserialize(d)?;
-        CallState::parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "state {text:?} is not started, finished, failed or cancelled"
-            ))
-        })
-    }
-}
-
-impl Serialize for Wait {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Wait {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Wait, D::Error> {
-        let text = Cow::<'de, str>::deserialize(d)?;
-        Wait::parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!("waiting_for {text:?} is not input or permission"))
-        })
-    }
-}
-
-/// Who saw a call, when it is not a tap (which says nothing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Origin {
-    /// An agent's hooks: its own tools, which report no progress.
-    Hook,
-    /// An agent's OpenTelemetry: a late report (exporters send in batches) of a call that
-    /// may already be on screen from the hooks; it amends that row, whatever its state.
-    Otel,
-    /// An agent's model turn (a request to its model), from its OpenTelemetry.
-    Model,
-}
-
-impl Origin {
-    /// The word on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Hook => "hook",
-            Origin::Otel => "otel",
-            Origin::Model => "model",
-        }
-    }
-
-    pub fn parse(word: &str) -> Option<Origin> {
-        match word {
-            "hook" => Some(Origin::Hook),
-            "otel" => Some(Origin::Otel),
-            "model" => Some(Origin::Model),
-            _ => None,
-        }
-    }
-}
-
-/// A word this version does not know reads as none: a newer producer's value never makes
-/// the whole event unreadable. (Another type than a string is still an error.)
-fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    let value = Option::<Value>::deserialize(d)?;
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(serde_json::from_value(Value::String(text)).ok()),
-        Some(other) => Err(serde::de::Error::custom(format!("{other} is not a string"))),
     }
 }
 
@@ -175,37 +98,15 @@ pub struct CallEvent<'a> {
     pub duration_ms: Option<u64>,
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub error: Option<Cow<'a, str>>,
-    /// `false` when the caller asked for no progress (so none can come): taps say so.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub progress_requested: Option<bool>,
-    /// The progress token the agent gave the call, where the key is not it (a tap keys its
-    /// calls by request id): what a person should see as the call's token. `""` when the
-    /// agent gave none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub progress_token: Option<Value>,
     /// On `started`, `working` and `waiting`: what the call does now (a task's status
     /// message); on `finished`, what it did. On a failure (`failed`, `cancelled`, `lost`)
     /// with no `error`, it is read as the reason (what older producers sent).
     #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
     pub message: Option<Cow<'a, str>>,
-    /// On `waiting`: `input` or `permission` (another word, from a newer producer, reads
-    /// as none).
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub waiting_for: Option<Wait>,
-    /// The id of the MCP task the call runs as.
-    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
-    pub task: Option<Cow<'a, str>>,
-    /// Who saw the call: `hook` for an agent's own tools (they report no progress).
-    #[serde(
-        default,
-        deserialize_with = "lenient",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub origin: Option<Origin>,
+    /// What else the call event says (see [`CallExtras`]: its fields are declared with the
+    /// decoder's, so both sides read and write the same).
+    #[serde(flatten)]
+    pub extras: CallExtras,
     /// On `started`: the call's arguments as a tap saw them, secrets redacted, at most
     /// [`MAX_DETAIL`] bytes of JSON (a longer value is cut to a string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -213,10 +114,6 @@ pub struct CallEvent<'a> {
     /// At the end: what the result was (`{"bytes", "types", "text"}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
-    /// On `started`: the W3C `traceparent` the agent sent in the request's `_meta` (the
-    /// daemon's OpenTelemetry export makes the call's span a child of it).
-    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
-    pub traceparent: Option<Cow<'a, str>>,
 }
 
 /// The most bytes of arguments or of a result summary a call event carries.
@@ -274,15 +171,10 @@ impl<'a> CallEvent<'a> {
             timestamp: None,
             duration_ms: None,
             error: None,
-            progress_requested: None,
-            progress_token: None,
             message: None,
-            waiting_for: None,
-            task: None,
-            origin: None,
+            extras: CallExtras::default(),
             arguments: None,
             result: None,
-            traceparent: None,
         }
     }
 }
@@ -657,6 +549,7 @@ pub fn tool_error_text(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::{Token, Wait};
 
     #[test]
     fn whole_numbers_have_no_fraction() {
@@ -670,7 +563,7 @@ mod tests {
     #[test]
     fn a_published_call_reads_back_with_its_type_and_unknown_fields_ignored() {
         let mut call = CallEvent::new("7".into(), "search", CallState::Started);
-        call.progress_token = Some(3.into());
+        call.extras.progress_token = Some(Token::Int(3));
         call.timestamp = Time::parse_rfc3339("2026-04-17T10:20:33.5+00:00");
         let text = serde_json::to_string(&Published::Call(call.clone())).unwrap();
         assert_eq!(
@@ -705,7 +598,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("\"paused\" is not started"), "{e}");
+        assert!(
+            e.contains("state \"paused\" is not one of started, working, waiting, finished, failed, cancelled, lost"),
+            "{e}"
+        );
         let e = serde_json::from_str::<Published<'_>>(
             r#"{"type":"progress","token":1,"progress":1,"timestamp":"yesterday"}"#,
         )
@@ -754,13 +650,13 @@ mod tests {
         let Ok(Published::Call(call)) = serde_json::from_str::<Published>(item) else {
             panic!("{item} did not read");
         };
-        assert_eq!((call.waiting_for, call.origin), (None, None));
+        assert_eq!((call.extras.waiting_for, call.extras.origin), (None, None));
         let known = r#"{"type":"call","token":1,"tool":"t","state":"waiting","waiting_for":"permission","origin":"hook"}"#;
         let Ok(Published::Call(call)) = serde_json::from_str::<Published>(known) else {
             panic!("{known} did not read");
         };
         assert_eq!(
-            (call.waiting_for, call.origin),
+            (call.extras.waiting_for, call.extras.origin),
             (Some(Wait::Permission), Some(Origin::Hook))
         );
         let wrong = r#"{"type":"call","token":1,"tool":"t","state":"waiting","waiting_for":5}"#;

@@ -7,48 +7,27 @@ use mcptop::wire::{decode_event, decode_event_general};
 use proptest::prelude::*;
 
 fn key() -> impl Strategy<Value = String> {
+    // Every key the decoder knows, and near misses of them (same length, same first eight
+    // bytes, or a prefix), unknown keys and an escaped known one.
+    let known: Vec<String> = mcptop::wire::field_names().map(str::to_owned).collect();
+    let near = [
+        "other",
+        "timestamq",
+        "session_ix",
+        "session_labex",
+        "duration_mx",
+        "progress_requestex",
+        "progressx",
+        "tokens",
+        "toke",
+        "t\\u006fken",
+        "argument",
+        "argumentz",
+        "traceparenx",
+    ];
     prop_oneof![
-        Just("token"),
-        Just("progress"),
-        Just("total"),
-        Just("message"),
-        Just("tool"),
-        Just("timestamp"),
-        Just("state"),
-        Just("error"),
-        Just("detail"),
-        Just("missed"),
-        Just("type"),
-        Just("data"),
-        Just("duration_ms"),
-        Just("session_id"),
-        Just("session"),
-        Just("session_label"),
-        Just("progress_requested"),
-        Just("id"),
-        Just("jsonrpc"),
-        Just("result"),
-        Just("method"),
-        Just("progress_token"),
-        Just("task"),
-        Just("waiting_for"),
-        Just("origin"),
-        Just("arguments"),
-        Just("other"),
-        // Near misses of known names (same length, same first eight bytes, or a prefix).
-        Just("timestamq"),
-        Just("session_ix"),
-        Just("session_labex"),
-        Just("duration_mx"),
-        Just("progress_requestex"),
-        Just("progressx"),
-        Just("tokens"),
-        Just("toke"),
-        Just("params"),
-        Just("payload"),
-        Just("t\\u006fken"),
-        Just("argument"),
-        Just("argumentz"),
+        3 => proptest::sample::select(known),
+        1 => proptest::sample::select(near.map(str::to_owned).to_vec()),
     ]
     .prop_map(|k| format!("\"{k}\""))
 }
@@ -211,11 +190,44 @@ fn real_frames_agree() {
     }
 }
 
+/// Any extras a call event carries: one line per field of `CallExtras`.
+fn extras() -> impl Strategy<Value = mcptop::wire::CallExtras> {
+    use mcptop::wire::{CallExtras, Origin, Token, Wait};
+    let token = prop_oneof![
+        any::<i64>().prop_map(|n| Token::Int(n.into())),
+        "\\PC{0,12}".prop_map(Token::Str),
+    ];
+    (
+        proptest::option::of(any::<bool>()),
+        proptest::option::of(token),
+        proptest::option::of("\\PC{1,40}"),
+        proptest::option::of(prop_oneof![Just(Wait::Input), Just(Wait::Permission)]),
+        proptest::option::of(prop_oneof![
+            Just(Origin::Hook),
+            Just(Origin::Otel),
+            Just(Origin::Model)
+        ]),
+        proptest::option::of("00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]"),
+    )
+        .prop_map(
+            |(progress_requested, progress_token, task, waiting_for, origin, traceparent)| {
+                CallExtras {
+                    progress_requested,
+                    progress_token,
+                    task,
+                    waiting_for,
+                    origin,
+                    traceparent,
+                }
+            },
+        )
+}
+
 /// Any call event a producer (the daemon, a tap, the hook) writes with the schema's type.
 fn call_event() -> impl Strategy<Value = mcptop::wire::schema::CallEvent<'static>> {
     use mcptop::time::Time;
-    use mcptop::wire::schema::{CallEvent, Origin};
-    use mcptop::wire::{CallState, Wait};
+    use mcptop::wire::schema::CallEvent;
+    use mcptop::wire::CallState;
     use serde_json::{json, Value};
     let token = prop_oneof![
         any::<u32>().prop_map(|n| json!(n)),
@@ -243,17 +255,9 @@ fn call_event() -> impl Strategy<Value = mcptop::wire::schema::CallEvent<'static
             proptest::option::of(0u64..1_000_000_000_000),
             proptest::option::of(text),
             proptest::option::of(text),
-            proptest::option::of(text),
         ),
         (
-            proptest::option::of(any::<bool>()),
-            proptest::option::of(prop_oneof![token, Just(json!(""))]),
-            proptest::option::of(prop_oneof![Just(Wait::Input), Just(Wait::Permission)]),
-            proptest::option::of(prop_oneof![
-                Just(Origin::Hook),
-                Just(Origin::Otel),
-                Just(Origin::Model)
-            ]),
+            extras(),
             proptest::option::of(detail),
             // A result is a summary object (schema::result_summary), never a bare value.
             proptest::option::of(("\\PC{0,40}", 0u64..1_000_000).prop_map(
@@ -264,19 +268,15 @@ fn call_event() -> impl Strategy<Value = mcptop::wire::schema::CallEvent<'static
         .prop_map(
             |(
                 (token, tool, state),
-                (stamp, duration_ms, error, message, task),
-                (progress_requested, progress_token, waiting_for, origin, arguments, result),
+                (stamp, duration_ms, error, message),
+                (extras, arguments, result),
             )| {
                 let mut event = CallEvent::new(token, tool, state);
                 event.timestamp = stamp.map(Time::from_unix_nanos);
                 event.duration_ms = duration_ms;
                 event.error = error.map(Into::into);
                 event.message = message.map(Into::into);
-                event.task = task.map(Into::into);
-                event.progress_requested = progress_requested;
-                event.progress_token = progress_token;
-                event.waiting_for = waiting_for;
-                event.origin = origin;
+                event.extras = extras;
                 event.arguments = arguments;
                 event.result = result;
                 event
@@ -329,19 +329,8 @@ proptest! {
             };
             prop_assert_eq!(frame.error.as_deref(), error, "{} {}", path, json);
             prop_assert_eq!(frame.message.as_deref(), message, "{} {}", path, json);
-            prop_assert_eq!(frame.task.as_deref(), event.task.as_deref(), "{} {}", path, json);
-            prop_assert_eq!(frame.progress_requested, event.progress_requested, "{} {}", path, json);
-            prop_assert_eq!(
-                frame.progress_token,
-                event.progress_token.as_ref().and_then(token_of),
-                "{} {}", path, json
-            );
-            prop_assert_eq!(frame.waiting_for, event.waiting_for, "{} {}", path, json);
-            prop_assert_eq!(
-                frame.origin,
-                event.origin,
-                "{} {}", path, json
-            );
+            // Every extra, whatever it is: a field added to `CallExtras` is checked here.
+            prop_assert_eq!(&frame.extras, &event.extras, "{} {}", path, json);
             prop_assert_eq!(json_of(frame.arguments.as_deref()), event.arguments.clone(), "{} {}", path, json);
             prop_assert_eq!(json_of(frame.result.as_deref()), event.result.clone(), "{} {}", path, json);
         }

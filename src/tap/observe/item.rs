@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::time::Time;
 use crate::wire::schema::{CallEvent, Num, ProgressEvent, Published};
-use crate::wire::{CallState, Wait};
+use crate::wire::{CallExtras, CallState, Token, Wait};
 
 /// Something to publish. (Events are the common case and are not boxed: they move
 /// through a channel one by one, and a box would add an allocation to each.)
@@ -22,11 +22,14 @@ pub enum Item {
 impl Item {
     /// A call began. `shown` is the token a person should see (the agent's own progress
     /// token, or `""`).
-    pub fn started(token: Value, tool: String, at: Time, progress: bool, shown: Value) -> Item {
+    pub fn started(token: Value, tool: String, at: Time, progress: bool, shown: Token) -> Item {
         Item::call(CallEvent {
             timestamp: Some(at),
-            progress_requested: Some(progress),
-            progress_token: Some(shown),
+            extras: CallExtras {
+                progress_requested: Some(progress),
+                progress_token: Some(shown),
+                ..CallExtras::default()
+            },
             ..CallEvent::new(token, tool, CallState::Started)
         })
     }
@@ -35,7 +38,10 @@ impl Item {
     pub fn task_created(token: Value, tool: String, task: &str, at: Time) -> Item {
         Item::call(CallEvent {
             timestamp: Some(at),
-            task: Some(Cow::Owned(task.to_owned())),
+            extras: CallExtras {
+                task: Some(task.to_owned()),
+                ..CallExtras::default()
+            },
             ..CallEvent::new(token, tool, CallState::Working)
         })
     }
@@ -56,7 +62,10 @@ impl Item {
         Item::call(CallEvent {
             timestamp: Some(at),
             message: message.map(Cow::Owned),
-            waiting_for,
+            extras: CallExtras {
+                waiting_for,
+                ..CallExtras::default()
+            },
             ..CallEvent::new(token, tool, state)
         })
     }

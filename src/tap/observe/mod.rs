@@ -453,8 +453,8 @@ impl Observer {
         // What a person sees as the call's token: the agent's own, else nothing.
         let shown = given
             .as_deref()
-            .and_then(|t| serde_json::from_str::<Value>(t).ok())
-            .unwrap_or_else(|| Value::String(String::new()));
+            .and_then(crate::wire::Token::from_json)
+            .unwrap_or_else(|| crate::wire::Token::Str(String::new()));
         let mut verdict = Verdict::Forward;
         let progress_token = match given {
             Some(t) => Some(t),
@@ -497,10 +497,10 @@ impl Observer {
             .and_then(|p| p.meta.as_ref())
             .and_then(|m| m.traceparent.as_deref())
             .filter(|t| t.len() <= 64 && t.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
-            .map(|t| std::borrow::Cow::Owned(t.to_owned()));
+            .map(str::to_owned);
         if let Item::Event(crate::wire::schema::Published::Call(c)) = &mut started {
             c.arguments = arguments;
-            c.traceparent = traceparent;
+            c.extras.traceparent = traceparent;
         }
         out.push(started);
         if self.pending() >= MAX_PENDING {

@@ -52,10 +52,10 @@ fn a_call_with_progress_starts_reports_and_finishes() {
     assert_eq!(state_of(&items[0]), ("index".into(), "started"));
     let started = call(&items[0]);
     assert_eq!(started.token, Value::from(7));
-    assert_eq!(started.progress_requested, Some(true));
+    assert_eq!(started.extras.progress_requested, Some(true));
     assert_eq!(
-        started.progress_token,
-        Some(Value::from("p1")),
+        started.extras.progress_token,
+        Some(crate::wire::Token::Str("p1".into())),
         "the agent's token is what a person sees"
     );
     let (v, items) = see(
@@ -148,10 +148,10 @@ fn request_progress_adds_a_token_and_keeps_its_notifications_from_the_agent() {
     let sent: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(sent["params"]["_meta"]["progressToken"], "mcptop-1");
     assert_eq!(sent["params"]["arguments"]["n"], 1);
-    assert_eq!(call(&items[0]).progress_requested, Some(true));
+    assert_eq!(call(&items[0]).extras.progress_requested, Some(true));
     assert_eq!(
-        call(&items[0]).progress_token,
-        Some(Value::from("")),
+        call(&items[0]).extras.progress_token,
+        Some(crate::wire::Token::Str(String::new())),
         "the tap's own token is not shown"
     );
     let (v, items) = see(
@@ -202,7 +202,7 @@ fn without_a_token_the_call_says_no_progress_was_requested() {
         0,
     );
     assert_eq!(v, Verdict::Forward);
-    assert_eq!(call(&items[0]).progress_requested, Some(false));
+    assert_eq!(call(&items[0]).extras.progress_requested, Some(false));
     let json = items[0].to_json().unwrap();
     assert_eq!(json["progress_requested"], false);
     assert_eq!(json["type"], "call");
@@ -271,7 +271,7 @@ fn a_task_of_2025_11_25_runs_until_its_status_says_completed() {
         states(&items),
         [("working", None), ("working", Some("queued".into()))]
     );
-    assert_eq!(call(&items[0]).task.as_deref(), Some("t-1"));
+    assert_eq!(call(&items[0]).extras.task.as_deref(), Some("t-1"));
     assert_eq!(
         o.pending(),
         1,
@@ -306,7 +306,7 @@ fn a_task_of_2025_11_25_runs_until_its_status_says_completed() {
         300,
     );
     assert_eq!(states(&items), [("waiting", Some("which branch?".into()))]);
-    assert_eq!(call(&items[0]).waiting_for, Some(crate::wire::Wait::Input));
+    assert_eq!(call(&items[0]).extras.waiting_for, Some(crate::wire::Wait::Input));
     let (_, items) = see(
         &mut o,
         Direction::ToClient,
