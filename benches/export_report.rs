@@ -2,7 +2,7 @@
 //! written in at most 1 s on the 2-core machine), beside its baseline in the same run:
 //! playing the same recording through the model alone (what `check` and `diff` do).
 //!
-//! - play: the recording read and played through the model ([`mcptop::diff::play`]);
+//! - play: the recording read and played through the model ([`mcptop::playback::play`]);
 //! - document: the same, then the export document built (findings looked for every
 //!   250 ms of recorded time, per-tool figures, every call with its curve and messages);
 //! - html: the document, serialised and escaped into the page;
@@ -109,7 +109,7 @@ fn main() {
     let mut size = (0, 0);
     for _ in 0..rounds {
         let t = Instant::now();
-        let (model, _) = mcptop::diff::play(open());
+        let (model, _) = mcptop::playback::play(open());
         assert_eq!(model.len(), CALLS);
         play.push(t.elapsed());
 

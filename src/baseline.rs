@@ -72,7 +72,7 @@ pub fn of_model(model: &Model) -> Baseline {
 
 /// Plays `recording` through the model: the tools its servers offered.
 pub fn of_recording(recording: Opened) -> Baseline {
-    of_model(&crate::diff::play(recording).0)
+    of_model(&crate::playback::play(recording).0)
 }
 
 /// Reads a baseline file's text; `Err` says what is wrong with it.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::feed::Feed;
-use crate::model::{DisplayState, FindingKind, ModelConfig};
+use crate::model::{DisplayState, FindingKind};
 use crate::recording::Opened;
 use crate::source::Timed;
 use crate::time::Time;
@@ -66,7 +66,7 @@ pub struct Report {
 /// stall is only visible between its last update and the next.
 const LOOK_EVERY: Duration = Duration::from_millis(250);
 /// Calls judged at most (the oldest finished go first past it).
-pub const MAX_CALLS: usize = 200_000;
+pub use crate::playback::MAX_CALLS;
 
 fn secs(d: Duration) -> String {
     crate::model::compact(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -74,16 +74,10 @@ fn secs(d: Duration) -> String {
 
 /// Plays `recording` through the model and checks it.
 pub fn run(recording: Opened, checks: &Checks) -> Report {
-    let mut feed = Feed::new(ModelConfig {
-        // Every call of the recording is judged (up to a bound: a recording is from
-        // outside), with a short history each.
-        max_calls: MAX_CALLS,
-        retention: chrono::TimeDelta::MAX,
-        history: crate::model::HistoryLimits {
-            samples: 16,
-            messages: 4,
-        },
-        ..ModelConfig::default()
+    // Every call of the recording is judged, with a short history each.
+    let mut feed = crate::playback::feed(crate::model::HistoryLimits {
+        samples: 16,
+        messages: 4,
     });
     let tape = recording.tape;
     let mut seen_findings: BTreeMap<String, &'static str> = BTreeMap::new();

@@ -6,35 +6,9 @@
 use chrono::TimeDelta;
 use serde::Serialize;
 
-use crate::feed::Feed;
 use crate::model::stats::{tool_stats_of, ToolStats};
-use crate::model::{Model, ModelConfig};
-use crate::recording::Opened;
-use crate::source::Timed;
+use crate::model::Model;
 use crate::time::Time;
-
-/// A recording played through the model (every call kept): the model, and when the
-/// recording ended.
-pub fn play(recording: Opened) -> (Model, Time) {
-    let mut feed = Feed::new(ModelConfig {
-        max_calls: crate::check::MAX_CALLS,
-        retention: TimeDelta::MAX,
-        history: crate::model::HistoryLimits {
-            samples: 4,
-            messages: 2,
-        },
-        ..ModelConfig::default()
-    });
-    let mut end = recording.started_at;
-    let tape = recording.tape;
-    for i in 0..tape.len() {
-        let Some(event) = tape.event(i) else { continue };
-        let at = recording.started_at + TimeDelta::from_std(tape.at(i)).unwrap_or(TimeDelta::MAX);
-        end = end.max(at);
-        feed.apply(&Timed { at, event });
-    }
-    (feed.model, end)
-}
 
 /// Growth of a duration that is a regression (0.2: 20 % slower), when it is also more
 /// than [`MIN_SLOWER`] in time.

@@ -17,6 +17,7 @@ pub mod hostcheck;
 pub mod model;
 pub mod otel;
 pub mod pipe;
+pub mod playback;
 pub mod recording;
 pub mod redact;
 pub mod report;

@@ -124,7 +124,7 @@ pub fn diff(args: &DiffArgs) -> Result<()> {
         mcptop::recording::open(path).map_err(|e| Exit::new(2, e.to_string()))
     };
     let (a, b) = (open(&args.a)?, open(&args.b)?);
-    let (a, b) = (mcptop::diff::play(a), mcptop::diff::play(b));
+    let (a, b) = (mcptop::playback::play(a), mcptop::playback::play(b));
     let diff = mcptop::diff::diff((&a.0, a.1), (&b.0, b.1), threshold);
     if args.json {
         println!(

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::feed::Feed;
 use crate::model::stats::tool_stats;
-use crate::model::{Call, ModelConfig, Status};
+use crate::model::{Call, Status};
 use crate::recording::Opened;
 use crate::source::Timed;
 use crate::time::Time;
@@ -252,14 +252,9 @@ fn call_out(call: &Call, start: Time, end: Time) -> CallOut {
 
 /// Plays `recording` through the model: the session as a document.
 pub fn build(recording: Opened, title: &str) -> Document {
-    let mut feed = Feed::new(ModelConfig {
-        max_calls: crate::check::MAX_CALLS,
-        retention: TimeDelta::MAX,
-        history: crate::model::HistoryLimits {
-            samples: SAMPLES,
-            messages: MESSAGES,
-        },
-        ..ModelConfig::default()
+    let mut feed = crate::playback::feed(crate::model::HistoryLimits {
+        samples: SAMPLES,
+        messages: MESSAGES,
     });
     let start = recording.started_at;
     let mut end = start;

@@ -8,8 +8,8 @@
 //! waits, end) then goes through the exporter's own pairing, which adds its findings.
 
 use crate::event::{SourceEvent, Timed};
-use crate::feed::{Emitted, Feed};
-use crate::model::{Call, CallId, ModelConfig, Status};
+use crate::feed::Emitted;
+use crate::model::{Call, CallId, Status};
 use crate::recording::Opened;
 use crate::server::export::{Observed, SessionSpan, Spans};
 use crate::wire::CallState;
@@ -95,14 +95,9 @@ fn news(call: &Call, said: &mut Said, fresh: bool, out: &mut Vec<Observed>) {
 
 /// Plays `recording` through the model and pairs every call's news into spans.
 pub fn spans(recording: Opened) -> Replayed {
-    let mut feed = Feed::new(ModelConfig {
-        max_calls: crate::check::MAX_CALLS,
-        retention: chrono::TimeDelta::MAX,
-        history: crate::model::HistoryLimits {
-            samples: 4,
-            messages: 2,
-        },
-        ..ModelConfig::default()
+    let mut feed = crate::playback::feed(crate::model::HistoryLimits {
+        samples: 4,
+        messages: 2,
     });
     let source = &recording.source;
     let session: Arc<str> = Arc::from(

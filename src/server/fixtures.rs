@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::tools::{Cancelled, Outcome, ToolContext};
+use super::tool_context::{Cancelled, Outcome, TaskSupport, ToolContext};
 
 /// A 1×1 red pixel.
 const PNG: &str =
@@ -33,24 +33,6 @@ pub const NAMES: &[&str] = &[
     "confirm_delete",
     "test_header_echo",
 ];
-
-/// How a tool may run as an MCP task (`execution.taskSupport`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskSupport {
-    Forbidden,
-    Optional,
-    Required,
-}
-
-impl TaskSupport {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskSupport::Forbidden => "forbidden",
-            TaskSupport::Optional => "optional",
-            TaskSupport::Required => "required",
-        }
-    }
-}
 
 /// The fixtures' task support (the other tools': see `tools::task_support`).
 pub fn task_support(name: &str) -> Option<TaskSupport> {

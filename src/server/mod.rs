@@ -26,6 +26,7 @@ mod progress;
 pub mod replay;
 mod session;
 mod tasks;
+mod tool_context;
 mod tools;
 pub mod workload;
 mod ws;

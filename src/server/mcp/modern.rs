@@ -10,7 +10,7 @@
 use base64::Engine;
 
 use super::*;
-use crate::server::fixtures::TaskSupport;
+use crate::server::tool_context::TaskSupport;
 use crate::server::tasks::{self, TaskStore};
 
 /// The revision this dialect speaks.

@@ -194,7 +194,7 @@ fn standard_call(
     let session = &mcp.session;
     // MCP 2025-11-25 tasks: `task` asks for one; the tool says whether it may.
     if mcp.protocol_version.as_str() >= "2025-11-25" {
-        use crate::server::fixtures::TaskSupport;
+        use crate::server::tool_context::TaskSupport;
         let task = params.get("task").filter(|t| t.is_object());
         match (task, tools::task_support(name)) {
             (Some(_), TaskSupport::Forbidden) => {
