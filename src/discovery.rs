@@ -225,7 +225,7 @@ pub async fn health(url: &str) -> Option<Health> {
         .build()
         .ok()?;
     let response = client
-        .get(format!("{}/health", base_url(url)))
+        .get(crate::endpoint::join(base_url(url), &["health"], &[]).ok()?)
         .send()
         .await
         .ok()?;

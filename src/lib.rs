@@ -9,6 +9,7 @@ pub mod check;
 pub mod config;
 pub mod diff;
 pub mod discovery;
+pub mod endpoint;
 pub mod event;
 pub mod export;
 pub mod feed;

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::discover::{discover, Daemon, DiscoverOptions};
 use super::select::{select, Chosen, SelectError, SelectOptions};
-use super::sse::send;
+use super::link::{send, Attempt, Ended, Resume};
 use super::{SourceEvent, Status, Stop, Timed, Transport};
 
 /// How the live source runs.
@@ -56,221 +56,10 @@ impl Default for LiveOptions {
     }
 }
 
-/// What one connection attempt needs.
-pub(super) struct Attempt<'a> {
-    pub base_url: &'a str,
-    pub session_id: String,
-    pub token: &'a str,
-    pub gateway_token: Option<&'a str>,
-    pub keepalive: Duration,
-    pub idle_timeout: Duration,
-    /// Events and keep-alives this connection delivered (a connection that delivers
-    /// nothing before it ends is a failure, however it ended).
-    pub delivered: std::sync::atomic::AtomicU64,
-    /// Spent events to fill again, if the consumer hands them back.
-    pub recycler: Option<&'a crate::event::Recycler>,
-}
-
-impl Attempt<'_> {
-    /// Counts one delivered event or keep-alive.
-    pub fn delivered_one(&self) {
-        self.delivered
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
 /// A connection that lived less than this, or delivered nothing, counts as a failed
 /// attempt for the backoff and `--max-retries`: a server that answers and closes at once
 /// must not get a reconnect storm.
 const HEALTHY_AFTER: Duration = Duration::from_secs(3);
-
-/// The range a server's `retry:` is held to.
-pub(super) const RETRY_RANGE: (Duration, Duration) =
-    (Duration::from_millis(100), Duration::from_secs(60));
-
-/// A server's `retry:` in milliseconds, held to [`RETRY_RANGE`].
-pub(super) fn clamp_retry(ms: u64) -> Duration {
-    Duration::from_millis(ms).clamp(RETRY_RANGE.0, RETRY_RANGE.1)
-}
-
-/// How one connection ended.
-#[derive(Debug)]
-pub(super) enum Ended {
-    /// The consumer went away.
-    Closed,
-    /// The server answered the request with another status than 200.
-    Refused { status: u16, body: String },
-    /// No connection could be made.
-    Unreachable(String),
-    /// It worked, then broke.
-    Dropped(String),
-    /// The gateway refused its own token before the WebSocket upgrade.
-    GatewayRefused,
-}
-
-impl Ended {
-    /// A refusal with the gist of the server's answer (at most 8 KiB of it is read).
-    pub(super) async fn refused(mut response: reqwest::Response) -> Ended {
-        let status = response.status().as_u16();
-        let content_type = content_type(&response);
-        let head = read_head(&mut response, 8 << 10).await;
-        Ended::Refused {
-            status,
-            body: summarize_body(&content_type, &head),
-        }
-    }
-}
-
-/// The response's content type, empty when it has none.
-pub(super) fn content_type(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
-}
-
-/// The first `limit` bytes of a body, however long the body is (an error page may be
-/// endless), waiting at most a few seconds for them.
-pub(super) async fn read_head(response: &mut reqwest::Response, limit: usize) -> Vec<u8> {
-    let mut head = Vec::new();
-    let read = async {
-        while head.len() < limit {
-            match response.chunk().await {
-                Ok(Some(chunk)) => head.extend_from_slice(&chunk),
-                _ => break,
-            }
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(3), read).await;
-    head.truncate(limit);
-    head
-}
-
-/// The gist of an error body in one short line: a JSON error's message, an HTML page's
-/// title (or its text), or the text itself; whitespace collapsed, at most 120 characters.
-pub fn summarize_body(content_type: &str, body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim_start();
-    let gist = if let Ok(value) = serde_json::from_str::<serde_json::Value>(trimmed) {
-        json_message(&value).unwrap_or_else(|| trimmed.to_owned())
-    } else if content_type.contains("html") || trimmed.starts_with('<') {
-        html_gist(trimmed)
-    } else {
-        trimmed.to_owned()
-    };
-    let mut line = gist
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    if line.chars().count() > 120 {
-        line = line.chars().take(119).collect::<String>() + "…";
-    }
-    line
-}
-
-/// `{"error": "…"}`, `{"error": {"message": "…"}}`, `{"message": "…"}`, `{"detail": "…"}`.
-fn json_message(value: &serde_json::Value) -> Option<String> {
-    for key in ["error", "message", "detail"] {
-        match value.get(key) {
-            Some(serde_json::Value::String(s)) => return Some(s.clone()),
-            Some(inner @ serde_json::Value::Object(_)) => {
-                if let Some(s) = json_message(inner) {
-                    return Some(s);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// An HTML page's `<title>`, else its text without tags, scripts or styles.
-fn html_gist(html: &str) -> String {
-    let lower = html.to_ascii_lowercase();
-    if let Some(start) = lower.find("<title") {
-        if let Some(open_end) = lower[start..].find('>') {
-            let from = start + open_end + 1;
-            if let Some(len) = lower[from..].find("</title") {
-                let title = html[from..from + len].trim();
-                if !title.is_empty() {
-                    return title.to_owned();
-                }
-            }
-        }
-    }
-    let mut out = String::new();
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&rest[..open]);
-        out.push(' ');
-        let tag = rest[open..].to_ascii_lowercase();
-        let skip_to = ["script", "style"]
-            .iter()
-            .find(|name| tag[1..].starts_with(*name))
-            .and_then(|name| tag.find(&format!("</{name}")));
-        let after = skip_to.unwrap_or(0);
-        match rest[open + after..].find('>') {
-            Some(close) => rest = &rest[open + after + close + 1..],
-            None => {
-                rest = "";
-                break;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Where a resumed stream continues, and which replayed events to drop.
-#[derive(Debug, Default)]
-pub(super) struct Resume {
-    pub last_id: String,
-    /// While a resumed connection replays: the numeric `Last-Event-ID` that was sent.
-    /// Ids at or below it are the replay's duplicates; the first other id ends the replay.
-    replay_bound: Option<u64>,
-    /// The id in force before the current event, on this connection.
-    previous: String,
-    /// The server's `retry:`, which sets the first pause after a drop.
-    pub retry: Option<Duration>,
-    /// A 503's or 429's `Retry-After`, for the next pause only.
-    pub retry_after: Option<Duration>,
-}
-
-impl Resume {
-    /// Starts a connection: the decoder begins with the last id in force, and a numeric
-    /// one sent as `Last-Event-ID` bounds what the server may replay.
-    pub fn start_connection(&mut self) {
-        self.previous = self.last_id.clone();
-        self.replay_bound = self.last_id.parse::<u64>().ok();
-    }
-
-    /// Whether an event with this id is new. An event that carries the id already in
-    /// force has no `id:` line of its own (a `lagged` report, say) and is new. Only the
-    /// head of a resumed connection can hold duplicates: ids at or below the
-    /// `Last-Event-ID` that was sent, before any other id. Past that head every event is
-    /// new, whatever its id: ids that restart, go down or are not numbers lose nothing.
-    pub fn accept(&mut self, id: &str) -> bool {
-        // Compared from the end, where consecutive ids differ: no call into `memcmp`.
-        if id.len() == self.previous.len() && id.bytes().rev().eq(self.previous.bytes().rev()) {
-            return true;
-        }
-        // Into the buffers they had: an event of a stream with ids allocates nothing here.
-        self.previous.clear();
-        self.previous.push_str(id);
-        if let Some(bound) = self.replay_bound {
-            if id.parse::<u64>().is_ok_and(|n| n <= bound) {
-                return false;
-            }
-            self.replay_bound = None;
-        }
-        self.last_id.clear();
-        self.last_id.push_str(id);
-        true
-    }
-}
 
 /// How often an mcptop daemon's `/health` is read for what it lost beside the streams.
 const COUNTS_EVERY: Duration = Duration::from_secs(2);
@@ -623,6 +412,7 @@ fn backoff(options: &LiveOptions, failures: u32, retry: Option<Duration>) -> Dur
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::link::*;
 
     #[test]
     fn replayed_ids_are_dropped() {

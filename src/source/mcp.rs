@@ -13,8 +13,8 @@
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::connect::{Attempt, Ended, Resume};
-use super::sse::{describe, read_events};
+use super::link::{Attempt, Ended, Resume};
+use super::link::{describe, read_events};
 use super::{Status, Timed, Transport};
 
 const VERSION: &str = "2025-11-25";
@@ -133,7 +133,7 @@ async fn listen(
             crate::recording::redact_url(attempt.base_url)
         )),
     };
-    if super::sse::send(tx, super::SourceEvent::Status(hint))
+    if super::link::send(tx, super::SourceEvent::Status(hint))
         .await
         .is_err()
     {

@@ -5,6 +5,7 @@
 
 pub mod connect;
 pub mod discover;
+mod link;
 mod mcp;
 pub mod replay;
 pub mod select;

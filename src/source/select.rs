@@ -116,13 +116,18 @@ pub async fn list(daemon: &Daemon) -> Result<Vec<SessionInfo>, SelectError> {
             SelectError::CannotList
         });
     };
-    let url = format!("{}/sessions", daemon.base_url);
+    let url = crate::endpoint::join(&daemon.base_url, &["sessions"], &[]).map_err(|reason| {
+        SelectError::Unreachable {
+            url: daemon.base_url.clone(),
+            reason,
+        }
+    })?;
     let unreachable = |e: reqwest::Error| SelectError::Unreachable {
         url: daemon.base_url.clone(),
         reason: e.without_url().to_string(),
     };
     let response = client()
-        .get(&url)
+        .get(url)
         .bearer_auth(admin)
         .send()
         .await
@@ -230,9 +235,13 @@ pub async fn create(
     if let Some(cwd) = cwd {
         body.insert("cwd".into(), cwd.into());
     }
-    let mut request = client()
-        .post(format!("{}/session", daemon.base_url))
-        .json(&body);
+    let url = crate::endpoint::join(&daemon.base_url, &["session"], &[]).map_err(|reason| {
+        SelectError::Unreachable {
+            url: daemon.base_url.clone(),
+            reason,
+        }
+    })?;
+    let mut request = client().post(url).json(&body);
     // The owner's session (shown with no flag) when the discovery file gave the token.
     if let Some(admin) = &daemon.admin_token {
         request = request.bearer_auth(admin);

@@ -7,8 +7,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::connect::{Attempt, Ended};
-use super::sse::{percent_encode, send};
+use super::link::{Attempt, Ended};
+use super::link::send;
 use super::{SourceEvent, Status, Timed, Transport};
 
 pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ended {
@@ -36,7 +36,7 @@ pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ende
             let body = response
                 .body()
                 .as_deref()
-                .map(|b| super::connect::summarize_body(content_type, b))
+                .map(|b| super::link::summarize_body(content_type, b))
                 .unwrap_or_default();
             if response.status().as_u16() == 401 {
                 return Ended::GatewayRefused;
@@ -144,14 +144,22 @@ type Handshake = Result<
 /// One handshake, offering `construct.v1` (and `bearer.<gateway token>`) when
 /// `subprotocols`, else carrying the gateway token in the query.
 async fn handshake(attempt: &Attempt<'_>, ws_base: &str, subprotocols: bool) -> Handshake {
-    let mut url = format!(
-        "{ws_base}/ws/mcp/events?session_id={}&mcp_token={}",
-        percent_encode(&attempt.session_id),
-        percent_encode(attempt.token)
-    );
+    let mut query = vec![
+        ("session_id", attempt.session_id.as_str()),
+        ("mcp_token", attempt.token),
+    ];
     if let (false, Some(gw)) = (subprotocols, attempt.gateway_token) {
-        url.push_str(&format!("&token={}", percent_encode(gw)));
+        query.push(("token", gw));
     }
+    let url = match crate::endpoint::join(ws_base, &["ws", "mcp", "events"], &query) {
+        Ok(url) => url,
+        // Said by the caller as "… is not a WebSocket address".
+        Err(_) => {
+            return Ok(Err(tungstenite::Error::Url(
+                tungstenite::error::UrlError::UnsupportedUrlScheme,
+            )))
+        }
+    };
     let mut request = match url.as_str().into_client_request() {
         Ok(request) => request,
         Err(e) => return Ok(Err(e)),

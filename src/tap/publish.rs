@@ -255,10 +255,10 @@ impl State {
             let Some(link) = &self.link else {
                 continue;
             };
-            let url = format!("{}/session/{}/publish", link.base, link.session);
+            let url = crate::endpoint::join(&link.base, &["session", &link.session, "publish"], &[])?;
             let sent = self
                 .client
-                .post(&url)
+                .post(url)
                 .bearer_auth(&link.token)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(batch.to_vec())
@@ -320,7 +320,10 @@ impl State {
         };
         let body = serde_json::json!({ "label": self.label() });
         let created = async {
-            let mut request = self.client.post(format!("{base}/session")).json(&body);
+            let mut request = self
+                .client
+                .post(crate::endpoint::join(&base, &["session"], &[])?)
+                .json(&body);
             // With the admin token the session is the owner's: it shows in the monitor
             // with no flag. Without it, it is anonymous.
             if let Some(admin) = &admin {
