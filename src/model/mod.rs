@@ -334,6 +334,13 @@ impl Model {
         &self.stream
     }
 
+    /// The calls by start, oldest first.
+    pub fn ids_by_start(&self) -> Vec<CallId> {
+        let mut calls: Vec<(Time, CallId)> = self.calls().map(|c| (c.first_seen, c.id)).collect();
+        calls.sort_unstable();
+        calls.into_iter().map(|(_, id)| id).collect()
+    }
+
     /// Calls in the order they appeared.
     pub fn calls(&self) -> impl DoubleEndedIterator<Item = &Call> + ExactSizeIterator {
         // `order` and `calls` hold the same ids: both change only in `new_call` and `remove`.
@@ -606,7 +613,9 @@ impl Model {
                     call.task = c.extras.task;
                 }
                 call.waiting = match c.state {
-                    CallState::Waiting => Some(c.extras.waiting_for.unwrap_or(crate::wire::Wait::Input)),
+                    CallState::Waiting => {
+                        Some(c.extras.waiting_for.unwrap_or(crate::wire::Wait::Input))
+                    }
                     _ => None,
                 };
                 if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
@@ -1107,7 +1116,6 @@ fn session_name(label: Option<&str>, id: Option<&str>) -> Option<String> {
         _ => None,
     }
 }
-
 
 /// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`); none for anything
 /// else, so only 32 hex digits of it are ever kept or shown.

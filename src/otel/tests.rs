@@ -187,7 +187,10 @@ fn a_denied_call_ends_cancelled_and_a_pending_one_waits_for_permission() {
         batch.reports[1].event.error.as_deref(),
         Some("not run: denied (user_reject)")
     );
-    assert_eq!(batch.reports[3].event.extras.waiting_for, Some(Wait::Permission));
+    assert_eq!(
+        batch.reports[3].event.extras.waiting_for,
+        Some(Wait::Permission)
+    );
 }
 
 #[test]

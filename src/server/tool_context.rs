@@ -143,7 +143,6 @@ impl ToolContext {
     }
 }
 
-
 /// How a tool may run as an MCP task (`execution.taskSupport`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskSupport {
@@ -161,4 +160,3 @@ impl TaskSupport {
         }
     }
 }
-

@@ -24,9 +24,7 @@ pub const TOOL_NAMES: &[&str] = &[
     "bulk_index",
 ];
 
-pub use super::tool_context::{
-    Cancelled, InputSlot, Outcome, TaskSupport, ToolContext,
-};
+pub use super::tool_context::{Cancelled, InputSlot, Outcome, TaskSupport, ToolContext};
 
 /// `tools/list`'s `tools` array.
 pub fn list() -> Value {
@@ -75,7 +73,6 @@ pub fn list() -> Value {
 
 /// How a tool may run as an MCP task: the long simulated tools and some fixtures can.
 pub fn task_support(name: &str) -> TaskSupport {
-
     match name {
         "run_tests" | "index_repo" | "download_artifact" | "deploy" | "wait_for_review"
         | "build_project" | "bulk_index" => TaskSupport::Optional,

@@ -14,8 +14,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::discover::{discover, Daemon, DiscoverOptions};
-use super::select::{select, Chosen, SelectError, SelectOptions};
 use super::link::{send, Attempt, Ended, Resume};
+use super::select::{select, Chosen, SelectError, SelectOptions};
 use super::{SourceEvent, Status, Stop, Timed, Transport};
 
 /// How the live source runs.

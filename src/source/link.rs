@@ -394,7 +394,6 @@ fn plain_words(text: &str) -> Option<&'static str> {
         .then_some("the daemon closed the connection mid-stream (it stopped?)")
 }
 
-
 #[cfg(test)]
 mod hand_over_tests {
     use super::*;

@@ -13,8 +13,8 @@
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use super::link::{Attempt, Ended, Resume};
 use super::link::{describe, read_events};
+use super::link::{Attempt, Ended, Resume};
 use super::{Status, Timed, Transport};
 
 const VERSION: &str = "2025-11-25";

@@ -1,11 +1,9 @@
 //! One SSE connection to `/session/{id}/events`: reqwest's byte stream through our decoder.
 
-
 use tokio::sync::mpsc;
 
 use super::link::{
-    describe, not_an_event_stream, read_events, retry_after, Attempt, Ended,
-    Resume,
+    describe, not_an_event_stream, read_events, retry_after, Attempt, Ended, Resume,
 };
 use super::{Status, Timed, Transport};
 
@@ -52,4 +50,3 @@ pub(super) async fn run(
     };
     read_events(response, connected, attempt, resume, tx).await
 }
-

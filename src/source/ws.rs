@@ -7,8 +7,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::link::{Attempt, Ended};
 use super::link::send;
+use super::link::{Attempt, Ended};
 use super::{SourceEvent, Status, Timed, Transport};
 
 pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ended {

@@ -255,7 +255,8 @@ impl State {
             let Some(link) = &self.link else {
                 continue;
             };
-            let url = crate::endpoint::join(&link.base, &["session", &link.session, "publish"], &[])?;
+            let url =
+                crate::endpoint::join(&link.base, &["session", &link.session, "publish"], &[])?;
             let sent = self
                 .client
                 .post(url)

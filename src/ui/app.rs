@@ -33,23 +33,7 @@ pub enum Screen {
     Servers,
 }
 
-/// A key, as the app understands it (the event loop maps terminal keys to these).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Key {
-    Char(char),
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Home,
-    End,
-    Enter,
-    Esc,
-    Backspace,
-    Left,
-    Right,
-    CtrlC,
-}
+pub use super::keys::Key;
 
 /// The link as the header names it: state, not strings compared against `"CONNECTED"`;
 /// rendered to words only by [`LinkState::words`].
@@ -170,11 +154,11 @@ pub struct App {
     /// What each key does (the config file's `[keys]` over the defaults).
     pub keys: super::keys::KeyMap,
     /// The table's columns in display order, each shown or not (`C` toggles them).
-    pub columns: Vec<(super::table::Column, bool)>,
+    pub columns: Vec<(super::columns::Column, bool)>,
     /// The column chooser's cursor.
     pub column_cursor: usize,
     /// The table's own state between frames.
-    pub table: super::table::TableState,
+    pub table: super::columns::TableState,
     /// Findings dismissed with `x`: their kind and call, and the stream's loss counters
     /// then (a stream finding comes back when they grow).
     dismissed: Vec<(crate::model::FindingKind, Option<CallId>)>,
@@ -231,7 +215,7 @@ impl App {
             below: (0, 0),
             running_above: 0,
             keys: super::keys::KeyMap::default(),
-            columns: super::table::Column::DEFAULT
+            columns: super::columns::Column::DEFAULT
                 .iter()
                 .map(|&c| (c, true))
                 .collect(),
@@ -544,7 +528,7 @@ impl App {
     pub fn timeline_order(&mut self) -> &[CallId] {
         let generation = self.feed.model.generation();
         if self.timeline.0 != generation {
-            self.timeline = (generation, super::timeline::order(&self.feed.model));
+            self.timeline = (generation, self.feed.model.ids_by_start());
         }
         &self.timeline.1
     }

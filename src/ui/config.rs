@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::app::{App, Key};
+use super::columns::Column;
 use super::keys::{parse_key, Action, KeyMap};
-use super::table::Column;
 use super::theme::Background;
 use super::view::SortKey;
 

@@ -3,7 +3,23 @@
 
 use std::collections::HashMap;
 
-use super::app::Key;
+/// A key, as the app understands it (the event loop maps terminal keys to these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Key {
+    Char(char),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Enter,
+    Esc,
+    Backspace,
+    Left,
+    Right,
+    CtrlC,
+}
 
 /// What a key does on the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -5,6 +5,7 @@
 //! changed, and wakes once a second for the clocks: near-zero CPU when idle.
 
 pub mod app;
+pub mod columns;
 pub mod config;
 mod detail;
 mod footer;

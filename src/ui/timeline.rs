@@ -10,15 +10,8 @@ use ratatui::Frame;
 
 use super::app::App;
 use super::theme::Theme;
-use crate::model::{CallId, Model};
+use crate::model::CallId;
 use crate::time::Time;
-
-/// The calls by start, oldest first.
-pub fn order(model: &Model) -> Vec<CallId> {
-    let mut calls: Vec<(Time, CallId)> = model.calls().map(|c| (c.first_seen, c.id)).collect();
-    calls.sort_unstable();
-    calls.into_iter().map(|(_, id)| id).collect()
-}
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, theme: Theme) {
     if area.height < 3 || area.width < 20 {

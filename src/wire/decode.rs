@@ -140,7 +140,9 @@ fn classify<'a>(event_type: &str, raw: &mut Fields<'a>, depth: u8) -> Frame<'a> 
                     // `message`); one that goes on or finishes well may say what it does
                     // in `message`.
                     error: if state.is_failure() {
-                        raw.error.and_then(text).or_else(|| raw.message.and_then(text))
+                        raw.error
+                            .and_then(text)
+                            .or_else(|| raw.message.and_then(text))
                     } else {
                         raw.error.and_then(text)
                     },

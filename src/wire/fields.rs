@@ -420,10 +420,7 @@ mod tests {
     #[test]
     fn names_are_unique() {
         for (i, (a, _)) in Field::ALL.iter().enumerate() {
-            assert!(
-                Field::ALL[i + 1..].iter().all(|(b, _)| a != b),
-                "{a} twice"
-            );
+            assert!(Field::ALL[i + 1..].iter().all(|(b, _)| a != b), "{a} twice");
         }
     }
 }

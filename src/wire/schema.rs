@@ -17,8 +17,8 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 pub use super::fields::CallExtras;
-pub use super::words::Origin;
 use super::words::CallState;
+pub use super::words::Origin;
 use crate::time::Time;
 
 /// The longest error or message text that crosses the wire (bytes; cut with `…`).

@@ -281,7 +281,10 @@ mod tests {
             ("\"7\"", Some(Token::Str("7".into()))),
             ("null", None),
             ("1.5", Some(Token::Str("1.5".into()))),
-            ("123456789012345678901", Some(Token::Int(123456789012345678901))),
+            (
+                "123456789012345678901",
+                Some(Token::Int(123456789012345678901)),
+            ),
         ] {
             assert_eq!(Token::from_json(json), token, "{json}");
             if let Some(token) = token {
@@ -291,7 +294,11 @@ mod tests {
         }
         // Read back through serde (as the daemon reads what taps publish): integers within
         // 64 bits and strings keep their identity.
-        for token in [Token::Int(-7), Token::Int(u64::MAX.into()), Token::Str("7".into())] {
+        for token in [
+            Token::Int(-7),
+            Token::Int(u64::MAX.into()),
+            Token::Str("7".into()),
+        ] {
             let written = serde_json::to_string(&token).unwrap();
             assert_eq!(serde_json::from_str::<Token>(&written).unwrap(), token);
         }

@@ -10,8 +10,8 @@
 use base64::Engine;
 
 use super::*;
-use crate::server::tool_context::TaskSupport;
 use crate::server::tasks::{self, TaskStore};
+use crate::server::tool_context::TaskSupport;
 
 /// The revision this dialect speaks.
 pub const VERSION: &str = "2026-07-28";

@@ -306,7 +306,10 @@ fn a_task_of_2025_11_25_runs_until_its_status_says_completed() {
         300,
     );
     assert_eq!(states(&items), [("waiting", Some("which branch?".into()))]);
-    assert_eq!(call(&items[0]).extras.waiting_for, Some(crate::wire::Wait::Input));
+    assert_eq!(
+        call(&items[0]).extras.waiting_for,
+        Some(crate::wire::Wait::Input)
+    );
     let (_, items) = see(
         &mut o,
         Direction::ToClient,
