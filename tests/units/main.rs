@@ -7,6 +7,7 @@
 mod common;
 
 mod hostile_props;
+mod layers;
 mod model_fixtures;
 mod report_json;
 mod sse_props;
