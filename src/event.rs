@@ -44,12 +44,12 @@ pub enum SourceEvent {
     Discarded {
         reason: String,
     },
-    Status(Status),
+    Status(LinkStatus),
 }
 
 /// Connection news.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Status {
+pub enum LinkStatus {
     Connecting {
         attempt: u32,
     },
@@ -87,7 +87,7 @@ pub enum Status {
     Stopped(Stop),
 }
 
-/// The daemon's own losses, as its `/health` counts them (see [`Status::DaemonCounts`]).
+/// The daemon's own losses, as its `/health` counts them (see [`LinkStatus::DaemonCounts`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DaemonCounts {
     /// Spans the OTLP exporter could not deliver to the collector.

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::event::{SourceEvent, Status, Timed};
+use crate::event::{LinkStatus, SourceEvent, Timed};
 use crate::model::{Call, Change, Connection, Model, ModelConfig};
 use crate::time::Time;
 use crate::wire::{decode_event, Frame, Token};
@@ -97,7 +97,7 @@ impl Feed {
             } => self
                 .model
                 .apply(decode_event(event_type, data, id), timed.at, id),
-            SourceEvent::Status(Status::Daemon {
+            SourceEvent::Status(LinkStatus::Daemon {
                 instance,
                 quiet_hint,
                 ..
@@ -106,7 +106,7 @@ impl Feed {
                 self.model.set_quiet_hint(quiet_hint.clone());
                 Change::Stream
             }
-            SourceEvent::Status(Status::DaemonCounts(counts)) => {
+            SourceEvent::Status(LinkStatus::DaemonCounts(counts)) => {
                 self.model.daemon_counts(counts, timed.at);
                 Change::Stream
             }
@@ -119,24 +119,24 @@ impl Feed {
     }
 
     /// What a status means for the model, noting drops for "possible loss".
-    fn connection_of(&mut self, status: &Status) -> Connection {
+    fn connection_of(&mut self, status: &LinkStatus) -> Connection {
         match status {
-            Status::Connecting { .. } => Connection::Connecting,
-            Status::Connected { resumed, .. } => {
+            LinkStatus::Connecting { .. } => Connection::Connecting,
+            LinkStatus::Connected { resumed, .. } => {
                 self.dropped = false;
                 Connection::Connected { resumed: *resumed }
             }
-            Status::Disconnected { reason, .. } => {
+            LinkStatus::Disconnected { reason, .. } => {
                 self.dropped = true;
                 Connection::Disconnected {
                     reason: reason.clone(),
                 }
             }
-            Status::Stopped(_) => Connection::Idle,
-            Status::Daemon { .. } | Status::DaemonCounts(_) => {
+            LinkStatus::Stopped(_) => Connection::Idle,
+            LinkStatus::Daemon { .. } | LinkStatus::DaemonCounts(_) => {
                 self.model.stream().connection.clone()
             }
-            Status::Waiting { .. } => Connection::Connecting,
+            LinkStatus::Waiting { .. } => Connection::Connecting,
         }
     }
 
@@ -230,7 +230,7 @@ impl Feed {
                     }
                 }
             }
-            SourceEvent::Status(Status::Daemon {
+            SourceEvent::Status(LinkStatus::Daemon {
                 address,
                 instance,
                 quiet_hint,
@@ -260,7 +260,7 @@ impl Feed {
                     }
                 }
             }
-            SourceEvent::Status(Status::DaemonCounts(counts)) => {
+            SourceEvent::Status(LinkStatus::DaemonCounts(counts)) => {
                 self.model.daemon_counts(counts, at);
                 emit(
                     &self.model,
@@ -277,10 +277,10 @@ impl Feed {
             SourceEvent::Status(status) => {
                 let possible_loss = self.dropped;
                 let json = match status {
-                    Status::Connecting { attempt } => {
+                    LinkStatus::Connecting { attempt } => {
                         json!({ "type": "status", "state": "connecting", "attempt": attempt })
                     }
-                    Status::Connected {
+                    LinkStatus::Connected {
                         transport,
                         session_id,
                         resumed,
@@ -292,17 +292,17 @@ impl Feed {
                         "resumed": resumed,
                         "possible_loss": possible_loss && !resumed,
                     }),
-                    Status::Disconnected { reason, retry_in } => json!({
+                    LinkStatus::Disconnected { reason, retry_in } => json!({
                         "type": "status",
                         "state": "disconnected",
                         "reason": reason,
                         "retry_in_s": round3(retry_in.as_secs_f64()),
                     }),
-                    Status::Stopped(stop) => {
+                    LinkStatus::Stopped(stop) => {
                         json!({ "type": "status", "state": "stopped", "reason": stop.message() })
                     }
-                    Status::Daemon { .. } | Status::DaemonCounts(_) => return,
-                    Status::Waiting { reason } => {
+                    LinkStatus::Daemon { .. } | LinkStatus::DaemonCounts(_) => return,
+                    LinkStatus::Waiting { reason } => {
                         json!({ "type": "status", "state": "waiting", "reason": reason })
                     }
                 };

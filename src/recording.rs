@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::event::{SourceEvent, Status, Stop, Timed, Transport};
+use crate::event::{LinkStatus, SourceEvent, Stop, Timed, Transport};
 use crate::sse::{Decoder, Item, Limits};
 use crate::time::Time;
 use crate::wire::{decode_event, Frame};
@@ -180,10 +180,10 @@ impl Recorder {
     }
 }
 
-fn status_json(status: &Status) -> Value {
+fn status_json(status: &LinkStatus) -> Value {
     match status {
-        Status::Connecting { attempt } => json!({ "state": "connecting", "attempt": attempt }),
-        Status::Connected {
+        LinkStatus::Connecting { attempt } => json!({ "state": "connecting", "attempt": attempt }),
+        LinkStatus::Connected {
             transport,
             session_id,
             resumed,
@@ -193,31 +193,31 @@ fn status_json(status: &Status) -> Value {
             "session_id": session_id,
             "resumed": resumed,
         }),
-        Status::Disconnected { reason, retry_in } => json!({
+        LinkStatus::Disconnected { reason, retry_in } => json!({
             "state": "disconnected",
             "reason": reason,
             "retry_in_ms": u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX),
         }),
-        Status::Daemon {
+        LinkStatus::Daemon {
             address,
             instance,
             quiet_hint,
         } => {
             json!({ "state": "daemon", "address": address, "instance": instance, "quiet_hint": quiet_hint })
         }
-        Status::DaemonCounts(c) => json!({
+        LinkStatus::DaemonCounts(c) => json!({
             "state": "daemon-counts",
             "spans_dropped": c.spans_dropped,
             "export_error": c.export_error,
             "otlp_refused": c.otlp_refused,
             "otlp_strangers": c.otlp_strangers,
         }),
-        Status::Waiting { reason } => json!({ "state": "waiting", "reason": reason }),
-        Status::Stopped(stop) => json!({ "state": "stopped", "reason": stop.message() }),
+        LinkStatus::Waiting { reason } => json!({ "state": "waiting", "reason": reason }),
+        LinkStatus::Stopped(stop) => json!({ "state": "stopped", "reason": stop.message() }),
     }
 }
 
-fn status_from(value: &Value) -> Option<Status> {
+fn status_from(value: &Value) -> Option<LinkStatus> {
     let text = |k: &str| {
         value
             .get(k)
@@ -226,10 +226,10 @@ fn status_from(value: &Value) -> Option<Status> {
             .to_owned()
     };
     Some(match value.get("state")?.as_str()? {
-        "connecting" => Status::Connecting {
+        "connecting" => LinkStatus::Connecting {
             attempt: value.get("attempt").and_then(Value::as_u64).unwrap_or(1) as u32,
         },
-        "connected" => Status::Connected {
+        "connected" => LinkStatus::Connected {
             transport: match text("transport").as_str() {
                 "sse" => Transport::Sse,
                 "ws" => Transport::Ws,
@@ -243,7 +243,7 @@ fn status_from(value: &Value) -> Option<Status> {
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
         },
-        "disconnected" => Status::Disconnected {
+        "disconnected" => LinkStatus::Disconnected {
             reason: text("reason"),
             retry_in: Duration::from_millis(
                 value
@@ -252,11 +252,11 @@ fn status_from(value: &Value) -> Option<Status> {
                     .unwrap_or(0),
             ),
         },
-        "stopped" => Status::Stopped(Stop::Fatal(text("reason"))),
-        "waiting" => Status::Waiting {
+        "stopped" => LinkStatus::Stopped(Stop::Fatal(text("reason"))),
+        "waiting" => LinkStatus::Waiting {
             reason: text("reason"),
         },
-        "daemon" => Status::Daemon {
+        "daemon" => LinkStatus::Daemon {
             address: text("address"),
             instance: text("instance"),
             quiet_hint: value
@@ -266,7 +266,7 @@ fn status_from(value: &Value) -> Option<Status> {
         },
         "daemon-counts" => {
             let count = |k: &str| value.get(k).and_then(Value::as_u64).unwrap_or(0);
-            Status::DaemonCounts(crate::event::DaemonCounts {
+            LinkStatus::DaemonCounts(crate::event::DaemonCounts {
                 spans_dropped: count("spans_dropped"),
                 // A recording is from outside: its text is cut and cleaned like a live one.
                 export_error: value
@@ -480,7 +480,7 @@ pub trait Tape {
 fn marker(event: &SourceEvent) -> bool {
     matches!(
         event,
-        SourceEvent::Status(Status::Connected { .. } | Status::Disconnected { .. })
+        SourceEvent::Status(LinkStatus::Connected { .. } | LinkStatus::Disconnected { .. })
     )
 }
 
@@ -792,7 +792,7 @@ mod tests {
                 Some(expected) => {
                     let got = recording.items.first().map(|(_, e)| e.clone());
                     assert!(
-                        matches!(got, Some(SourceEvent::Status(Status::Connected { transport, .. })) if transport == expected),
+                        matches!(got, Some(SourceEvent::Status(LinkStatus::Connected { transport, .. })) if transport == expected),
                         "{transport:?}: {got:?}"
                     );
                 }
@@ -819,7 +819,7 @@ mod tests {
         let events = vec![
             Timed {
                 at: at(0),
-                event: SourceEvent::Status(Status::Connecting { attempt: 1 }),
+                event: SourceEvent::Status(LinkStatus::Connecting { attempt: 1 }),
             },
             Timed {
                 at: at(12_345),
@@ -835,7 +835,7 @@ mod tests {
             },
             Timed {
                 at: at(16_000_000),
-                event: SourceEvent::Status(Status::DaemonCounts(crate::event::DaemonCounts {
+                event: SourceEvent::Status(LinkStatus::DaemonCounts(crate::event::DaemonCounts {
                     spans_dropped: 3,
                     export_error: Some("the collector answered 503".into()),
                     otlp_refused: 1,
@@ -926,7 +926,7 @@ mod tests {
         for i in 0..500i64 {
             let event = match i % 3 {
                 0 => SourceEvent::KeepAlive,
-                1 => SourceEvent::Status(Status::Connecting { attempt: 1 }),
+                1 => SourceEvent::Status(LinkStatus::Connecting { attempt: 1 }),
                 _ => SourceEvent::Event {
                     event_type: "message".into(),
                     data: format!("{{\"token\":{i},\"progress\":1,\"m\":\"é\\n{i}\"}}"),

@@ -931,7 +931,7 @@ mod tests {
 
     #[test]
     fn frames_decoded_beforehand_give_the_same_lines() {
-        use crate::event::Status;
+        use crate::event::LinkStatus as Status;
         let mut events = vec![
             Timed {
                 at: Time::from_unix_nanos(1_800_000_000_000_000_000),

@@ -52,7 +52,7 @@ impl Drop for Live {
 /// file, as `tail --record FILE --for DURATION` would, without printing them.
 fn record_live(args: &ExportArgs, duration: std::time::Duration) -> Result<Live> {
     use clap::{Args, FromArgMatches};
-    use mcptop::source::{SourceEvent, Status};
+    use mcptop::source::{LinkStatus, SourceEvent};
     // tail's own defaults (and its environment: $MCPTOP_TOKEN, …), then ours.
     let matches = crate::cli::TailArgs::augment_args(clap::Command::new("tail"))
         .try_get_matches_from(["tail"])
@@ -114,7 +114,7 @@ fn record_live(args: &ExportArgs, duration: std::time::Duration) -> Result<Live>
                 timed = rx.recv() => {
                     let Some(timed) = timed else { break };
                     recorder.record(&timed)?;
-                    if let SourceEvent::Status(Status::Stopped(why)) = &timed.event {
+                    if let SourceEvent::Status(LinkStatus::Stopped(why)) = &timed.event {
                         if let Some(exit) = Exit::from_stop(why) {
                             ended = Err(exit);
                         }

@@ -13,7 +13,7 @@ use mcptop::recording::{Recorder, SourceInfo};
 use mcptop::source::connect::{self, LiveOptions};
 use mcptop::source::discover::Daemon;
 use mcptop::source::select::{select, Chosen, SelectError, SelectOptions};
-use mcptop::source::{now_us, SourceEvent, Status, Timed, Transport};
+use mcptop::source::{now_us, LinkStatus, SourceEvent, Timed, Transport};
 
 pub fn run(args: &TailArgs) -> Result<()> {
     // One thread: the source and the printer hand events over without waking another
@@ -144,7 +144,7 @@ pub fn spawn_source(
     let (tx, rx) = mpsc::channel(4096);
     let task = tokio::spawn(async move {
         let why = connect::run(daemon, chosen, options, tx.clone(), stop).await;
-        let stopped = SourceEvent::Status(Status::Stopped(why));
+        let stopped = SourceEvent::Status(LinkStatus::Stopped(why));
         let _ = tx
             .send(Timed {
                 at: now_us(),

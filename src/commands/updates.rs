@@ -14,7 +14,7 @@ use mcptop::event::Recycler;
 use mcptop::feed::Decoded;
 use mcptop::recording::Recorder;
 use mcptop::report::{summary, Feed, PlainPrinter};
-use mcptop::source::{SourceEvent, Status, Stop, Timed};
+use mcptop::source::{LinkStatus, SourceEvent, Stop, Timed};
 
 /// Why the consumer stopped.
 pub enum Ended {
@@ -211,7 +211,7 @@ fn print(
                 }
                 let ended = if output.count.is_some_and(|n| calls_seen >= n) {
                     Some(Ended::Done)
-                } else if let SourceEvent::Status(Status::Stopped(stop)) = &timed.event {
+                } else if let SourceEvent::Status(LinkStatus::Stopped(stop)) = &timed.event {
                     Some(Ended::Source(stop.clone()))
                 } else {
                     None

@@ -98,15 +98,15 @@ async fn attach(
     tx: mpsc::Sender<Timed>,
     stop: CancellationToken,
 ) {
-    use mcptop::source::{SourceEvent, Status, Stop};
-    let status = |status: Status| Timed {
+    use mcptop::source::{LinkStatus, SourceEvent, Stop};
+    let status = |status: LinkStatus| Timed {
         at: now_us(),
         event: SourceEvent::Status(status),
     };
     let waiting = {
         let tx = tx.clone();
         move |why: &str| {
-            let _ = tx.try_send(status(Status::Waiting {
+            let _ = tx.try_send(status(LinkStatus::Waiting {
                 reason: mcptop::sanitize::redact_urls(why).into_owned(),
             }));
         }
@@ -131,7 +131,7 @@ async fn attach(
                 Ok(None) => return,
                 Err(e) => {
                     let stop = Stop::Fatal(format!("{e:#}"));
-                    let _ = tx.send(status(Status::Stopped(stop))).await;
+                    let _ = tx.send(status(LinkStatus::Stopped(stop))).await;
                     return;
                 }
             }

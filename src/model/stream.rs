@@ -57,7 +57,7 @@ pub struct StreamState {
     /// When the server last reported loss (`lagged`), ids last jumped, an event was last
     /// discarded: loss findings say how long ago, and age out after a quiet while.
     /// What to say when nothing but keep-alives comes (from the source; see
-    /// [`crate::event::Status::Daemon`]).
+    /// [`crate::event::LinkStatus::Daemon`]).
     pub quiet_hint: Option<String>,
     pub last_lagged_at: Option<Time>,
     pub last_gap_at: Option<Time>,

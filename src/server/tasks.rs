@@ -29,7 +29,7 @@ pub const TTL: Duration = Duration::from_secs(600);
 pub const POLL_INTERVAL_MS: u64 = 250;
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Status {
+pub enum TaskStatus {
     Working,
     /// The tool's result (a `CallToolResult`, `isError` or not).
     Completed(Value),
@@ -38,14 +38,14 @@ pub enum Status {
     Cancelled,
 }
 
-impl Status {
+impl TaskStatus {
     pub fn is_terminal(&self) -> bool {
-        !matches!(self, Status::Working)
+        !matches!(self, TaskStatus::Working)
     }
 }
 
 struct State {
-    status: Status,
+    status: TaskStatus,
     message: Option<String>,
     updated: Time,
 }
@@ -86,7 +86,7 @@ impl Task {
     }
 
     /// Waits (up to the task's life) for it to end; its status then.
-    pub async fn ended(&self, changes: &mut broadcast::Receiver<String>) -> Status {
+    pub async fn ended(&self, changes: &mut broadcast::Receiver<String>) -> TaskStatus {
         let deadline = tokio::time::Instant::from_std(self.expires);
         loop {
             let status = self.status();
@@ -104,7 +104,7 @@ impl Task {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn status(&self) -> Status {
+    pub fn status(&self) -> TaskStatus {
         self.lock().status.clone()
     }
 
@@ -113,15 +113,15 @@ impl Task {
     pub fn detailed(&self) -> Value {
         let state = self.lock();
         let pending = match state.status {
-            Status::Working => self.input.pending(),
+            TaskStatus::Working => self.input.pending(),
             _ => None,
         };
         let status = match (&state.status, &pending) {
-            (Status::Working, Some(_)) => "input_required",
-            (Status::Working, None) => "working",
-            (Status::Completed(_), _) => "completed",
-            (Status::Failed(_), _) => "failed",
-            (Status::Cancelled, _) => "cancelled",
+            (TaskStatus::Working, Some(_)) => "input_required",
+            (TaskStatus::Working, None) => "working",
+            (TaskStatus::Completed(_), _) => "completed",
+            (TaskStatus::Failed(_), _) => "failed",
+            (TaskStatus::Cancelled, _) => "cancelled",
         };
         let mut task = json!({
             "taskId": self.id,
@@ -132,7 +132,7 @@ impl Task {
             "pollIntervalMs": POLL_INTERVAL_MS,
         });
         let message = match (&state.status, &pending) {
-            (Status::Working, Some(_)) => Some("waiting for the client's input"),
+            (TaskStatus::Working, Some(_)) => Some("waiting for the client's input"),
             _ => state.message.as_deref(),
         };
         if let (Some(m), Some(object)) = (message, task.as_object_mut()) {
@@ -140,10 +140,10 @@ impl Task {
         }
         if let Some(object) = task.as_object_mut() {
             match &state.status {
-                Status::Completed(result) => {
+                TaskStatus::Completed(result) => {
                     object.insert("result".into(), result.clone());
                 }
-                Status::Failed(error) => {
+                TaskStatus::Failed(error) => {
                     object.insert("error".into(), error.clone());
                 }
                 _ => {}
@@ -218,7 +218,7 @@ impl TaskStore {
             ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
             owner: owner.to_owned(),
             state: Mutex::new(State {
-                status: Status::Working,
+                status: TaskStatus::Working,
                 message: None,
                 updated: at,
             }),
@@ -257,7 +257,7 @@ impl TaskStore {
 
     /// Moves a task to `status` unless it already ended (a cancelled task stays cancelled
     /// whatever its tool does after).
-    pub fn settle(&self, task: &Task, status: Status, message: Option<String>) {
+    pub fn settle(&self, task: &Task, status: TaskStatus, message: Option<String>) {
         {
             let mut state = task.lock();
             if state.status.is_terminal() {
@@ -275,7 +275,7 @@ impl TaskStore {
     pub fn cancel(&self, task: &Task) {
         self.settle(
             task,
-            Status::Cancelled,
+            TaskStatus::Cancelled,
             Some("cancelled by the client".into()),
         );
         task.session.cancel_call(&task.call_key);

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::discover::{discover, Daemon, DiscoverOptions};
 use super::link::{send, Attempt, Ended, Resume};
 use super::select::{select, Chosen, SelectError, SelectOptions};
-use super::{SourceEvent, Status, Stop, Timed, Transport};
+use super::{LinkStatus, SourceEvent, Stop, Timed, Transport};
 
 /// How the live source runs.
 #[derive(Debug, Clone)]
@@ -88,7 +88,7 @@ async fn watch_counts(
             continue;
         };
         if said != counts {
-            let status = Status::DaemonCounts(counts.clone());
+            let status = LinkStatus::DaemonCounts(counts.clone());
             if send(&tx, SourceEvent::Status(status)).await.is_err() {
                 return;
             }
@@ -154,7 +154,7 @@ pub async fn run(
                             crate::recording::redact_url(&daemon.base_url)
                         )
                     });
-                let status = Status::Daemon {
+                let status = LinkStatus::Daemon {
                     address,
                     instance: instance.clone(),
                     quiet_hint,
@@ -168,7 +168,7 @@ pub async fn run(
         attempts = attempts.saturating_add(1);
         if send(
             &tx,
-            SourceEvent::Status(Status::Connecting { attempt: attempts }),
+            SourceEvent::Status(LinkStatus::Connecting { attempt: attempts }),
         )
         .await
         .is_err()
@@ -340,7 +340,7 @@ pub async fn run(
             pause = pause.max(asked.min(Duration::from_secs(60)));
         }
         tracing::info!(attempt = attempts, failures, pause_ms = pause.as_millis() as u64, %reason, "link down");
-        let status = Status::Disconnected {
+        let status = LinkStatus::Disconnected {
             reason,
             retry_in: pause,
         };

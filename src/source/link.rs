@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::{now_us, SourceEvent, Status, Timed};
+use super::{now_us, LinkStatus, SourceEvent, Timed};
 use crate::event::Spare;
 use crate::sse::{discard_reason, Decoder, Item, Limits};
 
@@ -258,7 +258,7 @@ pub(super) async fn not_an_event_stream(
 /// idle timeout, dropping events a resume replayed.
 pub(super) async fn read_events(
     mut response: reqwest::Response,
-    connected: Status,
+    connected: LinkStatus,
     attempt: &Attempt<'_>,
     resume: &mut Resume,
     tx: &mpsc::Sender<Timed>,

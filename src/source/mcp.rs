@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::link::{describe, read_events};
 use super::link::{Attempt, Ended, Resume};
-use super::{Status, Timed, Transport};
+use super::{LinkStatus, Timed, Transport};
 
 const VERSION: &str = "2025-11-25";
 
@@ -125,7 +125,7 @@ async fn listen(
     if response.status().as_u16() != 200 {
         return Ended::refused(response).await;
     }
-    let hint = Status::Daemon {
+    let hint = LinkStatus::Daemon {
         address: crate::recording::redact_url(attempt.base_url).trim_start_matches("http://").to_owned(),
         instance: format!("an MCP {MODERN} server"),
         quiet_hint: Some(format!(
@@ -139,7 +139,7 @@ async fn listen(
     {
         return Ended::Closed;
     }
-    let connected = Status::Connected {
+    let connected = LinkStatus::Connected {
         transport: Transport::Mcp,
         session_id: "subscriptions/listen".into(),
         resumed: false,
@@ -202,7 +202,7 @@ pub(super) async fn run(
         }
         _ => return Ended::refused(response).await,
     }
-    let connected = Status::Connected {
+    let connected = LinkStatus::Connected {
         transport: Transport::Mcp,
         session_id: session_id.clone(),
         resumed: !resume.last_id.is_empty(),

@@ -12,4 +12,4 @@ pub mod select;
 mod sse;
 mod ws;
 
-pub use crate::event::{now_us, SourceEvent, Status, Stop, Timed, Transport};
+pub use crate::event::{now_us, LinkStatus, SourceEvent, Stop, Timed, Transport};

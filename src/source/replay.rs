@@ -12,7 +12,7 @@ use chrono::TimeDelta;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{SourceEvent, Status, Stop, Timed};
+use super::{LinkStatus, SourceEvent, Stop, Timed};
 pub use crate::recording::{from_sse, load, Speed};
 use crate::recording::{Recording, Tape};
 use crate::time::Time;
@@ -91,7 +91,7 @@ pub async fn play_tape(
     }
     let end = Timed {
         at: last_at,
-        event: SourceEvent::Status(Status::Stopped(Stop::EndOfRecording)),
+        event: SourceEvent::Status(LinkStatus::Stopped(Stop::EndOfRecording)),
     };
     let _ = tx.send(end).await;
     Stop::EndOfRecording

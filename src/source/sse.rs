@@ -5,7 +5,7 @@ use tokio::sync::mpsc;
 use super::link::{
     describe, not_an_event_stream, read_events, retry_after, Attempt, Ended, Resume,
 };
-use super::{Status, Timed, Transport};
+use super::{LinkStatus, Timed, Transport};
 
 pub(super) async fn run(
     client: &reqwest::Client,
@@ -43,7 +43,7 @@ pub(super) async fn run(
         return not_an_event_stream(response, content_type).await;
     }
     let resumed = !resume.last_id.is_empty();
-    let connected = Status::Connected {
+    let connected = LinkStatus::Connected {
         transport: Transport::Sse,
         session_id: attempt.session_id.clone(),
         resumed,

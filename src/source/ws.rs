@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::link::send;
 use super::link::{Attempt, Ended};
-use super::{SourceEvent, Status, Timed, Transport};
+use super::{LinkStatus, SourceEvent, Timed, Transport};
 
 pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ended {
     let ws_base = attempt
@@ -56,7 +56,7 @@ pub(super) async fn run(attempt: &Attempt<'_>, tx: &mpsc::Sender<Timed>) -> Ende
         Ok(Err(e)) => return Ended::Dropped(format!("WebSocket handshake failed: {e}")),
         Ok(Ok((ws, _))) => ws,
     };
-    let connected = Status::Connected {
+    let connected = LinkStatus::Connected {
         transport: Transport::Ws,
         session_id: attempt.session_id.clone(),
         resumed: false,

@@ -20,7 +20,7 @@ use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::observe::{Direction, Item, Observer, Verdict};
+use super::observe::{Direction, Item, Observer, Pass};
 use super::publish::{PublishTask, Publisher, Target};
 use crate::sse::{encode, Decoder, Item as SseItem, Limits};
 use crate::time::Time;
@@ -304,7 +304,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .observe(Direction::ToServer, &scope, text, now(), &mut items);
-            if let Verdict::Replace(new) = verdict {
+            if let Pass::Replace(new) = verdict {
                 body = Bytes::from(new);
             }
         }
@@ -545,7 +545,7 @@ fn sse_passthrough(
                     decoder.feed(&chunk, &mut |item| match item {
                         SseItem::Event(event) => {
                             let verdict = if event.data.trim().is_empty() {
-                                Verdict::Forward
+                                Pass::Forward
                             } else {
                                 observer.observe(
                                     Direction::ToClient,
@@ -562,9 +562,9 @@ fn sse_passthrough(
                                 let kind =
                                     (event.event_type != "message").then_some(event.event_type);
                                 let data = match &verdict {
-                                    Verdict::Forward => Some(event.data),
-                                    Verdict::Replace(text) => Some(text.as_str()),
-                                    Verdict::Drop => None,
+                                    Pass::Forward => Some(event.data),
+                                    Pass::Replace(text) => Some(text.as_str()),
+                                    Pass::Drop => None,
                                 };
                                 if let Some(data) = data {
                                     encode::write_event(&mut out, kind, id, data);

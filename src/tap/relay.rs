@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use std::io::{Read, Write};
 
-use super::observe::{Direction, Item, Observer, Verdict};
+use super::observe::{Direction, Item, Observer, Pass};
 use super::publish::Publisher;
 use crate::time::Time;
 
@@ -94,12 +94,12 @@ impl Relay {
                 }
                 if self.rewrite {
                     match verdict {
-                        Verdict::Forward => to.write_all(whole)?,
-                        Verdict::Replace(text) => {
+                        Pass::Forward => to.write_all(whole)?,
+                        Pass::Replace(text) => {
                             to.write_all(text.as_bytes())?;
                             to.write_all(b"\n")?;
                         }
-                        Verdict::Drop => {}
+                        Pass::Drop => {}
                     }
                 }
                 line.clear();
@@ -132,9 +132,9 @@ impl Relay {
             let verdict = self.look(&line, &mut items);
             if self.rewrite {
                 match verdict {
-                    Verdict::Forward => to.write_all(&line)?,
-                    Verdict::Replace(text) => to.write_all(text.as_bytes())?,
-                    Verdict::Drop => {}
+                    Pass::Forward => to.write_all(&line)?,
+                    Pass::Replace(text) => to.write_all(text.as_bytes())?,
+                    Pass::Drop => {}
                 }
             }
             self.publisher.send_all(&mut items);
@@ -143,13 +143,13 @@ impl Relay {
         Ok(stats)
     }
 
-    fn look(&self, line: &[u8], items: &mut Vec<Item>) -> Verdict {
+    fn look(&self, line: &[u8], items: &mut Vec<Item>) -> Pass {
         let Ok(text) = std::str::from_utf8(line) else {
-            return Verdict::Forward;
+            return Pass::Forward;
         };
         let text = text.trim();
         if text.is_empty() {
-            return Verdict::Forward;
+            return Pass::Forward;
         }
         self.observer
             .lock()

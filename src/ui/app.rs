@@ -1,7 +1,7 @@
 //! What the screen shows and how keys change it. No terminal here: [`App::handle_key`]
 //! takes a key, [`App::ingest`] takes source events, and the views read the state.
 
-use crate::event::{SourceEvent, Status, Timed};
+use crate::event::{LinkStatus, SourceEvent, Timed};
 use crate::feed::Feed;
 use crate::model::{CallId, Connection, Model};
 use crate::time::Time;
@@ -341,7 +341,7 @@ impl App {
         if matches!(timed.event, SourceEvent::Status(_)) || news(&self.feed.model) != before {
             self.findings_due = true;
         }
-        if let SourceEvent::Status(Status::Daemon { address, .. }) = &timed.event {
+        if let SourceEvent::Status(LinkStatus::Daemon { address, .. }) = &timed.event {
             // A restarted daemon (new port, new run): the header names the one watched.
             if self.player.is_none() && !address.is_empty() {
                 self.source.daemon = address.clone();
@@ -351,25 +351,25 @@ impl App {
         } else if let SourceEvent::Status(status) = &timed.event {
             self.connection = match status {
                 _ if self.player.is_some() => self.connection.clone(),
-                Status::Connecting { attempt } if *attempt > 1 => LinkState::Reconnecting,
-                Status::Connecting { .. } => LinkState::Connecting,
-                Status::Connected { .. } => {
+                LinkStatus::Connecting { attempt } if *attempt > 1 => LinkState::Reconnecting,
+                LinkStatus::Connecting { .. } => LinkState::Connecting,
+                LinkStatus::Connected { .. } => {
                     self.link_down = None;
                     LinkState::Connected
                 }
-                Status::Disconnected { retry_in, reason } => {
+                LinkStatus::Disconnected { retry_in, reason } => {
                     self.link_down = Some(reason.clone());
                     let wait =
                         chrono::TimeDelta::from_std(*retry_in).unwrap_or(chrono::TimeDelta::MAX);
                     LinkState::RetryingAt(timed.at + wait)
                 }
-                Status::Stopped(stop) => {
+                LinkStatus::Stopped(stop) => {
                     self.last_stop = Some(stop.message());
                     self.stopped = Some(stop.clone());
                     LinkState::Stopped
                 }
-                Status::Daemon { .. } | Status::DaemonCounts(_) => self.connection.clone(),
-                Status::Waiting { reason } => {
+                LinkStatus::Daemon { .. } | LinkStatus::DaemonCounts(_) => self.connection.clone(),
+                LinkStatus::Waiting { reason } => {
                     self.link_down = Some(reason.clone());
                     LinkState::Waiting
                 }

@@ -8,7 +8,7 @@ use crate::common;
 use std::path::Path;
 
 use common::process::{run, serve, temp_dir, Running};
-use mcptop::source::{SourceEvent, Status, Timed, Transport};
+use mcptop::source::{LinkStatus, SourceEvent, Timed, Transport};
 use mcptop::time::Time;
 use mcptop::ui::app::{App, Key, SourceLabel};
 use serde_json::Value;
@@ -165,7 +165,7 @@ fn screens(home: &Path) -> String {
     );
     app.ingest(&Timed {
         at: Time::now(),
-        event: SourceEvent::Status(Status::Connected {
+        event: SourceEvent::Status(LinkStatus::Connected {
             transport: Transport::Sse,
             session_id: "*".into(),
             resumed: false,

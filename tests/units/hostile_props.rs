@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use mcptop::report::{plain_line, summary, Feed};
 use mcptop::source::{SourceEvent, Timed};
-use mcptop::tap::observe::{Direction, Observer, Verdict};
+use mcptop::tap::observe::{Direction, Observer, Pass};
 use mcptop::time::Time;
 use proptest::prelude::*;
 
@@ -96,7 +96,7 @@ proptest! {
             };
             let direction = if i % 2 == 0 { Direction::ToServer } else { Direction::ToClient };
             let verdict = observer.observe(direction, "", &message, (Instant::now(), Time::now()), &mut items);
-            if let Verdict::Replace(new) = verdict {
+            if let Pass::Replace(new) = verdict {
                 prop_assert!(serde_json::from_str::<serde_json::Value>(&new).is_ok(), "{new}");
             }
         }

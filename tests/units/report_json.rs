@@ -6,7 +6,7 @@ use crate::common;
 use std::time::Duration;
 
 use mcptop::report::Feed;
-use mcptop::source::{SourceEvent, Status, Stop, Timed, Transport};
+use mcptop::source::{LinkStatus, SourceEvent, Stop, Timed, Transport};
 use mcptop::time::Time;
 use proptest::prelude::*;
 
@@ -55,11 +55,11 @@ fn every_kind_of_update_is_written_as_the_value_path_writes_it() {
     let events = vec![
         Timed {
             at: at(0),
-            event: SourceEvent::Status(Status::Connecting { attempt: 1 }),
+            event: SourceEvent::Status(LinkStatus::Connecting { attempt: 1 }),
         },
         Timed {
             at: at(1),
-            event: SourceEvent::Status(Status::Connected {
+            event: SourceEvent::Status(LinkStatus::Connected {
                 transport: Transport::Sse,
                 session_id: "s".into(),
                 resumed: false,
@@ -88,14 +88,14 @@ fn every_kind_of_update_is_written_as_the_value_path_writes_it() {
         },
         Timed {
             at: at(110),
-            event: SourceEvent::Status(Status::Disconnected {
+            event: SourceEvent::Status(LinkStatus::Disconnected {
                 reason: "the server ended the stream".into(),
                 retry_in: Duration::from_millis(1250),
             }),
         },
         Timed {
             at: at(120),
-            event: SourceEvent::Status(Status::Stopped(Stop::SessionGone)),
+            event: SourceEvent::Status(LinkStatus::Stopped(Stop::SessionGone)),
         },
     ];
     same_lines(&events).unwrap();

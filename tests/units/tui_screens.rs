@@ -1,7 +1,7 @@
 //! The TUI's screens rendered on ratatui's TestBackend: what a person would see, at
 //! 120×30 and 60×15.
 
-use mcptop::source::{SourceEvent, Status, Timed, Transport};
+use mcptop::source::{LinkStatus, SourceEvent, Timed, Transport};
 use mcptop::time::Time;
 use mcptop::ui::app::{App, Key, SourceLabel};
 use mcptop::ui::theme::Theme;
@@ -56,7 +56,7 @@ fn app() -> App {
     );
     let connected = Timed {
         at: t(0),
-        event: SourceEvent::Status(Status::Connected {
+        event: SourceEvent::Status(LinkStatus::Connected {
             transport: Transport::Sse,
             session_id: "s".into(),
             resumed: false,
@@ -493,7 +493,7 @@ fn an_empty_stream_says_it_is_alive() {
     let mut app = App::new(SourceLabel::default(), t(0));
     app.ingest(&Timed {
         at: t(0),
-        event: SourceEvent::Status(Status::Connected {
+        event: SourceEvent::Status(LinkStatus::Connected {
             transport: Transport::Sse,
             session_id: "s".into(),
             resumed: false,
@@ -524,7 +524,7 @@ fn a_link_down_and_a_stop_are_explained_above_the_table() {
     let mut app = app();
     app.ingest(&Timed {
         at: t(2_000),
-        event: SourceEvent::Status(Status::Disconnected {
+        event: SourceEvent::Status(LinkStatus::Disconnected {
             reason: "the daemon answered 503: 503 Service Temporarily Unavailable".into(),
             retry_in: std::time::Duration::from_secs(2),
         }),
@@ -539,7 +539,7 @@ fn a_link_down_and_a_stop_are_explained_above_the_table() {
     assert!(screen.contains("run_tests"), "the rows stay: {screen}");
     app.ingest(&Timed {
         at: t(3_000),
-        event: SourceEvent::Status(Status::Stopped(mcptop::source::Stop::SessionGone)),
+        event: SourceEvent::Status(LinkStatus::Stopped(mcptop::source::Stop::SessionGone)),
     });
     for (w, h) in [(120, 30), (60, 15)] {
         let screen = render(&mut app, w, h, t(3_500));
@@ -557,14 +557,14 @@ fn a_link_down_and_a_stop_are_explained_above_the_table() {
     let mut app = self::app();
     app.ingest(&Timed {
         at: t(2_000),
-        event: SourceEvent::Status(Status::Disconnected {
+        event: SourceEvent::Status(LinkStatus::Disconnected {
             reason: "the server ended the stream".into(),
             retry_in: std::time::Duration::from_millis(250),
         }),
     });
     app.ingest(&Timed {
         at: t(2_300),
-        event: SourceEvent::Status(Status::Connected {
+        event: SourceEvent::Status(LinkStatus::Connected {
             transport: Transport::Sse,
             session_id: "s".into(),
             resumed: true,
@@ -655,7 +655,7 @@ fn screens_snapshots() {
     let now = t(4_500);
     let reconnecting = Timed {
         at: t(4_000),
-        event: SourceEvent::Status(Status::Disconnected {
+        event: SourceEvent::Status(LinkStatus::Disconnected {
             reason: "the server ended the stream".into(),
             retry_in: std::time::Duration::from_secs(3),
         }),
@@ -843,7 +843,7 @@ fn tapped() -> App {
     );
     app.ingest(&Timed {
         at: t(0),
-        event: SourceEvent::Status(Status::Connected {
+        event: SourceEvent::Status(LinkStatus::Connected {
             transport: Transport::Sse,
             session_id: "*".into(),
             resumed: false,
@@ -1005,7 +1005,7 @@ fn hostile_text_is_shown_escaped_on_every_screen_and_the_clipboard() {
 fn a_restarted_daemon_leaves_lost_calls_not_ghosts() {
     let daemon = |address: &str, instance: &str, at: i64| Timed {
         at: t(at),
-        event: SourceEvent::Status(Status::Daemon {
+        event: SourceEvent::Status(LinkStatus::Daemon {
             address: address.into(),
             instance: instance.into(),
             quiet_hint: None,
@@ -1510,7 +1510,7 @@ fn the_daemons_own_otlp_losses_show_in_the_header_and_age_out() {
     let mut app = app();
     let counts = |at: i64, dropped: u64, refused: u64| Timed {
         at: t(at),
-        event: SourceEvent::Status(Status::DaemonCounts(mcptop::event::DaemonCounts {
+        event: SourceEvent::Status(LinkStatus::DaemonCounts(mcptop::event::DaemonCounts {
             spans_dropped: dropped,
             export_error: Some("the collector answered 503".into()),
             otlp_refused: refused,

@@ -212,19 +212,19 @@ fn initialize_result(protocol_version: &str) -> Value {
 
 /// Runs `request` as `task` in the background and settles the task with how it ended.
 fn spawn_task(state: &Arc<AppState>, task: Arc<super::tasks::Task>, request: CallRequest) {
-    use super::tasks::Status;
+    use super::tasks::TaskStatus;
     let state = Arc::clone(state);
     tokio::spawn(async move {
         let outcome = calls::run(request, StreamLog::new()).await;
         let status = match &outcome {
-            tools::Outcome::Cancelled => Status::Cancelled,
+            tools::Outcome::Cancelled => TaskStatus::Cancelled,
             tools::Outcome::Error { code, message } => {
-                Status::Failed(json!({ "code": code, "message": message }))
+                TaskStatus::Failed(json!({ "code": code, "message": message }))
             }
-            done => Status::Completed(calls::tool_result(done).unwrap_or_default()),
+            done => TaskStatus::Completed(calls::tool_result(done).unwrap_or_default()),
         };
         let message = match &status {
-            Status::Failed(e) => e["message"].as_str().map(str::to_owned),
+            TaskStatus::Failed(e) => e["message"].as_str().map(str::to_owned),
             _ => None,
         };
         state

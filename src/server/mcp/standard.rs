@@ -311,7 +311,7 @@ fn task_method(
     method: &str,
     params: &Value,
 ) -> Response {
-    use crate::server::tasks::Status;
+    use crate::server::tasks::TaskStatus;
     let tasks = &state.mcp_sessions.modern.tasks;
     let owner = mcp.session.id.as_str();
     if method == "tasks/list" {
@@ -354,15 +354,19 @@ fn task_method(
                 let related =
                     json!({ "io.modelcontextprotocol/related-task": { "taskId": task.id } });
                 let answer = match status {
-                    Status::Completed(mut result) => {
+                    TaskStatus::Completed(mut result) => {
                         if let Some(object) = result.as_object_mut() {
                             object.insert("_meta".into(), related);
                         }
                         rpc_result(&id, result)
                     }
-                    Status::Failed(error) => json!({ "jsonrpc": "2.0", "id": id, "error": error }),
-                    Status::Cancelled => rpc_error(&id, -32603, "the task was cancelled"),
-                    Status::Working => rpc_error(&id, -32603, "the task expired before it ended"),
+                    TaskStatus::Failed(error) => {
+                        json!({ "jsonrpc": "2.0", "id": id, "error": error })
+                    }
+                    TaskStatus::Cancelled => rpc_error(&id, -32603, "the task was cancelled"),
+                    TaskStatus::Working => {
+                        rpc_error(&id, -32603, "the task expired before it ended")
+                    }
                 };
                 let mut out = String::new();
                 encode::write_event(&mut out, None, None, &answer.to_string());

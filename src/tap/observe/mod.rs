@@ -50,9 +50,9 @@ pub enum Direction {
     ToClient,
 }
 
-/// What to do with a message.
+/// What the tap passes on for a message.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub enum Pass {
     /// Pass it on as it came, byte for byte.
     Forward,
     /// Pass this instead (a progress token was added).
@@ -237,7 +237,7 @@ impl Observer {
         message: &str,
         now: (Instant, Time),
         out: &mut Vec<Item>,
-    ) -> Verdict {
+    ) -> Pass {
         self.tick(now, out);
         let trimmed = message.trim_start();
         if trimmed.starts_with('[') {
@@ -247,7 +247,7 @@ impl Observer {
             Ok(peek) => self.one(direction, scope, &peek, message, now, out),
             Err(_) => {
                 self.unreadable += 1;
-                Verdict::Forward
+                Pass::Forward
             }
         }
     }
@@ -293,35 +293,35 @@ impl Observer {
         message: &str,
         now: (Instant, Time),
         out: &mut Vec<Item>,
-    ) -> Verdict {
+    ) -> Pass {
         let Ok(parts) = serde_json::from_str::<Vec<&RawValue>>(message) else {
             self.unreadable += 1;
-            return Verdict::Forward;
+            return Pass::Forward;
         };
         let mut verdicts = Vec::with_capacity(parts.len());
         for part in &parts {
             let verdict = match serde_json::from_str::<Message<'_>>(part.get()) {
                 Ok(peek) => self.one(direction, scope, &peek, part.get(), now, out),
-                Err(_) => Verdict::Forward,
+                Err(_) => Pass::Forward,
             };
             verdicts.push(verdict);
         }
-        if verdicts.iter().all(|v| *v == Verdict::Forward) {
-            return Verdict::Forward;
+        if verdicts.iter().all(|v| *v == Pass::Forward) {
+            return Pass::Forward;
         }
         let kept: Vec<Cow<'_, str>> = parts
             .iter()
             .zip(verdicts)
             .filter_map(|(part, verdict)| match verdict {
-                Verdict::Forward => Some(Cow::Borrowed(part.get())),
-                Verdict::Replace(text) => Some(Cow::Owned(text)),
-                Verdict::Drop => None,
+                Pass::Forward => Some(Cow::Borrowed(part.get())),
+                Pass::Replace(text) => Some(Cow::Owned(text)),
+                Pass::Drop => None,
             })
             .collect();
         if kept.is_empty() {
-            return Verdict::Drop;
+            return Pass::Drop;
         }
-        Verdict::Replace(format!("[{}]", kept.join(",")))
+        Pass::Replace(format!("[{}]", kept.join(",")))
     }
 
     fn one(
@@ -332,7 +332,7 @@ impl Observer {
         text: &str,
         now: (Instant, Time),
         out: &mut Vec<Item>,
-    ) -> Verdict {
+    ) -> Pass {
         let key = |raw: &RawValue| -> Key { (scope.into(), raw.get().trim().into()) };
         let (instant, at) = now;
         match (direction, peek.method.as_deref(), peek.id) {
@@ -344,7 +344,7 @@ impl Observer {
                     self.initializing.clear();
                 }
                 self.initializing.insert(key(id));
-                Verdict::Forward
+                Pass::Forward
             }
             (Direction::ToServer, Some("tools/list"), Some(id)) => {
                 if self.listing.len() >= MAX_PENDING {
@@ -357,7 +357,7 @@ impl Observer {
                         .is_some_and(|c| !c.is_null())
                 });
                 self.listing.insert(key(id), later_page);
-                Verdict::Forward
+                Pass::Forward
             }
             (
                 Direction::ToServer,
@@ -382,7 +382,7 @@ impl Observer {
                             .insert(key(id), (op, task.task_id.as_ref().into()));
                     }
                 }
-                Verdict::Forward
+                Pass::Forward
             }
             (Direction::ToServer, Some("notifications/cancelled"), None) => {
                 let params = peek
@@ -398,7 +398,7 @@ impl Observer {
                         self.end(scope, call, CallState::Cancelled, reason, instant, at, out);
                     }
                 }
-                Verdict::Forward
+                Pass::Forward
             }
             (Direction::ToClient, Some("notifications/progress"), None) => {
                 self.progress(scope, peek, at, out)
@@ -414,15 +414,15 @@ impl Observer {
                 {
                     self.task_update(scope, &task, now, out);
                 }
-                Verdict::Forward
+                Pass::Forward
             }
             (Direction::ToClient, None, Some(id))
                 if peek.result.is_some() || peek.error.is_some() =>
             {
                 self.response(scope, key(id), peek, now, out);
-                Verdict::Forward
+                Pass::Forward
             }
-            _ => Verdict::Forward,
+            _ => Pass::Forward,
         }
     }
 
@@ -434,7 +434,7 @@ impl Observer {
         text: &str,
         (instant, at): (Instant, Time),
         out: &mut Vec<Item>,
-    ) -> Verdict {
+    ) -> Pass {
         let params = peek
             .params
             .and_then(|p| serde_json::from_str::<CallParams<'_>>(p.get()).ok());
@@ -455,13 +455,13 @@ impl Observer {
             .as_deref()
             .and_then(crate::wire::Token::from_json)
             .unwrap_or_else(|| crate::wire::Token::Str(String::new()));
-        let mut verdict = Verdict::Forward;
+        let mut verdict = Pass::Forward;
         let progress_token = match given {
             Some(t) => Some(t),
             None if self.request_progress => match self.add_token(text) {
                 Some((token, rewritten)) => {
                     self.injected.insert((scope.into(), token.as_str().into()));
-                    verdict = Verdict::Replace(rewritten);
+                    verdict = Pass::Replace(rewritten);
                     Some(token)
                 }
                 None => None,
@@ -523,21 +523,15 @@ impl Observer {
         verdict
     }
 
-    fn progress(
-        &mut self,
-        scope: &str,
-        peek: &Message<'_>,
-        at: Time,
-        out: &mut Vec<Item>,
-    ) -> Verdict {
+    fn progress(&mut self, scope: &str, peek: &Message<'_>, at: Time, out: &mut Vec<Item>) -> Pass {
         let Some(params) = peek
             .params
             .and_then(|p| serde_json::from_str::<ProgressParams<'_>>(p.get()).ok())
         else {
-            return Verdict::Forward;
+            return Pass::Forward;
         };
         let Some(token) = params.progress_token else {
-            return Verdict::Forward;
+            return Pass::Forward;
         };
         let token_key: Key = (scope.into(), token.get().trim().into());
         let call = match self.by_progress.get(&token_key) {
@@ -558,9 +552,9 @@ impl Observer {
             }
         }
         if self.injected.contains(&token_key) {
-            Verdict::Drop
+            Pass::Drop
         } else {
-            Verdict::Forward
+            Pass::Forward
         }
     }
 

@@ -7,7 +7,7 @@ fn at(ms: u64) -> (Instant, Time) {
     (base + Duration::from_millis(ms), Time::now())
 }
 
-fn see(o: &mut Observer, d: Direction, msg: &str, ms: u64) -> (Verdict, Vec<Item>) {
+fn see(o: &mut Observer, d: Direction, msg: &str, ms: u64) -> (Pass, Vec<Item>) {
     let mut out = Vec::new();
     let v = o.observe(d, "", msg, at(ms), &mut out);
     (v, out)
@@ -48,7 +48,7 @@ fn a_call_with_progress_starts_reports_and_finishes() {
         r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"index","arguments":{},"_meta":{"progressToken":"p1"}}}"#,
         0,
     );
-    assert_eq!(v, Verdict::Forward);
+    assert_eq!(v, Pass::Forward);
     assert_eq!(state_of(&items[0]), ("index".into(), "started"));
     let started = call(&items[0]);
     assert_eq!(started.token, Value::from(7));
@@ -64,7 +64,7 @@ fn a_call_with_progress_starts_reports_and_finishes() {
         r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p1","progress":2,"total":4,"message":"half"}}"#,
         100,
     );
-    assert_eq!(v, Verdict::Forward);
+    assert_eq!(v, Pass::Forward);
     let p = items[0].as_progress().expect("progress");
     assert_eq!(
         (&p.token, p.tool.as_deref()),
@@ -142,7 +142,7 @@ fn request_progress_adds_a_token_and_keeps_its_notifications_from_the_agent() {
         r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{"n":1}}}"#,
         0,
     );
-    let Verdict::Replace(text) = v else {
+    let Pass::Replace(text) = v else {
         panic!("{v:?}")
     };
     let sent: Value = serde_json::from_str(&text).unwrap();
@@ -160,7 +160,7 @@ fn request_progress_adds_a_token_and_keeps_its_notifications_from_the_agent() {
         r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"mcptop-1","progress":1,"total":2}}"#,
         5,
     );
-    assert_eq!(v, Verdict::Drop, "the agent never asked for it");
+    assert_eq!(v, Pass::Drop, "the agent never asked for it");
     assert_eq!(items.len(), 1, "but the monitor shows it");
     // A call that brought its own token keeps its notifications.
     see(
@@ -175,7 +175,7 @@ fn request_progress_adds_a_token_and_keeps_its_notifications_from_the_agent() {
         r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":9,"progress":1}}"#,
         7,
     );
-    assert_eq!(v, Verdict::Forward);
+    assert_eq!(v, Pass::Forward);
     // In a batch only the tap's notification goes.
     let (v, _) = see(
         &mut o,
@@ -183,7 +183,7 @@ fn request_progress_adds_a_token_and_keeps_its_notifications_from_the_agent() {
         r#"[{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"mcptop-1","progress":2,"total":2}},{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":9,"progress":2}}]"#,
         8,
     );
-    let Verdict::Replace(kept) = v else {
+    let Pass::Replace(kept) = v else {
         panic!("{v:?}")
     };
     assert!(
@@ -201,7 +201,7 @@ fn without_a_token_the_call_says_no_progress_was_requested() {
         r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"grep"}}"#,
         0,
     );
-    assert_eq!(v, Verdict::Forward);
+    assert_eq!(v, Pass::Forward);
     assert_eq!(call(&items[0]).extras.progress_requested, Some(false));
     let json = items[0].to_json().unwrap();
     assert_eq!(json["progress_requested"], false);
@@ -232,7 +232,7 @@ fn initialize_and_discover_name_the_server_and_junk_is_passed_on() {
         );
         assert_eq!(items.len(), 2, "{method}: {items:?}");
         let (v, items) = see(&mut o, Direction::ToClient, "not json at all", 2);
-        assert_eq!((v, items.len(), o.unreadable), (Verdict::Forward, 0, 1));
+        assert_eq!((v, items.len(), o.unreadable), (Pass::Forward, 0, 1));
     }
 }
 
