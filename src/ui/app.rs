@@ -6,7 +6,14 @@ use crate::feed::Feed;
 use crate::model::{CallId, Connection, Model};
 use crate::time::Time;
 
+use super::columns::Chooser;
+use super::detail::DetailView;
+use super::help::HelpView;
+use super::keys::{Action, Go, Scope};
 use super::rows::{rows, RowView};
+use super::servers::ServersView;
+use super::table::TableView;
+use super::timeline::TimelineView;
 use super::view::ViewOptions;
 
 /// Where the data comes from, for the header.
@@ -89,10 +96,6 @@ pub struct App {
     pub screen: Screen,
     /// The selected call: selection follows the call, not a row number.
     pub selected: Option<CallId>,
-    /// The timeline's zoom: each step halves the time it spans (0: every call).
-    pub timeline_zoom: u8,
-    /// How far the servers view is scrolled (the draw holds it to the end).
-    pub servers_scroll: usize,
     pub paused: Option<Paused>,
     pub quit: bool,
     /// The link's state, for the header.
@@ -109,10 +112,6 @@ pub struct App {
     rate_window: (Time, u64),
     /// Whether something changed since the last draw.
     pub dirty: bool,
-    /// Rows above the visible part of the table.
-    pub scroll: usize,
-    /// Visible table rows at the last draw (for PgUp/PgDn).
-    pub page: usize,
     /// Filter, findings only, sort.
     pub view: ViewOptions,
     /// While `/` is being typed: the filter to go back to on Esc.
@@ -121,18 +120,6 @@ pub struct App {
     pub clipboard: Option<String>,
     /// A short note for the footer, and until when it shows.
     pub flash: Option<(String, Time)>,
-    /// Lines the help is scrolled down.
-    pub help_scroll: u16,
-    /// Messages the detail view is scrolled down (held to its end when drawn).
-    pub detail_scroll: usize,
-    /// What `/` searches for in the detail view (matches are highlighted).
-    pub detail_query: String,
-    /// While the search is typed: the query before it (Esc puts it back).
-    pub detail_search_edit: Option<String>,
-    /// Which match `n`/`N` stepped to (taken modulo the matches by the draw).
-    pub detail_match: i64,
-    /// The next draw scrolls to the current match.
-    pub detail_jump: bool,
     /// The model's findings, refreshed at most once a second (or at once after news
     /// about the stream), so a frame never re-checks ten thousand calls.
     pub findings: Vec<crate::model::Finding>,
@@ -147,29 +134,23 @@ pub struct App {
     pub follow: bool,
     /// The last raw event of each call (its type and data), for the detail view.
     pub raw: std::collections::HashMap<CallId, (String, String)>,
-    /// Rows below the table's window at the last draw, and how many of them run.
-    pub below: (usize, usize),
-    /// Running calls above the table's window at the last draw (scrolled past).
-    pub running_above: usize,
     /// What each key does (the config file's `[keys]` over the defaults).
     pub keys: super::keys::KeyMap,
     /// The table's columns in display order, each shown or not (`C` toggles them).
     pub columns: Vec<(super::columns::Column, bool)>,
-    /// The column chooser's cursor.
-    pub column_cursor: usize,
-    /// The table's own state between frames.
-    pub table: super::columns::TableState,
+    /// Each view's own state.
+    pub table: TableView,
+    pub detail: DetailView,
+    pub timeline: TimelineView,
+    pub servers: ServersView,
+    pub help: HelpView,
+    pub chooser: Chooser,
     /// Findings dismissed with `x`: their kind and call, and the stream's loss counters
     /// then (a stream finding comes back when they grow).
     dismissed: Vec<(crate::model::FindingKind, Option<CallId>)>,
     dismissed_at: (u64, u64, u64, usize),
     /// Calls by state, refreshed with the findings.
     pub counts: crate::model::StateCounts,
-    /// The model's display order and how many of its first calls run, for the model
-    /// generation it was made at: a frame reuses it until calls come, end or go.
-    order: (u64, usize, Vec<CallId>),
-    /// The timeline's order (calls by start) for the model generation it was made at.
-    timeline: (u64, Vec<CallId>),
     counts_at: Option<Time>,
     counts_due: bool,
 }
@@ -181,8 +162,6 @@ impl App {
             source,
             screen: Screen::Table,
             selected: None,
-            timeline_zoom: 0,
-            servers_scroll: 0,
             paused: None,
             quit: false,
             connection: LinkState::Connecting,
@@ -193,18 +172,10 @@ impl App {
             rate: 0.0,
             rate_window: (now, 0),
             dirty: true,
-            scroll: 0,
-            page: 10,
             view: ViewOptions::default(),
             editing: None,
             clipboard: None,
             flash: None,
-            help_scroll: 0,
-            detail_scroll: 0,
-            detail_query: String::new(),
-            detail_search_edit: None,
-            detail_match: 0,
-            detail_jump: false,
             findings: Vec::new(),
             findings_at: None,
             findings_due: true,
@@ -212,20 +183,20 @@ impl App {
             player: None,
             follow: false,
             raw: std::collections::HashMap::new(),
-            below: (0, 0),
-            running_above: 0,
             keys: super::keys::KeyMap::default(),
             columns: super::columns::Column::DEFAULT
                 .iter()
                 .map(|&c| (c, true))
                 .collect(),
-            column_cursor: 0,
-            table: Default::default(),
+            table: TableView::default(),
+            detail: DetailView::default(),
+            timeline: TimelineView::default(),
+            servers: ServersView::default(),
+            help: HelpView::default(),
+            chooser: Chooser::default(),
             dismissed: Vec::new(),
             dismissed_at: (0, 0, 0, 0),
             counts: crate::model::StateCounts::default(),
-            order: (0, 0, Vec::new()),
-            timeline: (0, Vec::new()),
             counts_at: None,
             counts_due: true,
         }
@@ -252,31 +223,17 @@ impl App {
     /// The replay keys; true when the key was one.
     fn replay_key(&mut self, key: Key) -> bool {
         // Play and pause follow the pause binding (the config may move it).
-        let pause = self.keys.action(key) == Some(super::keys::Action::Pause);
+        let pause = self.keys.action(key) == Some(Action::Pause);
+        let action = self.keys.action_in(Scope::Replay, key);
         let Some(player) = &mut self.player else {
             return false;
         };
-        let feed = &mut self.feed;
-        let five = std::time::Duration::from_secs(5);
-        match key {
-            _ if pause => player.playing = !player.playing,
-            Key::Char('.') => player.step(feed),
-            Key::Char(',') => player.step_back(feed),
-            Key::Right => player.seek(player.position + five, feed),
-            Key::Left => player.seek(player.position.saturating_sub(five), feed),
-            Key::Char(d @ '0'..='9') => {
-                let tenth = u32::from(d) - u32::from('0');
-                player.seek(player.length * tenth / 10, feed);
-            }
-            Key::Char('+') | Key::Char('=') => player.faster(),
-            Key::Char('-') => player.slower(),
-            Key::Char(']') => player.marker(true, feed),
-            Key::Char('[') => player.marker(false, feed),
-            _ => return false,
-        }
+        let Some(derived) = player.handle(key, action, pause, &mut self.feed) else {
+            return false;
+        };
         // A seek rebuilds the model: the event rate starts over from here, or it would
         // count the jump as events per second.
-        if !pause && !matches!(key, Key::Char('+' | '=' | '-')) {
+        if derived {
             self.rate = 0.0;
             self.rate_window = (player.clock(), self.feed.model.stream().events);
         }
@@ -520,116 +477,10 @@ impl App {
         }
     }
 
-    /// The rows that fit in `visible` lines, scrolled so the selection shows, with the
-    /// selection's index among them. With the plain view only those rows are built, so a
-    /// frame costs the same with ten calls or ten thousand.
-    /// The calls by start, oldest first (the timeline's rows), cached until the model's
-    /// generation changes (a call's start never moves).
-    pub fn timeline_order(&mut self) -> &[CallId] {
-        let generation = self.feed.model.generation();
-        if self.timeline.0 != generation {
-            self.timeline = (generation, self.feed.model.ids_by_start());
-        }
-        &self.timeline.1
-    }
-
-    /// The timeline's order as last refreshed by [`App::timeline_order`].
-    pub fn timeline_ids(&self) -> &[CallId] {
-        &self.timeline.1
-    }
-
-    /// [`Model::display_order`], cached until the model's generation changes.
-    fn refresh_order(&mut self) {
-        let generation = self.feed.model.generation();
-        if self.order.0 != generation {
-            let order = self.feed.model.display_order();
-            let model = &self.feed.model;
-            let active = order
-                .iter()
-                .take_while(|&&id| model.call(id).is_some_and(|c| !c.status.is_finished()))
-                .count();
-            self.order = (generation, active, order);
-        }
-    }
-
-    pub fn window(&mut self, now: Time, visible: usize) -> (Vec<RowView>, Option<usize>) {
-        self.page = visible;
-        let plain = self.plain_view();
-        let all = if plain { Vec::new() } else { self.rows(now) };
-        if plain {
-            self.refresh_order();
-        }
-        let order = if plain {
-            std::mem::take(&mut self.order.2)
-        } else {
-            Vec::new()
-        };
-        let total = if plain { order.len() } else { all.len() };
-        // When the rows do not all fit, the last line says what lies below.
-        let visible = if total > visible && visible > 1 {
-            visible - 1
-        } else {
-            visible
-        };
-        self.page = visible;
-        let selected = self.selected.and_then(|s| {
-            if plain {
-                order.iter().position(|&id| id == s)
-            } else {
-                all.iter().position(|r| r.id == s)
-            }
-        });
-        if let Some(i) = selected {
-            if i < self.scroll {
-                self.scroll = i;
-            } else if i >= self.scroll + visible {
-                self.scroll = i + 1 - visible;
-            }
-        }
-        self.scroll = self.scroll.min(total.saturating_sub(visible));
-        // What lies below the window, for the table's last line.
-        let running = |id: &CallId| {
-            self.feed
-                .model
-                .call(*id)
-                .is_some_and(|c| !c.status.is_finished())
-        };
-        let from = (self.scroll + visible).min(total);
-        self.below = if plain {
-            // Running calls come first in this order: those below are counted, not looked up.
-            (order.len() - from, self.order.1.saturating_sub(from))
-        } else {
-            let rest = &all[from..];
-            (rest.len(), rest.iter().filter(|r| running(&r.id)).count())
-        };
-        // A selection followed down into finished rows must not hide what still runs.
-        self.running_above = if plain {
-            self.order.1.min(self.scroll)
-        } else {
-            all[..self.scroll.min(all.len())]
-                .iter()
-                .filter(|r| running(&r.id))
-                .count()
-        };
-        let window: Vec<RowView> = if plain {
-            let model = &self.feed.model;
-            order
-                .iter()
-                .skip(self.scroll)
-                .take(visible)
-                .filter_map(|&id| model.call(id))
-                .map(|c| super::rows::row(model, c, now))
-                .collect()
-        } else {
-            all.into_iter().skip(self.scroll).take(visible).collect()
-        };
-        if plain {
-            self.order.2 = order;
-        }
-        let selected = selected
-            .filter(|&i| i >= self.scroll && i < self.scroll + visible)
-            .map(|i| i - self.scroll);
-        (window, selected)
+    /// Every row of the view when it is not the model's own order (a pause, a filter or
+    /// a sort), for [`TableView::window`]; `None` when it is.
+    pub fn view_rows(&self, now: Time) -> Option<Vec<RowView>> {
+        (!self.plain_view()).then(|| self.rows(now))
     }
 
     /// The rows on screen (the frozen ones while paused), filtered and sorted.
@@ -698,48 +549,44 @@ impl App {
         self.clipboard = Some(text);
     }
 
-    pub fn handle_key(&mut self, key: Key, now: Time) {
-        use super::keys::Action;
+    /// The terminal was resized: the next frame lays everything out again.
+    pub fn resize(&mut self) {
         self.dirty = true;
-        if let Some(before) = &self.detail_search_edit {
-            match key {
-                Key::CtrlC => self.quit = true,
-                Key::Char(c) => {
-                    self.detail_query.push(c);
-                    self.detail_match = 0;
-                    self.detail_jump = true;
-                }
-                Key::Backspace => {
-                    self.detail_query.pop();
-                    self.detail_match = 0;
-                    self.detail_jump = true;
-                }
-                Key::Enter => self.detail_search_edit = None,
-                Key::Esc => {
-                    self.detail_query = before.clone();
-                    self.detail_search_edit = None;
-                }
-                _ => {}
-            }
+    }
+
+    /// Routes a key: to what is being typed, to the replay, to the view on screen (each
+    /// owns its keys, looked up in its scope), and what the view does not take to the
+    /// app's own keys on the table.
+    pub fn handle_key(&mut self, key: Key, now: Time) {
+        self.dirty = true;
+        if key == Key::CtrlC {
+            self.quit = true;
+            return;
+        }
+        if self.detail.search_edit.is_some() {
+            let page = self.table.page;
+            self.detail.handle(key, None, page);
             return;
         }
         if self.editing.is_some() {
-            if key == Key::CtrlC {
-                self.quit = true;
-            } else {
-                self.edit_filter(key);
-            }
+            self.edit_filter(key);
             return;
         }
-        let action = self.keys.action(key);
-        if key == Key::CtrlC || action == Some(Action::Quit) {
+        let scope = match self.screen {
+            Screen::Detail(_) => Scope::Detail,
+            Screen::Timeline => Scope::Timeline,
+            Screen::Columns => Scope::Chooser,
+            _ => Scope::Table,
+        };
+        let action = self.keys.action_in(scope, key);
+        if action == Some(Action::Quit) {
             self.quit = true;
             return;
         }
         if !matches!(self.screen, Screen::Help | Screen::Columns) && self.replay_key(key) {
             return;
         }
-        match self.screen {
+        let go = match self.screen {
             Screen::Timeline | Screen::Stats | Screen::Servers
                 if matches!(
                     action,
@@ -760,151 +607,50 @@ impl App {
                 return;
             }
             Screen::Timeline => {
-                match (key, action) {
-                    (Key::Esc, _) => self.screen = Screen::Table,
-                    (Key::Char('+'), _) => self.timeline_zoom = (self.timeline_zoom + 1).min(12),
-                    (Key::Char('-'), _) => {
-                        self.timeline_zoom = self.timeline_zoom.saturating_sub(1)
-                    }
-                    (_, Some(Action::Down | Action::Up)) => {
-                        let order = self.timeline_order().to_vec();
-                        let at = self
-                            .selected
-                            .and_then(|id| order.iter().position(|c| *c == id));
-                        let next = match (action, at) {
-                            (Some(Action::Down), Some(i)) => {
-                                (i + 1).min(order.len().saturating_sub(1))
-                            }
-                            (_, Some(i)) => i.saturating_sub(1),
-                            (_, None) => order.len().saturating_sub(1),
-                        };
-                        self.selected = order.get(next).copied();
-                        self.follow = false;
-                    }
-                    (Key::Enter, _) | (_, Some(Action::Detail)) => match self.selected {
-                        Some(id) => self.screen = Screen::Detail(id),
-                        None => {
-                            self.flash = Some(("j/k to select a call first".into(), now));
-                        }
-                    },
-                    (_, Some(Action::Help)) => self.screen = Screen::Help,
-                    _ => {}
+                let go = self
+                    .timeline
+                    .handle(action, &self.feed.model, &mut self.selected);
+                if matches!(action, Some(Action::Down | Action::Up)) {
+                    self.follow = false;
                 }
-                return;
+                go
             }
-            Screen::Stats => {
-                match (key, action) {
-                    (Key::Esc | Key::Enter, _) => {
-                        self.screen = Screen::Table;
-                    }
-                    (_, Some(Action::Help)) => self.screen = Screen::Help,
-                    _ => {}
-                }
-                return;
-            }
-            Screen::Servers => {
-                match (key, action) {
-                    (Key::Esc | Key::Enter, _) => {
-                        self.screen = Screen::Table;
-                        self.servers_scroll = 0;
-                    }
-                    (Key::PageDown, _) | (_, Some(Action::PageDown)) => {
-                        self.servers_scroll = self.servers_scroll.saturating_add(10);
-                    }
-                    (Key::PageUp, _) | (_, Some(Action::PageUp)) => {
-                        self.servers_scroll = self.servers_scroll.saturating_sub(10);
-                    }
-                    (_, Some(Action::Down)) => {
-                        self.servers_scroll = self.servers_scroll.saturating_add(1);
-                    }
-                    (_, Some(Action::Up)) => {
-                        self.servers_scroll = self.servers_scroll.saturating_sub(1);
-                    }
-                    (_, Some(Action::First)) => self.servers_scroll = 0,
-                    (_, Some(Action::Help)) => self.screen = Screen::Help,
-                    _ => {}
-                }
-                return;
-            }
-            Screen::Help => {
-                match (key, action) {
-                    (Key::Esc | Key::Enter, _) | (_, Some(Action::Help)) => {
-                        self.screen = Screen::Table;
-                        self.help_scroll = 0;
-                    }
-                    (Key::PageDown, _) | (_, Some(Action::Down)) => {
-                        // The draw holds it to the help's end.
-                        self.help_scroll = self.help_scroll.saturating_add(3);
-                    }
-                    (Key::PageUp, _) | (_, Some(Action::Up)) => {
-                        self.help_scroll = self.help_scroll.saturating_sub(3);
-                    }
-                    _ => {}
-                }
-                return;
-            }
-            Screen::Columns => {
-                let last = self.columns.len().saturating_sub(1);
-                match (key, action) {
-                    (Key::Esc | Key::Enter, _) | (_, Some(Action::Columns)) => {
-                        self.screen = Screen::Table;
-                    }
-                    (_, Some(Action::Down)) => {
-                        self.column_cursor = (self.column_cursor + 1).min(last)
-                    }
-                    (_, Some(Action::Up)) => {
-                        self.column_cursor = self.column_cursor.saturating_sub(1)
-                    }
-                    (Key::Char(' '), _) | (Key::Char('x'), _) => {
-                        if let Some(entry) = self.columns.get_mut(self.column_cursor) {
-                            entry.1 = !entry.1;
-                        }
-                    }
-                    _ => {}
-                }
-                return;
-            }
+            Screen::Stats => match action {
+                Some(Action::Back | Action::Detail) => Go::Back,
+                Some(Action::Help) => Go::Help,
+                _ => Go::Stay,
+            },
+            Screen::Servers => self.servers.handle(action),
+            Screen::Help => self.help.handle(action),
+            Screen::Columns => self.chooser.handle(action, &mut self.columns),
             Screen::Detail(_) => {
-                // The detail's own keys: its messages scroll, the hidden table stays put.
-                let page = self.page.max(1);
-                match (key, action) {
-                    (Key::Esc, _) if !self.detail_query.is_empty() => {
-                        self.detail_query.clear();
-                    }
-                    (Key::Esc | Key::Enter | Key::Char('h'), _) | (_, Some(Action::Detail)) => {
-                        self.screen = Screen::Table;
-                        self.detail_scroll = 0;
-                        self.detail_query.clear();
-                    }
-                    (_, Some(Action::Filter)) => {
-                        self.detail_search_edit = Some(std::mem::take(&mut self.detail_query));
-                    }
-                    (Key::Char('n'), _) if !self.detail_query.is_empty() => {
-                        self.detail_match = self.detail_match.saturating_add(1);
-                        self.detail_jump = true;
-                    }
-                    (Key::Char('N'), _) if !self.detail_query.is_empty() => {
-                        self.detail_match = self.detail_match.saturating_sub(1);
-                        self.detail_jump = true;
-                    }
-                    (_, Some(Action::Down)) => self.detail_scroll += 1,
-                    (_, Some(Action::Up)) => {
-                        self.detail_scroll = self.detail_scroll.saturating_sub(1);
-                    }
-                    (_, Some(Action::PageDown)) => self.detail_scroll += page,
-                    (_, Some(Action::PageUp)) => {
-                        self.detail_scroll = self.detail_scroll.saturating_sub(page)
-                    }
-                    (_, Some(Action::First)) => self.detail_scroll = 0,
-                    (_, Some(Action::Last)) => self.detail_scroll = usize::MAX / 2,
-                    (_, Some(Action::Help)) => self.screen = Screen::Help,
-                    (_, Some(Action::CopyRow)) => self.copy(false, now),
-                    (_, Some(Action::CopyJson)) => self.copy(true, now),
-                    _ => {}
+                // The detail's own keys: its document scrolls, the hidden table stays put.
+                self.detail.handle(key, action, self.table.page)
+            }
+            Screen::Table => Go::Pass,
+        };
+        match go {
+            Go::Stay => return,
+            Go::Back => {
+                self.screen = Screen::Table;
+                return;
+            }
+            Go::Help => {
+                self.screen = Screen::Help;
+                return;
+            }
+            Go::Open => {
+                match self.selected {
+                    Some(id) => self.screen = Screen::Detail(id),
+                    None => self.flash = Some(("j/k to select a call first".into(), now)),
                 }
                 return;
             }
-            Screen::Table => {}
+            Go::Copy { json } => {
+                self.copy(json, now);
+                return;
+            }
+            Go::Pass => {}
         }
         let ids = self.ids(now);
         let at = self
@@ -926,7 +672,7 @@ impl App {
         ) {
             self.follow = false;
         }
-        if key == Key::Esc && !self.view.filter.is_empty() {
+        if action == Some(Action::Back) && !self.view.filter.is_empty() {
             self.view.filter.clear();
             self.findings_due = true;
         }
@@ -940,8 +686,10 @@ impl App {
             Action::Up => self.selected = go(at.map_or(0, |i| i.saturating_sub(1))),
             Action::First => self.selected = go(0),
             Action::Last => self.selected = go(last),
-            Action::PageDown => self.selected = go(at.unwrap_or(0) + self.page.max(1)),
-            Action::PageUp => self.selected = go(at.unwrap_or(0).saturating_sub(self.page.max(1))),
+            Action::PageDown => self.selected = go(at.unwrap_or(0) + self.table.page.max(1)),
+            Action::PageUp => {
+                self.selected = go(at.unwrap_or(0).saturating_sub(self.table.page.max(1)))
+            }
             Action::Detail => {
                 if let Some(id) = self.selected.or_else(|| go(0)) {
                     self.selected = Some(id);
@@ -989,7 +737,7 @@ impl App {
             }
             Action::ClearDone => {
                 self.feed.model.clear_finished();
-                self.table.reset();
+                self.table.columns.reset();
                 if let Some(p) = &mut self.paused {
                     p.rows.retain(|r| !r.finished);
                 }
@@ -1006,12 +754,14 @@ impl App {
             }
             Action::Servers => {
                 self.screen = Screen::Servers;
-                self.servers_scroll = 0;
+                self.servers.scroll = 0;
             }
             Action::Dismiss => {
                 self.dismiss_findings();
                 self.flash = Some(("findings dismissed until something new".into(), now));
             }
+            // Other views' keys.
+            _ => {}
         }
         // A selection whose call is gone falls back to nothing.
         if self.selected.is_some_and(|s| !ids.contains(&s)) {

@@ -2,7 +2,34 @@
 //! how wide each has been, and which were last drawn. The app holds them (the chooser
 //! toggles them, the config names them); `table` draws with them.
 
+use super::keys::{Action, Go};
 use super::rows::RowView;
+
+/// The column chooser's own state.
+#[derive(Debug, Clone, Default)]
+pub struct Chooser {
+    /// The column the cursor is on.
+    pub cursor: usize,
+}
+
+impl Chooser {
+    /// A key in the chooser, which toggles `columns` live.
+    pub fn handle(&mut self, action: Option<Action>, columns: &mut [(Column, bool)]) -> Go {
+        let last = columns.len().saturating_sub(1);
+        match action {
+            Some(Action::Back | Action::Detail | Action::Columns) => return Go::Back,
+            Some(Action::Down) => self.cursor = (self.cursor + 1).min(last),
+            Some(Action::Up) => self.cursor = self.cursor.saturating_sub(1),
+            Some(Action::Toggle) => {
+                if let Some(entry) = columns.get_mut(self.cursor) {
+                    entry.1 = !entry.1;
+                }
+            }
+            _ => {}
+        }
+        Go::Stay
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {

@@ -7,20 +7,107 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 use ratatui::Frame;
 
-use super::app::App;
+use super::keys::{Action, Go, Key};
 use super::rows::{safe, token_text};
 use super::theme::Theme;
-use crate::model::{human, num, CallId};
+use crate::model::{human, num, CallId, Model};
 use crate::time::Time;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time, theme: Theme) {
-    let model = app.model();
+/// The detail view's own state: how far its document is scrolled, and what `/` searches
+/// for in it.
+#[derive(Debug, Clone, Default)]
+pub struct DetailView {
+    /// Rows scrolled down (held to the document's end when drawn).
+    pub scroll: usize,
+    /// What `/` searches for (matches are highlighted).
+    pub query: String,
+    /// While the search is typed: the query before it (Esc puts it back).
+    pub search_edit: Option<String>,
+    /// Which match `n`/`N` stepped to (taken modulo the matches by the draw).
+    pub match_index: i64,
+    /// The next draw scrolls to the current match.
+    pub jump: bool,
+}
+
+/// What a draw of the detail settled: the scroll it used (the view keeps it, so keys
+/// move from what is on screen).
+pub struct Drawn {
+    pub scroll: usize,
+}
+
+impl DetailView {
+    /// A key while the detail shows; `page` is a page of rows.
+    pub fn handle(&mut self, key: Key, action: Option<Action>, page: usize) -> Go {
+        if let Some(before) = &self.search_edit {
+            match key {
+                Key::Char(c) => {
+                    self.query.push(c);
+                    self.match_index = 0;
+                    self.jump = true;
+                }
+                Key::Backspace => {
+                    self.query.pop();
+                    self.match_index = 0;
+                    self.jump = true;
+                }
+                Key::Enter => self.search_edit = None,
+                Key::Esc => {
+                    self.query = before.clone();
+                    self.search_edit = None;
+                }
+                _ => {}
+            }
+            return Go::Stay;
+        }
+        let page = page.max(1);
+        match action {
+            Some(Action::Back) if !self.query.is_empty() => self.query.clear(),
+            Some(Action::Back | Action::Detail | Action::CloseDetail) => {
+                *self = DetailView::default();
+                return Go::Back;
+            }
+            Some(Action::Filter) => self.search_edit = Some(std::mem::take(&mut self.query)),
+            Some(Action::NextMatch) if !self.query.is_empty() => {
+                self.match_index = self.match_index.saturating_add(1);
+                self.jump = true;
+            }
+            Some(Action::PreviousMatch) if !self.query.is_empty() => {
+                self.match_index = self.match_index.saturating_sub(1);
+                self.jump = true;
+            }
+            Some(Action::Down) => self.scroll += 1,
+            Some(Action::Up) => self.scroll = self.scroll.saturating_sub(1),
+            Some(Action::PageDown) => self.scroll += page,
+            Some(Action::PageUp) => self.scroll = self.scroll.saturating_sub(page),
+            Some(Action::First) => self.scroll = 0,
+            Some(Action::Last) => self.scroll = usize::MAX / 2,
+            Some(Action::Help) => return Go::Help,
+            Some(Action::CopyRow) => return Go::Copy { json: false },
+            Some(Action::CopyJson) => return Go::Copy { json: true },
+            _ => {}
+        }
+        Go::Stay
+    }
+}
+
+/// The call `id` in detail, as `view` scrolls and searches it; `raw` is its last frame.
+#[allow(clippy::too_many_arguments)]
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    model: &Model,
+    raw: Option<&(String, String)>,
+    id: CallId,
+    view: &DetailView,
+    now: Time,
+    theme: Theme,
+) -> Drawn {
     let Some(call) = model.call(id) else {
         frame.render_widget(
             Paragraph::new("This call is no longer held (finished calls expire). Esc to go back."),
             area,
         );
-        return;
+        return Drawn { scroll: 0 };
     };
     let state = model.display_state(call, now);
     let mut facts = vec![
@@ -103,10 +190,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
     // Everything else is one document, wrapped to the width here so that a row is a
     // line: it scrolls (j/k, PgUp/PgDn, g/G) and `/` searches it.
     let width = usize::from(body_area.width.max(1));
-    let rows = wrap(&body(app, call, now, theme), width);
+    let rows = wrap(&body(model, raw, call, now, theme), width);
     let shown = usize::from(body_area.height.saturating_sub(1)).max(1);
     let total = rows.len();
-    let query = app.detail_query.to_lowercase();
+    let query = view.query.to_lowercase();
     let matches: Vec<usize> = if query.is_empty() {
         Vec::new()
     } else {
@@ -118,18 +205,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
     };
     let current = (!matches.is_empty()).then(|| {
         let len = i64::try_from(matches.len()).unwrap_or(i64::MAX);
-        usize::try_from(app.detail_match.rem_euclid(len)).unwrap_or(0)
+        usize::try_from(view.match_index.rem_euclid(len)).unwrap_or(0)
     });
-    if app.detail_jump {
-        app.detail_jump = false;
+    let mut first = view.scroll;
+    if view.jump {
         if let Some(i) = current {
             // The match a few rows down, so what leads to it shows too.
-            app.detail_scroll = matches[i].saturating_sub(2);
+            first = matches[i].saturating_sub(2);
         }
     }
-    let max = total.saturating_sub(shown);
-    app.detail_scroll = app.detail_scroll.min(max);
-    let first = app.detail_scroll;
+    let first = first.min(total.saturating_sub(shown));
     let mut title = if total > shown {
         format!(
             "details {}–{} of {total} (j/k scroll · / search)",
@@ -139,20 +224,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
     } else {
         "details (/ search)".to_owned()
     };
-    if app.detail_search_edit.is_some() {
-        title = format!(
-            "search: {}▏ (Enter keeps · Esc cancels)",
-            safe(&app.detail_query)
-        );
+    if view.search_edit.is_some() {
+        title = format!("search: {}▏ (Enter keeps · Esc cancels)", safe(&view.query));
     } else if !query.is_empty() {
         title = match current {
             Some(i) => format!(
                 "\"{}\": match {} of {} (n/N step · Esc clears) · {title}",
-                safe(&app.detail_query),
+                safe(&view.query),
                 i + 1,
                 matches.len()
             ),
-            None => format!("\"{}\": no match (Esc clears)", safe(&app.detail_query)),
+            None => format!("\"{}\": no match (Esc clears)", safe(&view.query)),
         };
     }
     let terms = [query];
@@ -167,13 +249,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, id: CallId, now: Time,
         Paragraph::new(lines).block(Block::default().borders(Borders::TOP).title(title)),
         body_area,
     );
+    Drawn { scroll: first }
 }
 
 /// The call's document: its error in full, its findings, its arguments and its result
 /// (pretty JSON), its messages newest first (a task's status history among them), and
 /// the raw last frame. Every line is safe for the terminal.
-fn body(app: &App, call: &crate::model::Call, now: Time, theme: Theme) -> Vec<(String, Style)> {
-    let model = app.model();
+fn body(
+    model: &Model,
+    raw: Option<&(String, String)>,
+    call: &crate::model::Call,
+    now: Time,
+    theme: Theme,
+) -> Vec<(String, Style)> {
     let mut out: Vec<(String, Style)> = Vec::new();
     if let Some(error) = &call.error {
         out.push((format!("error: {}", safe(error)), theme.warning()));
@@ -208,7 +296,7 @@ fn body(app: &App, call: &crate::model::Call, now: Time, theme: Theme) -> Vec<(S
             Style::default(),
         ));
     }
-    if let Some((event_type, data)) = app.raw.get(&call.id) {
+    if let Some((event_type, data)) = raw {
         out.push((
             format!("last frame ({}): {}", safe(event_type), safe(data)),
             theme.hint(),

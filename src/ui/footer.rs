@@ -54,10 +54,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             "C columns",
             "x dismiss",
         ],
-        Screen::Detail(_) if app.detail_search_edit.is_some() => {
+        Screen::Detail(_) if app.detail.search_edit.is_some() => {
             &["type to search", "Enter keep", "Esc cancel"]
         }
-        Screen::Detail(_) if !app.detail_query.is_empty() => &[
+        Screen::Detail(_) if !app.detail.query.is_empty() => &[
             "n/N next/previous match",
             "Esc clear search",
             "/ search",

@@ -5,7 +5,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::keys::{Action, KeyMap};
+use super::keys::{Action, Go, KeyMap};
 use super::theme::Theme;
 use crate::model::DisplayState;
 
@@ -42,16 +42,40 @@ const ACTIONS: &[(Action, &str)] = &[
     (Action::Servers, "servers: name, version, protocol, capabilities and tools, from the taps"),
     (Action::Dismiss, "dismiss the findings shown until something new happens"),
     (Action::Help, "this help (Esc back)"),
+    (Action::Back, "back to the table from a view; on the table, clear the filter"),
 ];
 
-/// Keys of `mcptop replay FILE` in a terminal.
-pub const REPLAY_KEYS: &[(&str, &str)] = &[
-    ("Space p", "play / pause the replay"),
-    (". ,", "one event forward / back (the state is re-derived)"),
-    ("← →", "seek 5 s back / forward"),
-    ("0 … 9", "jump to 0 % … 90 %"),
-    ("+ -", "faster / slower"),
-    ("[ ]", "previous / next reconnect or disconnect"),
+/// The views' own keys (looked up before the table's there).
+const VIEW_ACTIONS: &[(Action, &str)] = &[
+    (Action::NextMatch, "detail: the next match of the search"),
+    (Action::PreviousMatch, "detail: the previous match"),
+    (Action::CloseDetail, "detail: back to the table"),
+    (
+        Action::ZoomIn,
+        "timeline: zoom in on the latest stretch of time",
+    ),
+    (Action::ZoomOut, "timeline: zoom out"),
+    (
+        Action::Toggle,
+        "columns: show or hide the column under the cursor",
+    ),
+];
+
+/// Keys of `mcptop replay FILE` in a terminal (play and pause: the pause key).
+const REPLAY_ACTIONS: &[(Action, &str)] = &[
+    (Action::Pause, "play / pause the replay"),
+    (
+        Action::StepForward,
+        "one event forward (the state is re-derived)",
+    ),
+    (Action::StepBack, "one event back"),
+    (Action::SeekForward, "seek 5 s forward"),
+    (Action::SeekBack, "seek 5 s back"),
+    (Action::SeekTenths, "jump to 0 % … 90 %"),
+    (Action::Faster, "faster"),
+    (Action::Slower, "slower"),
+    (Action::NextMarker, "next reconnect or disconnect"),
+    (Action::PreviousMarker, "previous reconnect or disconnect"),
 ];
 
 /// What each state glyph means (the glyphs themselves come from the theme, so `--ascii`
@@ -108,9 +132,23 @@ fn lines(theme: Theme, keys: &KeyMap) -> Vec<Line<'static>> {
         )));
     }
     lines.push(Line::raw(""));
+    lines.push(Line::styled("In the views", theme.title()));
+    for (action, what) in VIEW_ACTIONS {
+        lines.push(Line::raw(format!(
+            "  {:<10} {}",
+            text(&keys.keys_of(*action)),
+            text(what)
+        )));
+    }
+    lines.push(Line::raw(""));
     lines.push(Line::styled("Replay", theme.title()));
-    for (key, what) in REPLAY_KEYS {
-        lines.push(Line::raw(format!("  {:<10} {}", text(key), text(what))));
+    for (action, what) in REPLAY_ACTIONS {
+        let keys = match action {
+            // Ten digits say less than their range.
+            Action::SeekTenths => "0 … 9".to_owned(),
+            _ => keys.keys_of(*action),
+        };
+        lines.push(Line::raw(format!("  {:<10} {}", text(&keys), text(what))));
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("Columns", theme.title()));
@@ -122,6 +160,28 @@ fn lines(theme: Theme, keys: &KeyMap) -> Vec<Line<'static>> {
          says how many more are below and how many of those run.",
     )));
     lines
+}
+
+/// The help's own state.
+#[derive(Debug, Clone, Default)]
+pub struct HelpView {
+    /// Lines scrolled down (held to the help's end when drawn).
+    pub scroll: u16,
+}
+
+impl HelpView {
+    pub fn handle(&mut self, action: Option<Action>) -> Go {
+        match action {
+            Some(Action::Back | Action::Detail | Action::Help) => {
+                self.scroll = 0;
+                return Go::Back;
+            }
+            Some(Action::Down | Action::PageDown) => self.scroll = self.scroll.saturating_add(3),
+            Some(Action::Up | Action::PageUp) => self.scroll = self.scroll.saturating_sub(3),
+            _ => {}
+        }
+        Go::Stay
+    }
 }
 
 /// The help, scrolled down by `scroll` lines, never past its end. Returns the scroll

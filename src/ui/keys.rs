@@ -48,6 +48,42 @@ pub enum Action {
     Stats,
     Timeline,
     Servers,
+    /// Leaves a view (or, on the table, clears the filter).
+    Back,
+    // The detail view's own.
+    NextMatch,
+    PreviousMatch,
+    CloseDetail,
+    // The timeline's own.
+    ZoomIn,
+    ZoomOut,
+    // The column chooser's own.
+    Toggle,
+    // A replay's own (`mcptop replay`); play and pause are `Pause`.
+    StepForward,
+    StepBack,
+    SeekForward,
+    SeekBack,
+    /// `0`…`9`: to that many tenths of the recording (only digit keys can).
+    SeekTenths,
+    Faster,
+    Slower,
+    NextMarker,
+    PreviousMarker,
+}
+
+/// Where an action works: a view's own keys are looked up before the table's (which the
+/// other views share: moving, help, quitting), so a key may mean one thing on the
+/// timeline and another on the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Table,
+    Detail,
+    Timeline,
+    Chooser,
+    /// Looked up first while a recording replays (not in the help or the chooser), with
+    /// no fall-back: a key that is not a replay's goes to the view.
+    Replay,
 }
 
 impl Action {
@@ -77,7 +113,46 @@ impl Action {
         (Action::Stats, "statistics", &["T"]),
         (Action::Timeline, "timeline", &["W"]),
         (Action::Servers, "servers", &["I"]),
+        (Action::Back, "back", &["esc"]),
+        (Action::NextMatch, "next_match", &["n"]),
+        (Action::PreviousMatch, "previous_match", &["N"]),
+        (Action::CloseDetail, "close_detail", &["h"]),
+        (Action::ZoomIn, "zoom_in", &["+", "="]),
+        (Action::ZoomOut, "zoom_out", &["-"]),
+        (Action::Toggle, "toggle_column", &["space", "x"]),
+        (Action::StepForward, "step_forward", &["."]),
+        (Action::StepBack, "step_back", &[","]),
+        (Action::SeekForward, "seek_forward", &["right"]),
+        (Action::SeekBack, "seek_back", &["left"]),
+        (
+            Action::SeekTenths,
+            "seek_tenths",
+            &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+        ),
+        (Action::Faster, "faster", &["+", "="]),
+        (Action::Slower, "slower", &["-"]),
+        (Action::NextMarker, "next_marker", &["]"]),
+        (Action::PreviousMarker, "previous_marker", &["["]),
     ];
+
+    /// Where the action works.
+    pub fn scope(self) -> Scope {
+        match self {
+            Action::NextMatch | Action::PreviousMatch | Action::CloseDetail => Scope::Detail,
+            Action::ZoomIn | Action::ZoomOut => Scope::Timeline,
+            Action::Toggle => Scope::Chooser,
+            Action::StepForward
+            | Action::StepBack
+            | Action::SeekForward
+            | Action::SeekBack
+            | Action::SeekTenths
+            | Action::Faster
+            | Action::Slower
+            | Action::NextMarker
+            | Action::PreviousMarker => Scope::Replay,
+            _ => Scope::Table,
+        }
+    }
 
     pub fn name(self) -> &'static str {
         Action::ALL
@@ -92,6 +167,24 @@ impl Action {
             .find(|(_, n, _)| *n == name)
             .map(|(a, _, _)| *a)
     }
+}
+
+/// What a view's key asks of the app, which routes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Go {
+    /// Handled by the view (or nothing to do).
+    Stay,
+    /// Back to the table.
+    Back,
+    Help,
+    /// The selected call in detail.
+    Open,
+    /// The selected call to the clipboard: as its row's text, or as JSON.
+    Copy {
+        json: bool,
+    },
+    /// Not the view's: the app's own keys (moving between views, quitting) decide.
+    Pass,
 }
 
 /// A key as the config file names it: one character (`q`, `?`, `G`), or `space`,
@@ -143,10 +236,10 @@ pub fn key_name(key: Key) -> String {
     }
 }
 
-/// Which action each key does.
+/// Which action each key does, in each scope.
 #[derive(Debug, Clone)]
 pub struct KeyMap {
-    by_key: HashMap<Key, Action>,
+    by_key: HashMap<(Scope, Key), Action>,
 }
 
 impl Default for KeyMap {
@@ -154,7 +247,7 @@ impl Default for KeyMap {
         let mut by_key = HashMap::new();
         for (action, _, keys) in Action::ALL {
             for key in keys.iter().filter_map(|k| parse_key(k)) {
-                by_key.insert(key, *action);
+                by_key.insert((action.scope(), key), *action);
             }
         }
         KeyMap { by_key }
@@ -169,14 +262,26 @@ impl KeyMap {
         for (action, keys) in overrides {
             map.by_key.retain(|_, a| a != action);
             for key in keys {
-                map.by_key.insert(*key, *action);
+                map.by_key.insert((action.scope(), *key), *action);
             }
         }
         map
     }
 
+    /// What `key` does on the table (and, unless a view has it for its own, in the
+    /// other views).
     pub fn action(&self, key: Key) -> Option<Action> {
-        self.by_key.get(&key).copied()
+        self.by_key.get(&(Scope::Table, key)).copied()
+    }
+
+    /// What `key` does in `scope`: the scope's own action, else the table's (a replay's
+    /// keys have no fall-back).
+    pub fn action_in(&self, scope: Scope, key: Key) -> Option<Action> {
+        match self.by_key.get(&(scope, key)) {
+            Some(action) => Some(*action),
+            None if scope == Scope::Replay => None,
+            None => self.action(key),
+        }
     }
 
     /// The keys of an action, as the help shows them (sorted, so the help is stable).
@@ -185,7 +290,7 @@ impl KeyMap {
             .by_key
             .iter()
             .filter(|(_, a)| **a == action)
-            .map(|(k, _)| key_name(*k))
+            .map(|((_, k), _)| key_name(*k))
             .collect();
         keys.sort_by_key(|k| (k.chars().count() > 1, k.clone()));
         keys.join(" ")
@@ -195,6 +300,45 @@ impl KeyMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_view_s_own_keys_come_before_the_table_s() {
+        let map = KeyMap::default();
+        assert_eq!(map.action(Key::Char('x')), Some(Action::Dismiss));
+        assert_eq!(
+            map.action_in(Scope::Chooser, Key::Char('x')),
+            Some(Action::Toggle)
+        );
+        assert_eq!(
+            map.action_in(Scope::Timeline, Key::Char('+')),
+            Some(Action::ZoomIn)
+        );
+        assert_eq!(
+            map.action_in(Scope::Replay, Key::Char('+')),
+            Some(Action::Faster)
+        );
+        // Moving is the table's, and works in every view; not in a replay's scope.
+        assert_eq!(map.action_in(Scope::Detail, Key::Down), Some(Action::Down));
+        assert_eq!(map.action_in(Scope::Replay, Key::Down), None);
+        // Rebinding a view's key leaves the table's alone.
+        let map = KeyMap::with(&[(Action::ZoomIn, vec![Key::Char('z')])]);
+        assert_eq!(map.action_in(Scope::Timeline, Key::Char('+')), None);
+        assert_eq!(
+            map.action_in(Scope::Timeline, Key::Char('z')),
+            Some(Action::ZoomIn)
+        );
+        assert_eq!(
+            map.action_in(Scope::Replay, Key::Char('+')),
+            Some(Action::Faster)
+        );
+        // Every action's name is unique.
+        for (i, (_, name, _)) in Action::ALL.iter().enumerate() {
+            assert!(
+                Action::ALL[i + 1..].iter().all(|(_, n, _)| n != name),
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn keys_rebind_and_leave_their_old_action() {

@@ -24,7 +24,7 @@ pub mod view;
 use std::time::Duration;
 
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 use tokio::sync::mpsc;
 
@@ -33,7 +33,17 @@ use crate::time::Time;
 use app::{App, Key, Screen};
 use theme::Theme;
 
-/// Draws the whole screen.
+/// What a draw settled that the views keep: how far a view could scroll.
+enum Settled {
+    Nothing,
+    Detail(detail::Drawn),
+    Servers(usize),
+    Help(u16),
+}
+
+/// Draws the whole screen. First what the frame needs is made (the findings, the table's
+/// window and columns, the timeline's rows); then every panel draws from `&App` alone;
+/// then what the draws settled (how far a view could scroll) is kept by its view.
 pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme) {
     app.refresh_findings(now);
     let area = frame.area();
@@ -43,51 +53,129 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme
         Constraint::Length(1),
     ])
     .areas(area);
-    header::draw(frame, top, app, now, theme);
-    match app.screen {
-        Screen::Table => {
-            if app.model().is_empty() && app.paused.is_none() {
-                let text = waiting_text(app, now);
-                frame.render_widget(
-                    ratatui::widgets::Paragraph::new(text)
-                        .wrap(ratatui::widgets::Wrap { trim: false }),
-                    main,
-                );
-            } else {
-                // A tall pane's spare rows show the statistics below the table.
-                // (Only when every call fits: the number of calls bounds the rows.)
-                let calls = app.model().len();
-                let fits = calls + 2 < usize::from(main.height);
-                let tools = if fits && main.height >= 20 {
-                    stats::tool_count(app)
-                } else {
-                    usize::MAX / 4
-                };
-                let wanted = u16::try_from(calls + 2).unwrap_or(u16::MAX);
-                let panel = u16::try_from(tools + 2).unwrap_or(u16::MAX);
-                if main.height >= 20 && wanted.saturating_add(panel) <= main.height {
-                    let [t, s] =
-                        Layout::vertical([Constraint::Length(wanted), Constraint::Min(panel)])
-                            .areas(main);
-                    table::draw(frame, t, app, now, tick, theme);
-                    stats::draw(frame, s, app, now, theme);
-                } else {
-                    table::draw(frame, main, app, now, tick, theme);
-                }
-            }
-        }
-        Screen::Stats => stats::draw(frame, main, app, now, theme),
-        Screen::Timeline => timeline::draw(frame, main, app, now, theme),
-        Screen::Servers => app.servers_scroll = servers::draw(frame, main, app, theme),
-        Screen::Detail(id) => detail::draw(frame, main, app, id, now, theme),
-        Screen::Help => {
-            app.help_scroll = help::draw(frame, main, app.help_scroll, theme, &app.keys)
-        }
-        Screen::Columns => table::draw_chooser(frame, main, app, theme),
+    let table = (app.screen == Screen::Table && !waiting(app)).then(|| table_areas(app, main));
+    if let Some((area, _)) = table {
+        let all = app.view_rows(now);
+        app.table
+            .prepare(&app.feed.model, all, app.selected, now, area, &app.columns);
     }
-    footer::draw(frame, bottom, app, theme);
+    if app.screen == Screen::Timeline {
+        app.timeline.refresh(&app.feed.model);
+    }
+    match render(frame, app, [top, main, bottom], table, now, tick, theme) {
+        Settled::Nothing => {}
+        Settled::Detail(drawn) => {
+            app.detail.scroll = drawn.scroll;
+            app.detail.jump = false;
+        }
+        Settled::Servers(scroll) => app.servers.scroll = scroll,
+        Settled::Help(scroll) => app.help.scroll = scroll,
+    }
     scrub(frame.buffer_mut());
     app.dirty = false;
+}
+
+/// Whether the table has nothing to show yet (and says what it waits for instead).
+fn waiting(app: &App) -> bool {
+    app.model().is_empty() && app.paused.is_none()
+}
+
+/// The table's area and, when a tall pane has rows to spare once every call fits, the
+/// statistics' below it.
+fn table_areas(app: &App, main: Rect) -> (Rect, Option<Rect>) {
+    // (Only when every call fits: the number of calls bounds the rows.)
+    let calls = app.model().len();
+    let fits = calls + 2 < usize::from(main.height);
+    let tools = if fits && main.height >= 20 {
+        stats::tool_count(app.model())
+    } else {
+        usize::MAX / 4
+    };
+    let wanted = u16::try_from(calls + 2).unwrap_or(u16::MAX);
+    let panel = u16::try_from(tools + 2).unwrap_or(u16::MAX);
+    if main.height >= 20 && wanted.saturating_add(panel) <= main.height {
+        let [t, s] =
+            Layout::vertical([Constraint::Length(wanted), Constraint::Min(panel)]).areas(main);
+        (t, Some(s))
+    } else {
+        (main, None)
+    }
+}
+
+/// Every panel, drawn from the app as it is.
+#[allow(clippy::too_many_arguments)]
+fn render(
+    frame: &mut Frame,
+    app: &App,
+    [top, main, bottom]: [Rect; 3],
+    table: Option<(Rect, Option<Rect>)>,
+    now: Time,
+    tick: u64,
+    theme: Theme,
+) -> Settled {
+    header::draw(frame, top, app, now, theme);
+    let model = app.model();
+    let settled = match app.screen {
+        Screen::Table => {
+            match table {
+                None => {
+                    let text = waiting_text(app, now);
+                    frame.render_widget(
+                        ratatui::widgets::Paragraph::new(text)
+                            .wrap(ratatui::widgets::Wrap { trim: false }),
+                        main,
+                    );
+                }
+                Some((area, stats_area)) => {
+                    table::draw(frame, area, &app.table, &app.view, tick, theme);
+                    if let Some(s) = stats_area {
+                        stats::draw(frame, s, model, &app.rows(now), now, theme);
+                    }
+                }
+            }
+            Settled::Nothing
+        }
+        Screen::Stats => {
+            stats::draw(frame, main, model, &app.rows(now), now, theme);
+            Settled::Nothing
+        }
+        Screen::Timeline => {
+            timeline::draw(frame, main, model, &app.timeline, app.selected, now, theme);
+            Settled::Nothing
+        }
+        Screen::Servers => Settled::Servers(servers::draw(
+            frame,
+            main,
+            model,
+            app.selected,
+            &app.servers,
+            theme,
+        )),
+        Screen::Detail(id) => Settled::Detail(detail::draw(
+            frame,
+            main,
+            model,
+            app.raw.get(&id),
+            id,
+            &app.detail,
+            now,
+            theme,
+        )),
+        Screen::Help => Settled::Help(help::draw(frame, main, app.help.scroll, theme, &app.keys)),
+        Screen::Columns => {
+            table::draw_chooser(
+                frame,
+                main,
+                &app.columns,
+                &app.table.columns,
+                &app.chooser,
+                theme,
+            );
+            Settled::Nothing
+        }
+    };
+    footer::draw(frame, bottom, app, theme);
+    settled
 }
 
 /// The last line of defence: every text from outside is escaped where it is laid out, and
@@ -117,6 +205,12 @@ fn waiting_text(app: &App, now: Time) -> String {
         ),
         None => format!(" Waiting for the first tool call…{NEXT}"),
     }
+}
+
+/// What the terminal says: a key, or that its size changed.
+enum Input {
+    Key(Key),
+    Resize,
 }
 
 fn map_key(code: KeyCode, modifiers: KeyModifiers) -> Option<Key> {
@@ -235,7 +329,7 @@ pub async fn run(
         match event::read() {
             Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => {
                 if let Some(key) = map_key(k.code, k.modifiers) {
-                    if keys_tx.send(key).is_err() {
+                    if keys_tx.send(Input::Key(key)).is_err() {
                         break;
                     }
                 }
@@ -247,13 +341,13 @@ pub async fn run(
                     _ => None,
                 };
                 if let Some(key) = key {
-                    if keys_tx.send(key).is_err() {
+                    if keys_tx.send(Input::Key(key)).is_err() {
                         break;
                     }
                 }
             }
             Ok(Event::Resize(..)) => {
-                if keys_tx.send(Key::Char('\u{0}')).is_err() {
+                if keys_tx.send(Input::Resize).is_err() {
                     break;
                 }
             }
@@ -316,9 +410,12 @@ pub async fn run(
                 }
                 None => source_open = false,
             },
-            Some(key) = keys.recv() => {
+            Some(input) = keys.recv() => {
                 let now = app.clock(crate::event::now_us());
-                app.handle_key(key, now);
+                match input {
+                    Input::Key(key) => app.handle_key(key, now),
+                    Input::Resize => app.resize(),
+                }
                 if let Some(text) = app.clipboard.take() {
                     copy_to_clipboard(&text);
                 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
+use super::keys::{Action, Key};
 use crate::feed::Feed;
 use crate::recording::{Opened, Recording, Tape};
 use crate::time::Time;
@@ -157,6 +158,49 @@ impl Player {
             .copied()
             .find(|&s| s < self.speed)
             .unwrap_or(self.speed);
+    }
+
+    /// A replay's key (`action` in the replay's scope; `pause` when the key is the
+    /// pause binding): `None` when it is not one; else whether the model was derived
+    /// again (a step or a seek), which restarts the event rate.
+    pub fn handle(
+        &mut self,
+        key: Key,
+        action: Option<Action>,
+        pause: bool,
+        feed: &mut Feed,
+    ) -> Option<bool> {
+        let five = Duration::from_secs(5);
+        match action {
+            _ if pause => {
+                self.playing = !self.playing;
+                return Some(false);
+            }
+            Some(Action::StepForward) => self.step(feed),
+            Some(Action::StepBack) => self.step_back(feed),
+            Some(Action::SeekForward) => self.seek(self.position + five, feed),
+            Some(Action::SeekBack) => self.seek(self.position.saturating_sub(five), feed),
+            Some(Action::SeekTenths) => {
+                // Only a digit says how many tenths.
+                let Key::Char(d @ '0'..='9') = key else {
+                    return None;
+                };
+                let tenth = u32::from(d) - u32::from('0');
+                self.seek(self.length * tenth / 10, feed);
+            }
+            Some(Action::Faster) => {
+                self.faster();
+                return Some(false);
+            }
+            Some(Action::Slower) => {
+                self.slower();
+                return Some(false);
+            }
+            Some(Action::NextMarker) => self.marker(true, feed),
+            Some(Action::PreviousMarker) => self.marker(false, feed),
+            _ => return None,
+        }
+        Some(true)
     }
 
     /// `REPLAY name 00:42/03:10 ×2` (and PAUSED when stopped).

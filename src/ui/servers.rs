@@ -7,17 +7,15 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::app::App;
+use super::keys::{Action, Go};
 use super::theme::Theme;
-use crate::model::Server;
+use crate::model::{CallId, Model, Server};
 use crate::sanitize::{fit, terminal};
 
 /// The servers in the order shown: the selected call's first, then the most recently
 /// told.
-pub fn order(app: &App) -> Vec<&Server> {
-    let model = app.model();
-    let selected_session = app
-        .selected
+pub fn order(model: &Model, selected: Option<CallId>) -> Vec<&Server> {
+    let selected_session = selected
         .and_then(|id| model.call(id))
         .map(|c| c.key.session.clone());
     let mut servers: Vec<&Server> = model.servers().iter().rev().collect();
@@ -31,8 +29,13 @@ pub fn order(app: &App) -> Vec<&Server> {
 }
 
 /// Every line of the view, before scrolling.
-pub fn lines(app: &App, width: usize, theme: Theme) -> Vec<Line<'static>> {
-    let servers = order(app);
+pub fn lines(
+    model: &Model,
+    selected: Option<CallId>,
+    width: usize,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let servers = order(model, selected);
     let mut out = Vec::new();
     if servers.is_empty() {
         out.push(Line::raw(fit(
@@ -128,10 +131,44 @@ pub fn lines(app: &App, width: usize, theme: Theme) -> Vec<Line<'static>> {
     out
 }
 
-/// Draws the view; returns the scroll it used (held to the end of the view).
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) -> usize {
+/// The servers view's own state.
+#[derive(Debug, Clone, Default)]
+pub struct ServersView {
+    /// Lines scrolled down (held to the end of the view when drawn).
+    pub scroll: usize,
+}
+
+impl ServersView {
+    pub fn handle(&mut self, action: Option<Action>) -> Go {
+        match action {
+            Some(Action::Back | Action::Detail) => {
+                self.scroll = 0;
+                return Go::Back;
+            }
+            Some(Action::PageDown) => self.scroll = self.scroll.saturating_add(10),
+            Some(Action::PageUp) => self.scroll = self.scroll.saturating_sub(10),
+            Some(Action::Down) => self.scroll = self.scroll.saturating_add(1),
+            Some(Action::Up) => self.scroll = self.scroll.saturating_sub(1),
+            Some(Action::First) => self.scroll = 0,
+            Some(Action::Help) => return Go::Help,
+            _ => {}
+        }
+        Go::Stay
+    }
+}
+
+/// Draws the view scrolled as `view` is, the selected call's server first; returns the
+/// scroll it used (held to the end of the view).
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    model: &Model,
+    selected: Option<CallId>,
+    view: &ServersView,
+    theme: Theme,
+) -> usize {
     if area.height < 2 || area.width < 10 {
-        return app.servers_scroll;
+        return view.scroll;
     }
     let width = usize::from(area.width);
     let title = Line::styled(
@@ -141,9 +178,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) -> usize {
         ),
         theme.title(),
     );
-    let body = lines(app, width, theme);
+    let body = lines(model, selected, width, theme);
     let rows = usize::from(area.height) - 1;
-    let scroll = app.servers_scroll.min(body.len().saturating_sub(rows));
+    let scroll = view.scroll.min(body.len().saturating_sub(rows));
     let mut shown = vec![title];
     shown.extend(body.into_iter().skip(scroll).take(rows));
     frame.render_widget(Paragraph::new(shown), area);

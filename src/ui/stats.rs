@@ -6,15 +6,15 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::app::App;
+use super::rows::RowView;
 use super::theme::Theme;
 use crate::model::stats::{tool_stats_of, ToolStats};
+use crate::model::Model;
 use crate::time::Time;
 
 /// How many tools the calls held belong to (at most: the view may show fewer).
-pub fn tool_count(app: &App) -> usize {
-    let mut tools: Vec<&str> = app
-        .model()
+pub fn tool_count(model: &Model) -> usize {
+    let mut tools: Vec<&str> = model
         .calls()
         .map(|c| c.key.tool.as_deref().unwrap_or("?"))
         .collect();
@@ -47,14 +47,21 @@ fn cells(s: &ToolStats) -> Vec<String> {
     ]
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
+/// The per-tool figures over the calls of `shown` (the table's rows: its filter applies).
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    model: &Model,
+    shown: &[RowView],
+    now: Time,
+    theme: Theme,
+) {
     if area.height < 2 {
         return;
     }
-    // Over the calls the table shows (its filter applies).
     let shown: std::collections::HashSet<crate::model::CallId> =
-        app.rows(now).iter().map(|r| r.id).collect();
-    let stats = tool_stats_of(app.model(), now, |c| shown.contains(&c.id));
+        shown.iter().map(|r| r.id).collect();
+    let stats = tool_stats_of(model, now, |c| shown.contains(&c.id));
     let title = Line::styled(
         theme.text(" Per tool, over the calls shown (T)"),
         theme.title(),

@@ -6,11 +6,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 use ratatui::Frame;
 
-use super::app::App;
-use super::columns::{twins, Column, TableState, MIN_MESSAGE};
+use super::columns::{twins, Chooser, Column, TableState, MIN_MESSAGE};
 use super::rows::RowView;
 use super::theme::Theme;
-use crate::model::DisplayState;
+use super::view::ViewOptions;
+use crate::model::{CallId, DisplayState, Model};
 use crate::time::Time;
 
 /// `name` and `suffix` in `width` columns: the name gives way, the suffix stays whole.
@@ -176,11 +176,178 @@ pub(super) fn highlighted_in(
     Line::from(spans)
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, theme: Theme) {
-    let visible = area.height.saturating_sub(1) as usize;
-    let (rows, selected) = app.window(now, visible);
-    if rows.is_empty() && (!app.view.filter.trim().is_empty() || app.view.flagged_only) {
-        let what = match (app.view.filter.trim(), app.view.flagged_only) {
+/// The table's own state between frames: how far it is scrolled, the page it showed,
+/// what lies outside its window, and the rows and columns made for the next draw.
+#[derive(Debug, Clone)]
+pub struct TableView {
+    /// Rows above the visible part.
+    pub scroll: usize,
+    /// Visible rows at the last draw (for PgUp/PgDn).
+    pub page: usize,
+    /// Rows below the window, and how many of them run.
+    pub below: (usize, usize),
+    /// Running calls above the window (scrolled past).
+    pub running_above: usize,
+    /// The widths each column has had, and the columns last laid out.
+    pub columns: TableState,
+    /// The model's display order and how many of its first calls run, for the model
+    /// generation it was made at: a frame reuses it until calls come, end or go.
+    order: (u64, usize, Vec<CallId>),
+    /// What the next draw shows: the window's rows, the selection's index among them,
+    /// and the columns with their widths.
+    window: Vec<RowView>,
+    selected_row: Option<usize>,
+    layout: Vec<(Column, u16)>,
+}
+
+impl Default for TableView {
+    fn default() -> Self {
+        TableView {
+            scroll: 0,
+            page: 10,
+            below: (0, 0),
+            running_above: 0,
+            columns: TableState::default(),
+            order: (0, 0, Vec::new()),
+            window: Vec::new(),
+            selected_row: None,
+            layout: Vec::new(),
+        }
+    }
+}
+
+impl TableView {
+    /// [`Model::display_order`], cached until the model's generation changes.
+    fn refresh_order(&mut self, model: &Model) {
+        let generation = model.generation();
+        if self.order.0 != generation {
+            let order = model.display_order();
+            let active = order
+                .iter()
+                .take_while(|&&id| model.call(id).is_some_and(|c| !c.status.is_finished()))
+                .count();
+            self.order = (generation, active, order);
+        }
+    }
+
+    /// Makes the rows that fit in `visible` lines, scrolled so the selection shows.
+    /// `all` is every row of the view (filtered, sorted or paused); `None` is the model's
+    /// own order, of which only the visible rows are built, so a frame costs the same
+    /// with ten calls or ten thousand.
+    pub fn window(
+        &mut self,
+        model: &Model,
+        all: Option<Vec<RowView>>,
+        selected: Option<CallId>,
+        now: Time,
+        visible: usize,
+    ) -> (Vec<RowView>, Option<usize>) {
+        self.page = visible;
+        let plain = all.is_none();
+        let all = all.unwrap_or_default();
+        if plain {
+            self.refresh_order(model);
+        }
+        let order = if plain {
+            std::mem::take(&mut self.order.2)
+        } else {
+            Vec::new()
+        };
+        let total = if plain { order.len() } else { all.len() };
+        // When the rows do not all fit, the last line says what lies below.
+        let visible = if total > visible && visible > 1 {
+            visible - 1
+        } else {
+            visible
+        };
+        self.page = visible;
+        let selected = selected.and_then(|s| {
+            if plain {
+                order.iter().position(|&id| id == s)
+            } else {
+                all.iter().position(|r| r.id == s)
+            }
+        });
+        if let Some(i) = selected {
+            if i < self.scroll {
+                self.scroll = i;
+            } else if i >= self.scroll + visible {
+                self.scroll = i + 1 - visible;
+            }
+        }
+        self.scroll = self.scroll.min(total.saturating_sub(visible));
+        // What lies below the window, for the table's last line.
+        let running = |id: &CallId| model.call(*id).is_some_and(|c| !c.status.is_finished());
+        let from = (self.scroll + visible).min(total);
+        self.below = if plain {
+            // Running calls come first in this order: those below are counted, not looked up.
+            (order.len() - from, self.order.1.saturating_sub(from))
+        } else {
+            let rest = &all[from..];
+            (rest.len(), rest.iter().filter(|r| running(&r.id)).count())
+        };
+        // A selection followed down into finished rows must not hide what still runs.
+        self.running_above = if plain {
+            self.order.1.min(self.scroll)
+        } else {
+            all[..self.scroll.min(all.len())]
+                .iter()
+                .filter(|r| running(&r.id))
+                .count()
+        };
+        let window: Vec<RowView> = if plain {
+            order
+                .iter()
+                .skip(self.scroll)
+                .take(visible)
+                .filter_map(|&id| model.call(id))
+                .map(|c| super::rows::row(model, c, now))
+                .collect()
+        } else {
+            all.into_iter().skip(self.scroll).take(visible).collect()
+        };
+        if plain {
+            self.order.2 = order;
+        }
+        let selected = selected
+            .filter(|&i| i >= self.scroll && i < self.scroll + visible)
+            .map(|i| i - self.scroll);
+        (window, selected)
+    }
+
+    /// Lays out the next draw in `area`: the window of rows (see [`TableView::window`])
+    /// and the columns of `shown` that fit them.
+    pub fn prepare(
+        &mut self,
+        model: &Model,
+        all: Option<Vec<RowView>>,
+        selected: Option<CallId>,
+        now: Time,
+        area: Rect,
+        shown: &[(Column, bool)],
+    ) {
+        let visible = area.height.saturating_sub(1) as usize;
+        let (rows, selected_row) = self.window(model, all, selected, now, visible);
+        self.layout = columns_of(area.width, &rows, shown, &mut self.columns);
+        self.columns.drawn = self.layout.iter().map(|(c, _)| *c).collect();
+        self.window = rows;
+        self.selected_row = selected_row;
+    }
+}
+
+/// Draws the rows [`TableView::prepare`] made; `view` says what the filter highlights.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    table: &TableView,
+    view: &ViewOptions,
+    tick: u64,
+    theme: Theme,
+) {
+    let rows = &table.window;
+    let selected = table.selected_row;
+    if rows.is_empty() && (!view.filter.trim().is_empty() || view.flagged_only) {
+        let what = match (view.filter.trim(), view.flagged_only) {
             ("", _) => "no call has findings (F shows every call)".to_owned(),
             (filter, _) => format!("no calls match {filter} (Esc clears)"),
         };
@@ -196,11 +363,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
         );
         return;
     }
-    let terms = app.view.highlight_terms();
-    let layout = columns_of(area.width, &rows, &app.columns, &mut app.table);
+    let terms = view.highlight_terms();
+    let layout = &table.layout;
     let columns: Vec<Column> = layout.iter().map(|(c, _)| *c).collect();
-    app.table.drawn.clone_from(&columns);
-    let twins = twins(&rows);
+    let twins = twins(rows);
     let width_of = |column: Column| {
         layout
             .iter()
@@ -266,8 +432,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
         Table::new(body, widths).header(header).column_spacing(1),
         area,
     );
-    let (below, running) = app.below;
-    let above = app.running_above;
+    let (below, running) = table.below;
+    let above = table.running_above;
     if (below > 0 || above > 0) && area.height >= 2 {
         let (up, down) = if theme.ascii {
             ("^", "v")
@@ -305,7 +471,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, tick: u64, 
 }
 
 /// `C`: every column, shown or not, toggled live with Space.
-pub fn draw_chooser(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+pub fn draw_chooser(
+    frame: &mut Frame,
+    area: Rect,
+    columns: &[(Column, bool)],
+    table: &TableState,
+    chooser: &Chooser,
+    theme: Theme,
+) {
     let (on, off) = if theme.ascii {
         ("[x]", "[ ]")
     } else {
@@ -315,11 +488,11 @@ pub fn draw_chooser(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         " Columns (Space shows or hides; a narrow pane drops some: \"no room\")",
         theme.title(),
     )];
-    for (i, (column, shown)) in app.columns.iter().enumerate() {
+    for (i, (column, shown)) in columns.iter().enumerate() {
         // Enabled, but not in the table as last drawn: why.
-        let why = if !*shown || app.table.drawn.is_empty() || app.table.drawn.contains(column) {
+        let why = if !*shown || table.drawn.is_empty() || table.drawn.contains(column) {
             ""
-        } else if app.table.empty.contains(column) {
+        } else if table.empty.contains(column) {
             " (nothing to show)"
         } else {
             " (no room)"
@@ -345,7 +518,7 @@ pub fn draw_chooser(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 Column::Message => "what the call says now",
             },
         );
-        let style = if i == app.column_cursor {
+        let style = if i == chooser.cursor {
             theme.selected()
         } else {
             Default::default()
@@ -354,7 +527,7 @@ pub fn draw_chooser(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     }
     // The title stays; the list scrolls so the cursor is always in view.
     let room = usize::from(area.height).saturating_sub(1).max(1);
-    let skip = app.column_cursor.saturating_sub(room - 1);
+    let skip = chooser.cursor.saturating_sub(room - 1);
     let title = lines.remove(0);
     let lines: Vec<Line> = std::iter::once(title)
         .chain(lines.into_iter().skip(skip))

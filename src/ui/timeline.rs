@@ -8,25 +8,82 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::app::App;
+use super::keys::{Action, Go};
 use super::theme::Theme;
-use crate::model::CallId;
+use crate::model::{CallId, Model};
 use crate::time::Time;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, theme: Theme) {
+/// The timeline's own state: its zoom, and its rows (the calls by start) for the model
+/// generation they were made at (a call's start never moves).
+#[derive(Debug, Clone, Default)]
+pub struct TimelineView {
+    /// Each step halves the time it spans (0: every call).
+    pub zoom: u8,
+    order: (u64, Vec<CallId>),
+}
+
+impl TimelineView {
+    /// Makes the rows again if calls came, ended or went since.
+    pub fn refresh(&mut self, model: &Model) {
+        let generation = model.generation();
+        if self.order.0 != generation {
+            self.order = (generation, model.ids_by_start());
+        }
+    }
+
+    /// The rows as last refreshed.
+    pub fn order(&self) -> &[CallId] {
+        &self.order.1
+    }
+
+    /// A key on the timeline; `selected` is the selection it shares with the table.
+    pub fn handle(
+        &mut self,
+        action: Option<Action>,
+        model: &Model,
+        selected: &mut Option<CallId>,
+    ) -> Go {
+        match action {
+            Some(Action::Back) => return Go::Back,
+            Some(Action::ZoomIn) => self.zoom = (self.zoom + 1).min(12),
+            Some(Action::ZoomOut) => self.zoom = self.zoom.saturating_sub(1),
+            Some(Action::Down | Action::Up) => {
+                self.refresh(model);
+                let order = self.order();
+                let at = selected.and_then(|id| order.iter().position(|c| *c == id));
+                let next = match (action, at) {
+                    (Some(Action::Down), Some(i)) => (i + 1).min(order.len().saturating_sub(1)),
+                    (_, Some(i)) => i.saturating_sub(1),
+                    (_, None) => order.len().saturating_sub(1),
+                };
+                *selected = order.get(next).copied();
+            }
+            Some(Action::Detail) => return Go::Open,
+            Some(Action::Help) => return Go::Help,
+            _ => {}
+        }
+        Go::Stay
+    }
+}
+
+/// The calls as bars, the timeline's rows as `view` last refreshed them.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    model: &Model,
+    view: &TimelineView,
+    selected: Option<CallId>,
+    now: Time,
+    theme: Theme,
+) {
     if area.height < 3 || area.width < 20 {
         return;
     }
-    app.timeline_order();
-    let app: &App = app;
-    let model = app.model();
-    let order = app.timeline_ids();
+    let order = view.order();
     let rows = usize::from(area.height) - 2;
     // The window of rows: the newest calls, or around the selection.
-    let selected = app
-        .selected
-        .and_then(|id| order.iter().position(|c| *c == id));
-    let end_row = match selected {
+    let selected_row = selected.and_then(|id| order.iter().position(|c| *c == id));
+    let end_row = match selected_row {
         Some(i) => (i + 1).max(rows.min(order.len())),
         None => order.len(),
     };
@@ -40,7 +97,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, theme: Them
         .min()
         .unwrap_or(now);
     let full = (now - earliest).max(TimeDelta::milliseconds(100));
-    let span = full / 2i32.pow(u32::from(app.timeline_zoom.min(12)));
+    let span = full / 2i32.pow(u32::from(view.zoom.min(12)));
     let span = span.max(TimeDelta::milliseconds(10));
     let from = now - span;
     let label_width = 18usize.min(usize::from(area.width) / 3);
@@ -146,7 +203,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, now: Time, theme: Them
                 buffer[(x, y)].set_symbol(full_cell).set_style(style);
             }
         }
-        if Some(*id) == app.selected {
+        if Some(*id) == selected {
             buffer.set_style(
                 Rect {
                     x: area.x,

@@ -776,6 +776,35 @@ fn replay_pauses_with_the_pause_key_as_bound() {
     assert_eq!(playing(&app), before);
 }
 
+/// A replay's keys are in the key map too: `faster = [">"]` moves the speed up from `>`,
+/// and `+` no longer does.
+#[test]
+fn replay_keys_rebind_from_the_config() {
+    use mcptop::ui::player::Player;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-recording.jsonl");
+    let recording = mcptop::source::replay::load(&path).unwrap();
+    let mut app = App::new(SourceLabel::default(), recording.started_at);
+    let settings = mcptop::ui::config::parse(
+        "[keys]\nfaster = [\">\"]\nseek_forward = [\"l\"]\n",
+        std::path::Path::new("config.toml"),
+    )
+    .unwrap();
+    settings.apply(&mut app);
+    app.player = Some(Player::new("demo-recording.jsonl".into(), recording));
+    let speed = |app: &App| app.player.as_ref().map(|p| p.speed);
+    let position = |app: &App| app.player.as_ref().map(|p| p.position);
+    let before = speed(&app);
+    app.handle_key(Key::Char('+'), t(0));
+    assert_eq!(speed(&app), before, "+ is not faster any more");
+    app.handle_key(Key::Char('>'), t(0));
+    assert!(speed(&app) > before, "> is");
+    let at = position(&app);
+    app.handle_key(Key::Right, t(0));
+    assert_eq!(position(&app), at, "→ no longer seeks");
+    app.handle_key(Key::Char('l'), t(0));
+    assert!(position(&app) > at, "l seeks 5 s on");
+}
+
 /// The key hints name the keys as bound: moved keys show their new key, and an action
 /// left without a key is not hinted at.
 #[test]
@@ -1536,4 +1565,58 @@ fn the_daemons_own_otlp_losses_show_in_the_header_and_age_out() {
     app.tick(quiet);
     let screen = render(&mut app, 120, 30, quiet);
     assert!(!screen.contains("OTLP"), "{screen}");
+}
+
+/// Every key goes through the key map, in the scope of the view on screen: a view's own
+/// keys rebind without touching the table's, and the same key can mean one thing on the
+/// timeline and another on the table.
+#[test]
+fn each_view_s_keys_are_its_own_and_rebind() {
+    use mcptop::ui::app::Screen;
+    use mcptop::ui::keys::{Action, KeyMap};
+    let mut app = app();
+    app.keys = KeyMap::with(&[(Action::ZoomIn, vec![Key::Char('z')])]);
+    app.handle_key(Key::Char('W'), t(6000));
+    assert_eq!(app.screen, Screen::Timeline);
+    app.handle_key(Key::Char('+'), t(6000));
+    assert_eq!(app.timeline.zoom, 0, "+ no longer zooms in");
+    app.handle_key(Key::Char('z'), t(6000));
+    app.handle_key(Key::Char('z'), t(6000));
+    assert_eq!(app.timeline.zoom, 2);
+    app.handle_key(Key::Char('-'), t(6000));
+    assert_eq!(app.timeline.zoom, 1, "- still zooms out");
+    app.handle_key(Key::Esc, t(6000));
+    assert_eq!(app.screen, Screen::Table);
+    // `x` toggles a column in the chooser and dismisses findings on the table.
+    app.handle_key(Key::Char('C'), t(6000));
+    assert_eq!(app.screen, Screen::Columns);
+    let before: Vec<bool> = app.columns.iter().map(|(_, on)| *on).collect();
+    app.handle_key(Key::Char('x'), t(6000));
+    let after: Vec<bool> = app.columns.iter().map(|(_, on)| *on).collect();
+    assert_ne!(before, after, "x toggled the column under the cursor");
+    assert_eq!(app.screen, Screen::Columns);
+    app.handle_key(Key::Esc, t(6000));
+    app.refresh_findings(t(60_000));
+    assert!(
+        !app.findings.is_empty(),
+        "the session has findings to dismiss"
+    );
+    app.handle_key(Key::Char('x'), t(60_000));
+    assert!(app.findings.is_empty(), "x dismissed them on the table");
+    // The detail's search steps with its own keys, rebound like any other.
+    app.keys = KeyMap::with(&[(Action::NextMatch, vec![Key::Char('m')])]);
+    app.handle_key(Key::Char('g'), t(60_000));
+    app.handle_key(Key::Enter, t(60_000));
+    assert!(matches!(app.screen, Screen::Detail(_)));
+    app.handle_key(Key::Char('/'), t(60_000));
+    for c in "test".chars() {
+        app.handle_key(Key::Char(c), t(60_000));
+    }
+    app.handle_key(Key::Enter, t(60_000));
+    app.handle_key(Key::Char('n'), t(60_000));
+    assert_eq!(app.detail.match_index, 0, "n is no longer the next match");
+    app.handle_key(Key::Char('m'), t(60_000));
+    assert_eq!(app.detail.match_index, 1);
+    app.handle_key(Key::Char('h'), t(60_000));
+    assert_eq!(app.screen, Screen::Table, "h closes the detail");
 }
