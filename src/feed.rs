@@ -2,6 +2,7 @@
 //! [`Feed`] drives `tail`, `replay`, the monitor and the tests; the formats of its updates
 //! live in [`crate::report`].
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::event::{LinkStatus, SourceEvent, Timed};
@@ -55,11 +56,169 @@ pub struct Feed {
     pub(crate) stamps: crate::time::StampWriter,
 }
 
-/// One thing a person or a script wants to know, already normalized.
+/// One thing a person or a script wants to know, already normalized: what it says,
+/// typed, and the `--json` object it is (the same, with its time).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Update {
     pub at: Time,
+    pub said: Said,
     pub json: Value,
+}
+
+/// What an update says: the one contract of `--json` (tagged by `type`), which `--plain`
+/// reads with the same types. Written through a `serde_json::Value`, so its keys come out
+/// sorted, as the fast call writer of `report` writes them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Said {
+    Call {
+        call: Box<CallOut>,
+    },
+    /// What a session's server said of itself.
+    Server {
+        server: Box<crate::wire::schema::ServerEvent>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        session_label: Option<String>,
+    },
+    Status(LinkSaid),
+    /// An event the decoder could not take whole (too long, say).
+    Discarded {
+        reason: String,
+    },
+    /// Event ids skipped: events lost before `at_id`.
+    Gap {
+        missing: u64,
+        at_id: String,
+    },
+    /// The server dropped `missed` events for this subscriber.
+    Lagged {
+        missed: u64,
+    },
+    /// The server's (or gateway's) error frame.
+    Error {
+        error: String,
+        detail: Option<String>,
+    },
+}
+
+/// The link's news, as updates say it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum LinkSaid {
+    Connecting {
+        attempt: u32,
+    },
+    Connected {
+        transport: String,
+        session_id: String,
+        resumed: bool,
+        /// Events sent while the link was down may be lost (it came back without resuming).
+        possible_loss: bool,
+    },
+    Disconnected {
+        reason: String,
+        retry_in_s: f64,
+    },
+    Stopped {
+        reason: String,
+    },
+    Waiting {
+        reason: String,
+    },
+    /// Another daemon run answers: the calls the old one held are lost.
+    DaemonChanged {
+        address: String,
+        instance: String,
+        lost_calls: usize,
+    },
+    /// What the daemon's OTLP paths lost beside the streams.
+    DaemonCounts {
+        spans_dropped: u64,
+        export_error: Option<String>,
+        otlp_refused: u64,
+        otlp_strangers: u64,
+    },
+}
+
+/// A call as `--json` shows it. Keys that are always there may be `null`; the others
+/// are left out when they have nothing to say.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallOut {
+    pub id: u64,
+    pub tool: Option<String>,
+    /// An integer within 64 bits, else a string.
+    pub token: Value,
+    pub state: &'static str,
+    pub progress: Option<f64>,
+    pub total: Option<f64>,
+    /// To a tenth.
+    pub percent: Option<f64>,
+    pub message: Option<String>,
+    pub elapsed_s: f64,
+    pub rate: Option<f64>,
+    pub eta_s: Option<f64>,
+    pub error: Option<String>,
+    /// Its session's label, on an all-sessions stream only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// Only `false`: the caller asked for no progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress_requested: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress_token: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// While it waits: `input` or `permission`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+}
+
+impl CallOut {
+    /// `call` as the model shows it at `now`.
+    pub fn of(model: &Model, call: &Call, now: Time) -> CallOut {
+        let detail = |d: &Option<String>| {
+            d.as_deref()
+                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        };
+        CallOut {
+            id: call.id.0,
+            tool: call.key.tool.clone(),
+            token: token_json(call.key.token.as_ref()),
+            state: model.display_state(call, now).as_str(),
+            progress: call.progress,
+            total: call.total,
+            percent: call.percent().map(|p| round_half_away(p * 10.0) / 10.0),
+            message: call.message().map(str::to_owned),
+            elapsed_s: round3(call.elapsed(now).as_seconds_f64()),
+            rate: call.rate.map(round3),
+            eta_s: call.eta().map(|d| round3(d.as_seconds_f64())),
+            error: call.error.clone(),
+            session: call.session_label.clone(),
+            progress_requested: (call.progress_requested == Some(false)).then_some(false),
+            progress_token: call.shown_token.as_ref().map(|t| token_json(Some(t))),
+            task: call.task.clone(),
+            waiting_for: call
+                .waiting
+                .filter(|_| !call.status.is_finished())
+                .map(|w| w.as_str()),
+            arguments: detail(&call.arguments),
+            result: detail(&call.result),
+        }
+    }
+}
+
+impl Said {
+    /// The `--json` object, without its time.
+    pub fn to_json(&self) -> Value {
+        // Every field is a string, a number, a bool or JSON already: this cannot fail.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
 }
 
 impl Default for Feed {
@@ -152,23 +311,22 @@ impl Feed {
         let mut out = Vec::new();
         let hide = self.hide_details;
         self.ingest_frame(timed, frame, |model, emitted| {
-            let mut json = match emitted {
-                Emitted::Json(json) => json,
+            let said = match emitted {
+                Emitted::Said(said) => said,
                 Emitted::Call(call) => {
-                    let mut c = call_json(model, call, at);
+                    let mut call = Box::new(CallOut::of(model, call, at));
                     if hide {
-                        if let Some(object) = c.as_object_mut() {
-                            object.remove("arguments");
-                            object.remove("result");
-                        }
+                        call.arguments = None;
+                        call.result = None;
                     }
-                    json!({ "type": "call", "call": c })
+                    Said::Call { call }
                 }
             };
+            let mut json = said.to_json();
             if let Some(object) = json.as_object_mut() {
                 object.insert("at".into(), json!(at.to_rfc3339_nanos()));
             }
-            out.push(Update { at, json });
+            out.push(Update { at, said, json });
         });
         out
     }
@@ -188,7 +346,9 @@ impl Feed {
                 self.model.discarded(at, reason);
                 emit(
                     &self.model,
-                    Emitted::Json(json!({ "type": "discarded", "reason": reason })),
+                    Emitted::Said(Said::Discarded {
+                        reason: reason.clone(),
+                    }),
                 );
             }
             SourceEvent::Event {
@@ -199,10 +359,11 @@ impl Feed {
                 let gaps_before = self.model.stream().id_gap_events;
                 let frame = frame.unwrap_or_else(|| decode_event(event_type, data, id));
                 let note = match &frame {
-                    Frame::Lagged { missed } => Some(json!({ "type": "lagged", "missed": missed })),
-                    Frame::Error { error, detail } => {
-                        Some(json!({ "type": "error", "error": error, "detail": detail }))
-                    }
+                    Frame::Lagged { missed } => Some(Said::Lagged { missed: *missed }),
+                    Frame::Error { error, detail } => Some(Said::Error {
+                        error: error.clone(),
+                        detail: detail.clone(),
+                    }),
                     _ => None,
                 };
                 let change = self.model.apply(frame, at, id);
@@ -210,16 +371,18 @@ impl Feed {
                 if missing > 0 {
                     emit(
                         &self.model,
-                        Emitted::Json(json!({ "type": "gap", "missing": missing, "at_id": id })),
+                        Emitted::Said(Said::Gap {
+                            missing,
+                            at_id: id.clone(),
+                        }),
                     );
                 }
                 if let Some(note) = note {
-                    emit(&self.model, Emitted::Json(note));
+                    emit(&self.model, Emitted::Said(note));
                 }
                 if change == Change::Server {
                     if let Some(server) = self.model.servers().last() {
-                        let json = server_json(server);
-                        emit(&self.model, Emitted::Json(json));
+                        emit(&self.model, Emitted::Said(server_said(server)));
                     }
                 }
                 if let Change::NewCall(call) | Change::Updated(call) | Change::Finished(call) =
@@ -245,12 +408,10 @@ impl Feed {
                 if changed {
                     emit(
                         &self.model,
-                        Emitted::Json(json!({
-                            "type": "status",
-                            "state": "daemon-changed",
-                            "address": address,
-                            "instance": instance,
-                            "lost_calls": lost.len(),
+                        Emitted::Said(Said::Status(LinkSaid::DaemonChanged {
+                            address: address.clone(),
+                            instance: instance.clone(),
+                            lost_calls: lost.len(),
                         })),
                     );
                     for id in lost {
@@ -264,51 +425,45 @@ impl Feed {
                 self.model.daemon_counts(counts, at);
                 emit(
                     &self.model,
-                    Emitted::Json(json!({
-                        "type": "status",
-                        "state": "daemon-counts",
-                        "spans_dropped": counts.spans_dropped,
-                        "export_error": counts.export_error,
-                        "otlp_refused": counts.otlp_refused,
-                        "otlp_strangers": counts.otlp_strangers,
+                    Emitted::Said(Said::Status(LinkSaid::DaemonCounts {
+                        spans_dropped: counts.spans_dropped,
+                        export_error: counts.export_error.clone(),
+                        otlp_refused: counts.otlp_refused,
+                        otlp_strangers: counts.otlp_strangers,
                     })),
                 );
             }
             SourceEvent::Status(status) => {
                 let possible_loss = self.dropped;
-                let json = match status {
+                let said = match status {
                     LinkStatus::Connecting { attempt } => {
-                        json!({ "type": "status", "state": "connecting", "attempt": attempt })
+                        LinkSaid::Connecting { attempt: *attempt }
                     }
                     LinkStatus::Connected {
                         transport,
                         session_id,
                         resumed,
-                    } => json!({
-                        "type": "status",
-                        "state": "connected",
-                        "transport": transport.as_str(),
-                        "session_id": session_id,
-                        "resumed": resumed,
-                        "possible_loss": possible_loss && !resumed,
-                    }),
-                    LinkStatus::Disconnected { reason, retry_in } => json!({
-                        "type": "status",
-                        "state": "disconnected",
-                        "reason": reason,
-                        "retry_in_s": round3(retry_in.as_secs_f64()),
-                    }),
-                    LinkStatus::Stopped(stop) => {
-                        json!({ "type": "status", "state": "stopped", "reason": stop.message() })
-                    }
+                    } => LinkSaid::Connected {
+                        transport: transport.as_str().to_owned(),
+                        session_id: session_id.clone(),
+                        resumed: *resumed,
+                        possible_loss: possible_loss && !resumed,
+                    },
+                    LinkStatus::Disconnected { reason, retry_in } => LinkSaid::Disconnected {
+                        reason: reason.clone(),
+                        retry_in_s: round3(retry_in.as_secs_f64()),
+                    },
+                    LinkStatus::Stopped(stop) => LinkSaid::Stopped {
+                        reason: stop.message(),
+                    },
                     LinkStatus::Daemon { .. } | LinkStatus::DaemonCounts(_) => return,
-                    LinkStatus::Waiting { reason } => {
-                        json!({ "type": "status", "state": "waiting", "reason": reason })
-                    }
+                    LinkStatus::Waiting { reason } => LinkSaid::Waiting {
+                        reason: reason.clone(),
+                    },
                 };
                 let connection = self.connection_of(status);
                 self.model.set_connection(connection, at);
-                emit(&self.model, Emitted::Json(json));
+                emit(&self.model, Emitted::Said(Said::Status(said)));
             }
         }
     }
@@ -316,7 +471,7 @@ impl Feed {
 
 /// An update on its way out: a call (written from the model) or anything else.
 pub(crate) enum Emitted<'a> {
-    Json(Value),
+    Said(Said),
     Call(&'a Call),
 }
 
@@ -362,61 +517,21 @@ pub(crate) fn token_json(token: Option<&Token>) -> Value {
 
 /// A call as `--json` shows it.
 pub fn call_json(model: &Model, call: &Call, now: Time) -> Value {
-    let mut value = json!({
-        "id": call.id.0,
-        "tool": call.key.tool,
-        "token": token_json(call.key.token.as_ref()),
-        "state": model.display_state(call, now).as_str(),
-        "progress": call.progress,
-        "total": call.total,
-        "percent": call.percent().map(|p| round_half_away(p * 10.0) / 10.0),
-        "message": call.message(),
-        "elapsed_s": round3(call.elapsed(now).as_seconds_f64()),
-        "rate": call.rate.map(round3),
-        "eta_s": call.eta().map(|d| round3(d.as_seconds_f64())),
-        "error": call.error,
-    });
-    // Only on an all-sessions stream, so a one-session stream's output is unchanged.
-    if let (Some(label), Some(object)) = (&call.session_label, value.as_object_mut()) {
-        object.insert("session".into(), label.as_str().into());
-    }
-    if let Some(object) = value.as_object_mut() {
-        if call.progress_requested == Some(false) {
-            object.insert("progress_requested".into(), false.into());
-        }
-        if let Some(shown) = &call.shown_token {
-            object.insert("progress_token".into(), token_json(Some(shown)));
-        }
-        if let Some(task) = &call.task {
-            object.insert("task".into(), task.as_str().into());
-        }
-        if let Some(wait) = call.waiting.filter(|_| !call.status.is_finished()) {
-            object.insert("waiting_for".into(), wait.as_str().into());
-        }
-        for (key, detail) in [("arguments", &call.arguments), ("result", &call.result)] {
-            if let Some(v) = detail
-                .as_deref()
-                .and_then(|t| serde_json::from_str::<Value>(t).ok())
-            {
-                object.insert(key.into(), v);
-            }
-        }
-    }
-    value
+    serde_json::to_value(CallOut::of(model, call, now)).unwrap_or(Value::Null)
 }
 
 /// A `server` update: what a session's server said of itself.
-pub fn server_json(server: &crate::model::Server) -> serde_json::Value {
-    let mut json = json!({ "type": "server", "server": server.info });
-    if let Some(object) = json.as_object_mut() {
-        if let Some(session) = &server.session {
-            object.insert("session".into(), json!(session));
-        }
-        if let Some(label) = &server.session_label {
-            object.insert("session_label".into(), json!(label));
-        }
+pub fn server_said(server: &crate::model::Server) -> Said {
+    Said::Server {
+        server: Box::new(server.info.clone()),
+        session: server.session.clone(),
+        session_label: server.session_label.clone(),
     }
-    json
+}
+
+/// [`server_said`] as `--json` writes it.
+pub fn server_json(server: &crate::model::Server) -> serde_json::Value {
+    server_said(server).to_json()
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use crate::event::Timed;
-use crate::feed::Emitted;
 pub use crate::feed::{call_json, Feed, Update};
 use crate::feed::{round3, token_json};
+use crate::feed::{Emitted, LinkSaid, Said};
 use crate::model::{Call, Model};
 use crate::sanitize;
 use crate::time::Time;
@@ -39,7 +39,8 @@ impl Feed {
         let at_text = stamps.stamp(at);
         self.ingest_frame(timed, frame, |model, emitted| {
             match emitted {
-                Emitted::Json(mut json) => {
+                Emitted::Said(said) => {
+                    let mut json = said.to_json();
                     if let Some(object) = json.as_object_mut() {
                         object.insert("at".into(), json!(at_text));
                     }
@@ -347,21 +348,22 @@ pub fn plain_line(update: &Update) -> String {
 }
 
 fn plain_line_raw(update: &Update) -> String {
-    let v = &update.json;
     let time = update.at.to_datetime().format("%H:%M:%S%.3f");
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
-    match s("type") {
-        "call" => {
-            let c = &v["call"];
-            let text = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("");
+    let plural = |n: u64| if n == 1 { "" } else { "s" };
+    match &update.said {
+        Said::Call { call: c } => {
             let mut line = format!("{time}  ");
-            if !text("session").is_empty() {
-                let _ = write!(line, "[{}] ", text("session"));
+            if let Some(session) = c.session.as_deref().filter(|s| !s.is_empty()) {
+                let _ = write!(line, "[{session}] ");
             }
-            let who = format!("{} {}", or_dash(text("tool")), token_text(&c["token"]));
+            let who = format!(
+                "{} {}",
+                or_dash(c.tool.as_deref().unwrap_or("")),
+                token_text(&c.token)
+            );
             let _ = write!(line, "{} ", sanitize::pad(&who, 18));
-            let _ = write!(line, "{:<9}", text("state"));
-            match (c["progress"].as_f64(), c["total"].as_f64()) {
+            let _ = write!(line, "{:<9}", c.state);
+            match (c.progress, c.total) {
                 (Some(p), Some(t)) => {
                     let _ = write!(line, " {}/{}", num(p), num(t));
                 }
@@ -370,109 +372,115 @@ fn plain_line_raw(update: &Update) -> String {
                 }
                 _ => {}
             }
-            if let Some(pct) = c["percent"].as_f64() {
+            if let Some(pct) = c.percent {
                 // Floor, so a running call never reads 100 %.
                 let _ = write!(line, " {}%", pct.floor());
             }
-            let _ = write!(line, " {}", seconds(c["elapsed_s"].as_f64().unwrap_or(0.0)));
-            if let Some(eta) = c["eta_s"].as_f64() {
+            let _ = write!(line, " {}", seconds(c.elapsed_s));
+            if let Some(eta) = c.eta_s {
                 let _ = write!(line, " eta {}", seconds(eta));
             }
-            if !text("message").is_empty() {
-                let _ = write!(line, "  {}", text("message"));
+            if let Some(message) = c.message.as_deref().filter(|m| !m.is_empty()) {
+                let _ = write!(line, "  {message}");
             }
-            if !text("error").is_empty() {
-                let _ = write!(line, "  error: {}", text("error"));
+            if let Some(error) = c.error.as_deref().filter(|e| !e.is_empty()) {
+                let _ = write!(line, "  error: {error}");
             }
             line
         }
-        "status" => match s("state") {
-            "connecting" => format!("{time}  -- connecting (attempt {})", v["attempt"]),
-            "connected" => {
-                let mut line = format!(
-                    "{time}  -- connected over {} to session {}",
-                    s("transport"),
-                    s("session_id")
-                );
-                if v["resumed"] == true {
+        Said::Status(status) => match status {
+            LinkSaid::Connecting { attempt } => {
+                format!("{time}  -- connecting (attempt {attempt})")
+            }
+            LinkSaid::Connected {
+                transport,
+                session_id,
+                resumed,
+                possible_loss,
+            } => {
+                let mut line =
+                    format!("{time}  -- connected over {transport} to session {session_id}");
+                if *resumed {
                     line.push_str(", resumed");
                 }
-                if v["possible_loss"] == true {
+                if *possible_loss {
                     line.push_str(" — events sent while disconnected may be lost (no resume)");
                 }
                 line
             }
-            "disconnected" => format!(
-                "{time}  -- disconnected: {}; retrying in {}",
-                s("reason"),
-                seconds(v["retry_in_s"].as_f64().unwrap_or(0.0))
+            LinkSaid::Disconnected { reason, retry_in_s } => format!(
+                "{time}  -- disconnected: {reason}; retrying in {}",
+                seconds(*retry_in_s)
             ),
-            "waiting" => format!("{time}  -- {}", s("reason")),
-            "daemon-changed" => {
-                let lost = v["lost_calls"].as_u64().unwrap_or(0);
+            LinkSaid::Waiting { reason } => format!("{time}  -- {reason}"),
+            LinkSaid::DaemonChanged {
+                address,
+                instance,
+                lost_calls,
+            } => {
+                let lost = *lost_calls as u64;
                 format!(
-                    "{time}  -- another daemon run at {} ({}): {lost} running call{} lost",
-                    s("address"),
-                    s("instance"),
-                    if lost == 1 { "" } else { "s" }
+                    "{time}  -- another daemon run at {address} ({instance}): {lost} running call{} lost",
+                    plural(lost)
                 )
             }
-            "daemon-counts" => {
-                let n = |k: &str| v[k].as_u64().unwrap_or(0);
+            LinkSaid::DaemonCounts {
+                spans_dropped,
+                export_error,
+                otlp_refused,
+                otlp_strangers,
+            } => {
                 let mut line = format!(
-                    "{time}  !! the daemon's OTLP paths: {} span{} not exported",
-                    n("spans_dropped"),
-                    if n("spans_dropped") == 1 { "" } else { "s" }
+                    "{time}  !! the daemon's OTLP paths: {spans_dropped} span{} not exported",
+                    plural(*spans_dropped)
                 );
-                if !s("export_error").is_empty() {
-                    let _ = write!(line, " ({})", s("export_error"));
+                if let Some(error) = export_error.as_deref().filter(|e| !e.is_empty()) {
+                    let _ = write!(line, " ({error})");
                 }
                 let _ = write!(
                     line,
-                    ", {} export{} refused, {} connection{} of other users closed",
-                    n("otlp_refused"),
-                    if n("otlp_refused") == 1 { "" } else { "s" },
-                    n("otlp_strangers"),
-                    if n("otlp_strangers") == 1 { "" } else { "s" }
+                    ", {otlp_refused} export{} refused, {otlp_strangers} connection{} of other users closed",
+                    plural(*otlp_refused),
+                    plural(*otlp_strangers)
                 );
                 line
             }
-            _ => format!("{time}  -- stopped: {}", s("reason")),
+            LinkSaid::Stopped { reason } => format!("{time}  -- stopped: {reason}"),
         },
-        "lagged" => format!(
+        Said::Lagged { missed } => format!(
             "{time}  !! the server dropped {} for this subscriber",
-            events(v["missed"].as_u64().unwrap_or(0))
+            events(*missed)
         ),
-        "gap" => format!(
-            "{time}  !! {} missing before id {}",
-            events(v["missing"].as_u64().unwrap_or(0)),
-            s("at_id")
+        Said::Gap { missing, at_id } => {
+            format!("{time}  !! {} missing before id {at_id}", events(*missing))
+        }
+        Said::Error { error, detail } => format!(
+            "{time}  !! server error: {error} {}",
+            detail.as_deref().unwrap_or("")
         ),
-        "error" => format!("{time}  !! server error: {} {}", s("error"), s("detail")),
-        "server" => {
-            let server = &v["server"];
-            let text = |key: &str| server[key].as_str().unwrap_or("");
-            let mut line = format!("{time}  -- server {}", text("name"));
-            for key in ["version", "protocol"] {
-                if !text(key).is_empty() {
+        Said::Server {
+            server,
+            session_label,
+            ..
+        } => {
+            let mut line = format!("{time}  -- server {}", server.name);
+            for text in [&server.version, &server.protocol].into_iter().flatten() {
+                if !text.is_empty() {
                     line.push(' ');
-                    line.push_str(text(key));
+                    line.push_str(text);
                 }
             }
-            let tools = (server["tools"].as_array().map_or(0, Vec::len) as u64)
-                .saturating_add(server["tools_cut"].as_u64().unwrap_or(0));
+            let tools = (server.tools.len() as u64).saturating_add(server.tools_cut);
             if tools > 0 {
-                line.push_str(&format!(
-                    ": {tools} tool{}",
-                    if tools == 1 { "" } else { "s" }
-                ));
+                line.push_str(&format!(": {tools} tool{}", plural(tools)));
             }
-            if !s("session_label").is_empty() {
-                line.push_str(&format!(" (session {})", s("session_label")));
+            if let Some(label) = session_label.as_deref().filter(|l| !l.is_empty()) {
+                line.push_str(&format!(" (session {label})"));
             }
             line
         }
-        _ => format!("{time}  {}", sanitize::json_string(v)),
+        // As its JSON: what was cut and why.
+        Said::Discarded { .. } => format!("{time}  {}", sanitize::json_string(&update.json)),
     }
 }
 
