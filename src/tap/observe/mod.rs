@@ -4,7 +4,7 @@
 //! [`Item`]s out.
 //!
 //! - JSON-RPC is read with the shapes of [`crate::wire::schema`];
-//! - this module is the state machine of calls and tasks;
+//! - this module is the state machine of calls; [`task`] what a task's news means for its call;
 //! - [`item`] is what it publishes, [`rewrite`] how a progress token is added.
 //!
 //! With `request_progress`, a `tools/call` without a progress token gets one (so a server
@@ -21,6 +21,7 @@
 
 mod item;
 mod rewrite;
+mod task;
 #[cfg(test)]
 mod tests;
 
@@ -28,7 +29,6 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -40,6 +40,7 @@ use crate::wire::schema::{
 pub use crate::wire::{CallState, Wait};
 pub use item::Item;
 pub(crate) use rewrite::insert_progress_token;
+use task::{created_task, TaskFields, TaskIdParams, TaskOp, TaskSeen};
 
 /// Which way a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,14 +73,6 @@ struct Pending {
     task: Option<TaskSeen>,
 }
 
-struct TaskSeen {
-    waiting: bool,
-    message: Option<String>,
-    /// When its ttl runs out (None: unlimited).
-    deadline: Option<Instant>,
-    ttl: Option<Duration>,
-}
-
 /// Pending requests are keyed by (scope, the request id's JSON text): a scope is an MCP
 /// session (request ids are only unique within one). Tasks by (scope, task id).
 type Key = (Box<str>, Box<str>);
@@ -91,76 +84,9 @@ enum Slot {
     Task(Box<str>),
 }
 
-/// A request about a task, waiting for its answer.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TaskOp {
-    Get,
-    Result,
-    Cancel,
-}
-
 /// At most this many calls are tracked at once (a client that never gets answers must
 /// not grow the tap without bound); the oldest is dropped, reported as failed.
 pub const MAX_PENDING: usize = 10_000;
-
-/// The fields of a task (either generation) the tap reads.
-#[derive(Deserialize)]
-struct TaskFields<'a> {
-    #[serde(rename = "taskId", borrow)]
-    task_id: Cow<'a, str>,
-    #[serde(borrow)]
-    status: Cow<'a, str>,
-    #[serde(rename = "statusMessage", borrow, default)]
-    status_message: Option<Cow<'a, str>>,
-    /// 2025-11-25: `ttl`; the extension: `ttlMs`. Null is unlimited.
-    #[serde(default)]
-    ttl: Option<f64>,
-    #[serde(rename = "ttlMs", default)]
-    ttl_ms: Option<f64>,
-    /// The extension inlines a completed task's result and a failed task's error.
-    #[serde(borrow, default)]
-    result: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    error: Option<&'a RawValue>,
-}
-
-/// A result that creates a task: 2025-11-25 `{"task": {…}}`, or the extension's flat
-/// `{"resultType": "task", "taskId": …}`.
-fn created_task(result: &str) -> Option<TaskFields<'_>> {
-    #[derive(Deserialize)]
-    struct Created<'a> {
-        #[serde(rename = "resultType", borrow, default)]
-        result_type: Option<Cow<'a, str>>,
-        #[serde(borrow, default)]
-        task: Option<&'a RawValue>,
-    }
-    let created: Created<'_> = serde_json::from_str(result).ok()?;
-    match (created.result_type.as_deref(), created.task) {
-        (Some("task"), _) => serde_json::from_str(result).ok(),
-        (None, Some(task)) => serde_json::from_str(task.get()).ok(),
-        _ => None,
-    }
-}
-
-#[derive(Deserialize)]
-struct TaskIdParams<'a> {
-    #[serde(rename = "taskId", borrow)]
-    task_id: Cow<'a, str>,
-}
-
-/// `_meta["io.modelcontextprotocol/related-task"].taskId` of a result.
-fn related_task(result: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct WithMeta<'a> {
-        #[serde(rename = "_meta", borrow, default)]
-        meta: Option<HashMap<Cow<'a, str>, &'a RawValue>>,
-    }
-    let meta = serde_json::from_str::<WithMeta<'_>>(result).ok()?.meta?;
-    let related = meta.get("io.modelcontextprotocol/related-task")?;
-    serde_json::from_str::<TaskIdParams<'_>>(related.get())
-        .ok()
-        .map(|t| t.task_id.into_owned())
-}
 
 /// The tap's view of the conversation.
 pub struct Observer {
@@ -658,130 +584,6 @@ impl Observer {
         if let Some(Item::Event(crate::wire::schema::Published::Call(c))) = out.last_mut() {
             c.result = Some(summary);
         }
-    }
-
-    /// The answer to a `tasks/get`, `tasks/result` or `tasks/cancel` about a task we follow.
-    fn task_answer(
-        &mut self,
-        scope: &str,
-        op: TaskOp,
-        task_id: &str,
-        peek: &Message<'_>,
-        now: (Instant, Time),
-        out: &mut Vec<Item>,
-    ) {
-        let (instant, at) = now;
-        let key: Key = (scope.into(), task_id.into());
-        match (op, peek.error, peek.result) {
-            (TaskOp::Get, Some(_), _) => {
-                // The server no longer knows the task: its ttl ran out, or it was dropped.
-                if let Some(call) = self.tasks.remove(&key) {
-                    let why = "the task expired: the server no longer knows it".to_owned();
-                    self.end(scope, call, CallState::Failed, Some(why), instant, at, out);
-                }
-            }
-            (TaskOp::Get | TaskOp::Cancel, None, Some(result)) => {
-                match serde_json::from_str::<TaskFields<'_>>(result.get()) {
-                    Ok(task) => self.task_update(scope, &task, now, out),
-                    // The extension acknowledges a cancel with an empty result: the agent
-                    // has let the task go, so the row ends here.
-                    Err(_) if op == TaskOp::Cancel => {
-                        if let Some(call) = self.tasks.remove(&key) {
-                            let why = Some("cancelled by the client".to_owned());
-                            self.end(scope, call, CallState::Cancelled, why, instant, at, out);
-                        }
-                    }
-                    Err(_) => {}
-                }
-            }
-            (TaskOp::Result, error, result) => {
-                let task_id = result
-                    .and_then(|r| related_task(r.get()))
-                    .unwrap_or_else(|| task_id.to_owned());
-                if let Some(call) = self.tasks.remove(&(scope.into(), task_id.into())) {
-                    let (state, error) = outcome(error, result);
-                    self.end(scope, call, state, error, instant, at, out);
-                    self.summarize_result(result, out);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// What a task's state (from any message that carries it) means for its call.
-    fn task_update(
-        &mut self,
-        scope: &str,
-        task: &TaskFields<'_>,
-        (instant, at): (Instant, Time),
-        out: &mut Vec<Item>,
-    ) {
-        let key: Key = (scope.into(), task.task_id.as_ref().into());
-        let message = task
-            .status_message
-            .as_deref()
-            .filter(|m| !m.trim().is_empty());
-        let end = match task.status.as_ref() {
-            "completed" => Some(match task.result.and_then(|r| tool_error_text(r.get())) {
-                Some(error) => (CallState::Failed, Some(error)),
-                None => (CallState::Finished, None),
-            }),
-            "failed" => Some((
-                CallState::Failed,
-                Some(match (task.error, message) {
-                    (Some(e), _) => rpc_error_text(e.get()),
-                    (None, Some(m)) => m.to_owned(),
-                    (None, None) => "the task failed".to_owned(),
-                }),
-            )),
-            "cancelled" => Some((
-                CallState::Cancelled,
-                Some(message.unwrap_or("the task was cancelled").to_owned()),
-            )),
-            _ => None,
-        };
-        if let Some((state, why)) = end {
-            if let Some(call) = self.tasks.remove(&key) {
-                self.end(scope, call, state, why, instant, at, out);
-            }
-            return;
-        }
-        let Some(call) = self.tasks.get_mut(&key) else {
-            return;
-        };
-        let Some(seen) = call.task.as_mut() else {
-            return;
-        };
-        let ttl = match (task.ttl_ms, task.ttl) {
-            (Some(ms), _) | (None, Some(ms)) if ms.is_finite() && ms >= 0.0 => {
-                crate::time::duration_from_secs(ms / 1000.0)
-            }
-            _ => None,
-        };
-        if ttl.is_some() && seen.ttl.is_none() {
-            seen.ttl = ttl;
-            seen.deadline = ttl.and_then(|t| instant.checked_add(t));
-            self.next_deadline = match (self.next_deadline, seen.deadline) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-        }
-        let waiting = task.status == "input_required";
-        let changed_message = message.is_some() && message != seen.message.as_deref();
-        if waiting == seen.waiting && !changed_message {
-            return;
-        }
-        seen.waiting = waiting;
-        if let Some(m) = message {
-            seen.message = Some(m.to_owned());
-        }
-        out.push(Item::task_status(
-            call.event_token.clone(),
-            call.tool.clone(),
-            waiting,
-            message.map(str::to_owned),
-            at,
-        ));
     }
 
     /// Publishes the end of `call` and lets go of its progress token.
