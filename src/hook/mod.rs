@@ -16,7 +16,7 @@
 //! [`plan`] is the pure part: an event and the state in, what to publish out.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -413,13 +413,7 @@ fn publish(
         if items.is_empty() {
             return Ok(());
         }
-        match http(
-            url,
-            "POST",
-            &format!("/session/{id}/publish"),
-            Some(token),
-            &body,
-        ) {
+        match http(url, "POST", &["session", id, "publish"], Some(token), &body) {
             Ok((200, _)) => return Ok(()),
             // The session is gone (the daemon restarted or ended it): a new one, once.
             Ok((401 | 404, _)) if attempt == 0 => state.session_id = None,
@@ -476,7 +470,7 @@ fn open_session(
     let (status, answer) = http(
         &base,
         "POST",
-        "/session",
+        &["session"],
         (!admin.is_empty()).then_some(admin.as_str()),
         body.to_string().as_bytes(),
     )?;
@@ -505,7 +499,7 @@ fn check_daemon(base: &str, file: &crate::discovery::DiscoveryFile) -> Result<()
              `mcptop serve`)"
         ));
     }
-    let (status, body) = http(base, "GET", "/health", None, b"")?;
+    let (status, body) = http(base, "GET", &["health"], None, b"")?;
     if status != 200 {
         return Err(format!(
             "the program on {addr} answered /health with {status}: not the daemon, nothing \
@@ -536,77 +530,58 @@ fn loopback_addr(base: &str) -> Result<std::net::SocketAddr, String> {
     Ok(addr)
 }
 
-/// One HTTP/1.1 request to a loopback daemon (`base` is `http://127.0.0.1:PORT`): status
-/// and body. Plain and short-lived: a hook has milliseconds, and a TLS-capable client
-/// costs more to build than the whole exchange.
+/// One request to a loopback daemon (`base` is `http://127.0.0.1:PORT`) at the path
+/// `segments`: status and body (at most 64 KiB). Never through a proxy and never
+/// redirected, so the bearer token reaches only the daemon whose identity was checked.
 fn http(
     base: &str,
     method: &str,
-    path: &str,
+    segments: &[&str],
     bearer: Option<&str>,
     body: &[u8],
 ) -> Result<(u16, Vec<u8>), String> {
     let addr = loopback_addr(base)?;
     let host = addr.to_string();
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, NET_TIMEOUT)
-        .map_err(|e| format!("the daemon at {host}: {e}"))?;
-    let _ = stream.set_read_timeout(Some(NET_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(NET_TIMEOUT));
-    let _ = stream.set_nodelay(true);
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    if let Some(token) = bearer {
-        request.push_str("Authorization: Bearer ");
-        request.push_str(token);
-        request.push_str("\r\n");
-    }
-    request.push_str("\r\n");
-    let mut bytes = request.into_bytes();
-    bytes.extend_from_slice(body);
-    stream
-        .write_all(&bytes)
-        .map_err(|e| format!("the daemon at {host}: {e}"))?;
-    let mut answer = Vec::new();
-    stream
-        .take(64 * 1024)
-        .read_to_end(&mut answer)
-        .map_err(|e| format!("the daemon at {host}: {e}"))?;
-    let head_end =
-        memchr::memmem::find(&answer, b"\r\n\r\n").ok_or("the daemon's answer has no head")?;
-    let status = std::str::from_utf8(&answer[..head_end])
-        .ok()
-        .and_then(|h| h.split_whitespace().nth(1))
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or("the daemon's answer has no status")?;
-    let head = String::from_utf8_lossy(&answer[..head_end]).to_ascii_lowercase();
-    let mut body = answer[head_end + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        body = dechunk(&body);
-    }
-    Ok((status, body))
-}
-
-/// A chunked body's data (best effort; the daemon's answers are small).
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(line_end) = memchr::memmem::find(data, b"\r\n") {
-        let size = std::str::from_utf8(&data[..line_end])
-            .ok()
-            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
-            .unwrap_or(0);
-        if size == 0 {
-            break;
+    let url = crate::endpoint::join(&format!("http://{host}"), segments, &[])?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .proxy(None)
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_connect(Some(NET_TIMEOUT))
+        .timeout_recv_response(Some(NET_TIMEOUT))
+        .timeout_recv_body(Some(NET_TIMEOUT))
+        .timeout_send_request(Some(NET_TIMEOUT))
+        .build()
+        .into();
+    let failed = |e: ureq::Error| format!("the daemon at {host}: {e}");
+    let auth = bearer.map(|t| format!("Bearer {t}"));
+    let response = match method {
+        "GET" => {
+            let mut request = agent.get(url.as_str());
+            if let Some(auth) = &auth {
+                request = request.header("Authorization", auth);
+            }
+            request.call()
         }
-        let start = line_end + 2;
-        let Some(chunk) = data.get(start..start + size) else {
-            break;
-        };
-        out.extend_from_slice(chunk);
-        data = data.get(start + size + 2..).unwrap_or_default();
-    }
-    out
+        _ => {
+            let mut request = agent
+                .post(url.as_str())
+                .header("Content-Type", "application/json");
+            if let Some(auth) = &auth {
+                request = request.header("Authorization", auth);
+            }
+            request.send(body)
+        }
+    };
+    let mut response = response.map_err(failed)?;
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024)
+        .read_to_vec()
+        .map_err(failed)?;
+    Ok((status, body))
 }
 
 /// `~/.mcptop/hooks/<agent session>.json`, the id reduced to safe characters.

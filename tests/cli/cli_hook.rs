@@ -307,3 +307,42 @@ fn a_config_file_with_a_typo_keeps_its_redaction_and_a_broken_one_withholds() {
     server.terminate();
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// A proxy named in the environment never sees the hook's requests or its tokens: the hook
+/// talks to the daemon it checked, directly.
+#[test]
+fn the_hook_never_goes_through_a_proxy() {
+    let home = temp_dir("hook-proxy");
+    let (mut server, _url) = serve(&home, &[]);
+    let mut tail = Running::spawn(&home, &["tail", "--json"]);
+    tail.line_matching("connected", |l| l.contains("\"connected\""));
+    let proxy = Squatter::start(r#"{"status":"ok"}"#);
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
+    let mut cmd = command(&home, &["hook"]);
+    for name in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env(name, &proxy_url);
+    }
+    cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+    hook_with(
+        &home,
+        &format!(
+            r#"{{"hook_event_name":"PreToolUse",{BASE},"tool_name":"Bash","tool_input":{{"command":"make"}},"tool_use_id":"toolu_p"}}"#
+        ),
+        cmd,
+    );
+    // It reached the daemon (a proxied request would have gone to the proxy instead).
+    update(&mut tail, "the call through no proxy", |c| {
+        c["token"] == "toolu_p"
+    });
+    assert_eq!(proxy.requests(), "", "the proxy saw the hook");
+    tail.signal(libc::SIGINT);
+    server.terminate();
+    std::fs::remove_dir_all(&home).unwrap();
+}
