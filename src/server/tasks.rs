@@ -19,6 +19,7 @@ use tokio::sync::broadcast;
 use super::session::Session;
 use super::tools::InputSlot;
 use crate::time::Time;
+use crate::wire::TaskStatus;
 
 /// Tasks held at once; past it the oldest ended task goes, and with none ended a new one
 /// is refused.
@@ -29,7 +30,8 @@ pub const TTL: Duration = Duration::from_secs(600);
 pub const POLL_INTERVAL_MS: u64 = 250;
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum TaskStatus {
+/// How a task stands: still working, or how it ended (with its result).
+pub enum TaskOutcome {
     Working,
     /// The tool's result (a `CallToolResult`, `isError` or not).
     Completed(Value),
@@ -38,14 +40,14 @@ pub enum TaskStatus {
     Cancelled,
 }
 
-impl TaskStatus {
+impl TaskOutcome {
     pub fn is_terminal(&self) -> bool {
-        !matches!(self, TaskStatus::Working)
+        !matches!(self, TaskOutcome::Working)
     }
 }
 
 struct State {
-    status: TaskStatus,
+    status: TaskOutcome,
     message: Option<String>,
     updated: Time,
 }
@@ -86,7 +88,7 @@ impl Task {
     }
 
     /// Waits (up to the task's life) for it to end; its status then.
-    pub async fn ended(&self, changes: &mut broadcast::Receiver<String>) -> TaskStatus {
+    pub async fn ended(&self, changes: &mut broadcast::Receiver<String>) -> TaskOutcome {
         let deadline = tokio::time::Instant::from_std(self.expires);
         loop {
             let status = self.status();
@@ -104,7 +106,7 @@ impl Task {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn status(&self) -> TaskStatus {
+    pub fn status(&self) -> TaskOutcome {
         self.lock().status.clone()
     }
 
@@ -113,15 +115,15 @@ impl Task {
     pub fn detailed(&self) -> Value {
         let state = self.lock();
         let pending = match state.status {
-            TaskStatus::Working => self.input.pending(),
+            TaskOutcome::Working => self.input.pending(),
             _ => None,
         };
         let status = match (&state.status, &pending) {
-            (TaskStatus::Working, Some(_)) => "input_required",
-            (TaskStatus::Working, None) => "working",
-            (TaskStatus::Completed(_), _) => "completed",
-            (TaskStatus::Failed(_), _) => "failed",
-            (TaskStatus::Cancelled, _) => "cancelled",
+            (TaskOutcome::Working, Some(_)) => TaskStatus::InputRequired.as_str(),
+            (TaskOutcome::Working, None) => TaskStatus::Working.as_str(),
+            (TaskOutcome::Completed(_), _) => TaskStatus::Completed.as_str(),
+            (TaskOutcome::Failed(_), _) => TaskStatus::Failed.as_str(),
+            (TaskOutcome::Cancelled, _) => TaskStatus::Cancelled.as_str(),
         };
         let mut task = json!({
             "taskId": self.id,
@@ -132,7 +134,7 @@ impl Task {
             "pollIntervalMs": POLL_INTERVAL_MS,
         });
         let message = match (&state.status, &pending) {
-            (TaskStatus::Working, Some(_)) => Some("waiting for the client's input"),
+            (TaskOutcome::Working, Some(_)) => Some("waiting for the client's input"),
             _ => state.message.as_deref(),
         };
         if let (Some(m), Some(object)) = (message, task.as_object_mut()) {
@@ -140,10 +142,10 @@ impl Task {
         }
         if let Some(object) = task.as_object_mut() {
             match &state.status {
-                TaskStatus::Completed(result) => {
+                TaskOutcome::Completed(result) => {
                     object.insert("result".into(), result.clone());
                 }
-                TaskStatus::Failed(error) => {
+                TaskOutcome::Failed(error) => {
                     object.insert("error".into(), error.clone());
                 }
                 _ => {}
@@ -218,7 +220,7 @@ impl TaskStore {
             ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
             owner: owner.to_owned(),
             state: Mutex::new(State {
-                status: TaskStatus::Working,
+                status: TaskOutcome::Working,
                 message: None,
                 updated: at,
             }),
@@ -257,7 +259,7 @@ impl TaskStore {
 
     /// Moves a task to `status` unless it already ended (a cancelled task stays cancelled
     /// whatever its tool does after).
-    pub fn settle(&self, task: &Task, status: TaskStatus, message: Option<String>) {
+    pub fn settle(&self, task: &Task, status: TaskOutcome, message: Option<String>) {
         {
             let mut state = task.lock();
             if state.status.is_terminal() {
@@ -275,7 +277,7 @@ impl TaskStore {
     pub fn cancel(&self, task: &Task) {
         self.settle(
             task,
-            TaskStatus::Cancelled,
+            TaskOutcome::Cancelled,
             Some("cancelled by the client".into()),
         );
         task.session.cancel_call(&task.call_key);

@@ -20,7 +20,8 @@ mod words;
 pub use decode::{decode_event, decode_event_general, decode_text, parse_timestamp};
 pub use fields::CallExtras;
 pub use frame::{CallFrame, Frame, ProgressFrame, ResponseFrame, ServerFrame, Unknown};
-pub use words::{CallState, Origin, Token, Wait, Word};
+pub use words::lenient as words_lenient;
+pub use words::{CallState, Origin, TaskStatus, Token, Wait, Word};
 
 /// Every key the decoder knows, with its name on the wire (for tests).
 #[doc(hidden)]

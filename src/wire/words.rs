@@ -240,6 +240,25 @@ pub enum Origin {
 
 words!(Origin, "origin", { "hook" => Hook, "otel" => Otel, "model" => Model });
 
+/// An MCP task's `status` (2025-11-25 tasks and the 2026-07-28 extension use the same
+/// words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskStatus {
+    Working,
+    InputRequired,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+words!(TaskStatus, "status", {
+    "working" => Working,
+    "input_required" => InputRequired,
+    "completed" => Completed,
+    "failed" => Failed,
+    "cancelled" => Cancelled,
+});
+
 /// A word this version does not know reads as none: a newer producer's value never makes
 /// the whole event unreadable. (Another type than a string is still an error.)
 pub fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
@@ -270,6 +289,7 @@ mod tests {
         check::<CallState>();
         check::<Wait>();
         check::<Origin>();
+        check::<TaskStatus>();
         assert_eq!(CallState::Cancelled.as_str(), "cancelled");
     }
 

@@ -212,19 +212,19 @@ fn initialize_result(protocol_version: &str) -> Value {
 
 /// Runs `request` as `task` in the background and settles the task with how it ended.
 fn spawn_task(state: &Arc<AppState>, task: Arc<super::tasks::Task>, request: CallRequest) {
-    use super::tasks::TaskStatus;
+    use super::tasks::TaskOutcome;
     let state = Arc::clone(state);
     tokio::spawn(async move {
         let outcome = calls::run(request, StreamLog::new()).await;
         let status = match &outcome {
-            tools::Outcome::Cancelled => TaskStatus::Cancelled,
+            tools::Outcome::Cancelled => TaskOutcome::Cancelled,
             tools::Outcome::Error { code, message } => {
-                TaskStatus::Failed(json!({ "code": code, "message": message }))
+                TaskOutcome::Failed(json!({ "code": code, "message": message }))
             }
-            done => TaskStatus::Completed(calls::tool_result(done).unwrap_or_default()),
+            done => TaskOutcome::Completed(calls::tool_result(done).unwrap_or_default()),
         };
         let message = match &status {
-            TaskStatus::Failed(e) => e["message"].as_str().map(str::to_owned),
+            TaskOutcome::Failed(e) => e["message"].as_str().map(str::to_owned),
             _ => None,
         };
         state

@@ -311,7 +311,7 @@ fn task_method(
     method: &str,
     params: &Value,
 ) -> Response {
-    use crate::server::tasks::TaskStatus;
+    use crate::server::tasks::TaskOutcome;
     let tasks = &state.mcp_sessions.modern.tasks;
     let owner = mcp.session.id.as_str();
     if method == "tasks/list" {
@@ -354,17 +354,17 @@ fn task_method(
                 let related =
                     json!({ "io.modelcontextprotocol/related-task": { "taskId": task.id } });
                 let answer = match status {
-                    TaskStatus::Completed(mut result) => {
+                    TaskOutcome::Completed(mut result) => {
                         if let Some(object) = result.as_object_mut() {
                             object.insert("_meta".into(), related);
                         }
                         rpc_result(&id, result)
                     }
-                    TaskStatus::Failed(error) => {
+                    TaskOutcome::Failed(error) => {
                         json!({ "jsonrpc": "2.0", "id": id, "error": error })
                     }
-                    TaskStatus::Cancelled => rpc_error(&id, -32603, "the task was cancelled"),
-                    TaskStatus::Working => {
+                    TaskOutcome::Cancelled => rpc_error(&id, -32603, "the task was cancelled"),
+                    TaskOutcome::Working => {
                         rpc_error(&id, -32603, "the task expired before it ended")
                     }
                 };

@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use super::{outcome, Item, Key, Observer};
 use crate::time::Time;
 use crate::wire::schema::{rpc_error_text, tool_error_text, Message};
-use crate::wire::CallState;
+use crate::wire::{CallState, TaskStatus};
 
 /// What was last said of a call that runs as a task.
 pub(super) struct TaskSeen {
@@ -31,26 +31,14 @@ pub(super) enum TaskOp {
     Cancel,
 }
 
-/// A task's status (both generations use these words). A word this version does not know
-/// is `Other`: the task goes on as working.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(super) enum TaskStatus {
-    Working,
-    InputRequired,
-    Completed,
-    Failed,
-    Cancelled,
-    #[serde(other)]
-    Other,
-}
-
 /// The fields of a task (either generation) the tap reads.
 #[derive(Deserialize)]
 pub(super) struct TaskFields<'a> {
     #[serde(rename = "taskId", borrow)]
     pub task_id: Cow<'a, str>,
-    pub status: TaskStatus,
+    /// A word this version does not know is none: the task goes on as working.
+    #[serde(default, deserialize_with = "crate::wire::words_lenient")]
+    pub status: Option<TaskStatus>,
     #[serde(rename = "statusMessage", borrow, default)]
     pub status_message: Option<Cow<'a, str>>,
     /// 2025-11-25: `ttl`; the extension: `ttlMs`. Null is unlimited.
@@ -166,13 +154,13 @@ impl Observer {
             .as_deref()
             .filter(|m| !m.trim().is_empty());
         let end = match task.status {
-            TaskStatus::Completed => {
+            Some(TaskStatus::Completed) => {
                 Some(match task.result.and_then(|r| tool_error_text(r.get())) {
                     Some(error) => (CallState::Failed, Some(error)),
                     None => (CallState::Finished, None),
                 })
             }
-            TaskStatus::Failed => Some((
+            Some(TaskStatus::Failed) => Some((
                 CallState::Failed,
                 Some(match (task.error, message) {
                     (Some(e), _) => rpc_error_text(e.get()),
@@ -180,7 +168,7 @@ impl Observer {
                     (None, None) => "the task failed".to_owned(),
                 }),
             )),
-            TaskStatus::Cancelled => Some((
+            Some(TaskStatus::Cancelled) => Some((
                 CallState::Cancelled,
                 Some(message.unwrap_or("the task was cancelled").to_owned()),
             )),
@@ -212,7 +200,7 @@ impl Observer {
                 (a, b) => a.or(b),
             };
         }
-        let waiting = task.status == TaskStatus::InputRequired;
+        let waiting = task.status == Some(TaskStatus::InputRequired);
         let changed_message = message.is_some() && message != seen.message.as_deref();
         if waiting == seen.waiting && !changed_message {
             return;
