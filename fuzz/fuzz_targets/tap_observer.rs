@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
-use mcptop::tap::observe::{Direction, Observer, Verdict};
+use mcptop::tap::observe::{Direction, Observer, Pass};
 use mcptop::time::Time;
 
 fuzz_target!(|input: &[u8]| {
@@ -21,7 +21,7 @@ fuzz_target!(|input: &[u8]| {
             Direction::ToClient
         };
         let verdict = observer.observe(direction, "", line, (Instant::now(), Time::now()), &mut items);
-        if let Verdict::Replace(new) = verdict {
+        if let Pass::Replace(new) = verdict {
             assert!(serde_json::from_str::<serde_json::Value>(&new).is_ok(), "{new}");
         }
     }
