@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
-use super::words::{lenient, Origin, Token, Wait, Word};
+use super::words::{lenient, parse_word, Origin, Token, Wait, Word};
 
 /// How a key's value is read, in [`Fields`] and in [`Raw`]:
 /// - `raw`: any JSON value, kept as its text (read later, by what the frame needs);
@@ -285,12 +285,7 @@ impl<'a> Extra<Option<Cow<'a, str>>> for Option<String> {
 
 impl<'a, T: Word> Extra<Option<Cow<'a, str>>> for Option<T> {
     fn read(field: Option<Cow<'a, str>>) -> Self {
-        field.as_deref().and_then(|w| {
-            T::WORDS
-                .iter()
-                .find(|(word, _)| *word == w)
-                .map(|&(_, v)| v)
-        })
+        field.as_deref().and_then(parse_word)
     }
 }
 

@@ -112,7 +112,8 @@ pub trait Word: Sized + Copy + PartialEq + 'static {
     }
 }
 
-fn parse_word<T: Word>(word: &str) -> Option<T> {
+/// The value `word` names, if any.
+pub(super) fn parse_word<T: Word>(word: &str) -> Option<T> {
     T::WORDS.iter().find(|(w, _)| *w == word).map(|&(_, v)| v)
 }
 
