@@ -819,16 +819,17 @@ mod tests {
 
 #[derive(Debug, clap::Args)]
 pub struct HookArgs {
-    /// Whose hook events these are (`claude-code`).
-    #[arg(long, value_name = "AGENT", default_value = "claude-code", value_parser = ["claude-code"])]
+    /// Whose hook events these are: claude-code, codex or gemini.
+    #[arg(long, value_name = "AGENT", default_value = "claude-code", value_parser = ["claude-code", "codex", "gemini"])]
     pub agent: String,
 
     /// The daemon's discovery file (default ~/.mcptop/mcp.json).
     #[arg(long, value_name = "PATH")]
     pub discovery_file: Option<PathBuf>,
 
-    /// Leave out MCP tools (`mcp__*`): their calls show through `mcptop wrap` already.
-    #[arg(long)]
+    /// Accepted from earlier setups and ignored: an agent's MCP calls are published, and
+    /// the monitor shows one row where its server's tap sees the same call.
+    #[arg(long, hide = true)]
     pub skip_mcp: bool,
 }
 

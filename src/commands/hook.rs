@@ -1,16 +1,18 @@
-//! `mcptop hook`: one Claude Code hook event from standard input onto the monitor.
+//! `mcptop hook`: one hook event of a coding agent (Claude Code, Codex, Gemini CLI) from
+//! standard input onto the monitor.
 
 use std::io::IsTerminal;
 
 use crate::cli::HookArgs;
 
-/// Never fails and never writes to standard output: Claude Code reads it.
+/// Never fails and never writes to standard output: the agent reads it.
 pub fn run(args: &HookArgs) {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprintln!(
-            "mcptop hook reads a Claude Code hook event on standard input; install it with \
-             `mcptop setup claude-code --hooks`"
+            "mcptop hook reads an agent's hook event on standard input; install it with \
+             `mcptop setup {} --hooks`",
+            args.agent
         );
         return;
     }
@@ -23,15 +25,7 @@ pub fn run(args: &HookArgs) {
             Err(_) => return,
         },
     };
-    if args.skip_mcp {
-        let is_mcp = serde_json::from_slice::<serde_json::Value>(&input)
-            .ok()
-            .and_then(|v| v["tool_name"].as_str().map(|t| t.starts_with("mcp__")))
-            .unwrap_or(false);
-        if is_mcp {
-            return;
-        }
-    }
     let (rules, problem) = mcptop::config::load_redaction();
-    mcptop::hook::run(&input, &discovery_file, &rules, problem.as_deref());
+    let agent = mcptop::hook::HookAgent::parse(&args.agent).unwrap_or_default();
+    mcptop::hook::run(agent, &input, &discovery_file, &rules, problem.as_deref());
 }

@@ -33,9 +33,19 @@ pub fn run(args: &SetupArgs) -> Result<()> {
             Agent::ALL.map(Agent::name).join(", ")
         );
     };
-    if args.hooks && agent != Agent::ClaudeCode {
-        bail!("--hooks is for claude-code (its hooks show its built-in tools' calls)");
-    }
+    let hooks_location = match args.hooks {
+        true => Some(
+            setup::hooks_location(agent, &home, &project, args.user).with_context(|| {
+                format!(
+                    "{} has no hooks mcptop can use: --hooks is for claude-code, codex and \
+                     gemini (`mcptop setup {}` wraps its MCP servers)",
+                    agent.name(),
+                    agent.name()
+                )
+            })?,
+        ),
+        false => None,
+    };
     if args.user && !args.hooks && !args.otel {
         bail!("--user goes with --hooks or --otel (whose settings to change)");
     }
@@ -53,7 +63,6 @@ pub fn run(args: &SetupArgs) -> Result<()> {
         false => None,
     };
     let locations = setup::locations(agent, &home, &project);
-    let mut wrapped_any = false;
     let mut changed_any = false;
     // Locations that share a file are applied one after the other to its text.
     let mut by_path: BTreeMap<PathBuf, Vec<&Location>> = BTreeMap::new();
@@ -87,7 +96,6 @@ pub fn run(args: &SetupArgs) -> Result<()> {
         } else {
             for location in locations {
                 let plan = setup::plan(location, &text, &exe)?;
-                wrapped_any |= !plan.wrapped.is_empty() || !plan.already.is_empty();
                 entries.extend(
                     plan.entries
                         .iter()
@@ -106,31 +114,34 @@ pub fn run(args: &SetupArgs) -> Result<()> {
     for (path, before, after, entries) in edits {
         changed_any |= apply(&home, &path, &before, &after, entries, args)?;
     }
-    if args.hooks {
-        let location = setup::hooks_location(&home, &project, args.user);
+    if let Some(location) = &hooks_location {
         let before = setup::read_config(&location.path, base_of(&location.path, &home, &project))?
             .unwrap_or_default();
-        // MCP tools' calls already show through the wrapped servers: once is enough.
-        let skip = if wrapped_any { " --skip-mcp" } else { "" };
-        let command = format!("{} hook{skip}", shell_word(&exe));
+        // Every call shows, MCP ones too: where a wrapped server's tap sees the same call,
+        // the monitor shows one row.
+        let command = match agent {
+            Agent::ClaudeCode => format!("{} hook", shell_word(&exe)),
+            other => format!("{} hook --agent {}", shell_word(&exe), other.name()),
+        };
         let after = if args.undo {
             // As for --otel: the original only when nothing else was written since.
+            // (`--skip-mcp`: what earlier setups installed.)
+            let earlier = format!("{} hook --skip-mcp", shell_word(&exe));
             match setup::read_record(&home, &location.path) {
                 Some(r)
-                    if ["", " --skip-mcp"].iter().any(|skip| {
-                        let command = format!("{} hook{skip}", shell_word(&exe));
-                        setup::install_hooks(&location, &r.original, &command)
+                    if [&command, &earlier].iter().any(|command| {
+                        setup::install_hooks(location, &r.original, command)
                             .is_ok_and(|t| t == before)
                     }) =>
                 {
                     r.original
                 }
-                _ => setup::remove_hooks(&location, &before)?,
+                _ => setup::remove_hooks(location, &before)?,
             }
         } else {
-            setup::install_hooks(&location, &before, &command)?
+            setup::install_hooks(location, &before, &command)?
         };
-        changed_any |= apply(
+        let changed = apply(
             &home,
             &location.path,
             &before,
@@ -138,6 +149,14 @@ pub fn run(args: &SetupArgs) -> Result<()> {
             BTreeMap::new(),
             args,
         )?;
+        changed_any |= changed;
+        if changed && !args.undo && !args.dry_run && agent == Agent::Codex {
+            println!(
+                "note: Codex runs a hook only once you trust it; you asked for these, so \
+                 setup trusted them in {} ([hooks.state]): see them in Codex's /hooks.",
+                mcptop::sanitize::terminal(&location.path.display().to_string())
+            );
+        }
         found += 1;
     }
     if let Some(location) = &otel_location {

@@ -1,10 +1,13 @@
-//! `mcptop hook`: Claude Code's hooks as calls on the monitor. Claude Code runs the
+//! `mcptop hook`: a coding agent's hooks as calls on the monitor. The agent runs the
 //! command for each hook event with the event's JSON on standard input; every built-in
-//! tool call (Bash, Read, Edit, Write, Grep, Glob, WebFetch, Task, …) becomes a row in the
-//! agent's own daemon session (`claude-code · <project dir>`): `PreToolUse` starts it,
-//! `PostToolUse` finishes it, `PostToolUseFailure` fails it, `PermissionRequest` makes it
-//! wait for permission; `Notification` shows as a waiting row, `Stop` and `SessionEnd`
-//! end what is still open.
+//! tool call (Claude Code's Bash, Read, Edit, Task …; Codex's Bash and apply_patch;
+//! Gemini CLI's run_shell_command, read_file …) and every MCP tool call becomes a row in
+//! the agent's own daemon session (`claude-code · <project dir>`, `codex · …`,
+//! `gemini · …`): `PreToolUse` starts it, `PostToolUse` finishes it, `PostToolUseFailure`
+//! fails it, `PermissionRequest` makes it wait for permission; `Notification` shows as a
+//! waiting row, `Stop` and `SessionEnd` end what is still open. Gemini CLI's events have
+//! other names (`BeforeTool`, `AfterTool`, `BeforeAgent`, `AfterAgent`): [`normalize`]
+//! reads them as these. A call a subagent makes carries the subagent's type and id.
 //!
 //! It must never delay or break the agent: it keeps a cut copy of any event however large
 //! ([`input::read_cut`]: the call is kept, its bulk is not), speaks
@@ -36,6 +39,35 @@ const NET_TIMEOUT: Duration = Duration::from_millis(250);
 const MAX_OPEN: usize = 256;
 /// The longest "what" of a call.
 const MAX_WHAT: usize = 200;
+/// The row that says an agent's session ended (tool and token): the agents view reads it.
+pub const SESSION_TOOL: &str = "session";
+pub const SESSION_END: &str = "session-end";
+
+/// The agents whose hooks `mcptop hook` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HookAgent {
+    #[default]
+    ClaudeCode,
+    Codex,
+    Gemini,
+}
+
+impl HookAgent {
+    pub const ALL: [HookAgent; 3] = [HookAgent::ClaudeCode, HookAgent::Codex, HookAgent::Gemini];
+
+    /// Its name on the command line and in session labels (as its OpenTelemetry's).
+    pub fn name(self) -> &'static str {
+        match self {
+            HookAgent::ClaudeCode => "claude-code",
+            HookAgent::Codex => "codex",
+            HookAgent::Gemini => "gemini",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<HookAgent> {
+        HookAgent::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
 
 /// The fields of a hook event mcptop reads; any of them may be missing.
 #[derive(Debug, Default, Deserialize)]
@@ -53,6 +85,59 @@ pub struct HookInput {
     pub message: Option<String>,
     pub notification_type: Option<String>,
     pub reason: Option<String>,
+    /// The subagent an event is of (Claude Code, Codex): its id and its type.
+    pub agent_id: Option<String>,
+    pub agent_type: Option<String>,
+    /// Gemini CLI's MCP tool calls: `server_name` and the server's own `tool_name`.
+    pub mcp_context: Option<Value>,
+}
+
+/// Reads another agent's event as Claude Code's, whose names [`plan`] knows: Gemini CLI's
+/// `BeforeTool` is `PreToolUse`, its `AfterTool` `PostToolUse` (or `PostToolUseFailure`
+/// when its response holds an error), `BeforeAgent` a new prompt and `AfterAgent` the
+/// turn's end; its MCP tools are named `mcp__SERVER__TOOL`, as the others name theirs.
+/// Codex's events are Claude Code's already.
+pub fn normalize(agent: HookAgent, mut input: HookInput) -> HookInput {
+    if agent != HookAgent::Gemini {
+        return input;
+    }
+    let failed = input
+        .tool_response
+        .as_ref()
+        .and_then(|r| r.get("error"))
+        .is_some_and(|e| !e.is_null());
+    let name = match input.hook_event_name.as_deref() {
+        Some("BeforeTool") => Some("PreToolUse"),
+        Some("AfterTool") if failed => Some("PostToolUseFailure"),
+        Some("AfterTool") => Some("PostToolUse"),
+        Some("BeforeAgent") => Some("UserPromptSubmit"),
+        Some("AfterAgent") => Some("Stop"),
+        _ => None,
+    };
+    if let Some(name) = name {
+        input.hook_event_name = Some(name.to_owned());
+    }
+    if failed && input.error.is_none() {
+        input.error = input
+            .tool_response
+            .as_ref()
+            .and_then(|r| r.get("error").cloned());
+    }
+    if let Some(context) = &input.mcp_context {
+        let text = |k: &str| {
+            context
+                .get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        if let (Some(server), Some(tool)) = (text("server_name"), text("tool_name")) {
+            input.tool_name = Some(format!("mcp__{server}__{tool}"));
+        }
+    }
+    if input.notification_type.as_deref() == Some("ToolPermission") {
+        input.notification_type = Some("permission_prompt".to_owned());
+    }
+    input
 }
 
 /// What one agent session's hooks remember between invocations.
@@ -77,6 +162,8 @@ pub struct HookState {
     /// The notification row on screen, if any.
     pub notice: Option<String>,
     pub notices: u64,
+    /// The subagent (its id) of each open call a subagent made.
+    pub subagents: BTreeMap<String, String>,
 }
 
 fn call(token: &str, tool: &str, state: CallState, at: Time) -> CallEvent<'static> {
@@ -199,15 +286,26 @@ pub fn plan(
             )));
         }
     }
-    // A permission prompt that was denied fires no hook: the agent's next step (another
-    // tool, a new prompt, the turn's end) shows it moved on, and the call's end never came.
-    if matches!(
-        event,
-        "PreToolUse" | "UserPromptSubmit" | "Stop" | "SessionEnd"
-    ) {
+    // A permission prompt that was denied fires no hook: the next step of the same agent
+    // (another tool, a new prompt, the turn's end) shows it moved on, and the call's end
+    // never came. A subagent's next tool says nothing of its parent's prompt.
+    let agent = input.agent_id.as_deref().filter(|a| !a.is_empty());
+    // Whose prompts the event ends: `Some(agent)` that agent's, `None` everyone's.
+    let moved_on = match event {
+        "PreToolUse" => Some(Some(agent)),
+        "UserPromptSubmit" | "Stop" | "SessionEnd" => Some(None),
+        _ => None,
+    };
+    if let Some(whose) = moved_on {
         for token in std::mem::take(&mut state.asking) {
+            let of = state.subagents.get(&token).map(String::as_str);
+            if whose.is_some_and(|a| a != of) {
+                state.asking.push(token);
+                continue;
+            }
             if let Some(i) = state.open.iter().position(|(t, _)| *t == token) {
                 let (token, tool) = state.open.remove(i);
+                state.subagents.remove(&token);
                 out.push(Published::Call(CallEvent {
                     error: Some(
                         "no end came: the agent moved on while this call waited for \
@@ -233,6 +331,13 @@ pub fn plan(
             // Built-in tools report no progress: an empty bar is expected, not a fault.
             started.extras.progress_requested = Some(false);
             started.extras.origin = Some(Origin::Hook);
+            started.extras.subagent = input
+                .agent_type
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(|t| crate::sanitize::cut(t, MAX_WHAT).into_owned());
+            started.extras.subagent_id =
+                agent.map(|a| crate::sanitize::cut(a, MAX_WHAT).into_owned());
             started.message = input
                 .tool_input
                 .as_ref()
@@ -240,7 +345,11 @@ pub fn plan(
                 .map(Into::into);
             out.push(Published::Call(started));
             if state.open.len() >= MAX_OPEN {
-                state.open.remove(0);
+                let (gone, _) = state.open.remove(0);
+                state.subagents.remove(&gone);
+            }
+            if let Some(agent) = agent {
+                state.subagents.insert(token.clone(), agent.to_owned());
             }
             state.open.push((token, tool.to_owned()));
         }
@@ -275,6 +384,7 @@ pub fn plan(
                 }
             };
             state.asking.retain(|t| *t != token);
+            state.subagents.remove(&token);
             out.push(Published::Call(ended));
         }
         "Notification" => {
@@ -310,6 +420,29 @@ pub fn plan(
             out.push(Published::Call(waiting));
             state.notice = Some(token);
         }
+        // A subagent's end: nothing it started still runs.
+        "SubagentStop" => {
+            let Some(agent) = agent else {
+                return out;
+            };
+            let mine: Vec<String> = state
+                .subagents
+                .iter()
+                .filter(|(_, a)| a.as_str() == agent)
+                .map(|(t, _)| t.clone())
+                .collect();
+            for token in mine {
+                state.subagents.remove(&token);
+                state.asking.retain(|t| *t != token);
+                if let Some(i) = state.open.iter().position(|(t, _)| *t == token) {
+                    let (token, tool) = state.open.remove(i);
+                    out.push(Published::Call(CallEvent {
+                        error: Some("no end came: its subagent ended first".into()),
+                        ..call(&token, &tool, CallState::Lost, at)
+                    }));
+                }
+            }
+        }
         // A new prompt or the turn's end: nothing of the last turn still runs. What is
         // still open never ended on any hook, and how it ended cannot be known.
         "UserPromptSubmit" | "Stop" | "SessionEnd" => {
@@ -323,6 +456,24 @@ pub fn plan(
                     error: Some(why.into()),
                     ..call(&token, &tool, CallState::Lost, at)
                 }));
+            }
+            state.subagents.clear();
+            state.asking.clear();
+            // The agents view says the session ended: a row of its own, ended at once.
+            if event == "SessionEnd" {
+                let mut end = call(SESSION_END, SESSION_TOOL, CallState::Started, at);
+                end.extras.progress_requested = Some(false);
+                end.extras.origin = Some(Origin::Hook);
+                out.push(Published::Call(end));
+                let mut ended = call(SESSION_END, SESSION_TOOL, CallState::Finished, at);
+                ended.message = Some(
+                    match input.reason.as_deref().filter(|r| !r.is_empty()) {
+                        Some(reason) => format!("ended ({})", crate::sanitize::cut(reason, 40)),
+                        None => "ended".to_owned(),
+                    }
+                    .into(),
+                );
+                out.push(Published::Call(ended));
             }
         }
         _ => {}
@@ -352,8 +503,14 @@ fn find_open(state: &mut HookState, input: &HookInput, tool: &str, remove: bool)
 /// went wrong goes to the log, at most one line.
 /// `config_problem`: why the config file's redaction rules could not be used (the
 /// rules then withhold all text), said in the log with what else went wrong.
-pub fn run(input: &[u8], discovery_file: &Path, rules: &Rules, config_problem: Option<&str>) {
-    let result = run_inner(input, discovery_file, rules);
+pub fn run(
+    agent: HookAgent,
+    input: &[u8],
+    discovery_file: &Path,
+    rules: &Rules,
+    config_problem: Option<&str>,
+) {
+    let result = run_inner(agent, input, discovery_file, rules);
     match (config_problem, result) {
         (Some(problem), Err(why)) => log_line(discovery_file, &format!("{problem}; {why}")),
         (Some(problem), Ok(())) => log_line(discovery_file, problem),
@@ -362,21 +519,27 @@ pub fn run(input: &[u8], discovery_file: &Path, rules: &Rules, config_problem: O
     }
 }
 
-fn run_inner(input: &[u8], discovery_file: &Path, rules: &Rules) -> Result<(), String> {
+fn run_inner(
+    agent: HookAgent,
+    input: &[u8],
+    discovery_file: &Path,
+    rules: &Rules,
+) -> Result<(), String> {
     let input: HookInput = serde_json::from_slice(input)
-        .map_err(|e| format!("the hook's input is not its JSON: {e}"))?;
+        .map_err(|e| format!("the hook's input is not {}'s hook JSON: {e}", agent.name()))?;
+    let input = normalize(agent, input);
     let agent_session = input
         .session_id
         .clone()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".into());
-    let state_path = state_path(discovery_file, &agent_session);
+    let state_path = state_path(discovery_file, agent, &agent_session);
     let mut state = read_state(&state_path);
     let before = state.clone();
     let items = plan(&input, &mut state, rules, Time::now());
     let ended = input.hook_event_name.as_deref() == Some("SessionEnd");
     if !items.is_empty() || state.session_id.is_none() {
-        publish(&mut state, &input, &items, discovery_file)?;
+        publish(agent, &mut state, &input, &items, discovery_file)?;
     }
     if ended {
         let _ = std::fs::remove_file(&state_path);
@@ -388,6 +551,7 @@ fn run_inner(input: &[u8], discovery_file: &Path, rules: &Rules) -> Result<(), S
 }
 
 fn publish(
+    agent: HookAgent,
     state: &mut HookState,
     input: &HookInput,
     items: &[Published<'static>],
@@ -403,7 +567,7 @@ fn publish(
                 && crate::discovery::process_start(pid) == state.daemon_since
         });
         if state.session_id.is_none() || !same || attempt == 1 {
-            open_session(state, input, discovery_file)?;
+            open_session(agent, state, input, discovery_file)?;
         }
         let (Some(url), Some(id), Some(token)) =
             (&state.daemon_url, &state.session_id, &state.session_token)
@@ -430,9 +594,10 @@ fn publish(
     Err("the daemon refused the hook's events".into())
 }
 
-/// A session of the live daemon for this agent session, `claude-code · <project dir>`;
-/// starts the daemon (in the background) when none runs.
+/// A session of the live daemon for this agent session, `claude-code · <project dir>`
+/// (`codex · …`, `gemini · …`); starts the daemon (in the background) when none runs.
 fn open_session(
+    agent: HookAgent,
     state: &mut HookState,
     input: &HookInput,
     discovery_file: &Path,
@@ -453,17 +618,21 @@ fn open_session(
         .as_deref()
         .map(Path::new)
         .and_then(Path::file_name)
-        .and_then(|n| n.to_str())
-        .unwrap_or("claude-code");
+        .and_then(|n| n.to_str());
+    let name = agent.name();
+    let label = match dir {
+        Some(dir) => format!("{name} · {dir}"),
+        None => name.to_owned(),
+    };
     // The agent session's key: its OpenTelemetry (`mcptop serve --otlp`) lands on the
     // same daemon session, and a call both report is one row.
     let agent_session = input
         .session_id
         .as_deref()
         .filter(|s| !s.is_empty())
-        .map(|s| format!("claude-code/{s}"));
+        .map(|s| format!("{name}/{s}"));
     let body = serde_json::json!({
-        "label": format!("claude-code · {dir}"),
+        "label": label,
         "cwd": input.cwd,
         "agent_session": agent_session,
     });
@@ -584,8 +753,9 @@ fn http(
     Ok((status, body))
 }
 
-/// `~/.mcptop/hooks/<agent session>.json`, the id reduced to safe characters.
-fn state_path(discovery_file: &Path, agent_session: &str) -> PathBuf {
+/// `~/.mcptop/hooks/<agent session>.json` (`codex-<id>.json` for the others), the id
+/// reduced to safe characters.
+fn state_path(discovery_file: &Path, agent: HookAgent, agent_session: &str) -> PathBuf {
     let name: String = agent_session
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
@@ -595,6 +765,10 @@ fn state_path(discovery_file: &Path, agent_session: &str) -> PathBuf {
         "unknown".to_owned()
     } else {
         name
+    };
+    let name = match agent {
+        HookAgent::ClaudeCode => name,
+        other => format!("{}-{name}", other.name()),
     };
     discovery_file
         .with_file_name("hooks")

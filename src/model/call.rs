@@ -231,6 +231,11 @@ pub struct Call {
     /// The W3C trace the agent ran it in (32 hex digits, from its `traceparent`): where
     /// to look for its span in a tracing backend.
     pub trace_id: Option<String>,
+    /// The subagent that made it (its type, then its id), when the agent's hooks said.
+    pub subagent: Option<(String, String)>,
+    /// An agent's own report of an MCP call (`mcp__SERVER__TOOL`) whose server's tap shows
+    /// the same call: that row is the call; this one is not shown again.
+    pub reached: Option<CallId>,
     /// Its arguments and a summary of its result (JSON texts, bounded), from a tap.
     pub arguments: Option<String>,
     pub result: Option<String>,
@@ -286,6 +291,8 @@ impl Call {
             shown_token: None,
             task: None,
             trace_id: None,
+            subagent: None,
+            reached: None,
             origin: None,
             arguments: None,
             result: None,

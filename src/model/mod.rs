@@ -427,7 +427,14 @@ impl Model {
                 if let Some(m) = &mut c.message {
                     bound_string(m, MAX_MESSAGE);
                 }
-                if let Some(t) = &mut c.extras.task {
+                for t in [
+                    &mut c.extras.task,
+                    &mut c.extras.subagent,
+                    &mut c.extras.subagent_id,
+                ]
+                .into_iter()
+                .flatten()
+                {
                     bound_string(t, MAX_NAME);
                 }
                 for detail in [&mut c.arguments, &mut c.result].into_iter().flatten() {
@@ -584,6 +591,10 @@ impl Model {
                     call.task = c.extras.task;
                     call.origin = c.extras.origin;
                     call.trace_id = c.extras.traceparent.as_deref().and_then(trace_id);
+                    call.subagent = match (c.extras.subagent, c.extras.subagent_id) {
+                        (None, None) => None,
+                        (kind, id) => Some((kind.unwrap_or_default(), id.unwrap_or_default())),
+                    };
                     call.arguments = c.arguments;
                     if let Some(m) = c.message.as_deref().filter(|m| !m.is_empty()) {
                         call.record_message(at, m, &history);

@@ -10,6 +10,7 @@
 //! bytes that were there — or, where the user edited the file since, unwraps just the
 //! entries mcptop wrapped.
 
+pub mod hooks;
 mod jsonedit;
 pub mod otel;
 
@@ -700,127 +701,7 @@ pub fn diff(path: &Path, before: &str, after: &str) -> String {
         .to_string()
 }
 
-// ---------------------------------------------------------------------------------------
-// Claude Code's hooks
-
-/// The hook events `mcptop hook` is installed for; those with a tool matcher first.
-pub const HOOK_EVENTS: &[(&str, bool)] = &[
-    ("PreToolUse", true),
-    ("PostToolUse", true),
-    ("PostToolUseFailure", true),
-    ("PermissionRequest", true),
-    ("Notification", false),
-    ("UserPromptSubmit", false),
-    ("Stop", false),
-    ("SessionStart", false),
-    ("SessionEnd", false),
-];
-
-/// Whether a hook command is mcptop's.
-fn is_our_hook(command: &str) -> bool {
-    let mut words = command.split_whitespace();
-    let program = words.next().unwrap_or_default();
-    Path::new(program.trim_matches('"'))
-        .file_name()
-        .and_then(|n| n.to_str())
-        == Some("mcptop")
-        && words.next() == Some("hook")
-}
-
-/// Claude Code's `settings.json` with `command` (`…/mcptop hook`) installed for every
-/// event of [`HOOK_EVENTS`], beside the hooks already there; unchanged where it is.
-pub fn install_hooks(location: &Location, text: &str, command: &str) -> Result<String, SetupError> {
-    let text = if text.trim().is_empty() { "{}\n" } else { text };
-    let parsed: Value = serde_json::from_str(text).map_err(|e| unparsable(location, "JSON", e))?;
-    let mut out = text.to_owned();
-    let bad = || unparsable(location, "JSON", "its hooks are not objects and arrays");
-    if parsed.get("hooks").is_none() {
-        let root = jsonedit::root(&out).ok_or_else(bad)?;
-        out = jsonedit::insert_member(&out, root, "hooks", "{}").ok_or_else(bad)?;
-    }
-    for (event, tool) in HOOK_EVENTS {
-        let current: Value =
-            serde_json::from_str(&out).map_err(|e| unparsable(location, "JSON", e))?;
-        let groups = current["hooks"].get(*event).and_then(Value::as_array);
-        let installed = groups.is_some_and(|gs| {
-            gs.iter().any(|g| {
-                g["hooks"].as_array().is_some_and(|hs| {
-                    hs.iter()
-                        .any(|h| h["command"].as_str().is_some_and(is_our_hook))
-                })
-            })
-        });
-        if installed {
-            continue;
-        }
-        let group = if *tool {
-            format!(
-                r#"{{ "matcher": "*", "hooks": [{{ "type": "command", "command": {} }}] }}"#,
-                json_str(command)
-            )
-        } else {
-            format!(
-                r#"{{ "hooks": [{{ "type": "command", "command": {} }}] }}"#,
-                json_str(command)
-            )
-        };
-        let root = jsonedit::root(&out).ok_or_else(bad)?;
-        let hooks = jsonedit::find(&out, root.clone(), &["hooks"]).ok_or_else(bad)?;
-        out = match jsonedit::find(&out, root, &["hooks", event]) {
-            Some(array) => jsonedit::append_element(&out, array, &group).ok_or_else(bad)?,
-            None => jsonedit::insert_member(&out, hooks, event, &format!("[{group}]"))
-                .ok_or_else(bad)?,
-        };
-    }
-    Ok(out)
-}
-
-/// The settings without mcptop's hook groups (everything else kept).
-pub fn remove_hooks(location: &Location, text: &str) -> Result<String, SetupError> {
-    let mut out = text.to_owned();
-    let bad = || unparsable(location, "JSON", "its hooks are not objects and arrays");
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
-        .map_err(|e| unparsable(location, "JSON", e))?;
-    for (event, _) in HOOK_EVENTS {
-        loop {
-            let Some(root) = jsonedit::root(&out) else {
-                return Ok(out);
-            };
-            let Some(array) = jsonedit::find(&out, root, &["hooks", event]) else {
-                break;
-            };
-            let elements = jsonedit::elements(&out, array.clone()).ok_or_else(bad)?;
-            let ours = elements.into_iter().find(|e| {
-                serde_json::from_str::<Value>(&out[e.clone()])
-                    .ok()
-                    .and_then(|g| g["hooks"].as_array().cloned())
-                    .is_some_and(|hs| {
-                        hs.iter()
-                            .any(|h| h["command"].as_str().is_some_and(is_our_hook))
-                    })
-            });
-            match ours {
-                Some(e) => out = jsonedit::remove_element(&out, array, e).ok_or_else(bad)?,
-                None => break,
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Claude Code's settings file: the project's `.claude/settings.json`, or the user's.
-pub fn hooks_location(home: &Path, project: &Path, user: bool) -> Location {
-    Location {
-        agent: Agent::ClaudeCode,
-        scope: if user { "user" } else { "project" },
-        path: if user {
-            home.join(".claude/settings.json")
-        } else {
-            project.join(".claude/settings.json")
-        },
-        format: Format::Json(vec!["hooks".into()]),
-    }
-}
+pub use hooks::{hooks_location, install_hooks, remove_hooks};
 
 #[cfg(test)]
 mod tests;

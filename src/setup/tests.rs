@@ -248,7 +248,13 @@ fn a_file_that_does_not_parse_is_not_touched() {
 
 #[test]
 fn hooks_merge_with_what_is_there_and_come_out_alone() {
-    let loc = hooks_location(Path::new("/home/me"), Path::new("/home/me/shop"), false);
+    let loc = hooks_location(
+        Agent::ClaudeCode,
+        Path::new("/home/me"),
+        Path::new("/home/me/shop"),
+        false,
+    )
+    .unwrap();
     let text = r#"{
   "permissions": { "allow": ["Bash(npm test)"] },
   "hooks": {
@@ -261,7 +267,7 @@ fn hooks_merge_with_what_is_there_and_come_out_alone() {
     let command = format!("{EXE} hook");
     let installed = install_hooks(&loc, text, &command).unwrap();
     let v: Value = serde_json::from_str(&installed).unwrap();
-    for (event, tool) in HOOK_EVENTS {
+    for (event, tool) in hooks::hook_events(Agent::ClaudeCode) {
         let groups = v["hooks"][event].as_array().unwrap();
         let ours = groups
             .iter()
@@ -280,7 +286,7 @@ fn hooks_merge_with_what_is_there_and_come_out_alone() {
     );
     // Removing leaves the user's own hook, and empty lists for the events it added.
     let mut expected: Value = serde_json::from_str(text).unwrap();
-    for (event, _) in HOOK_EVENTS {
+    for (event, _) in hooks::hook_events(Agent::ClaudeCode) {
         if *event != "PostToolUse" {
             expected["hooks"][event] = serde_json::json!([]);
         }
@@ -293,11 +299,130 @@ fn hooks_merge_with_what_is_there_and_come_out_alone() {
     let removed: Value = serde_json::from_str(&remove_hooks(&loc, &installed).unwrap()).unwrap();
     assert_eq!(removed["hooks"]["PostToolUse"].as_array().unwrap().len(), 1);
     assert_eq!(removed["permissions"]["allow"][0], "Bash(npm test)");
-    for (event, _) in HOOK_EVENTS {
+    for (event, _) in hooks::hook_events(Agent::ClaudeCode) {
         let groups = removed["hooks"][event].as_array().map_or(0, Vec::len);
         assert!(groups <= 1, "{event}");
     }
     // An empty or missing settings file gets the hooks too.
     let fresh: Value = serde_json::from_str(&install_hooks(&loc, "", &command).unwrap()).unwrap();
     assert!(fresh["hooks"]["PreToolUse"].is_array());
+}
+
+#[test]
+fn codex_trusts_a_hook_by_the_hash_it_computes() {
+    // The hash the real Codex 0.169.0 accepted for this hook (its /hooks would write the
+    // same): its hooks ran with this trust and without --dangerously-bypass-hook-trust.
+    assert_eq!(
+        hooks::codex_trust_hash("PreToolUse", "/tmp/cx/dump.sh"),
+        "sha256:3b0bb895644b922d8a307703fd16ee36fd22f722b70551a78590aafa4d45a3aa"
+    );
+    assert_eq!(
+        hooks::codex_trust_hash("Stop", "/tmp/cx/dump.sh"),
+        "sha256:0ba074da447c34e01b59900ce6731e69ac65e97311ce9eaf761c17c347f7a605"
+    );
+}
+
+#[test]
+fn codex_hooks_go_in_with_their_trust_and_come_out_moving_later_trust_down() {
+    let loc = hooks_location(
+        Agent::Codex,
+        Path::new("/home/me"),
+        Path::new("/home/me/shop"),
+        false,
+    )
+    .unwrap();
+    let file = "/home/me/.codex/config.toml";
+    let text = format!(
+        r#"model = "gpt-5.4"
+
+# my own check
+[[hooks.PreToolUse]]
+matcher = "^Bash$"
+[[hooks.PreToolUse.hooks]]
+type = "command"
+command = "my-check"
+
+[hooks.state."{file}:pre_tool_use:0:0"]
+trusted_hash = "sha256:mine"
+"#
+    );
+    let command = format!("{EXE} hook --agent codex");
+    let installed = install_hooks(&loc, &text, &command).unwrap();
+    let v: toml::Value = toml::from_str(&installed).unwrap();
+    let hooks = &v["hooks"];
+    for (event, _) in hooks::hook_events(Agent::Codex) {
+        let groups = hooks[event].as_array().unwrap();
+        let at = groups
+            .iter()
+            .position(|g| g["hooks"][0]["command"].as_str() == Some(command.as_str()))
+            .unwrap_or_else(|| panic!("{event}: {installed}"));
+        assert_eq!(at, usize::from(*event == "PreToolUse"), "{event}");
+        let key = installed
+            .lines()
+            .find(|l| l.contains(&format!(":{at}:0\"]")) && l.contains(file))
+            .is_some();
+        assert!(key, "{event}");
+    }
+    let state = hooks["state"].as_table().unwrap();
+    assert_eq!(
+        state[&format!("{file}:pre_tool_use:1:0")]["trusted_hash"].as_str(),
+        Some(hooks::codex_trust_hash("PreToolUse", &command).as_str())
+    );
+    assert_eq!(
+        state[&format!("{file}:pre_tool_use:0:0")]["trusted_hash"].as_str(),
+        Some("sha256:mine")
+    );
+    assert_eq!(
+        install_hooks(&loc, &installed, &command).unwrap(),
+        installed
+    );
+    // Out again: the file as it was, comment and all.
+    assert_eq!(remove_hooks(&loc, &installed).unwrap(), text);
+    // A hook the user added after ours keeps its trust, one place down.
+    let later = format!(
+        "{installed}\n[[hooks.Stop]]\n[[hooks.Stop.hooks]]\ntype = \"command\"\ncommand = \"notify\"\n\n\
+         [hooks.state.\"{file}:stop:1:0\"]\ntrusted_hash = \"sha256:later\"\n"
+    );
+    let v: toml::Value = toml::from_str(&remove_hooks(&loc, &later).unwrap()).unwrap();
+    assert_eq!(
+        v["hooks"]["Stop"][0]["hooks"][0]["command"].as_str(),
+        Some("notify")
+    );
+    let state = v["hooks"]["state"].as_table().unwrap();
+    assert_eq!(
+        state[&format!("{file}:stop:0:0")]["trusted_hash"].as_str(),
+        Some("sha256:later")
+    );
+    assert_eq!(state.len(), 2, "{state:?}");
+    // Not a list of groups: refused, untouched.
+    let e = install_hooks(&loc, "[hooks]\nStop = 3\n", &command)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a list of hook groups"), "{e}");
+}
+
+#[test]
+fn gemini_hooks_take_no_matcher_and_come_out_alone() {
+    let loc = hooks_location(
+        Agent::Gemini,
+        Path::new("/home/me"),
+        Path::new("/home/me/shop"),
+        false,
+    )
+    .unwrap();
+    assert_eq!(loc.path, Path::new("/home/me/shop/.gemini/settings.json"));
+    let text = "{\n  \"mcpServers\": {}\n}\n";
+    let command = format!("{EXE} hook --agent gemini");
+    let installed = install_hooks(&loc, text, &command).unwrap();
+    let v: Value = serde_json::from_str(&installed).unwrap();
+    for (event, _) in hooks::hook_events(Agent::Gemini) {
+        let group = &v["hooks"][event][0];
+        assert_eq!(group["hooks"][0]["command"], command.as_str(), "{event}");
+        assert!(group.get("matcher").is_none(), "{event}");
+    }
+    let removed: Value = serde_json::from_str(&remove_hooks(&loc, &installed).unwrap()).unwrap();
+    for (event, _) in hooks::hook_events(Agent::Gemini) {
+        assert_eq!(removed["hooks"][event], serde_json::json!([]), "{event}");
+    }
+    assert!(hooks_location(Agent::Cursor, Path::new("/h"), Path::new("/p"), false).is_none());
 }

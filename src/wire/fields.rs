@@ -362,6 +362,11 @@ wire_fields! {
         /// On `started`: the W3C `traceparent` the agent sent in the request's `_meta` (the
         /// daemon's OpenTelemetry export makes the call's span a child of it).
         traceparent: text => Option<String>,
+        /// The subagent that made the call, by its type (`Explore`, `worker`): an agent's
+        /// hooks say so for the calls a subagent of it makes.
+        subagent: text => Option<String>,
+        /// That subagent's id, which tells two subagents of one type apart.
+        subagent_id: text => Option<String>,
     }
 }
 

@@ -208,9 +208,20 @@ fn extras() -> impl Strategy<Value = mcptop::wire::CallExtras> {
             Just(Origin::Model)
         ]),
         proptest::option::of("00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]"),
+        proptest::option::of("\\PC{1,20}"),
+        proptest::option::of("[a-z0-9-]{1,20}"),
     )
         .prop_map(
-            |(progress_requested, progress_token, task, waiting_for, origin, traceparent)| {
+            |(
+                progress_requested,
+                progress_token,
+                task,
+                waiting_for,
+                origin,
+                traceparent,
+                subagent,
+                subagent_id,
+            )| {
                 CallExtras {
                     progress_requested,
                     progress_token,
@@ -218,6 +229,8 @@ fn extras() -> impl Strategy<Value = mcptop::wire::CallExtras> {
                     waiting_for,
                     origin,
                     traceparent,
+                    subagent,
+                    subagent_id,
                 }
             },
         )
