@@ -1036,4 +1036,149 @@ mod tests {
             assert_eq!(what(tool, &v, &rules).as_deref(), Some(expected), "{tool}");
         }
     }
+
+    #[test]
+    fn gemini_s_events_read_as_claude_code_s() {
+        let rules = Rules::default();
+        let mut state = HookState::default();
+        let at = Time::now();
+        let event = |json: &str| normalize(HookAgent::Gemini, input(json));
+        let items = plan(
+            &event(
+                r#"{"hook_event_name":"BeforeTool","session_id":"g","tool_name":"run_shell_command","tool_input":{"command":"make","description":"build"}}"#,
+            ),
+            &mut state,
+            &rules,
+            at,
+        );
+        assert_eq!(states(&items), [("run_shell_command#1".into(), "started")]);
+        let Published::Call(started) = &items[0] else {
+            panic!()
+        };
+        assert_eq!(started.message.as_deref(), Some("make"));
+        // Its MCP tools are named as the others name theirs.
+        let items = plan(
+            &event(
+                r#"{"hook_event_name":"BeforeTool","tool_name":"search","tool_input":{"q":"x"},"mcp_context":{"server_name":"github","tool_name":"search"}}"#,
+            ),
+            &mut state,
+            &rules,
+            at,
+        );
+        let Published::Call(mcp) = &items[0] else {
+            panic!()
+        };
+        assert_eq!(mcp.tool, "mcp__github__search");
+        let items = plan(
+            &event(
+                r#"{"hook_event_name":"AfterTool","tool_name":"run_shell_command","tool_response":{"llmContent":"","error":{"message":"exit 2","type":"x"}}}"#,
+            ),
+            &mut state,
+            &rules,
+            at,
+        );
+        assert_eq!(states(&items), [("run_shell_command#1".into(), "failed")]);
+        let Published::Call(failed) = &items[0] else {
+            panic!()
+        };
+        assert_eq!(failed.error.as_deref(), Some("exit 2"));
+        // The turn's end (AfterAgent) ends what is open; a new prompt is BeforeAgent.
+        let items = plan(
+            &event(r#"{"hook_event_name":"AfterAgent"}"#),
+            &mut state,
+            &rules,
+            at,
+        );
+        assert_eq!(states(&items), [("mcp__github__search#1".into(), "lost")]);
+        assert_eq!(
+            event(r#"{"hook_event_name":"BeforeAgent"}"#)
+                .hook_event_name
+                .as_deref(),
+            Some("UserPromptSubmit")
+        );
+        // Codex's events are Claude Code's: nothing changes.
+        let codex = normalize(
+            HookAgent::Codex,
+            input(r#"{"hook_event_name":"AfterTool","tool_name":"Bash"}"#),
+        );
+        assert_eq!(codex.hook_event_name.as_deref(), Some("AfterTool"));
+    }
+
+    #[test]
+    fn a_subagent_s_calls_say_whose_they_are_and_end_with_it() {
+        let rules = Rules::default();
+        let mut state = HookState::default();
+        let at = Time::now();
+        let pre = |id: &str, agent: &str| {
+            input(&format!(
+                r#"{{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_use_id":"{id}","tool_input":{{"command":"ls"}}{agent}}}"#
+            ))
+        };
+        let sub = r#","agent_id":"a7","agent_type":"Explore""#;
+        // The parent waits for permission …
+        plan(&pre("p1", ""), &mut state, &rules, at);
+        plan(
+            &input(
+                r#"{"hook_event_name":"PermissionRequest","tool_name":"Bash","tool_use_id":"p1"}"#,
+            ),
+            &mut state,
+            &rules,
+            at,
+        );
+        // … while its subagent works: that is not the parent moving on.
+        let items = plan(&pre("s1", sub), &mut state, &rules, at);
+        assert_eq!(states(&items), [("s1".into(), "started")]);
+        let Published::Call(started) = &items[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                started.extras.subagent.as_deref(),
+                started.extras.subagent_id.as_deref()
+            ),
+            (Some("Explore"), Some("a7"))
+        );
+        plan(&pre("s2", sub), &mut state, &rules, at);
+        plan(
+            &input(r#"{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_use_id":"s1"}"#),
+            &mut state,
+            &rules,
+            at,
+        );
+        // The subagent ends with s2 open: s2 ends with it, the parent's prompt stays.
+        let items = plan(
+            &input(r#"{"hook_event_name":"SubagentStop","agent_id":"a7","agent_type":"Explore"}"#),
+            &mut state,
+            &rules,
+            at,
+        );
+        assert_eq!(states(&items), [("s2".into(), "lost")]);
+        assert_eq!(state.asking, ["p1"]);
+        // The parent's next tool shows its prompt was denied.
+        let items = plan(&pre("p2", ""), &mut state, &rules, at);
+        assert_eq!(
+            states(&items),
+            [("p1".into(), "lost"), ("p2".into(), "started")]
+        );
+        // The session's end: what is open ends, and a row says the session ended.
+        let items = plan(
+            &input(r#"{"hook_event_name":"SessionEnd","reason":"exit"}"#),
+            &mut state,
+            &rules,
+            at,
+        );
+        assert_eq!(
+            states(&items),
+            [
+                ("p2".into(), "lost"),
+                (SESSION_END.into(), "started"),
+                (SESSION_END.into(), "finished")
+            ]
+        );
+        let Published::Call(end) = &items[2] else {
+            panic!()
+        };
+        assert_eq!(end.message.as_deref(), Some("ended (exit)"));
+        assert!(state.subagents.is_empty() && state.open.is_empty());
+    }
 }
