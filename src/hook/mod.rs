@@ -40,8 +40,7 @@ const MAX_OPEN: usize = 256;
 /// The longest "what" of a call.
 const MAX_WHAT: usize = 200;
 /// The row that says an agent's session ended (tool and token): the agents view reads it.
-pub const SESSION_TOOL: &str = "session";
-pub const SESSION_END: &str = "session-end";
+pub use crate::model::agents::{SESSION_END, SESSION_TOOL};
 
 /// The agents whose hooks `mcptop hook` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

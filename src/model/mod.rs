@@ -4,6 +4,7 @@
 //! received), and every question that depends on time takes `now`. The TUI, `tail`,
 //! replay and the tests all drive this same model.
 
+pub mod agents;
 mod call;
 mod lint;
 pub mod stats;
@@ -247,7 +248,13 @@ pub struct Model {
     pub last_error: Option<(String, Option<String>)>,
     /// What each session's server is, as its tap saw it (newest last).
     servers: Vec<Server>,
+    /// An agent's reports of MCP calls (`mcp__SERVER__TOOL`) still running that no tap's
+    /// call has matched yet (see [`Model::match_reached`]), oldest first.
+    unreached: Vec<CallId>,
 }
+
+/// Agent MCP calls waiting for their tap's match, at most.
+const MAX_UNREACHED: usize = 256;
 
 /// The server behind one session: its name, revision, capabilities and tools.
 #[derive(Debug, Clone, PartialEq)]
@@ -293,6 +300,7 @@ impl Model {
             evicted: 0,
             last_error: None,
             servers: Vec::new(),
+            unreached: Vec::new(),
         }
     }
 
@@ -336,7 +344,11 @@ impl Model {
 
     /// The calls by start, oldest first.
     pub fn ids_by_start(&self) -> Vec<CallId> {
-        let mut calls: Vec<(Time, CallId)> = self.calls().map(|c| (c.first_seen, c.id)).collect();
+        let mut calls: Vec<(Time, CallId)> = self
+            .calls()
+            .filter(|c| c.reached.is_none())
+            .map(|c| (c.first_seen, c.id))
+            .collect();
         calls.sort_unstable();
         calls.into_iter().map(|(_, id)| id).collect()
     }
@@ -600,6 +612,7 @@ impl Model {
                         call.record_message(at, m, &history);
                     }
                 }
+                self.match_reached(id);
                 Change::NewCall(id)
             }
             CallState::Working | CallState::Waiting => {
@@ -917,13 +930,15 @@ impl Model {
             finished.sort_by(|a, b| b.ended_at.cmp(&a.ended_at).then(b.id.cmp(&a.id)));
             out.extend(finished.iter().map(|c| c.id));
         }
+        // An agent's report of a call its server's tap shows is that row.
+        out.retain(|id| self.calls.get(id).is_some_and(|c| c.reached.is_none()));
         out
     }
 
     /// How many calls are in each state now.
     pub fn counts(&self, now: Time) -> StateCounts {
         let mut counts = StateCounts::default();
-        for call in self.calls() {
+        for call in self.calls().filter(|c| c.reached.is_none()) {
             match self.display_state(call, now) {
                 DisplayState::Running => counts.running += 1,
                 DisplayState::Stalled => counts.stalled += 1,
@@ -1013,12 +1028,83 @@ impl Model {
         out
     }
 
+    /// One call seen twice: an agent's report of its MCP call (`mcp__SERVER__TOOL`, from
+    /// its hooks or telemetry) and the same call as the server's tap saw it (a session
+    /// labelled SERVER, the tool TOOL, started no earlier than a second before the agent
+    /// said). The tap's row is the call (it has the arguments, the progress, the result);
+    /// the agent's is marked [`Call::reached`] and shown no more. Each tap call answers
+    /// one agent call, the oldest waiting.
+    fn match_reached(&mut self, id: CallId) {
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
+        let slack = chrono::TimeDelta::seconds(1);
+        if call.origin.is_some() {
+            let Some((server, tool)) = call.key.tool.as_deref().and_then(lint::mcp_tool) else {
+                return;
+            };
+            let since = call.first_seen - slack;
+            let taken: Vec<CallId> = self.calls.values().filter_map(|c| c.reached).collect();
+            let tap = self
+                .calls()
+                .filter(|c| {
+                    c.origin.is_none()
+                        && c.session_label.as_deref() == Some(server)
+                        && c.key.tool.as_deref() == Some(tool)
+                        && c.first_seen >= since
+                        && !taken.contains(&c.id)
+                })
+                .map(|c| c.id)
+                .next();
+            match tap {
+                Some(tap) => {
+                    if let Some(call) = self.calls.get_mut(&id) {
+                        call.reached = Some(tap);
+                    }
+                }
+                None => {
+                    if self.unreached.len() >= MAX_UNREACHED {
+                        self.unreached.remove(0);
+                    }
+                    self.unreached.push(id);
+                }
+            }
+        } else if !self.unreached.is_empty() {
+            let (Some(label), Some(tool)) = (call.session_label.clone(), call.key.tool.clone())
+            else {
+                return;
+            };
+            let until = call.first_seen + slack;
+            let calls = &self.calls;
+            self.unreached.retain(|u| {
+                calls
+                    .get(u)
+                    .is_some_and(|c| c.status == Status::Running && c.reached.is_none())
+            });
+            let found = self.unreached.iter().position(|u| {
+                calls.get(u).is_some_and(|c| {
+                    c.first_seen <= until
+                        && c.key.tool.as_deref().and_then(lint::mcp_tool)
+                            == Some((label.as_str(), tool.as_str()))
+                })
+            });
+            if let Some(i) = found {
+                let agent = self.unreached.remove(i);
+                if let Some(c) = self.calls.get_mut(&agent) {
+                    c.reached = Some(id);
+                }
+                self.generation = next_generation();
+            }
+        }
+    }
+
     /// An agent's call of an MCP server's tool (`mcp__SERVER__TOOL`, from its hooks or
     /// telemetry) that the server's own tap (a session labelled SERVER, `mcptop setup`'s
     /// `wrap --label`) has not seen start within [`lint::NEVER_REACHED_SECS`]: the agent
     /// is stuck before the wire, not the server. Said only of a server whose tap shows.
     pub fn never_reached(&self, call: &Call, now: Time) -> Option<String> {
         if call.origin.is_none()
+            || call.reached.is_some()
             || call.status != Status::Running
             || call.waiting.is_some()
             || now - call.first_seen < chrono::TimeDelta::seconds(lint::NEVER_REACHED_SECS)
@@ -1026,16 +1112,10 @@ impl Model {
             return None;
         }
         let (server, tool) = lint::mcp_tool(call.key.tool.as_deref()?)?;
-        let tapped = |c: &&Call| c.origin.is_none() && c.session_label.as_deref() == Some(server);
-        // Clocks of two processes on one machine: a second of slack.
-        let since = call.first_seen - chrono::TimeDelta::seconds(1);
-        let mut watched = false;
-        for c in self.calls().filter(tapped) {
-            watched = true;
-            if c.key.tool.as_deref() == Some(tool) && c.first_seen >= since {
-                return None;
-            }
-        }
+        // Said only where the server's tap shows (else nothing could have seen it).
+        let watched = self
+            .calls()
+            .any(|c| c.origin.is_none() && c.session_label.as_deref() == Some(server));
         watched.then(|| {
             format!(
                 "{}: the agent started it {} ago and server {server} never saw it (its tap \

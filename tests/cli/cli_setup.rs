@@ -143,8 +143,8 @@ fn setup_wraps_undo_restores_and_hooks_install_beside_the_users_own() {
     let pre = installed["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
         .as_str()
         .unwrap();
-    // The servers are wrapped too, so MCP tools show once: through the tap.
-    assert!(pre.ends_with("mcptop hook --skip-mcp"), "{pre}");
+    // MCP tools are published too: the monitor shows one row where a tap sees the call.
+    assert!(pre.ends_with("mcptop hook"), "{pre}");
     assert_eq!(
         installed["hooks"]["PostToolUse"].as_array().unwrap().len(),
         2
@@ -158,6 +158,48 @@ fn setup_wraps_undo_restores_and_hooks_install_beside_the_users_own() {
         std::fs::read_to_string(&settings).unwrap(),
         own,
         "byte for byte"
+    );
+
+    // Codex's hooks go into its user config with their trust; undo gives the file back.
+    let before = std::fs::read_to_string(&codex).unwrap();
+    let hooks = run(&home, &["setup", "codex", "--project", p, "--hooks"]);
+    let said = text(&hooks);
+    assert!(hooks.status.success(), "{said}");
+    assert!(said.contains("setup trusted them"), "{said}");
+    let toml = std::fs::read_to_string(&codex).unwrap();
+    assert!(
+        toml.contains("[[hooks.PreToolUse]]")
+            && toml.contains("hook --agent codex")
+            && toml.contains("trusted_hash = \"sha256:"),
+        "{toml}"
+    );
+    let undo = run(
+        &home,
+        &["setup", "codex", "--project", p, "--hooks", "--undo"],
+    );
+    assert!(undo.status.success(), "{}", text(&undo));
+    assert_eq!(std::fs::read_to_string(&codex).unwrap(), before);
+    // Gemini CLI's, in the project's settings.
+    let hooks = run(&home, &["setup", "gemini", "--project", p, "--hooks"]);
+    assert!(hooks.status.success(), "{}", text(&hooks));
+    let gemini: Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join(".gemini/settings.json")).unwrap(),
+    )
+    .unwrap();
+    let before_tool = gemini["hooks"]["BeforeTool"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap();
+    assert!(
+        before_tool.ends_with("mcptop hook --agent gemini"),
+        "{before_tool}"
+    );
+    // An agent without hooks: said so, in one line.
+    let cursor = run(&home, &["setup", "cursor", "--project", p, "--hooks"]);
+    assert_eq!(cursor.status.code(), Some(1));
+    assert!(
+        text(&cursor).contains("no hooks mcptop can use"),
+        "{}",
+        text(&cursor)
     );
 
     // A file that does not parse: one line, exit 1, untouched.

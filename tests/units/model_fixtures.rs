@@ -465,7 +465,45 @@ fn an_agents_mcp_call_its_servers_tap_never_saw_is_said_to_be_stuck_before_the_w
           (its tap got no tools/call): the agent is stuck before the wire, not the server"
         ]
     );
-    // The tap sees it (late): no longer stuck.
+    // The tap sees it (late): no longer stuck, and one row: the tap's.
     common::fixture::apply_line(&mut model, &line("s2", "shop", "2", "search", ""), t("08"));
     assert!(stuck(&model, "09").is_empty());
+    let shown = |model: &Model| -> Vec<String> {
+        model
+            .display_order()
+            .into_iter()
+            .filter_map(|id| model.call(id))
+            .filter_map(|c| c.key.tool.clone())
+            .collect()
+    };
+    assert_eq!(shown(&model), ["list", "mcp__docs__fetch", "search"]);
+    assert_eq!(model.counts(t("09")).running, 3);
+    // Two more agent calls of it and one tap call: the tap's answers the older one; the
+    // other is still stuck, and still shows.
+    for (token, second) in [("t3", "10"), ("t4", "11")] {
+        common::fixture::apply_line(
+            &mut model,
+            &line("s1", agent, token, "mcp__shop__search", hook),
+            t(second),
+        );
+    }
+    common::fixture::apply_line(&mut model, &line("s2", "shop", "3", "search", ""), t("11"));
+    let reached: Vec<Option<String>> = model
+        .calls()
+        .filter(|c| c.key.tool.as_deref() == Some("mcp__shop__search"))
+        .map(|c| {
+            c.reached
+                .and_then(|id| model.call(id))
+                .map(|c| format!("{:?}", c.key.token))
+        })
+        .collect();
+    assert_eq!(
+        reached,
+        [
+            Some("Some(Str(\"2\"))".to_owned()),
+            Some("Some(Str(\"3\"))".to_owned()),
+            None
+        ]
+    );
+    assert_eq!(stuck(&model, "17").len(), 1, "{:?}", stuck(&model, "17"));
 }
