@@ -37,17 +37,20 @@ impl AgentState {
         }
     }
 
-    /// In words, as the view shows it (`now` for "for how long").
-    pub fn words(self, now: Time) -> String {
+    /// In words, as the view shows it (`now` for "for how long"); `short` for a narrow
+    /// pane, where the glyph before it says it waits.
+    pub fn words(self, now: Time, short: bool) -> String {
+        let waiting = if short { "" } else { "waiting for " };
         match self {
             AgentState::Waiting(Wait::Permission, since, _) => {
-                format!("waiting for permission {}", super::human(now - since))
+                format!("{waiting}permission {}", super::human(now - since))
             }
             AgentState::Waiting(Wait::Input, since, _) => {
-                format!("waiting for input {}", super::human(now - since))
+                format!("{waiting}input {}", super::human(now - since))
             }
             AgentState::Working => "working".to_owned(),
             AgentState::Idle(since) => format!("idle {}", super::human(now - since)),
+            AgentState::Ended(_) if short => "ended".to_owned(),
             AgentState::Ended(at) => format!("ended {} ago", super::human(now - at)),
         }
     }

@@ -315,8 +315,9 @@ pub fn mcp_tool(name: &str) -> Option<(&str, &str)> {
     (!server.is_empty() && !tool.is_empty()).then_some((server, tool))
 }
 
-/// How long a call may wait before the header says so: the most common reason an agent
-/// looks stuck is a permission prompt nobody has seen.
+/// How long a call may wait before the header says so, unless the config file says
+/// otherwise (`[calls] waiting_notice`): the most common reason an agent looks stuck is
+/// a permission prompt nobody has seen.
 pub const WAITING_NOTICE_SECS: i64 = 5;
 
 /// A running call that waits for permission or input.
@@ -325,19 +326,28 @@ impl CallLint for Waiting {
     fn kind(&self) -> FindingKind {
         FindingKind::Waiting
     }
-    fn check(&self, call: &Call, now: Time, _: &ModelConfig) -> Verdict {
+    fn check(&self, call: &Call, now: Time, config: &ModelConfig) -> Verdict {
         let Some(wait) = call.waiting.filter(|_| call.status == Status::Running) else {
             return Verdict::Ok;
         };
         let waited = call.since_update(now);
-        if waited < chrono::TimeDelta::seconds(WAITING_NOTICE_SECS) {
+        if waited < config.waiting_notice {
             return Verdict::NotEnoughData;
         }
         let what = match wait {
             crate::wire::Wait::Permission => "waits for permission: answer the agent's prompt",
             crate::wire::Wait::Input => "waits for input the server asked for",
         };
-        Verdict::Warn(format!("{} {what} ({})", tool_name(call), human(waited)))
+        // An agent's call says which agent waits: with several at work, that is the news.
+        let whose = match (&call.origin, &call.session_label) {
+            (Some(_), Some(label)) => format!("{label}: "),
+            _ => String::new(),
+        };
+        Verdict::Warn(format!(
+            "{whose}{} {what} ({})",
+            tool_name(call),
+            human(waited)
+        ))
     }
 }
 

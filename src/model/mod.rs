@@ -42,6 +42,8 @@ pub struct ModelConfig {
     pub quiet_gap: TimeDelta,
     /// How long finished calls stay in the table.
     pub retention: TimeDelta,
+    /// How long a call may wait on the user before the header says so.
+    pub waiting_notice: TimeDelta,
     /// Hard cap on calls held; past it the oldest finished (then oldest idle) go first.
     pub max_calls: usize,
     pub history: HistoryLimits,
@@ -65,6 +67,7 @@ impl Default for ModelConfig {
             stall_without_cadence: TimeDelta::seconds(60),
             quiet_gap: TimeDelta::seconds(5),
             retention: TimeDelta::minutes(5),
+            waiting_notice: TimeDelta::seconds(lint::WAITING_NOTICE_SECS),
             max_calls: 2000,
             history: HistoryLimits {
                 samples: 120,
@@ -633,6 +636,10 @@ impl Model {
                 if call.session_label.is_none() {
                     call.session_label = label;
                 }
+                // Who reported it, for a call first heard of here (its start never came).
+                if call.origin.is_none() && fresh {
+                    call.origin = c.extras.origin;
+                }
                 if c.extras.task.is_some() {
                     call.task = c.extras.task;
                 }
@@ -685,6 +692,10 @@ impl Model {
                 };
                 if call.session_label.is_none() {
                     call.session_label = label;
+                }
+                // Who reported it, for a call first heard of here (its start never came).
+                if call.origin.is_none() && fresh {
+                    call.origin = c.extras.origin;
                 }
                 if progress_requested.is_some() {
                     call.progress_requested = progress_requested;

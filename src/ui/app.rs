@@ -6,6 +6,7 @@ use crate::feed::Feed;
 use crate::model::{CallId, Connection, Model};
 use crate::time::Time;
 
+use super::agents::AgentsView;
 use super::columns::Chooser;
 use super::detail::DetailView;
 use super::help::HelpView;
@@ -38,6 +39,8 @@ pub enum Screen {
     Timeline,
     /// `I`: the servers behind the sessions and their tools.
     Servers,
+    /// `A`: the agent sessions, one row each.
+    Agents,
 }
 
 pub use super::keys::Key;
@@ -143,6 +146,10 @@ pub struct App {
     pub detail: DetailView,
     pub timeline: TimelineView,
     pub servers: ServersView,
+    pub agents: AgentsView,
+    /// The agents view came up by itself once (several agent sessions live): it does so
+    /// once, and never after a key.
+    agents_shown: bool,
     pub help: HelpView,
     pub chooser: Chooser,
     /// Findings dismissed with `x`: their kind and call, and the stream's loss counters
@@ -192,6 +199,8 @@ impl App {
             detail: DetailView::default(),
             timeline: TimelineView::default(),
             servers: ServersView::default(),
+            agents: AgentsView::default(),
+            agents_shown: false,
             help: HelpView::default(),
             chooser: Chooser::default(),
             dismissed: Vec::new(),
@@ -451,6 +460,20 @@ impl App {
             self.findings_at = Some(now);
             self.findings_due = false;
             self.findings_behind = false;
+            // Several agents at work: the agents view is where to start (once, and not
+            // after the user has pressed a key).
+            if !self.agents_shown
+                && self.screen == Screen::Table
+                && self.player.is_none()
+                && self
+                    .feed
+                    .model
+                    .live_agents(now, chrono::TimeDelta::minutes(10))
+                    >= 2
+            {
+                self.screen = Screen::Agents;
+                self.agents_shown = true;
+            }
         }
     }
 
@@ -586,17 +609,19 @@ impl App {
         if !matches!(self.screen, Screen::Help | Screen::Columns) && self.replay_key(key) {
             return;
         }
+        self.agents_shown = true;
         let go = match self.screen {
-            Screen::Timeline | Screen::Stats | Screen::Servers
+            Screen::Timeline | Screen::Stats | Screen::Servers | Screen::Agents
                 if matches!(
                     action,
-                    Some(Action::Stats | Action::Timeline | Action::Servers)
+                    Some(Action::Stats | Action::Timeline | Action::Servers | Action::Agents)
                 ) =>
             {
                 // The views' keys move between them; a view's own key goes back.
                 let target = match action {
                     Some(Action::Stats) => Screen::Stats,
                     Some(Action::Timeline) => Screen::Timeline,
+                    Some(Action::Agents) => Screen::Agents,
                     _ => Screen::Servers,
                 };
                 self.screen = if self.screen == target {
@@ -621,6 +646,21 @@ impl App {
                 _ => Go::Stay,
             },
             Screen::Servers => self.servers.handle(action),
+            Screen::Agents => {
+                let rows = self.feed.model.agents();
+                match self.agents.handle(action, rows.len()) {
+                    Go::Open => {
+                        let cursor = self.agents.cursor.min(rows.len().saturating_sub(1));
+                        if let Some(row) = rows.get(cursor) {
+                            self.view.filter = format!("in:{}", row.session);
+                            self.findings_due = true;
+                            self.selected = None;
+                        }
+                        Go::Back
+                    }
+                    go => go,
+                }
+            }
             Screen::Help => self.help.handle(action),
             Screen::Columns => self.chooser.handle(action, &mut self.columns),
             Screen::Detail(_) => {
@@ -755,6 +795,9 @@ impl App {
             Action::Servers => {
                 self.screen = Screen::Servers;
                 self.servers.scroll = 0;
+            }
+            Action::Agents => {
+                self.screen = Screen::Agents;
             }
             Action::Dismiss => {
                 self.dismiss_findings();

@@ -35,6 +35,8 @@ impl Chooser {
 pub enum Column {
     State,
     Session,
+    /// The subagent that made the call (its type), where an agent's hooks said.
+    Agent,
     Tool,
     Progress,
     Percent,
@@ -50,9 +52,10 @@ pub enum Column {
 
 impl Column {
     /// Every column in its default display order.
-    pub const DEFAULT: [Column; 12] = [
+    pub const DEFAULT: [Column; 13] = [
         Column::State,
         Column::Session,
+        Column::Agent,
         Column::Tool,
         Column::Token,
         Column::What,
@@ -70,6 +73,7 @@ impl Column {
         match self {
             Column::State => "state",
             Column::Session => "session",
+            Column::Agent => "agent",
             Column::Tool => "tool",
             Column::Progress => "progress",
             Column::Percent => "percent",
@@ -97,6 +101,7 @@ impl Column {
         match self {
             Column::State => "",
             Column::Session => "session",
+            Column::Agent => "agent",
             Column::Tool => "tool",
             Column::Progress => "progress",
             Column::Percent => "%",
@@ -125,6 +130,9 @@ impl Column {
             // One session (or none): the header names it; no column needed.
             Column::Session if single_session(rows) => 0,
             Column::Session => longest(|r| &r.session, 7, 20),
+            // Only where a subagent made calls.
+            Column::Agent if rows.iter().all(|r| r.agent.is_empty()) => 0,
+            Column::Agent => longest(|r| &r.agent, 5, 16),
             // A tool another row shares is shown with its call's number.
             Column::Tool => {
                 let twins = twins(rows);

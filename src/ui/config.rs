@@ -51,6 +51,9 @@ pub struct TableConfig {
 pub struct CallsConfig {
     pub retention: Option<String>,
     pub max_calls: Option<usize>,
+    /// How long a call may wait on the user (a permission prompt, input) before the
+    /// header says so.
+    pub waiting_notice: Option<String>,
 }
 
 /// A config file that cannot be used, in one line: `file:line: what is wrong`.
@@ -75,6 +78,7 @@ pub struct Settings {
     pub filter: String,
     pub retention: Option<Duration>,
     pub max_calls: Option<usize>,
+    pub waiting_notice: Option<Duration>,
     pub keys: KeyMap,
 }
 
@@ -176,6 +180,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
                 .map_err(|e| bad("retention", format!("retention = {text:?}: {e}")))?,
         ),
     };
+    let waiting_notice = match config.calls.waiting_notice.as_deref() {
+        None => None,
+        Some(text) => Some(
+            crate::time::parse_duration(text)
+                .map_err(|e| bad("waiting_notice", format!("waiting_notice = {text:?}: {e}")))?,
+        ),
+    };
     if config.calls.max_calls == Some(0) {
         return Err(bad("max_calls", "max_calls must be at least 1".into()));
     }
@@ -216,6 +227,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
         filter: config.table.filter.clone().unwrap_or_default(),
         retention,
         max_calls: config.calls.max_calls,
+        waiting_notice,
         keys: KeyMap::with(&overrides),
     })
 }
@@ -234,6 +246,10 @@ impl Settings {
         }
         if let Some(max) = self.max_calls {
             config.max_calls = max;
+        }
+        if let Some(notice) = self.waiting_notice {
+            config.waiting_notice =
+                chrono::TimeDelta::from_std(notice).unwrap_or(config.waiting_notice);
         }
         app.feed = crate::feed::Feed::new(config);
     }
@@ -268,7 +284,8 @@ pub fn default_text() -> String {
          # filter = \"\"         # as typed after /: tool:NAME state:STATE session:LABEL !NOT words\n\n\
          [calls]\n\
          # retention = \"5m\"    # how long a finished call stays on the table\n\
-         # max_calls = 2000    # calls held at most (the oldest finished go first)\n\n\
+         # max_calls = 2000    # calls held at most (the oldest finished go first)\n\
+         # waiting_notice = \"5s\"   # a call waiting on you (permission, input) this long is a finding\n\n\
          [redaction]\n\
          # keys = []           # more argument names whose values are secrets (beside token,\n\
          #                     # secret, password, api_key, authorization, cookie, …)\n\

@@ -76,6 +76,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             "q quit",
         ],
         Screen::Servers => &["Esc back", "j/k scroll", "T stats", "W timeline", "q quit"],
+        Screen::Agents => &[
+            "Enter calls",
+            "Esc back",
+            "j/k move",
+            "W timeline",
+            "q quit",
+        ],
         Screen::Columns => &["Space toggle", "j/k move", "Esc back", "q quit"],
         Screen::Help => &["Esc back", "q quit"],
     };
@@ -121,6 +128,7 @@ const BOUND: &[(&str, Action)] = &[
     ("stats", Action::Stats),
     ("timeline", Action::Timeline),
     ("servers", Action::Servers),
+    ("agents", Action::Agents),
 ];
 
 /// `hint` with the key its action has now (the config may move it), or none when the

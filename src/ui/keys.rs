@@ -48,6 +48,8 @@ pub enum Action {
     Stats,
     Timeline,
     Servers,
+    /// `A`: the agents view.
+    Agents,
     /// Leaves a view (or, on the table, clears the filter).
     Back,
     // The detail view's own.
@@ -113,6 +115,7 @@ impl Action {
         (Action::Stats, "statistics", &["T"]),
         (Action::Timeline, "timeline", &["W"]),
         (Action::Servers, "servers", &["I"]),
+        (Action::Agents, "agents", &["A"]),
         (Action::Back, "back", &["esc"]),
         (Action::NextMatch, "next_match", &["n"]),
         (Action::PreviousMatch, "previous_match", &["N"]),

@@ -4,6 +4,7 @@
 //! The loop drains the source, draws at most 20 times a second and only when something
 //! changed, and wakes once a second for the clocks: near-zero CPU when idle.
 
+pub mod agents;
 pub mod app;
 pub mod columns;
 pub mod config;
@@ -38,6 +39,7 @@ enum Settled {
     Nothing,
     Detail(detail::Drawn),
     Servers(usize),
+    Agents(usize, usize),
     Help(u16),
 }
 
@@ -69,6 +71,10 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: Time, tick: u64, theme: Theme
             app.detail.jump = false;
         }
         Settled::Servers(scroll) => app.servers.scroll = scroll,
+        Settled::Agents(cursor, scroll) => {
+            app.agents.cursor = cursor;
+            app.agents.scroll = scroll;
+        }
         Settled::Help(scroll) => app.help.scroll = scroll,
     }
     scrub(frame.buffer_mut());
@@ -151,6 +157,11 @@ fn render(
             &app.servers,
             theme,
         )),
+        Screen::Agents => {
+            let (cursor, scroll) =
+                agents::draw(frame, main, &model.agents(), &app.agents, now, theme);
+            Settled::Agents(cursor, scroll)
+        }
         Screen::Detail(id) => Settled::Detail(detail::draw(
             frame,
             main,

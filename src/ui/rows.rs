@@ -11,6 +11,10 @@ pub struct RowView {
     pub tool: String,
     /// The session's label, on an all-sessions stream; empty otherwise.
     pub session: String,
+    /// The session's id (what `in:` filters by).
+    pub session_key: String,
+    /// The subagent that made the call (its type), when one did.
+    pub agent: String,
     pub token: String,
     /// What the call works on, from its arguments (empty without).
     pub what: String,
@@ -82,6 +86,12 @@ pub fn row(model: &Model, call: &Call, now: Time) -> RowView {
         state,
         tool: safe(call.key.tool.as_deref().unwrap_or("?")),
         session: safe(call.session_label.as_deref().unwrap_or_default()),
+        session_key: call.key.session.clone().unwrap_or_default(),
+        agent: call
+            .subagent
+            .as_ref()
+            .map(|(kind, id)| safe(if kind.is_empty() { id } else { kind }))
+            .unwrap_or_default(),
         token: safe(&token_text(call.token_shown())),
         what: what(call).unwrap_or_default(),
         progress,

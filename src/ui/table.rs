@@ -46,9 +46,11 @@ fn columns_of(
     use Column::*;
     // Most important first: what the call is and how far it got, how long it has run
     // and how long it has been quiet (quiet or stuck?), what it says; then the rest.
-    // Rows of the same tool are told apart by their number, not by the token.
+    // Rows of the same tool are told apart by their number, not by the token. Which
+    // subagent made a call goes with the call (it is empty, and takes nothing, without).
     let priority = [
-        State, Tool, Progress, Percent, Elapsed, Since, Message, Session, What, Rate, Eta, Token,
+        State, Tool, Agent, Progress, Percent, Elapsed, Since, Message, Session, What, Rate, Eta,
+        Token,
     ];
     let order: Vec<Column> = shown.iter().map(|&(c, _)| c).collect();
     let essential = State.width(rows) + Progress.width(rows) + 3;
@@ -392,6 +394,7 @@ pub fn draw(
                 ),
                 Column::Tool => fit(&row.tool, width_of(Column::Tool)),
                 Column::Session => fit(&row.session, width_of(Column::Session)),
+                Column::Agent => fit(&row.agent, width_of(Column::Agent)),
                 Column::Token => fit(&row.token, width_of(Column::Token)),
                 Column::What => fit(&row.what, width_of(Column::What)),
                 Column::Progress => bar(row, tick, theme),
@@ -404,7 +407,7 @@ pub fn draw(
             };
             match c {
                 Column::State => Cell::from(Line::from(Span::styled(text, theme.state(row.state)))),
-                Column::Tool | Column::Session | Column::What | Column::Message => {
+                Column::Tool | Column::Session | Column::Agent | Column::What | Column::Message => {
                     Cell::from(highlighted(text, &terms, theme))
                 }
                 _ => Cell::from(text),
@@ -506,6 +509,7 @@ pub fn draw_chooser(
             match column {
                 Column::State => "the state glyph",
                 Column::Session => "the session's label (on an all-sessions stream)",
+                Column::Agent => "the subagent that made the call (an agent's hooks)",
                 Column::Tool => "the tool's name",
                 Column::Token => "the progress token",
                 Column::Progress => "a bar and the count",
@@ -545,6 +549,8 @@ mod tests {
             state: DisplayState::Running,
             tool: tool.into(),
             session: String::new(),
+            session_key: String::new(),
+            agent: String::new(),
             token: "1000001".into(),
             what: String::new(),
             progress: progress.into(),

@@ -110,7 +110,9 @@ impl ViewOptions {
         self.filter
             .split_whitespace()
             .map(Term::parse)
-            .filter(|t| !t.negate && !t.text.is_empty() && !matches!(t.field, Field::State))
+            .filter(|t| {
+                !t.negate && !t.text.is_empty() && !matches!(t.field, Field::State | Field::In)
+            })
             .map(|t| t.text)
             .collect()
     }
@@ -167,6 +169,8 @@ enum Field {
     Tool,
     State,
     Session,
+    /// `in:ID`: the calls of one session, by its id (the agents view's Enter).
+    In,
     Any,
 }
 
@@ -182,6 +186,8 @@ impl Term {
             (Field::State, t)
         } else if let Some(t) = rest.strip_prefix("session:") {
             (Field::Session, t)
+        } else if let Some(t) = rest.strip_prefix("in:") {
+            (Field::In, t)
         } else {
             (Field::Any, rest)
         };
@@ -197,9 +203,11 @@ impl Term {
             Field::Tool => row.tool.to_lowercase().contains(&self.text),
             Field::State => row.state.as_str().starts_with(&self.text),
             Field::Session => row.session.to_lowercase().contains(&self.text),
+            Field::In => row.session_key.to_lowercase() == self.text,
             Field::Any => {
                 row.tool.to_lowercase().contains(&self.text)
                     || row.session.to_lowercase().contains(&self.text)
+                    || row.agent.to_lowercase().contains(&self.text)
                     || row.message.to_lowercase().contains(&self.text)
             }
         };

@@ -80,6 +80,9 @@ pub enum Unknown {
 }
 
 /// One decoded frame.
+// Calls are the common frame (with progress): boxing them would cost an allocation per
+// frame for a value that is moved once, from the decoder to the model.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame<'a> {
     Progress(ProgressFrame<'a>),

@@ -1275,7 +1275,7 @@ fn the_column_chooser_and_a_rebound_key() {
         }
         insta::assert_snapshot!(format!("columns_{size}"), chooser);
         // Down to `message`, in view however short the pane, and hide it.
-        for _ in 0..11 {
+        for _ in 0..12 {
             app.handle_key(Key::Char('j'), now);
         }
         let chooser = render(&mut app, w, h, now);
@@ -1619,4 +1619,212 @@ fn each_view_s_keys_are_its_own_and_rebind() {
     assert_eq!(app.detail.match_index, 1);
     app.handle_key(Key::Char('h'), t(60_000));
     assert_eq!(app.screen, Screen::Table, "h closes the detail");
+}
+
+/// Three agent sessions on an all-sessions stream: Claude Code waiting for permission (with
+/// a subagent at work), Codex working, Gemini CLI ended; and a wrapped server's tap.
+fn agents_app() -> App {
+    let mut app = App::new(
+        SourceLabel {
+            daemon: "127.0.0.1:40123".into(),
+            transport: "SSE".into(),
+            session: "all sessions".into(),
+        },
+        t(0),
+    );
+    let call = |at: i64, id: u64, session: &str, label: &str, rest: &str| {
+        event(
+            at,
+            "call",
+            id,
+            &format!(r#"{{"session":"{session}","session_label":"{label}",{rest}}}"#),
+        )
+    };
+    let claude = ("s1", "claude-code · shop");
+    let codex = ("s2", "codex · api");
+    let gemini = ("s3", "gemini · docs");
+    let hook = r#""origin":"hook","progress_requested":false"#;
+    let events = [
+        call(
+            100,
+            1,
+            claude.0,
+            claude.1,
+            &format!(
+                r#""token":"t1","tool":"Bash","state":"started","message":"cargo test",{hook}"#
+            ),
+        ),
+        call(
+            200,
+            2,
+            claude.0,
+            claude.1,
+            r#""token":"t1","tool":"Bash","state":"finished""#,
+        ),
+        call(
+            300,
+            3,
+            claude.0,
+            claude.1,
+            &format!(
+                r#""token":"t2","tool":"Task","state":"started","message":"explore the parser",{hook}"#
+            ),
+        ),
+        call(
+            400,
+            4,
+            claude.0,
+            claude.1,
+            &format!(
+                r#""token":"t3","tool":"Grep","state":"started","message":"fn parse","subagent":"Explore","subagent_id":"a1",{hook}"#
+            ),
+        ),
+        call(
+            500,
+            5,
+            claude.0,
+            claude.1,
+            &format!(
+                r#""token":"t4","tool":"Bash","state":"started","message":"rm -rf build",{hook}"#
+            ),
+        ),
+        call(
+            600,
+            6,
+            claude.0,
+            claude.1,
+            r#""token":"t4","tool":"Bash","state":"waiting","waiting_for":"permission","message":"rm -rf build""#,
+        ),
+        call(
+            700,
+            7,
+            codex.0,
+            codex.1,
+            &format!(r#""token":"c1","tool":"Bash","state":"started","message":"npm test",{hook}"#),
+        ),
+        call(
+            800,
+            8,
+            codex.0,
+            codex.1,
+            r#""token":"c0","tool":"apply_patch","state":"failed","error":"patch did not apply","origin":"hook""#,
+        ),
+        call(
+            900,
+            9,
+            gemini.0,
+            gemini.1,
+            &format!(
+                r#""token":"g1","tool":"read_file","state":"started","message":"README.md",{hook}"#
+            ),
+        ),
+        call(
+            1000,
+            10,
+            gemini.0,
+            gemini.1,
+            r#""token":"g1","tool":"read_file","state":"finished""#,
+        ),
+        call(
+            1100,
+            11,
+            gemini.0,
+            gemini.1,
+            &format!(r#""token":"session-end","tool":"session","state":"started",{hook}"#),
+        ),
+        call(
+            1100,
+            12,
+            gemini.0,
+            gemini.1,
+            r#""token":"session-end","tool":"session","state":"finished","message":"ended (exit)""#,
+        ),
+        call(
+            1200,
+            13,
+            "s4",
+            "github",
+            r#""token":1,"tool":"search","state":"started""#,
+        ),
+    ];
+    for e in &events {
+        app.ingest(e);
+    }
+    app
+}
+
+/// `A`: one row per agent session, the one waiting for its user on top; Enter shows its
+/// calls; with several agents live the monitor opens on it by itself.
+#[test]
+fn the_agents_view() {
+    let now = t(61_000);
+    for (size, (w, h)) in [
+        ("120x30", (120u16, 30u16)),
+        ("80x24", (80, 24)),
+        ("40x12", (40, 12)),
+    ] {
+        let mut app = agents_app();
+        // Several agents at work: the monitor starts on the agents view.
+        let first = render(&mut app, w, h, now);
+        assert!(first.contains("Agents (A)"), "{first}");
+        insta::assert_snapshot!(format!("agents_{size}"), first);
+        let rows: Vec<&str> = first
+            .lines()
+            .filter(|l| l.starts_with(['⚑', '?', '▶', '‼', '✓']))
+            .collect();
+        assert_eq!(rows.len(), 3, "{first}");
+        assert!(rows[0].contains("claude-code"), "waiting on top: {first}");
+        assert!(rows[0].contains("permission"), "{first}");
+        assert!(
+            rows[1].contains("codex") && rows[1].contains("working"),
+            "{first}"
+        );
+        assert!(
+            rows[2].contains("gemini") && rows[2].contains("ended"),
+            "{first}"
+        );
+        if w >= 80 {
+            assert!(rows[0].contains(" 4, 1 subagent"), "{first}");
+            assert!(rows[1].contains("1 failed"), "{first}");
+        }
+        // Enter on the first: the table, its calls only, the subagent's shown as such.
+        app.handle_key(Key::Enter, now);
+        let table = render(&mut app, w, h, now);
+        assert_eq!(app.view.filter, "in:s1");
+        if w >= 80 {
+            assert!(table.contains("filter in:s1"), "{table}");
+        }
+        assert!(
+            !table.contains("npm test") && !table.contains("README"),
+            "{table}"
+        );
+        if w >= 80 {
+            let grep = table
+                .lines()
+                .find(|l| l.contains("Grep"))
+                .unwrap_or_default();
+            assert!(grep.contains("Explore"), "{table}");
+        }
+        // Esc clears the filter; the view does not come back by itself.
+        app.handle_key(Key::Esc, now);
+        let table = render(&mut app, w, h, t(62_500));
+        assert!(!table.contains("Agents (A)"), "{table}");
+        // The header says who waits on the user, and for how long.
+        let header: String = table.lines().take(4).collect::<Vec<_>>().join("\n");
+        assert!(header.contains("claude-code · shop: Bash"), "{table}");
+        if w >= 80 {
+            assert!(header.contains("waits for permission"), "{table}");
+        }
+        // j moves the cursor; A again goes back to the table.
+        app.handle_key(Key::Char('A'), now);
+        app.handle_key(Key::Char('j'), now);
+        app.handle_key(Key::Enter, now);
+        render(&mut app, w, h, now);
+        assert_eq!(app.view.filter, "in:s2");
+    }
+    // With no agents: the view says how to get some.
+    let mut app = app();
+    app.handle_key(Key::Char('A'), t(4_500));
+    let empty = render(&mut app, 80, 24, t(4_500));
+    assert!(empty.contains("no agent session yet"), "{empty}");
 }
