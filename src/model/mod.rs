@@ -345,15 +345,38 @@ impl Model {
         &self.stream
     }
 
-    /// The calls by start, oldest first.
+    /// The calls by start, oldest first (the timeline's rows); a subagent's calls
+    /// together, where its first call started.
     pub fn ids_by_start(&self) -> Vec<CallId> {
-        let mut calls: Vec<(Time, CallId)> = self
+        // A subagent's calls go together, where its first call started.
+        let mut groups: hashbrown::HashMap<(&Option<String>, &str), Time> =
+            hashbrown::HashMap::new();
+        for c in self.calls().filter(|c| c.reached.is_none()) {
+            if let Some((_, agent)) = &c.subagent {
+                let start = groups
+                    .entry((&c.key.session, agent))
+                    .or_insert(c.first_seen);
+                *start = (*start).min(c.first_seen);
+            }
+        }
+        let mut calls: Vec<(Time, &str, Time, CallId)> = self
             .calls()
             .filter(|c| c.reached.is_none())
-            .map(|c| (c.first_seen, c.id))
+            .map(|c| match &c.subagent {
+                Some((_, agent)) => (
+                    groups
+                        .get(&(&c.key.session, agent.as_str()))
+                        .copied()
+                        .unwrap_or(c.first_seen),
+                    agent.as_str(),
+                    c.first_seen,
+                    c.id,
+                ),
+                None => (c.first_seen, "", c.first_seen, c.id),
+            })
             .collect();
         calls.sort_unstable();
-        calls.into_iter().map(|(_, id)| id).collect()
+        calls.into_iter().map(|(.., id)| id).collect()
     }
 
     /// Calls in the order they appeared.

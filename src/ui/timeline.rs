@@ -165,7 +165,12 @@ pub fn draw(
         let state = model.display_state(call, now);
         let end = call.ended_at.unwrap_or(now);
         let (a, b) = (column_of(call.first_seen), column_of(end));
-        let tool = crate::sanitize::terminal(call.key.tool.as_deref().unwrap_or("?")).into_owned();
+        let mut tool =
+            crate::sanitize::terminal(call.key.tool.as_deref().unwrap_or("?")).into_owned();
+        if call.subagent.is_some() {
+            // A subagent's call, under the calls of its agent.
+            tool.insert_str(0, if theme.ascii { "> " } else { "↳ " });
+        }
         let suffix = if twin(row) {
             format!(" #{}", call.id.0)
         } else {

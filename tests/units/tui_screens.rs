@@ -1703,6 +1703,15 @@ fn agents_app() -> App {
             &format!(r#""token":"c1","tool":"Bash","state":"started","message":"npm test",{hook}"#),
         ),
         call(
+            750,
+            14,
+            claude.0,
+            claude.1,
+            &format!(
+                r#""token":"t5","tool":"Read","state":"started","message":"src/parse.rs","subagent":"Explore","subagent_id":"a1",{hook}"#
+            ),
+        ),
+        call(
             800,
             8,
             codex.0,
@@ -1784,7 +1793,7 @@ fn the_agents_view() {
             "{first}"
         );
         if w >= 80 {
-            assert!(rows[0].contains(" 4, 1 subagent"), "{first}");
+            assert!(rows[0].contains(" 5, 1 subagent"), "{first}");
             assert!(rows[1].contains("1 failed"), "{first}");
         }
         // Enter on the first: the table, its calls only, the subagent's shown as such.
@@ -1822,6 +1831,14 @@ fn the_agents_view() {
         render(&mut app, w, h, now);
         assert_eq!(app.view.filter, "in:s2");
     }
+    // The timeline: the subagent's calls together, marked, though Codex's came between.
+    let mut agents = agents_app();
+    agents.handle_key(Key::Char('W'), now);
+    let timeline = render(&mut agents, 120, 30, now);
+    let line_of = |label: &str| timeline.lines().position(|l| l.contains(label));
+    let (grep, read) = (line_of("↳ Grep"), line_of("↳ Read"));
+    assert!(grep.is_some() && read == grep.map(|g| g + 1), "{timeline}");
+
     // With no agents: the view says how to get some.
     let mut app = app();
     app.handle_key(Key::Char('A'), t(4_500));
