@@ -177,6 +177,15 @@ pub struct CallOut {
     pub arguments: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
+    /// The subagent that made it: its type and its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subagent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subagent_id: Option<String>,
+    /// An agent's report of an MCP call whose server's tap shows it: the id of the tap's
+    /// call, which is the row the monitor shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_as: Option<u64>,
 }
 
 impl CallOut {
@@ -209,6 +218,9 @@ impl CallOut {
                 .map(|w| w.as_str()),
             arguments: detail(&call.arguments),
             result: detail(&call.result),
+            subagent: call.subagent.as_ref().map(|(kind, _)| kind.clone()),
+            subagent_id: call.subagent.as_ref().map(|(_, id)| id.clone()),
+            same_as: call.reached.map(|id| id.0),
         }
     }
 }

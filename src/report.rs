@@ -147,6 +147,10 @@ fn write_call_line(
     if let Some(result) = detail(&call.result) {
         put(out, key!("result"), &result);
     }
+    if let Some(tap) = call.reached {
+        put_key(out, key!("same_as"));
+        push_int(out, tap.0);
+    }
     if let Some(label) = &call.session_label {
         put(out, key!("session"), label);
     }
@@ -155,6 +159,10 @@ fn write_call_line(
     put_key(out, concat!(key!("state"), "\""));
     out.extend_from_slice(state.as_bytes());
     out.push(b'"');
+    if let Some((kind, id)) = &call.subagent {
+        put(out, key!("subagent"), kind);
+        put(out, key!("subagent_id"), id);
+    }
     if let Some(task) = &call.task {
         put(out, key!("task"), task);
     }

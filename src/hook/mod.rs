@@ -330,9 +330,10 @@ pub fn plan(
             // Built-in tools report no progress: an empty bar is expected, not a fault.
             started.extras.progress_requested = Some(false);
             started.extras.origin = Some(Origin::Hook);
-            started.extras.subagent = input
-                .agent_type
-                .as_deref()
+            // `agent_id` says a subagent made the call; `agent_type` alone may name the
+            // main thread's agent (`claude --agent`).
+            started.extras.subagent = agent
+                .and(input.agent_type.as_deref())
                 .filter(|t| !t.is_empty())
                 .map(|t| crate::sanitize::cut(t, MAX_WHAT).into_owned());
             started.extras.subagent_id =

@@ -76,6 +76,11 @@ fn every_kind_of_update_is_written_as_the_value_path_writes_it() {
         event(62, "call", "8a", r#"{"token":"e-1","tool":"edit","state":"started","arguments":{"path":"a.rs","n":[1,2.5],"q":"\"x\""},"task":"task-7"}"#.into()),
         event(64, "call", "8b", r#"{"token":"e-1","tool":"edit","state":"waiting","waiting_for":"permission"}"#.into()),
         event(66, "call", "8c", r#"{"token":"e-1","tool":"edit","state":"finished","result":{"ok":true,"lines":[1]}}"#.into()),
+        // An agent's calls: a subagent's, and an MCP call its server's tap shows too.
+        event(67, "call", "8d", r#"{"token":"t1","tool":"Grep","state":"started","origin":"hook","subagent":"Explore","subagent_id":"a\"1","session":"s3","session_label":"claude-code · p"}"#.into()),
+        event(68, "call", "8e", r#"{"token":"t2","tool":"mcp__docs__fetch","state":"started","origin":"hook","session":"s3","session_label":"claude-code · p"}"#.into()),
+        event(69, "call", "8f", r#"{"token":4,"tool":"fetch","state":"started","session":"s4","session_label":"docs"}"#.into()),
+        event(69, "call", "8g", r#"{"token":"t2","tool":"mcp__docs__fetch","state":"finished","origin":"hook","session":"s3","session_label":"claude-code · p"}"#.into()),
         event(70, "lagged", "8", r#"{"missed":3}"#.into()),
         event(80, "message", "9", r#"{"error":"daemon-unreachable","detail":"x"}"#.into()),
         event(90, "message", "10", r#"{"token":1,"progress":3,"total":3,"tool":"t"}"#.into()),
