@@ -88,7 +88,54 @@ fn bench(c: &mut Criterion) {
     group.bench_function("findings_10000_stalled_calls", |b| {
         b.iter(|| app.model().findings(now).len());
     });
+    // `A`: 10,000 calls of 50 agent sessions (their hooks' reports), one row per session.
+    let (mut agents, now) = agents_app();
+    agents.handle_key(mcptop::ui::app::Key::Char('A'), now);
+    group.bench_function("agents_view_50_sessions_10000_calls", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|f| mcptop::ui::draw(f, &mut agents, now, 0, theme))
+                .expect("draw");
+        });
+    });
+    // Once a second, with the findings: whether several agents are live.
+    group.bench_function("live_agents_10000_calls", |b| {
+        b.iter(|| agents.model().live_agents(now, TimeDelta::minutes(10)));
+    });
     group.finish();
+}
+
+/// 10,000 calls reported by the hooks of 50 agent sessions, a tenth still running.
+fn agents_app() -> (App, Time) {
+    let start = Time::from_unix_nanos(1_800_000_000_000_000_000);
+    let mut app = App::new(SourceLabel::default(), start);
+    app.feed = Feed::new(ModelConfig {
+        max_calls: CALLS + 100,
+        ..ModelConfig::default()
+    });
+    let event = |at: Time, data: String| Timed {
+        at,
+        event: SourceEvent::Event {
+            event_type: "call".into(),
+            data,
+            id: String::new(),
+        },
+    };
+    for i in 0..CALLS {
+        let at = start + TimeDelta::milliseconds(i as i64 * 3);
+        let session = i % 50;
+        let head = format!(
+            r#""session":"s{session}","session_label":"claude-code · project-{session}","token":"toolu_{i}","tool":"Bash""#
+        );
+        app.ingest(&event(
+            at,
+            format!(r#"{{{head},"state":"started","origin":"hook","message":"cargo test -p crate-{i}"}}"#),
+        ));
+        if i % 10 != 0 {
+            app.ingest(&event(at, format!(r#"{{{head},"state":"finished"}}"#)));
+        }
+    }
+    (app, start + TimeDelta::seconds(40))
 }
 
 criterion_group!(benches, bench);

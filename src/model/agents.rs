@@ -80,11 +80,24 @@ fn is_session_end(call: &Call) -> bool {
         && matches!(&call.key.token, Some(Token::Str(t)) if t == SESSION_END)
 }
 
+/// What one pass over the calls gathers of a session.
+#[derive(Default)]
+struct Gathered<'a> {
+    label: Option<&'a str>,
+    last: Option<Time>,
+    ended: Option<Time>,
+    /// The running calls (few, even when the calls are many).
+    running: Vec<&'a Call>,
+    calls: u64,
+    failures: u64,
+    subagents: Vec<&'a str>,
+}
+
 impl Model {
     /// Every agent session the model holds calls of, the one that has waited longest on
     /// its user first, then those working, idle and ended (the latest activity first).
     pub fn agents(&self) -> Vec<AgentRow> {
-        let mut by_session: hashbrown::HashMap<&str, Vec<&Call>> = hashbrown::HashMap::new();
+        let mut by_session: hashbrown::HashMap<&str, Gathered<'_>> = hashbrown::HashMap::new();
         for call in self.calls() {
             if call.origin.is_none() {
                 continue;
@@ -92,11 +105,34 @@ impl Model {
             let Some(session) = call.key.session.as_deref() else {
                 continue;
             };
-            by_session.entry(session).or_default().push(call);
+            let g = by_session.entry(session).or_default();
+            if g.label.is_none() {
+                g.label = call.session_label.as_deref();
+            }
+            let last = call
+                .ended_at
+                .unwrap_or(call.last_update)
+                .max(call.last_update);
+            g.last = Some(g.last.map_or(last, |l| l.max(last)));
+            if is_session_end(call) {
+                g.ended = Some(g.ended.map_or(call.first_seen, |e| e.max(call.first_seen)));
+                continue;
+            }
+            g.calls += 1;
+            match call.status {
+                Status::Running => g.running.push(call),
+                Status::Failed => g.failures += 1,
+                _ => {}
+            }
+            if let Some((_, id)) = &call.subagent {
+                if !g.subagents.contains(&id.as_str()) {
+                    g.subagents.push(id);
+                }
+            }
         }
         let mut rows: Vec<AgentRow> = by_session
             .into_iter()
-            .map(|(session, calls)| agent_row(session, &calls))
+            .map(|(session, g)| agent_row(session, g))
             .collect();
         rows.sort_by(|a, b| {
             a.state
@@ -120,47 +156,30 @@ impl Model {
     }
 }
 
-fn agent_row(session: &str, calls: &[&Call]) -> AgentRow {
-    let label = calls
-        .iter()
-        .find_map(|c| c.session_label.as_deref())
-        .unwrap_or(session);
+fn agent_row(session: &str, g: Gathered<'_>) -> AgentRow {
+    let label = g.label.unwrap_or(session);
     let (agent, dir) = match label.split_once(" · ") {
         Some((agent, dir)) => (agent.to_owned(), dir.to_owned()),
         None => (label.to_owned(), String::new()),
     };
-    let last = calls
-        .iter()
-        .map(|c| c.ended_at.unwrap_or(c.last_update).max(c.last_update))
-        .max()
-        .unwrap_or_else(Time::now);
-    let ended = calls
-        .iter()
-        .filter(|c| is_session_end(c))
-        .map(|c| c.first_seen)
-        .max();
-    let running: Vec<&&Call> = calls
-        .iter()
-        .filter(|c| c.status == Status::Running && !is_session_end(c))
-        .filter(|c| ended.is_none_or(|e| c.first_seen > e))
+    let last = g.last.unwrap_or_else(Time::now);
+    // What runs since the session ended was not heard to end: it runs no more.
+    let running: Vec<&Call> = g
+        .running
+        .into_iter()
+        .filter(|c| g.ended.is_none_or(|e| c.first_seen > e))
         .collect();
     let waiting = running
         .iter()
         .filter_map(|c| c.waiting.map(|w| (w, c.last_update, c.id)))
         .min_by_key(|(w, since, _)| (*w != Wait::Permission, *since));
-    let state = match (waiting, ended) {
+    let state = match (waiting, g.ended) {
         (Some((wait, since, id)), _) => AgentState::Waiting(wait, since, id),
         (None, Some(at)) if running.is_empty() => AgentState::Ended(at),
         (None, _) if !running.is_empty() => AgentState::Working,
         (None, _) => AgentState::Idle(last),
     };
     let newest = running.iter().max_by_key(|c| (c.first_seen, c.id));
-    let mut subagents: Vec<&str> = calls
-        .iter()
-        .filter_map(|c| c.subagent.as_ref().map(|(_, id)| id.as_str()))
-        .collect();
-    subagents.sort_unstable();
-    subagents.dedup();
     AgentRow {
         session: session.to_owned(),
         agent,
@@ -172,9 +191,9 @@ fn agent_row(session: &str, calls: &[&Call]) -> AgentRow {
                 c.message().unwrap_or_default().to_owned(),
             )
         }),
-        calls: calls.iter().filter(|c| !is_session_end(c)).count() as u64,
-        failures: calls.iter().filter(|c| c.status == Status::Failed).count() as u64,
-        subagents: subagents.len(),
+        calls: g.calls,
+        failures: g.failures,
+        subagents: g.subagents.len(),
         last,
     }
 }
