@@ -179,7 +179,11 @@ fn agent_row(session: &str, g: Gathered<'_>) -> AgentRow {
         (None, _) if !running.is_empty() => AgentState::Working,
         (None, _) => AgentState::Idle(last),
     };
-    let newest = running.iter().max_by_key(|c| (c.first_seen, c.id));
+    // The call that waits on the user, else the newest running one.
+    let newest = match state {
+        AgentState::Waiting(_, _, id) => running.iter().find(|c| c.id == id),
+        _ => running.iter().max_by_key(|c| (c.first_seen, c.id)),
+    };
     AgentRow {
         session: session.to_owned(),
         agent,

@@ -176,8 +176,14 @@ pub fn draw(
         .take(body_rows)
     {
         let shown = look(row.state);
+        // Idle is not done: a dot, not a tick.
+        let glyph = match row.state {
+            AgentState::Idle(_) if theme.ascii => ".",
+            AgentState::Idle(_) => "·",
+            _ => theme.glyph(shown),
+        };
         let mut spans = vec![
-            Span::styled(format!("{} ", theme.glyph(shown)), theme.state(shown)),
+            Span::styled(format!("{glyph} "), theme.state(shown)),
             Span::raw(pad(&c.who, who)),
             Span::raw(" "),
             Span::styled(

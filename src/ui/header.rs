@@ -74,7 +74,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Time, theme: Theme) {
         .stream()
         .last_keepalive
         .map(|k| format!("keep-alive {} ago", human(now - k)));
-    let view = app.view.describe();
+    let view = app.view.describe(|id| {
+        app.model()
+            .calls()
+            .find(|c| c.key.session.as_deref() == Some(id))
+            .and_then(|c| c.session_label.as_deref())
+            .map(|l| crate::sanitize::terminal(l).into_owned())
+    });
     let follow = app.follow.then(|| "[follow]".to_owned());
     // What matters most first: the counts, then a filter or sort (it hides or moves
     // rows, so it never goes unsaid), then the place (cut with `…` rather than lose its

@@ -89,10 +89,20 @@ pub struct ViewOptions {
 
 impl ViewOptions {
     /// A short description for the header (empty when everything shows as is).
-    pub fn describe(&self) -> String {
+    /// What the view hides or moves, in words; `label` names a session by its id (an
+    /// `in:ID` term reads as the session's label, which a person knows it by).
+    pub fn describe(&self, label: impl Fn(&str) -> Option<String>) -> String {
         let mut parts = Vec::new();
         if !self.filter.trim().is_empty() {
-            parts.push(format!("filter {}", self.filter.trim()));
+            let terms: Vec<String> = self
+                .filter
+                .split_whitespace()
+                .map(|term| match term.strip_prefix("in:").and_then(&label) {
+                    Some(name) => format!("in:{name}"),
+                    None => term.to_owned(),
+                })
+                .collect();
+            parts.push(format!("filter {}", terms.join(" ")));
         }
         if self.flagged_only {
             parts.push("findings only".to_owned());

@@ -1704,7 +1704,7 @@ fn agents_app() -> App {
         ),
         call(
             750,
-            14,
+            8,
             claude.0,
             claude.1,
             &format!(
@@ -1713,14 +1713,14 @@ fn agents_app() -> App {
         ),
         call(
             800,
-            8,
+            9,
             codex.0,
             codex.1,
             r#""token":"c0","tool":"apply_patch","state":"failed","error":"patch did not apply","origin":"hook""#,
         ),
         call(
             900,
-            9,
+            10,
             gemini.0,
             gemini.1,
             &format!(
@@ -1729,28 +1729,28 @@ fn agents_app() -> App {
         ),
         call(
             1000,
-            10,
+            11,
             gemini.0,
             gemini.1,
             r#""token":"g1","tool":"read_file","state":"finished""#,
         ),
         call(
             1100,
-            11,
+            12,
             gemini.0,
             gemini.1,
             &format!(r#""token":"session-end","tool":"session","state":"started",{hook}"#),
         ),
         call(
             1100,
-            12,
+            13,
             gemini.0,
             gemini.1,
             r#""token":"session-end","tool":"session","state":"finished","message":"ended (exit)""#,
         ),
         call(
             1200,
-            13,
+            14,
             "s4",
             "github",
             r#""token":1,"tool":"search","state":"started""#,
@@ -1779,7 +1779,7 @@ fn the_agents_view() {
         insta::assert_snapshot!(format!("agents_{size}"), first);
         let rows: Vec<&str> = first
             .lines()
-            .filter(|l| l.starts_with(['⚑', '?', '▶', '‼', '✓']))
+            .filter(|l| l.starts_with(['⚑', '?', '▶', '‼', '✓', '·']))
             .collect();
         assert_eq!(rows.len(), 3, "{first}");
         assert!(rows[0].contains("claude-code"), "waiting on top: {first}");
@@ -1800,8 +1800,9 @@ fn the_agents_view() {
         app.handle_key(Key::Enter, now);
         let table = render(&mut app, w, h, now);
         assert_eq!(app.view.filter, "in:s1");
-        if w >= 80 {
-            assert!(table.contains("filter in:s1"), "{table}");
+        if w >= 120 {
+            // The session by its label, as a person knows it.
+            assert!(table.contains("filter in:claude-code · shop"), "{table}");
         }
         assert!(
             !table.contains("npm test") && !table.contains("README"),
