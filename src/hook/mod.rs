@@ -196,6 +196,35 @@ pub fn what(tool: &str, input: &Value, rules: &Rules) -> Option<String> {
                 })
                 .map(|t| finish_what(&t, rules));
         }
+        // Codex's edits: a patch, as `{"command": "*** Begin Patch …"}`; the files it
+        // touches are what it does.
+        "apply_patch" => {
+            let patch = field("command")
+                .or_else(|| field("patch"))
+                .or_else(|| field("input"));
+            let files: Vec<&str> = patch
+                .map(|p| {
+                    p.lines()
+                        .filter_map(|line| {
+                            [
+                                "*** Add File: ",
+                                "*** Update File: ",
+                                "*** Delete File: ",
+                                "*** Move to: ",
+                            ]
+                            .iter()
+                            .find_map(|prefix| line.strip_prefix(prefix))
+                        })
+                        .map(str::trim)
+                        .filter(|f| !f.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !files.is_empty() {
+                return Some(finish_what(&files.join(" "), rules));
+            }
+            patch
+        }
         "run_shell_command" => field("command"),
         "read_file" | "write_file" | "replace" => {
             field("file_path").or_else(|| field("absolute_path"))
@@ -1025,6 +1054,24 @@ mod tests {
                 "explore the repo",
             ),
             ("TodoWrite", r#"{"todos":[{},{}]}"#, "2 todos"),
+            // Codex's.
+            ("Bash", r#"{"command":"npm test"}"#, "npm test"),
+            (
+                "apply_patch",
+                r#"{"command":"*** Begin Patch\n*** Update File: src/a.rs\n@@\n-x\n+y\n*** Add File: notes.md\n+hi\n*** End Patch"}"#,
+                "src/a.rs notes.md",
+            ),
+            // Gemini CLI's.
+            (
+                "run_shell_command",
+                r#"{"command":"make","description":"build"}"#,
+                "make",
+            ),
+            (
+                "read_file",
+                r#"{"absolute_path":"/src/main.rs"}"#,
+                "/src/main.rs",
+            ),
             (
                 "mcp__github__search",
                 r#"{"query":"is:open"}"#,
