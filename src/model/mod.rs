@@ -597,6 +597,15 @@ impl Model {
         // reused, and its two reporters say the same things at different times.
         if c.extras.origin.is_some() {
             if let Some(id) = existing {
+                // The one that names the subagent may come second.
+                if let (Some(call), Some(agent)) =
+                    (self.calls.get_mut(&id), c.extras.subagent_id.as_ref())
+                {
+                    if call.subagent.is_none() {
+                        call.subagent =
+                            Some((c.extras.subagent.clone().unwrap_or_default(), agent.clone()));
+                    }
+                }
                 let said = Said {
                     state: c.state,
                     duration_ms: c.duration_ms,

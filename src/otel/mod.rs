@@ -285,6 +285,19 @@ fn agent_session(batch: &mut Batch, agent: Agent, attrs: Attrs<'_>) -> usize {
     }
 }
 
+/// The subagent a tool event of Claude Code came from (`agent_id`, `agent_type`: absent on
+/// the main thread).
+fn subagent(started: &mut CallEvent<'static>, attrs: Attrs<'_>) {
+    let Some(id) = attrs.text("agent_id").filter(|id| !id.is_empty()) else {
+        return;
+    };
+    started.extras.subagent_id = Some(clean(&id, MAX_NAME));
+    started.extras.subagent = attrs
+        .text("agent_type")
+        .filter(|t| !t.is_empty())
+        .map(|t| clean(&t, MAX_NAME));
+}
+
 fn event(token: String, tool: &str, state: CallState, at: Time) -> CallEvent<'static> {
     CallEvent {
         timestamp: Some(at),
@@ -417,6 +430,7 @@ fn log_event(
             let mut started = event(token.clone(), &tool, CallState::Started, at);
             started.arguments = args;
             started.message = what.clone().map(Cow::Owned);
+            subagent(&mut started, attrs);
             batch.push(session, started);
             match decision.as_str() {
                 "reject" | "rejected" | "deny" | "denied" | "abort" | "abort_turn" => {
@@ -460,6 +474,7 @@ fn log_event(
             let mut started = event(token.clone(), &tool, CallState::Started, started_at(at));
             started.arguments = args;
             started.message = what.map(Cow::Owned);
+            subagent(&mut started, attrs);
             batch.push(session, started);
             let failed = attrs.flag("success") == Some(false);
             let mut ended = event(

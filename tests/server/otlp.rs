@@ -143,6 +143,9 @@ async fn every_encoding_and_grpc_land_on_the_hooks_session() {
             ("tool_use_id", "toolu_1"),
             ("success", "true"),
             ("duration_ms", "1234"),
+            // Made by a subagent.
+            ("agent_id", "a7"),
+            ("agent_type", "Explore"),
         ],
     );
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -162,8 +165,22 @@ async fn every_encoding_and_grpc_land_on_the_hooks_session() {
         opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse::decode(body)
             .is_ok()
     );
-    // The result's own start (the same call), then its end with the agent's duration.
-    assert_eq!(next_call(&mut stream).await["state"], "started");
+    // The result's own start (the same call), with its subagent, then its end with the
+    // agent's duration.
+    let started = next_call(&mut stream).await;
+    assert_eq!(
+        (
+            &started["state"],
+            &started["subagent"],
+            &started["subagent_id"]
+        ),
+        (
+            &Value::from("started"),
+            &Value::from("Explore"),
+            &Value::from("a7")
+        ),
+        "{started}"
+    );
     let finished = next_call(&mut stream).await;
     assert_eq!(finished["state"], "finished");
     assert_eq!(finished["duration_ms"], 1234);
