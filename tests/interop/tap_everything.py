@@ -13,7 +13,10 @@ every interface. It starts its own `mcptop serve` (in a temporary HOME) and `mcp
   - with --request-progress the monitor shows progress the client never sees;
   - a task-backed call (MCP 2025-11-25 tasks: `simulate-research-query` with `task`)
     shows running until its task completes, with the task's duration; a cancelled task
-    shows cancelled; a task waiting on the client shows waiting for input.
+    shows cancelled; a task waiting on the client shows waiting for input;
+  - a call whose server asks the client (`elicitation/create`, `sampling/createMessage`)
+    is ONE row: waiting for input with what was asked while the client answers (slowly),
+    then running on with how it was answered (a declined elicitation says so), then done.
 Exits non-zero with one line saying what went wrong.
 """
 
@@ -211,8 +214,43 @@ async def exercise_tasks(session, label, tail):
 
 
 async def decline(context, params):
-    """Declares the elicitation capability (server-everything asks only clients that do)."""
+    """Declares the elicitation capability (server-everything asks only clients that do);
+    a person takes a moment to answer."""
+    await anyio.sleep(1.0)
     return types.ElicitResult(action="decline")
+
+
+async def sample(context, params):
+    """Declares the sampling capability; the client's model takes a moment."""
+    await anyio.sleep(1.0)
+    return types.CreateMessageResult(role="assistant", model="scripted", stopReason="endTurn",
+                                     content=types.TextContent(type="text", text="a reply"))
+
+
+async def exercise_waits(session, label, tail):
+    """A call whose server asks the client waits while the client answers: one row."""
+    names = [t.name for t in (await session.list_tools()).tools]
+    for tool, args, asked, answered in [
+        ("trigger-elicitation-request", {}, "asks the user: Please provide inputs",
+         "the user declined"),
+        ("trigger-sampling-request", {"prompt": "hi", "maxTokens": 10},
+         "sampling: asks the client's model", "sampling answered"),
+    ]:
+        assert tool in names, f"{label}: tools/list lacks {tool}: {names}"
+        await session.call_tool(tool, args)
+
+        def this(state, text):
+            return lambda c: (c.get("session") == label and c.get("tool") == tool
+                              and c.get("state") == state
+                              and (c.get("message") or "").startswith(text))
+
+        waiting = call_where(tail, f"{label}: {tool} waiting", this("waiting", asked))
+        assert waiting.get("waiting_for") == "input", f"{label}: {waiting}"
+        on = call_where(tail, f"{label}: {tool} running on", this("running", answered))
+        done = updates(tail, label, tool, "done")
+        assert waiting["id"] == on["id"] == done["id"], f"{label}: not one row: {waiting} {on} {done}"
+        assert done["elapsed_s"] >= 1.0, f"{label}: {done}"
+        print(f"{label}: {tool} waited for the client ({asked!r}), then ran on ({answered!r}): one row")
 
 
 async def direct_stdio(node, everything, env):
@@ -233,11 +271,13 @@ async def through_wrap(mcptop, node, everything, env, tail, label, extra, notifi
 
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write, message_handler=on_message,
-                                 elicitation_callback=decline) as session:
+                                 elicitation_callback=decline,
+                                 sampling_callback=sample) as session:
             await session.initialize()
             if not extra:
                 text = await exercise(session, label, tail, await direct_stdio(node, everything, env))
                 await exercise_tasks(session, label, tail)
+                await exercise_waits(session, label, tail)
                 return text
             # --request-progress: a call without a token.
             result = await session.call_tool(TOOL, ARGS)
@@ -256,10 +296,12 @@ async def through_proxy(url, tail, label, direct_url):
             await session.initialize()
             direct = (await session.call_tool(TOOL, ARGS)).content[0].text
     async with streamable_http_client(url) as streams:
-        async with ClientSession(streams[0], streams[1], elicitation_callback=decline) as session:
+        async with ClientSession(streams[0], streams[1], elicitation_callback=decline,
+                                 sampling_callback=sample) as session:
             await session.initialize()
             await exercise(session, label, tail, direct)
             await exercise_tasks(session, label, tail)
+            await exercise_waits(session, label, tail)
 
 
 def free_port():

@@ -70,6 +70,19 @@ impl Item {
         })
     }
 
+    /// The call waits on the client (its user): what the server asked, in words.
+    pub fn waiting(token: Value, tool: String, what: String, at: Time) -> Item {
+        Item::call(CallEvent {
+            timestamp: Some(at),
+            message: Some(Cow::Owned(what)),
+            extras: CallExtras {
+                waiting_for: Some(Wait::Input),
+                ..CallExtras::default()
+            },
+            ..CallEvent::new(token, tool, CallState::Waiting)
+        })
+    }
+
     /// The call ended.
     pub fn ended(
         token: Value,

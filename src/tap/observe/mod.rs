@@ -18,6 +18,14 @@
 //! `tasks/result` and `tasks/cancel`, to its real end; `input_required` shows as waiting
 //! for input; a task whose ttl passes with no end seen, or that the server no longer
 //! knows, fails as expired. Its progress token stays mapped until then.
+//!
+//! **Waits on the client** (MCP 2025-11-25): while a `tools/call` runs, the server may ask
+//! the client something: `elicitation/create` (a question for the user), `sampling/
+//! createMessage` (the client's model), `roots/list`. The call then shows waiting for
+//! input, with what was asked, and runs on when the client answers (a declined or
+//! cancelled elicitation says so). The call asked for is the task a request names
+//! (`_meta["io.modelcontextprotocol/related-task"]`), else the newest call running in the
+//! same MCP session.
 
 mod item;
 mod rewrite;
@@ -84,6 +92,17 @@ enum Slot {
     Task(Box<str>),
 }
 
+/// What a server asked its client while a call ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    Elicitation,
+    Sampling,
+    Roots,
+}
+
+/// The longest question shown.
+const MAX_ASK: usize = 200;
+
 /// At most this many calls are tracked at once (a client that never gets answers must
 /// not grow the tap without bound); the oldest is dropped, reported as failed.
 pub const MAX_PENDING: usize = 10_000;
@@ -100,6 +119,9 @@ pub struct Observer {
     task_requests: HashMap<Key, (TaskOp, Box<str>)>,
     /// (scope, progress token text) → where its call is.
     by_progress: HashMap<Key, Slot>,
+    /// Requests the server sent the client, waiting for its answer: (scope, request id)
+    /// → the call that waits, and what was asked.
+    asks: HashMap<Key, (Slot, Ask)>,
     /// Progress tokens the tap added (scope, token text): their notifications are dropped.
     injected: HashSet<Key>,
     /// Pending `initialize` and `server/discover` request ids.
@@ -129,6 +151,7 @@ impl Observer {
             tasks: HashMap::default(),
             task_requests: HashMap::default(),
             by_progress: HashMap::default(),
+            asks: HashMap::default(),
             injected: HashSet::default(),
             initializing: HashSet::default(),
             listing: HashMap::default(),
@@ -348,8 +371,143 @@ impl Observer {
                 self.response(scope, key(id), peek, now, out);
                 Pass::Forward
             }
+            (
+                Direction::ToClient,
+                Some(method @ ("elicitation/create" | "sampling/createMessage" | "roots/list")),
+                Some(id),
+            ) => {
+                let ask = match method {
+                    "elicitation/create" => Ask::Elicitation,
+                    "sampling/createMessage" => Ask::Sampling,
+                    _ => Ask::Roots,
+                };
+                self.asked(scope, key(id), ask, peek, at, out);
+                Pass::Forward
+            }
+            (Direction::ToServer, None, Some(id))
+                if peek.result.is_some() || peek.error.is_some() =>
+            {
+                if let Some((slot, ask)) = self.asks.remove(&key(id)) {
+                    self.answered(scope, &slot, ask, peek, at, out);
+                }
+                Pass::Forward
+            }
             _ => Pass::Forward,
         }
+    }
+
+    /// The call a server's request to the client is about: the task it names, else the
+    /// newest call running in the scope.
+    fn asking_call(&self, scope: &str, peek: &Message<'_>) -> Option<Slot> {
+        let task = peek
+            .params
+            .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
+            .and_then(|p| {
+                p.pointer("/_meta/io.modelcontextprotocol~1related-task/taskId")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
+        if let Some(task) = task {
+            let key: Key = (scope.into(), task.as_str().into());
+            if self.tasks.contains_key(&key) {
+                return Some(Slot::Task(key.1));
+            }
+        }
+        self.pending
+            .iter()
+            .filter(|((s, _), _)| &**s == scope)
+            .max_by_key(|(_, p)| p.started)
+            .map(|((_, id), _)| Slot::Request(id.clone()))
+    }
+
+    fn call_at(&self, scope: &str, slot: &Slot) -> Option<&Pending> {
+        match slot {
+            Slot::Request(id) => self.pending.get(&(scope.into(), id.clone())),
+            Slot::Task(id) => self.tasks.get(&(scope.into(), id.clone())),
+        }
+    }
+
+    /// The server asked the client something: the call waits for it.
+    fn asked(
+        &mut self,
+        scope: &str,
+        request: Key,
+        ask: Ask,
+        peek: &Message<'_>,
+        at: Time,
+        out: &mut Vec<Item>,
+    ) {
+        let Some(slot) = self.asking_call(scope, peek) else {
+            return;
+        };
+        let Some(call) = self.call_at(scope, &slot) else {
+            return;
+        };
+        let what = match ask {
+            Ask::Elicitation => {
+                let message = peek
+                    .params
+                    .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
+                    .and_then(|p| p.get("message").and_then(Value::as_str).map(str::to_owned))
+                    .map(|m| {
+                        let m = m.replace(['\n', '\r'], " ");
+                        let m = self.redaction.text(&m).unwrap_or(m);
+                        crate::sanitize::cut(&m, MAX_ASK).into_owned()
+                    });
+                match message {
+                    Some(m) if !m.is_empty() => format!("asks the user: {m}"),
+                    _ => "asks the user (elicitation)".to_owned(),
+                }
+            }
+            Ask::Sampling => "sampling: asks the client's model".to_owned(),
+            Ask::Roots => "roots: asks for the client's roots".to_owned(),
+        };
+        out.push(Item::waiting(
+            call.event_token.clone(),
+            call.tool.clone(),
+            what,
+            at,
+        ));
+        if self.asks.len() >= MAX_PENDING {
+            self.asks.clear();
+        }
+        self.asks.insert(request, (slot, ask));
+    }
+
+    /// The client answered what the server asked: the call runs on, and says how.
+    fn answered(
+        &mut self,
+        scope: &str,
+        slot: &Slot,
+        ask: Ask,
+        peek: &Message<'_>,
+        at: Time,
+        out: &mut Vec<Item>,
+    ) {
+        let Some(call) = self.call_at(scope, slot) else {
+            return; // it ended meanwhile
+        };
+        let action = peek
+            .result
+            .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+            .and_then(|r| r.get("action").and_then(Value::as_str).map(str::to_owned));
+        let said = match (ask, peek.error.is_some(), action.as_deref()) {
+            (Ask::Elicitation, true, _) => "the user was not asked: the client refused",
+            (Ask::Elicitation, false, Some("decline")) => "the user declined",
+            (Ask::Elicitation, false, Some("cancel")) => "the user cancelled the question",
+            (Ask::Elicitation, false, _) => "the user answered",
+            (Ask::Sampling, true, _) => "sampling refused by the client",
+            (Ask::Sampling, false, _) => "sampling answered",
+            (Ask::Roots, true, _) => "roots refused by the client",
+            (Ask::Roots, false, _) => "roots listed",
+        };
+        out.push(Item::task_status(
+            call.event_token.clone(),
+            call.tool.clone(),
+            false,
+            Some(said.to_owned()),
+            at,
+        ));
     }
 
     fn call_request(
@@ -633,6 +791,7 @@ impl Observer {
         self.by_progress.clear();
         self.injected.clear();
         self.task_requests.clear();
+        self.asks.clear();
         self.next_deadline = None;
     }
 
@@ -665,6 +824,7 @@ impl Observer {
             }
         }
         self.task_requests.retain(|k, _| !in_scope(k));
+        self.asks.retain(|k, _| !in_scope(k));
     }
 
     /// 0 for no session, else 1, 2, … in the order sessions were first seen.

@@ -666,3 +666,134 @@ fn the_same_listing_again_publishes_nothing() {
     }
     assert_eq!(published, 1, "one server item for three equal listings");
 }
+
+#[test]
+fn a_call_waits_while_its_server_asks_the_client_and_runs_on_when_answered() {
+    let mut o = Observer::new(false);
+    let c = Direction::ToClient;
+    let s = Direction::ToServer;
+    see(
+        &mut o,
+        s,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"deploy","arguments":{}}}"#,
+        0,
+    );
+    // The server asks the user (elicitation): the call waits, saying what is asked.
+    let (v, items) = see(
+        &mut o,
+        c,
+        r#"{"jsonrpc":"2.0","id":"e1","method":"elicitation/create","params":{"message":"Deploy to\nproduction?","requestedSchema":{"type":"object","properties":{}}}}"#,
+        100,
+    );
+    assert_eq!(v, Pass::Forward);
+    assert_eq!(
+        states(&items),
+        [(
+            "waiting",
+            Some("asks the user: Deploy to production?".into())
+        )]
+    );
+    assert_eq!(call(&items[0]).extras.waiting_for, Some(Wait::Input));
+    assert_eq!(call(&items[0]).token, Value::from(1));
+    // The user declines: the call runs on and says so.
+    let (_, items) = see(
+        &mut o,
+        s,
+        r#"{"jsonrpc":"2.0","id":"e1","result":{"action":"decline"}}"#,
+        200,
+    );
+    assert_eq!(
+        states(&items),
+        [("working", Some("the user declined".into()))]
+    );
+    // Sampling and roots, then the call's end.
+    for (method, asked, answered) in [
+        (
+            "sampling/createMessage",
+            "sampling: asks the client's model",
+            "sampling answered",
+        ),
+        (
+            "roots/list",
+            "roots: asks for the client's roots",
+            "roots listed",
+        ),
+    ] {
+        let (_, items) = see(
+            &mut o,
+            c,
+            &format!(r#"{{"jsonrpc":"2.0","id":9,"method":"{method}","params":{{}}}}"#),
+            300,
+        );
+        assert_eq!(states(&items), [("waiting", Some(asked.into()))]);
+        let (_, items) = see(&mut o, s, r#"{"jsonrpc":"2.0","id":9,"result":{}}"#, 400);
+        assert_eq!(states(&items), [("working", Some(answered.into()))]);
+    }
+    let (_, items) = see(
+        &mut o,
+        c,
+        r#"{"jsonrpc":"2.0","id":1,"result":{"content":[]}}"#,
+        500,
+    );
+    assert_eq!(states(&items)[0].0, "finished");
+    // Asked with no call running: nothing to say; an answer to nothing: nothing.
+    let (_, items) = see(
+        &mut o,
+        c,
+        r#"{"jsonrpc":"2.0","id":"e2","method":"elicitation/create","params":{"message":"hi"}}"#,
+        600,
+    );
+    assert!(items.is_empty());
+    let (_, items) = see(&mut o, s, r#"{"jsonrpc":"2.0","id":"e2","result":{}}"#, 700);
+    assert!(items.is_empty());
+}
+
+#[test]
+fn a_task_named_by_the_question_is_the_call_that_waits() {
+    let mut o = Observer::new(false);
+    let c = Direction::ToClient;
+    let s = Direction::ToServer;
+    see(
+        &mut o,
+        s,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{},"task":{"ttl":60000}}}"#,
+        0,
+    );
+    see(
+        &mut o,
+        c,
+        r#"{"jsonrpc":"2.0","id":1,"result":{"task":{"taskId":"t-1","status":"working","createdAt":"2026-01-01T00:00:00Z","ttl":60000}}}"#,
+        10,
+    );
+    // A newer call runs too; the question names the task.
+    see(
+        &mut o,
+        s,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"fast","arguments":{}}}"#,
+        20,
+    );
+    let (_, items) = see(
+        &mut o,
+        c,
+        r#"{"jsonrpc":"2.0","id":"q","method":"elicitation/create","params":{"message":"Which region?","_meta":{"io.modelcontextprotocol/related-task":{"taskId":"t-1"}}}}"#,
+        30,
+    );
+    assert_eq!(
+        items
+            .iter()
+            .filter_map(Item::as_call)
+            .map(|c| c.tool.to_string())
+            .collect::<Vec<_>>(),
+        ["slow"]
+    );
+    let (_, items) = see(
+        &mut o,
+        s,
+        r#"{"jsonrpc":"2.0","id":"q","result":{"action":"cancel"}}"#,
+        40,
+    );
+    assert_eq!(
+        states(&items),
+        [("working", Some("the user cancelled the question".into()))]
+    );
+}
