@@ -311,6 +311,18 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     }
     let started_calls = pending(&shared) > calls_before;
     shared.publisher.send_all(&mut items);
+    // MCP 2026-07-28: a client cancels a request by closing its stream (or connection).
+    // Held until the answer is passed on; dropped sooner (the client went), it cancels.
+    let closing_cancels = parts
+        .headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v >= CLOSING_CANCELS);
+    let mut guard = ClosedEarly {
+        shared: Arc::clone(&shared),
+        scope: scope.clone(),
+        request: (started_calls && closing_cancels).then(|| body.clone()),
+    };
 
     let path = parts
         .uri
@@ -328,6 +340,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     }
     let sent = tokio::select! {
         _ = shared.shutdown.cancelled() => {
+            guard.disarm();
             return plain(StatusCode::SERVICE_UNAVAILABLE, "mcptop proxy: stopping".into());
         }
         sent = upstream.body(body.clone()).send() => sent,
@@ -335,6 +348,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     let answer = match sent {
         Ok(a) => a,
         Err(e) => {
+            guard.disarm();
             if started_calls {
                 fail_request_calls(
                     &shared,
@@ -368,7 +382,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     let kind = content_type(&headers);
     if kind.starts_with("text/event-stream") {
         let request = started_calls.then(|| body.clone());
-        let stream = sse_passthrough(Arc::clone(&shared), answer, scope, request);
+        let stream = sse_passthrough(Arc::clone(&shared), answer, scope, request, guard);
         let mut response = Response::new(Body::from_stream(stream));
         *response.status_mut() = status;
         *response.headers_mut() = headers;
@@ -378,21 +392,24 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         let bytes = match answer.bytes().await {
             Ok(b) => b,
             Err(e) => {
+                guard.disarm();
                 return plain(
                     StatusCode::BAD_GATEWAY,
                     format!(
                         "mcptop proxy: the server's answer broke off: {}",
                         e.without_url()
                     ),
-                )
+                );
             }
         };
+        guard.disarm();
         observe_answer(&shared, &scope, &bytes, status, &body, started_calls);
         let mut response = Response::new(Body::from(bytes));
         *response.status_mut() = status;
         *response.headers_mut() = headers;
         return response;
     }
+    guard.disarm();
     let stream = answer.bytes_stream();
     let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = status;
@@ -476,6 +493,69 @@ fn fail_request_calls(shared: &Shared, scope: &str, request: &[u8], why: &str) {
     shared.publisher.send_all(&mut items);
 }
 
+/// The first protocol revision in which a client closing a request's stream cancels it.
+const CLOSING_CANCELS: &str = "2026-07-28";
+
+/// Held by a request's event stream: when the client goes away before the stream ends
+/// (it is dropped mid-way) and the revision says so, the calls the request started and
+/// the server has not answered end as cancelled. `request` is `None` once the stream
+/// ended on its own.
+struct ClosedEarly {
+    shared: Arc<Shared>,
+    scope: String,
+    request: Option<Bytes>,
+}
+
+impl ClosedEarly {
+    /// The stream ended on its own: nothing to cancel.
+    fn disarm(&mut self) {
+        self.request = None;
+    }
+}
+
+impl Drop for ClosedEarly {
+    fn drop(&mut self) {
+        let Some(request) = self.request.take() else {
+            return;
+        };
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&request) else {
+            return;
+        };
+        let messages = match value {
+            serde_json::Value::Array(a) => a,
+            one => vec![one],
+        };
+        let mut items = Vec::new();
+        let mut observer = self
+            .shared
+            .observer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for m in messages {
+            if m.get("method").and_then(|v| v.as_str()) != Some("tools/call") {
+                continue;
+            }
+            let Some(id) = m.get("id") else {
+                continue;
+            };
+            // As the observer reads a cancellation (an answered call is not pending).
+            let cancel = serde_json::json!({
+                "jsonrpc": "2.0", "method": "notifications/cancelled",
+                "params": {"requestId": id, "reason": "the client closed the request's stream (a cancellation in MCP 2026-07-28)"}
+            });
+            observer.observe(
+                Direction::ToServer,
+                &self.scope,
+                &cancel.to_string(),
+                now(),
+                &mut items,
+            );
+        }
+        drop(observer);
+        self.shared.publisher.send_all(&mut items);
+    }
+}
+
 /// An event stream passed on as it arrives (or, when rewriting, event by event), with
 /// each event's data observed as a JSON-RPC message.
 /// `request`: the request's body when it started calls. The calls it started that the
@@ -486,6 +566,7 @@ fn sse_passthrough(
     answer: reqwest::Response,
     scope: String,
     request: Option<Bytes>,
+    guard: ClosedEarly,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     let upstream = answer.bytes_stream();
     let state = (
@@ -494,15 +575,23 @@ fn sse_passthrough(
         shared,
         (scope, request),
         String::new(),
+        guard,
     );
     futures_util::stream::unfold(
         state,
-        |(mut upstream, mut decoder, shared, (scope, request), mut last_id)| async move {
+        |(mut upstream, mut decoder, shared, (scope, request), mut last_id, mut guard)| async move {
             loop {
                 let chunk = tokio::select! {
-                    _ = shared.shutdown.cancelled() => return None,
+                    _ = shared.shutdown.cancelled() => {
+                        guard.disarm();
+                        return None;
+                    }
                     chunk = upstream.next() => chunk,
                 };
+                // The server ended or broke the stream: not the client's doing.
+                if !matches!(chunk, Some(Ok(_))) {
+                    guard.disarm();
+                }
                 let chunk = match chunk {
                     None => {
                         decoder.finish();
@@ -529,7 +618,7 @@ fn sse_passthrough(
                         }
                         return Some((
                             Err(std::io::Error::other(e.without_url())),
-                            (upstream, decoder, shared, (scope, None), last_id),
+                            (upstream, decoder, shared, (scope, None), last_id, guard),
                         ));
                     }
                     Some(Ok(c)) => c,
@@ -581,13 +670,13 @@ fn sse_passthrough(
                 if !rewrite {
                     return Some((
                         Ok(chunk),
-                        (upstream, decoder, shared, (scope, request), last_id),
+                        (upstream, decoder, shared, (scope, request), last_id, guard),
                     ));
                 }
                 if !out.is_empty() {
                     return Some((
                         Ok(Bytes::from(out)),
-                        (upstream, decoder, shared, (scope, request), last_id),
+                        (upstream, decoder, shared, (scope, request), last_id, guard),
                     ));
                 }
             }

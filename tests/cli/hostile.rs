@@ -710,3 +710,92 @@ async fn a_call_whose_upstream_dies_mid_stream_fails_through_the_proxy() {
     proxy.shutdown().await;
     daemon.shutdown().await.unwrap();
 }
+
+/// MCP 2026-07-28: a client cancels a request by closing its stream. Through the proxy,
+/// such a call ends cancelled, not running for ever (nor lost, nor stalled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_closing_a_2026_call_s_stream_cancels_it_through_the_proxy() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let daemon = server::start(ServerConfig::default()).await.unwrap();
+    let everyone = daemon.state().sessions.everyone.clone().unwrap();
+    let mut events = everyone.events.subscribe(None);
+    // The upstream: answers the call with an event stream, one progress event, then works
+    // on (it holds the stream open) until the proxy lets go of it.
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_addr = upstream.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = upstream.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut seen = Vec::new();
+                while !String::from_utf8_lossy(&seen).contains("tools/call") {
+                    let n = stream.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await;
+                let event = "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":7,\"progress\":1,\"total\":4}}\n\n";
+                let _ = stream
+                    .write_all(format!("{:x}\r\n{event}\r\n", event.len()).as_bytes())
+                    .await;
+                // Until the proxy closes its side.
+                let _ = stream.read(&mut buf).await;
+            });
+        }
+    });
+    let proxy = mcptop::tap::proxy::start(mcptop::tap::proxy::ProxyOptions {
+        upstream: format!("http://{upstream_addr}/mcp"),
+        upstream_discovery: None,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        request_progress: false,
+        target: mcptop::tap::publish::Target {
+            url: Some(daemon.base_url()),
+            discovery_file: std::env::temp_dir().join("mcptop-none/mcp.json"),
+            spawn: false,
+            label: Some("closing client".into()),
+            kind: "proxy",
+        },
+    })
+    .await
+    .unwrap();
+    let call = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","arguments":{},"_meta":{"progressToken":7}}});
+    let mut response = reqwest::Client::new()
+        .post(proxy.url())
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .json(&call)
+        .send()
+        .await
+        .unwrap();
+    // The first event arrives; then the client goes.
+    let first = response.chunk().await.unwrap().unwrap_or_default();
+    assert!(String::from_utf8_lossy(&first).contains("progress"));
+    drop(response);
+    let mut states = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !states.iter().any(|s: &String| s == "cancelled") {
+        let event = tokio::time::timeout_at(deadline, events.live.recv())
+            .await
+            .unwrap_or_else(|_| panic!("the call never ended: {states:?}"))
+            .unwrap();
+        let data: Value = serde_json::from_str(event.data()).unwrap();
+        if let Some(state) = data["state"].as_str() {
+            states.push(state.to_owned());
+            if state == "cancelled" {
+                let error = data["error"].as_str().unwrap_or("");
+                assert!(error.contains("closed the request's stream"), "{data}");
+            }
+        }
+    }
+    assert_eq!(
+        states.first().map(String::as_str),
+        Some("started"),
+        "{states:?}"
+    );
+    proxy.shutdown().await;
+    daemon.shutdown().await.unwrap();
+}
