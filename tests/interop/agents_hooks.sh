@@ -13,6 +13,8 @@
 # Codex's hooks run without --dangerously-bypass-hook-trust: setup trusted them.
 # Usage: agents_hooks.sh MCPTOP NODE EVERYTHING_JS CLAUDE CODEX GEMINI
 set -euo pipefail
+# A command that fails ends the script: say which, so that no failure is silent.
+trap 'echo "agents: a command failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 bin=$1 node=$2 everything=$3 claude=$4 codex=$5 gemini=$6
 . "$(dirname "$0")/lib.sh"
 sock="mcptop-agents-$$"

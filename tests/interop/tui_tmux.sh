@@ -2,6 +2,8 @@
 # End to end: `mcptop demo` in a real terminal (tmux), driven with keys, read back from
 # the pane, at 120x30, 80x24, 60x15 and 40x12. Usage: tui_tmux.sh /path/to/mcptop
 set -euo pipefail
+# A command that fails ends the script: say which, so that no failure is silent.
+trap 'echo "tui e2e: a command failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 bin="$1"
 sock="mcptop-e2e-$$"
 t() { tmux -L "$sock" "$@"; }

@@ -490,3 +490,68 @@ async fn tasks_of_2025_11_25_run_on_and_answer_tasks_result_when_they_end() {
         .unwrap();
     assert_eq!(hidden["error"]["code"], -32602);
 }
+
+/// Resources, prompts and completion (the conformance suite's fixtures): declared in
+/// `initialize`, listed, read, and a resource that does not exist is an error naming it.
+#[tokio::test]
+async fn resources_prompts_and_completion_answer_as_the_suite_asks() {
+    let server = start(|_| {}).await;
+    let mut client = Client::new(&server);
+    let (_, hello) = client.initialize("2025-11-25").await;
+    let caps = &hello["result"]["capabilities"];
+    assert!(
+        caps["resources"].is_object()
+            && caps["prompts"].is_object()
+            && caps["completions"].is_object(),
+        "{hello}"
+    );
+    let ask = |id: u64, method: &str, params: Value| {
+        let request =
+            client.post(&json!({"jsonrpc":"2.0","id":id,"method":method,"params":params}));
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let listed = ask(2, "resources/list", json!({})).await;
+    assert_eq!(
+        listed["result"]["resources"][0]["uri"], "test://static-text",
+        "{listed}"
+    );
+    let text = ask(3, "resources/read", json!({"uri":"test://static-text"})).await;
+    assert_eq!(
+        text["result"]["contents"][0]["text"],
+        "This is the content of the static text resource."
+    );
+    let missing = ask(4, "resources/read", json!({"uri":"test://nope"})).await;
+    assert_eq!(missing["error"]["code"], -32602, "{missing}");
+    assert_eq!(missing["error"]["data"]["uri"], "test://nope", "{missing}");
+    let prompt = ask(
+        5,
+        "prompts/get",
+        json!({"name":"test_prompt_with_arguments","arguments":{"arg1":"a","arg2":"b"}}),
+    )
+    .await;
+    assert_eq!(
+        prompt["result"]["messages"][0]["content"]["text"],
+        "Prompt with arguments: arg1='a', arg2='b'"
+    );
+    let done = ask(
+        6,
+        "completion/complete",
+        json!({"ref":{"type":"ref/prompt","name":"test_prompt_with_arguments"},"argument":{"name":"arg1","value":"pa"}}),
+    )
+    .await;
+    assert_eq!(
+        done["result"]["completion"]["values"],
+        json!(["paris", "park", "party"])
+    );
+    assert!(ask(
+        7,
+        "resources/subscribe",
+        json!({"uri":"test://watched-resource"})
+    )
+    .await["result"]
+        .is_object());
+}

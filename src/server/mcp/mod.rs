@@ -22,6 +22,7 @@ use super::{auth, text, tools, AppState, Compat, CONSTRUCT_PROTOCOL_VERSION};
 use crate::sse::encode;
 
 mod construct;
+mod content;
 mod modern;
 mod standard;
 

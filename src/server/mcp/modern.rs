@@ -310,9 +310,13 @@ pub(super) fn modern_post(state: &Arc<AppState>, headers: &HeaderMap, body: &[u8
     match method {
         "server/discover" => complete(id, discover()),
         "tools/list" => complete(id, cacheable(json!({ "tools": tools::list() }))),
-        "prompts/list" => complete(id, cacheable(json!({ "prompts": [] }))),
-        "resources/list" => complete(id, cacheable(json!({ "resources": [] }))),
-        "resources/templates/list" => complete(id, cacheable(json!({ "resourceTemplates": [] }))),
+        "prompts/list" => complete(id, cacheable(super::content::prompts())),
+        "prompts/get" => answer(id, super::content::prompt(params)),
+        "resources/list" => complete(id, cacheable(super::content::resources())),
+        "resources/templates/list" => complete(id, cacheable(super::content::resource_templates())),
+        // A resource's contents carry their caching (ttlMs, cacheScope), as lists do.
+        "resources/read" => answer(id, super::content::read(params).map(cacheable)),
+        "completion/complete" => answer(id, super::content::complete(params)),
         "tools/call" => call(state, headers, &request),
         "subscriptions/listen" => listen(state, &request),
         "tasks/get" | "tasks/update" | "tasks/cancel" => {
@@ -347,6 +351,14 @@ pub(super) fn modern_post(state: &Arc<AppState>, headers: &HeaderMap, body: &[u8
     }
 }
 
+/// A result (complete), or a JSON-RPC error with its data.
+fn answer(id: &Value, result: Result<Value, super::content::RpcError>) -> Response {
+    match result {
+        Ok(result) => complete(id, result),
+        Err((code, message, data)) => error_with(StatusCode::OK, id, code, &message, data),
+    }
+}
+
 fn missing_capability(id: &Value, required: Value) -> Response {
     error_with(
         StatusCode::BAD_REQUEST,
@@ -377,6 +389,7 @@ fn discover() -> Value {
             "tools": { "listChanged": false },
             "prompts": { "listChanged": false },
             "resources": { "subscribe": false, "listChanged": false },
+            "completions": {},
             "logging": {},
             "extensions": { TASKS: {} },
         },

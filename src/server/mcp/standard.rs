@@ -88,6 +88,17 @@ pub(super) fn standard_post(state: &Arc<AppState>, headers: &HeaderMap, body: &[
             &rpc_result(id, json!({ "tools": tools::list() })),
         ),
         "tools/call" => standard_call(state, &mcp, id, message.params),
+        "resources/list" => content_response(id, Ok(super::content::resources())),
+        "resources/templates/list" => {
+            content_response(id, Ok(super::content::resource_templates()))
+        }
+        "resources/read" => content_response(id, super::content::read(message.params)),
+        "resources/subscribe" | "resources/unsubscribe" => {
+            content_response(id, super::content::subscription(message.params))
+        }
+        "prompts/list" => content_response(id, Ok(super::content::prompts())),
+        "prompts/get" => content_response(id, super::content::prompt(message.params)),
+        "completion/complete" => content_response(id, super::content::complete(message.params)),
         "tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel"
             if mcp.protocol_version.as_str() >= "2025-11-25" =>
         {
@@ -118,6 +129,20 @@ pub(super) fn standard_post(state: &Arc<AppState>, headers: &HeaderMap, body: &[
             StatusCode::OK,
             &rpc_error(id, -32601, &format!("Method not found: {other}")),
         ),
+    }
+}
+
+/// A result, or a JSON-RPC error (with its data), as the answer to `id`.
+fn content_response(id: &Value, answer: Result<Value, super::content::RpcError>) -> Response {
+    match answer {
+        Ok(result) => json_response(StatusCode::OK, &rpc_result(id, result)),
+        Err((code, message, data)) => {
+            let mut body = rpc_error(id, code, &message);
+            if let Some(data) = data {
+                body["error"]["data"] = data;
+            }
+            json_response(StatusCode::OK, &body)
+        }
     }
 }
 
@@ -164,7 +189,16 @@ fn initialize(state: &Arc<AppState>, headers: &HeaderMap, message: &Message<'_>)
         log_level: Mutex::new(LogLevel::Info),
     });
     state.mcp_sessions.insert(Arc::clone(&mcp));
-    let mut response = json_response(StatusCode::OK, &rpc_result(id, initialize_result(version)));
+    let mut result = initialize_result(version);
+    // Resources, prompts and completion (Construct's daemon has none: its `initialize`,
+    // shared by `--compat construct`, stays as it is).
+    if let (Some(caps), Some(more)) = (
+        result["capabilities"].as_object_mut(),
+        super::content::capabilities(true).as_object(),
+    ) {
+        caps.extend(more.clone());
+    }
+    let mut response = json_response(StatusCode::OK, &rpc_result(id, result));
     if let Ok(value) = HeaderValue::from_str(&mcp.session.id) {
         response.headers_mut().insert("mcp-session-id", value);
     }
