@@ -115,6 +115,9 @@ pub struct CallRequest {
     pub log_level: Option<LogLevel>,
     /// Where a call that runs as a task asks its client for input.
     pub input: Option<Arc<tools::InputSlot>>,
+    /// Where a plain call's client answers what the call asks it on its response stream
+    /// (MCP 2025-11-25 sessions).
+    pub answers: Option<Arc<super::tool_context::Answers>>,
     /// What the result object carries beside the tool's (`resultType`, `_meta`).
     pub result_extra: Option<Value>,
 }
@@ -167,6 +170,7 @@ pub async fn run(call: CallRequest, log: Arc<StreamLog>) -> Outcome {
         publish_progress: publishes,
         log_level,
         input,
+        answers,
         result_extra,
     } = call;
     let (event_token, _claim) = match event_token {
@@ -238,11 +242,17 @@ pub async fn run(call: CallRequest, log: Arc<StreamLog>) -> Outcome {
             }
         }
     };
+    let client = answers.map(|answers| {
+        let log = Arc::clone(&log);
+        let send: super::tool_context::Sender = Box::new(move |message: String| log.push(message));
+        (answers, send)
+    });
     let ctx = ToolContext {
         report: Box::new(report),
         log: Box::new(log_line),
         cancel,
         input,
+        client,
     };
     let outcome = tools::run(&tool, &arguments, &ctx).await;
     let duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));

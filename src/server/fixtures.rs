@@ -32,6 +32,10 @@ pub const NAMES: &[&str] = &[
     "protocol_error_job",
     "confirm_delete",
     "test_header_echo",
+    "test_sampling",
+    "test_elicitation",
+    "test_elicitation_sep1034_defaults",
+    "test_elicitation_sep1330_enums",
 ];
 
 /// The fixtures' task support (the other tools': see `tools::task_support`).
@@ -140,11 +144,48 @@ pub fn list() -> Vec<Value> {
                 }
             }
         }),
+        json!({
+            "name": "test_sampling",
+            "description": "Asks the client's model (sampling/createMessage) and returns its answer",
+            "inputSchema": { "type": "object", "properties": { "prompt": { "type": "string" } }, "required": ["prompt"] }
+        }),
+        json!({
+            "name": "test_elicitation",
+            "description": "Asks the user (elicitation/create) for a username and an email, and returns the answer",
+            "inputSchema": { "type": "object", "properties": { "message": { "type": "string" } }, "required": ["message"] }
+        }),
+        tool(
+            "test_elicitation_sep1034_defaults",
+            "Asks the user with a form whose fields have defaults (SEP-1034)",
+        ),
+        tool(
+            "test_elicitation_sep1330_enums",
+            "Asks the user with every kind of enum field (SEP-1330)",
+        ),
     ]
 }
 
 pub fn exists(name: &str) -> bool {
     NAMES.contains(&name)
+}
+
+/// Asks the client `request` and reads its answer: the result, or why there is none (the
+/// call cannot ask, the client refused, or it never answered).
+async fn asked(ctx: &ToolContext, request: Value) -> Result<Result<Value, String>, Cancelled> {
+    let method = request["method"].as_str().unwrap_or("?").to_owned();
+    Ok(match ctx.ask_client(request).await? {
+        None => Err(format!(
+            "{method} needs a plain tools/call of an MCP 2025 session (its client is asked on the call's stream)"
+        )),
+        Some(answer) => match (answer.get("result"), answer.get("error")) {
+            (Some(result), _) => Ok(result.clone()),
+            (None, Some(error)) => Err(format!(
+                "the client refused {method}: {}",
+                error["message"].as_str().unwrap_or("no reason given")
+            )),
+            (None, None) => Err(format!("the client's answer to {method} was neither a result nor an error")),
+        },
+    })
 }
 
 fn content(items: Value) -> Outcome {
@@ -243,6 +284,101 @@ pub async fn run(
             code: -32603,
             message: "Internal error: protocol_error_job broke".to_owned(),
         },
+        "test_sampling" => {
+            let prompt = args["prompt"].as_str().unwrap_or("Hello");
+            let request = json!({
+                "method": "sampling/createMessage",
+                "params": {
+                    "messages": [{ "role": "user", "content": { "type": "text", "text": prompt } }],
+                    "maxTokens": 100
+                }
+            });
+            match asked(ctx, request).await {
+                Err(c) => return Some(Err(c)),
+                Ok(Err(why)) => Outcome::Failed(why),
+                Ok(Ok(answer)) => {
+                    let text = answer["content"]["text"].as_str().unwrap_or("");
+                    Outcome::Done(format!("LLM response: {text}"))
+                }
+            }
+        }
+        "test_elicitation" => {
+            let message = args["message"]
+                .as_str()
+                .unwrap_or("Please provide your information");
+            let request = json!({
+                "method": "elicitation/create",
+                "params": {
+                    "message": message,
+                    "requestedSchema": {
+                        "type": "object",
+                        "properties": {
+                            "username": { "type": "string", "description": "User's response" },
+                            "email": { "type": "string", "description": "User's email address" }
+                        },
+                        "required": ["username", "email"]
+                    }
+                }
+            });
+            match asked(ctx, request).await {
+                Err(c) => return Some(Err(c)),
+                Ok(Err(why)) => Outcome::Failed(why),
+                Ok(Ok(answer)) => Outcome::Done(format!(
+                    "User response: action={}, content={}",
+                    answer["action"].as_str().unwrap_or("?"),
+                    answer.get("content").cloned().unwrap_or(Value::Null)
+                )),
+            }
+        }
+        "test_elicitation_sep1034_defaults" | "test_elicitation_sep1330_enums" => {
+            let properties = if name == "test_elicitation_sep1034_defaults" {
+                json!({
+                    "name": { "type": "string", "description": "User name", "default": "John Doe" },
+                    "age": { "type": "integer", "description": "User age", "default": 30 },
+                    "score": { "type": "number", "description": "User score", "default": 95.5 },
+                    "status": {
+                        "type": "string", "description": "User status",
+                        "enum": ["active", "inactive", "pending"], "default": "active"
+                    },
+                    "verified": { "type": "boolean", "description": "Verification status", "default": true }
+                })
+            } else {
+                json!({
+                    "untitledSingle": { "type": "string", "enum": ["option1", "option2", "option3"] },
+                    "titledSingle": { "type": "string", "oneOf": [
+                        { "const": "value1", "title": "First Option" },
+                        { "const": "value2", "title": "Second Option" },
+                        { "const": "value3", "title": "Third Option" }
+                    ]},
+                    "legacyEnum": {
+                        "type": "string", "enum": ["opt1", "opt2", "opt3"],
+                        "enumNames": ["Option One", "Option Two", "Option Three"]
+                    },
+                    "untitledMulti": { "type": "array", "items": { "type": "string", "enum": ["option1", "option2", "option3"] } },
+                    "titledMulti": { "type": "array", "items": { "anyOf": [
+                        { "const": "value1", "title": "First Choice" },
+                        { "const": "value2", "title": "Second Choice" },
+                        { "const": "value3", "title": "Third Choice" }
+                    ]}}
+                })
+            };
+            let request = json!({
+                "method": "elicitation/create",
+                "params": {
+                    "message": "Please review and update the form fields",
+                    "requestedSchema": { "type": "object", "properties": properties, "required": [] }
+                }
+            });
+            match asked(ctx, request).await {
+                Err(c) => return Some(Err(c)),
+                Ok(Err(why)) => Outcome::Failed(why),
+                Ok(Ok(answer)) => Outcome::Done(format!(
+                    "Elicitation completed: action={}, content={}",
+                    answer["action"].as_str().unwrap_or("?"),
+                    answer.get("content").cloned().unwrap_or(Value::Null)
+                )),
+            }
+        }
         "confirm_delete" => {
             let question = json!({
                 "method": "elicitation/create",

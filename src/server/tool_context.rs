@@ -19,7 +19,58 @@ pub struct ToolContext {
     pub log: Logger,
     pub cancel: CancellationToken,
     pub input: Option<std::sync::Arc<InputSlot>>,
+    /// A plain call of MCP 2025-11-25 asks its client on its own response stream (the
+    /// `Sender` writes there); the client posts its answer back (`Answers`).
+    pub client: Option<(std::sync::Arc<Answers>, Sender)>,
 }
+
+/// Writes a message on a call's response stream.
+pub type Sender = Box<dyn Fn(String) + Send + Sync>;
+
+/// Answers an MCP session's client owes to the requests its calls sent it, by request id.
+#[derive(Default)]
+pub struct Answers {
+    waiting:
+        std::sync::Mutex<std::collections::HashMap<String, tokio::sync::oneshot::Sender<Value>>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+/// Requests awaiting an answer in one MCP session, at most (the oldest give way).
+const MAX_WAITING: usize = 1000;
+
+impl Answers {
+    /// A new request id (`mcptop-N`, as JSON) and where its answer will come.
+    fn expect(&self) -> (Value, tokio::sync::oneshot::Receiver<Value>) {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("mcptop-{n}");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut waiting = self
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if waiting.len() >= MAX_WAITING {
+            waiting.retain(|_, tx| !tx.is_closed());
+        }
+        if waiting.len() < MAX_WAITING {
+            waiting.insert(Value::String(id.clone()).to_string(), tx);
+        }
+        (Value::String(id), rx)
+    }
+
+    /// The client's answer `message` (a JSON-RPC response) to the request `id`: true when
+    /// a call was waiting for it.
+    pub fn deliver(&self, id: &Value, message: Value) -> bool {
+        let tx = self
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id.to_string());
+        tx.is_some_and(|tx| tx.send(message).is_ok())
+    }
+}
+
+/// How long a call waits for its client's answer (a person may be asked).
+const ANSWER_WITHIN: Duration = Duration::from_secs(600);
 
 /// A task's questions to its client (`input_required`, answered by `tasks/update`).
 pub struct InputSlot {
@@ -127,6 +178,26 @@ impl ToolContext {
                 _ = self.cancel.cancelled() => return Err(Cancelled),
                 _ = slot.answered.notified() => {}
             }
+        }
+    }
+
+    /// Sends the client `request` (`{"method", "params"}`) on the call's response stream
+    /// and waits for its answer: the client's JSON-RPC response (`result` or `error`).
+    /// `Ok(None)` when the call cannot ask (not a plain call of a session that can).
+    pub(super) async fn ask_client(&self, request: Value) -> Result<Option<Value>, Cancelled> {
+        let Some((answers, send)) = &self.client else {
+            return Ok(None);
+        };
+        let (id, answer) = answers.expect();
+        let mut message = request;
+        message["jsonrpc"] = Value::from("2.0");
+        message["id"] = id;
+        send(message.to_string());
+        tokio::select! {
+            _ = self.cancel.cancelled() => Err(Cancelled),
+            got = tokio::time::timeout(ANSWER_WITHIN, answer) => Ok(Some(got.ok().and_then(Result::ok).unwrap_or_else(|| {
+                serde_json::json!({ "error": { "code": -32603, "message": "no answer came within 10 minutes" } })
+            }))),
         }
     }
 

@@ -461,36 +461,41 @@ fn observe_answer(
 /// Ends the calls a request started as failed (the server never got or never answered
 /// them), by answering them on the observer's side with a JSON-RPC error.
 fn fail_request_calls(shared: &Shared, scope: &str, request: &[u8], why: &str) {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(request) else {
-        return;
-    };
-    let messages = match value {
-        serde_json::Value::Array(a) => a,
-        one => vec![one],
-    };
     let mut items = Vec::new();
     let mut observer = shared
         .observer
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    for m in messages {
-        if m.get("method").and_then(|v| v.as_str()) == Some("tools/call") {
-            if let Some(id) = m.get("id") {
-                let error = serde_json::json!({
-                    "jsonrpc": "2.0", "id": id, "error": {"code": -32603, "message": why}
-                });
-                observer.observe(
-                    Direction::ToClient,
-                    scope,
-                    &error.to_string(),
-                    now(),
-                    &mut items,
-                );
-            }
-        }
+    for id in tools_call_ids(request) {
+        let error = serde_json::json!({
+            "jsonrpc": "2.0", "id": id, "error": {"code": -32603, "message": why}
+        });
+        observer.observe(
+            Direction::ToClient,
+            scope,
+            &error.to_string(),
+            now(),
+            &mut items,
+        );
     }
     drop(observer);
     shared.publisher.send_all(&mut items);
+}
+
+/// The ids of the `tools/call` requests in a request body (one message or a batch).
+fn tools_call_ids(request: &[u8]) -> Vec<serde_json::Value> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(request) else {
+        return Vec::new();
+    };
+    let messages = match value {
+        serde_json::Value::Array(a) => a,
+        one => vec![one],
+    };
+    messages
+        .into_iter()
+        .filter(|m| m.get("method").and_then(|v| v.as_str()) == Some("tools/call"))
+        .filter_map(|mut m| m.get_mut("id").map(serde_json::Value::take))
+        .collect()
 }
 
 /// The first protocol revision in which a client closing a request's stream cancels it.
@@ -518,26 +523,13 @@ impl Drop for ClosedEarly {
         let Some(request) = self.request.take() else {
             return;
         };
-        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&request) else {
-            return;
-        };
-        let messages = match value {
-            serde_json::Value::Array(a) => a,
-            one => vec![one],
-        };
         let mut items = Vec::new();
         let mut observer = self
             .shared
             .observer
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        for m in messages {
-            if m.get("method").and_then(|v| v.as_str()) != Some("tools/call") {
-                continue;
-            }
-            let Some(id) = m.get("id") else {
-                continue;
-            };
+        for id in tools_call_ids(&request) {
             // As the observer reads a cancellation (an answered call is not pending).
             let cancel = serde_json::json!({
                 "jsonrpc": "2.0", "method": "notifications/cancelled",

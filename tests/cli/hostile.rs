@@ -635,53 +635,11 @@ fn the_monitors_model_holds_a_bounded_number_of_bytes() {
 /// proxy fails (it does not stay running for ever), with a reason a person reads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_whose_upstream_dies_mid_stream_fails_through_the_proxy() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let daemon = server::start(ServerConfig::default()).await.unwrap();
     let everyone = daemon.state().sessions.everyone.clone().unwrap();
     let mut events = everyone.events.subscribe(None);
-    // The upstream: answers the call with an event stream, one progress event, then dies.
-    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream_addr = upstream.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = upstream.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                let mut seen = Vec::new();
-                // Read the head and the body (a small JSON request).
-                while !String::from_utf8_lossy(&seen).contains("tools/call") {
-                    let n = stream.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    seen.extend_from_slice(&buf[..n]);
-                }
-                let _ = stream
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
-                    .await;
-                let event = "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":7,\"progress\":1,\"total\":4}}\n\n";
-                let _ = stream
-                    .write_all(format!("{:x}\r\n{event}\r\n", event.len()).as_bytes())
-                    .await;
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                // Gone, mid-stream, without the terminating chunk.
-            });
-        }
-    });
-    let proxy = mcptop::tap::proxy::start(mcptop::tap::proxy::ProxyOptions {
-        upstream: format!("http://{upstream_addr}/mcp"),
-        upstream_discovery: None,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        request_progress: false,
-        target: mcptop::tap::publish::Target {
-            url: Some(daemon.base_url()),
-            discovery_file: std::env::temp_dir().join("mcptop-none/mcp.json"),
-            spawn: false,
-            label: Some("dying upstream".into()),
-            kind: "proxy",
-        },
-    })
-    .await
-    .unwrap();
+    let upstream_addr = one_event_upstream(true).await;
+    let proxy = proxy_to(&daemon, upstream_addr, "dying upstream").await;
     let call = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","arguments":{},"_meta":{"progressToken":7}}});
     let response = reqwest::Client::new()
         .post(proxy.url())
@@ -715,53 +673,12 @@ async fn a_call_whose_upstream_dies_mid_stream_fails_through_the_proxy() {
 /// such a call ends cancelled, not running for ever (nor lost, nor stalled).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_closing_a_2026_call_s_stream_cancels_it_through_the_proxy() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let daemon = server::start(ServerConfig::default()).await.unwrap();
     let everyone = daemon.state().sessions.everyone.clone().unwrap();
     let mut events = everyone.events.subscribe(None);
-    // The upstream: answers the call with an event stream, one progress event, then works
-    // on (it holds the stream open) until the proxy lets go of it.
-    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream_addr = upstream.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = upstream.accept().await {
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                let mut seen = Vec::new();
-                while !String::from_utf8_lossy(&seen).contains("tools/call") {
-                    let n = stream.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    seen.extend_from_slice(&buf[..n]);
-                }
-                let _ = stream
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
-                    .await;
-                let event = "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":7,\"progress\":1,\"total\":4}}\n\n";
-                let _ = stream
-                    .write_all(format!("{:x}\r\n{event}\r\n", event.len()).as_bytes())
-                    .await;
-                // Until the proxy closes its side.
-                let _ = stream.read(&mut buf).await;
-            });
-        }
-    });
-    let proxy = mcptop::tap::proxy::start(mcptop::tap::proxy::ProxyOptions {
-        upstream: format!("http://{upstream_addr}/mcp"),
-        upstream_discovery: None,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        request_progress: false,
-        target: mcptop::tap::publish::Target {
-            url: Some(daemon.base_url()),
-            discovery_file: std::env::temp_dir().join("mcptop-none/mcp.json"),
-            spawn: false,
-            label: Some("closing client".into()),
-            kind: "proxy",
-        },
-    })
-    .await
-    .unwrap();
+    // The upstream works on (it holds the stream open) until the proxy lets go of it.
+    let upstream_addr = one_event_upstream(false).await;
+    let proxy = proxy_to(&daemon, upstream_addr, "closing client").await;
     let call = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","arguments":{},"_meta":{"progressToken":7}}});
     let mut response = reqwest::Client::new()
         .post(proxy.url())
@@ -798,4 +715,65 @@ async fn a_client_closing_a_2026_call_s_stream_cancels_it_through_the_proxy() {
     );
     proxy.shutdown().await;
     daemon.shutdown().await.unwrap();
+}
+
+/// An upstream that answers a tools/call with an event stream and one progress event;
+/// then it dies mid-stream (`dies`), or holds the stream open until the proxy lets go.
+async fn one_event_upstream(dies: bool) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = upstream.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = upstream.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut seen = Vec::new();
+                // Read the head and the body (a small JSON request).
+                while !String::from_utf8_lossy(&seen).contains("tools/call") {
+                    let n = stream.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await;
+                let event = "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":7,\"progress\":1,\"total\":4}}\n\n";
+                let _ = stream
+                    .write_all(format!("{:x}\r\n{event}\r\n", event.len()).as_bytes())
+                    .await;
+                if dies {
+                    // Gone, mid-stream, without the terminating chunk.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                } else {
+                    let _ = stream.read(&mut buf).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// `mcptop proxy` in front of `upstream`, publishing into `daemon` as `label`.
+async fn proxy_to(
+    daemon: &server::RunningServer,
+    upstream: std::net::SocketAddr,
+    label: &str,
+) -> mcptop::tap::proxy::RunningProxy {
+    mcptop::tap::proxy::start(mcptop::tap::proxy::ProxyOptions {
+        upstream: format!("http://{upstream}/mcp"),
+        upstream_discovery: None,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        request_progress: false,
+        target: mcptop::tap::publish::Target {
+            url: Some(daemon.base_url()),
+            discovery_file: std::env::temp_dir().join("mcptop-none/mcp.json"),
+            spawn: false,
+            label: Some(label.into()),
+            kind: "proxy",
+        },
+    })
+    .await
+    .unwrap()
 }

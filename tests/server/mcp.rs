@@ -555,3 +555,86 @@ async fn resources_prompts_and_completion_answer_as_the_suite_asks() {
     .await["result"]
         .is_object());
 }
+
+/// MCP 2025-11-25: a plain tools/call asks its client (elicitation, sampling) on its own
+/// response stream, and goes on when the client posts its answer back.
+#[tokio::test]
+async fn a_call_asks_its_client_on_its_stream_and_goes_on_with_the_answer() {
+    let server = start(|_| {}).await;
+    let mut client = Client::new(&server);
+    client.initialize("2025-11-25").await;
+    for (tool, arguments, answer, expected) in [
+        (
+            "test_elicitation",
+            json!({"message":"Who are you?"}),
+            json!({"action":"accept","content":{"username":"ada","email":"ada@example.com"}}),
+            "User response: action=accept, content={\"email\":\"ada@example.com\",\"username\":\"ada\"}",
+        ),
+        (
+            "test_sampling",
+            json!({"prompt":"Say hi"}),
+            json!({"role":"assistant","content":{"type":"text","text":"hi"},"model":"m","stopReason":"endTurn"}),
+            "LLM response: hi",
+        ),
+    ] {
+        let r = client
+            .post(&json!({"jsonrpc":"2.0","id":9,"method":"tools/call",
+                "params":{"name":tool,"arguments":arguments}}))
+            .send()
+            .await
+            .unwrap();
+        let mut reader = SseReader::new(r);
+        // The question, on the call's stream.
+        let asked = loop {
+            let event = reader.next_event().await.expect("the question comes");
+            if !event.data.is_empty() {
+                break json(&event.data);
+            }
+        };
+        assert!(asked["id"].is_string(), "{asked}");
+        let method = asked["method"].as_str().unwrap();
+        assert!(["elicitation/create", "sampling/createMessage"].contains(&method), "{asked}");
+        if method == "elicitation/create" {
+            assert_eq!(asked["params"]["message"], "Who are you?");
+        }
+        // The answer, posted back.
+        let posted = client
+            .post(&json!({"jsonrpc":"2.0","id":asked["id"],"result":answer}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 202);
+        let rest = reader.rest().await;
+        let result = json(&rest.last().unwrap().data);
+        assert_eq!(result["id"], 9, "{result}");
+        assert_eq!(result["result"]["content"][0]["text"], expected, "{result}");
+    }
+    // A refusal ends the call as a failed tool result that says so.
+    let r = client
+        .post(&json!({"jsonrpc":"2.0","id":10,"method":"tools/call",
+            "params":{"name":"test_sampling","arguments":{"prompt":"x"}}}))
+        .send()
+        .await
+        .unwrap();
+    let mut reader = SseReader::new(r);
+    let asked = loop {
+        let event = reader.next_event().await.expect("the question comes");
+        if !event.data.is_empty() {
+            break json(&event.data);
+        }
+    };
+    client
+        .post(&json!({"jsonrpc":"2.0","id":asked["id"],"error":{"code":-32601,"message":"no sampling here"}}))
+        .send()
+        .await
+        .unwrap();
+    let result = json(&reader.rest().await.last().unwrap().data);
+    assert_eq!(result["result"]["isError"], true, "{result}");
+    assert!(
+        result["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("no sampling here"),
+        "{result}"
+    );
+}

@@ -95,6 +95,7 @@ pub(super) fn construct_post(state: &Arc<AppState>, headers: &HeaderMap, body: &
                     publish_progress: !state.config.stock_tools,
                     log_level: None,
                     input: None,
+                    answers: None,
                     result_extra: None,
                 },
                 Arc::clone(&log),

@@ -51,6 +51,8 @@ pub struct McpSession {
     streams: Mutex<VecDeque<(u64, Arc<StreamLog>)>>,
     /// The least severe log level the client wants (`logging/setLevel`).
     log_level: Mutex<LogLevel>,
+    /// What the client owes the requests the session's calls sent it.
+    answers: Arc<super::tool_context::Answers>,
 }
 
 impl McpSession {

@@ -565,6 +565,7 @@ fn call(state: &Arc<AppState>, headers: &HeaderMap, request: &Request<'_>) -> Re
             publish_progress: true,
             log_level,
             input: None,
+            answers: None,
             result_extra: Some(extra),
         },
         Arc::clone(&log),
@@ -617,6 +618,7 @@ fn start_task(
         publish_progress: true,
         log_level: None,
         input: Some(Arc::clone(&task.input)),
+        answers: None,
         result_extra: None,
     };
     spawn_task(state, Arc::clone(&task), request);

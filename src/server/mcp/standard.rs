@@ -74,6 +74,13 @@ pub(super) fn standard_post(state: &Arc<AppState>, headers: &HeaderMap, body: &[
         Ok(s) => s,
         Err(response) => return response,
     };
+    // The client's answer to a request a call sent it (elicitation, sampling).
+    if let (Some(id), None) = (message.id, message.method) {
+        if value.get("result").is_some() || value.get("error").is_some() {
+            mcp.answers.deliver(id, value.clone());
+            return StatusCode::ACCEPTED.into_response();
+        }
+    }
     let (Some(id), Some(method)) = (message.id, message.method) else {
         // A notification or a response from the client.
         if message.method == Some("notifications/cancelled") {
@@ -187,6 +194,7 @@ fn initialize(state: &Arc<AppState>, headers: &HeaderMap, message: &Message<'_>)
         next_stream: AtomicU64::new(1),
         streams: Mutex::new(VecDeque::new()),
         log_level: Mutex::new(LogLevel::Info),
+        answers: Arc::default(),
     });
     state.mcp_sessions.insert(Arc::clone(&mcp));
     let mut result = initialize_result(version);
@@ -268,6 +276,7 @@ fn standard_call(
             publish_progress: true,
             log_level: Some(mcp.log_level()),
             input: None,
+            answers: Some(Arc::clone(&mcp.answers)),
             result_extra: None,
         },
         Arc::clone(&log),
@@ -327,6 +336,7 @@ fn start_task_v1(
         publish_progress: true,
         log_level: None,
         input: None,
+        answers: None,
         result_extra: None,
     };
     spawn_task(state, Arc::clone(&task), request);
