@@ -75,7 +75,7 @@ pub fn hooks_location(agent: Agent, home: &Path, project: &Path, user: bool) -> 
         Agent::Codex => Some(Location {
             agent,
             scope: "user",
-            path: home.join(".codex/config.toml"),
+            path: super::codex_config(home),
             format: Format::CodexToml,
         }),
         _ => None,

@@ -118,7 +118,7 @@ pub fn locations(agent: Agent, home: &Path, project: &Path) -> Vec<Location> {
         Agent::Codex => vec![Location {
             agent,
             scope: "user",
-            path: home.join(".codex/config.toml"),
+            path: codex_config(home),
             format: Format::CodexToml,
         }],
         Agent::Gemini => vec![
@@ -130,6 +130,17 @@ pub fn locations(agent: Agent, home: &Path, project: &Path) -> Vec<Location> {
             json("user", home.join(".gemini/settings.json"), &["mcpServers"]),
         ],
     }
+}
+
+/// Codex's configuration file: `config.toml` of `$CODEX_HOME` (as Codex resolves it: the
+/// directory, its links followed) when that is set, else of `~/.codex`.
+pub fn codex_config(home: &Path) -> PathBuf {
+    let dir = std::env::var_os("CODEX_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .map(|d| std::fs::canonicalize(&d).unwrap_or(d))
+        .unwrap_or_else(|| home.join(".codex"));
+    dir.join("config.toml")
 }
 
 /// Why a file was left alone.

@@ -75,7 +75,7 @@ pub fn location(agent: Agent, home: &Path, project: &Path, user: bool) -> Option
         Agent::Codex => Some(Location {
             agent,
             scope: "user",
-            path: home.join(".codex/config.toml"),
+            path: super::codex_config(home),
             format: Format::CodexToml,
         }),
         Agent::Gemini if user => Some(json("user", home.join(".gemini/settings.json"))),

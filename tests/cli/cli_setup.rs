@@ -395,3 +395,28 @@ fn undoing_the_telemetry_keeps_the_hooks_in_the_same_file() {
     );
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// Codex keeps its configuration in `$CODEX_HOME` when that is set: setup edits that file,
+/// and keys the hooks' trust by its path as Codex resolves it.
+#[test]
+fn setup_codex_follows_codex_home() {
+    let home = temp_dir("setup-codex-home");
+    let codex_home = home.join("elsewhere");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    let config = codex_home.join("config.toml");
+    std::fs::write(&config, "model = \"gpt-5.4\"\n").unwrap();
+    let out = common::process::command(&home, &["setup", "codex", "--hooks"])
+        .env("CODEX_HOME", &codex_home)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let toml = std::fs::read_to_string(&config).unwrap();
+    let resolved = std::fs::canonicalize(&config).unwrap();
+    assert!(
+        toml.contains("[[hooks.PreToolUse]]")
+            && toml.contains(&format!("{}:pre_tool_use:0:0", resolved.display())),
+        "{toml}"
+    );
+    assert!(!home.join(".codex/config.toml").exists());
+    std::fs::remove_dir_all(&home).unwrap();
+}

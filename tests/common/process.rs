@@ -26,6 +26,7 @@ pub fn command(home: &Path, args: &[&str]) -> Command {
         .env_remove("MCPTOP_URL")
         .env_remove("MCPTOP_SESSION")
         .env_remove("MCPTOP_TOKEN")
+        .env_remove("CODEX_HOME")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
