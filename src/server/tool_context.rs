@@ -39,8 +39,9 @@ pub struct Answers {
 const MAX_WAITING: usize = 1000;
 
 impl Answers {
-    /// A new request id (`mcptop-N`, as JSON) and where its answer will come.
-    fn expect(&self) -> (Value, tokio::sync::oneshot::Receiver<Value>) {
+    /// A new request id (`mcptop-N`, as JSON) and where its answer will come; `None` while
+    /// as many questions as can wait already do.
+    fn expect(&self) -> Option<(Value, tokio::sync::oneshot::Receiver<Value>)> {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = format!("mcptop-{n}");
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -51,10 +52,11 @@ impl Answers {
         if waiting.len() >= MAX_WAITING {
             waiting.retain(|_, tx| !tx.is_closed());
         }
-        if waiting.len() < MAX_WAITING {
-            waiting.insert(Value::String(id.clone()).to_string(), tx);
+        if waiting.len() >= MAX_WAITING {
+            return None;
         }
-        (Value::String(id), rx)
+        waiting.insert(Value::String(id.clone()).to_string(), tx);
+        Some((Value::String(id), rx))
     }
 
     /// The client's answer `message` (a JSON-RPC response) to the request `id`: true when
@@ -188,16 +190,24 @@ impl ToolContext {
         let Some((answers, send)) = &self.client else {
             return Ok(None);
         };
-        let (id, answer) = answers.expect();
+        let refused = |why: &str| {
+            Ok(Some(
+                serde_json::json!({ "error": { "code": -32603, "message": why } }),
+            ))
+        };
+        let Some((id, answer)) = answers.expect() else {
+            return refused("too many questions already wait for this client's answers");
+        };
         let mut message = request;
         message["jsonrpc"] = Value::from("2.0");
         message["id"] = id;
         send(message.to_string());
         tokio::select! {
             _ = self.cancel.cancelled() => Err(Cancelled),
-            got = tokio::time::timeout(ANSWER_WITHIN, answer) => Ok(Some(got.ok().and_then(Result::ok).unwrap_or_else(|| {
-                serde_json::json!({ "error": { "code": -32603, "message": "no answer came within 10 minutes" } })
-            }))),
+            got = tokio::time::timeout(ANSWER_WITHIN, answer) => match got {
+                Ok(Ok(answer)) => Ok(Some(answer)),
+                _ => refused("no answer came within 10 minutes"),
+            },
         }
     }
 

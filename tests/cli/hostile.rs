@@ -631,6 +631,28 @@ fn the_monitors_model_holds_a_bounded_number_of_bytes() {
     assert!(model.text_bytes() < 48 << 20, "{}", model.text_bytes());
 }
 
+/// The call events on `$live` (a daemon stream's receiver) up to the first in state
+/// `$end` (10 s at most): every state seen, and that event.
+macro_rules! call_ends {
+    ($live:expr, $end:expr) => {{
+        let mut states: Vec<String> = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let event = tokio::time::timeout_at(deadline, $live.recv())
+                .await
+                .unwrap_or_else(|_| panic!("the call never ended {}: {states:?}", $end))
+                .unwrap();
+            let data: Value = serde_json::from_str(event.data()).unwrap();
+            if let Some(state) = data["state"].as_str() {
+                states.push(state.to_owned());
+                if state == $end {
+                    break (states, data);
+                }
+            }
+        }
+    }};
+}
+
 /// An upstream that dies in the middle of a call's response stream: the call through the
 /// proxy fails (it does not stay running for ever), with a reason a person reads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -649,22 +671,9 @@ async fn a_call_whose_upstream_dies_mid_stream_fails_through_the_proxy() {
         .await
         .unwrap();
     let _ = response.text().await;
-    let mut states = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !states.iter().any(|s: &String| s == "failed") {
-        let event = tokio::time::timeout_at(deadline, events.live.recv())
-            .await
-            .unwrap_or_else(|_| panic!("the call never ended: {states:?}"))
-            .unwrap();
-        let data: Value = serde_json::from_str(event.data()).unwrap();
-        if let Some(state) = data["state"].as_str() {
-            states.push(state.to_owned());
-            if state == "failed" {
-                let error = data["error"].as_str().unwrap_or("");
-                assert!(error.contains("broke off"), "{data}");
-            }
-        }
-    }
+    let (_, ended) = call_ends!(events.live, "failed");
+    let error = ended["error"].as_str().unwrap_or("");
+    assert!(error.contains("broke off"), "{ended}");
     proxy.shutdown().await;
     daemon.shutdown().await.unwrap();
 }
@@ -692,22 +701,9 @@ async fn a_client_closing_a_2026_call_s_stream_cancels_it_through_the_proxy() {
     let first = response.chunk().await.unwrap().unwrap_or_default();
     assert!(String::from_utf8_lossy(&first).contains("progress"));
     drop(response);
-    let mut states = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !states.iter().any(|s: &String| s == "cancelled") {
-        let event = tokio::time::timeout_at(deadline, events.live.recv())
-            .await
-            .unwrap_or_else(|_| panic!("the call never ended: {states:?}"))
-            .unwrap();
-        let data: Value = serde_json::from_str(event.data()).unwrap();
-        if let Some(state) = data["state"].as_str() {
-            states.push(state.to_owned());
-            if state == "cancelled" {
-                let error = data["error"].as_str().unwrap_or("");
-                assert!(error.contains("closed the request's stream"), "{data}");
-            }
-        }
-    }
+    let (states, ended) = call_ends!(events.live, "cancelled");
+    let error = ended["error"].as_str().unwrap_or("");
+    assert!(error.contains("closed the request's stream"), "{ended}");
     assert_eq!(
         states.first().map(String::as_str),
         Some("started"),
