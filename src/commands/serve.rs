@@ -79,6 +79,20 @@ async fn serve(args: &ServeArgs) -> Result<()> {
             anyhow::anyhow!("cannot listen on {addr}: {e}")
         }
     })?;
+    // The discovery file is in place before anything says the daemon listens: whoever
+    // waits for "listening on" may look for the daemon through it at once.
+    let (guard, published) = if args.no_discovery {
+        (None, None)
+    } else {
+        let path = match &args.discovery_file {
+            Some(p) => p.clone(),
+            None => discovery::default_path()?,
+        };
+        // Construct's daemon has no admin token; in its compat mode neither does this one.
+        let admin = running.state().extensions().then(|| running.admin_token());
+        let guard = discovery::publish(&path, &running.mcp_url(), admin).await?;
+        (Some(guard), Some((path, admin.is_some())))
+    };
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on {}", running.base_url())?;
     for line in running
@@ -121,17 +135,8 @@ async fn serve(args: &ServeArgs) -> Result<()> {
             args.host
         );
     }
-    let guard = if args.no_discovery {
-        None
-    } else {
-        let path = match &args.discovery_file {
-            Some(p) => p.clone(),
-            None => discovery::default_path()?,
-        };
-        // Construct's daemon has no admin token; in its compat mode neither does this one.
-        let admin = running.state().extensions().then(|| running.admin_token());
-        let guard = discovery::publish(&path, &running.mcp_url(), admin).await?;
-        if admin.is_some() {
+    if let Some((path, admin)) = &published {
+        if *admin {
             writeln!(
                 out,
                 "discovery file: {} (holds the admin token)",
@@ -148,8 +153,7 @@ async fn serve(args: &ServeArgs) -> Result<()> {
             out,
             "  watch it: run `mcptop{file}` in another terminal (`mcptop setup AGENT` sends an agent's calls here)"
         )?;
-        Some(guard)
-    };
+    }
     out.flush()?;
     drop(out);
 

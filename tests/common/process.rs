@@ -164,7 +164,11 @@ pub fn serve(home: &Path, args: &[&str]) -> (Running, String) {
     let first = server.line_matching("the address", |l| l.starts_with("listening on "));
     let url = first.trim_start_matches("listening on ").to_owned();
     if !args.contains(&"--no-discovery") {
-        // The discovery file is written after the address is printed.
+        // Whoever reads the address may look for the daemon at once: the file is there.
+        if !args.contains(&"--discovery-file") {
+            let file = home.join(".mcptop/mcp.json");
+            assert!(file.exists(), "{} is missing at \"{first}\"", file.display());
+        }
         server.line_matching("the discovery file", |l| l.starts_with("discovery file: "));
     }
     (server, url)
