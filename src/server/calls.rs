@@ -9,7 +9,9 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use super::progress::{publish_call, publish_call_message, publish_progress, Num};
+use super::progress::{
+    publish_call, publish_call_message, publish_call_waiting, publish_progress, Num,
+};
 use super::session::Session;
 use super::tools::{self, Outcome, ToolContext};
 use crate::wire::CallState;
@@ -120,6 +122,9 @@ pub struct CallRequest {
     pub answers: Option<Arc<super::tool_context::Answers>>,
     /// What the result object carries beside the tool's (`resultType`, `_meta`).
     pub result_extra: Option<Value>,
+    /// MCP 2026-07-28: the client's capabilities and the answers it gave; from the second
+    /// round of a multi-round call, the call it continues.
+    pub mrtr: Option<super::mrtr::Mrtr>,
 }
 
 /// The syslog levels of MCP logging, least severe first.
@@ -172,6 +177,7 @@ pub async fn run(call: CallRequest, log: Arc<StreamLog>) -> Outcome {
         input,
         answers,
         result_extra,
+        mrtr,
     } = call;
     let (event_token, _claim) = match event_token {
         EventToken::Fixed(token) => (token, None),
@@ -183,15 +189,26 @@ pub async fn run(call: CallRequest, log: Arc<StreamLog>) -> Outcome {
     let key = serde_json::to_string(&request_id).unwrap_or_default();
     let (cancel, _running) = session.start_call(key);
     let started = Instant::now();
+    // A later round of a multi-round call goes on with the call its first round began.
+    let continues = mrtr.as_ref().and_then(|m| m.continues.clone().map(|c| (m.round, c.1)));
+    let first_started = continues.map_or_else(crate::time::Time::now, |(_, t)| t);
     if lifecycle {
-        publish_call(
-            &session,
-            &event_token,
-            &tool,
-            CallState::Started,
-            None,
-            None,
-        );
+        match continues {
+            Some((round, _)) => publish_call_message(
+                &session,
+                &event_token,
+                &tool,
+                &format!("round {round}: the client answered"),
+            ),
+            None => publish_call(
+                &session,
+                &event_token,
+                &tool,
+                CallState::Started,
+                None,
+                None,
+            ),
+        }
     }
     let report = {
         let session = Arc::clone(&session);
@@ -247,21 +264,82 @@ pub async fn run(call: CallRequest, log: Arc<StreamLog>) -> Outcome {
         let send: super::tool_context::Sender = Box::new(move |message: String| log.push(message));
         (answers, send)
     });
+    let waiting = {
+        let session = Arc::clone(&session);
+        let tool = tool.clone();
+        let event_token = event_token.clone();
+        move |what: Option<&str>| {
+            if !lifecycle {
+                return;
+            }
+            match what {
+                Some(what) => publish_call_waiting(&session, &event_token, &tool, what),
+                None => publish_call_message(&session, &event_token, &tool, "the client answered"),
+            }
+        }
+    };
     let ctx = ToolContext {
         report: Box::new(report),
         log: Box::new(log_line),
         cancel,
         input,
         client,
+        mrtr,
+        waiting: Box::new(waiting),
     };
-    let outcome = tools::run(&tool, &arguments, &ctx).await;
-    let duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    let mut outcome = tools::run(&tool, &arguments, &ctx).await;
+    let elapsed = match continues {
+        Some(_) => std::time::Duration::from_secs_f64(
+            crate::time::Time::now().secs_since(first_started).max(0.0),
+        ),
+        None => started.elapsed(),
+    };
+    let duration_ms = Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+    if let Outcome::InputRequired(requests) = &outcome {
+        // Not the end: the client answers and calls again, with the state sealed here.
+        let sealed = ctx
+            .mrtr
+            .as_ref()
+            .and_then(|m| m.seal_next(&tool, event_token.clone(), first_started));
+        match sealed {
+            Some(state) => {
+                let mut result = json!({
+                    "inputRequests": requests,
+                    "requestState": state,
+                });
+                if let (Some(object), Some(Value::Object(extra))) =
+                    (result.as_object_mut(), &result_extra)
+                {
+                    object.extend(extra.clone());
+                    object.insert("resultType".into(), "input_required".into());
+                }
+                log.push(json!({ "jsonrpc": "2.0", "id": request_id, "result": result }).to_string());
+                if lifecycle {
+                    let what: Vec<String> = requests
+                        .as_object()
+                        .map(|r| r.values().map(crate::wire::schema::ask_text).collect())
+                        .unwrap_or_default();
+                    publish_call_waiting(&session, &event_token, &tool, &what.join("; "));
+                }
+                log.finish();
+                return outcome;
+            }
+            None => {
+                outcome = Outcome::Error {
+                    code: -32603,
+                    message: "the answers so far are too large to carry in a requestState"
+                        .to_owned(),
+                }
+            }
+        }
+    }
     let (state, error) = match &outcome {
         Outcome::Done(_) | Outcome::Content(_) => (CallState::Finished, None),
         Outcome::Failed(e) | Outcome::Error { message: e, .. } => {
             (CallState::Failed, Some(e.as_str()))
         }
         Outcome::Cancelled => (CallState::Cancelled, Some("cancelled by the client")),
+        Outcome::InputRequired(_) => (CallState::Failed, Some("input required where none can be asked")),
     };
     // A cancelled request gets no response (MCP: the receiver does not answer it).
     match &outcome {
@@ -274,6 +352,14 @@ pub async fn run(call: CallRequest, log: Arc<StreamLog>) -> Outcome {
             .to_string(),
         ),
         Outcome::Cancelled => {}
+        Outcome::InputRequired(_) => log.push(
+            json!({
+                "jsonrpc": "2.0",
+                "id": request_id,
+                "error": { "code": -32603, "message": "the tool needs input this request cannot ask for" },
+            })
+            .to_string(),
+        ),
         done => {
             let mut result = tool_result(done).unwrap_or_default();
             if let (Some(object), Some(Value::Object(extra))) =
@@ -310,7 +396,7 @@ pub fn tool_result(outcome: &Outcome) -> Option<Value> {
             }
             Some(result)
         }
-        Outcome::Error { .. } | Outcome::Cancelled => None,
+        Outcome::Error { .. } | Outcome::Cancelled | Outcome::InputRequired(_) => None,
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::tool_context::{Cancelled, Outcome, TaskSupport, ToolContext};
+use super::tool_context::{Asked, Cancelled, Outcome, TaskSupport, ToolContext};
 
 /// A 1×1 red pixel.
 const PNG: &str =
@@ -36,16 +36,33 @@ pub const NAMES: &[&str] = &[
     "test_elicitation",
     "test_elicitation_sep1034_defaults",
     "test_elicitation_sep1330_enums",
+    "multi_input",
+    "test_tool_with_task",
+    "test_input_required_result_elicitation",
+    "test_input_required_result_sampling",
+    "test_input_required_result_list_roots",
+    "test_input_required_result_request_state",
+    "test_input_required_result_multiple_inputs",
+    "test_input_required_result_multi_round",
+    "test_input_required_result_tampered_state",
+    "test_input_required_result_capabilities",
 ];
 
 /// The fixtures' task support (the other tools': see `tools::task_support`).
 pub fn task_support(name: &str) -> Option<TaskSupport> {
     Some(match name {
-        "slow_compute" | "protocol_error_job" | "confirm_delete" => TaskSupport::Optional,
+        "slow_compute" | "protocol_error_job" | "confirm_delete" | "multi_input"
+        | "test_tool_with_task" => TaskSupport::Optional,
         "failing_job" => TaskSupport::Required,
         n if exists(n) => TaskSupport::Forbidden,
         _ => return None,
     })
+}
+
+/// Whether a task-supporting tool becomes a task with the answers `known` so far: one
+/// that gathers its input first (MCP 2026-07-28 rounds) becomes a task on its last round.
+pub fn ready_for_task(name: &str, known: impl Fn(&str) -> bool) -> bool {
+    name != "test_tool_with_task" || known("user_name")
 }
 
 /// A client capability the tool cannot run without (MCP 2026-07-28 checks it).
@@ -162,6 +179,46 @@ pub fn list() -> Vec<Value> {
             "test_elicitation_sep1330_enums",
             "Asks the user with every kind of enum field (SEP-1330)",
         ),
+        tool(
+            "multi_input",
+            "Asks the user two questions at once (as a task: input_required with two keys)",
+        ),
+        tool(
+            "test_tool_with_task",
+            "Asks the user's name (MCP 2026-07-28: input_required), then greets them as a task",
+        ),
+        tool(
+            "test_input_required_result_elicitation",
+            "Asks the user's name (input_required with an elicitation), then greets them",
+        ),
+        tool(
+            "test_input_required_result_sampling",
+            "Asks the client's model a question (input_required with sampling)",
+        ),
+        tool(
+            "test_input_required_result_list_roots",
+            "Asks for the client's roots (input_required with roots/list)",
+        ),
+        tool(
+            "test_input_required_result_request_state",
+            "Asks for a confirmation; the answer comes back with the signed requestState",
+        ),
+        tool(
+            "test_input_required_result_multiple_inputs",
+            "Asks the user, the client's model and the client's roots at once",
+        ),
+        tool(
+            "test_input_required_result_multi_round",
+            "Asks two questions, one round each",
+        ),
+        tool(
+            "test_input_required_result_tampered_state",
+            "Asks for a confirmation; a changed requestState is refused",
+        ),
+        tool(
+            "test_input_required_result_capabilities",
+            "Asks only what the client declared it can answer (elicitation, sampling)",
+        ),
     ]
 }
 
@@ -169,23 +226,82 @@ pub fn exists(name: &str) -> bool {
     NAMES.contains(&name)
 }
 
-/// Asks the client `request` and reads its answer: the result, or why there is none (the
-/// call cannot ask, the client refused, or it never answered).
-async fn asked(ctx: &ToolContext, request: Value) -> Result<Result<Value, String>, Cancelled> {
-    let method = request["method"].as_str().unwrap_or("?").to_owned();
-    Ok(match ctx.ask_client(request).await? {
-        None => Err(format!(
-            "{method} needs a plain tools/call of an MCP 2025 session (its client is asked on the call's stream)"
-        )),
-        Some(answer) => match (answer.get("result"), answer.get("error")) {
-            (Some(result), _) => Ok(result.clone()),
-            (None, Some(error)) => Err(format!(
-                "the client refused {method}: {}",
-                error["message"].as_str().unwrap_or("no reason given")
-            )),
-            (None, None) => Err(format!("the client's answer to {method} was neither a result nor an error")),
-        },
+/// An elicitation of one form.
+fn elicit(message: &str, properties: Value, required: &[&str]) -> Value {
+    json!({
+        "method": "elicitation/create",
+        "params": {
+            "message": message,
+            "requestedSchema": { "type": "object", "properties": properties, "required": required }
+        }
     })
+}
+
+/// A sampling request of one user message.
+fn sample(text: &str, max_tokens: u32) -> Value {
+    json!({
+        "method": "sampling/createMessage",
+        "params": {
+            "messages": [{ "role": "user", "content": { "type": "text", "text": text } }],
+            "maxTokens": max_tokens
+        }
+    })
+}
+
+fn roots() -> Value {
+    json!({ "method": "roots/list", "params": {} })
+}
+
+/// An accepted elicitation's field `name` (as text).
+fn field(answer: &Value, name: &str) -> Option<String> {
+    (answer["action"] == "accept")
+        .then(|| match &answer["content"][name] {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        })
+        .flatten()
+}
+
+/// The text a sampling answer gave.
+fn sampled(answer: &Value) -> String {
+    match &answer["content"] {
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        one => one["text"].as_str().unwrap_or("").to_owned(),
+    }
+}
+
+/// The roots' URIs.
+fn root_uris(answer: &Value) -> String {
+    answer["roots"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|r| r["uri"].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// Asks, and goes on with the answers (or says why the call ends here).
+macro_rules! ask {
+    ($ctx:expr, $questions:expr) => {
+        match $ctx.ask_all($questions).await {
+            Err(c) => return Some(Err(c)),
+            Ok(Asked::Later(requests)) => return Some(Ok(Outcome::InputRequired(requests))),
+            Ok(Asked::Refused(why)) => return Some(Ok(Outcome::Failed(why))),
+            Ok(Asked::Answers(answers)) => answers,
+        }
+    };
+}
+
+fn one(key: &str, request: Value) -> Vec<(String, Value)> {
+    vec![(key.to_owned(), request)]
 }
 
 fn content(items: Value) -> Outcome {
@@ -286,49 +402,27 @@ pub async fn run(
         },
         "test_sampling" => {
             let prompt = args["prompt"].as_str().unwrap_or("Hello");
-            let request = json!({
-                "method": "sampling/createMessage",
-                "params": {
-                    "messages": [{ "role": "user", "content": { "type": "text", "text": prompt } }],
-                    "maxTokens": 100
-                }
-            });
-            match asked(ctx, request).await {
-                Err(c) => return Some(Err(c)),
-                Ok(Err(why)) => Outcome::Failed(why),
-                Ok(Ok(answer)) => {
-                    let text = answer["content"]["text"].as_str().unwrap_or("");
-                    Outcome::Done(format!("LLM response: {text}"))
-                }
-            }
+            let answers = ask!(ctx, one("answer", sample(prompt, 100)));
+            Outcome::Done(format!("LLM response: {}", sampled(&answers[0])))
         }
         "test_elicitation" => {
             let message = args["message"]
                 .as_str()
                 .unwrap_or("Please provide your information");
-            let request = json!({
-                "method": "elicitation/create",
-                "params": {
-                    "message": message,
-                    "requestedSchema": {
-                        "type": "object",
-                        "properties": {
-                            "username": { "type": "string", "description": "User's response" },
-                            "email": { "type": "string", "description": "User's email address" }
-                        },
-                        "required": ["username", "email"]
-                    }
-                }
-            });
-            match asked(ctx, request).await {
-                Err(c) => return Some(Err(c)),
-                Ok(Err(why)) => Outcome::Failed(why),
-                Ok(Ok(answer)) => Outcome::Done(format!(
-                    "User response: action={}, content={}",
-                    answer["action"].as_str().unwrap_or("?"),
-                    answer.get("content").cloned().unwrap_or(Value::Null)
-                )),
-            }
+            let request = elicit(
+                message,
+                json!({
+                    "username": { "type": "string", "description": "User's response" },
+                    "email": { "type": "string", "description": "User's email address" }
+                }),
+                &["username", "email"],
+            );
+            let answers = ask!(ctx, one("user_info", request));
+            Outcome::Done(format!(
+                "User response: action={}, content={}",
+                answers[0]["action"].as_str().unwrap_or("?"),
+                answers[0].get("content").cloned().unwrap_or(Value::Null)
+            ))
         }
         "test_elicitation_sep1034_defaults" | "test_elicitation_sep1330_enums" => {
             let properties = if name == "test_elicitation_sep1034_defaults" {
@@ -362,44 +456,169 @@ pub async fn run(
                     ]}}
                 })
             };
-            let request = json!({
-                "method": "elicitation/create",
-                "params": {
-                    "message": "Please review and update the form fields",
-                    "requestedSchema": { "type": "object", "properties": properties, "required": [] }
-                }
-            });
-            match asked(ctx, request).await {
-                Err(c) => return Some(Err(c)),
-                Ok(Err(why)) => Outcome::Failed(why),
-                Ok(Ok(answer)) => Outcome::Done(format!(
-                    "Elicitation completed: action={}, content={}",
-                    answer["action"].as_str().unwrap_or("?"),
-                    answer.get("content").cloned().unwrap_or(Value::Null)
-                )),
-            }
+            let request = elicit("Please review and update the form fields", properties, &[]);
+            let answers = ask!(ctx, one("form", request));
+            Outcome::Done(format!(
+                "Elicitation completed: action={}, content={}",
+                answers[0]["action"].as_str().unwrap_or("?"),
+                answers[0].get("content").cloned().unwrap_or(Value::Null)
+            ))
         }
         "confirm_delete" => {
-            let question = json!({
-                "method": "elicitation/create",
-                "params": {
-                    "mode": "form",
-                    "message": "Delete the file?",
-                    "requestedSchema": {
-                        "type": "object",
-                        "properties": { "confirm": { "type": "boolean" } },
-                        "required": ["confirm"]
-                    }
+            let mut question = elicit(
+                "Delete the file?",
+                json!({ "confirm": { "type": "boolean" } }),
+                &["confirm"],
+            );
+            question["params"]["mode"] = json!("form");
+            let answers = ask!(ctx, one("confirm", question));
+            let yes = field(&answers[0], "confirm").as_deref() == Some("true");
+            Outcome::Done(if yes { "deleted" } else { "kept" }.to_owned())
+        }
+        "multi_input" => {
+            let answers = ask!(
+                ctx,
+                vec![
+                    (
+                        "name".to_owned(),
+                        elicit("Your name?", json!({ "name": { "type": "string" } }), &["name"])
+                    ),
+                    (
+                        "confirm".to_owned(),
+                        elicit(
+                            "Go ahead?",
+                            json!({ "confirm": { "type": "boolean" } }),
+                            &["confirm"]
+                        )
+                    ),
+                ]
+            );
+            let name = field(&answers[0], "name").unwrap_or_else(|| "nobody".into());
+            let go = field(&answers[1], "confirm").as_deref() == Some("true");
+            Outcome::Done(format!("{name}: {}", if go { "went ahead" } else { "stopped" }))
+        }
+        "test_tool_with_task" | "test_input_required_result_elicitation" => {
+            let request = elicit(
+                "What is your name?",
+                json!({ "name": { "type": "string" } }),
+                &["name"],
+            );
+            let answers = ask!(ctx, one("user_name", request));
+            let Some(who) = field(&answers[0], "name") else {
+                return Some(Ok(Outcome::Done("the user gave no name".to_owned())));
+            };
+            if name == "test_tool_with_task" {
+                ctx.progress(0.0, Some(1.0), "greeting");
+                if let Err(c) = ctx.sleep(Duration::from_millis(300)).await {
+                    return Some(Err(c));
                 }
-            });
-            match ctx.ask("confirm", question).await {
-                Err(c) => return Some(Err(c)),
-                Ok(None) => Outcome::Done("not deleted: confirmation needs a task".to_owned()),
-                Ok(Some(answer)) => {
-                    let yes = answer["action"] == "accept" && answer["content"]["confirm"] == true;
-                    Outcome::Done(if yes { "deleted" } else { "kept" }.to_owned())
-                }
+                ctx.progress(1.0, Some(1.0), "");
             }
+            Outcome::Done(format!("Hello, {who}!"))
+        }
+        "test_input_required_result_sampling" => {
+            let answers = ask!(
+                ctx,
+                one("capital_question", sample("What is the capital of France?", 100))
+            );
+            Outcome::Done(format!("The model answered: {}", sampled(&answers[0])))
+        }
+        "test_input_required_result_list_roots" => {
+            let answers = ask!(ctx, one("client_roots", roots()));
+            Outcome::Done(format!("The client's roots: {}", root_uris(&answers[0])))
+        }
+        "test_input_required_result_request_state" | "test_input_required_result_tampered_state" => {
+            let request = elicit(
+                "Please confirm",
+                json!({ "ok": { "type": "boolean" } }),
+                &["ok"],
+            );
+            let answers = ask!(ctx, one("confirm", request));
+            let ok = field(&answers[0], "ok").as_deref() == Some("true");
+            // The answer came back through a state this server signed and checked.
+            let checked = ctx.mrtr.as_ref().is_some_and(|m| m.continues.is_some());
+            Outcome::Done(format!(
+                "{}confirmed: {ok}",
+                if checked { "state-ok, " } else { "" }
+            ))
+        }
+        "test_input_required_result_multiple_inputs" => {
+            let answers = ask!(
+                ctx,
+                vec![
+                    (
+                        "user_name".to_owned(),
+                        elicit(
+                            "What is your name?",
+                            json!({ "name": { "type": "string" } }),
+                            &["name"]
+                        )
+                    ),
+                    ("greeting".to_owned(), sample("Generate a greeting", 50)),
+                    ("client_roots".to_owned(), roots()),
+                ]
+            );
+            Outcome::Done(format!(
+                "{} to {} (roots: {})",
+                sampled(&answers[1]),
+                field(&answers[0], "name").unwrap_or_else(|| "nobody".into()),
+                root_uris(&answers[2])
+            ))
+        }
+        "test_input_required_result_multi_round" => {
+            let first = ask!(
+                ctx,
+                one(
+                    "step1",
+                    elicit(
+                        "Step 1: What is your name?",
+                        json!({ "name": { "type": "string" } }),
+                        &["name"]
+                    )
+                )
+            );
+            let second = ask!(
+                ctx,
+                one(
+                    "step2",
+                    elicit(
+                        "Step 2: What is your favorite color?",
+                        json!({ "color": { "type": "string" } }),
+                        &["color"]
+                    )
+                )
+            );
+            Outcome::Done(format!(
+                "{} likes {}",
+                field(&first[0], "name").unwrap_or_else(|| "nobody".into()),
+                field(&second[0], "color").unwrap_or_else(|| "no color".into())
+            ))
+        }
+        "test_input_required_result_capabilities" => {
+            // Only what the client said it can answer is asked.
+            let can = |method: &str| ctx.mrtr.as_ref().is_none_or(|m| m.can(method));
+            let mut questions = Vec::new();
+            if can("elicitation/create") {
+                questions.push((
+                    "user_name".to_owned(),
+                    elicit(
+                        "What is your name?",
+                        json!({ "name": { "type": "string" } }),
+                        &["name"],
+                    ),
+                ));
+            }
+            if can("sampling/createMessage") {
+                questions.push(("greeting".to_owned(), sample("Generate a greeting", 50)));
+            }
+            if questions.is_empty() {
+                return Some(Ok(Outcome::Done(
+                    "nothing asked: the client can answer neither elicitation nor sampling"
+                        .to_owned(),
+                )));
+            }
+            let answers = ask!(ctx, questions);
+            Outcome::Done(format!("{} answers", answers.len()))
         }
         _ => return None,
     }))

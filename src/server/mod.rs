@@ -21,6 +21,7 @@ mod hub;
 mod ingest;
 mod listen;
 mod mcp;
+mod mrtr;
 pub mod otlp;
 mod progress;
 pub mod replay;

@@ -73,6 +73,21 @@ pub fn publish_call_message(session: &Session, token: &Value, tool: &str, messag
     }
 }
 
+/// A running call waits for its client (`what` it asked), as a `waiting` call event.
+pub fn publish_call_waiting(session: &Session, token: &Value, tool: &str, what: &str) {
+    let now = Time::now();
+    let tool = crate::sanitize::cut(tool, super::MAX_NAME);
+    let mut event = CallEvent {
+        timestamp: Some(now),
+        message: Some(crate::sanitize::cut(what, super::MAX_TEXT)),
+        ..CallEvent::new(token.clone(), tool, CallState::Waiting)
+    };
+    event.extras.waiting_for = Some(crate::wire::Wait::Input);
+    if let Ok(json) = serde_json::to_string(&event) {
+        session.publish(EventKind::Call, json, now);
+    }
+}
+
 /// `event: lagged` with how many events this subscriber lost.
 pub fn write_lagged_sse(out: &mut String, missed: u64) {
     encode::write_event(

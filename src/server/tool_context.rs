@@ -22,6 +22,25 @@ pub struct ToolContext {
     /// A plain call of MCP 2025-11-25 asks its client on its own response stream (the
     /// `Sender` writes there); the client posts its answer back (`Answers`).
     pub client: Option<(std::sync::Arc<Answers>, Sender)>,
+    /// A call of MCP 2026-07-28: the client's capabilities and the answers it gave (a
+    /// plain call that needs more answers `input_required`).
+    pub mrtr: Option<super::mrtr::Mrtr>,
+    /// Says on the daemon's events stream that the call waits for its client (what it
+    /// asked), or runs on (`None`: the client answered).
+    pub waiting: Waiter,
+}
+
+/// See [`ToolContext::waiting`].
+pub type Waiter = Box<dyn Fn(Option<&str>) + Send + Sync>;
+
+/// What asking the client gave.
+pub enum Asked {
+    /// The answers (the `result` of each request), in the order asked.
+    Answers(Vec<Value>),
+    /// Not yet: the call answers `input_required` with these `inputRequests`.
+    Later(Value),
+    /// No answer will come, and why.
+    Refused(String),
 }
 
 /// Writes a message on a call's response stream.
@@ -74,7 +93,8 @@ impl Answers {
 /// How long a call waits for its client's answer (a person may be asked).
 const ANSWER_WITHIN: Duration = Duration::from_secs(600);
 
-/// A task's questions to its client (`input_required`, answered by `tasks/update`).
+/// A task's questions to its client (`input_required`, answered by `tasks/update`): any
+/// number at once, answered together or one by one.
 pub struct InputSlot {
     state: std::sync::Mutex<InputState>,
     answered: tokio::sync::Notify,
@@ -84,9 +104,10 @@ pub struct InputSlot {
 
 #[derive(Default)]
 struct InputState {
-    /// The outstanding question: its key (unique over the task's life) and request.
-    asked: Option<(String, Value)>,
-    answer: Option<Value>,
+    /// The outstanding questions, by key (unique over the task's life).
+    asked: serde_json::Map<String, Value>,
+    /// Answers not yet taken by the tool.
+    answers: std::collections::HashMap<String, Value>,
 }
 
 impl InputSlot {
@@ -104,33 +125,30 @@ impl InputSlot {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The outstanding question, if any: `{key: request}` as `inputRequests` has it.
+    /// The outstanding questions, if any: `{key: request}` as `inputRequests` has it.
     pub fn pending(&self) -> Option<Value> {
         let state = self.lock();
-        let (key, request) = state.asked.as_ref()?;
-        let mut requests = serde_json::Map::new();
-        requests.insert(key.clone(), request.clone());
-        Some(Value::Object(requests))
+        (!state.asked.is_empty()).then(|| Value::Object(state.asked.clone()))
     }
 
-    /// Takes the responses of `tasks/update`: the one for the outstanding key answers it;
-    /// others (unknown, already answered) are ignored. True when it was answered.
+    /// Takes the responses of `tasks/update`: those for outstanding keys answer them;
+    /// others (unknown, already answered) are ignored. True when any was answered.
     pub fn respond(&self, responses: &Value) -> bool {
         let answered = {
             let mut state = self.lock();
-            let answer = state
+            let keys: Vec<String> = state
                 .asked
-                .as_ref()
-                .and_then(|(key, _)| responses.get(key))
-                .cloned();
-            match answer {
-                Some(a) => {
-                    state.asked = None;
-                    state.answer = Some(a);
-                    true
+                .keys()
+                .filter(|k| responses.get(k.as_str()).is_some())
+                .cloned()
+                .collect();
+            for key in &keys {
+                state.asked.remove(key);
+                if let Some(answer) = responses.get(key.as_str()) {
+                    state.answers.insert(key.clone(), answer.clone());
                 }
-                None => false,
             }
+            !keys.is_empty()
         };
         if answered {
             self.answered.notify_one();
@@ -155,6 +173,9 @@ pub enum Outcome {
         message: String,
     },
     Cancelled,
+    /// Not over: the client must answer these `inputRequests` and call again (MCP
+    /// 2026-07-28 multi-round-trip requests).
+    InputRequired(Value),
 }
 
 pub struct Cancelled;
@@ -164,29 +185,105 @@ impl ToolContext {
         (self.log)(level, message);
     }
 
-    /// Asks the client `request` under `key` and waits for its answer; `Ok(None)` when
-    /// the call cannot ask (it does not run as a task).
-    pub(super) async fn ask(&self, key: &str, request: Value) -> Result<Option<Value>, Cancelled> {
-        let Some(slot) = &self.input else {
-            return Ok(None);
-        };
-        slot.lock().asked = Some((key.to_owned(), request));
-        (slot.on_change)();
-        loop {
-            if let Some(answer) = slot.lock().answer.take() {
-                return Ok(Some(answer));
+    /// Asks the client every `(key, request)` (`{"method", "params"}`) at once, however the
+    /// call can: answers the client already gave (MCP 2026-07-28, by key), a task's
+    /// `input_required` (answered by `tasks/update`), a plain 2026 call's
+    /// `InputRequiredResult`, or an MCP 2025 request on the call's own stream.
+    pub(super) async fn ask_all(&self, questions: Vec<(String, Value)>) -> Result<Asked, Cancelled> {
+        let mut answers: Vec<Option<Value>> = questions
+            .iter()
+            .map(|(key, request)| self.mrtr.as_ref().and_then(|m| m.answer(key, request)))
+            .collect();
+        let missing: Vec<(usize, &String, &Value)> = questions
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| answers[*i].is_none())
+            .map(|(i, (k, r))| (i, k, r))
+            .collect();
+        if missing.is_empty() {
+            return Ok(Asked::Answers(answers.into_iter().flatten().collect()));
+        }
+        let what = missing
+            .iter()
+            .map(|(_, _, r)| crate::wire::schema::ask_text(r))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if let Some(slot) = &self.input {
+            {
+                let mut state = slot.lock();
+                for (_, key, request) in &missing {
+                    state.asked.insert((*key).clone(), (*request).clone());
+                }
             }
-            tokio::select! {
-                _ = self.cancel.cancelled() => return Err(Cancelled),
-                _ = slot.answered.notified() => {}
+            (slot.on_change)();
+            (self.waiting)(Some(&what));
+            loop {
+                {
+                    let mut state = slot.lock();
+                    if missing.iter().all(|(_, k, _)| state.answers.contains_key(*k)) {
+                        for (i, key, _) in &missing {
+                            answers[*i] = state.answers.remove(*key);
+                        }
+                        break;
+                    }
+                }
+                tokio::select! {
+                    _ = self.cancel.cancelled() => return Err(Cancelled),
+                    _ = slot.answered.notified() => {}
+                }
+            }
+            (self.waiting)(None);
+            return Ok(Asked::Answers(answers.into_iter().flatten().collect()));
+        }
+        if let Some(mrtr) = self.mrtr.as_ref().filter(|m| m.ephemeral) {
+            if let Some((_, _, r)) = missing
+                .iter()
+                .find(|(_, _, r)| !mrtr.can(r["method"].as_str().unwrap_or("")))
+            {
+                return Ok(Asked::Refused(format!(
+                    "{} needs a client capability this client did not declare",
+                    r["method"].as_str().unwrap_or("?")
+                )));
+            }
+            let mut requests = serde_json::Map::new();
+            for (_, key, request) in &missing {
+                requests.insert((*key).clone(), (*request).clone());
+            }
+            return Ok(Asked::Later(Value::Object(requests)));
+        }
+        if self.client.is_none() {
+            let method = missing[0].2["method"].as_str().unwrap_or("?");
+            return Ok(Asked::Refused(format!(
+                "{method} needs a client that can be asked: a plain tools/call of an MCP 2025 session, a task, or MCP 2026-07-28"
+            )));
+        }
+        for (i, _, request) in &missing {
+            let method = request["method"].as_str().unwrap_or("?").to_owned();
+            (self.waiting)(Some(&crate::wire::schema::ask_text(request)));
+            let answer = self.ask_client((*request).clone()).await?.unwrap_or_default();
+            (self.waiting)(None);
+            match (answer.get("result"), answer.get("error")) {
+                (Some(result), _) => answers[*i] = Some(result.clone()),
+                (None, Some(error)) => {
+                    return Ok(Asked::Refused(format!(
+                        "the client refused {method}: {}",
+                        error["message"].as_str().unwrap_or("no reason given")
+                    )))
+                }
+                (None, None) => {
+                    return Ok(Asked::Refused(format!(
+                        "the client's answer to {method} was neither a result nor an error"
+                    )))
+                }
             }
         }
+        Ok(Asked::Answers(answers.into_iter().flatten().collect()))
     }
 
     /// Sends the client `request` (`{"method", "params"}`) on the call's response stream
     /// and waits for its answer: the client's JSON-RPC response (`result` or `error`).
     /// `Ok(None)` when the call cannot ask (not a plain call of a session that can).
-    pub(super) async fn ask_client(&self, request: Value) -> Result<Option<Value>, Cancelled> {
+    async fn ask_client(&self, request: Value) -> Result<Option<Value>, Cancelled> {
         let Some((answers, send)) = &self.client else {
             return Ok(None);
         };

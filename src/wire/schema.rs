@@ -132,6 +132,32 @@ pub fn bounded_detail(value: Value) -> (Value, bool) {
     )
 }
 
+/// The longest question [`ask_text`] gives.
+pub const MAX_ASK: usize = 200;
+
+/// What a server's request to its client (`{"method", "params"}`) asks, in words: the
+/// question an elicitation puts to the user (on one line, cut), or what sampling and
+/// `roots/list` want.
+pub fn ask_text(request: &Value) -> String {
+    match request["method"].as_str().unwrap_or("") {
+        "elicitation/create" => {
+            let message = request["params"]["message"]
+                .as_str()
+                .map(|m| m.replace(['\n', '\r'], " "))
+                .map(|m| crate::sanitize::cut(m.trim(), MAX_ASK).into_owned())
+                .unwrap_or_default();
+            if message.is_empty() {
+                "asks the user (elicitation)".to_owned()
+            } else {
+                format!("asks the user: {message}")
+            }
+        }
+        "sampling/createMessage" => "sampling: asks the client's model".to_owned(),
+        "roots/list" => "roots: asks for the client's roots".to_owned(),
+        other => format!("asks the client: {}", crate::sanitize::cut(other, 64)),
+    }
+}
+
 /// A tool result in short: its size, its content types and the start of its text.
 pub fn result_summary(result: &str) -> Value {
     let parsed: Value = serde_json::from_str(result).unwrap_or(Value::Null);

@@ -97,6 +97,7 @@ pub(super) fn construct_post(state: &Arc<AppState>, headers: &HeaderMap, body: &
                     input: None,
                     answers: None,
                     result_extra: None,
+                    mrtr: None,
                 },
                 Arc::clone(&log),
             );

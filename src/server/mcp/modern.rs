@@ -10,6 +10,7 @@
 use base64::Engine;
 
 use super::*;
+use crate::server::mrtr::Mrtr;
 use crate::server::tasks::{self, TaskStore};
 use crate::server::tool_context::TaskSupport;
 
@@ -29,6 +30,8 @@ pub struct Modern {
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     /// Every task the daemon runs, of both generations.
     pub tasks: TaskStore,
+    /// The key request states of multi-round calls are signed with.
+    rounds: Arc<crate::server::mrtr::Rounds>,
 }
 
 /// Whether a request speaks 2026-07-28 (or a later or unknown revision, which this
@@ -310,7 +313,10 @@ pub(super) fn modern_post(state: &Arc<AppState>, headers: &HeaderMap, body: &[u8
     match method {
         "server/discover" => complete(id, discover()),
         "tools/list" => complete(id, cacheable(json!({ "tools": tools::list() }))),
-        "prompts/list" => complete(id, cacheable(super::content::prompts())),
+        "prompts/list" => complete(id, cacheable(prompts())),
+        "prompts/get" if params.get("name").and_then(Value::as_str) == Some(ROUND_PROMPT) => {
+            round_prompt(&request)
+        }
         "prompts/get" => answer(id, super::content::prompt(params)),
         "resources/list" => complete(id, cacheable(super::content::resources())),
         "resources/templates/list" => complete(id, cacheable(super::content::resource_templates())),
@@ -357,6 +363,72 @@ fn answer(id: &Value, result: Result<Value, super::content::RpcError>) -> Respon
         Ok(result) => complete(id, result),
         Err((code, message, data)) => error_with(StatusCode::OK, id, code, &message, data),
     }
+}
+
+/// The prompt that needs the client's input first (SEP-2322: `input_required` on a
+/// request other than `tools/call`).
+const ROUND_PROMPT: &str = "test_input_required_result_prompt";
+
+/// The prompts of this revision: the shared ones and [`ROUND_PROMPT`].
+fn prompts() -> Value {
+    let mut prompts = super::content::prompts();
+    if let Some(list) = prompts["prompts"].as_array_mut() {
+        list.push(json!({
+            "name": ROUND_PROMPT,
+            "description": "Asks the user for the context to use (input_required), then gives a prompt with it",
+        }));
+    }
+    prompts
+}
+
+/// `prompts/get` of [`ROUND_PROMPT`]: the user's context is asked for until it is given.
+fn round_prompt(request: &Request<'_>) -> Response {
+    let id = request.id;
+    let answer = match request.params.get("inputResponses") {
+        None => None,
+        Some(Value::Object(responses)) => responses.get("user_context"),
+        Some(_) => {
+            return error(
+                StatusCode::OK,
+                id,
+                -32602,
+                "Invalid params: inputResponses must be an object of responses by key",
+            )
+        }
+    };
+    let context = answer
+        .filter(|a| a["action"] == "accept")
+        .and_then(|a| a["content"]["context"].as_str());
+    if let Some(context) = context {
+        return complete(
+            id,
+            json!({
+                "description": "A prompt with the context the user gave",
+                "messages": [{
+                    "role": "user",
+                    "content": { "type": "text", "text": format!("Use this context: {context}") }
+                }]
+            }),
+        );
+    }
+    let result = json!({
+        "resultType": "input_required",
+        "inputRequests": {
+            "user_context": {
+                "method": "elicitation/create",
+                "params": {
+                    "message": "What context should the prompt use?",
+                    "requestedSchema": {
+                        "type": "object",
+                        "properties": { "context": { "type": "string" } },
+                        "required": ["context"]
+                    }
+                }
+            }
+        },
+        "_meta": { "io.modelcontextprotocol/serverInfo": server_info() },
+    });
+    json_response(StatusCode::OK, &rpc_result(id, result))
 }
 
 fn missing_capability(id: &Value, required: Value) -> Response {
@@ -529,8 +601,44 @@ fn call(state: &Arc<AppState>, headers: &HeaderMap, request: &Request<'_>) -> Re
             return missing_capability(id, Value::Object(required));
         }
     }
+    let modern = &state.mcp_sessions.modern;
+    let responses = match request.params.get("inputResponses") {
+        None => None,
+        Some(Value::Object(responses)) => Some(responses),
+        Some(_) => {
+            return error(
+                StatusCode::OK,
+                id,
+                -32602,
+                "Invalid params: inputResponses must be an object of responses by key",
+            )
+        }
+    };
+    let round = match request.params.get("requestState") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(sealed)) => match modern.rounds.open(sealed, name) {
+            Ok(round) => Some(round),
+            Err(why) => return error(StatusCode::OK, id, -32602, &format!("Invalid params: {why}")),
+        },
+        Some(_) => {
+            return error(
+                StatusCode::OK,
+                id,
+                -32602,
+                "Invalid params: requestState must be the string this server gave",
+            )
+        }
+    };
+    let mut mrtr = Mrtr::new(
+        Arc::clone(&modern.rounds),
+        request.capabilities.clone(),
+        responses,
+        round,
+    );
     let support = tools::task_support(name);
-    let as_task = request.has_tasks() && support != TaskSupport::Forbidden;
+    let as_task = request.has_tasks()
+        && support != TaskSupport::Forbidden
+        && crate::server::fixtures::ready_for_task(name, |k| mrtr.knows(k));
     if support == TaskSupport::Required && !as_task {
         return missing_capability(id, json!({ "extensions": { TASKS: {} } }));
     }
@@ -548,8 +656,15 @@ fn call(state: &Arc<AppState>, headers: &HeaderMap, request: &Request<'_>) -> Re
         .and_then(Value::as_str)
         .and_then(LogLevel::parse);
     let extra = json!({ "resultType": "complete", "_meta": { "io.modelcontextprotocol/serverInfo": server_info() } });
+    // A later round shows as the call its first round began.
+    let token = mrtr
+        .continues
+        .as_ref()
+        .map(|(token, _)| token.clone())
+        .or_else(|| given.cloned());
     if as_task {
-        return start_task(state, session, id, name, arguments, given.cloned());
+        mrtr.ephemeral = false;
+        return start_task(state, session, id, name, arguments, token, mrtr);
     }
     let log = StreamLog::new();
     let call_key = serde_json::to_string(id).unwrap_or_default();
@@ -560,13 +675,14 @@ fn call(state: &Arc<AppState>, headers: &HeaderMap, request: &Request<'_>) -> Re
             tool: name.to_owned(),
             arguments,
             response_token: given.cloned(),
-            event_token: EventToken::Unique(given.cloned()),
+            event_token: EventToken::Unique(token),
             lifecycle: state.extensions(),
             publish_progress: true,
             log_level,
             input: None,
             answers: None,
             result_extra: Some(extra),
+            mrtr: Some(mrtr),
         },
         Arc::clone(&log),
     );
@@ -597,6 +713,7 @@ fn start_task(
     name: &str,
     arguments: Value,
     token: Option<Value>,
+    mrtr: Mrtr,
 ) -> Response {
     let modern = &state.mcp_sessions.modern;
     let Ok(task) = modern.tasks.create(Arc::clone(&session), "", None) else {
@@ -620,6 +737,7 @@ fn start_task(
         input: Some(Arc::clone(&task.input)),
         answers: None,
         result_extra: None,
+        mrtr: Some(mrtr),
     };
     spawn_task(state, Arc::clone(&task), request);
     let mut created = task.detailed();

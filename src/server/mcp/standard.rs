@@ -278,6 +278,7 @@ fn standard_call(
             input: None,
             answers: Some(Arc::clone(&mcp.answers)),
             result_extra: None,
+            mrtr: None,
         },
         Arc::clone(&log),
     );
@@ -338,6 +339,7 @@ fn start_task_v1(
         input: None,
         answers: None,
         result_extra: None,
+        mrtr: None,
     };
     spawn_task(state, Arc::clone(&task), request);
     json_response(

@@ -100,9 +100,6 @@ enum Ask {
     Roots,
 }
 
-/// The longest question shown.
-const MAX_ASK: usize = 200;
-
 /// At most this many calls are tracked at once (a client that never gets answers must
 /// not grow the tap without bound); the oldest is dropped, reported as failed.
 pub const MAX_PENDING: usize = 10_000;
@@ -427,6 +424,12 @@ impl Observer {
         }
     }
 
+    /// What a request to the client asks, in words, redacted.
+    fn said(&self, request: &Value) -> String {
+        let text = crate::wire::schema::ask_text(request);
+        self.redaction.text(&text).unwrap_or(text)
+    }
+
     /// The server asked the client something: the call waits for it.
     fn asked(
         &mut self,
@@ -443,25 +446,16 @@ impl Observer {
         let Some(call) = self.call_at(scope, &slot) else {
             return;
         };
-        let what = match ask {
-            Ask::Elicitation => {
-                let message = peek
-                    .params
-                    .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
-                    .and_then(|p| p.get("message").and_then(Value::as_str).map(str::to_owned))
-                    .map(|m| {
-                        let m = m.replace(['\n', '\r'], " ");
-                        let m = self.redaction.text(&m).unwrap_or(m);
-                        crate::sanitize::cut(&m, MAX_ASK).into_owned()
-                    });
-                match message {
-                    Some(m) if !m.is_empty() => format!("asks the user: {m}"),
-                    _ => "asks the user (elicitation)".to_owned(),
-                }
-            }
-            Ask::Sampling => "sampling: asks the client's model".to_owned(),
-            Ask::Roots => "roots: asks for the client's roots".to_owned(),
+        let method = match ask {
+            Ask::Elicitation => "elicitation/create",
+            Ask::Sampling => "sampling/createMessage",
+            Ask::Roots => "roots/list",
         };
+        let params = peek
+            .params
+            .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
+            .unwrap_or_default();
+        let what = self.said(&serde_json::json!({ "method": method, "params": params }));
         out.push(Item::waiting(
             call.event_token.clone(),
             call.tool.clone(),
