@@ -190,7 +190,9 @@ pub async fn run(call: CallRequest, log: Arc<StreamLog>) -> Outcome {
     let (cancel, _running) = session.start_call(key);
     let started = Instant::now();
     // A later round of a multi-round call goes on with the call its first round began.
-    let continues = mrtr.as_ref().and_then(|m| m.continues.clone().map(|c| (m.round, c.1)));
+    let continues = mrtr
+        .as_ref()
+        .and_then(|m| m.continues.clone().map(|c| (m.round, c.1)));
     let first_started = continues.map_or_else(crate::time::Time::now, |(_, t)| t);
     if lifecycle {
         match continues {
@@ -313,7 +315,9 @@ pub async fn run(call: CallRequest, log: Arc<StreamLog>) -> Outcome {
                     object.extend(extra.clone());
                     object.insert("resultType".into(), "input_required".into());
                 }
-                log.push(json!({ "jsonrpc": "2.0", "id": request_id, "result": result }).to_string());
+                log.push(
+                    json!({ "jsonrpc": "2.0", "id": request_id, "result": result }).to_string(),
+                );
                 if lifecycle {
                     let what: Vec<String> = requests
                         .as_object()
@@ -339,7 +343,10 @@ pub async fn run(call: CallRequest, log: Arc<StreamLog>) -> Outcome {
             (CallState::Failed, Some(e.as_str()))
         }
         Outcome::Cancelled => (CallState::Cancelled, Some("cancelled by the client")),
-        Outcome::InputRequired(_) => (CallState::Failed, Some("input required where none can be asked")),
+        Outcome::InputRequired(_) => (
+            CallState::Failed,
+            Some("input required where none can be asked"),
+        ),
     };
     // A cancelled request gets no response (MCP: the receiver does not answer it).
     match &outcome {

@@ -51,7 +51,10 @@ pub const NAMES: &[&str] = &[
 /// The fixtures' task support (the other tools': see `tools::task_support`).
 pub fn task_support(name: &str) -> Option<TaskSupport> {
     Some(match name {
-        "slow_compute" | "protocol_error_job" | "confirm_delete" | "multi_input"
+        "slow_compute"
+        | "protocol_error_job"
+        | "confirm_delete"
+        | "multi_input"
         | "test_tool_with_task" => TaskSupport::Optional,
         "failing_job" => TaskSupport::Required,
         n if exists(n) => TaskSupport::Forbidden,
@@ -481,7 +484,11 @@ pub async fn run(
                 vec![
                     (
                         "name".to_owned(),
-                        elicit("Your name?", json!({ "name": { "type": "string" } }), &["name"])
+                        elicit(
+                            "Your name?",
+                            json!({ "name": { "type": "string" } }),
+                            &["name"]
+                        )
                     ),
                     (
                         "confirm".to_owned(),
@@ -495,7 +502,10 @@ pub async fn run(
             );
             let name = field(&answers[0], "name").unwrap_or_else(|| "nobody".into());
             let go = field(&answers[1], "confirm").as_deref() == Some("true");
-            Outcome::Done(format!("{name}: {}", if go { "went ahead" } else { "stopped" }))
+            Outcome::Done(format!(
+                "{name}: {}",
+                if go { "went ahead" } else { "stopped" }
+            ))
         }
         "test_tool_with_task" | "test_input_required_result_elicitation" => {
             let request = elicit(
@@ -519,7 +529,10 @@ pub async fn run(
         "test_input_required_result_sampling" => {
             let answers = ask!(
                 ctx,
-                one("capital_question", sample("What is the capital of France?", 100))
+                one(
+                    "capital_question",
+                    sample("What is the capital of France?", 100)
+                )
             );
             Outcome::Done(format!("The model answered: {}", sampled(&answers[0])))
         }
@@ -527,7 +540,8 @@ pub async fn run(
             let answers = ask!(ctx, one("client_roots", roots()));
             Outcome::Done(format!("The client's roots: {}", root_uris(&answers[0])))
         }
-        "test_input_required_result_request_state" | "test_input_required_result_tampered_state" => {
+        "test_input_required_result_request_state"
+        | "test_input_required_result_tampered_state" => {
             let request = elicit(
                 "Please confirm",
                 json!({ "ok": { "type": "boolean" } }),

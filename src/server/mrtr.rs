@@ -82,7 +82,9 @@ impl Rounds {
         if sealed.len() > MAX_STATE {
             return Err("requestState is longer than any this server issues".into());
         }
-        let failed = || "requestState failed its integrity check (it was not issued by this server, or was changed)".to_owned();
+        let failed = || {
+            "requestState failed its integrity check (it was not issued by this server, or was changed)".to_owned()
+        };
         let (payload, signature) = sealed.split_once('.').ok_or_else(failed)?;
         let signature = engine.decode(signature).map_err(|_| failed())?;
         let mut mac = self.mac();
@@ -130,7 +132,11 @@ impl Mrtr {
         state: Option<RoundState>,
     ) -> Mrtr {
         let (mut known, round, continues) = match state {
-            Some(s) => (s.answers, s.round, Some((s.token, Time::from_unix_nanos(s.started)))),
+            Some(s) => (
+                s.answers,
+                s.round,
+                Some((s.token, Time::from_unix_nanos(s.started))),
+            ),
             None => (Map::new(), 1, None),
         };
         if let Some(responses) = responses {
@@ -204,8 +210,10 @@ fn fits(method: &str, answer: &Value) -> bool {
             answer.get("action").and_then(Value::as_str),
             Some("accept" | "decline" | "cancel")
         ),
-        "sampling/createMessage" => answer.get("content").is_some_and(Value::is_object)
-            || answer.get("content").is_some_and(Value::is_array),
+        "sampling/createMessage" => {
+            answer.get("content").is_some_and(Value::is_object)
+                || answer.get("content").is_some_and(Value::is_array)
+        }
         "roots/list" => answer.get("roots").is_some_and(Value::is_array),
         _ => answer.is_object(),
     }
@@ -222,35 +230,47 @@ mod tests {
             round: 2,
             started: Time::now().unix_nanos(),
             token: json!(7),
-            answers: json!({ "k": { "action": "accept" } }).as_object().cloned().unwrap_or_default(),
+            answers: json!({ "k": { "action": "accept" } })
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 
     #[test]
     fn a_state_opens_only_as_it_was_sealed_by_the_same_daemon() {
         let rounds = Rounds::default();
-        let sealed = rounds.seal(&state()).expect("small enough");
-        assert_eq!(rounds.open(&sealed, "t"), Ok(state()));
+        let state = state();
+        let sealed = rounds.seal(&state).expect("small enough");
+        assert_eq!(rounds.open(&sealed, "t"), Ok(state.clone()));
         let err = rounds.open(&format!("{sealed}-TAMPERED"), "t").unwrap_err();
         assert!(err.contains("integrity"), "{err}");
         // Another payload under the old signature.
         let (_, signature) = sealed.split_once('.').unwrap();
-        let mut other = state();
-        other.answers.insert("k".into(), json!({ "action": "decline" }));
+        let mut other = state.clone();
+        other
+            .answers
+            .insert("k".into(), json!({ "action": "decline" }));
         let forged = rounds.seal(&other).unwrap();
         let (payload, _) = forged.split_once('.').unwrap();
         assert!(rounds.open(&format!("{payload}.{signature}"), "t").is_err());
         // Another daemon's key.
         assert!(Rounds::default().open(&sealed, "t").is_err());
         // Another tool's state.
-        assert!(rounds.open(&sealed, "u").unwrap_err().contains("belongs to"));
+        assert!(rounds
+            .open(&sealed, "u")
+            .unwrap_err()
+            .contains("belongs to"));
     }
 
     #[test]
     fn a_state_too_big_is_neither_issued_nor_read() {
         let rounds = Rounds::default();
         let mut big = state();
-        big.answers.insert("k".into(), json!({ "action": "accept", "content": { "x": "y".repeat(MAX_STATE) } }));
+        big.answers.insert(
+            "k".into(),
+            json!({ "action": "accept", "content": { "x": "y".repeat(MAX_STATE) } }),
+        );
         assert_eq!(rounds.seal(&big), None);
         assert!(rounds.open(&"a".repeat(MAX_STATE + 1), "t").is_err());
     }
@@ -263,10 +283,17 @@ mod tests {
             "r": { "roots": [] },
         });
         let rounds = std::sync::Arc::new(Rounds::default());
-        let m = Mrtr::new(rounds, json!({ "sampling": {} }), responses.as_object(), None);
+        let m = Mrtr::new(
+            rounds,
+            json!({ "sampling": {} }),
+            responses.as_object(),
+            None,
+        );
         let elicit = json!({ "method": "elicitation/create" });
         assert_eq!(m.answer("e", &elicit), None);
-        assert!(m.answer("s", &json!({ "method": "sampling/createMessage" })).is_some());
+        assert!(m
+            .answer("s", &json!({ "method": "sampling/createMessage" }))
+            .is_some());
         assert!(m.answer("r", &json!({ "method": "roots/list" })).is_some());
         assert_eq!(m.answer("missing", &elicit), None);
         assert!(m.can("sampling/createMessage"));

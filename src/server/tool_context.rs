@@ -189,7 +189,10 @@ impl ToolContext {
     /// call can: answers the client already gave (MCP 2026-07-28, by key), a task's
     /// `input_required` (answered by `tasks/update`), a plain 2026 call's
     /// `InputRequiredResult`, or an MCP 2025 request on the call's own stream.
-    pub(super) async fn ask_all(&self, questions: Vec<(String, Value)>) -> Result<Asked, Cancelled> {
+    pub(super) async fn ask_all(
+        &self,
+        questions: Vec<(String, Value)>,
+    ) -> Result<Asked, Cancelled> {
         let mut answers: Vec<Option<Value>> = questions
             .iter()
             .map(|(key, request)| self.mrtr.as_ref().and_then(|m| m.answer(key, request)))
@@ -220,7 +223,10 @@ impl ToolContext {
             loop {
                 {
                     let mut state = slot.lock();
-                    if missing.iter().all(|(_, k, _)| state.answers.contains_key(*k)) {
+                    if missing
+                        .iter()
+                        .all(|(_, k, _)| state.answers.contains_key(*k))
+                    {
                         for (i, key, _) in &missing {
                             answers[*i] = state.answers.remove(*key);
                         }
@@ -260,7 +266,10 @@ impl ToolContext {
         for (i, _, request) in &missing {
             let method = request["method"].as_str().unwrap_or("?").to_owned();
             (self.waiting)(Some(&crate::wire::schema::ask_text(request)));
-            let answer = self.ask_client((*request).clone()).await?.unwrap_or_default();
+            let answer = self
+                .ask_client((*request).clone())
+                .await?
+                .unwrap_or_default();
             (self.waiting)(None);
             match (answer.get("result"), answer.get("error")) {
                 (Some(result), _) => answers[*i] = Some(result.clone()),

@@ -431,6 +431,12 @@ pub struct CallParams<'a> {
     pub task: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub arguments: Option<&'a RawValue>,
+    /// A later round of a multi-round call (MCP 2026-07-28): the client's answers.
+    #[serde(rename = "inputResponses", borrow, default)]
+    pub input_responses: Option<&'a RawValue>,
+    /// A later round: the state the server gave with its `input_required` result.
+    #[serde(rename = "requestState", borrow, default)]
+    pub request_state: Option<Cow<'a, str>>,
 }
 
 /// A request's `_meta`.

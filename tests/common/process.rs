@@ -167,7 +167,11 @@ pub fn serve(home: &Path, args: &[&str]) -> (Running, String) {
         // Whoever reads the address may look for the daemon at once: the file is there.
         if !args.contains(&"--discovery-file") {
             let file = home.join(".mcptop/mcp.json");
-            assert!(file.exists(), "{} is missing at \"{first}\"", file.display());
+            assert!(
+                file.exists(),
+                "{} is missing at \"{first}\"",
+                file.display()
+            );
         }
         server.line_matching("the discovery file", |l| l.starts_with("discovery file: "));
     }

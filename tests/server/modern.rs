@@ -24,7 +24,7 @@ fn request_with(
     server: &RunningServer,
     id: u64,
     method: &str,
-    mut params: Value,
+    params: Value,
     tasks: bool,
     headers: &[(&str, &str)],
 ) -> reqwest::RequestBuilder {
@@ -33,6 +33,18 @@ fn request_with(
     } else {
         json!({})
     };
+    request_as(server, id, method, params, capabilities, headers)
+}
+
+/// As [`request_with`], declaring `capabilities`.
+fn request_as(
+    server: &RunningServer,
+    id: u64,
+    method: &str,
+    mut params: Value,
+    capabilities: Value,
+    headers: &[(&str, &str)],
+) -> reqwest::RequestBuilder {
     let name = params
         .get("name")
         .or_else(|| params.get("taskId"))
@@ -355,5 +367,241 @@ async fn a_task_runs_to_its_end_and_the_monitor_sees_the_whole_call() {
     assert_eq!(
         (status, refused["error"]["code"].clone()),
         (400, json!(-32021))
+    );
+}
+
+/// The call events of `tool` on the events stream until one ends it.
+async fn call_events(events: &mut SseReader, tool: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let e = within("the call's end", events.next_event()).await.unwrap();
+        let v = json(&e.data);
+        if e.event_type == "call" && v["tool"] == tool {
+            let end =
+                ["finished", "failed", "cancelled"].contains(&v["state"].as_str().unwrap_or(""));
+            seen.push(v);
+            if end {
+                return seen;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_multi_round_call_is_one_call_from_its_first_request_to_its_result() {
+    let server = start(|_| {}).await;
+    let mut events = SseReader::new(
+        http()
+            .get(format!("{}/session/*/events", server.base_url()))
+            .bearer_auth(server.admin_token())
+            .send()
+            .await
+            .unwrap(),
+    );
+    let tool = "test_input_required_result_multi_round";
+    let can_elicit = json!({ "elicitation": {} });
+    let call = |id: u64, extra: Value| {
+        let mut params = json!({ "name": tool, "arguments": {} });
+        if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        request_as(&server, id, "tools/call", params, can_elicit.clone(), &[])
+    };
+    let (_, first) = answer(call(1, json!({}))).await;
+    let first = &first["result"];
+    assert_eq!(first["resultType"], "input_required", "{first}");
+    assert_eq!(
+        first["inputRequests"]["step1"]["method"],
+        "elicitation/create"
+    );
+    let state = first["requestState"].as_str().unwrap().to_owned();
+
+    // A state the client changed is refused, and says why.
+    let (_, tampered) = answer(call(
+        2,
+        json!({ "inputResponses": { "step1": { "action": "accept", "content": { "name": "Mallory" } } },
+                "requestState": format!("{state}x") }),
+    ))
+    .await;
+    assert_eq!(tampered["error"]["code"], -32602, "{tampered}");
+    assert!(tampered["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("integrity"));
+    // An answer of the wrong shape is asked for again.
+    let (_, again) = answer(call(
+        3,
+        json!({ "inputResponses": { "step1": 12345 }, "requestState": state }),
+    ))
+    .await;
+    assert_eq!(again["result"]["resultType"], "input_required");
+    assert!(again["result"]["inputRequests"]["step1"].is_object());
+
+    let (_, second) = answer(call(
+        4,
+        json!({ "inputResponses": { "step1": { "action": "accept", "content": { "name": "Alice" } } },
+                "requestState": state }),
+    ))
+    .await;
+    let second = &second["result"];
+    assert_eq!(second["resultType"], "input_required", "{second}");
+    assert!(second["inputRequests"]["step2"].is_object());
+    let state2 = second["requestState"].as_str().unwrap();
+    assert_ne!(state2, state);
+    let (_, done) = answer(call(
+        5,
+        json!({ "inputResponses": { "step2": { "action": "accept", "content": { "color": "blue" } } },
+                "requestState": state2 }),
+    ))
+    .await;
+    assert_eq!(done["result"]["resultType"], "complete", "{done}");
+    assert_eq!(done["result"]["content"][0]["text"], "Alice likes blue");
+
+    // The tampered request never ran; the wrong answer asked again, as a round of the
+    // same call. Every round is the one call: one token, started once, waiting while the
+    // client answered, then finished.
+    let mut seen = call_events(&mut events, tool).await;
+    let token = seen[0]["token"].clone();
+    assert!(seen.iter().all(|e| e["token"] == token), "{seen:?}");
+    let states: Vec<&str> = seen.iter().map(|e| e["state"].as_str().unwrap()).collect();
+    assert_eq!(
+        states,
+        ["started", "waiting", "working", "waiting", "working", "waiting", "working", "finished"],
+        "{seen:?}"
+    );
+    assert_eq!(seen[1]["waiting_for"], "input");
+    assert_eq!(
+        seen[1]["message"],
+        "asks the user: Step 1: What is your name?"
+    );
+    assert_eq!(seen[4]["message"], "round 2: the client answered");
+    assert_eq!(
+        seen[5]["message"],
+        "asks the user: Step 2: What is your favorite color?"
+    );
+    let end = seen.pop().unwrap();
+    assert!(end["duration_ms"].is_u64());
+}
+
+#[tokio::test]
+async fn a_call_gathers_its_input_then_runs_as_a_task_and_a_task_takes_answers_one_by_one() {
+    let server = start(|_| {}).await;
+    let caps = json!({ "elicitation": {}, "extensions": { TASKS: {} } });
+    let tool = "test_tool_with_task";
+    let (_, first) = answer(request_as(
+        &server,
+        1,
+        "tools/call",
+        json!({ "name": tool, "arguments": {} }),
+        caps.clone(),
+        &[],
+    ))
+    .await;
+    assert_eq!(first["result"]["resultType"], "input_required", "{first}");
+    assert!(first["result"].get("taskId").is_none());
+    let (_, created) = answer(request_as(
+        &server,
+        2,
+        "tools/call",
+        json!({ "name": tool, "arguments": {},
+                "inputResponses": { "user_name": { "action": "accept", "content": { "name": "Alice" } } },
+                "requestState": first["result"]["requestState"] }),
+        caps.clone(),
+        &[],
+    ))
+    .await;
+    let created = &created["result"];
+    assert_eq!(created["resultType"], "task", "{created}");
+    assert!(created.get("requestState").is_none() && created.get("inputRequests").is_none());
+    let id = created["taskId"].as_str().unwrap().to_owned();
+    let poll = |n: u64, id: &str| {
+        request_as(
+            &server,
+            n,
+            "tasks/get",
+            json!({ "taskId": id }),
+            caps.clone(),
+            &[],
+        )
+    };
+    let mut status = Value::Null;
+    for n in 0..200 {
+        let (_, polled) = answer(poll(10 + n, &id)).await;
+        if polled["result"]["status"] == "completed" {
+            status = polled;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        status["result"]["result"]["content"][0]["text"],
+        "Hello, Alice!"
+    );
+
+    // Two questions at once; the first answer leaves the second pending.
+    let (_, created) = answer(request_as(
+        &server,
+        300,
+        "tools/call",
+        json!({ "name": "multi_input", "arguments": {} }),
+        caps.clone(),
+        &[],
+    ))
+    .await;
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let mut pending = Value::Null;
+    for n in 0..200 {
+        let (_, polled) = answer(poll(310 + n, &id)).await;
+        if polled["result"]["inputRequests"]
+            .as_object()
+            .is_some_and(|r| r.len() == 2)
+        {
+            pending = polled;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(pending["result"]["status"], "input_required", "{pending}");
+    let update = |n: u64, responses: Value| {
+        request_as(
+            &server,
+            n,
+            "tasks/update",
+            json!({ "taskId": id, "inputResponses": responses }),
+            caps.clone(),
+            &[],
+        )
+    };
+    let (_, ack) = answer(update(
+        600,
+        json!({ "name": { "action": "accept", "content": { "name": "Bo" } } }),
+    ))
+    .await;
+    assert_eq!(ack["result"]["resultType"], "complete");
+    let (_, after) = answer(poll(601, &id)).await;
+    assert_eq!(after["result"]["status"], "input_required");
+    let keys: Vec<&String> = after["result"]["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(keys, ["confirm"]);
+    answer(update(
+        602,
+        json!({ "confirm": { "action": "accept", "content": { "confirm": true } } }),
+    ))
+    .await;
+    let mut done = Value::Null;
+    for n in 0..200 {
+        let (_, polled) = answer(poll(610 + n, &id)).await;
+        if polled["result"]["status"] == "completed" {
+            done = polled;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        done["result"]["result"]["content"][0]["text"],
+        "Bo: went ahead"
     );
 }

@@ -618,7 +618,14 @@ fn call(state: &Arc<AppState>, headers: &HeaderMap, request: &Request<'_>) -> Re
         None | Some(Value::Null) => None,
         Some(Value::String(sealed)) => match modern.rounds.open(sealed, name) {
             Ok(round) => Some(round),
-            Err(why) => return error(StatusCode::OK, id, -32602, &format!("Invalid params: {why}")),
+            Err(why) => {
+                return error(
+                    StatusCode::OK,
+                    id,
+                    -32602,
+                    &format!("Invalid params: {why}"),
+                )
+            }
         },
         Some(_) => {
             return error(

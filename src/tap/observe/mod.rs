@@ -26,6 +26,13 @@
 //! cancelled elicitation says so). The call asked for is the task a request names
 //! (`_meta["io.modelcontextprotocol/related-task"]`), else the newest call running in the
 //! same MCP session.
+//!
+//! **Multi-round calls** (MCP 2026-07-28, SEP-2322): a `tools/call` answered with an
+//! `InputRequiredResult` (`resultType: "input_required"`) does not end either: it waits for
+//! input, saying what its `inputRequests` ask, until the client calls again with
+//! `inputResponses`. That retry (matched by the `requestState` the server gave, else the
+//! tool's oldest call that got none) goes on with the same row, one round on, to its
+//! result.
 
 mod item;
 mod rewrite;
@@ -79,6 +86,8 @@ struct Pending {
     started: Instant,
     /// Once the call runs as a task: what was last said of it.
     task: Option<TaskSeen>,
+    /// Its round (MCP 2026-07-28 multi-round calls: 1, then one more per retry).
+    round: u32,
 }
 
 /// Pending requests are keyed by (scope, the request id's JSON text): a scope is an MCP
@@ -111,6 +120,10 @@ pub struct Observer {
     pending: HashMap<Key, Pending>,
     /// Calls running as tasks, by (scope, task id).
     tasks: HashMap<Key, Pending>,
+    /// Calls answered `input_required` (MCP 2026-07-28), waiting for the client to call
+    /// again with its answers: by (scope, a hash of the request state), or (scope, `t` and
+    /// the call's token) when the server gave no state.
+    rounds: HashMap<Key, Pending>,
     /// `tasks/get`, `tasks/result` and `tasks/cancel` requests: (scope, request id) →
     /// what they asked about which task.
     task_requests: HashMap<Key, (TaskOp, Box<str>)>,
@@ -146,6 +159,7 @@ impl Observer {
             request_progress,
             pending: HashMap::default(),
             tasks: HashMap::default(),
+            rounds: HashMap::default(),
             task_requests: HashMap::default(),
             by_progress: HashMap::default(),
             asks: HashMap::default(),
@@ -170,7 +184,7 @@ impl Observer {
 
     /// Calls started and not yet ended (tasks included).
     pub fn pending(&self) -> usize {
-        self.pending.len() + self.tasks.len()
+        self.pending.len() + self.tasks.len() + self.rounds.len()
     }
 
     /// Looks at one message (a JSON-RPC object or a batch array) travelling `direction`
@@ -547,6 +561,31 @@ impl Observer {
             None => None,
         };
         let request: Key = (scope.into(), id.get().trim().into());
+        if params.as_ref().is_some_and(|p| p.input_responses.is_some()) {
+            let state = params.as_ref().and_then(|p| p.request_state.as_deref());
+            if let Some(mut call) = self.take_round(scope, &tool, state) {
+                // The client answers and asks again: the same call, one round on.
+                if let Some(t) = &progress_token {
+                    self.by_progress.insert(
+                        (scope.into(), t.as_str().into()),
+                        Slot::Request(request.1.clone()),
+                    );
+                }
+                call.progress_token = progress_token;
+                call.round = call.round.saturating_add(1);
+                out.push(Item::task_status(
+                    call.event_token.clone(),
+                    call.tool.clone(),
+                    false,
+                    Some(format!("round {}: the client answered", call.round)),
+                    at,
+                ));
+                if let Some(old) = self.pending.insert(request, call) {
+                    self.forget_progress(scope, &old);
+                }
+                return verdict;
+            }
+        }
         let tag = self.scope_tag(scope);
         let event_token = event_token(tag, id);
         if let Some(t) = &progress_token {
@@ -592,6 +631,7 @@ impl Observer {
                 progress_token,
                 started: instant,
                 task: None,
+                round: 1,
             },
         );
         if let Some(old) = replaced {
@@ -711,9 +751,54 @@ impl Observer {
             self.task_update(scope, &task, now, out);
             return;
         }
+        if let Some(rounds) = peek.result.and_then(|r| input_required(r.get())) {
+            // Not the end: the client is to answer and call again (MCP 2026-07-28).
+            let what: Vec<String> = rounds.requests.values().map(|r| self.said(r)).collect();
+            let what = if what.is_empty() {
+                "input required".to_owned()
+            } else {
+                what.join("; ")
+            };
+            out.push(Item::waiting(
+                call.event_token.clone(),
+                call.tool.clone(),
+                what,
+                at,
+            ));
+            self.forget_progress(scope, &call);
+            call.progress_token = None;
+            let round_key: Box<str> = match &rounds.state {
+                Some(state) => state_key(state).into(),
+                None => format!("t{}", call.event_token).into(),
+            };
+            if self.pending() >= MAX_PENDING {
+                self.evict_oldest(at, out);
+            }
+            self.rounds.insert((scope.into(), round_key), call);
+            return;
+        }
         let (state, error) = outcome(peek.error, peek.result);
         self.end(scope, call, state, error, instant, at, out);
         self.summarize_result(peek.result, out);
+    }
+
+    /// The call a retry with answers continues: the one whose `input_required` result
+    /// gave this `state`, else (no state, or one not seen) the oldest of the tool's calls
+    /// that got none.
+    fn take_round(&mut self, scope: &str, tool: &str, state: Option<&str>) -> Option<Pending> {
+        if let Some(state) = state {
+            let key: Key = (scope.into(), state_key(state).into());
+            if let Some(call) = self.rounds.remove(&key) {
+                return Some(call);
+            }
+        }
+        let key = self
+            .rounds
+            .iter()
+            .filter(|((s, k), p)| &**s == scope && k.starts_with('t') && p.tool == tool)
+            .min_by_key(|(_, p)| p.started)
+            .map(|(k, _)| k.clone())?;
+        self.rounds.remove(&key)
     }
 
     /// Publishes what is known of the server now.
@@ -768,6 +853,7 @@ impl Observer {
             .pending
             .drain()
             .chain(self.tasks.drain())
+            .chain(self.rounds.drain())
             .map(|((scope, _), p)| (scope, p))
             .collect();
         calls.sort_by_key(|(_, c)| c.started);
@@ -805,6 +891,18 @@ impl Observer {
             .cloned()
             .collect();
         let tasks: Vec<Key> = self.tasks.keys().filter(|k| in_scope(k)).cloned().collect();
+        let rounds: Vec<Key> = self
+            .rounds
+            .keys()
+            .filter(|k| in_scope(k))
+            .cloned()
+            .collect();
+        for key in rounds {
+            if let Some(call) = self.rounds.remove(&key) {
+                let why = Some(why.to_owned());
+                self.end(scope, call, CallState::Cancelled, why, instant, at, out);
+            }
+        }
         for key in requests {
             if let Some(call) = self.pending.remove(&key) {
                 let why = Some(why.to_owned());
@@ -837,17 +935,18 @@ impl Observer {
         let oldest = self
             .pending
             .iter()
-            .map(|(k, p)| (false, k, p.started))
-            .chain(self.tasks.iter().map(|(k, p)| (true, k, p.started)))
+            .map(|(k, p)| (0, k, p.started))
+            .chain(self.tasks.iter().map(|(k, p)| (1, k, p.started)))
+            .chain(self.rounds.iter().map(|(k, p)| (2, k, p.started)))
             .min_by_key(|(_, _, started)| *started)
-            .map(|(task, k, _)| (task, k.clone()));
-        let Some((task, oldest)) = oldest else {
+            .map(|(kind, k, _)| (kind, k.clone()));
+        let Some((kind, oldest)) = oldest else {
             return;
         };
-        let removed = if task {
-            self.tasks.remove(&oldest)
-        } else {
-            self.pending.remove(&oldest)
+        let removed = match kind {
+            0 => self.pending.remove(&oldest),
+            1 => self.tasks.remove(&oldest),
+            _ => self.rounds.remove(&oldest),
         };
         if let Some(call) = removed {
             self.forget_progress(&oldest.0, &call);
@@ -879,6 +978,42 @@ impl Observer {
         self.next_token += 1;
         Some((token, rewritten))
     }
+}
+
+/// What an `input_required` result asks (MCP 2026-07-28 multi-round-trip requests).
+struct InputRequired {
+    requests: serde_json::Map<String, Value>,
+    state: Option<String>,
+}
+
+/// The result's `inputRequests` and `requestState` when it is an `InputRequiredResult`.
+fn input_required(result: &str) -> Option<InputRequired> {
+    // Cheap first: most results are not.
+    if !result.contains("input_required") {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        #[serde(rename = "resultType", default)]
+        result_type: Option<String>,
+        #[serde(rename = "inputRequests", default)]
+        input_requests: Option<serde_json::Map<String, Value>>,
+        #[serde(rename = "requestState", default)]
+        request_state: Option<String>,
+    }
+    let peek: Peek = serde_json::from_str(result).ok()?;
+    (peek.result_type.as_deref() == Some("input_required")).then(|| InputRequired {
+        requests: peek.input_requests.unwrap_or_default(),
+        state: peek.request_state,
+    })
+}
+
+/// A request state as a short key (states may be long; only equality matters).
+fn state_key(state: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    h.write(state.as_bytes());
+    format!("s{:016x}{}", h.finish(), state.len())
 }
 
 /// The token a call shows on the daemon's stream: its request id (unique among the

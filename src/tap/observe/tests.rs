@@ -797,3 +797,105 @@ fn a_task_named_by_the_question_is_the_call_that_waits() {
         [("working", Some("the user cancelled the question".into()))]
     );
 }
+
+#[test]
+fn a_multi_round_call_is_one_row_from_its_first_request_to_its_result() {
+    let mut o = Observer::new(false);
+    let c = Direction::ToClient;
+    let s = Direction::ToServer;
+    let (_, items) = see(
+        &mut o,
+        s,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"deploy","arguments":{}}}"#,
+        0,
+    );
+    assert_eq!(states(&items), [("started", None)]);
+    // The server needs input: the call waits, saying what is asked, and does not end.
+    let (_, items) = see(
+        &mut o,
+        c,
+        r#"{"jsonrpc":"2.0","id":1,"result":{"resultType":"input_required","inputRequests":{"ok":{"method":"elicitation/create","params":{"message":"Deploy?"}},"model":{"method":"sampling/createMessage","params":{}}},"requestState":"S1"}}"#,
+        100,
+    );
+    assert_eq!(
+        states(&items),
+        [(
+            "waiting",
+            // In the order of their keys.
+            Some("sampling: asks the client's model; asks the user: Deploy?".into())
+        )]
+    );
+    assert_eq!(o.pending(), 1);
+    // Another call of the same tool meanwhile is a call of its own.
+    let (_, items) = see(
+        &mut o,
+        s,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"deploy","arguments":{}}}"#,
+        150,
+    );
+    assert_eq!(call(&items[0]).token, Value::from(2));
+    // The retry with the answers and the state: the same call, round 2.
+    let (_, items) = see(
+        &mut o,
+        s,
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"deploy","arguments":{},"inputResponses":{"ok":{"action":"accept"}},"requestState":"S1"}}"#,
+        200,
+    );
+    assert_eq!(
+        states(&items),
+        [("working", Some("round 2: the client answered".into()))]
+    );
+    assert_eq!(
+        call(&items[0]).token,
+        Value::from(1),
+        "the first request's row"
+    );
+    let (_, items) = see(
+        &mut o,
+        c,
+        r#"{"jsonrpc":"2.0","id":3,"result":{"resultType":"complete","content":[]}}"#,
+        300,
+    );
+    let end = call(&items[0]);
+    assert_eq!(
+        (end.state, end.token.clone()),
+        (CallState::Finished, Value::from(1))
+    );
+    assert_eq!(end.duration_ms, Some(300), "from the first request");
+    // Without a state, the retry goes on with the tool's oldest call that got none.
+    see(
+        &mut o,
+        c,
+        r#"{"jsonrpc":"2.0","id":2,"result":{"resultType":"input_required","inputRequests":{"r":{"method":"roots/list"}}}}"#,
+        400,
+    );
+    let (_, items) = see(
+        &mut o,
+        s,
+        r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"deploy","inputResponses":{"r":{"roots":[]}}}}"#,
+        500,
+    );
+    assert_eq!(call(&items[0]).token, Value::from(2));
+    assert_eq!(call(&items[0]).state, CallState::Working);
+    // A retry that matches nothing is a new call; so is a state never seen.
+    let (_, items) = see(
+        &mut o,
+        s,
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"deploy","inputResponses":{},"requestState":"nope"}}"#,
+        600,
+    );
+    assert_eq!(states(&items), [("started", None)]);
+    // A call still waiting for its client's retry ends with its session.
+    see(
+        &mut o,
+        c,
+        r#"{"jsonrpc":"2.0","id":5,"result":{"resultType":"input_required","inputRequests":{},"requestState":"S9"}}"#,
+        700,
+    );
+    let mut out = Vec::new();
+    o.end_scope("", "the session ended", at(800), &mut out);
+    assert!(
+        states(&out).contains(&("cancelled", Some("the session ended".into()))),
+        "{out:?}"
+    );
+}
