@@ -22,6 +22,7 @@ pub const TOOL_NAMES: &[&str] = &[
     "build_project",
     "fetch_url",
     "bulk_index",
+    "apply_migration",
 ];
 
 pub use super::tool_context::{Cancelled, InputSlot, Outcome, TaskSupport, ToolContext};
@@ -53,6 +54,7 @@ pub fn list() -> Value {
         tool("build_project", "A long build with steady progress", json!({})),
         tool("fetch_url", "Two steps, like Construct's notion tool: sending request, response received", json!({ "url": { "type": "string" } })),
         tool("bulk_index", "A burst: many progress reports as fast as possible", json!({ "events": { "type": "integer", "minimum": 1 } })),
+        tool("apply_migration", "Asks the user to confirm (elicitation: input_required in MCP 2026-07-28, on the call's stream in 2025-11-25), then applies a migration step by step", json!({ "migration": { "type": "string" } })),
     ]);
     if let Some(list) = tools.as_array_mut() {
         list.extend(super::fixtures::list());
@@ -75,7 +77,7 @@ pub fn list() -> Value {
 pub fn task_support(name: &str) -> TaskSupport {
     match name {
         "run_tests" | "index_repo" | "download_artifact" | "deploy" | "wait_for_review"
-        | "build_project" | "bulk_index" => TaskSupport::Optional,
+        | "build_project" | "bulk_index" | "apply_migration" => TaskSupport::Optional,
         other => super::fixtures::task_support(other).unwrap_or(TaskSupport::Forbidden),
     }
 }
@@ -255,6 +257,39 @@ async fn run_inner(name: &str, args: &Value, ctx: &ToolContext) -> Result<Outcom
                 }
             }
             Outcome::Done(format!("indexed {events} records"))
+        }
+        "apply_migration" => {
+            let migration = args
+                .get("migration")
+                .and_then(Value::as_str)
+                .unwrap_or("0042_add_index");
+            let question = json!({
+                "method": "elicitation/create",
+                "params": {
+                    "message": format!("Apply migration {migration} to the production database?"),
+                    "requestedSchema": {
+                        "type": "object",
+                        "properties": { "confirm": { "type": "boolean", "title": "Apply it" } },
+                        "required": ["confirm"]
+                    }
+                }
+            });
+            let answer = match ctx.ask_all(vec![("confirm".to_owned(), question)]).await? {
+                super::tool_context::Asked::Answers(mut answers) => answers.pop().unwrap_or_default(),
+                super::tool_context::Asked::Later(requests) => return Ok(Outcome::InputRequired(requests)),
+                super::tool_context::Asked::Refused(why) => return Ok(Outcome::Failed(why)),
+            };
+            if answer["action"] != "accept" || answer["content"]["confirm"] != true {
+                return Ok(Outcome::Done(format!("{migration} not applied: the user said no")));
+            }
+            let steps = ["locking the table", "adding the index", "backfilling", "unlocking"];
+            let pause = step(total_ms(6_000), steps.len() as u64);
+            for (i, stage) in steps.iter().enumerate() {
+                ctx.progress(i as f64, Some(steps.len() as f64), stage);
+                ctx.sleep(pause).await?;
+            }
+            ctx.progress(steps.len() as f64, Some(steps.len() as f64), "applied");
+            Outcome::Done(format!("{migration} applied"))
         }
         _ => Outcome::Failed(format!("unknown tool: {name}")),
     })

@@ -158,7 +158,16 @@ pub async fn drive(
                     return Ok(done);
                 }
                 request_id += 1;
-                let planned = plan(&mut rng, config.bursts);
+                let modern = config.modern_agents && agent % 3 == 2;
+                let mut planned = plan(&mut rng, config.bursts);
+                if modern && rng.u32(0..4) == 0 {
+                    // A call that waits on the person at the agent (who answers in time).
+                    planned = Planned {
+                        tool: "apply_migration",
+                        arguments: json!({ "migration": format!("{:04}_add_index", request_id % 10_000) }),
+                        duration_ms: 6_000,
+                    };
+                }
                 let mut arguments = planned.arguments;
                 let scaled = (planned.duration_ms as f64 / config.pace.max(0.01)) as u64;
                 arguments["duration_ms"] = json!(scaled);
@@ -169,7 +178,12 @@ pub async fn drive(
                     1 => json!({ "progressToken": format!("agent{agent}-{request_id}") }),
                     _ => json!({}),
                 };
-                let modern = config.modern_agents && agent % 3 == 2;
+                // Modern agents take tasks on every other call: a question comes as
+                // the task's input_required then, else as the call's own.
+                let mut capabilities = json!({ "elicitation": {} });
+                if request_id % 2 == 0 {
+                    capabilities["extensions"] = json!({ "io.modelcontextprotocol/tasks": {} });
+                }
                 let body = if modern {
                     json!({
                         "jsonrpc": "2.0",
@@ -178,7 +192,7 @@ pub async fn drive(
                         "params": { "name": planned.tool, "arguments": arguments, "_meta": {
                             "io.modelcontextprotocol/protocolVersion": "2026-07-28",
                             "io.modelcontextprotocol/clientInfo": { "name": "mcptop workload", "version": env!("CARGO_PKG_VERSION") },
-                            "io.modelcontextprotocol/clientCapabilities": { "extensions": { "io.modelcontextprotocol/tasks": {} } },
+                            "io.modelcontextprotocol/clientCapabilities": capabilities,
                         } },
                     })
                 } else {
@@ -193,7 +207,8 @@ pub async fn drive(
                     _ = stop.cancelled() => return Ok(done),
                     result = async {
                         if modern {
-                            call_modern(&client, &url, &session, &body).await
+                            let person = Person { rng: fastrand::Rng::with_seed(request_id), pace: config.pace };
+                            call_modern(&client, &url, &session, &body, person).await
                         } else {
                             call(&client, &url, &session, &body).await
                         }
@@ -223,13 +238,42 @@ async fn sleep_or_stop(d: Duration, stop: &CancellationToken) -> bool {
     }
 }
 
+/// The person at a workload agent: answers the questions a call asks, after a while,
+/// mostly yes.
+struct Person {
+    rng: fastrand::Rng,
+    pace: f64,
+}
+
+impl Person {
+    /// Thinks, then answers each question of `requests` (`inputRequests`).
+    async fn answer(&mut self, requests: &Value) -> Value {
+        let think = Duration::from_millis(self.rng.u64(1_500..5_000)).div_f64(self.pace.max(0.01));
+        tokio::time::sleep(think).await;
+        let mut responses = serde_json::Map::new();
+        for (key, request) in requests.as_object().into_iter().flatten() {
+            let response = match request["method"].as_str() {
+                Some("elicitation/create") if self.rng.u32(0..5) == 0 => json!({ "action": "decline" }),
+                Some("elicitation/create") => json!({ "action": "accept", "content": { "confirm": true } }),
+                Some("roots/list") => json!({ "roots": [] }),
+                _ => json!({ "role": "assistant", "model": "workload", "content": { "type": "text", "text": "ok" } }),
+            };
+            responses.insert(key.clone(), response);
+        }
+        Value::Object(responses)
+    }
+}
+
 /// One `tools/call` in MCP 2026-07-28, in the workload's session (`Mcptop-Session`): a
-/// task is polled with `tasks/get` until it ends.
+/// call that needs input is called again with the person's answers (and its state); a
+/// task is polled with `tasks/get` until it ends, its questions answered with
+/// `tasks/update`.
 async fn call_modern(
     client: &reqwest::Client,
     url: &str,
     session: &WorkloadSession,
     body: &Value,
+    mut person: Person,
 ) -> anyhow::Result<()> {
     let post = |body: &Value, name: &str| {
         client
@@ -243,14 +287,25 @@ async fn call_modern(
             .json(body)
     };
     let name = body["params"]["name"].as_str().unwrap_or_default();
-    let response = post(body, name)
-        .send()
-        .await
-        .context("a workload call could not reach the daemon")?;
-    if !response.status().is_success() {
-        bail!("a workload call was refused: {}", response.status());
+    let mut body = body.clone();
+    let mut answer = Value::Null;
+    // Bounded: a call asks a few rounds at most.
+    for _ in 0..10 {
+        let response = post(&body, name)
+            .send()
+            .await
+            .context("a workload call could not reach the daemon")?;
+        if !response.status().is_success() {
+            bail!("a workload call was refused: {}", response.status());
+        }
+        answer = final_message(response).await?;
+        if answer["result"]["resultType"] != "input_required" {
+            break;
+        }
+        let responses = person.answer(&answer["result"]["inputRequests"]).await;
+        body["params"]["inputResponses"] = responses;
+        body["params"]["requestState"] = answer["result"]["requestState"].clone();
     }
-    let answer = final_message(response).await?;
     let result = &answer["result"];
     if result["resultType"] != "task" {
         return Ok(());
@@ -277,7 +332,20 @@ async fn call_modern(
             .context("a workload poll could not reach the daemon")?;
         let polled = final_message(response).await?;
         match polled["result"]["status"].as_str() {
-            Some("working" | "input_required") => {}
+            Some("input_required") => {
+                let responses = person.answer(&polled["result"]["inputRequests"]).await;
+                let update = json!({
+                    "jsonrpc": "2.0",
+                    "id": body["id"],
+                    "method": "tasks/update",
+                    "params": { "taskId": task_id, "inputResponses": responses, "_meta": body["params"]["_meta"] },
+                });
+                post(&update, &task_id)
+                    .send()
+                    .await
+                    .context("a workload answer could not reach the daemon")?;
+            }
+            Some("working") => {}
             Some(_) => return Ok(()),
             None => bail!("a workload task is gone: {}", polled["error"]["message"]),
         }
