@@ -275,14 +275,25 @@ async fn run_inner(name: &str, args: &Value, ctx: &ToolContext) -> Result<Outcom
                 }
             });
             let answer = match ctx.ask_all(vec![("confirm".to_owned(), question)]).await? {
-                super::tool_context::Asked::Answers(mut answers) => answers.pop().unwrap_or_default(),
-                super::tool_context::Asked::Later(requests) => return Ok(Outcome::InputRequired(requests)),
+                super::tool_context::Asked::Answers(mut answers) => {
+                    answers.pop().unwrap_or_default()
+                }
+                super::tool_context::Asked::Later(requests) => {
+                    return Ok(Outcome::InputRequired(requests))
+                }
                 super::tool_context::Asked::Refused(why) => return Ok(Outcome::Failed(why)),
             };
             if answer["action"] != "accept" || answer["content"]["confirm"] != true {
-                return Ok(Outcome::Done(format!("{migration} not applied: the user said no")));
+                return Ok(Outcome::Done(format!(
+                    "{migration} not applied: the user said no"
+                )));
             }
-            let steps = ["locking the table", "adding the index", "backfilling", "unlocking"];
+            let steps = [
+                "locking the table",
+                "adding the index",
+                "backfilling",
+                "unlocking",
+            ];
             let pause = step(total_ms(6_000), steps.len() as u64);
             for (i, stage) in steps.iter().enumerate() {
                 ctx.progress(i as f64, Some(steps.len() as f64), stage);

@@ -253,10 +253,16 @@ impl Person {
         let mut responses = serde_json::Map::new();
         for (key, request) in requests.as_object().into_iter().flatten() {
             let response = match request["method"].as_str() {
-                Some("elicitation/create") if self.rng.u32(0..5) == 0 => json!({ "action": "decline" }),
-                Some("elicitation/create") => json!({ "action": "accept", "content": { "confirm": true } }),
+                Some("elicitation/create") if self.rng.u32(0..5) == 0 => {
+                    json!({ "action": "decline" })
+                }
+                Some("elicitation/create") => {
+                    json!({ "action": "accept", "content": { "confirm": true } })
+                }
                 Some("roots/list") => json!({ "roots": [] }),
-                _ => json!({ "role": "assistant", "model": "workload", "content": { "type": "text", "text": "ok" } }),
+                _ => {
+                    json!({ "role": "assistant", "model": "workload", "content": { "type": "text", "text": "ok" } })
+                }
             };
             responses.insert(key.clone(), response);
         }
