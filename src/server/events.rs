@@ -134,6 +134,7 @@ async fn pump(
     [closed, shutdown]: [CancellationToken; 2],
 ) {
     let Subscription {
+        open,
         replay,
         missed,
         mut live,
@@ -149,6 +150,11 @@ async fn pump(
     // of the stream, so it neither moves a client's resume point nor looks like a gap.
     for data in &servers {
         crate::sse::encode::write_event(&mut note, Some("server"), None, data);
+    }
+    // The calls open now, the same way: a call that began before this subscriber came
+    // shows at once, from its real start (and waiting, if it waits).
+    for data in &open {
+        crate::sse::encode::write_event(&mut note, Some("call"), None, data);
     }
     out.extend_from_slice(note.as_bytes());
     for event in &replay {

@@ -148,6 +148,9 @@ impl Published {
 /// What a new subscriber gets: the events it asked to be replayed, how many of those the
 /// ring no longer holds, and a receiver for everything after.
 pub struct Subscription {
+    /// For a new subscriber (no `Last-Event-ID`): the `call` events of the calls open now,
+    /// to send first without ids (they are the state now, not events of the stream).
+    pub open: Vec<Arc<str>>,
     pub replay: Vec<Published>,
     /// Events after the client's `Last-Event-ID` that fell out of the ring.
     pub missed: u64,
@@ -209,6 +212,120 @@ struct Ring {
     /// Bytes this ring gained (or lost) that the shared budget does not count yet: it is
     /// told in steps of [`BUDGET_STEP`], not on every event.
     unflushed: isize,
+    /// The calls still open on this stream, for a subscriber that comes later.
+    open: OpenCalls,
+}
+
+/// The calls a stream has open: for each, its `started` event and its latest `working` or
+/// `waiting` one. A new subscriber gets them first, so a call that began (or began to
+/// wait for a person) before the monitor attached shows at once, with its real start.
+/// Only `call` events are read (a few per call), never progress.
+#[derive(Default)]
+struct OpenCalls {
+    by_key: std::collections::HashMap<Box<str>, OpenCall>,
+    next: u64,
+    bytes: usize,
+}
+
+struct OpenCall {
+    seq: u64,
+    started: Option<Arc<str>>,
+    latest: Option<Arc<str>>,
+}
+
+impl OpenCall {
+    fn bytes(&self) -> usize {
+        self.started.as_ref().map_or(0, |s| s.len()) + self.latest.as_ref().map_or(0, |s| s.len())
+    }
+}
+
+/// Open calls a stream remembers, at most, and their bytes (the oldest give way: a
+/// subscriber then gets them when they next change).
+const MAX_OPEN: usize = 1024;
+const MAX_OPEN_BYTES: usize = 1 << 20;
+
+impl OpenCalls {
+    /// Notes a `call` event: `data` is its JSON as the stream sends it, `source` the
+    /// session's own (untagged) JSON, `tag` the session's tag on a fan-out stream.
+    fn note(&mut self, tag: &str, source: &str, data: &str) {
+        #[derive(serde::Deserialize)]
+        struct Peek<'a> {
+            #[serde(borrow)]
+            token: &'a serde_json::value::RawValue,
+            #[serde(borrow)]
+            state: std::borrow::Cow<'a, str>,
+        }
+        let Ok(peek) = serde_json::from_str::<Peek<'_>>(source) else {
+            return;
+        };
+        let key: Box<str> = format!("{tag}{}", peek.token.get()).into();
+        if let Some(old) = self.by_key.get(&key) {
+            self.bytes -= old.bytes();
+        }
+        match &*peek.state {
+            "finished" | "failed" | "cancelled" | "canceled" | "lost" => {
+                self.by_key.remove(&key);
+                return;
+            }
+            "started" => {
+                self.next += 1;
+                let call = OpenCall {
+                    seq: self.next,
+                    started: Some(data.into()),
+                    latest: None,
+                };
+                self.bytes += call.bytes();
+                self.by_key.insert(key, call);
+            }
+            _ => {
+                self.next += 1;
+                let seq = self.next;
+                let call = self.by_key.entry(key).or_insert(OpenCall {
+                    seq,
+                    started: None,
+                    latest: None,
+                });
+                call.latest = Some(data.into());
+                self.bytes += call.bytes();
+            }
+        }
+        while self.by_key.len() > MAX_OPEN || self.bytes > MAX_OPEN_BYTES {
+            let Some(oldest) = self
+                .by_key
+                .iter()
+                .min_by_key(|(_, c)| c.seq)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(gone) = self.by_key.remove(&oldest) {
+                self.bytes -= gone.bytes();
+            }
+        }
+    }
+
+    /// Forgets the calls of the session `tag` names (it ended).
+    fn forget(&mut self, tag: &str) {
+        let mut freed = 0;
+        self.by_key.retain(|k, c| {
+            let keep = !k.starts_with(tag);
+            if !keep {
+                freed += c.bytes();
+            }
+            keep
+        });
+        self.bytes -= freed;
+    }
+
+    /// Every open call's events, oldest call first.
+    fn snapshot(&self) -> Vec<Arc<str>> {
+        let mut calls: Vec<&OpenCall> = self.by_key.values().collect();
+        calls.sort_by_key(|c| c.seq);
+        calls
+            .into_iter()
+            .flat_map(|c| c.started.iter().chain(c.latest.iter()).cloned())
+            .collect()
+    }
 }
 
 /// How far a ring's bytes may drift from what the shared budget counts of them: every
@@ -292,6 +409,7 @@ impl SessionEvents {
                 bytes: 0,
                 arena: BytesMut::new(),
                 unflushed: 0,
+                open: OpenCalls::default(),
             }),
             capacity: replay,
             extensions,
@@ -346,6 +464,10 @@ impl SessionEvents {
         let id = ring.next_id;
         ring.next_id += 1;
         ring.last_event_at = Some(now);
+        if kind == EventKind::Call && self.extensions {
+            let data = parts.concat();
+            ring.open.note("", &data, &data);
+        }
         let Some(event) = self.render(&mut ring.arena, id, kind, parts) else {
             // Beyond 4 GiB: no body limit lets one through; its id counts it as lost.
             return (id, None);
@@ -365,6 +487,10 @@ impl SessionEvents {
         let id = ring.next_id;
         ring.next_id += 1;
         ring.last_event_at = Some(now);
+        if source.kind == EventKind::Call && self.extensions {
+            let data = tag_parts(tag, source.data()).concat();
+            ring.open.note(tag, source.data(), &data);
+        }
         // Decided under the lock `subscribe` takes too, so no new subscriber misses it.
         if self.tx.receiver_count() > 0 {
             let parts = tag_parts(tag, source.data());
@@ -467,11 +593,39 @@ impl SessionEvents {
             }
             _ => (Vec::new(), 0),
         };
+        let open = match after {
+            None if self.extensions => ring.open.snapshot(),
+            _ => Vec::new(),
+        };
         Subscription {
+            open,
             replay,
             missed,
             live,
         }
+    }
+
+    /// Notes `source` (of the session `tag` names) among the open calls without publishing
+    /// it (a fan-out stream nobody follows).
+    pub fn note_call(&self, source: &Published, tag: &str) {
+        if source.kind == EventKind::Call && self.extensions {
+            let data = tag_parts(tag, source.data()).concat();
+            self.ring
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .open
+                .note(tag, source.data(), &data);
+        }
+    }
+
+    /// Forgets the open calls of the session `tag` names (it ended: a new subscriber of a
+    /// fan-out stream must not see them running).
+    pub fn forget_open(&self, tag: &str) {
+        self.ring
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .open
+            .forget(tag);
     }
 
     /// Events published so far.

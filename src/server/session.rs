@@ -106,15 +106,24 @@ impl Session {
     /// of every session is fed only while somebody follows it. The last stream takes each
     /// event itself, not a copy.
     fn fan_out(&self, events: impl IntoIterator<Item = (super::hub::Published, Time)>) {
+        let idle = self
+            .everyone
+            .as_ref()
+            .filter(|e| e.events.subscribers() == 0);
         let everyone = self
             .everyone
             .as_ref()
             .filter(|e| e.events.subscribers() > 0);
         let all = self.all.as_ref();
-        if everyone.is_none() && all.is_none() {
+        if self.everyone.is_none() && all.is_none() {
             return;
         }
         for (event, now) in events {
+            if let Some(idle) = idle {
+                // Nobody follows it, so nothing is sent; what calls are open is still
+                // kept, for whoever comes.
+                idle.events.note_call(&event, &self.tag);
+            }
             match (everyone, all) {
                 (Some(first), Some(last)) => {
                     first.events.publish_tagged(event.clone(), &self.tag, now);
@@ -635,6 +644,10 @@ impl Sessions {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(id)?;
         session.closed.cancel();
+        // A monitor that attaches later must not see its calls running.
+        for stream in [&self.all, &self.everyone].into_iter().flatten() {
+            stream.events.forget_open(&session.tag);
+        }
         Some(session)
     }
 

@@ -181,7 +181,7 @@ pub async fn drive(
                 // Modern agents take tasks on every other call: a question comes as
                 // the task's input_required then, else as the call's own.
                 let mut capabilities = json!({ "elicitation": {} });
-                if request_id % 2 == 0 {
+                if request_id.is_multiple_of(2) {
                     capabilities["extensions"] = json!({ "io.modelcontextprotocol/tasks": {} });
                 }
                 let body = if modern {

@@ -120,12 +120,9 @@ async fn stream_events(
     let keepalive = state.config.keepalive;
     let mut live = subscription.live;
     let (mut sink, mut incoming) = socket.split();
-    for data in &servers {
-        if sink
-            .send(Message::Text(ws_server(data).into()))
-            .await
-            .is_err()
-        {
+    let open = subscription.open.iter().map(|d| d.to_string());
+    for text in servers.iter().map(|d| ws_server(d)).chain(open) {
+        if sink.send(Message::Text(text.into())).await.is_err() {
             return;
         }
     }

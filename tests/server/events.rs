@@ -215,6 +215,13 @@ async fn the_server_a_tap_saw_is_sent_first_to_every_new_subscriber() {
     let data = json(&first.data);
     assert_eq!(data["name"], "everything");
     assert_eq!(data["tools"][1]["tasks"], "required");
+    // Then the call running now, without an id either.
+    let open = events.next_event().await.unwrap();
+    assert_eq!(
+        (open.event_type.as_str(), open.last_event_id.as_str()),
+        ("call", "")
+    );
+    assert_eq!(json(&open.data)["state"], "started");
     publish_items(
         &server,
         &s,
@@ -260,4 +267,97 @@ async fn the_server_a_tap_saw_is_sent_first_to_every_new_subscriber() {
     let mut later = subscribe(&server, &s, None).await;
     let kept = json(&later.next_event().await.unwrap().data);
     assert_eq!(kept["tools"].as_array().map(Vec::len), Some(1));
+}
+
+/// A monitor that attaches late sees the calls open now (a call waiting for a person
+/// since before it came included), from their real start, and none that ended.
+#[tokio::test]
+async fn a_late_subscriber_gets_the_calls_open_now_and_none_that_ended() {
+    let server = start(|_| {}).await;
+    let s = new_session(&server).await;
+    publish_items(
+        &server,
+        &s,
+        serde_json::json!([
+            {"type":"call","token":"1","tool":"deploy","state":"started","timestamp":"2026-12-06T10:00:00Z"},
+            {"type":"call","token":"2","tool":"echo","state":"started"},
+            {"type":"progress","token":"1","progress":1,"total":4},
+            {"type":"call","token":"2","tool":"echo","state":"finished"},
+            {"type":"call","token":"1","tool":"deploy","state":"waiting","waiting_for":"input","message":"asks the user: Deploy?"},
+            {"type":"call","token":"3","tool":"later","state":"working","message":"seen only working"},
+        ]),
+    )
+    .await;
+    let mut events = subscribe(&server, &s, None).await;
+    let mut first = Vec::new();
+    for _ in 0..3 {
+        let e = events.next_event().await.unwrap();
+        assert_eq!(
+            (e.event_type.as_str(), e.last_event_id.as_str()),
+            ("call", ""),
+            "{e:?}"
+        );
+        let v = json(&e.data);
+        first.push((v["token"].clone(), v["state"].clone()));
+    }
+    assert_eq!(
+        first,
+        [
+            (serde_json::json!("1"), serde_json::json!("started")),
+            (serde_json::json!("1"), serde_json::json!("waiting")),
+            (serde_json::json!("3"), serde_json::json!("working")),
+        ]
+    );
+    // Then live, numbered.
+    publish_items(
+        &server,
+        &s,
+        serde_json::json!({"type":"call","token":"1","tool":"deploy","state":"finished"}),
+    )
+    .await;
+    let live = events.next_event().await.unwrap();
+    assert_eq!(live.last_event_id, "7");
+    // A resume (Last-Event-ID) gets the replay, not the snapshot.
+    let mut resumed = subscribe(&server, &s, Some("6")).await;
+    let replayed = resumed.next_event().await.unwrap();
+    assert_eq!(replayed.last_event_id, "7");
+
+    // The stream of every session (nobody followed it meanwhile): the open calls,
+    // tagged; a session that ends takes its calls with it.
+    let all = || async {
+        let response = http()
+            .get(format!("{}/session/**/events", server.base_url()))
+            .bearer_auth(server.admin_token())
+            .send()
+            .await
+            .unwrap();
+        SseReader::new(response)
+    };
+    let mut stream = all().await;
+    let e = stream.next_event().await.unwrap();
+    let v = json(&e.data);
+    assert_eq!(
+        (v["token"].as_str(), v["session"].as_str()),
+        (Some("3"), Some(s.id.as_str()))
+    );
+    server.state().sessions.remove(&s.id);
+    let other = new_session(&server).await;
+    publish_items(
+        &server,
+        &other,
+        serde_json::json!({"type":"call","token":"9","tool":"x","state":"started"}),
+    )
+    .await;
+    let mut stream = all().await;
+    let e = stream.next_event().await.unwrap();
+    let v = json(&e.data);
+    assert_eq!(
+        (
+            v["token"].as_str(),
+            v["session"].as_str(),
+            e.last_event_id.as_str()
+        ),
+        (Some("9"), Some(other.id.as_str()), ""),
+        "the ended session's call is not open any more"
+    );
 }
