@@ -34,8 +34,8 @@ fn bench(c: &mut Criterion) {
         // started `open` events before.
         let starts: Vec<String> = (0..4096).map(|t| call(t, "started")).collect();
         let ends: Vec<String> = (0..4096).map(|t| call(t, "finished")).collect();
-        for t in 0..open as usize {
-            events.publish_event(EventKind::Call, &[&starts[t]], now);
+        for start in starts.iter().take(open as usize) {
+            events.publish_event(EventKind::Call, &[start], now);
         }
         let mut n = 0usize;
         let name = if open == 64 {
@@ -46,7 +46,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let i = n / 2;
-                let event = if n % 2 == 0 {
+                let event = if n.is_multiple_of(2) {
                     &starts[(i + open as usize) % 4096]
                 } else {
                     &ends[i % 4096]
