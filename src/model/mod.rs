@@ -481,7 +481,18 @@ impl Model {
                         *detail = format!("\"(cut: {} bytes)\"", detail.len());
                     }
                 }
-                self.apply_call(c, at)
+                // A `started` without an id is the daemon telling a new subscriber of a
+                // call open since before it came (a stream of ids numbers every live
+                // event): the call began at its timestamp (within a day, not ahead).
+                let began = match (c.state, c.timestamp) {
+                    (CallState::Started, Some(t))
+                        if event_id.is_empty() && t < at && at.secs_since(t) < 86_400.0 =>
+                    {
+                        t
+                    }
+                    _ => at,
+                };
+                self.apply_call(c, at, began)
             }
             Frame::Server(server) => self.apply_server(*server, at),
             Frame::Lagged { missed } => {
@@ -584,7 +595,7 @@ impl Model {
         }
     }
 
-    fn apply_call(&mut self, c: CallFrame<'_>, at: Time) -> Change {
+    fn apply_call(&mut self, c: CallFrame<'_>, at: Time, began: Time) -> Change {
         let label = session_name(c.session_label.as_deref(), c.session.as_deref());
         let progress_requested = c.extras.progress_requested;
         let key = CallKey {
@@ -628,9 +639,11 @@ impl Model {
                         call.shared_token = true;
                     }
                 }
-                let id = self.new_call(key, at);
+                let id = self.new_call(key, began);
                 let history = self.config.history;
                 if let Some(call) = self.calls.get_mut(&id) {
+                    // Heard of now, however long it has run.
+                    call.last_update = at;
                     call.started_unseen = false;
                     call.progress_requested = progress_requested;
                     call.session_label = label;

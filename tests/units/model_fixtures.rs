@@ -507,3 +507,48 @@ fn an_agents_mcp_call_its_servers_tap_never_saw_is_said_to_be_stuck_before_the_w
     );
     assert_eq!(stuck(&model, "17").len(), 1, "{:?}", stuck(&model, "17"));
 }
+
+/// A `started` that comes without an id (the daemon telling a monitor that attached late
+/// of a call open since before) began at its timestamp; a numbered one when it came.
+#[test]
+fn a_call_open_before_the_monitor_came_began_at_its_timestamp() {
+    use mcptop::wire::decode_event;
+    let mut model = Model::new(ModelConfig::default());
+    let now = at("2026-12-06T10:10:00Z");
+    let started =
+        r#"{"token":"1","tool":"deploy","state":"started","timestamp":"2026-12-06T10:00:00Z"}"#;
+    model.apply(decode_event("call", started, ""), now, "");
+    let waiting = r#"{"token":"1","tool":"deploy","state":"waiting","waiting_for":"input","message":"asks the user: Deploy?","timestamp":"2026-12-06T10:02:00Z"}"#;
+    model.apply(decode_event("call", waiting, ""), now, "");
+    let later =
+        r#"{"token":"2","tool":"deploy","state":"started","timestamp":"2026-12-06T10:00:00Z"}"#;
+    model.apply(decode_event("call", later, "7"), now, "7");
+    let ahead =
+        r#"{"token":"3","tool":"deploy","state":"started","timestamp":"2026-12-06T11:00:00Z"}"#;
+    model.apply(decode_event("call", ahead, ""), now, "");
+    let by_token = |t: &str| {
+        model
+            .calls()
+            .find(|c| c.key.token == Some(Token::Str(t.into())))
+            .cloned()
+            .unwrap()
+    };
+    let open = by_token("1");
+    assert_eq!(open.first_seen, at("2026-12-06T10:00:00Z"));
+    assert_eq!(open.elapsed(now), TimeDelta::minutes(10));
+    assert_eq!(
+        open.last_update, now,
+        "heard of now: not stalled for ten minutes"
+    );
+    assert!(open.waiting.is_some());
+    assert_eq!(
+        by_token("2").first_seen,
+        now,
+        "a numbered event began when it came"
+    );
+    assert_eq!(
+        by_token("3").first_seen,
+        now,
+        "a clock ahead is not believed"
+    );
+}
