@@ -457,6 +457,12 @@ impl Observer {
         let Some(slot) = self.asking_call(scope, peek) else {
             return;
         };
+        if self.call_at(scope, &slot).is_none() {
+            return;
+        }
+        if self.asks.len() >= MAX_PENDING {
+            self.make_room_for_a_question(at, out);
+        }
         let Some(call) = self.call_at(scope, &slot) else {
             return;
         };
@@ -476,10 +482,42 @@ impl Observer {
             what,
             at,
         ));
-        if self.asks.len() >= MAX_PENDING {
-            self.asks.clear();
-        }
         self.asks.insert(request, (slot, ask));
+    }
+
+    /// Too many questions unanswered: those of calls that ended go; if none did, all go,
+    /// and each call that waited on one says the tap lost track of it (it runs on, not
+    /// waiting for ever).
+    fn make_room_for_a_question(&mut self, at: Time, out: &mut Vec<Item>) {
+        let dead: Vec<Key> = self
+            .asks
+            .iter()
+            .filter(|(k, (slot, _))| self.call_at(&k.0, slot).is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &dead {
+            self.asks.remove(key);
+        }
+        if self.asks.len() < MAX_PENDING {
+            return;
+        }
+        let mut told = HashSet::default();
+        let asks: Vec<(Key, (Slot, Ask))> = self.asks.drain().collect();
+        for ((scope, _), (slot, _)) in asks {
+            if let Some(call) = self.call_at(&scope, &slot) {
+                if told.insert(call.event_token.to_string()) {
+                    out.push(Item::task_status(
+                        call.event_token.clone(),
+                        call.tool.clone(),
+                        false,
+                        Some(format!(
+                            "the tap lost track of its question among {MAX_PENDING} unanswered"
+                        )),
+                        at,
+                    ));
+                }
+            }
+        }
     }
 
     /// The client answered what the server asked: the call runs on, and says how.

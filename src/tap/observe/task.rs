@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use rustc_hash::FxHashMap as HashMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use serde_json::Value;
 
 use super::{outcome, Item, Key, Observer};
 use crate::time::Time;
@@ -51,6 +52,9 @@ pub(super) struct TaskFields<'a> {
     pub result: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub error: Option<&'a RawValue>,
+    /// The extension's `input_required` task says what it asks (SEP-2322 requests by key).
+    #[serde(rename = "inputRequests", borrow, default)]
+    pub input_requests: Option<&'a RawValue>,
 }
 
 /// A result that creates a task: 2025-11-25 `{"task": {…}}`, or the extension's flat
@@ -201,6 +205,30 @@ impl Observer {
             };
         }
         let waiting = task.status == Some(TaskStatus::InputRequired);
+        // What a waiting task asks, when it says (the extension's `inputRequests`): that,
+        // rather than its status message; it changes as the client answers some.
+        let asked = task
+            .input_requests
+            .filter(|_| waiting)
+            .and_then(|r| serde_json::from_str::<serde_json::Map<String, Value>>(r.get()).ok())
+            .filter(|r| !r.is_empty())
+            .map(|r| {
+                let text: Vec<String> = r
+                    .values()
+                    .map(|request| {
+                        let text = crate::wire::schema::ask_text(request);
+                        self.redaction.text(&text).unwrap_or(text)
+                    })
+                    .collect();
+                text.join("; ")
+            });
+        let message = asked.as_deref().or(message);
+        let Some(call) = self.tasks.get_mut(&key) else {
+            return;
+        };
+        let Some(seen) = call.task.as_mut() else {
+            return;
+        };
         let changed_message = message.is_some() && message != seen.message.as_deref();
         if waiting == seen.waiting && !changed_message {
             return;

@@ -899,3 +899,100 @@ fn a_multi_round_call_is_one_row_from_its_first_request_to_its_result() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_task_that_asks_says_what_and_what_is_left_as_the_client_answers() {
+    let created = r#"{"jsonrpc":"2.0","id":5,"result":{"resultType":"task","taskId":"t-9","status":"working","createdAt":"x","lastUpdatedAt":"x","ttlMs":null,"pollIntervalMs":100}}"#;
+    let mut o = Observer::new(false);
+    see(&mut o, Direction::ToServer, TASK_CALL, 0);
+    see(&mut o, Direction::ToClient, created, 5);
+    let poll = |o: &mut Observer, id: u32, status: &str, requests: &str, ms: u64| {
+        see(
+            o,
+            Direction::ToServer,
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tasks/get","params":{{"taskId":"t-9"}}}}"#
+            ),
+            ms,
+        );
+        see(
+            o,
+            Direction::ToClient,
+            &format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{"resultType":"complete","taskId":"t-9","status":"{status}","statusMessage":"waiting for the client's input","createdAt":"x","lastUpdatedAt":"x","ttlMs":null{requests}}}}}"#),
+            ms + 1,
+        )
+        .1
+    };
+    let two = r#","inputRequests":{"a":{"method":"elicitation/create","params":{"message":"Your name?"}},"b":{"method":"roots/list","params":{}}}"#;
+    let items = poll(&mut o, 10, "input_required", two, 10);
+    assert_eq!(
+        states(&items),
+        [(
+            "waiting",
+            Some("asks the user: Your name?; roots: asks for the client's roots".into())
+        )]
+    );
+    // The same again: nothing new to say.
+    assert!(poll(&mut o, 11, "input_required", two, 20).is_empty());
+    // One answered: what is left.
+    let one = r#","inputRequests":{"b":{"method":"roots/list","params":{}}}"#;
+    let items = poll(&mut o, 12, "input_required", one, 30);
+    assert_eq!(
+        states(&items),
+        [("waiting", Some("roots: asks for the client's roots".into()))]
+    );
+    let items = poll(&mut o, 13, "working", "", 40);
+    assert_eq!(states(&items)[0].0, "working");
+}
+
+#[test]
+fn too_many_unanswered_questions_are_let_go_and_the_call_says_so() {
+    let mut o = Observer::new(false);
+    let s = Direction::ToServer;
+    let c = Direction::ToClient;
+    see(
+        &mut o,
+        s,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"deploy"}}"#,
+        0,
+    );
+    let ask = |n: usize| format!(r#"{{"jsonrpc":"2.0","id":"q{n}","method":"roots/list"}}"#);
+    for n in 0..MAX_PENDING {
+        see(&mut o, c, &ask(n), 1);
+    }
+    let (_, items) = see(&mut o, c, &ask(MAX_PENDING), 2);
+    assert_eq!(
+        states(&items),
+        [
+            (
+                "working",
+                Some(format!(
+                    "the tap lost track of its question among {MAX_PENDING} unanswered"
+                ))
+            ),
+            ("waiting", Some("roots: asks for the client's roots".into())),
+        ]
+    );
+    // The questions of a call that ended go first, saying nothing.
+    see(
+        &mut o,
+        c,
+        r#"{"jsonrpc":"2.0","id":1,"result":{"content":[]}}"#,
+        3,
+    );
+    see(
+        &mut o,
+        s,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"next"}}"#,
+        4,
+    );
+    // With the one question left of the first call, the table is full again.
+    for n in 0..MAX_PENDING - 1 {
+        see(&mut o, c, &ask(n + 20_000), 5);
+    }
+    let (_, items) = see(&mut o, c, &ask(40_000), 6);
+    assert_eq!(
+        states(&items),
+        [("waiting", Some("roots: asks for the client's roots".into()))]
+    );
+}
