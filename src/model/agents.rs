@@ -75,7 +75,8 @@ pub struct AgentRow {
     pub last: Time,
 }
 
-fn is_session_end(call: &Call) -> bool {
+/// Whether `call` is the row that says an agent session ended (not a tool call).
+pub fn is_session_end(call: &Call) -> bool {
     call.key.tool.as_deref() == Some(SESSION_TOOL)
         && matches!(&call.key.token, Some(Token::Str(t)) if t == SESSION_END)
 }

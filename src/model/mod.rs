@@ -1120,6 +1120,15 @@ impl Model {
                 }
                 None => {
                     if self.unreached.len() >= MAX_UNREACHED {
+                        // Those that ended or were matched go first; only then the oldest.
+                        let calls = &self.calls;
+                        self.unreached.retain(|u| {
+                            calls
+                                .get(u)
+                                .is_some_and(|c| c.status == Status::Running && c.reached.is_none())
+                        });
+                    }
+                    if self.unreached.len() >= MAX_UNREACHED {
                         self.unreached.remove(0);
                     }
                     self.unreached.push(id);

@@ -47,7 +47,11 @@ pub fn tool_stats(model: &Model, now: Time) -> Vec<ToolStats> {
 /// As [`tool_stats`], over the calls `keep` lets through (a filtered view's).
 pub fn tool_stats_of(model: &Model, now: Time, keep: impl Fn(&Call) -> bool) -> Vec<ToolStats> {
     let mut by_tool: std::collections::BTreeMap<&str, Vec<&Call>> = Default::default();
-    for call in model.calls().filter(|c| keep(c)) {
+    // The row that says an agent's session ended is no tool's call.
+    let calls = model
+        .calls()
+        .filter(|c| keep(c) && !super::agents::is_session_end(c));
+    for call in calls {
         by_tool
             .entry(call.key.tool.as_deref().unwrap_or("?"))
             .or_default()

@@ -552,3 +552,28 @@ fn a_call_open_before_the_monitor_came_began_at_its_timestamp() {
         "a clock ahead is not believed"
     );
 }
+
+/// The row that says an agent's session ended is not a tool in the per-tool figures.
+#[test]
+fn a_session_end_is_no_tool_in_the_statistics() {
+    use mcptop::model::agents::{SESSION_END, SESSION_TOOL};
+    use mcptop::wire::decode_event;
+    let mut model = Model::new(ModelConfig::default());
+    let now = at("2026-12-06T10:00:00Z");
+    for (token, tool, state) in [
+        ("7", "Bash", "started"),
+        ("7", "Bash", "finished"),
+        (SESSION_END, SESSION_TOOL, "started"),
+        (SESSION_END, SESSION_TOOL, "finished"),
+    ] {
+        let data =
+            format!(r#"{{"token":"{token}","tool":"{tool}","state":"{state}","origin":"hook"}}"#);
+        model.apply(decode_event("call", &data, ""), now, "");
+    }
+    assert_eq!(model.len(), 2, "both rows are held");
+    let tools: Vec<String> = mcptop::model::stats::tool_stats(&model, now)
+        .into_iter()
+        .map(|s| s.tool)
+        .collect();
+    assert_eq!(tools, ["Bash"]);
+}
