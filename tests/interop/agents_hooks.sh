@@ -84,11 +84,11 @@ await_rows() {
     shift
     while :; do
         out=$(rows) ok=1
-        for pattern in "$@"; do echo "$out" | grep -qP -- "$pattern" || ok=0; done
+        for pattern in "$@"; do grep -qP -- "$pattern" <<<"$out" || ok=0; done
         [ $ok = 1 ] && { echo "$what"; return 0; }
         if [ $SECONDS -ge $deadline ]; then
             echo "$what: FAILED, the rows:"; echo "$out" | sed 's/^/    /'
-            for pattern in "$@"; do echo "$out" | grep -qP -- "$pattern" || echo "  no row matches $pattern"; done
+            for pattern in "$@"; do grep -qP -- "$pattern" <<<"$out" || echo "  no row matches $pattern"; done
             return 1
         fi
         sleep 0.2
@@ -97,7 +97,7 @@ await_rows() {
 # await_pane WHAT PATTERN: up to 15 s for the monitor's pane to show PATTERN (grep -E).
 await_pane() {
     for _ in $(seq 150); do
-        t capture-pane -p -t agents | grep -qE -- "$2" && { echo "$1"; return 0; }
+        grep -qE -- "$2" <<<"$(t capture-pane -p -t agents)" && { echo "$1"; return 0; }
         sleep 0.1
     done
     echo "$1: FAILED, the monitor shows:"; t capture-pane -p -t agents | sed 's/^/    /'

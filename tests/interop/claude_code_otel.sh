@@ -67,9 +67,9 @@ check_run() { # label-prefix, what
     local deadline=$((SECONDS + 20)) out
     while :; do
         out=$(rows "$1")
-        if echo "$out" | grep -qP '\tBash\tdone\t2\.\d+\tsleep 2; echo second$' \
-            && echo "$out" | grep -qP '\tBash\tdone\t[0-9.]+\techo hello-from-claude$' \
-            && echo "$out" | grep -qP '\tdone\t[0-9.]+\t\d+ in · \d+ out'; then
+        if grep -qP '\tBash\tdone\t2\.\d+\tsleep 2; echo second$' <<<"$out" \
+            && grep -qP '\tBash\tdone\t[0-9.]+\techo hello-from-claude$' <<<"$out" \
+            && grep -qP '\tdone\t[0-9.]+\t\d+ in · \d+ out' <<<"$out"; then
             break
         fi
         if [ $SECONDS -ge $deadline ]; then

@@ -73,5 +73,5 @@ if [ $ok != 1 ]; then
     tail -5 "$home/codex.out"
     exit 1
 fi
-"$bin" sessions | grep -q "3 turns" || { echo "mcptop sessions does not count the turns:"; "$bin" sessions; exit 1; }
+grep -q "3 turns" <<<"$("$bin" sessions)" || { echo "mcptop sessions does not count the turns:"; "$bin" sessions; exit 1; }
 echo "codex: two exec_command calls with their commands and real durations, three model turns, one session"

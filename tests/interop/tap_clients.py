@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from tap_everything import Lines, call_where, free_port, updates
+from tap_everything import Lines, call_where, free_port, one_row_wait, updates
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -55,17 +55,7 @@ def check_waits(tail, label):
         ("trigger-elicitation-request", "asks the user: ", "the user answered"),
         ("trigger-sampling-request", "sampling: asks the client's model", "sampling answered"),
     ]:
-        def this(state, text):
-            return lambda c: (c.get("session") == label and c.get("tool") == tool
-                              and c.get("state") == state
-                              and (c.get("message") or "").startswith(text))
-
-        waiting = call_where(tail, f"{label}: {tool} waiting", this("waiting", asked))
-        assert waiting.get("waiting_for") == "input", f"{label}: {waiting}"
-        on = call_where(tail, f"{label}: {tool} running on", this("running", answered))
-        done = updates(tail, label, tool, "done")
-        assert waiting["id"] == on["id"] == done["id"], f"{label}: not one row: {waiting} {on} {done}"
-        assert done["elapsed_s"] >= 1.0, f"{label}: {done}"
+        waiting = one_row_wait(tail, label, tool, asked, answered)
         print(f"{label}: {tool} waited for the TypeScript client ({waiting['message']!r}), "
               f"then ran on ({answered!r}): one row")
 

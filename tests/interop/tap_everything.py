@@ -238,19 +238,26 @@ async def exercise_waits(session, label, tail):
     ]:
         assert tool in names, f"{label}: tools/list lacks {tool}: {names}"
         await session.call_tool(tool, args)
-
-        def this(state, text):
-            return lambda c: (c.get("session") == label and c.get("tool") == tool
-                              and c.get("state") == state
-                              and (c.get("message") or "").startswith(text))
-
-        waiting = call_where(tail, f"{label}: {tool} waiting", this("waiting", asked))
-        assert waiting.get("waiting_for") == "input", f"{label}: {waiting}"
-        on = call_where(tail, f"{label}: {tool} running on", this("running", answered))
-        done = updates(tail, label, tool, "done")
-        assert waiting["id"] == on["id"] == done["id"], f"{label}: not one row: {waiting} {on} {done}"
-        assert done["elapsed_s"] >= 1.0, f"{label}: {done}"
+        one_row_wait(tail, label, tool, asked, answered)
         print(f"{label}: {tool} waited for the client ({asked!r}), then ran on ({answered!r}): one row")
+
+
+def one_row_wait(tail, label, tool, asked, answered):
+    """The monitor's row of `tool` in `label` for a call whose server asked its client (a
+    slow one): waiting for input with what was asked, running on with how it was answered,
+    then done after a second or more, all one row. Returns the waiting update."""
+    def this(state, text):
+        return lambda c: (c.get("session") == label and c.get("tool") == tool
+                          and c.get("state") == state
+                          and (c.get("message") or "").startswith(text))
+
+    waiting = call_where(tail, f"{label}: {tool} waiting", this("waiting", asked))
+    assert waiting.get("waiting_for") == "input", f"{label}: {waiting}"
+    on = call_where(tail, f"{label}: {tool} running on", this("running", answered))
+    done = updates(tail, label, tool, "done")
+    assert waiting["id"] == on["id"] == done["id"], f"{label}: not one row: {waiting} {on} {done}"
+    assert done["elapsed_s"] >= 1.0, f"{label}: {done}"
+    return waiting
 
 
 async def direct_stdio(node, everything, env):

@@ -19,8 +19,10 @@ await_pane() {
     local want="$1" where="$2" what="$3" pattern="$4" text
     for _ in $(seq 1 100); do
         text=$(t capture-pane -p -t e2e)
-        [ "$where" = head ] && text=$(printf '%s\n' "$text" | head -n 1)
-        if printf '%s\n' "$text" | grep -q -- "$pattern"; then
+        # Its first line, cut in the shell: a pipe into `head` could end the writer with
+        # SIGPIPE, which pipefail would take for a failure.
+        [ "$where" = head ] && text=${text%%$'\n'*}
+        if grep -q -- "$pattern" <<<"$text"; then
             [ "$want" = shows ] && return 0
         else
             [ "$want" = lacks ] && return 0
@@ -39,18 +41,19 @@ wait_head() { await_pane shows head "$1" "$2"; }
 wait_head_without() { await_pane lacks head "$1" "$2"; }
 # Fails at once when the pane shows $2 now ($1 says what that would mean).
 refuse() {
-    if t capture-pane -p -t e2e | grep -q -- "$2"; then
+    if grep -q -- "$2" <<<"$(t capture-pane -p -t e2e)"; then
         echo "tui e2e: $1:" >&2
         t capture-pane -p -t e2e >&2
         exit 1
     fi
 }
-# When the header counts running calls, one is in view or counted above or below.
+# When the header counts running calls, one is in view (running ▶, stalled ‼, waiting for
+# input ? or permission ⚑) or counted above or below.
 running_in_view() {
     local pane
     pane=$(t capture-pane -p -t e2e)
-    if printf '%s\n' "$pane" | head -n 1 | grep -q "[0-9] running" \
-        && ! printf '%s\n' "$pane" | grep -q -e "^[▶‼] " -e "running)" -e "running above"; then
+    if grep -q "[0-9] running" <<<"${pane%%$'\n'*}" \
+        && ! grep -q -e "^[▶‼?⚑] " -e "running)" -e "running above" <<<"$pane"; then
         echo "tui e2e: the header counts running calls, but none is in view ($1):" >&2
         printf '%s\n' "$pane" >&2
         return 1
@@ -231,7 +234,8 @@ checks=0
 for _ in $(seq 1 45); do
     sleep 2
     running_in_view "the demo at 80x24"
-    if t capture-pane -p -t e2e | head -n 1 | grep -q "[0-9] running"; then
+    pane=$(t capture-pane -p -t e2e)
+    if grep -q "[0-9] running" <<<"${pane%%$'\n'*}"; then
         checks=$((checks + 1))
     fi
 done

@@ -483,6 +483,34 @@ async fn a_multi_round_call_is_one_call_from_its_first_request_to_its_result() {
     assert!(end["duration_ms"].is_u64());
 }
 
+/// `tasks/get` of task `id` (request ids from `first` on), declaring `caps`, until `until`
+/// accepts the answer (at most 200 polls, 20 ms apart); that answer.
+async fn poll_task(
+    server: &RunningServer,
+    caps: &Value,
+    id: &str,
+    first: u64,
+    until: impl Fn(&Value) -> bool,
+) -> Value {
+    for n in 0..200 {
+        let get = json!({ "taskId": id });
+        let (_, polled) = answer(request_as(
+            server,
+            first + n,
+            "tasks/get",
+            get,
+            caps.clone(),
+            &[],
+        ))
+        .await;
+        if until(&polled) {
+            return polled;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("task {id}: no answer as wanted within 200 polls");
+}
+
 #[tokio::test]
 async fn a_call_gathers_its_input_then_runs_as_a_task_and_a_task_takes_answers_one_by_one() {
     let server = start(|_| {}).await;
@@ -514,25 +542,10 @@ async fn a_call_gathers_its_input_then_runs_as_a_task_and_a_task_takes_answers_o
     assert_eq!(created["resultType"], "task", "{created}");
     assert!(created.get("requestState").is_none() && created.get("inputRequests").is_none());
     let id = created["taskId"].as_str().unwrap().to_owned();
-    let poll = |n: u64, id: &str| {
-        request_as(
-            &server,
-            n,
-            "tasks/get",
-            json!({ "taskId": id }),
-            caps.clone(),
-            &[],
-        )
-    };
-    let mut status = Value::Null;
-    for n in 0..200 {
-        let (_, polled) = answer(poll(10 + n, &id)).await;
-        if polled["result"]["status"] == "completed" {
-            status = polled;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let status = poll_task(&server, &caps, &id, 10, |p| {
+        p["result"]["status"] == "completed"
+    })
+    .await;
     assert_eq!(
         status["result"]["result"]["content"][0]["text"],
         "Hello, Alice!"
@@ -549,18 +562,12 @@ async fn a_call_gathers_its_input_then_runs_as_a_task_and_a_task_takes_answers_o
     ))
     .await;
     let id = created["result"]["taskId"].as_str().unwrap().to_owned();
-    let mut pending = Value::Null;
-    for n in 0..200 {
-        let (_, polled) = answer(poll(310 + n, &id)).await;
-        if polled["result"]["inputRequests"]
+    let pending = poll_task(&server, &caps, &id, 310, |p| {
+        p["result"]["inputRequests"]
             .as_object()
             .is_some_and(|r| r.len() == 2)
-        {
-            pending = polled;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
     assert_eq!(pending["result"]["status"], "input_required", "{pending}");
     let update = |n: u64, responses: Value| {
         request_as(
@@ -578,7 +585,7 @@ async fn a_call_gathers_its_input_then_runs_as_a_task_and_a_task_takes_answers_o
     ))
     .await;
     assert_eq!(ack["result"]["resultType"], "complete");
-    let (_, after) = answer(poll(601, &id)).await;
+    let after = poll_task(&server, &caps, &id, 601, |_| true).await;
     assert_eq!(after["result"]["status"], "input_required");
     let keys: Vec<&String> = after["result"]["inputRequests"]
         .as_object()
@@ -591,15 +598,10 @@ async fn a_call_gathers_its_input_then_runs_as_a_task_and_a_task_takes_answers_o
         json!({ "confirm": { "action": "accept", "content": { "confirm": true } } }),
     ))
     .await;
-    let mut done = Value::Null;
-    for n in 0..200 {
-        let (_, polled) = answer(poll(610 + n, &id)).await;
-        if polled["result"]["status"] == "completed" {
-            done = polled;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let done = poll_task(&server, &caps, &id, 610, |p| {
+        p["result"]["status"] == "completed"
+    })
+    .await;
     assert_eq!(
         done["result"]["result"]["content"][0]["text"],
         "Bo: went ahead"

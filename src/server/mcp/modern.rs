@@ -381,20 +381,29 @@ fn prompts() -> Value {
     prompts
 }
 
+/// A request's `inputResponses` (MCP 2026-07-28 rounds): none, or an object of responses
+/// by key; anything else is refused.
+fn input_responses<'a>(
+    request: &Request<'a>,
+) -> Result<Option<&'a serde_json::Map<String, Value>>, Response> {
+    match request.params.get("inputResponses") {
+        None => Ok(None),
+        Some(Value::Object(responses)) => Ok(Some(responses)),
+        Some(_) => Err(error(
+            StatusCode::OK,
+            request.id,
+            -32602,
+            "Invalid params: inputResponses must be an object of responses by key",
+        )),
+    }
+}
+
 /// `prompts/get` of [`ROUND_PROMPT`]: the user's context is asked for until it is given.
 fn round_prompt(request: &Request<'_>) -> Response {
     let id = request.id;
-    let answer = match request.params.get("inputResponses") {
-        None => None,
-        Some(Value::Object(responses)) => responses.get("user_context"),
-        Some(_) => {
-            return error(
-                StatusCode::OK,
-                id,
-                -32602,
-                "Invalid params: inputResponses must be an object of responses by key",
-            )
-        }
+    let answer = match input_responses(request) {
+        Ok(responses) => responses.and_then(|r| r.get("user_context")),
+        Err(refused) => return refused,
     };
     let context = answer
         .filter(|a| a["action"] == "accept")
@@ -602,17 +611,9 @@ fn call(state: &Arc<AppState>, headers: &HeaderMap, request: &Request<'_>) -> Re
         }
     }
     let modern = &state.mcp_sessions.modern;
-    let responses = match request.params.get("inputResponses") {
-        None => None,
-        Some(Value::Object(responses)) => Some(responses),
-        Some(_) => {
-            return error(
-                StatusCode::OK,
-                id,
-                -32602,
-                "Invalid params: inputResponses must be an object of responses by key",
-            )
-        }
+    let responses = match input_responses(request) {
+        Ok(responses) => responses,
+        Err(refused) => return refused,
     };
     let round = match request.params.get("requestState") {
         None | Some(Value::Null) => None,
