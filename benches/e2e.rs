@@ -8,17 +8,15 @@
 //! - Latency: publish time → the frame that shows the event drawn, with the monitor's own
 //!   draw loop at 20 fps (an in-process server, the live source, `ui::draw` on a test
 //!   backend), at 100 and 10,000 events/s; baseline: publish → arrival at the source.
-//! - Soak (`-- --soak SECS`): `serve --replay --loop` at 20,000 events/s into a headless
-//!   `mcptop tail --json > /dev/null` for SECS seconds, tail's RSS sampled every 10 s;
-//!   fails when it grows.
+//! - The soak (20,000 events/s into `mcptop tail` for minutes, its RSS flat) is `.ci/soak.rs`,
+//!   which drives the installed binary.
 //!
 //! `cargo bench --bench e2e` (MCPTOP_BENCH_EVENTS, MCPTOP_BENCH_ROUNDS; the daemons alone:
 //! MCPTOP_BENCH_DAEMONS_ONLY, MCPTOP_BENCH_DAEMON_ROUNDS; of those, only `tail`'s rounds:
-//! MCPTOP_BENCH_TAIL_ONLY, MCPTOP_BENCH_TAIL_ROUNDS);
-//! `cargo bench --bench e2e -- --soak 600` (`--rate N` for another rate).
+//! MCPTOP_BENCH_TAIL_ONLY, MCPTOP_BENCH_TAIL_ROUNDS).
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,44 +30,26 @@ fn main() {
     if peer::run_if_asked(&args) {
         return;
     }
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
     let home = std::env::temp_dir().join(format!("mcptop-e2e-bench-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
-    let ok = if let Some(secs) = value("--soak") {
-        soak(&home, secs, value("--rate").unwrap_or(20_000))
-    } else {
-        let events = env_or("MCPTOP_BENCH_EVENTS", 1_000_000);
-        let rounds = env_or("MCPTOP_BENCH_ROUNDS", 3);
-        if std::env::var_os("MCPTOP_BENCH_PUBLISH_ONLY").is_none() {
-            daemons(&home, events, env_or("MCPTOP_BENCH_DAEMON_ROUNDS", 7));
-        }
-        if std::env::var_os("MCPTOP_BENCH_TAIL_ONLY").is_some() {
-            let _ = std::fs::remove_dir_all(&home);
-            return;
-        }
+    let events = env_or("MCPTOP_BENCH_EVENTS", 1_000_000);
+    let rounds = env_or("MCPTOP_BENCH_ROUNDS", 3);
+    if std::env::var_os("MCPTOP_BENCH_PUBLISH_ONLY").is_none() {
+        daemons(&home, events, env_or("MCPTOP_BENCH_DAEMON_ROUNDS", 7));
+    }
+    if std::env::var_os("MCPTOP_BENCH_TAIL_ONLY").is_none() {
         publishing(
             env_or("MCPTOP_BENCH_PUBLISH_EVENTS", 200_000),
             env_or("MCPTOP_BENCH_PUBLISH_BATCH", 200),
             env_or("MCPTOP_BENCH_PUBLISHERS", 1).max(1) as usize,
             env_or("MCPTOP_BENCH_DAEMON_ROUNDS", 7),
         );
-        if std::env::var_os("MCPTOP_BENCH_DAEMONS_ONLY").is_some() {
-            let _ = std::fs::remove_dir_all(&home);
-            return;
+        if std::env::var_os("MCPTOP_BENCH_DAEMONS_ONLY").is_none() {
+            throughput(&home, events, rounds);
+            latency();
         }
-        throughput(&home, events, rounds);
-        latency();
-        true
-    };
-    let _ = std::fs::remove_dir_all(&home);
-    if !ok {
-        std::process::exit(1);
     }
+    let _ = std::fs::remove_dir_all(&home);
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -118,7 +98,6 @@ struct Daemon {
     url: String,
     session: String,
     admin: String,
-    discovery: PathBuf,
 }
 
 impl Drop for Daemon {
@@ -161,11 +140,7 @@ fn serve_with_session(home: &Path, args: &[&str], announced: bool) -> Daemon {
     }
     // Keep reading (and dropping) what it prints, so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    // The discovery file is written just after the address is printed.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !file.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // The discovery file is written before the address is printed.
     let discovery: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).expect("discovery file")).unwrap();
     let admin = discovery["admin_token"].as_str().unwrap().to_owned();
@@ -181,7 +156,6 @@ fn serve_with_session(home: &Path, args: &[&str], announced: bool) -> Daemon {
         url,
         session,
         admin,
-        discovery: file,
     }
 }
 
@@ -346,7 +320,6 @@ fn baseline(flag: &str, corpus: &Path) -> Daemon {
         url,
         session: "s".into(),
         admin: "x".into(),
-        discovery: PathBuf::new(),
     }
 }
 
@@ -736,123 +709,4 @@ async fn latency_at(rate: u64, run: Duration) -> (Vec<f64>, Vec<f64>, u64) {
     arrive.sort_by(f64::total_cmp);
     drawn.sort_by(f64::total_cmp);
     (arrive, drawn, frames)
-}
-
-/// RSS of a process in KiB, from /proc.
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// `serve --replay --loop` at `rate` events/s into `tail --json > /dev/null`; tail's RSS
-/// every 10 s. Flat means: no sample after the first 70 s (or the first third of a
-/// shorter run) above the largest of that warm-up by more than 10 % + 2 MiB.
-fn soak(home: &Path, secs: u64, rate: u64) -> bool {
-    let file: PathBuf = home.join("soak.sse");
-    // Ten seconds of events at the rate, looped.
-    corpus(&file, rate * 10, Duration::from_nanos(1_000_000_000 / rate));
-    let daemon = serve(
-        home,
-        &[
-            "--replay",
-            file.to_str().unwrap(),
-            "--loop",
-            "--wait-subscribers",
-            "1",
-            "--broadcast-capacity",
-            "4096",
-        ],
-    );
-    let mut tail = Command::new(BIN)
-        .args([
-            "tail",
-            "--json",
-            "--url",
-            &daemon.url,
-            "--session",
-            &daemon.session,
-        ])
-        .args(["--token", &daemon.admin])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn mcptop tail");
-    let pid = tail.id();
-    let hz = 100.0; // USER_HZ on Linux
-    let cpu = |pid: u32| -> f64 {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| {
-                let rest = s.rsplit_once(") ")?.1.split(' ').collect::<Vec<_>>();
-                Some((rest[11].parse::<f64>().ok()? + rest[12].parse::<f64>().ok()?) / hz)
-            })
-            .unwrap_or(0.0)
-    };
-    println!(
-        "soak: {secs} s at {rate} events/s, serve --replay --loop → tail --json > /dev/null\n"
-    );
-    println!("| t (s) | tail RSS (MiB) | tail CPU (s) | events published |");
-    println!("|---:|---:|---:|---:|");
-    let start = Instant::now();
-    let mut samples = Vec::new();
-    let mut t = 10;
-    while t <= secs {
-        let due = start + Duration::from_secs(t);
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        if let Ok(Some(status)) = tail.try_wait() {
-            println!("tail exited early: {status}");
-            return false;
-        }
-        let rss = rss_kib(pid).unwrap_or(0);
-        let published = published(&daemon);
-        println!(
-            "| {t} | {:.1} | {:.2} | {published} |",
-            rss as f64 / 1024.0,
-            cpu(pid)
-        );
-        samples.push(rss);
-        t += 10;
-    }
-    let _ = tail.kill();
-    let _ = tail.wait();
-    let warm = (samples.len() / 3).clamp(1, 7);
-    let ceiling = samples[..warm].iter().max().copied().unwrap_or(0);
-    let limit = ceiling + ceiling / 10 + 2048;
-    let peak = samples[warm..].iter().max().copied().unwrap_or(0);
-    let flat = peak <= limit;
-    println!(
-        "\nwarm-up peak {:.1} MiB, later peak {:.1} MiB, limit {:.1} MiB: {}",
-        ceiling as f64 / 1024.0,
-        peak as f64 / 1024.0,
-        limit as f64 / 1024.0,
-        if flat { "flat" } else { "GROWING" }
-    );
-    flat
-}
-
-/// Events the replay session has published so far (from the daemon's listing).
-fn published(daemon: &Daemon) -> u64 {
-    let out = Command::new(BIN)
-        .args(["sessions", "--json", "--discovery"])
-        .arg(&daemon.discovery)
-        .output();
-    let Ok(out) = out else { return 0 };
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| {
-            v.as_array()?
-                .iter()
-                .find(|s| s["session_id"] == daemon.session.as_str())?
-                .get("events")?
-                .as_u64()
-        })
-        .unwrap_or(0)
 }
