@@ -88,6 +88,11 @@ fn bench(c: &mut Criterion) {
     group.bench_function("findings_10000_stalled_calls", |b| {
         b.iter(|| app.model().findings(now).len());
     });
+    // The header's counts: computed in the frame after any call starts or ends, so the
+    // header never counts a call the table shows otherwise (paid at most once a frame).
+    group.bench_function("header_counts_10000_calls", |b| {
+        b.iter(|| app.model().counts(now));
+    });
     // `A`: 10,000 calls of 50 agent sessions (their hooks' reports), one row per session.
     let (mut agents, now) = agents_app();
     agents.handle_key(mcptop::ui::app::Key::Char('A'), now);

@@ -158,7 +158,6 @@ pub struct App {
     dismissed_at: (u64, u64, u64, usize),
     /// Calls by state, refreshed with the findings.
     pub counts: crate::model::StateCounts,
-    counts_at: Option<Time>,
     counts_due: bool,
 }
 
@@ -206,7 +205,6 @@ impl App {
             dismissed: Vec::new(),
             dismissed_at: (0, 0, 0, 0),
             counts: crate::model::StateCounts::default(),
-            counts_at: None,
             counts_due: true,
         }
     }
@@ -414,7 +412,7 @@ impl App {
                 std::time::Duration::from_millis(u64::try_from(left.max(0)).unwrap_or(0))
             })
         };
-        let counts = self.counts_due.then(|| until(self.counts_at, 200));
+        let counts = self.counts_due.then_some(std::time::Duration::ZERO);
         let findings = self.findings_behind.then(|| until(self.findings_at, 1000));
         match (counts, findings) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -428,14 +426,11 @@ impl App {
             || self
                 .findings_at
                 .is_none_or(|at| (now - at).num_milliseconds() >= 1000);
-        // The header's counts follow calls starting and ending within a fifth of a second.
-        let counts_stale = self.counts_due
-            && self
-                .counts_at
-                .is_none_or(|at| (now - at).num_milliseconds() >= 200);
-        if refresh || counts_stale {
+        // The header's counts follow calls starting and ending in the same frame as the
+        // table: a header counting a call the table shows ended (or not yet begun) would
+        // say something the screen does not. At most once a frame, over the calls held.
+        if refresh || self.counts_due {
             self.counts = self.feed.model.counts(now);
-            self.counts_at = Some(now);
             self.counts_due = false;
         }
         if refresh {

@@ -297,6 +297,28 @@ fn next_wake(app: &App, now: Time, frame_time: Duration) -> Option<Duration> {
     )
 }
 
+/// The monitor's terminal: what it writes is buffered, so a frame leaves in one write.
+type Term<W> = ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::BufWriter<W>>>;
+
+/// Room for a whole frame's changes (a full redraw of a large pane with its colours is a
+/// few tens of KiB); a larger one leaves in several writes.
+const FRAME_BYTES: usize = 256 << 10;
+
+/// Draws one frame inside a synchronized update (DEC mode 2026): a terminal that knows the
+/// mode shows the frame whole, never half of the new one over the old (a header counting a
+/// call whose row is not drawn yet); others ignore the mode. The frame itself is one write.
+fn draw_frame<W: std::io::Write>(
+    terminal: &mut Term<W>,
+    render: impl FnOnce(&mut Frame),
+) -> std::io::Result<()> {
+    use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+    use ratatui::crossterm::{execute, queue};
+    queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    // Draws into the buffer, then flushes it: the mode's start and the frame, one write.
+    terminal.draw(render)?;
+    execute!(terminal.backend_mut(), EndSynchronizedUpdate)
+}
+
 /// Runs the TUI until the user quits, at most `fps` frames a second; the terminal is
 /// restored however it ends (quit, Ctrl-C, SIGTERM, SIGHUP, a panic).
 /// How the monitor draws: frames per second, glyphs, colours, mouse.
@@ -327,7 +349,13 @@ pub async fn run(
     let theme = Theme::from_env(options.ascii, options.background);
     let fps = options.fps;
     let frame_time = Duration::from_secs(1) / fps.clamp(1, 120);
-    let mut terminal = ratatui::init();
+    // Raw mode, the alternate screen and a panic hook that restores the terminal; then the
+    // monitor's own terminal on a buffered stdout in place of the one it made.
+    drop(ratatui::try_init()?);
+    let mut terminal: Term<std::io::Stdout> =
+        ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(
+            std::io::BufWriter::with_capacity(FRAME_BYTES, std::io::stdout()),
+        ))?;
     if options.mouse {
         execute!(std::io::stdout(), EnableMouseCapture)?;
     }
@@ -461,7 +489,7 @@ pub async fn run(
             } => {
                 let now = app.clock(crate::event::now_us());
                 app.tick(now);
-                if let Err(e) = terminal.draw(|f| draw(f, &mut app, now, tick, theme)) {
+                if let Err(e) = draw_frame(&mut terminal, |f| draw(f, &mut app, now, tick, theme)) {
                     break Err(e);
                 }
                 last_draw = tokio::time::Instant::now();
@@ -473,4 +501,65 @@ pub async fn run(
     }
     ratatui::restore();
     result.map(|()| app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps each write that reaches the terminal.
+    #[derive(Default, Clone)]
+    struct Writes(std::rc::Rc<std::cell::RefCell<Vec<Vec<u8>>>>);
+
+    impl std::io::Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_frame_leaves_in_one_write_inside_a_synchronized_update() {
+        let area = Rect::new(0, 0, 120, 30);
+        let writes = Writes::default();
+        let mut terminal: Term<Writes> = ratatui::Terminal::with_options(
+            ratatui::backend::CrosstermBackend::new(std::io::BufWriter::with_capacity(
+                FRAME_BYTES,
+                writes.clone(),
+            )),
+            ratatui::TerminalOptions {
+                viewport: ratatui::Viewport::Fixed(area),
+            },
+        )
+        .unwrap();
+        // Every cell differs from the last frame's: the largest frames at this size.
+        for round in 0..2 {
+            let fill = ["▶ run_tests 42% ", "✓ BUILD-ALL 99% "][round].repeat(area.width as usize);
+            draw_frame(&mut terminal, |f| {
+                let text: Vec<ratatui::text::Line> = (0..area.height)
+                    .map(|y| ratatui::text::Line::from(format!("{round}{y}{fill}")))
+                    .collect();
+                f.render_widget(ratatui::widgets::Paragraph::new(text), f.area());
+            })
+            .unwrap();
+        }
+        let writes = writes.0.borrow();
+        // Per frame: the mode's start with the whole frame, then the mode's end.
+        assert_eq!(writes.len(), 4, "{} writes", writes.len());
+        for frame in writes.chunks(2) {
+            assert!(frame[0].starts_with(b"\x1b[?2026h"));
+            assert!(frame[0].len() > 120 * 30, "{} bytes", frame[0].len());
+            assert_eq!(frame[1], b"\x1b[?2026l");
+        }
+        let (first, second) = (
+            String::from_utf8_lossy(&writes[0]),
+            String::from_utf8_lossy(&writes[2]),
+        );
+        // Each frame whole in its one write: the text of all 30 rows (blanks are skipped).
+        assert_eq!(first.matches("run_tests").count(), 30 * 7, "{first}");
+        assert_eq!(second.matches("BUILD-ALL").count(), 30 * 7, "{second}");
+    }
 }

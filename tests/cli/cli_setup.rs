@@ -274,6 +274,7 @@ fn setup_never_writes_through_a_link_a_repository_ships_nor_reads_a_huge_file() 
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("over the"), "{said}");
+    std::fs::remove_dir_all(&home).unwrap();
 }
 
 /// `setup AGENT --otel`: the agent's telemetry points at the receiver, the daemon's config

@@ -322,6 +322,7 @@ async fn tail_s_peak_memory_stays_bounded_through_a_100_mb_line() {
             .unwrap();
         let _ = tail.child.kill();
         let _ = tail.child.wait();
+        let _ = std::fs::remove_dir_all(&home);
         (peak_kib, tail.lines.clone())
     })
     .await

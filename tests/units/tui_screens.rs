@@ -270,6 +270,42 @@ fn the_header_keeps_the_counts_and_a_filter_in_view_at_every_width() {
     }
 }
 
+/// The header counts what the table shows in the same frame: a call that ends (or
+/// starts) between two frames moves both at once, however soon the next frame comes.
+#[test]
+fn the_header_counts_the_calls_of_the_frame_it_heads() {
+    let mut app = app();
+    let screen = render(&mut app, 120, 30, t(4_500));
+    assert!(
+        screen.lines().next().unwrap().contains("2 running"),
+        "{screen}"
+    );
+    app.ingest(&event(
+        4_510,
+        "call",
+        20,
+        r#"{"token":7,"tool":"run_tests","state":"finished","duration_ms":4410}"#,
+    ));
+    let screen = render(&mut app, 120, 30, t(4_520));
+    let head = screen.lines().next().unwrap();
+    assert!(head.contains("1 running"), "{screen}");
+    let row = screen.lines().find(|l| l.contains("run_tests")).unwrap();
+    assert!(row.starts_with('✓'), "{screen}");
+    app.ingest(&event(
+        4_530,
+        "call",
+        21,
+        r#"{"token":30,"tool":"lint","state":"started"}"#,
+    ));
+    let screen = render(&mut app, 120, 30, t(4_540));
+    assert!(
+        screen.lines().next().unwrap().contains("2 running"),
+        "{screen}"
+    );
+    let row = screen.lines().find(|l| l.contains("lint")).unwrap();
+    assert!(row.starts_with('▶'), "{screen}");
+}
+
 #[test]
 fn the_selection_stays_on_its_call_and_enter_opens_it() {
     let mut app = app();
