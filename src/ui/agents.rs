@@ -122,11 +122,16 @@ pub fn draw(
         theme.title(),
     )];
     if rows.is_empty() {
+        // Wrapped, not cut: at 40 columns the hint is what the view has to say.
         for text in [
-            " no agent session yet: an agent's hooks or OpenTelemetry show it here",
-            " (mcptop setup claude-code --hooks; codex, gemini too)",
+            "no agent session yet: an agent's hooks or OpenTelemetry show it here",
+            "(mcptop setup claude-code --hooks; codex, gemini too)",
         ] {
-            lines.push(Line::styled(fit(text, w), theme.hint()));
+            lines.extend(
+                super::help::hang(" ", text, w)
+                    .into_iter()
+                    .map(|l| l.style(theme.hint())),
+            );
         }
         frame.render_widget(Paragraph::new(lines), area);
         return (0, 0);

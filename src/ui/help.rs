@@ -109,7 +109,7 @@ const STATES: &[(DisplayState, &str)] = &[
 
 /// `head` then `what`, word-wrapped to `width` columns; the lines after the first start
 /// under the first word of `what` (a hanging indent), so the keys' column stays clear.
-fn hang(head: &str, what: &str, width: usize) -> Vec<Line<'static>> {
+pub(super) fn hang(head: &str, what: &str, width: usize) -> Vec<Line<'static>> {
     let indent = crate::sanitize::width(head);
     // Too narrow for a column of its own: the text wraps under the key instead.
     let (indent, room) = match width.checked_sub(indent) {

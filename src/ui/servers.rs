@@ -38,14 +38,13 @@ pub fn lines(
     let servers = order(model, selected);
     let mut out = Vec::new();
     if servers.is_empty() {
-        out.push(Line::raw(fit(
-            " no server seen yet: a tap (mcptop wrap or proxy) shows its server here",
+        // Wrapped, not cut: at 40 columns the hint is what the view has to say.
+        out.extend(super::help::hang(
+            " ",
+            "no server seen yet: a tap (mcptop wrap or proxy) shows its server here once \
+             the agent has sent initialize and tools/list through it",
             width,
-        )));
-        out.push(Line::raw(fit(
-            " once the agent has sent initialize and tools/list through it",
-            width,
-        )));
+        ));
         return out;
     }
     for (n, server) in servers.into_iter().enumerate() {

@@ -488,7 +488,10 @@ pub fn draw_chooser(
         ("☑", "☐")
     };
     let mut lines = vec![Line::styled(
-        " Columns (Space shows or hides; a narrow pane drops some: \"no room\")",
+        fit(
+            " Columns (Space shows or hides; a narrow pane drops some: \"no room\")",
+            area.width,
+        ),
         theme.title(),
     )];
     for (i, (column, shown)) in columns.iter().enumerate() {
@@ -527,7 +530,8 @@ pub fn draw_chooser(
         } else {
             Default::default()
         };
-        lines.push(Line::styled(text, style));
+        // Cut with `…`, as every cut text is.
+        lines.push(Line::styled(fit(&text, area.width), style));
     }
     // The title stays; the list scrolls so the cursor is always in view.
     let room = usize::from(area.height).saturating_sub(1).max(1);

@@ -306,6 +306,22 @@ fn the_header_counts_the_calls_of_the_frame_it_heads() {
     assert!(row.starts_with('▶'), "{screen}");
 }
 
+/// An empty view's hint is what it has to say: at 40 columns it wraps, whole.
+#[test]
+fn an_empty_view_says_its_whole_hint_in_a_narrow_pane() {
+    let mut app = app();
+    for (key, end) in [('I', "tools/list through it"), ('A', "gemini too)")] {
+        app.handle_key(Key::Char(key), t(4_500));
+        let screen = render(&mut app, 40, 12, t(4_500));
+        let said = screen.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        assert!(said.contains(end), "{key}: {screen}");
+        let hint = screen.lines().skip_while(|l| !l.contains("yet:"));
+        assert!(hint.clone().all(|l| !l.contains('…')), "{key}: {screen}");
+        assert!(hint.count() > 3, "{key}: {screen}");
+        app.handle_key(Key::Esc, t(4_500));
+    }
+}
+
 #[test]
 fn the_selection_stays_on_its_call_and_enter_opens_it() {
     let mut app = app();
