@@ -28,6 +28,8 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             Some(running.admin_token()),
         )
         .await?;
+        // The servers view: the daemon's MCP endpoint as a tap in front of it would show it.
+        workload::describe_server(&running.base_url(), &session).await?;
         let stop = CancellationToken::new();
         let config = workload::WorkloadConfig {
             agents: usize::try_from(args.agents).unwrap_or(3),
@@ -36,9 +38,19 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             max_calls: None,
             modern_agents: true,
         };
+        let pace = config.pace;
         let agents = {
             let (base, session, stop) = (running.base_url(), session.clone(), stop.clone());
             tokio::spawn(async move { workload::drive(&base, &session, &config, stop).await })
+        };
+        // A Claude Code session seen through its hooks, in a session of its own.
+        let hooked = {
+            let (base, admin, stop) = (
+                running.base_url(),
+                running.admin_token().to_owned(),
+                stop.clone(),
+            );
+            tokio::spawn(async move { server::hooked::drive(&base, &admin, pace, stop).await })
         };
         let daemon = Daemon {
             base_url: running.base_url(),
@@ -48,16 +60,17 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             mcptop: true,
             otlp: false,
         };
+        // Every session: the workload's and the hooked agent's.
         let chosen = Chosen {
-            session_id: session.session_id.clone(),
-            token: session.token.clone(),
-            label: Some("demo agents".into()),
-            explicit: true,
+            session_id: mcptop::source::select::ALL_SESSIONS.into(),
+            token: running.admin_token().to_owned(),
+            label: Some("all sessions".into()),
+            explicit: false,
         };
         let label = SourceLabel {
             daemon: running.addr().to_string(),
             transport: args.transport.as_str().to_uppercase(),
-            session: "demo agents".into(),
+            session: "all sessions".into(),
         };
         let options = LiveOptions {
             transport: args.transport,
@@ -72,6 +85,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         stop.cancel();
         let _ = source.await;
         let _ = agents.await;
+        let _ = hooked.await;
         running.shutdown().await?;
         result.context("the terminal failed").map(drop)
     })

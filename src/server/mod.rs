@@ -17,6 +17,7 @@ pub mod export;
 mod fixtures;
 mod gateway;
 mod guard;
+pub mod hooked;
 mod hub;
 mod ingest;
 mod listen;

@@ -412,3 +412,52 @@ async fn call(
     }
     Ok(())
 }
+
+/// What a tap in front of the daemon's MCP endpoint would say of it, said into the
+/// workload's session (the demo's servers view): the agents ask `server/discover` and
+/// `tools/list` (MCP 2026-07-28), and the answers, as [`crate::tap`] reads them, are
+/// published as a `server` event.
+pub async fn describe_server(base_url: &str, session: &WorkloadSession) -> anyhow::Result<()> {
+    use crate::wire::schema::{Published, ServerEvent};
+    let client = reqwest::Client::new();
+    let url = format!("{base_url}/mcp");
+    let ask = |id: u64, method: &str| {
+        client
+            .post(&url)
+            .bearer_auth(&session.token)
+            .header("Mcptop-Session", &session.session_id)
+            .header("Accept", "application/json, text/event-stream")
+            .header("MCP-Protocol-Version", "2026-07-28")
+            .header("Mcp-Method", method)
+            .json(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": { "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": { "name": "mcptop workload", "version": env!("CARGO_PKG_VERSION") },
+                "io.modelcontextprotocol/clientCapabilities": { "elicitation": {} },
+            } } }))
+            .send()
+    };
+    let discover = final_message(ask(1, "server/discover").await?).await?;
+    let listed = final_message(ask(2, "tools/list").await?).await?;
+    // Read as a tap reads them (the same code).
+    let mut server = ServerEvent::default();
+    server.read_hello(&discover["result"].to_string());
+    if listed["result"]["tools"].as_array().is_none() {
+        bail!("tools/list answered no tools: {listed}");
+    }
+    server.read_tools(&listed["result"].to_string(), true);
+    server.timestamp = Some(crate::time::Time::now());
+    let response = client
+        .post(format!("{base_url}/session/{}/publish", session.session_id))
+        .bearer_auth(&session.token)
+        .json(&[Published::Server(server)])
+        .send()
+        .await
+        .context("cannot reach the daemon")?;
+    if !response.status().is_success() {
+        bail!(
+            "the daemon refused the server's description: {}",
+            response.status()
+        );
+    }
+    Ok(())
+}

@@ -47,9 +47,11 @@ fn columns_of(
     // Most important first: what the call is and how far it got, how long it has run
     // and how long it has been quiet (quiet or stuck?), what it says; then the rest.
     // Rows of the same tool are told apart by their number, not by the token. Which
-    // subagent made a call goes with the call (it is empty, and takes nothing, without).
+    // subagent made a call comes after what the call says (it is empty, and takes
+    // nothing, without): at 80 columns the command a call runs is worth more than who
+    // made it (the detail view says that too).
     let priority = [
-        State, Tool, Agent, Progress, Percent, Elapsed, Since, Message, Session, What, Rate, Eta,
+        State, Tool, Progress, Percent, Elapsed, Since, Message, Agent, Session, What, Rate, Eta,
         Token,
     ];
     let order: Vec<Column> = shown.iter().map(|&(c, _)| c).collect();

@@ -324,7 +324,10 @@ impl ServerEvent {
         let Ok(hello) = serde_json::from_str::<Hello>(result) else {
             return;
         };
-        if let Some(info) = hello.server_info {
+        if let Some(info) = hello
+            .server_info
+            .or_else(|| hello.meta.and_then(|m| m.server_info))
+        {
             self.name = info.name.unwrap_or_default();
             self.version = info.version;
         }
@@ -376,6 +379,9 @@ impl ServerEvent {
 struct Hello {
     #[serde(rename = "serverInfo", default)]
     server_info: Option<ServerInfo>,
+    /// MCP 2026-07-28 names the server in the result's `_meta` (spec PR #3002).
+    #[serde(rename = "_meta", default)]
+    meta: Option<ResultMeta>,
     #[serde(rename = "protocolVersion", default)]
     protocol_version: Option<String>,
     #[serde(rename = "supportedVersions", default)]
@@ -470,11 +476,21 @@ pub struct CancelledParams<'a> {
     pub reason: Option<Cow<'a, str>>,
 }
 
-/// The result of `initialize` (`serverInfo`) or `server/discover` (MCP 2026-07-28).
+/// The result of `initialize` (`serverInfo`) or `server/discover` (MCP 2026-07-28, which
+/// names the server in `_meta`).
 #[derive(Debug, Deserialize)]
 pub struct ServerResult {
     #[serde(rename = "serverInfo", default)]
     pub server_info: Option<ServerInfo>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<ResultMeta>,
+}
+
+/// A result's `_meta`, as far as it names the server.
+#[derive(Debug, Deserialize)]
+struct ResultMeta {
+    #[serde(rename = "io.modelcontextprotocol/serverInfo", default)]
+    server_info: Option<ServerInfo>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -487,9 +503,10 @@ pub struct ServerInfo {
 
 /// `name version` from an `initialize` or `server/discover` result.
 pub fn server_name(result: &str) -> Option<String> {
-    let info = serde_json::from_str::<ServerResult>(result)
-        .ok()?
-        .server_info?;
+    let result = serde_json::from_str::<ServerResult>(result).ok()?;
+    let info = result
+        .server_info
+        .or_else(|| result.meta.and_then(|m| m.server_info))?;
     let name = info.name.filter(|n| !n.trim().is_empty())?;
     Some(match info.version.filter(|v| !v.trim().is_empty()) {
         Some(v) => format!("{name} {v}"),
@@ -675,6 +692,26 @@ mod tests {
             Some("everything 2.0")
         );
         assert_eq!(server_name(r#"{"serverInfo":{"name":" "}}"#), None);
+        // MCP 2026-07-28: in the result's `_meta`.
+        assert_eq!(
+            server_name(
+                r#"{"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"mcptop","version":"0.1.0"}},"supportedVersions":["2026-07-28"]}"#
+            )
+            .as_deref(),
+            Some("mcptop 0.1.0")
+        );
+        let mut server = ServerEvent::default();
+        server.read_hello(
+            r#"{"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"mcptop","version":"0.1.0"}},"supportedVersions":["2025-11-25","2026-07-28"],"capabilities":{"tools":{}}}"#,
+        );
+        assert_eq!(
+            (
+                server.name.as_str(),
+                server.version.as_deref(),
+                server.protocol.as_deref()
+            ),
+            ("mcptop", Some("0.1.0"), Some("2026-07-28"))
+        );
         assert_eq!(server_name("3"), None);
     }
 

@@ -1860,7 +1860,8 @@ fn the_agents_view() {
             !table.contains("npm test") && !table.contains("README"),
             "{table}"
         );
-        if w >= 80 {
+        // The subagent's column, where what the calls say leaves it room.
+        if w >= 120 {
             let grep = table
                 .lines()
                 .find(|l| l.contains("Grep"))
