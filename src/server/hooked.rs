@@ -25,8 +25,7 @@ const CWD: &str = "/home/you/shop";
 struct Agent {
     client: reqwest::Client,
     base_url: String,
-    session_id: String,
-    token: String,
+    session: super::workload::WorkloadSession,
     state: HookState,
     rules: Rules,
     pace: f64,
@@ -48,24 +47,7 @@ impl Agent {
         if items.is_empty() {
             return Ok(());
         }
-        let response = self
-            .client
-            .post(format!(
-                "{}/session/{}/publish",
-                self.base_url, self.session_id
-            ))
-            .bearer_auth(&self.token)
-            .json(&items)
-            .send()
-            .await
-            .context("cannot reach the daemon")?;
-        if !response.status().is_success() {
-            bail!(
-                "the daemon refused the hook's events: {}",
-                response.status()
-            );
-        }
-        Ok(())
+        super::workload::publish(&self.client, &self.base_url, &self.session, &items).await
     }
 
     fn id(&mut self) -> String {
@@ -248,15 +230,14 @@ pub async fn drive(
             response.status()
         );
     }
-    let session: super::workload::WorkloadSession = response
+    let session = response
         .json()
         .await
         .context("the daemon's session answer is not JSON")?;
     let mut agent = Agent {
         client,
         base_url: base_url.to_owned(),
-        session_id: session.session_id,
-        token: session.token,
+        session,
         state: HookState::default(),
         rules: Rules::default(),
         pace,

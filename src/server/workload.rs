@@ -446,18 +446,25 @@ pub async fn describe_server(base_url: &str, session: &WorkloadSession) -> anyho
     }
     server.read_tools(&listed["result"].to_string(), true);
     server.timestamp = Some(crate::time::Time::now());
+    publish(&client, base_url, session, &[Published::Server(server)]).await
+}
+
+/// Publishes `items` (events as the taps and hooks publish them) into `session`.
+pub(crate) async fn publish(
+    client: &reqwest::Client,
+    base_url: &str,
+    session: &WorkloadSession,
+    items: &[crate::wire::schema::Published<'_>],
+) -> anyhow::Result<()> {
     let response = client
         .post(format!("{base_url}/session/{}/publish", session.session_id))
         .bearer_auth(&session.token)
-        .json(&[Published::Server(server)])
+        .json(items)
         .send()
         .await
         .context("cannot reach the daemon")?;
     if !response.status().is_success() {
-        bail!(
-            "the daemon refused the server's description: {}",
-            response.status()
-        );
+        bail!("the daemon refused the events: {}", response.status());
     }
     Ok(())
 }
