@@ -113,12 +113,21 @@ pub fn draw(
     let mut facts = vec![
         Line::styled(
             format!(
-                "{} {} #{}  token {}  {}",
+                "{} {} #{}  token {}  {}{}",
                 theme.glyph(state),
                 safe(call.key.tool.as_deref().unwrap_or("?")),
                 call.id.0,
                 safe(&token_text(call.token_shown())),
-                state.label()
+                state.label(),
+                // Which subagent made it (the table's agent column gives way first).
+                call.subagent
+                    .as_ref()
+                    .map(|(kind, id)| match (kind.is_empty(), id.is_empty()) {
+                        (false, false) => format!("  subagent {} ({})", safe(kind), safe(id)),
+                        (false, true) => format!("  subagent {}", safe(kind)),
+                        _ => format!("  subagent {}", safe(id)),
+                    })
+                    .unwrap_or_default()
             ),
             theme.title(),
         ),

@@ -306,6 +306,34 @@ fn the_header_counts_the_calls_of_the_frame_it_heads() {
     assert!(row.starts_with('▶'), "{screen}");
 }
 
+/// The detail view names the subagent that made a call (the table's agent column gives
+/// way to what the call says in a narrow pane).
+#[test]
+fn the_detail_names_the_subagent_that_made_the_call() {
+    let mut app = app();
+    app.ingest(&event(
+        4_000,
+        "call",
+        30,
+        r#"{"token":"toolu_9","tool":"Grep","state":"started","origin":"hook","message":"fn parse","subagent":"Explore","subagent_id":"a1b2"}"#,
+    ));
+    app.handle_key(Key::Char('/'), t(4_100));
+    for c in "tool:Grep".chars() {
+        app.handle_key(Key::Char(c), t(4_100));
+    }
+    app.handle_key(Key::Enter, t(4_100));
+    app.handle_key(Key::Char('g'), t(4_100));
+    app.handle_key(Key::Enter, t(4_100));
+    for (width, height) in [(120, 30), (80, 24)] {
+        let screen = render(&mut app, width, height, t(4_200));
+        let title = screen
+            .lines()
+            .find(|l| l.contains("Grep #"))
+            .unwrap_or_default();
+        assert!(title.contains("subagent Explore (a1b2)"), "{screen}");
+    }
+}
+
 /// An empty view's hint is what it has to say: at 40 columns it wraps, whole.
 #[test]
 fn an_empty_view_says_its_whole_hint_in_a_narrow_pane() {
