@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -212,30 +212,18 @@ pub async fn drive(
     pace: f64,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
-    let response = client
-        .post(format!("{base_url}/session"))
-        .bearer_auth(admin_token)
-        .json(&json!({
+    let session = super::workload::open_session(
+        base_url,
+        &json!({
             "label": LABEL,
             "cwd": CWD,
             "agent_session": "claude-code/demo-shop",
-        }))
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the daemon at {base_url}"))?;
-    if !response.status().is_success() {
-        bail!(
-            "the daemon refused the agent's session: {}",
-            response.status()
-        );
-    }
-    let session = response
-        .json()
-        .await
-        .context("the daemon's session answer is not JSON")?;
+        }),
+        Some(admin_token),
+    )
+    .await?;
     let mut agent = Agent {
-        client,
+        client: reqwest::Client::new(),
         base_url: base_url.to_owned(),
         session,
         state: HookState::default(),

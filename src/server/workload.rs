@@ -56,10 +56,18 @@ pub async fn create_session(
     label: &str,
     admin_token: Option<&str>,
 ) -> anyhow::Result<WorkloadSession> {
+    open_session(base_url, &json!({ "label": label }), admin_token).await
+}
+
+/// `POST /session` with `body` (its label, and for an agent's session its `cwd` and
+/// `agent_session`).
+pub(crate) async fn open_session(
+    base_url: &str,
+    body: &Value,
+    admin_token: Option<&str>,
+) -> anyhow::Result<WorkloadSession> {
     let client = reqwest::Client::new();
-    let mut request = client
-        .post(format!("{base_url}/session"))
-        .json(&json!({ "label": label }));
+    let mut request = client.post(format!("{base_url}/session")).json(body);
     if let Some(admin) = admin_token {
         request = request.bearer_auth(admin);
     }
